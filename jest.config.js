@@ -1,0 +1,23 @@
+// Core and server tests run in plain Node: the core has no DOM, and the server is Node.
+// Frontend model tests (src/**/__tests__ outside src/core) join as a jsdom project when they exist.
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
+const ignored = ['<rootDir>/cellpipe/labextension', '<rootDir>/.venv', '<rootDir>/ui-tests'];
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'core',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/src/core/**/__tests__/**/*.spec.ts'],
+      transform: { '^.+\\.tsx?$': tsJest },
+      modulePathIgnorePatterns: ignored
+    },
+    {
+      displayName: 'server',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/server-proxy/test/**/*.spec.ts'],
+      transform: { '^.+\\.tsx?$': tsJest },
+      modulePathIgnorePatterns: ignored
+    }
+  ]
+};
