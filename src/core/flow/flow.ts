@@ -1,0 +1,512 @@
+/**
+ * Variable flow between steps (design rules 4–7).
+ *
+ * The cells of the pipeline are replayed in notebook order, which is what a
+ * top-to-bottom run of the notebook does. Each read of a name that its step has
+ * not bound yet is resolved to the last writer before it; the pipeline passes
+ * that value only when the writer's step is upstream. Every place where the
+ * pipeline would see a different value than the notebook becomes a diagnostic.
+ */
+import type { CellAnalysis, Deferred, FlowEvent, UnserialisableKind, WriteHow } from '../analysis/types';
+import { Diagnostic, diagnostic } from '../diagnostics';
+import type { StepGraph } from '../graph/dag';
+import type { StepGrouping } from '../graph/steps';
+
+export interface MetricRef {
+  name: string;
+  cell: number;
+  line: number;
+}
+
+export interface FlowInput {
+  grouping: StepGrouping;
+  graph: StepGraph;
+  /** Analysis of every code cell that belongs to the pipeline, by cell index. */
+  analyses: ReadonlyMap<number, CellAnalysis>;
+  parameters: ReadonlySet<string>;
+  metrics: readonly MetricRef[];
+  isBuiltin: (name: string) => boolean;
+}
+
+export interface StepFlow {
+  /** Names the step loads, sorted. */
+  ins: string[];
+  /** Names the step saves because a step below reads them, sorted. */
+  outs: string[];
+  /** For each input, the step that provides it. */
+  sources: Record<string, string>;
+}
+
+export interface MetricFlow {
+  name: string;
+  /** The step that records the metric (its provider). */
+  step: string | null;
+  cell: number;
+  line: number;
+}
+
+/** An edge the data flow needs and the tags lack: add `prev:from` to step `to`. */
+export interface EdgeSuggestion {
+  from: string;
+  to: string;
+  names: string[];
+  /** Cell of `to` that would carry the new tag (its first cell). */
+  cell: number;
+}
+
+export interface FlowResult {
+  steps: Map<string, StepFlow>;
+  metrics: MetricFlow[];
+  suggestions: EdgeSuggestion[];
+  diagnostics: Diagnostic[];
+}
+
+interface Write {
+  step: string | null;
+  cell: number;
+  line: number;
+  column: number;
+  how: WriteHow;
+  deferred?: Deferred;
+  unserialisable?: UnserialisableKind;
+}
+
+interface Site {
+  step: string;
+  cell: number;
+  line: number;
+  column: number;
+  /** The function whose call caused this read or write, if any. */
+  via?: string;
+}
+
+interface Provision {
+  name: string;
+  writer: Write;
+  consumer: Site;
+}
+
+const UNSERIALISABLE: Record<UnserialisableKind, string> = {
+  file: 'an open file',
+  generator: 'a generator',
+  lock: 'a lock',
+  connection: 'a connection',
+  thread: 'a thread',
+  module: 'a module'
+};
+
+export function computeFlow(input: FlowInput): FlowResult {
+  return new FlowReplay(input).run();
+}
+
+class FlowReplay {
+  constructor(private readonly input: FlowInput) {}
+
+  run(): FlowResult {
+    const { grouping } = this.input;
+    this.collectShared();
+    const metricsByCell = new Map<number, MetricRef[]>();
+    for (const m of this.input.metrics) {
+      metricsByCell.set(m.cell, [...(metricsByCell.get(m.cell) ?? []), m]);
+    }
+    const cells = [...grouping.buckets.keys()].sort((a, b) => a - b);
+    for (const cell of cells) {
+      const bucket = grouping.buckets.get(cell)!;
+      if (bucket.kind === 'step') {
+        this.replayCell(bucket.step, cell);
+      } else if (bucket.kind === 'pipeline-metrics') {
+        for (const m of metricsByCell.get(cell) ?? []) {
+          this.resolveMetric(m);
+        }
+      }
+    }
+    return this.finish();
+  }
+
+  // --- state -------------------------------------------------------------
+
+  /** Bindings of imports and functions cells: present in every step (rule 5). */
+  private readonly shared = new Map<string, Write>();
+  /** Every write by a step, per name, in notebook order. */
+  private readonly history = new Map<string, Write[]>();
+  /** Per step: names available in it, with the write whose value they hold. */
+  private readonly available = new Map<string, Map<string, Write>>();
+  private readonly provisions: Provision[] = [];
+  private readonly metricFlows: MetricFlow[] = [];
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly reported = new Set<string>();
+  private readonly suggestionNames = new Map<string, Set<string>>();
+  private readonly undefinedReads: Array<{ name: string; site: Site }> = [];
+  private hasStarImport = false;
+
+  private collectShared(): void {
+    const { grouping, analyses } = this.input;
+    for (const cell of [...grouping.imports, ...grouping.functions]) {
+      for (const event of analyses.get(cell)?.events ?? []) {
+        if (event.kind === 'write' && event.how !== 'mutate') {
+          this.shared.set(event.name, { ...toWrite(event, null, cell) });
+        }
+      }
+    }
+    for (const [cell, analysis] of analyses) {
+      if (analysis.issues.some(i => i.code === 'star-import')) {
+        const bucket = grouping.buckets.get(cell);
+        if (bucket && bucket.kind !== 'pipeline-metrics') {
+          this.hasStarImport = true;
+        }
+      }
+    }
+  }
+
+  private lastWrite(name: string): Write | undefined {
+    const writes = this.history.get(name);
+    return writes?.[writes.length - 1];
+  }
+
+  private stepState(step: string): Map<string, Write> {
+    let state = this.available.get(step);
+    if (!state) {
+      state = new Map();
+      this.available.set(step, state);
+    }
+    return state;
+  }
+
+  private once(key: string, make: () => Diagnostic): void {
+    if (!this.reported.has(key)) {
+      this.reported.add(key);
+      this.diagnostics.push(make());
+    }
+  }
+
+  // --- replay ------------------------------------------------------------
+
+  private replayCell(step: string, cell: number): void {
+    for (const event of this.input.analyses.get(cell)?.events ?? []) {
+      const site: Site = { step, cell, line: event.line, column: event.column };
+      if (event.kind === 'read') {
+        this.read(event.name, site, new Set());
+      } else {
+        this.write(event.name, toWrite(event, step, cell), site);
+      }
+    }
+  }
+
+  private read(name: string, site: Site, expanding: Set<string>): void {
+    const state = this.stepState(site.step);
+    const held = state.get(name);
+    const last = this.lastWrite(name);
+    if (held) {
+      if (last && last.step !== site.step && last !== held) {
+        this.reportInterleaved(name, site, held, last);
+      }
+    } else {
+      this.resolveInput(name, site, last);
+    }
+    this.expandCall(name, site, expanding);
+  }
+
+  /** Rule 4: using a function runs its body, so its global reads and writes happen here. */
+  private expandCall(name: string, site: Site, expanding: Set<string>): void {
+    if (expanding.has(name)) {
+      return;
+    }
+    const binding = this.stepState(site.step).get(name) ?? this.lastWrite(name) ?? this.shared.get(name);
+    const deferred = binding?.how === 'bind' ? binding.deferred : undefined;
+    if (!deferred) {
+      return;
+    }
+    expanding.add(name);
+    const via = site.via ?? name;
+    for (const r of deferred.reads) {
+      this.read(r.name, { ...site, via }, expanding);
+    }
+    for (const w of deferred.writes) {
+      this.write(w.name, { step: site.step, cell: site.cell, line: site.line, column: site.column, how: w.how }, {
+        ...site,
+        via
+      });
+    }
+    expanding.delete(name);
+  }
+
+  private resolveInput(name: string, site: Site, last: Write | undefined): void {
+    const { graph, parameters, isBuiltin } = this.input;
+    if (!last) {
+      if (!this.shared.has(name) && !parameters.has(name) && !isBuiltin(name)) {
+        this.undefinedReads.push({ name, site });
+      }
+      return;
+    }
+    if (last.how === 'delete') {
+      this.once(`deleted:${site.step}:${name}`, () =>
+        diagnostic(
+          'error',
+          'deleted-name',
+          `"${name}" is deleted in cell ${last.cell + 1} (step ${last.step}) before step ${site.step} reads it` +
+            `${viaText(site)}; the notebook would fail here too. Remove the del or read "${name}" before it.`,
+          { ...where(site), name }
+        )
+      );
+      return;
+    }
+    const writerStep = last.step!;
+    if (graph.isUpstream(writerStep, site.step)) {
+      this.provide(name, last, site);
+      return;
+    }
+    const fallback = this.fallbackWriter(name, site);
+    this.suggestEdge(writerStep, site.step, name);
+    const fix = graph.wouldCycle(writerStep, site.step)
+      ? `Step ${writerStep} already depends on ${site.step}, so reorder the cells or rename the variable.`
+      : `Add prev:${writerStep} to step ${site.step}.`;
+    if (fallback) {
+      this.once(`missing:${site.step}:${name}`, () =>
+        diagnostic(
+          'warning',
+          'missing-upstream',
+          `Step ${site.step} reads "${name}"${viaText(site)}, last written by step ${writerStep} ` +
+            `(cell ${last.cell + 1}), which is not upstream of it; the pipeline would use the value from ` +
+            `step ${fallback.step} instead. ${fix}`,
+          { ...where(site), name }
+        )
+      );
+      this.provide(name, fallback, site);
+    } else {
+      this.once(`missing:${site.step}:${name}`, () =>
+        diagnostic(
+          'error',
+          'missing-upstream',
+          `Step ${site.step} reads "${name}"${viaText(site)}, written by step ${writerStep} ` +
+            `(cell ${last.cell + 1}), which is not upstream of it. ${fix}`,
+          { ...where(site), name }
+        )
+      );
+    }
+  }
+
+  /** The latest write of `name` by an upstream step, before the read. */
+  private fallbackWriter(name: string, site: Site): Write | undefined {
+    const writes = this.history.get(name) ?? [];
+    for (let i = writes.length - 1; i >= 0; i--) {
+      const w = writes[i];
+      if (w.step !== null && this.input.graph.isUpstream(w.step, site.step)) {
+        return w.how === 'delete' ? undefined : w;
+      }
+    }
+    return undefined;
+  }
+
+  private provide(name: string, writer: Write, site: Site): void {
+    this.stepState(site.step).set(name, writer);
+    this.provisions.push({ name, writer, consumer: site });
+  }
+
+  private write(name: string, w: Write, site: Site): void {
+    if (this.input.parameters.has(name) && w.how !== 'mutate') {
+      this.once(`param:${site.step}:${name}`, () =>
+        diagnostic(
+          'warning',
+          'parameter-reassigned',
+          `Step ${site.step} reassigns the pipeline parameter "${name}"${viaText(site)}; steps below it ` +
+            `get this value, not the one set for the run. Use a new name to keep the parameter.`,
+          { ...where(site), name }
+        )
+      );
+    }
+    if (w.how === 'delete') {
+      this.stepState(site.step).delete(name);
+    } else {
+      this.stepState(site.step).set(name, w);
+    }
+    const writes = this.history.get(name);
+    if (writes) {
+      writes.push(w);
+    } else {
+      this.history.set(name, [w]);
+    }
+  }
+
+  private reportInterleaved(name: string, site: Site, held: Write, last: Write): void {
+    this.once(`interleaved:${site.step}:${name}`, () =>
+      diagnostic(
+        'error',
+        'ambiguous-writer',
+        `In the notebook, step ${last.step} changes "${name}" in cell ${last.cell + 1}, between cells of ` +
+          `step ${site.step}; in the pipeline step ${site.step} runs its cells together, so cell ` +
+          `${site.cell + 1} would see the value from cell ${held.cell + 1}. Keep the cells of a step ` +
+          `together or use different names.`,
+        { ...where(site), name }
+      )
+    );
+  }
+
+  private resolveMetric(metric: MetricRef): void {
+    const site = { cell: metric.cell, line: metric.line, column: 0 };
+    const last = this.lastWrite(metric.name);
+    if (last && last.how !== 'delete') {
+      this.metricFlows.push({ ...metric, step: last.step });
+      this.provisions.push({
+        name: metric.name,
+        writer: last,
+        consumer: { step: '', cell: metric.cell, line: metric.line, column: 0 }
+      });
+    } else if (!last && this.input.parameters.has(metric.name)) {
+      // Every step has the parameters; the last step records them.
+      const order = this.input.graph.order;
+      this.metricFlows.push({ ...metric, step: order[order.length - 1] ?? null });
+    } else {
+      this.diagnostics.push(
+        diagnostic(
+          'error',
+          'undefined-metric',
+          last
+            ? `Metric "${metric.name}" is deleted in cell ${last.cell + 1} before the pipeline-metrics cell.`
+            : `Metric "${metric.name}" is not computed by any step above the pipeline-metrics cell.`,
+          { ...site, name: metric.name }
+        )
+      );
+    }
+  }
+
+  private suggestEdge(from: string, to: string, name: string): void {
+    if (this.input.graph.wouldCycle(from, to)) {
+      return;
+    }
+    const key = `${from}\u0000${to}`;
+    const names = this.suggestionNames.get(key) ?? new Set<string>();
+    names.add(name);
+    this.suggestionNames.set(key, names);
+  }
+
+  // --- results -----------------------------------------------------------
+
+  private finish(): FlowResult {
+    const steps = new Map<string, StepFlow>();
+    for (const step of this.input.grouping.steps) {
+      steps.set(step.name, { ins: [], outs: [], sources: {} });
+    }
+    for (const p of this.provisions) {
+      this.checkLaterWrites(p);
+      const provider = p.writer.step!;
+      if (p.consumer.step === '') {
+        continue; // a metric: recorded by its provider, not passed on
+      }
+      const consumer = steps.get(p.consumer.step)!;
+      consumer.sources[p.name] = provider;
+      addSorted(consumer.ins, p.name);
+      addSorted(steps.get(provider)!.outs, p.name);
+      if (p.writer.unserialisable) {
+        this.once(`unserialisable:${provider}:${p.name}`, () =>
+          diagnostic(
+            'warning',
+            'unserialisable',
+            `"${p.name}" is ${UNSERIALISABLE[p.writer.unserialisable!]} (cell ${p.writer.cell + 1}, line ` +
+              `${p.writer.line}) and cannot be passed from step ${provider} to step ${p.consumer.step}. ` +
+              `Create it again in step ${p.consumer.step}, or pass the data it holds instead.`,
+            { cell: p.writer.cell, line: p.writer.line, column: p.writer.column, step: provider, name: p.name }
+          )
+        );
+      }
+    }
+    this.reportUndefined();
+    const suggestions: EdgeSuggestion[] = [];
+    for (const [key, names] of this.suggestionNames) {
+      const [from, to] = key.split('\u0000');
+      const cell = this.input.grouping.steps.find(s => s.name === to)!.cells[0];
+      suggestions.push({ from, to, names: [...names].sort(), cell });
+    }
+    return { steps, metrics: this.metricFlows, suggestions, diagnostics: this.diagnostics };
+  }
+
+  /**
+   * The provider writes the name again in a cell below the read (its cells are
+   * interleaved with the consumer's): the pipeline passes the step's final
+   * value, while the notebook read the earlier one.
+   */
+  private checkLaterWrites(p: Provision): void {
+    const changed = (this.history.get(p.name) ?? []).find(
+      w => w.step === p.writer.step && w.cell > p.consumer.cell
+    );
+    if (!changed) {
+      return;
+    }
+    const reader = p.consumer.step === '' ? 'the pipeline-metrics cell' : `step ${p.consumer.step}`;
+    this.once(`later:${p.consumer.step}:${p.name}`, () =>
+      diagnostic(
+        'error',
+        'ambiguous-writer',
+        `Step ${p.writer.step} writes "${p.name}" again in cell ${changed.cell + 1}, after ${reader} reads it ` +
+          `in cell ${p.consumer.cell + 1}; the pipeline passes the step's final value, the notebook the earlier ` +
+          `one. Keep the cells of a step together or use different names.`,
+        { cell: p.consumer.cell, line: p.consumer.line, column: p.consumer.column, name: p.name }
+      )
+    );
+  }
+
+  private reportUndefined(): void {
+    for (const { name, site } of this.undefinedReads) {
+      const later = (this.history.get(name) ?? []).find(w => w.cell > site.cell && w.how !== 'delete');
+      const at = { ...where(site), name };
+      if (later) {
+        this.once(`undefined:${site.step}:${name}`, () =>
+          diagnostic(
+            'error',
+            'undefined-name',
+            `Step ${site.step} reads "${name}"${viaText(site)} before any cell defines it; it is first ` +
+              `written in cell ${later.cell + 1} (step ${later.step}), below. Move that code above, or ` +
+              `make ${later.step} an upstream step of ${site.step} in notebook order.`,
+            at
+          )
+        );
+      } else if (this.hasStarImport) {
+        this.once(`undefined:${site.step}:${name}`, () =>
+          diagnostic(
+            'warning',
+            'star-import-name',
+            `"${name}" is not defined by any cell; it may come from a star import, which cellpipe cannot ` +
+              `see into. Import it by name.`,
+            at
+          )
+        );
+      } else {
+        this.once(`undefined:${site.step}:${name}`, () =>
+          diagnostic(
+            'error',
+            'undefined-name',
+            `"${name}" is not defined by any cell of the pipeline${viaText(site)}. Define it in a step above, ` +
+              `in the imports cell, or as a pipeline parameter (skip cells are not part of the pipeline).`,
+            at
+          )
+        );
+      }
+    }
+  }
+}
+
+function toWrite(event: Extract<FlowEvent, { kind: 'write' }>, step: string | null, cell: number): Write {
+  return {
+    step,
+    cell,
+    line: event.line,
+    column: event.column,
+    how: event.how,
+    deferred: event.deferred,
+    unserialisable: event.unserialisable
+  };
+}
+
+function where(site: Site) {
+  return { cell: site.cell, line: site.line, column: site.column, step: site.step };
+}
+
+function viaText(site: Site): string {
+  return site.via ? ` (through a call of ${site.via})` : '';
+}
+
+function addSorted(list: string[], name: string): void {
+  if (!list.includes(name)) {
+    list.push(name);
+    list.sort();
+  }
+}
