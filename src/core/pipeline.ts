@@ -3,7 +3,7 @@
  * every diagnostic. Pure and synchronous once the analyser exists, so the
  * frontend can call it on each edit (cell analyses are memoised by source).
  */
-import type { PythonAnalyser } from './analysis';
+import { isBuiltinName, PythonAnalyser } from './analysis';
 import type { CellAnalysis } from './analysis/types';
 import { Diagnostic, diagnostic, sortDiagnostics } from './diagnostics';
 import { buildGraph } from './graph/dag';
@@ -57,7 +57,7 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
     }
   }
 
-  const settings = readPipelineSettings(notebook);
+  const settings = readPipelineSettings(notebook, notebook.name);
   diagnostics.push(...settings.diagnostics);
 
   const grouping = groupSteps(notebook.cells, roles);
@@ -104,7 +104,7 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
     analyses,
     parameters: new Set(Object.keys(parameters)),
     metrics,
-    isBuiltin: analyser.isBuiltin
+    isBuiltin: isBuiltinName
   });
   diagnostics.push(...flow.diagnostics);
 

@@ -18,6 +18,8 @@ export interface CellData {
 }
 
 export interface NotebookData {
+  /** The file name, when known (the default pipeline name comes from it). */
+  name?: string;
   cells: CellData[];
   /** The notebook-level `metadata` object, untouched. */
   metadata: Record<string, unknown>;

@@ -1,0 +1,888 @@
+/**
+ * One cell's Python → its module-level read and write events in evaluation
+ * order (design rules 1–3). Function, lambda and class bodies are analysed
+ * into the `deferred` effects of the name they bind.
+ */
+import type { Node, Tree } from 'web-tree-sitter';
+import { Scope, Sink } from './scope';
+import type { AnalysisIssue, CellAnalysis, Deferred, FlowEvent, UnserialisableKind, WriteHow } from './types';
+
+/** Methods that change their object in place (rule 3). */
+const MUTATORS = new Set([
+  'append',
+  'extend',
+  'insert',
+  'remove',
+  'pop',
+  'clear',
+  'sort',
+  'reverse',
+  'update',
+  'setdefault',
+  'popitem',
+  'add',
+  'discard',
+  'difference_update',
+  'intersection_update',
+  'symmetric_difference_update',
+  'fit',
+  'partial_fit'
+]);
+
+const UNSERIALISABLE_CALLS: Record<string, UnserialisableKind> = {
+  open: 'file',
+  'io.open': 'file',
+  'gzip.open': 'file',
+  'bz2.open': 'file',
+  'lzma.open': 'file',
+  'codecs.open': 'file',
+  'tempfile.TemporaryFile': 'file',
+  'tempfile.NamedTemporaryFile': 'file',
+  'threading.Lock': 'lock',
+  'threading.RLock': 'lock',
+  'threading.Semaphore': 'lock',
+  'threading.BoundedSemaphore': 'lock',
+  'threading.Condition': 'lock',
+  'multiprocessing.Lock': 'lock',
+  'sqlite3.connect': 'connection',
+  'socket.socket': 'connection',
+  create_engine: 'connection',
+  'sqlalchemy.create_engine': 'connection',
+  'psycopg2.connect': 'connection',
+  'pymysql.connect': 'connection',
+  'requests.Session': 'connection',
+  'urllib.request.urlopen': 'connection',
+  'threading.Thread': 'thread',
+  'multiprocessing.Process': 'thread'
+};
+
+const DYNAMIC_CALLS = new Set(['exec', 'eval', 'globals', 'locals', 'vars']);
+
+function named(node: Node | null | undefined): Node[] {
+  if (!node) {
+    return [];
+  }
+  return node.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+}
+
+function field(node: Node, name: string): Node | null {
+  return node.childForFieldName(name);
+}
+
+/** `a` for `a`, `a.b.c`, `a[0].b`: the name whose object an access chain starts from. */
+function rootName(node: Node): Node | null {
+  let n: Node | null = node;
+  while (n) {
+    if (n.type === 'identifier') {
+      return n;
+    }
+    if (n.type === 'attribute') {
+      n = field(n, 'object');
+    } else if (n.type === 'subscript') {
+      n = field(n, 'value');
+    } else if (n.type === 'parenthesized_expression') {
+      n = named(n)[0] ?? null;
+    } else {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** Where a new function's deferred effects attach, when it is defined in code that runs now. */
+type Owner = { deferred: Deferred } | null;
+
+interface ClassRecord {
+  deferred: Deferred;
+}
+
+export class CellWalker {
+  readonly events: FlowEvent[] = [];
+  readonly issues: AnalysisIssue[] = [];
+  private readonly deleted = new Set<string>();
+  private readonly generatorFunctions = new Set<string>();
+  private readonly classes = new WeakMap<Scope, ClassRecord>();
+
+  analyse(tree: Tree, isolated: boolean): void {
+    const root = tree.rootNode;
+    const now: Sink = { kind: 'now' };
+    const scope = isolated ? new Scope('function', null, now) : new Scope('module', null, now);
+    if (isolated) {
+      this.collectLocals(named(root), scope);
+    }
+    for (const def of root.descendantsOfType('function_definition')) {
+      if (def && def.descendantsOfType(['yield']).length > 0) {
+        const name = field(def, 'name');
+        if (name) {
+          this.generatorFunctions.add(name.text);
+        }
+      }
+    }
+    this.block(named(root), scope);
+  }
+
+  // --- events --------------------------------------------------------------
+
+  private read(node: Node, scope: Scope): void {
+    const name = node.text;
+    if (!scope.resolvesToGlobal(name)) {
+      return;
+    }
+    const pos = { name, line: node.startPosition.row + 1, column: node.startPosition.column };
+    if (scope.sink.kind === 'later') {
+      if (!scope.sink.deferred.reads.some(r => r.name === name)) {
+        scope.sink.deferred.reads.push(pos);
+      }
+      return;
+    }
+    if (this.deleted.has(name)) {
+      this.issues.push({
+        code: 'use-after-delete',
+        message: `"${name}" is read after \`del ${name}\` in this cell`,
+        line: pos.line,
+        column: pos.column
+      });
+      this.deleted.delete(name);
+    }
+    this.events.push({ kind: 'read', ...pos });
+  }
+
+  private write(
+    node: Node,
+    scope: Scope,
+    how: WriteHow,
+    extra: { deferred?: Deferred; unserialisable?: UnserialisableKind; isImport?: boolean } = {}
+  ): void {
+    const name = node.text;
+    let target = scope;
+    if (how === 'mutate') {
+      if (!scope.resolvesToGlobal(name)) {
+        return;
+      }
+    } else if (scope.kind === 'class' && !scope.globals.has(name)) {
+      // A class body binds class attributes, not module names.
+      if (how === 'delete') {
+        scope.locals.delete(name);
+      } else {
+        scope.locals.add(name);
+      }
+      return;
+    } else if (scope.kind === 'comprehension') {
+      return;
+    } else if (scope.kind === 'function' && !scope.globals.has(name)) {
+      return;
+    }
+    target = scope;
+    const pos = { name, line: node.startPosition.row + 1, column: node.startPosition.column };
+    if (target.sink.kind === 'later') {
+      target.sink.deferred.writes.push({ ...pos, how });
+      return;
+    }
+    if (how === 'delete') {
+      this.deleted.add(name);
+    } else if (how === 'bind') {
+      this.deleted.delete(name);
+    }
+    const event: FlowEvent = { kind: 'write', how, ...pos };
+    if (extra.deferred && (extra.deferred.reads.length > 0 || extra.deferred.writes.length > 0)) {
+      event.deferred = extra.deferred;
+    }
+    if (extra.unserialisable) {
+      event.unserialisable = extra.unserialisable;
+    }
+    if (extra.isImport) {
+      event.isImport = true;
+    }
+    this.events.push(event);
+  }
+
+  private mutate(base: Node, scope: Scope): void {
+    const root = rootName(base);
+    if (root) {
+      this.write(root, scope, 'mutate');
+    }
+  }
+
+  // --- statements ----------------------------------------------------------
+
+  private block(statements: Node[], scope: Scope): void {
+    for (const s of statements) {
+      this.statement(s, scope);
+    }
+  }
+
+  private body(node: Node | null, scope: Scope): void {
+    if (node) {
+      this.block(node.type === 'block' ? named(node) : [node], scope);
+    }
+  }
+
+  private statement(node: Node, scope: Scope): void {
+    switch (node.type) {
+      case 'expression_statement':
+        for (const child of named(node)) {
+          this.assignmentOrExpression(child, scope);
+        }
+        return;
+      case 'import_statement':
+        for (const n of named(node)) {
+          if (n.type === 'aliased_import') {
+            this.write(field(n, 'alias')!, scope, 'bind', { isImport: true });
+          } else {
+            this.write(named(n)[0], scope, 'bind', { isImport: true });
+          }
+        }
+        return;
+      case 'import_from_statement':
+        this.importFrom(node, scope);
+        return;
+      case 'future_import_statement':
+      case 'global_statement':
+      case 'nonlocal_statement':
+      case 'pass_statement':
+      case 'break_statement':
+      case 'continue_statement':
+        if (node.type === 'global_statement' && scope.kind === 'class') {
+          for (const n of named(node)) {
+            scope.globals.add(n.text);
+          }
+        }
+        return;
+      case 'delete_statement':
+        for (const target of named(node).flatMap(n => (n.type === 'expression_list' ? named(n) : [n]))) {
+          this.deleteTarget(target, scope);
+        }
+        return;
+      case 'if_statement':
+        this.expr(field(node, 'condition'), scope);
+        this.body(field(node, 'consequence'), scope);
+        for (const alt of node.childrenForFieldName('alternative')) {
+          if (alt?.type === 'elif_clause') {
+            this.expr(field(alt, 'condition'), scope);
+            this.body(field(alt, 'consequence'), scope);
+          } else if (alt) {
+            this.body(field(alt, 'body'), scope);
+          }
+        }
+        return;
+      case 'for_statement':
+        this.expr(field(node, 'right'), scope);
+        this.target(field(node, 'left')!, scope);
+        this.body(field(node, 'body'), scope);
+        this.elseClause(field(node, 'alternative'), scope);
+        return;
+      case 'while_statement':
+        this.expr(field(node, 'condition'), scope);
+        this.body(field(node, 'body'), scope);
+        this.elseClause(field(node, 'alternative'), scope);
+        return;
+      case 'try_statement':
+        this.tryStatement(node, scope);
+        return;
+      case 'with_statement':
+        this.withStatement(node, scope);
+        return;
+      case 'function_definition':
+        this.functionDefinition(node, scope, []);
+        return;
+      case 'class_definition':
+        this.classDefinition(node, scope, []);
+        return;
+      case 'decorated_definition': {
+        const decorators = named(node).filter(n => n.type === 'decorator');
+        const definition = field(node, 'definition')!;
+        if (definition.type === 'class_definition') {
+          this.classDefinition(definition, scope, decorators);
+        } else {
+          this.functionDefinition(definition, scope, decorators);
+        }
+        return;
+      }
+      case 'match_statement':
+        this.matchStatement(node, scope);
+        return;
+      case 'type_alias_statement': {
+        const left = named(node)[0];
+        this.expr(named(node)[1], scope);
+        const name = left && (left.type === 'identifier' ? left : named(left)[0]);
+        if (name) {
+          this.write(name, scope, 'bind');
+        }
+        return;
+      }
+      case 'ERROR':
+        for (const child of named(node)) {
+          this.statement(child, scope);
+        }
+        return;
+      default:
+        // return, raise, assert, print, exec and anything new: evaluate what they contain.
+        for (const child of named(node)) {
+          if (child.type === 'block') {
+            this.body(child, scope);
+          } else {
+            this.expr(child, scope);
+          }
+        }
+    }
+  }
+
+  private elseClause(node: Node | null, scope: Scope): void {
+    if (node) {
+      this.body(field(node, 'body') ?? named(node)[0] ?? null, scope);
+    }
+  }
+
+  private importFrom(node: Node, scope: Scope): void {
+    for (const n of node.childrenForFieldName('name')) {
+      if (!n) {
+        continue;
+      }
+      if (n.type === 'aliased_import') {
+        this.write(field(n, 'alias')!, scope, 'bind', { isImport: true });
+      } else {
+        const parts = named(n);
+        this.write(parts[parts.length - 1] ?? n, scope, 'bind', { isImport: true });
+      }
+    }
+    if (named(node).some(n => n.type === 'wildcard_import')) {
+      const module = field(node, 'module_name')?.text ?? '?';
+      this.issues.push({
+        code: 'star-import',
+        message: `\`from ${module} import *\` defines names cellpipe cannot see`,
+        line: node.startPosition.row + 1,
+        column: node.startPosition.column,
+        detail: module
+      });
+    }
+  }
+
+  private assignmentOrExpression(node: Node, scope: Scope): void {
+    if (node.type === 'assignment') {
+      this.assignment(node, scope);
+    } else if (node.type === 'augmented_assignment') {
+      const left = field(node, 'left')!;
+      if (left.type === 'identifier') {
+        this.read(left, scope);
+        this.expr(field(node, 'right'), scope);
+        this.write(left, scope, 'bind');
+      } else {
+        this.expr(left, scope);
+        this.expr(field(node, 'right'), scope);
+        this.mutate(left, scope);
+      }
+    } else {
+      this.expr(node, scope);
+    }
+  }
+
+  private assignment(node: Node, scope: Scope): void {
+    const targets: Node[] = [];
+    let value: Node | null = node;
+    while (value && value.type === 'assignment') {
+      targets.push(field(value, 'left')!);
+      this.expr(field(value, 'type'), scope);
+      value = field(value, 'right');
+    }
+    if (!value) {
+      return; // a bare annotation binds nothing
+    }
+    const single = targets.length === 1 && targets[0].type === 'identifier';
+    let owner: Owner = null;
+    if (single && value.type === 'lambda' && scope.sink.kind === 'now') {
+      owner = { deferred: { reads: [], writes: [] } };
+    }
+    this.expr(value, scope, owner);
+    const unserialisable = single ? this.unserialisableKind(value) : undefined;
+    for (const t of targets) {
+      if (owner && t.type === 'identifier') {
+        this.write(t, scope, 'bind', { deferred: owner.deferred });
+      } else {
+        this.target(t, scope, unserialisable);
+      }
+    }
+  }
+
+  private unserialisableKind(value: Node): UnserialisableKind | undefined {
+    if (value.type === 'generator_expression') {
+      return 'generator';
+    }
+    if (value.type === 'call') {
+      const fn = field(value, 'function')!.text;
+      return UNSERIALISABLE_CALLS[fn] ?? (this.generatorFunctions.has(fn) ? 'generator' : undefined);
+    }
+    return undefined;
+  }
+
+  /** Binding targets: names bind; attributes and subscripts mutate their base. */
+  private target(node: Node, scope: Scope, unserialisable?: UnserialisableKind): void {
+    switch (node.type) {
+      case 'identifier':
+        this.write(node, scope, 'bind', { unserialisable });
+        return;
+      case 'attribute':
+        this.expr(field(node, 'object'), scope);
+        this.mutate(node, scope);
+        return;
+      case 'subscript':
+        this.expr(field(node, 'value'), scope);
+        for (const s of node.childrenForFieldName('subscript')) {
+          this.expr(s, scope);
+        }
+        this.mutate(node, scope);
+        return;
+      default:
+        // tuples, lists, parenthesised and starred targets
+        for (const child of named(node)) {
+          this.target(child, scope);
+        }
+    }
+  }
+
+  private deleteTarget(node: Node, scope: Scope): void {
+    if (node.type === 'identifier') {
+      this.write(node, scope, 'delete');
+    } else if (node.type === 'attribute' || node.type === 'subscript') {
+      this.expr(node, scope);
+      this.mutate(node, scope);
+    } else {
+      for (const child of named(node)) {
+        this.deleteTarget(child, scope);
+      }
+    }
+  }
+
+  private tryStatement(node: Node, scope: Scope): void {
+    this.body(field(node, 'body'), scope);
+    for (const clause of named(node)) {
+      if (clause.type === 'except_clause' || clause.type === 'except_group_clause') {
+        let alias: Node | null = null;
+        for (const part of named(clause)) {
+          if (part.type === 'block') {
+            continue;
+          }
+          if (part.type === 'as_pattern') {
+            this.expr(named(part)[0], scope);
+            alias = named(field(part, 'alias'))[0] ?? null;
+          } else {
+            this.expr(part, scope);
+          }
+        }
+        if (alias) {
+          this.write(alias, scope, 'bind');
+        }
+        this.body(named(clause).find(n => n.type === 'block') ?? null, scope);
+        if (alias) {
+          // Python deletes the name at the end of the handler.
+          this.write(alias, scope, 'delete');
+        }
+      } else if (clause.type === 'else_clause' || clause.type === 'finally_clause') {
+        this.body(field(clause, 'body') ?? named(clause)[0] ?? null, scope);
+      }
+    }
+  }
+
+  private withStatement(node: Node, scope: Scope): void {
+    const clause = named(node).find(n => n.type === 'with_clause');
+    for (const item of named(clause)) {
+      const value = field(item, 'value');
+      if (value?.type === 'as_pattern') {
+        const expression = named(value)[0];
+        this.expr(expression, scope);
+        const target = named(field(value, 'alias'))[0];
+        if (target) {
+          this.target(target, scope, expression ? this.unserialisableKind(expression) : undefined);
+        }
+      } else {
+        this.expr(value, scope);
+      }
+    }
+    this.body(field(node, 'body'), scope);
+  }
+
+  private matchStatement(node: Node, scope: Scope): void {
+    for (const subject of node.childrenForFieldName('subject')) {
+      this.expr(subject, scope);
+    }
+    const body = field(node, 'body');
+    for (const clause of named(body)) {
+      if (clause.type !== 'case_clause') {
+        continue;
+      }
+      for (const part of named(clause)) {
+        if (part.type === 'case_pattern') {
+          this.pattern(part, scope);
+        }
+      }
+      this.expr(named(field(clause, 'guard'))[0], scope);
+      this.body(field(clause, 'consequence'), scope);
+    }
+  }
+
+  /** Match patterns: a lone name captures (binds); dotted names and classes are read. */
+  private pattern(node: Node, scope: Scope): void {
+    switch (node.type) {
+      case 'dotted_name': {
+        const parts = named(node);
+        if (parts.length === 1) {
+          if (parts[0].text !== '_') {
+            this.write(parts[0], scope, 'bind');
+          }
+        } else {
+          this.read(parts[0], scope);
+        }
+        return;
+      }
+      case 'class_pattern': {
+        const [cls, ...args] = named(node);
+        const first = named(cls)[0];
+        if (first) {
+          this.read(first, scope);
+        }
+        args.forEach(a => this.pattern(a, scope));
+        return;
+      }
+      case 'keyword_pattern':
+        named(node)
+          .slice(1)
+          .forEach(p => this.pattern(p, scope));
+        return;
+      case 'splat_pattern':
+      case 'as_pattern':
+        for (const child of named(node)) {
+          if (child.type === 'identifier') {
+            if (child.text !== '_') {
+              this.write(child, scope, 'bind');
+            }
+          } else {
+            this.pattern(child, scope);
+          }
+        }
+        return;
+      case 'identifier':
+        if (node.text !== '_') {
+          this.write(node, scope, 'bind');
+        }
+        return;
+      default:
+        for (const child of named(node)) {
+          this.pattern(child, scope);
+        }
+    }
+  }
+
+  // --- definitions ---------------------------------------------------------
+
+  /** Where a function defined in `scope` sends its body's effects, and what they attach to. */
+  private functionSink(scope: Scope): { sink: Sink; owner: Owner } {
+    if (scope.sink.kind === 'later') {
+      return { sink: scope.sink, owner: null };
+    }
+    if (scope.kind === 'module') {
+      const owner = { deferred: { reads: [], writes: [] } };
+      return { sink: { kind: 'later', deferred: owner.deferred }, owner };
+    }
+    const record = scope.kind === 'class' ? this.classes.get(scope) : undefined;
+    if (record) {
+      return { sink: { kind: 'later', deferred: record.deferred }, owner: null };
+    }
+    // A function defined in code that is itself isolated: treat its body as running now.
+    return { sink: scope.sink, owner: null };
+  }
+
+  private typeParameterScope(node: Node, scope: Scope): Scope {
+    const params = field(node, 'type_parameters');
+    if (!params) {
+      return scope;
+    }
+    const typeScope = new Scope('function', scope, scope.sink);
+    for (const p of params.descendantsOfType('identifier')) {
+      if (p && p.parent?.type === 'type' && p.parent.parent?.type === 'type_parameter') {
+        typeScope.locals.add(p.text);
+      }
+    }
+    for (const p of named(params)) {
+      for (const t of named(p).slice(1)) {
+        this.expr(t, typeScope);
+      }
+    }
+    return typeScope;
+  }
+
+  private functionDefinition(node: Node, scope: Scope, decorators: Node[]): void {
+    for (const d of decorators) {
+      this.expr(named(d)[0], scope);
+    }
+    const outer = this.typeParameterScope(node, scope);
+    const parameters = field(node, 'parameters');
+    this.parameterDefaults(parameters, outer);
+    this.expr(field(node, 'return_type'), outer);
+
+    const { sink, owner } = this.functionSink(scope);
+    const inner = new Scope('function', outer, sink);
+    this.parameterNames(parameters, inner);
+    const body = field(node, 'body');
+    this.collectLocals(named(body), inner);
+    this.body(body, inner);
+
+    this.write(field(node, 'name')!, scope, 'bind', { deferred: owner?.deferred });
+  }
+
+  private classDefinition(node: Node, scope: Scope, decorators: Node[]): void {
+    for (const d of decorators) {
+      this.expr(named(d)[0], scope);
+    }
+    const outer = this.typeParameterScope(node, scope);
+    this.expr(field(node, 'superclasses'), outer);
+    const classScope = new Scope('class', outer, scope.sink);
+    const record: ClassRecord = { deferred: { reads: [], writes: [] } };
+    if (scope.sink.kind === 'now') {
+      this.classes.set(classScope, record);
+    }
+    this.body(field(node, 'body'), classScope);
+    this.write(field(node, 'name')!, scope, 'bind', { deferred: record.deferred });
+  }
+
+  private parameterDefaults(parameters: Node | null, scope: Scope): void {
+    for (const p of named(parameters)) {
+      this.expr(field(p, 'value'), scope);
+      this.expr(field(p, 'type'), scope);
+    }
+  }
+
+  private parameterNames(parameters: Node | null, scope: Scope): void {
+    for (const p of named(parameters)) {
+      const name = p.type === 'identifier' ? p : (field(p, 'name') ?? named(p).find(c => c.type === 'identifier'));
+      if (name) {
+        scope.locals.add(name.text);
+      }
+    }
+  }
+
+  /** Python's rule: a name bound anywhere in a function body is local to all of it. */
+  private collectLocals(statements: Node[], scope: Scope): void {
+    const bindTargets = (t: Node | null): void => {
+      if (!t) {
+        return;
+      }
+      if (t.type === 'identifier') {
+        scope.locals.add(t.text);
+      } else if (t.type !== 'attribute' && t.type !== 'subscript') {
+        named(t).forEach(bindTargets);
+      }
+    };
+    const visit = (n: Node): void => {
+      switch (n.type) {
+        case 'global_statement':
+          named(n).forEach(i => scope.globals.add(i.text));
+          return;
+        case 'nonlocal_statement':
+          named(n).forEach(i => scope.nonlocals.add(i.text));
+          return;
+        case 'function_definition':
+        case 'class_definition':
+          bindTargets(field(n, 'name'));
+          return;
+        case 'lambda':
+          return;
+        case 'assignment':
+        case 'augmented_assignment':
+          bindTargets(field(n, 'left'));
+          break;
+        case 'for_statement':
+        case 'for_in_clause':
+          if (n.type === 'for_statement') {
+            bindTargets(field(n, 'left'));
+          }
+          break;
+        case 'named_expression':
+          bindTargets(field(n, 'name'));
+          break;
+        case 'as_pattern_target':
+          named(n).forEach(bindTargets);
+          return;
+        case 'import_statement':
+        case 'import_from_statement':
+          for (const i of named(n)) {
+            if (i.type === 'aliased_import') {
+              bindTargets(field(i, 'alias'));
+            } else if (i.type === 'dotted_name' && (n.type === 'import_statement' || i !== field(n, 'module_name'))) {
+              const parts = named(i);
+              bindTargets(n.type === 'import_statement' ? parts[0] : parts[parts.length - 1]);
+            }
+          }
+          return;
+        case 'delete_statement':
+          named(n).forEach(bindTargets);
+          return;
+        case 'case_pattern':
+          for (const id of n.descendantsOfType('identifier')) {
+            if (id && id.parent?.type === 'dotted_name' && named(id.parent).length === 1) {
+              scope.locals.add(id.text);
+            }
+          }
+          return;
+      }
+      for (const child of named(n)) {
+        visit(child);
+      }
+    };
+    statements.forEach(visit);
+    for (const g of scope.globals) {
+      scope.locals.delete(g);
+    }
+  }
+
+  // --- expressions ---------------------------------------------------------
+
+  private expr(node: Node | null | undefined, scope: Scope, owner: Owner = null): void {
+    if (!node) {
+      return;
+    }
+    switch (node.type) {
+      case 'identifier':
+        this.read(node, scope);
+        return;
+      case 'attribute':
+        this.expr(field(node, 'object'), scope);
+        return;
+      case 'keyword_argument':
+        this.expr(field(node, 'value'), scope);
+        return;
+      case 'call':
+        this.call(node, scope);
+        return;
+      case 'lambda':
+        this.lambda(node, scope, owner);
+        return;
+      case 'named_expression': {
+        this.expr(field(node, 'value'), scope);
+        this.write(field(node, 'name')!, scope.walrusTarget(), 'bind');
+        return;
+      }
+      case 'list_comprehension':
+      case 'set_comprehension':
+      case 'dictionary_comprehension':
+      case 'generator_expression':
+        this.comprehension(node, scope);
+        return;
+      case 'string':
+      case 'concatenated_string':
+        for (const i of node.descendantsOfType(['interpolation'])) {
+          if (i && i.parent && (i.parent.id === node.id || i.parent.parent?.id === node.id)) {
+            this.interpolation(i, scope);
+          }
+        }
+        return;
+      case 'integer':
+      case 'float':
+      case 'true':
+      case 'false':
+      case 'none':
+      case 'ellipsis':
+      case 'comment':
+        return;
+      default:
+        for (const child of named(node)) {
+          this.expr(child, scope);
+        }
+    }
+  }
+
+  private interpolation(node: Node, scope: Scope): void {
+    this.expr(field(node, 'expression'), scope);
+    const spec = field(node, 'format_specifier');
+    for (const e of spec ? spec.descendantsOfType(['format_expression']) : []) {
+      this.expr(e && field(e, 'expression'), scope);
+    }
+  }
+
+  private call(node: Node, scope: Scope): void {
+    const fn = field(node, 'function')!;
+    this.expr(fn, scope);
+    const args = field(node, 'arguments');
+    this.expr(args, scope);
+    if (fn.type === 'identifier' && DYNAMIC_CALLS.has(fn.text) && scope.resolvesToGlobal(fn.text)) {
+      this.issues.push({
+        code: 'dynamic-namespace',
+        message: `\`${fn.text}()\` can read or create names cellpipe cannot see`,
+        line: fn.startPosition.row + 1,
+        column: fn.startPosition.column,
+        detail: fn.text
+      });
+    }
+    if (fn.type !== 'attribute') {
+      return;
+    }
+    const method = field(fn, 'attribute')?.text ?? '';
+    const inplace = named(args).some(
+      a => a.type === 'keyword_argument' && field(a, 'name')?.text === 'inplace' && field(a, 'value')?.type === 'true'
+    );
+    if (MUTATORS.has(method) || inplace) {
+      this.mutate(field(fn, 'object')!, scope);
+    }
+  }
+
+  private lambda(node: Node, scope: Scope, owner: Owner): void {
+    const parameters = field(node, 'parameters');
+    this.parameterDefaults(parameters, scope);
+    // A lambda bound to a name runs when called; one passed along is usually called right away.
+    const sink: Sink = owner ? { kind: 'later', deferred: owner.deferred } : scope.sink;
+    const inner = new Scope('function', scope, sink);
+    this.parameterNames(parameters, inner);
+    this.expr(field(node, 'body'), inner);
+  }
+
+  private comprehension(node: Node, scope: Scope): void {
+    const clauses = named(node).filter(n => n.type === 'for_in_clause' || n.type === 'if_clause');
+    const inner = new Scope('comprehension', scope, scope.sink);
+    const addTargets = (t: Node | null): void => {
+      if (t?.type === 'identifier') {
+        inner.locals.add(t.text);
+      } else {
+        named(t).forEach(addTargets);
+      }
+    };
+    clauses.filter(c => c.type === 'for_in_clause').forEach(c => addTargets(field(c, 'left')));
+    clauses.forEach((clause, i) => {
+      if (clause.type === 'for_in_clause') {
+        // The first iterable is evaluated in the enclosing scope.
+        this.expr(field(clause, 'right'), i === 0 ? scope : inner);
+      } else {
+        named(clause).forEach(c => this.expr(c, inner));
+      }
+    });
+    this.expr(field(node, 'body'), inner);
+  }
+}
+
+/** The first syntax error of a tree, as an issue; null when there is none. */
+export function syntaxError(tree: Tree): AnalysisIssue | null {
+  if (!tree.rootNode.hasError) {
+    return null;
+  }
+  let node: Node = tree.rootNode;
+  for (;;) {
+    const next: Node | undefined = node.children.find((c): c is Node => !!c && (c.hasError || c.isMissing || c.type === 'ERROR'));
+    if (!next || node.type === 'ERROR' || node.isMissing) {
+      break;
+    }
+    node = next;
+  }
+  const snippet = node.text.split('\n')[0].slice(0, 30);
+  return {
+    code: 'syntax-error',
+    message: node.isMissing
+      ? `Syntax error: missing \`${node.type}\``
+      : `Syntax error near \`${snippet}\``,
+    line: node.startPosition.row + 1,
+    column: node.startPosition.column
+  };
+}
+
+export function analyseTree(tree: Tree, isolated: boolean): CellAnalysis {
+  const walker = new CellWalker();
+  walker.analyse(tree, isolated);
+  const error = syntaxError(tree);
+  return { events: walker.events, issues: error ? [error, ...walker.issues] : walker.issues };
+}
