@@ -100,6 +100,8 @@ export class CellWalker {
   readonly events: FlowEvent[] = [];
   readonly issues: AnalysisIssue[] = [];
   private readonly deleted = new Set<string>();
+  /** Module-level names this cell has bound so far. */
+  private readonly boundHere = new Set<string>();
   private readonly generatorFunctions = new Set<string>();
   private readonly classes = new WeakMap<Scope, ClassRecord>();
 
@@ -154,7 +156,6 @@ export class CellWalker {
     extra: { deferred?: Deferred; unserialisable?: UnserialisableKind; isImport?: boolean } = {}
   ): void {
     const name = node.text;
-    let target = scope;
     if (how === 'mutate') {
       if (!scope.resolvesToGlobal(name)) {
         return;
@@ -172,16 +173,16 @@ export class CellWalker {
     } else if (scope.kind === 'function' && !scope.globals.has(name)) {
       return;
     }
-    target = scope;
     const pos = { name, line: node.startPosition.row + 1, column: node.startPosition.column };
-    if (target.sink.kind === 'later') {
-      target.sink.deferred.writes.push({ ...pos, how });
+    if (scope.sink.kind === 'later') {
+      scope.sink.deferred.writes.push({ ...pos, how });
       return;
     }
     if (how === 'delete') {
       this.deleted.add(name);
     } else if (how === 'bind') {
       this.deleted.delete(name);
+      this.boundHere.add(name);
     }
     const event: FlowEvent = { kind: 'write', how, ...pos };
     if (extra.deferred && (extra.deferred.reads.length > 0 || extra.deferred.writes.length > 0)) {
@@ -749,6 +750,14 @@ export class CellWalker {
       case 'keyword_argument':
         this.expr(field(node, 'value'), scope);
         return;
+      case 'conditional_expression': {
+        // `a if b else c` evaluates b first.
+        const [body, condition, orelse] = named(node);
+        this.expr(condition, scope);
+        this.expr(body, scope);
+        this.expr(orelse, scope);
+        return;
+      }
       case 'call':
         this.call(node, scope);
         return;
@@ -802,7 +811,12 @@ export class CellWalker {
     this.expr(fn, scope);
     const args = field(node, 'arguments');
     this.expr(args, scope);
-    if (fn.type === 'identifier' && DYNAMIC_CALLS.has(fn.text) && scope.resolvesToGlobal(fn.text)) {
+    if (
+      fn.type === 'identifier' &&
+      DYNAMIC_CALLS.has(fn.text) &&
+      scope.resolvesToGlobal(fn.text) &&
+      !this.boundHere.has(fn.text)
+    ) {
       this.issues.push({
         code: 'dynamic-namespace',
         message: `\`${fn.text}()\` can read or create names cellpipe cannot see`,
