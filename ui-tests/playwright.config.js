@@ -1,0 +1,43 @@
+// UI tests against the real JupyterLab from ../.venv, in Debian's Chromium
+// (no Playwright browser download, no video: both need downloads).
+const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
+
+const port = process.env.GALATA_PORT || '8888';
+const baseURL = `http://localhost:${port}`;
+
+module.exports = {
+  ...baseConfig,
+  testDir: './tests',
+  // Never serve the HTML report and wait: runs are unattended.
+  reporter: [['list'], ['json', { outputFile: 'test-results/results.json' }], ['html', { open: 'never' }]],
+  // JupyterLab start-up and the first kernel are slow on 2 cores.
+  timeout: 120 * 1000,
+  expect: { timeout: 30 * 1000 },
+  workers: 1,
+  retries: 0,
+  use: {
+    ...baseConfig.use,
+    baseURL,
+    video: 'off',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run'
+      ]
+    }
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: {
+    command: `${process.env.JUPYTER || '../.venv/bin/jupyter'} lab --config jupyter_server_test_config.py`,
+    url: `${baseURL}/lab`,
+    timeout: 180 * 1000,
+    reuseExistingServer: false
+  }
+};
