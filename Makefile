@@ -1,0 +1,65 @@
+# cellpipe: `make lab` and `make test` set up everything they need on a fresh machine.
+# Stamps under build/stamps make a second run skip what is already installed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := lab
+
+VENV := .venv
+PYTHON ?= python3
+STAMPS := build/stamps
+REPORTS := build/reports
+# Tools from the venv (jupyter-builder, jupyter) must be found by the commands we run.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: lab test build develop bench clean
+
+## lab: set up, build, and start JupyterLab with cellpipe on examples/
+lab: develop
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=examples --allow-root
+
+## test: set up, build, and run every suite; the last line is "N passed, N failed"
+test: develop $(STAMPS)/chromium $(STAMPS)/ui-npm
+	@mkdir -p $(REPORTS)
+	@rm -f $(REPORTS)/*.json $(REPORTS)/*.xml ui-tests/test-results/results.json
+	-npx jest --json --outputFile=$(REPORTS)/jest.json
+	-$(VENV)/bin/pytest -q --junitxml=$(REPORTS)/pytest.xml
+	-cd ui-tests && CI=1 npx playwright test
+	@$(PYTHON) .ci/summarize.py jest=$(REPORTS)/jest.json pytest=$(REPORTS)/pytest.xml \
+		playwright=ui-tests/test-results/results.json
+
+## build: the frontend (tsc + labextension) and the Node bundles (server, CLI)
+build: $(STAMPS)/npm
+	npm run build
+
+## develop: cellpipe installed in the venv in development mode, its labextension linked
+develop: build $(STAMPS)/venv
+	$(VENV)/bin/jupyter-builder develop . --overwrite > /dev/null
+	@$(VENV)/bin/jupyter labextension list 2>&1 | grep -q 'cellpipe.*enabled.*OK' \
+		|| { echo "cellpipe is not listed as enabled OK by jupyter labextension list"; exit 1; }
+
+## bench: print the benchmark figures (not tests)
+bench: $(STAMPS)/npm
+	node bench/run.mjs
+
+$(STAMPS)/npm: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/ui-npm: ui-tests/package.json ui-tests/package-lock.json
+	cd ui-tests && npm ci --no-audit --no-fund
+	@mkdir -p $(STAMPS) && touch $@
+
+# The editable install finds the build outputs in place (skip-if-exists), so build comes first.
+$(STAMPS)/venv: pyproject.toml | build
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	@mkdir -p $(STAMPS) && touch $@
+
+# Debian's Chromium for the UI tests (Playwright never downloads a browser here).
+$(STAMPS)/chromium:
+	command -v chromium > /dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@mkdir -p $(STAMPS) && touch $@
+
+clean:
+	rm -rf build lib tsconfig.tsbuildinfo cellpipe/labextension cellpipe/js
