@@ -42,7 +42,8 @@ bench: $(STAMPS)/npm
 	node bench/run.mjs
 
 $(STAMPS)/npm: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	# npm ci rejects this lock file (npm 11 and rspack's per-platform optional bindings); install follows the lock.
+	npm install --no-audit --no-fund
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/ui-npm: ui-tests/package.json ui-tests/package-lock.json

@@ -39,18 +39,28 @@ function readString(node: Node): string {
   const raw = prefix.includes('r');
   return node.children
     .map(c => {
-      if (c.type === 'string_content') {
-        return c.text;
-      }
-      if (c.type === 'escape_sequence') {
-        return raw ? c.text : decodeEscape(c.text);
-      }
-      if (c.type === 'interpolation') {
+      if (c?.type === 'interpolation') {
         throw new NotALiteral(c, 'f-strings are not parameter values');
       }
-      return '';
+      return c?.type === 'string_content' ? readContent(c, raw) : '';
     })
     .join('');
+}
+
+/** String content with its escape sequences (child nodes) decoded, unless the string is raw. */
+function readContent(content: Node, raw: boolean): string {
+  if (raw) {
+    return content.text;
+  }
+  let text = '';
+  let at = content.startIndex;
+  for (const escape of content.children) {
+    if (escape?.type === 'escape_sequence') {
+      text += content.text.slice(at - content.startIndex, escape.startIndex - content.startIndex) + decodeEscape(escape.text);
+      at = escape.endIndex;
+    }
+  }
+  return text + content.text.slice(at - content.startIndex);
 }
 
 function readLiteral(node: Node): ParameterValue {
