@@ -112,7 +112,9 @@ export class CellWalker {
     if (isolated) {
       this.collectLocals(named(root), scope);
     }
-    for (const def of root.descendantsOfType('function_definition')) {
+    // Only cells that mention yield can define generator functions; the search is costly.
+    const defs = root.text.includes('yield') ? root.descendantsOfType('function_definition') : [];
+    for (const def of defs) {
       if (def && def.descendantsOfType(['yield']).length > 0) {
         const name = field(def, 'name');
         if (name) {
@@ -777,6 +779,9 @@ export class CellWalker {
         return;
       case 'string':
       case 'concatenated_string':
+        if (!/^[rRbBuU]{0,2}[fF]|\s[rRbBuU]{0,2}[fF]['"]/.test(node.text)) {
+          return; // not an f-string: nothing is evaluated inside
+        }
         for (const i of node.descendantsOfType(['interpolation'])) {
           if (i && i.parent && (i.parent.id === node.id || i.parent.parent?.id === node.id)) {
             this.interpolation(i, scope);

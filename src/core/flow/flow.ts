@@ -185,14 +185,14 @@ class FlowReplay {
     for (const event of this.input.analyses.get(cell)?.events ?? []) {
       const site: Site = { step, cell, line: event.line, column: event.column };
       if (event.kind === 'read') {
-        this.read(event.name, site, new Set());
+        this.read(event.name, site);
       } else {
         this.write(event.name, toWrite(event, step, cell), site);
       }
     }
   }
 
-  private read(name: string, site: Site, expanding: Set<string>): void {
+  private read(name: string, site: Site, expanding?: Set<string>): void {
     const state = this.stepState(site.step);
     const held = state.get(name);
     const last = this.lastWrite(name);
@@ -207,8 +207,8 @@ class FlowReplay {
   }
 
   /** Rule 4: using a function runs its body, so its global reads and writes happen here. */
-  private expandCall(name: string, site: Site, expanding: Set<string>): void {
-    if (expanding.has(name)) {
+  private expandCall(name: string, site: Site, expanding?: Set<string>): void {
+    if (expanding?.has(name)) {
       return;
     }
     const binding = this.stepState(site.step).get(name) ?? this.lastWrite(name) ?? this.shared.get(name);
@@ -216,10 +216,12 @@ class FlowReplay {
     if (!deferred) {
       return;
     }
-    expanding.add(name);
+    // Allocated only for calls: most reads are of plain values.
+    const seen = expanding ?? new Set<string>();
+    seen.add(name);
     const via = site.via ?? name;
     for (const r of deferred.reads) {
-      this.read(r.name, { ...site, via }, expanding);
+      this.read(r.name, { ...site, via }, seen);
     }
     for (const w of deferred.writes) {
       this.write(w.name, { step: site.step, cell: site.cell, line: site.line, column: site.column, how: w.how }, {
@@ -227,7 +229,7 @@ class FlowReplay {
         via
       });
     }
-    expanding.delete(name);
+    seen.delete(name);
   }
 
   private resolveInput(name: string, site: Site, last: Write | undefined): void {
