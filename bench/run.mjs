@@ -1,5 +1,6 @@
 // Bundles each benchmark under bench/ with esbuild and runs it; they print their own figures.
 import { build } from 'esbuild';
+import { nodeBundleOptions } from '../server-proxy/esbuild-options.mjs';
 import { execFileSync } from 'child_process';
 import { readdirSync } from 'fs';
 import { dirname, join } from 'path';
@@ -12,13 +13,7 @@ for (const file of readdirSync(here).filter(f => f.endsWith('.ts'))) {
   await build({
     entryPoints: [join(here, file)],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'warning',
-    logOverride: { 'require-resolve-not-external': 'silent' },
-    banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
-    define: { 'import.meta.url': '__import_meta_url' }
+    ...nodeBundleOptions
   });
   execFileSync(process.execPath, [outfile], { stdio: 'inherit' });
 }

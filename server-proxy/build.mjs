@@ -1,6 +1,7 @@
 // Bundles the server and the CLI (with the core they import) into cellpipe/js/,
 // next to the two wasm files that the analysis loads at run time.
 import { build } from 'esbuild';
+import { nodeBundleOptions } from './esbuild-options.mjs';
 import { copyFileSync, mkdirSync, readFileSync } from 'fs';
 import { createRequire } from 'module';
 import { dirname, join } from 'path';
@@ -19,18 +20,10 @@ await build({
     cli: join(root, 'server-proxy/src/cli/main.ts')
   },
   outdir: out,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
+  ...nodeBundleOptions,
   sourcemap: !production,
   minify: production,
-  logLevel: 'warning',
-  // wasm-node.ts resolves node_modules only when the files are not next to the bundle.
-  logOverride: { 'require-resolve-not-external': 'silent' },
-  // web-tree-sitter's glue reads import.meta.url, which a CommonJS bundle lacks.
-  banner: { js: "const __import_meta_url = require('url').pathToFileURL(__filename).href;" },
-  define: { 'import.meta.url': '__import_meta_url', CELLPIPE_VERSION: JSON.stringify(version) },
+  define: { ...nodeBundleOptions.define, CELLPIPE_VERSION: JSON.stringify(version) }
 });
 copyFileSync(join(dirname(require.resolve('web-tree-sitter')), 'web-tree-sitter.wasm'), join(out, 'web-tree-sitter.wasm'));
 copyFileSync(
