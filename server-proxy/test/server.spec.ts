@@ -46,7 +46,7 @@ describe('cellpipe server', () => {
       expect(missing).toEqual({ status: 404, body: { error: { code: 'not-found', message: 'No route /api/nope' } } });
       const wrong = await get({ port, path: '/api/health', method: 'DELETE' });
       expect(wrong.status).toBe(405);
-      expect(wrong.body.error.code).toBe('method-not-allowed');
+      expect(wrong.body.error?.code).toBe('method-not-allowed');
     } finally {
       await close(server);
     }
