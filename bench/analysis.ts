@@ -19,7 +19,9 @@ function generate(cells: number, salt: string): NotebookData {
   const out: NotebookData['cells'] = [];
   const push = (source: string, tags: string[]) =>
     out.push({ index: out.length, type: 'code', source, tags });
-  push('import numpy as np\nimport pandas as pd\nfrom sklearn.linear_model import LinearRegression', ['imports']);
+  push('import numpy as np\nimport pandas as pd\nfrom sklearn.linear_model import LinearRegression', [
+    'imports'
+  ]);
   push('seed = 42\nscale = 0.5\nname = "bench"', ['pipeline-parameters']);
   for (let i = 0; out.length < cells - 1; i++) {
     const step = Math.floor(i / STEP_EVERY);
@@ -85,9 +87,15 @@ async function main(): Promise<void> {
     }
   }
   console.log(`analysis benchmark: ${CELLS} cells, ${lines} lines of Python`);
-  console.log(`  from scratch:          median ${median(scratch).toFixed(1)} ms (goal < 100 ms; runs: ${scratch.map(x => x.toFixed(0)).join(', ')})`);
-  console.log(`    of which parsing and analysing the cells: median ${median(cellsOnly).toFixed(1)} ms; steps, flow and diagnostics: ${median(flowOnly).toFixed(1)} ms`);
-  console.log(`  after one edited cell: median ${median(edits).toFixed(2)} ms (goal < 5 ms; max ${Math.max(...edits).toFixed(2)} ms)`);
+  console.log(
+    `  from scratch:          median ${median(scratch).toFixed(1)} ms (goal < 100 ms; runs: ${scratch.map(x => x.toFixed(0)).join(', ')})`
+  );
+  console.log(
+    `    of which parsing and analysing the cells: median ${median(cellsOnly).toFixed(1)} ms; steps, flow and diagnostics: ${median(flowOnly).toFixed(1)} ms`
+  );
+  console.log(
+    `  after one edited cell: median ${median(edits).toFixed(2)} ms (goal < 5 ms; max ${Math.max(...edits).toFixed(2)} ms)`
+  );
 }
 
 void main();

@@ -25,7 +25,10 @@ await build({
   minify: production,
   define: { ...nodeBundleOptions.define, CELLPIPE_VERSION: JSON.stringify(version) }
 });
-copyFileSync(join(dirname(require.resolve('web-tree-sitter')), 'web-tree-sitter.wasm'), join(out, 'web-tree-sitter.wasm'));
+copyFileSync(
+  join(dirname(require.resolve('web-tree-sitter')), 'web-tree-sitter.wasm'),
+  join(out, 'web-tree-sitter.wasm')
+);
 copyFileSync(
   join(dirname(require.resolve('tree-sitter-python/package.json')), 'tree-sitter-python.wasm'),
   join(out, 'tree-sitter-python.wasm')

@@ -18,7 +18,8 @@ const pipelineIcon = new LabIcon({ name: 'cellpipe:pipeline', svgstr: pipelineSv
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'cellpipe:plugin',
-  description: 'Turn a notebook into a pipeline: tag cells as steps and see the variables that flow between them.',
+  description:
+    'Turn a notebook into a pipeline: tag cells as steps and see the variables that flow between them.',
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ICommandPalette, ILayoutRestorer, ITranslator],

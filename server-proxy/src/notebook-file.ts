@@ -21,14 +21,22 @@ export async function loadNotebookFile(path: string): Promise<NotebookData> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String(err);
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : String(err);
     throw new NotebookFileError(`${path}: cannot read the notebook: ${reason}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new NotebookFileError(`${path}: not a notebook: the file is not valid JSON (${(err as Error).message})`);
+    throw new NotebookFileError(
+      `${path}: not a notebook: the file is not valid JSON (${(err as Error).message})`
+    );
   }
   try {
     return readNotebook(json, basename(path));

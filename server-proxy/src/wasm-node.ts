@@ -26,5 +26,4 @@ function nodeModulesPath(file: WasmFile): string {
     : join(dirname(require.resolve('tree-sitter-python/package.json')), FILE_NAMES.python);
 }
 
-export const locateWasmNode: LocateWasm = file =>
-  readFile(packagedPath(file) ?? nodeModulesPath(file));
+export const locateWasmNode: LocateWasm = file => readFile(packagedPath(file) ?? nodeModulesPath(file));

@@ -5,7 +5,12 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { startServer } from '../src/server/main';
 
-function get(options: { socketPath?: string; port?: number; path: string; method?: string }): Promise<{ status: number; body: { error?: { code: string } } & Record<string, unknown> }> {
+function get(options: {
+  socketPath?: string;
+  port?: number;
+  path: string;
+  method?: string;
+}): Promise<{ status: number; body: { error?: { code: string } } & Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', ...options }, res => {
       let text = '';
@@ -43,7 +48,10 @@ describe('cellpipe server', () => {
     const port = (server.address() as { port: number }).port;
     try {
       const missing = await get({ port, path: '/api/nope' });
-      expect(missing).toEqual({ status: 404, body: { error: { code: 'not-found', message: 'No route /api/nope' } } });
+      expect(missing).toEqual({
+        status: 404,
+        body: { error: { code: 'not-found', message: 'No route /api/nope' } }
+      });
       const wrong = await get({ port, path: '/api/health', method: 'DELETE' });
       expect(wrong.status).toBe(405);
       expect(wrong.body.error?.code).toBe('method-not-allowed');

@@ -81,10 +81,15 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
     for (const [name, value] of Object.entries(parsed.parameters)) {
       if (name in parameters) {
         diagnostics.push(
-          diagnostic('warning', 'duplicate-parameter', `Pipeline parameter "${name}" is set twice; the last value wins.`, {
-            cell: index,
-            name
-          })
+          diagnostic(
+            'warning',
+            'duplicate-parameter',
+            `Pipeline parameter "${name}" is set twice; the last value wins.`,
+            {
+              cell: index,
+              name
+            }
+          )
         );
       }
       parameters[name] = value;

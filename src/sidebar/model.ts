@@ -3,7 +3,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { getHealth } from '../services/api';
 
-export type ServerState = { kind: 'unknown' } | { kind: 'ok'; version: string } | { kind: 'error'; message: string };
+export type ServerState =
+  { kind: 'unknown' } | { kind: 'ok'; version: string } | { kind: 'error'; message: string };
 
 export class SidebarModel {
   get changed(): ISignal<this, void> {

@@ -14,10 +14,16 @@ export interface AnalyzeOptions {
   json?: boolean;
 }
 
-export async function analyzeCommand(path: string, options: AnalyzeOptions, out: NodeJS.WritableStream): Promise<number> {
+export async function analyzeCommand(
+  path: string,
+  options: AnalyzeOptions,
+  out: NodeJS.WritableStream
+): Promise<number> {
   const notebook = await loadNotebookFile(path);
   const analysis = analyzeNotebook(notebook, await nodeAnalyser());
-  out.write(options.json ? JSON.stringify(toJson(analysis), null, 2) + '\n' : formatSummary(basename(path), analysis));
+  out.write(
+    options.json ? JSON.stringify(toJson(analysis), null, 2) + '\n' : formatSummary(basename(path), analysis)
+  );
   return analysis.diagnostics.some(d => d.severity === 'error') ? 1 : 0;
 }
 

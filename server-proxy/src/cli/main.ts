@@ -12,7 +12,9 @@ const USAGE_ERROR = 2;
 export async function main(argv: string[]): Promise<number> {
   let status = 0;
   const program = new Command('cellpipe')
-    .description('Turn a tagged Jupyter notebook into a pipeline, and check that it computes what the notebook computes.')
+    .description(
+      'Turn a tagged Jupyter notebook into a pipeline, and check that it computes what the notebook computes.'
+    )
     .exitOverride()
     .configureOutput({ writeErr: s => process.stderr.write(s) });
 

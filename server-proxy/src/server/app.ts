@@ -9,7 +9,9 @@ export interface AppInfo {
   version: string;
 }
 
-type Handler = (req: IncomingMessage) => Promise<{ status: number; body: unknown }> | { status: number; body: unknown };
+type Handler = (
+  req: IncomingMessage
+) => Promise<{ status: number; body: unknown }> | { status: number; body: unknown };
 
 export function createApp(info: AppInfo): RequestListener {
   const routes: Record<string, Partial<Record<string, Handler>>> = {

@@ -25,6 +25,8 @@ export function sendError(res: ServerResponse, err: unknown): void {
   if (err instanceof HttpError) {
     sendJson(res, err.status, { error: { code: err.code, message: err.message } });
   } else {
-    sendJson(res, 500, { error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } });
+    sendJson(res, 500, {
+      error: { code: 'internal', message: err instanceof Error ? err.message : String(err) }
+    });
   }
 }

@@ -49,7 +49,9 @@ async function run(): Promise<void> {
   const listen = parseArgs(process.argv.slice(2));
   const server = await startServer(listen, typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev');
   const address = server.address();
-  process.stderr.write(`cellpipe server listening on ${typeof address === 'string' ? address : `${address?.address}:${address?.port}`}\n`);
+  process.stderr.write(
+    `cellpipe server listening on ${typeof address === 'string' ? address : `${address?.address}:${address?.port}`}\n`
+  );
   const stop = () => server.close(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -16,7 +16,10 @@ beforeAll(async () => {
 });
 
 function notebook(...cells: Array<[string[], string]>): NotebookData {
-  return { cells: cells.map(([tags, source], index) => ({ index, type: 'code', source, tags })), metadata: {} };
+  return {
+    cells: cells.map(([tags, source], index) => ({ index, type: 'code', source, tags })),
+    metadata: {}
+  };
 }
 
 const analyze = (nb: NotebookData) => analyzeNotebook(nb, analyser);
@@ -60,7 +63,11 @@ describe('analyzeNotebook', () => {
 
   it('does not make a step that deletes a name its provider (Kale does)', () => {
     const a = analyze(
-      notebook([['step:a'], 'x = 1\ntmp = 2'], [['step:b', 'prev:a'], 'del tmp\ny = x + 1'], [['step:c', 'prev:b'], 'print(x, y)'])
+      notebook(
+        [['step:a'], 'x = 1\ntmp = 2'],
+        [['step:b', 'prev:a'], 'del tmp\ny = x + 1'],
+        [['step:c', 'prev:b'], 'print(x, y)']
+      )
     );
     expect(step(a, 'c').sources).toEqual({ x: 'a', y: 'b' });
     expect(a.diagnostics).toEqual([]);
@@ -84,7 +91,9 @@ describe('analyzeNotebook', () => {
   });
 
   it('turns analysis findings into diagnostics at their cell', () => {
-    const a = analyze(notebook([['step:a'], 'from os.path import *\nx = (1 +'], [['step:b', 'prev:a'], 'exec("y = 1")']));
+    const a = analyze(
+      notebook([['step:a'], 'from os.path import *\nx = (1 +'], [['step:b', 'prev:a'], 'exec("y = 1")'])
+    );
     expect(a.diagnostics.map(d => `${d.severity}:${d.code}@${d.cell}`)).toEqual([
       'warning:star-import@0',
       'error:syntax-error@0',
@@ -94,7 +103,12 @@ describe('analyzeNotebook', () => {
 
   it('reports tag errors, unknown steps and cycles', () => {
     const a = analyze(
-      notebook([['step:a', 'prev:c'], 'x = 1'], [['step:b', 'prev:a'], 'y = 1'], [['step:c', 'prev:b'], 'z = 1'], [['step:d', 'prev:nope'], 'w = 1'])
+      notebook(
+        [['step:a', 'prev:c'], 'x = 1'],
+        [['step:b', 'prev:a'], 'y = 1'],
+        [['step:c', 'prev:b'], 'z = 1'],
+        [['step:d', 'prev:nope'], 'w = 1']
+      )
     );
     expect(a.diagnostics.map(d => d.code)).toEqual(['cycle', 'cycle', 'cycle', 'unknown-step']);
   });
@@ -114,7 +128,10 @@ describe('analyzeNotebook', () => {
 });
 
 const ROOT = join(__dirname, '../../..');
-const NOTEBOOKS = [...notebooksUnder(join(ROOT, 'examples')), ...notebooksUnder(join(ROOT, '../shared/kale-examples'))];
+const NOTEBOOKS = [
+  ...notebooksUnder(join(ROOT, 'examples')),
+  ...notebooksUnder(join(ROOT, '../shared/kale-examples'))
+];
 
 describe.each(NOTEBOOKS.map(p => [p.slice(ROOT.length - 4)]))('%s', path => {
   const full = join(ROOT, '..', path.replace(/^main\//, 'main/'));
@@ -126,7 +143,9 @@ describe.each(NOTEBOOKS.map(p => [p.slice(ROOT.length - 4)]))('%s', path => {
     for (const cell of nb.cells) {
       const stepTag = cell.tags.find(t => /^(step|block):./.test(t));
       if (stepTag && !cell.tags.includes('skip')) {
-        cell.tags.filter(t => t.startsWith('prev:')).forEach(t => tagged.add(`${t.slice(5)}→${stepTag.split(':')[1]}`));
+        cell.tags
+          .filter(t => t.startsWith('prev:'))
+          .forEach(t => tagged.add(`${t.slice(5)}→${stepTag.split(':')[1]}`));
       }
     }
     expect(new Set(a.steps.flatMap(s => s.deps.map(d => `${d}→${s.name}`)))).toEqual(tagged);

@@ -655,7 +655,8 @@ export class CellWalker {
 
   private parameterNames(parameters: Node | null, scope: Scope): void {
     for (const p of named(parameters)) {
-      const name = p.type === 'identifier' ? p : (field(p, 'name') ?? named(p).find(c => c.type === 'identifier'));
+      const name =
+        p.type === 'identifier' ? p : (field(p, 'name') ?? named(p).find(c => c.type === 'identifier'));
       if (name) {
         scope.locals.add(name.text);
       }
@@ -709,7 +710,10 @@ export class CellWalker {
           for (const i of named(n)) {
             if (i.type === 'aliased_import') {
               bindTargets(field(i, 'alias'));
-            } else if (i.type === 'dotted_name' && (n.type === 'import_statement' || i !== field(n, 'module_name'))) {
+            } else if (
+              i.type === 'dotted_name' &&
+              (n.type === 'import_statement' || i !== field(n, 'module_name'))
+            ) {
               const parts = named(i);
               bindTargets(n.type === 'import_statement' ? parts[0] : parts[parts.length - 1]);
             }
@@ -835,7 +839,10 @@ export class CellWalker {
     }
     const method = field(fn, 'attribute')?.text ?? '';
     const inplace = named(args).some(
-      a => a.type === 'keyword_argument' && field(a, 'name')?.text === 'inplace' && field(a, 'value')?.type === 'true'
+      a =>
+        a.type === 'keyword_argument' &&
+        field(a, 'name')?.text === 'inplace' &&
+        field(a, 'value')?.type === 'true'
     );
     if (MUTATORS.has(method) || inplace) {
       this.mutate(field(fn, 'object')!, scope);
@@ -882,7 +889,9 @@ export function syntaxError(tree: Tree): AnalysisIssue | null {
   }
   let node: Node = tree.rootNode;
   for (;;) {
-    const next: Node | undefined = node.children.find((c): c is Node => !!c && (c.hasError || c.isMissing || c.type === 'ERROR'));
+    const next: Node | undefined = node.children.find(
+      (c): c is Node => !!c && (c.hasError || c.isMissing || c.type === 'ERROR')
+    );
     if (!next || node.type === 'ERROR' || node.isMissing) {
       break;
     }
@@ -891,9 +900,7 @@ export function syntaxError(tree: Tree): AnalysisIssue | null {
   const snippet = node.text.split('\n')[0].slice(0, 30);
   return {
     code: 'syntax-error',
-    message: node.isMissing
-      ? `Syntax error: missing \`${node.type}\``
-      : `Syntax error near \`${snippet}\``,
+    message: node.isMissing ? `Syntax error: missing \`${node.type}\`` : `Syntax error near \`${snippet}\``,
     line: node.startPosition.row + 1,
     column: node.startPosition.column
   };

@@ -26,8 +26,7 @@ export function loadPython(locate: LocateWasm): Promise<Language> {
   if (!language) {
     language = (async () => {
       const runtime = normalize(await locate('runtime'));
-      const options =
-        typeof runtime === 'string' ? { locateFile: () => runtime } : { wasmBinary: runtime };
+      const options = typeof runtime === 'string' ? { locateFile: () => runtime } : { wasmBinary: runtime };
       // @types/emscripten types wasmBinary as ArrayBuffer; a Uint8Array is what the runtime accepts.
       await Parser.init(options as unknown as InitOptions);
       return Language.load(normalize(await locate('python')));

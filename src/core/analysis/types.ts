@@ -50,11 +50,7 @@ export type FlowEvent =
     } & NamePosition);
 
 export type AnalysisIssueCode =
-  | 'syntax-error'
-  | 'star-import'
-  | 'dynamic-namespace'
-  | 'opaque-cell-magic'
-  | 'use-after-delete';
+  'syntax-error' | 'star-import' | 'dynamic-namespace' | 'opaque-cell-magic' | 'use-after-delete';
 
 export interface AnalysisIssue {
   code: AnalysisIssueCode;

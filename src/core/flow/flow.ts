@@ -224,10 +224,14 @@ class FlowReplay {
       this.read(r.name, { ...site, via }, seen);
     }
     for (const w of deferred.writes) {
-      this.write(w.name, { step: site.step, cell: site.cell, line: site.line, column: site.column, how: w.how }, {
-        ...site,
-        via
-      });
+      this.write(
+        w.name,
+        { step: site.step, cell: site.cell, line: site.line, column: site.column, how: w.how },
+        {
+          ...site,
+          via
+        }
+      );
     }
     seen.delete(name);
   }
@@ -406,7 +410,13 @@ class FlowReplay {
             `"${p.name}" is ${UNSERIALISABLE[p.writer.unserialisable!]} (cell ${p.writer.cell + 1}, line ` +
               `${p.writer.line}) and cannot be passed from step ${provider} to step ${p.consumer.step}. ` +
               `Create it again in step ${p.consumer.step}, or pass the data it holds instead.`,
-            { cell: p.writer.cell, line: p.writer.line, column: p.writer.column, step: provider, name: p.name }
+            {
+              cell: p.writer.cell,
+              line: p.writer.line,
+              column: p.writer.column,
+              step: provider,
+              name: p.name
+            }
           )
         );
       }

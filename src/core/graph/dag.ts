@@ -27,7 +27,12 @@ export function buildGraph(steps: readonly StepDef[]): StepGraph {
       const where = { cell: step.prevCells[p], step: step.name };
       if (p === step.name) {
         diagnostics.push(
-          diagnostic('error', 'self-dependency', `Step "${p}" lists itself in prev:${p}. Remove that tag.`, where)
+          diagnostic(
+            'error',
+            'self-dependency',
+            `Step "${p}" lists itself in prev:${p}. Remove that tag.`,
+            where
+          )
         );
       } else if (!names.has(p)) {
         diagnostics.push(

@@ -46,7 +46,9 @@ export function readNotebook(json: unknown, name: string): NotebookData {
     }
     const type: CellType = raw.cell_type === 'code' || raw.cell_type === 'markdown' ? raw.cell_type : 'raw';
     const metadata = isRecord(raw.metadata) ? raw.metadata : {};
-    const tags = Array.isArray(metadata.tags) ? metadata.tags.filter((t): t is string => typeof t === 'string') : [];
+    const tags = Array.isArray(metadata.tags)
+      ? metadata.tags.filter((t): t is string => typeof t === 'string')
+      : [];
     const cell: CellData = {
       index,
       type,

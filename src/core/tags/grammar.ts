@@ -45,9 +45,13 @@ function splitKeyValue(rest: string): [string, string] | null {
   return colon <= 0 ? null : [rest.slice(0, colon), rest.slice(colon + 1)];
 }
 
-export function parseCellTags(tags: readonly string[], cell: number): { role: CellRole; diagnostics: Diagnostic[] } {
+export function parseCellTags(
+  tags: readonly string[],
+  cell: number
+): { role: CellRole; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const error = (code: string, message: string) => diagnostics.push(diagnostic('error', code, message, { cell }));
+  const error = (code: string, message: string) =>
+    diagnostics.push(diagnostic('error', code, message, { cell }));
 
   const specials = tags.filter((t): t is SpecialKind => (SPECIAL_TAGS as readonly string[]).includes(t));
   const vocabulary = tags.filter(t => PREFIXES.some(p => t.startsWith(p)));
@@ -55,7 +59,10 @@ export function parseCellTags(tags: readonly string[], cell: number): { role: Ce
     // As in Kale, a special tag decides the cell's role.
     const [kind, ...others] = [...new Set(specials)];
     if (others.length > 0) {
-      error('conflicting-tags', `The cell has the tags ${[kind, ...others].join(', ')}; a cell can have only one role.`);
+      error(
+        'conflicting-tags',
+        `The cell has the tags ${[kind, ...others].join(', ')}; a cell can have only one role.`
+      );
     }
     if (vocabulary.length > 0) {
       diagnostics.push(
@@ -103,7 +110,10 @@ export function parseCellTags(tags: readonly string[], cell: number): { role: Ce
       case 'limit': {
         const kv = splitKeyValue(rest);
         if (!kv || !LIMIT_KEY.test(kv[0]) || !LIMIT_VALUE.test(kv[1])) {
-          error('invalid-tag', `"${tag}": write limit:RESOURCE:AMOUNT, e.g. limit:nvidia.com/gpu:1 or limit:memory:4Gi.`);
+          error(
+            'invalid-tag',
+            `"${tag}": write limit:RESOURCE:AMOUNT, e.g. limit:nvidia.com/gpu:1 or limit:memory:4Gi.`
+          );
         } else {
           role.limits[kv[0]] = kv[1];
         }
@@ -113,7 +123,10 @@ export function parseCellTags(tags: readonly string[], cell: number): { role: Ce
         const kv = splitKeyValue(rest);
         const target = prefix === 'label' ? role.labels : role.annotations;
         if (!kv || !K8S_KEY.test(kv[0])) {
-          error('invalid-tag', `"${tag}": write ${prefix}:KEY:VALUE with a Kubernetes key such as example.com/team.`);
+          error(
+            'invalid-tag',
+            `"${tag}": write ${prefix}:KEY:VALUE with a Kubernetes key such as example.com/team.`
+          );
         } else {
           target[kv[0]] = kv[1];
         }
@@ -127,7 +140,8 @@ export function parseCellTags(tags: readonly string[], cell: number): { role: Ce
     role.name = names[0];
     return { role, diagnostics };
   }
-  const settingsTags = role.prev.length + Object.keys({ ...role.limits, ...role.annotations, ...role.labels }).length;
+  const settingsTags =
+    role.prev.length + Object.keys({ ...role.limits, ...role.annotations, ...role.labels }).length;
   if (settingsTags > 0) {
     error(
       hasStepTag ? 'settings-without-step' : 'prev-without-step',

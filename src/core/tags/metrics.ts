@@ -9,7 +9,10 @@ export interface MetricLine {
 const PRINT = /^print\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$/;
 const BARE = /^([A-Za-z_][A-Za-z0-9_]*)$/;
 
-export function parseMetrics(source: string, cell: number): { metrics: MetricLine[]; diagnostics: Diagnostic[] } {
+export function parseMetrics(
+  source: string,
+  cell: number
+): { metrics: MetricLine[]; diagnostics: Diagnostic[] } {
   const metrics: MetricLine[] = [];
   const diagnostics: Diagnostic[] = [];
   source.split('\n').forEach((text, i) => {

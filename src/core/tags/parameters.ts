@@ -6,7 +6,8 @@ import type { Node, Parser } from 'web-tree-sitter';
 import { Diagnostic, diagnostic } from '../diagnostics';
 
 export type ParameterType = 'int' | 'float' | 'str' | 'bool' | 'list' | 'dict';
-export type ParameterLiteral = number | string | boolean | ParameterLiteral[] | { [key: string]: ParameterLiteral };
+export type ParameterLiteral =
+  number | string | boolean | ParameterLiteral[] | { [key: string]: ParameterLiteral };
 
 export interface ParameterValue {
   type: ParameterType;
@@ -15,12 +16,28 @@ export interface ParameterValue {
 
 /** Thrown by the literal reader with the node that is not a literal. */
 class NotALiteral extends Error {
-  constructor(readonly node: Node, message: string) {
+  constructor(
+    readonly node: Node,
+    message: string
+  ) {
     super(message);
   }
 }
 
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  '\n': ''
+};
 
 function decodeEscape(text: string): string {
   const body = text.slice(1);
@@ -56,7 +73,9 @@ function readContent(content: Node, raw: boolean): string {
   let at = content.startIndex;
   for (const escape of content.children) {
     if (escape?.type === 'escape_sequence') {
-      text += content.text.slice(at - content.startIndex, escape.startIndex - content.startIndex) + decodeEscape(escape.text);
+      text +=
+        content.text.slice(at - content.startIndex, escape.startIndex - content.startIndex) +
+        decodeEscape(escape.text);
       at = escape.endIndex;
     }
   }
@@ -87,13 +106,19 @@ function readLiteral(node: Node): ParameterValue {
       const operand = readLiteral(node.childForFieldName('argument')!);
       const op = node.childForFieldName('operator')?.text;
       if ((operand.type === 'int' || operand.type === 'float') && (op === '-' || op === '+')) {
-        return { type: operand.type, value: op === '-' ? -(operand.value as number) : (operand.value as number) };
+        return {
+          type: operand.type,
+          value: op === '-' ? -(operand.value as number) : (operand.value as number)
+        };
       }
       break;
     }
     case 'list':
     case 'tuple':
-      return { type: 'list', value: node.namedChildren.filter(c => c!.type !== 'comment').map(c => readLiteral(c!).value) };
+      return {
+        type: 'list',
+        value: node.namedChildren.filter(c => c!.type !== 'comment').map(c => readLiteral(c!).value)
+      };
     case 'dictionary': {
       const value: Record<string, ParameterLiteral> = {};
       for (const pair of node.namedChildren) {
@@ -245,7 +270,10 @@ export function parseParameterOverride(
       } catch {
         return fail();
       }
-      const ok = param.type === 'list' ? Array.isArray(parsed) : typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+      const ok =
+        param.type === 'list'
+          ? Array.isArray(parsed)
+          : typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
       return ok ? { name, value: { type: param.type, value: parsed as ParameterLiteral } } : fail();
     }
   }

@@ -137,7 +137,11 @@ export function readPipelineSettings(
     if (Array.isArray(own.volumes)) {
       for (const v of own.volumes) {
         if (isRecord(v) && typeof v.name === 'string' && typeof v.mountPath === 'string') {
-          settings.volumes.push({ name: v.name, mountPath: v.mountPath, type: v.type === 'snapshot' ? 'snapshot' : 'pvc' });
+          settings.volumes.push({
+            name: v.name,
+            mountPath: v.mountPath,
+            type: v.type === 'snapshot' ? 'snapshot' : 'pvc'
+          });
         } else {
           invalid('volumes', 'each volume needs a name and a mountPath');
         }
@@ -251,7 +255,10 @@ export function stepSettingProblems(s: StepSettings): Array<{ field: string; pro
     for (const kind of ['request', 'limit'] as const) {
       const value = amount?.[kind];
       if (value !== undefined) {
-        const why = typeof value === 'string' ? quantityProblem(value, key) : `expected a string such as "${key === 'cpu' ? '500m' : '2Gi'}"`;
+        const why =
+          typeof value === 'string'
+            ? quantityProblem(value, key)
+            : `expected a string such as "${key === 'cpu' ? '500m' : '2Gi'}"`;
         if (why) {
           add(`${key}.${kind}`, why);
         }
@@ -283,7 +290,10 @@ export function stepSettingProblems(s: StepSettings): Array<{ field: string; pro
   }
   for (const [key, value] of Object.entries({ ...s.nodeSelector, ...s.labels })) {
     if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {
-      add('labels', `"${key}: ${String(value)}" is not a valid Kubernetes label value (63 characters of letters, digits, -, _ and .)`);
+      add(
+        'labels',
+        `"${key}: ${String(value)}" is not a valid Kubernetes label value (63 characters of letters, digits, -, _ and .)`
+      );
     }
   }
   if (s.retries !== undefined && (!Number.isInteger(s.retries) || s.retries < 0)) {

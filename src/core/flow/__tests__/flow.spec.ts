@@ -61,12 +61,7 @@ function run(c: Case): FlowResult {
   const cells: CellData[] = c.cells.map((_, index) => ({ index, type: 'code', source: '', tags: [] }));
   const roles = new Map<number, CellRole>();
   c.cells.forEach(([role], i) => {
-    const kind =
-      role === 'metrics'
-        ? 'pipeline-metrics'
-        : role === 'params'
-          ? 'pipeline-parameters'
-          : role;
+    const kind = role === 'metrics' ? 'pipeline-metrics' : role === 'params' ? 'pipeline-parameters' : role;
     roles.set(i, typeof kind === 'string' ? ({ kind } as CellRole) : kind);
   });
   const grouping = groupSteps(cells, roles);
@@ -100,7 +95,12 @@ const io = (r: FlowResult, s: string) => {
 
 describe('variable flow', () => {
   it('passes a variable from a step to its downstream step, and only that', () => {
-    const r = run({ cells: [[step('a'), 'w:x w:tmp'], [step('b', 'a'), 'r:x w:y r:y']] });
+    const r = run({
+      cells: [
+        [step('a'), 'w:x w:tmp'],
+        [step('b', 'a'), 'r:x w:y r:y']
+      ]
+    });
     expect(io(r, 'a')).toEqual({ ins: [], outs: ['x'] });
     expect(io(r, 'b')).toEqual({ ins: ['x'], outs: [] });
     expect(r.steps.get('b')!.sources).toEqual({ x: 'a' });
@@ -108,7 +108,12 @@ describe('variable flow', () => {
   });
 
   it('reports a missing prev: as an error with a suggested edge when no upstream step writes the name', () => {
-    const r = run({ cells: [[step('a'), 'w:x'], [step('b'), 'r:x']] });
+    const r = run({
+      cells: [
+        [step('a'), 'w:x'],
+        [step('b'), 'r:x']
+      ]
+    });
     expect(codes(r)).toEqual(['error:missing-upstream:x']);
     expect(r.diagnostics[0]).toMatchObject({ cell: 1, line: 1, step: 'b' });
     expect(r.diagnostics[0].message).toContain('Add prev:a to step b');
@@ -261,26 +266,51 @@ describe('variable flow', () => {
   });
 
   it('reports an undefined name, and says where it is defined when that is below', () => {
-    const r = run({ cells: [[step('a'), 'r:nope r:late'], [step('b', 'a'), 'w:late']] });
+    const r = run({
+      cells: [
+        [step('a'), 'r:nope r:late'],
+        [step('b', 'a'), 'w:late']
+      ]
+    });
     expect(codes(r)).toEqual(['error:undefined-name:nope', 'error:undefined-name:late']);
     expect(r.diagnostics[1].message).toContain('cell 2');
   });
 
   it('softens undefined names to warnings when a star import could define them', () => {
-    const without = run({ cells: [['imports', 'w:np'], [step('a'), 'r:mystery']] });
+    const without = run({
+      cells: [
+        ['imports', 'w:np'],
+        [step('a'), 'r:mystery']
+      ]
+    });
     expect(codes(without)).toEqual(['error:undefined-name:mystery']);
-    const withStar = run({ cells: [['imports', '* w:np'], [step('a'), 'r:mystery']] });
+    const withStar = run({
+      cells: [
+        ['imports', '* w:np'],
+        [step('a'), 'r:mystery']
+      ]
+    });
     expect(codes(withStar)).toEqual(['warning:star-import-name:mystery']);
   });
 
   it('reports reading a name deleted by an upstream step', () => {
-    const r = run({ cells: [[step('a'), 'w:x d:x'], [step('b', 'a'), 'r:x']] });
+    const r = run({
+      cells: [
+        [step('a'), 'w:x d:x'],
+        [step('b', 'a'), 'r:x']
+      ]
+    });
     expect(codes(r)).toEqual(['error:deleted-name:x']);
     expect(io(r, 'a').outs).toEqual([]);
   });
 
   it('warns when the passed value is an open file or similar', () => {
-    const r = run({ cells: [[step('a'), 'w:fh[file]'], [step('b', 'a'), 'r:fh']] });
+    const r = run({
+      cells: [
+        [step('a'), 'w:fh[file]'],
+        [step('b', 'a'), 'r:fh']
+      ]
+    });
     expect(codes(r)).toEqual(['warning:unserialisable:fh']);
     expect(r.diagnostics[0]).toMatchObject({ cell: 0, step: 'a' });
   });

@@ -6,8 +6,14 @@ const codes = (...tags: string[]) => parse(...tags).diagnostics.map(d => `${d.se
 describe('tag grammar', () => {
   it('reads a step with upstream steps, limits, annotations and labels', () => {
     expect(
-      parse('step:train', 'prev:load', 'prev:split', 'limit:nvidia.com/gpu:2', 'annotation:example.com/owner:ml-team', 'label:tier:gpu')
-        .role
+      parse(
+        'step:train',
+        'prev:load',
+        'prev:split',
+        'limit:nvidia.com/gpu:2',
+        'annotation:example.com/owner:ml-team',
+        'label:tier:gpu'
+      ).role
     ).toEqual({
       kind: 'step',
       name: 'train',
@@ -28,9 +34,12 @@ describe('tag grammar', () => {
     });
   });
 
-  it.each(['skip', 'imports', 'functions', 'pipeline-parameters', 'pipeline-metrics'])('reads the special tag %s', tag => {
-    expect(parse(tag)).toEqual({ role: { kind: tag }, diagnostics: [] });
-  });
+  it.each(['skip', 'imports', 'functions', 'pipeline-parameters', 'pipeline-metrics'])(
+    'reads the special tag %s',
+    tag => {
+      expect(parse(tag)).toEqual({ role: { kind: tag }, diagnostics: [] });
+    }
+  );
 
   it('lets a special tag win over step tags, with a warning naming the ignored ones', () => {
     const r = parse('step:a', 'prev:b', 'skip');
@@ -66,10 +75,22 @@ describe('tag grammar', () => {
 });
 
 describe('printing tags', () => {
-  const step = (name: string, ...prev: string[]): CellRole => ({ kind: 'step', name, prev, limits: {}, annotations: {}, labels: {} });
+  const step = (name: string, ...prev: string[]): CellRole => ({
+    kind: 'step',
+    name,
+    prev,
+    limits: {},
+    annotations: {},
+    labels: {}
+  });
 
   it('keeps the user own tags in place and replaces the pipeline ones', () => {
-    expect(printCellTags(['todo', 'step:old', 'prev:x', 'review'], step('new', 'a'))).toEqual(['todo', 'step:new', 'prev:a', 'review']);
+    expect(printCellTags(['todo', 'step:old', 'prev:x', 'review'], step('new', 'a'))).toEqual([
+      'todo',
+      'step:new',
+      'prev:a',
+      'review'
+    ]);
   });
 
   it('puts new pipeline tags first when the cell had none', () => {
@@ -82,7 +103,14 @@ describe('printing tags', () => {
 
   it.each<CellRole>([
     step('train', 'load', 'split'),
-    { kind: 'step', name: 'gpu', prev: [], limits: { 'nvidia.com/gpu': '1', memory: '4Gi' }, annotations: { 'a.b/c': 'x:y' }, labels: { team: 'ml' } },
+    {
+      kind: 'step',
+      name: 'gpu',
+      prev: [],
+      limits: { 'nvidia.com/gpu': '1', memory: '4Gi' },
+      annotations: { 'a.b/c': 'x:y' },
+      labels: { team: 'ml' }
+    },
     { kind: 'skip' },
     { kind: 'pipeline-metrics' },
     { kind: 'continue' }

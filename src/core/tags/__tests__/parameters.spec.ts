@@ -75,14 +75,23 @@ describe('pipeline parameters', () => {
   });
 
   it('types --param overrides by the declared parameter', () => {
-    const declared = parseParameters(parser, 'lr = 0.1\nn = 3\nname = "a"\nflag = False\nxs = [1]', 0).parameters;
-    expect(parseParameterOverride('lr=0.5', declared)).toEqual({ name: 'lr', value: { type: 'float', value: 0.5 } });
+    const declared = parseParameters(
+      parser,
+      'lr = 0.1\nn = 3\nname = "a"\nflag = False\nxs = [1]',
+      0
+    ).parameters;
+    expect(parseParameterOverride('lr=0.5', declared)).toEqual({
+      name: 'lr',
+      value: { type: 'float', value: 0.5 }
+    });
     expect(parseParameterOverride('n=7', declared).value).toEqual({ type: 'int', value: 7 });
     expect(parseParameterOverride('name=x=y', declared).value).toEqual({ type: 'str', value: 'x=y' });
     expect(parseParameterOverride('flag=true', declared).value).toEqual({ type: 'bool', value: true });
     expect(parseParameterOverride('xs=[1, 2]', declared).value).toEqual({ type: 'list', value: [1, 2] });
     expect(() => parseParameterOverride('n=1.5', declared)).toThrow('expected an int');
-    expect(() => parseParameterOverride('nope=1', declared)).toThrow('has no pipeline parameter "nope" (it has lr, n, name, flag, xs)');
+    expect(() => parseParameterOverride('nope=1', declared)).toThrow(
+      'has no pipeline parameter "nope" (it has lr, n, name, flag, xs)'
+    );
     expect(() => parseParameterOverride('lr', declared)).toThrow('NAME=VALUE');
   });
 });

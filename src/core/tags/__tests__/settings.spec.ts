@@ -16,31 +16,61 @@ const notebook = (metadata: Record<string, unknown>): NotebookData => ({ cells: 
 describe('pipeline settings', () => {
   it('reads metadata.cellpipe', () => {
     const { settings, diagnostics } = readPipelineSettings(
-      notebook({ cellpipe: { name: 'p', description: 'd', target: 'argo', namespace: 'ml', volumes: [{ name: 'ws', mountPath: '/home/jovyan' }] } })
+      notebook({
+        cellpipe: {
+          name: 'p',
+          description: 'd',
+          target: 'argo',
+          namespace: 'ml',
+          volumes: [{ name: 'ws', mountPath: '/home/jovyan' }]
+        }
+      })
     );
     expect(diagnostics).toEqual([]);
-    expect(settings).toMatchObject({ name: 'p', description: 'd', target: 'argo', namespace: 'ml', source: 'cellpipe' });
+    expect(settings).toMatchObject({
+      name: 'p',
+      description: 'd',
+      target: 'argo',
+      namespace: 'ml',
+      source: 'cellpipe'
+    });
     expect(settings.volumes).toEqual([{ name: 'ws', mountPath: '/home/jovyan', type: 'pvc' }]);
   });
 
   it('reads Kale metadata when there is no cellpipe metadata', () => {
     const { settings } = readPipelineSettings(loadKale('openvaccine-kaggle-competition/open-vaccine.ipynb'));
-    expect(settings).toMatchObject({ source: 'kale', name: 'open-vaccine-model', snapshot: true, target: 'local' });
+    expect(settings).toMatchObject({
+      source: 'kale',
+      name: 'open-vaccine-model',
+      snapshot: true,
+      target: 'local'
+    });
   });
 
   it('applies Kale steps_defaults to every step, below the step tags', () => {
-    const nb = notebook({ kubeflow_notebook: { pipeline_name: 'k', steps_defaults: ['label:team:ml', 'limit:memory:2Gi'] } });
+    const nb = notebook({
+      kubeflow_notebook: { pipeline_name: 'k', steps_defaults: ['label:team:ml', 'limit:memory:2Gi'] }
+    });
     const { settings } = readPipelineSettings(nb);
     const roles = new Map([[0, parseCellTags(['step:a', 'limit:memory:4Gi'], 0).role]]);
-    expect(resolveStepSettings(settings, 'a', roles, [0]).settings).toEqual({ labels: { team: 'ml' }, memory: { limit: '4Gi' } });
+    expect(resolveStepSettings(settings, 'a', roles, [0]).settings).toEqual({
+      labels: { team: 'ml' },
+      memory: { limit: '4Gi' }
+    });
   });
 
   it('lets metadata.cellpipe.steps override the tags', () => {
     const nb = notebook({ cellpipe: { steps: { a: { memory: { request: '1Gi' }, retries: 2 } } } });
-    const roles = new Map([[0, parseCellTags(['step:a', 'limit:memory:4Gi', 'limit:nvidia.com/gpu:1'], 0).role]]);
+    const roles = new Map([
+      [0, parseCellTags(['step:a', 'limit:memory:4Gi', 'limit:nvidia.com/gpu:1'], 0).role]
+    ]);
     const { settings, diagnostics } = resolveStepSettings(readPipelineSettings(nb).settings, 'a', roles, [0]);
     expect(diagnostics).toEqual([]);
-    expect(settings).toEqual({ memory: { request: '1Gi', limit: '4Gi' }, gpu: { count: 1, vendor: 'nvidia' }, retries: 2 });
+    expect(settings).toEqual({
+      memory: { request: '1Gi', limit: '4Gi' },
+      gpu: { count: 1, vendor: 'nvidia' },
+      retries: 2
+    });
   });
 
   it('names the default pipeline after the notebook file', () => {
@@ -48,7 +78,9 @@ describe('pipeline settings', () => {
   });
 
   it('reports an unknown target', () => {
-    expect(readPipelineSettings(notebook({ cellpipe: { target: 'airflow' } })).diagnostics[0].message).toContain('"airflow" is not one of local, kfp, argo');
+    expect(
+      readPipelineSettings(notebook({ cellpipe: { target: 'airflow' } })).diagnostics[0].message
+    ).toContain('"airflow" is not one of local, kfp, argo');
   });
 });
 
@@ -95,16 +127,23 @@ describe('metadata JSON Schema', () => {
   const ajv = new Ajv({ allErrors: true, strict: false });
   const step = JSON.parse(readFileSync(join(SCHEMA, 'step-settings.schema.json'), 'utf8'));
   ajv.addSchema(step);
-  const validate = ajv.compile(JSON.parse(readFileSync(join(SCHEMA, 'notebook-metadata.schema.json'), 'utf8')));
+  const validate = ajv.compile(
+    JSON.parse(readFileSync(join(SCHEMA, 'notebook-metadata.schema.json'), 'utf8'))
+  );
   const examples = join(__dirname, '../../../../examples');
 
-  it.each(['iris-classifier.ipynb', 'numpy-montecarlo.ipynb', 'pandas-sales.ipynb'])('accepts the metadata of %s', file => {
-    const nb = JSON.parse(readFileSync(join(examples, file), 'utf8'));
-    expect(validate(nb.metadata.cellpipe)).toBe(true);
-  });
+  it.each(['iris-classifier.ipynb', 'numpy-montecarlo.ipynb', 'pandas-sales.ipynb'])(
+    'accepts the metadata of %s',
+    file => {
+      const nb = JSON.parse(readFileSync(join(examples, file), 'utf8'));
+      expect(validate(nb.metadata.cellpipe)).toBe(true);
+    }
+  );
 
   it('rejects bad values and names the field', () => {
-    expect(validate({ target: 'airflow', steps: { a: { memory: { limit: '2GB' }, retries: -1 } } })).toBe(false);
+    expect(validate({ target: 'airflow', steps: { a: { memory: { limit: '2GB' }, retries: -1 } } })).toBe(
+      false
+    );
     const paths = (validate.errors ?? []).map(e => e.instancePath);
     expect(paths).toEqual(expect.arrayContaining(['/target', '/steps/a/memory/limit', '/steps/a/retries']));
   });
