@@ -58,11 +58,12 @@ const UNSERIALISABLE_CALLS: Record<string, UnserialisableKind> = {
 
 const DYNAMIC_CALLS = new Set(['exec', 'eval', 'globals', 'locals', 'vars']);
 
+/**
+ * Named children. Comments are among them; every walk below ignores them
+ * (they contain no names), which is cheaper than asking each child its type.
+ */
 function named(node: Node | null | undefined): Node[] {
-  if (!node) {
-    return [];
-  }
-  return node.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+  return node ? node.namedChildren : [];
 }
 
 function field(node: Node, name: string): Node | null {
@@ -361,9 +362,11 @@ export class CellWalker {
   }
 
   private assignmentOrExpression(node: Node, scope: Scope): void {
-    if (node.type === 'assignment') {
+    // Each `.type` is a call into wasm: read it once.
+    const type = node.type;
+    if (type === 'assignment') {
       this.assignment(node, scope);
-    } else if (node.type === 'augmented_assignment') {
+    } else if (type === 'augmented_assignment') {
       const left = field(node, 'left')!;
       if (left.type === 'identifier') {
         this.read(left, scope);
@@ -391,14 +394,18 @@ export class CellWalker {
       return; // a bare annotation binds nothing
     }
     const single = targets.length === 1 && targets[0].type === 'identifier';
+    const valueType = value.type;
     let owner: Owner = null;
-    if (single && value.type === 'lambda' && scope.sink.kind === 'now') {
+    if (single && valueType === 'lambda' && scope.sink.kind === 'now') {
       owner = { deferred: { reads: [], writes: [] } };
     }
     this.expr(value, scope, owner);
-    const unserialisable = single ? this.unserialisableKind(value) : undefined;
+    const unserialisable =
+      single && (valueType === 'call' || valueType === 'generator_expression')
+        ? this.unserialisableKind(value)
+        : undefined;
     for (const t of targets) {
-      if (owner && t.type === 'identifier') {
+      if (owner) {
         this.write(t, scope, 'bind', { deferred: owner.deferred });
       } else {
         this.target(t, scope, unserialisable);
@@ -817,33 +824,37 @@ export class CellWalker {
 
   private call(node: Node, scope: Scope): void {
     const fn = field(node, 'function')!;
+    const fnType = fn.type;
     this.expr(fn, scope);
     const args = field(node, 'arguments');
     this.expr(args, scope);
-    if (
-      fn.type === 'identifier' &&
-      DYNAMIC_CALLS.has(fn.text) &&
-      scope.resolvesToGlobal(fn.text) &&
-      !this.boundHere.has(fn.text)
-    ) {
-      this.issues.push({
-        code: 'dynamic-namespace',
-        message: `\`${fn.text}()\` can read or create names cellpipe cannot see`,
-        line: fn.startPosition.row + 1,
-        column: fn.startPosition.column,
-        detail: fn.text
-      });
+    if (fnType === 'identifier') {
+      const name = fn.text;
+      if (DYNAMIC_CALLS.has(name) && scope.resolvesToGlobal(name) && !this.boundHere.has(name)) {
+        this.issues.push({
+          code: 'dynamic-namespace',
+          message: `\`${name}()\` can read or create names cellpipe cannot see`,
+          line: fn.startPosition.row + 1,
+          column: fn.startPosition.column,
+          detail: name
+        });
+      }
+      return;
     }
-    if (fn.type !== 'attribute') {
+    if (fnType !== 'attribute') {
       return;
     }
     const method = field(fn, 'attribute')?.text ?? '';
-    const inplace = named(args).some(
-      a =>
-        a.type === 'keyword_argument' &&
-        field(a, 'name')?.text === 'inplace' &&
-        field(a, 'value')?.type === 'true'
-    );
+    // Looking at the text first spares a walk over every call's arguments.
+    const inplace =
+      !!args &&
+      args.text.includes('inplace') &&
+      named(args).some(
+        a =>
+          a.type === 'keyword_argument' &&
+          field(a, 'name')?.text === 'inplace' &&
+          field(a, 'value')?.type === 'true'
+      );
     if (MUTATORS.has(method) || inplace) {
       this.mutate(field(fn, 'object')!, scope);
     }

@@ -80,8 +80,14 @@ function blank(text: string): string {
   return ' '.repeat(text.length);
 }
 
+/** A line that starts with an IPython escape, ends with `?`, or assigns from `!`/`%`: the only lines changed. */
+const MAYBE_IPYTHON = /^\s*[%!?]|\?\s*$|=\s*[!%]/m;
+
 export function neutraliseIPython(source: string): Neutralised {
   const result: Neutralised = { code: source, bindsAfter: [], isolated: false, opaque: false, issues: [] };
+  if (!MAYBE_IPYTHON.test(source)) {
+    return result; // plain Python, the common case: skip the line scan
+  }
   const lines = source.split('\n');
   const first = lines.findIndex(l => l.trim() !== '');
   const cellMagic = first >= 0 ? /^(\s*)%%(\w+)(.*)$/.exec(lines[first]) : null;
