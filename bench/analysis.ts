@@ -13,6 +13,8 @@ import { locateWasmNode } from '../server-proxy/src/wasm-node';
 
 const CELLS = 500;
 const STEP_EVERY = 5;
+/** The first rounds include V8's warm-up; the median is over all of them. */
+const ROUNDS = 15;
 
 /** A realistic-looking notebook: imports, parameters, 100 steps of 5 cells each passing data down a chain. */
 function generate(cells: number, salt: string): NotebookData {
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
   const cellsOnly: number[] = [];
   const flowOnly: number[] = [];
   const edits: number[] = [];
-  for (let round = 0; round < 7; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     // A fresh analyser has an empty cache: "from scratch". Parser start-up is paid once per process, outside.
     const analyser = await PythonAnalyser.create(locateWasmNode);
     const notebook = generate(CELLS, `round${round}`);

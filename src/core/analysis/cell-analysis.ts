@@ -683,7 +683,8 @@ export class CellWalker {
       }
     };
     const visit = (n: Node): void => {
-      switch (n.type) {
+      const type = n.type;
+      switch (type) {
         case 'global_statement':
           named(n).forEach(i => scope.globals.add(i.text));
           return;
@@ -696,15 +697,26 @@ export class CellWalker {
           return;
         case 'lambda':
           return;
-        case 'assignment':
-        case 'augmented_assignment':
-          bindTargets(field(n, 'left'));
+        case 'expression_statement':
+          for (const child of named(n)) {
+            for (let a: Node | null = child; a && /assignment$/.test(a.type); a = field(a, 'right')) {
+              bindTargets(field(a, 'left'));
+            }
+          }
+          // Below a simple statement only a walrus can bind a name.
+          if (!n.text.includes(':=')) {
+            return;
+          }
+          break;
+        case 'return_statement':
+        case 'assert_statement':
+        case 'raise_statement':
+          if (!n.text.includes(':=')) {
+            return;
+          }
           break;
         case 'for_statement':
-        case 'for_in_clause':
-          if (n.type === 'for_statement') {
-            bindTargets(field(n, 'left'));
-          }
+          bindTargets(field(n, 'left'));
           break;
         case 'named_expression':
           bindTargets(field(n, 'name'));
@@ -713,19 +725,19 @@ export class CellWalker {
           named(n).forEach(bindTargets);
           return;
         case 'import_statement':
-        case 'import_from_statement':
+        case 'import_from_statement': {
+          const moduleId = field(n, 'module_name')?.id;
           for (const i of named(n)) {
-            if (i.type === 'aliased_import') {
+            const itemType = i.type;
+            if (itemType === 'aliased_import') {
               bindTargets(field(i, 'alias'));
-            } else if (
-              i.type === 'dotted_name' &&
-              (n.type === 'import_statement' || i !== field(n, 'module_name'))
-            ) {
+            } else if (itemType === 'dotted_name' && i.id !== moduleId) {
               const parts = named(i);
-              bindTargets(n.type === 'import_statement' ? parts[0] : parts[parts.length - 1]);
+              bindTargets(type === 'import_statement' ? parts[0] : parts[parts.length - 1]);
             }
           }
           return;
+        }
         case 'delete_statement':
           named(n).forEach(bindTargets);
           return;
