@@ -1,0 +1,389 @@
+"""cellpipe step runtime.
+
+This file is embedded verbatim into every step program, so a step needs nothing
+but Python (and IPython, for magics and rich outputs): no cellpipe install and
+no download at run time. It runs one step: loads the step's inputs, runs its
+cells as IPython would, saves its outputs, and records metrics, cell outputs
+and errors as files in the run directory. Every file is written atomically.
+"""
+
+import importlib
+import io
+import json
+import os
+import pickle
+import sys
+import tempfile
+import time
+import traceback
+import types
+
+FORMAT_VERSION = 1
+
+
+class StepDataError(Exception):
+    """A value could not be saved or loaded; the message says which and what to do."""
+
+
+# --- files -----------------------------------------------------------------
+
+
+def atomic_write(path, write):
+    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-" + os.path.basename(path))
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path, data):
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=True, default=repr)
+
+    atomic_write(path, write)
+
+
+# --- serialisation by type -------------------------------------------------
+
+
+def _type_name(value):
+    t = type(value)
+    return t.__module__ + "." + t.__qualname__
+
+
+def _is_instance(value, module, names):
+    """isinstance without importing a library the step never used."""
+    mod = sys.modules.get(module)
+    if mod is None:
+        return False
+    for name in names:
+        cls = mod
+        for part in name.split("."):
+            cls = getattr(cls, part, None)
+        if isinstance(cls, type) and isinstance(value, cls):
+            return True
+    return False
+
+
+def _pickle_module():
+    try:
+        import cloudpickle  # classes, functions and lambdas defined in the notebook travel by value
+
+        return cloudpickle
+    except ImportError:
+        return pickle
+
+
+def _choose_format(value):
+    if isinstance(value, types.ModuleType):
+        return "module"
+    if _is_instance(value, "pandas", ["DataFrame"]):
+        if "pyarrow" in sys.modules or importlib.util.find_spec("pyarrow") is not None:
+            if all(isinstance(c, str) for c in value.columns):
+                return "parquet"
+        return "pickle"
+    if _is_instance(value, "numpy", ["ndarray"]) and value.dtype != object and type(value).__module__ == "numpy":
+        return "npy"
+    if _is_instance(value, "torch.nn", ["Module"]):
+        return "torch"
+    if _is_instance(value, "keras", ["Model"]):
+        return "keras"
+    if _is_instance(value, "sklearn.base", ["BaseEstimator"]):
+        return "joblib" if importlib.util.find_spec("joblib") is not None else "pickle"
+    return "pickle"
+
+
+EXTENSIONS = {"parquet": ".parquet", "npy": ".npy", "torch": ".pt", "keras": ".keras", "joblib": ".joblib", "pickle": ".pkl"}
+
+UNSERIALISABLE_HINT = (
+    "Values such as open files, generators, locks and connections cannot be passed between steps: "
+    "create it again in the step that uses it, or pass the data it holds."
+)
+
+
+def save_value(folder, name, value, step="?"):
+    """Save one variable as `folder/name.<ext>` plus `folder/name.json` describing it."""
+    fmt = _choose_format(value)
+    meta = {"format": fmt, "type": _type_name(value), "version": FORMAT_VERSION}
+    path = os.path.join(folder, name + EXTENSIONS.get(fmt, ""))
+    try:
+        if fmt == "module":
+            meta["module"] = value.__name__
+        elif fmt == "parquet":
+            atomic_write(path, lambda tmp: value.to_parquet(tmp, engine="pyarrow"))
+        elif fmt == "npy":
+            import numpy
+
+            def write(tmp):
+                with open(tmp, "wb") as f:
+                    numpy.save(f, value, allow_pickle=False)
+
+            atomic_write(path, write)
+        elif fmt == "torch":
+            import torch
+
+            atomic_write(path, lambda tmp: torch.save(value, tmp))
+        elif fmt == "keras":
+            # keras wants the .keras suffix on the file it writes
+            atomic_write(path, lambda tmp: (value.save(tmp + ".keras"), os.replace(tmp + ".keras", tmp)))
+        elif fmt == "joblib":
+            import joblib
+
+            atomic_write(path, lambda tmp: joblib.dump(value, tmp))
+        else:
+            module = _pickle_module()
+
+            def write(tmp):
+                with open(tmp, "wb") as f:
+                    module.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+            atomic_write(path, write)
+            meta["pickler"] = module.__name__
+    except Exception as err:
+        raise StepDataError(
+            "Step {}: cannot save {!r} (a {}) for the steps below: {}: {}. {}".format(
+                step, name, meta["type"], type(err).__name__, err, UNSERIALISABLE_HINT
+            )
+        ) from err
+    write_json(os.path.join(folder, name + ".json"), meta)
+    return meta
+
+
+def load_value(folder, name, step="?"):
+    meta_path = os.path.join(folder, name + ".json")
+    try:
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except OSError as err:
+        raise StepDataError(
+            "Step {}: input {!r} was not saved by its provider ({}). Run the upstream step again.".format(step, name, err)
+        ) from err
+    fmt = meta["format"]
+    path = os.path.join(folder, name + EXTENSIONS.get(fmt, ""))
+    try:
+        if fmt == "module":
+            return importlib.import_module(meta["module"])
+        if fmt == "parquet":
+            import pandas
+
+            return pandas.read_parquet(path, engine="pyarrow")
+        if fmt == "npy":
+            import numpy
+
+            # copy-on-write memory map: no read into memory up front, and the step may still change it
+            return numpy.load(path, mmap_mode="c", allow_pickle=False)
+        if fmt == "torch":
+            import torch
+
+            return torch.load(path, weights_only=False)
+        if fmt == "keras":
+            import keras
+
+            return keras.models.load_model(path)
+        if fmt == "joblib":
+            import joblib
+
+            return joblib.load(path)
+        module = importlib.import_module(meta.get("pickler", "pickle"))
+        with open(path, "rb") as f:
+            return module.load(f)
+    except Exception as err:
+        raise StepDataError(
+            "Step {}: cannot load input {!r} (a {} saved as {}): {}: {}".format(
+                step, name, meta.get("type"), fmt, type(err).__name__, err
+            )
+        ) from err
+
+
+# --- running cells ---------------------------------------------------------
+
+
+def _jsonable(value):
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    try:
+        import numpy
+
+        if isinstance(value, numpy.generic):
+            return value.item()
+    except ImportError:
+        pass
+    return repr(value)
+
+
+class _Tee(io.TextIOBase):
+    """Writes to the real stream (the step's log) and records stream outputs for the cell."""
+
+    def __init__(self, name, real, outputs):
+        self.name, self.real, self.outputs = name, real, outputs
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        self.real.write(text)
+        if self.outputs and self.outputs[-1].get("output_type") == "stream" and self.outputs[-1]["name"] == self.name:
+            self.outputs[-1]["text"] += text
+        else:
+            self.outputs.append({"output_type": "stream", "name": self.name, "text": text})
+        return len(text)
+
+    def flush(self):
+        self.real.flush()
+
+
+class CellRunner:
+    """Runs cell sources in one namespace, through IPython when it is there."""
+
+    def __init__(self):
+        self.outputs = []
+        try:
+            from IPython.core.interactiveshell import InteractiveShell
+        except ImportError:
+            self.shell = None
+            self.namespace = {"__name__": "__main__"}
+            return
+        self.shell = InteractiveShell.instance()
+        self.namespace = self.shell.user_ns
+        runner = self
+
+        def publish(data, metadata=None, *args, **kwargs):
+            runner.outputs.append({"output_type": "display_data", "data": data, "metadata": metadata or {}})
+
+        self.shell.display_pub.publish = publish
+
+        def write_format_data(format_dict, md_dict=None):
+            runner.outputs.append(
+                {
+                    "output_type": "execute_result",
+                    "data": format_dict,
+                    "metadata": md_dict or {},
+                    "execution_count": runner.shell.execution_count,
+                }
+            )
+
+        self.shell.displayhook.write_format_data = write_format_data
+        self.shell.displayhook.write_output_prompt = lambda: None
+
+    def run(self, source):
+        """Runs one cell; returns (outputs, error) where error is None or (exception, filename)."""
+        self.outputs = []
+        stdout, stderr = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee("stdout", stdout, self.outputs), _Tee("stderr", stderr, self.outputs)
+        error = None
+        try:
+            if self.shell is not None:
+                result = self.shell.run_cell(source, store_history=True, silent=False)
+                err = result.error_before_exec or result.error_in_exec
+                if err is not None:
+                    error = err
+            else:
+                exec(compile(source, "<cell>", "exec"), self.namespace)
+        except Exception as err:  # the plain-Python path
+            error = err
+        finally:
+            sys.stdout.flush()
+            sys.stdout, sys.stderr = stdout, stderr
+        return self.outputs, error
+
+
+def _error_record(err, cell_index, cell_source):
+    tb = traceback.extract_tb(err.__traceback__)
+    # The innermost frame that is the cell's own code gives the line in the cell.
+    line = None
+    for frame in tb:
+        if frame.filename.startswith("<ipython-input-") or frame.filename == "<cell>" or "ipykernel" in frame.filename:
+            line = frame.lineno
+    if isinstance(err, SyntaxError):
+        line = err.lineno
+    return {
+        "cell": cell_index,
+        "line": line,
+        "ename": type(err).__name__,
+        "evalue": str(err),
+        "traceback": traceback.format_exception(type(err), err, err.__traceback__),
+    }
+
+
+def run_step(spec, run_dir, parameters=None):
+    """Runs one step described by `spec`; returns the process exit status."""
+    step = spec["step"]
+    step_dir = os.path.join(run_dir, "steps", step)
+    data_dir = os.path.join(run_dir, "data")
+    os.makedirs(step_dir, exist_ok=True)
+    started = time.time()
+    runner = CellRunner()
+    ns = runner.namespace
+    cell_outputs = {}
+
+    def fail(record):
+        record["step"] = step
+        write_json(os.path.join(step_dir, "error.json"), record)
+        write_json(os.path.join(step_dir, "outputs.json"), cell_outputs)
+        sys.stderr.write("cellpipe: step {} failed: {}\n".format(step, record["message"]))
+        return 1
+
+    for index, source in spec["prelude"]:
+        outputs, err = runner.run(source)
+        if err is not None:
+            rec = _error_record(err, index, source)
+            rec["message"] = "cell {} (imports or functions) raised {}: {}".format(index + 1, rec["ename"], rec["evalue"])
+            return fail(rec)
+
+    params = dict(spec["parameters"])
+    for name, typed in (parameters or {}).items():
+        # overrides arrive as {"type", "value"}: JSON alone would turn 1.0 into 1
+        params[name] = float(typed["value"]) if typed["type"] == "float" else typed["value"]
+    ns.update(params)
+
+    for name, provider in sorted(spec["ins"].items()):
+        try:
+            ns[name] = load_value(os.path.join(data_dir, provider), name, step)
+        except StepDataError as err:
+            return fail({"cell": None, "line": None, "ename": "StepDataError", "evalue": str(err), "message": str(err), "traceback": []})
+
+    for index, source in spec["cells"]:
+        outputs, err = runner.run(source)
+        cell_outputs[str(index)] = outputs
+        if err is not None:
+            rec = _error_record(err, index, source)
+            where = "cell {}".format(index + 1) + (", line {}".format(rec["line"]) if rec["line"] else "")
+            rec["message"] = "{} raised {}: {}".format(where, rec["ename"], rec["evalue"])
+            return fail(rec)
+
+    saved = {}
+    for name in spec["outs"]:
+        if name not in ns:
+            return fail({"cell": None, "line": None, "ename": "NameError", "evalue": name, "traceback": [],
+                         "message": "the step did not define {!r}, which a step below needs".format(name)})
+        try:
+            saved[name] = save_value(os.path.join(data_dir, step), name, ns[name], step)
+        except StepDataError as err:
+            return fail({"cell": None, "line": None, "ename": "StepDataError", "evalue": str(err), "message": str(err), "traceback": []})
+
+    metrics = {name: _jsonable(ns.get(name)) for name in spec["metrics"]}
+    write_json(os.path.join(step_dir, "outputs.json"), cell_outputs)
+    write_json(os.path.join(step_dir, "metrics.json"), metrics)
+    write_json(os.path.join(step_dir, "saved.json"), saved)
+    write_json(os.path.join(step_dir, "timing.json"), {"started": started, "finished": time.time()})
+    return 0
+
+
+def main(spec, argv):
+    """Entry point of a step program: `python STEP.py RUN_DIR [PARAMS_JSON]`."""
+    if len(argv) < 2:
+        sys.stderr.write("usage: python {} RUN_DIR [PARAMETERS.json]\n".format(os.path.basename(argv[0])))
+        return 2
+    parameters = {}
+    if len(argv) > 2:
+        with open(argv[2], encoding="utf-8") as f:
+            parameters = json.load(f)
+    return run_step(spec, argv[1], parameters)

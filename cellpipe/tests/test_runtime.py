@@ -1,0 +1,162 @@
+"""The step runtime on its own: serialisation by type, and running cells as IPython does."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from cellpipe import runtime
+
+
+def roundtrip(tmp_path, value, name="v"):
+    meta = runtime.save_value(str(tmp_path), name, value, step="s")
+    return meta, runtime.load_value(str(tmp_path), name, step="t")
+
+
+def test_dataframes_go_to_parquet_and_come_back_equal(tmp_path):
+    df = pd.DataFrame({"a": [1, 2, None], "b": ["x", "y", "z"], "t": pd.to_datetime(["2024-01-01"] * 3)})
+    meta, back = roundtrip(tmp_path, df)
+    assert meta["format"] == "parquet"
+    pd.testing.assert_frame_equal(back, df)
+
+
+def test_dataframes_parquet_cannot_hold_go_to_pickle(tmp_path):
+    df = pd.DataFrame({0: [1, 2], 1: [3, 4]})  # parquet needs string column names
+    meta, back = roundtrip(tmp_path, df)
+    assert meta["format"] == "pickle"
+    pd.testing.assert_frame_equal(back, df)
+
+
+def test_arrays_are_npy_memory_mapped_and_still_writable(tmp_path):
+    arr = np.arange(12, dtype=np.float64).reshape(3, 4)
+    meta, back = roundtrip(tmp_path, arr)
+    assert meta["format"] == "npy"
+    assert isinstance(back, np.memmap)
+    back += 1  # a step may change its input in place, as in the notebook
+    np.testing.assert_array_equal(back, arr + 1)
+    np.testing.assert_array_equal(runtime.load_value(str(tmp_path), "v"), arr)  # the saved file is untouched
+
+
+def test_estimators_go_through_joblib(tmp_path):
+    model = LinearRegression().fit([[0], [1], [2]], [0, 2, 4])
+    meta, back = roundtrip(tmp_path, model)
+    assert meta["format"] == "joblib"
+    assert back.predict([[3]])[0] == pytest.approx(6)
+
+
+def test_modules_travel_as_references(tmp_path):
+    meta, back = roundtrip(tmp_path, os)
+    assert meta == {"format": "module", "module": "os", "type": "builtins.module", "version": 1}
+    assert back is os
+
+
+def test_notebook_functions_classes_and_lambdas_travel_by_value(tmp_path):
+    # Defined in __main__ of another process, as in a step program; loaded here.
+    code = textwrap.dedent(
+        """
+        import sys
+        from cellpipe import runtime
+        class Scaler:
+            def __init__(self, k): self.k = k
+            def __call__(self, x): return x * self.k
+        double = lambda x: 2 * x
+        def triple(x): return 3 * x
+        for name, value in [("scaler", Scaler(5)), ("double", double), ("triple", triple)]:
+            runtime.save_value(sys.argv[1], name, value)
+        """
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+    assert runtime.load_value(str(tmp_path), "scaler")(2) == 10
+    assert runtime.load_value(str(tmp_path), "double")(2) == 4
+    assert runtime.load_value(str(tmp_path), "triple")(2) == 6
+
+
+def test_a_value_that_cannot_be_saved_names_step_variable_type_and_remedy(tmp_path):
+    with pytest.raises(runtime.StepDataError) as info:
+        runtime.save_value(str(tmp_path), "gen", (i for i in range(3)), step="prepare")
+    message = str(info.value)
+    assert "Step prepare" in message and "'gen'" in message and "generator" in message
+    assert "create it again in the step that uses it" in message
+    assert not [f for f in os.listdir(tmp_path) if not f.startswith(".")], "nothing half written"
+
+
+def test_a_missing_input_says_to_rerun_the_upstream_step(tmp_path):
+    with pytest.raises(runtime.StepDataError, match="Run the upstream step again"):
+        runtime.load_value(str(tmp_path), "absent", step="s")
+
+
+def spec(**kw):
+    base = {"step": "s", "prelude": [], "parameters": {}, "ins": {}, "cells": [], "outs": [], "metrics": []}
+    base.update(kw)
+    return base
+
+
+def run_program(tmp_path, step_spec, parameters=None):
+    """A step runs as its own process, as the engine runs it."""
+    code = "import json, sys\nfrom cellpipe import runtime\nsys.exit(runtime.main(json.loads(sys.argv[1]), sys.argv[1:]))"
+    args = [sys.executable, "-c", code, json.dumps(step_spec), str(tmp_path)]
+    if parameters is not None:
+        (tmp_path / "params.json").write_text(json.dumps(parameters))
+        args.append(str(tmp_path / "params.json"))
+    return subprocess.run(args, capture_output=True, text=True, timeout=120)
+
+
+def read(tmp_path, step, name):
+    return json.loads((tmp_path / "steps" / step / name).read_text())
+
+
+def test_cells_run_through_ipython_with_magics_and_rich_outputs(tmp_path):
+    result = run_program(
+        tmp_path,
+        spec(
+            prelude=[(0, "import math")],
+            parameters={"n": 3},
+            cells=[
+                (2, "%time squares = [i * i for i in range(n)]\nfiles = !echo hello\nprint('sum', sum(squares))"),
+                (3, "from IPython.display import HTML, display\ndisplay(HTML('<b>bold</b>'))\nmath.sqrt(16)"),
+            ],
+            outs=["squares", "files"],
+            metrics=["n"],
+        ),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sum 5" in result.stdout  # the log keeps what the cell printed
+    outputs = read(tmp_path, "s", "outputs.json")
+    [stream] = outputs["2"]
+    assert stream["name"] == "stdout" and "Wall time" in stream["text"] and stream["text"].endswith("sum 5\n")
+    kinds = [o["output_type"] for o in outputs["3"]]
+    assert kinds == ["display_data", "execute_result"]
+    assert outputs["3"][0]["data"]["text/html"] == "<b>bold</b>"
+    assert outputs["3"][1]["data"]["text/plain"] == "4.0"
+    assert runtime.load_value(str(tmp_path / "data" / "s"), "squares") == [0, 1, 4]
+    assert list(runtime.load_value(str(tmp_path / "data" / "s"), "files")) == ["hello"]
+    assert read(tmp_path, "s", "metrics.json") == {"n": 3}
+
+
+def test_inputs_are_loaded_and_parameter_overrides_keep_their_type(tmp_path):
+    runtime.save_value(str(tmp_path / "data" / "up"), "base", np.array([1.0, 2.0]))
+    result = run_program(
+        tmp_path,
+        spec(parameters={"scale": 1.0}, ins={"base": "up"}, cells=[(1, "out = base * scale\nkind = type(scale).__name__")],
+             outs=["out"], metrics=["kind"]),
+        parameters={"scale": {"type": "float", "value": 3}},
+    )
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(runtime.load_value(str(tmp_path / "data" / "s"), "out"), [3.0, 6.0])
+    assert read(tmp_path, "s", "metrics.json") == {"kind": "float"}
+
+
+def test_a_failing_cell_records_the_cell_line_and_traceback(tmp_path):
+    result = run_program(tmp_path, spec(cells=[(4, "x = 1"), (6, "y = 2\nz = 1 / 0")], outs=["x"]))
+    assert result.returncode == 1
+    error = read(tmp_path, "s", "error.json")
+    assert (error["cell"], error["line"], error["ename"]) == (6, 2, "ZeroDivisionError")
+    assert "cell 7, line 2 raised ZeroDivisionError" in error["message"]
+    assert "cellpipe: step s failed" in result.stderr
+    assert not (tmp_path / "data" / "s").exists(), "a failed step saves nothing"
