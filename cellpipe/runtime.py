@@ -229,6 +229,8 @@ class _Tee(io.TextIOBase):
         return True
 
     def write(self, text):
+        if not text:
+            return 0
         self.real.write(text)
         if self.outputs and self.outputs[-1].get("output_type") == "stream" and self.outputs[-1]["name"] == self.name:
             self.outputs[-1]["text"] += text
@@ -271,7 +273,9 @@ class CellRunner:
             )
 
         self.shell.displayhook.write_format_data = write_format_data
+        # No "Out[n]:" prompt or separator lines: the result is an output of its own.
         self.shell.displayhook.write_output_prompt = lambda: None
+        self.shell.displayhook.finish_displayhook = lambda: None
 
     def run(self, source):
         """Runs one cell; returns (outputs, error) where error is None or (exception, filename)."""
