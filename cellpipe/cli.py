@@ -13,5 +13,7 @@ def main() -> None:
         print(err, file=sys.stderr)
         sys.exit(2)
     node = node_executable()
+    # Steps run on the Python cellpipe is installed in unless the user says otherwise.
+    os.environ.setdefault("CELLPIPE_PYTHON", sys.executable)
     # exec: signals, stdin/stdout and the exit status belong to the CLI itself.
     os.execv(node, [node, str(script), *sys.argv[1:]])

@@ -40,6 +40,8 @@ export interface PipelineAnalysis {
   suggestions: EdgeSuggestion[];
   /** Sorted by cell, line and column. */
   diagnostics: Diagnostic[];
+  /** The imports and functions cells (with the untagged cells that join them), in notebook order: every step runs them first. */
+  prelude: number[];
   /** The role of each code cell, by index (for the UI's badges and the step programs). */
   roles: Map<number, CellRole>;
   /** The analysis of each code cell in the pipeline, by index. */
@@ -147,6 +149,7 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
     metrics: flow.metrics,
     suggestions: flow.suggestions,
     diagnostics: sortDiagnostics(diagnostics),
+    prelude: [...grouping.imports, ...grouping.functions].sort((a, b) => a - b),
     roles,
     analyses
   };

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { NotebookFileError } from '../notebook-file';
 import { analyzeCommand } from './analyze';
+import { runCommand, UsageError } from './run';
 
 /** Exit status for unusable input (not a notebook, unreadable file). */
 const USAGE_ERROR = 2;
@@ -27,19 +28,40 @@ export async function main(argv: string[]): Promise<number> {
       status = await analyzeCommand(notebook, options, process.stdout);
     });
 
+  program
+    .command('run')
+    .description('Run the pipeline on this machine (local engine) and print its metrics.')
+    .argument('<notebook>', 'path to an .ipynb file')
+    .option('--param <NAME=VALUE>', 'set a pipeline parameter for this run (repeatable)', collect, [])
+    .option('--python <path>', 'the Python that runs the steps (default: the Python cellpipe runs on)')
+    .option('--parallel <n>', 'how many steps may run at once (default: the number of cores)')
+    .option('--json', 'print one JSON object with the run, its steps and metrics')
+    .action(
+      async (
+        notebook: string,
+        options: { param: string[]; python?: string; parallel?: string; json?: boolean }
+      ) => {
+        status = await runCommand(notebook, options);
+      }
+    );
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : USAGE_ERROR;
     }
-    if (err instanceof NotebookFileError) {
+    if (err instanceof NotebookFileError || err instanceof UsageError) {
       process.stderr.write(`cellpipe: ${err.message}\n`);
       return USAGE_ERROR;
     }
     throw err;
   }
   return status;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 if (require.main === module) {

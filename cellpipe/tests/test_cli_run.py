@@ -1,0 +1,95 @@
+"""`cellpipe run` with the local engine: the pipeline computes what the notebook computes."""
+
+import json
+import shutil
+import subprocess
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from .conftest import EXAMPLES
+from .test_cli_analyze import write_notebook
+
+
+def run(cli, path, *args):
+    return subprocess.run([cli, "run", str(path), *args], capture_output=True, text=True, timeout=600)
+
+
+def notebook_metrics(path, workdir):
+    """The metrics a top-to-bottom execution of the notebook prints."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}).execute()
+    [cell] = [c for c in nb.cells if "pipeline-metrics" in c.get("metadata", {}).get("tags", [])]
+    names = [line.strip()[len("print("):-1] for line in cell.source.strip().splitlines()]
+    values = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream").split()
+    return dict(zip(names, values))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.ipynb")))
+def test_the_pipeline_computes_what_the_notebook_computes(cellpipe_cli, tmp_path, name):
+    path = tmp_path / name
+    shutil.copy(EXAMPLES / name, path)
+    result = run(cellpipe_cli, path, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == "succeeded"
+    assert all(s["status"] == "succeeded" for s in data["steps"])
+    expected = notebook_metrics(path, tmp_path)
+    assert {k: repr(v) if isinstance(v, str) else str(v) for k, v in data["metrics"].items()} == expected
+    run_dir = tmp_path / ".cellpipe" / "runs" / data["run"]
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "succeeded"
+
+
+def test_parameter_overrides_change_the_result(cellpipe_cli, tmp_path):
+    path = tmp_path / "sales.ipynb"
+    shutil.copy(EXAMPLES / "pandas-sales.ipynb", path)
+    data = json.loads(run(cellpipe_cli, path, "--json", "--param", "n_rows=200").stdout)
+    assert data["metrics"]["rows_kept"] == 196  # every 50th of 200 rows had no units
+
+
+def test_a_bad_parameter_is_a_usage_error(cellpipe_cli, tmp_path):
+    path = tmp_path / "sales.ipynb"
+    shutil.copy(EXAMPLES / "pandas-sales.ipynb", path)
+    result = run(cellpipe_cli, path, "--param", "n_rows=many")
+    assert result.returncode == 2
+    assert "n_rows=many: expected an int" in result.stderr
+
+
+def test_a_failing_step_skips_its_downstream_and_says_where_it_failed(cellpipe_cli, tmp_path):
+    path = write_notebook(
+        tmp_path / "fails.ipynb",
+        [
+            ("xs = [1, 2, 3]", ["step:load"]),
+            ("total = sum(xs)\nratio = total / 0", ["step:divide", "prev:load"]),
+            ("print(ratio)", ["step:show", "prev:divide"]),
+            ("other = len(xs)", ["step:side", "prev:load"]),
+        ],
+    )
+    result = run(cellpipe_cli, path, "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["status"] == "failed"
+    assert {s["name"]: s["status"] for s in data["steps"]} == {
+        "load": "succeeded",
+        "divide": "failed",
+        "show": "skipped",
+        "side": "succeeded",
+    }
+    record = json.loads((tmp_path / ".cellpipe" / "runs" / data["run"] / "run.json").read_text())
+    assert record["steps"]["divide"]["error"] == {
+        "message": "cell 2, line 2 raised ZeroDivisionError: division by zero",
+        "cell": 1,
+        "line": 2,
+    }
+    assert record["steps"]["show"]["skippedBecause"] == "divide"
+    log = (tmp_path / ".cellpipe" / "runs" / data["run"] / "logs" / "divide.log").read_text()
+    assert "ZeroDivisionError" in log
+
+
+def test_a_notebook_with_error_diagnostics_does_not_run(cellpipe_cli, tmp_path):
+    path = write_notebook(tmp_path / "broken.ipynb", [("a = 1", ["step:one"]), ("b = a", ["step:two"])])
+    result = run(cellpipe_cli, path)
+    assert result.returncode == 1
+    assert "missing-upstream" in result.stderr and "fix the errors above first" in result.stderr
+    assert not (tmp_path / ".cellpipe").exists()

@@ -1,0 +1,106 @@
+/**
+ * `cellpipe run NOTEBOOK [--param NAME=VALUE]... [--json]`: runs the pipeline
+ * with the local engine. Exit status 0 only when the run succeeded.
+ */
+import { basename, resolve } from 'path';
+import { analyzeNotebook } from '../../../src/core/pipeline';
+import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
+import { runLocal } from '../engines/local/engine';
+import type { StepRecord } from '../engines/local/run-record';
+import { loadNotebookFile } from '../notebook-file';
+import { nodeAnalyser } from '../node-analyser';
+import { formatDiagnostic } from './analyze';
+
+export interface RunOptions {
+  param?: string[];
+  json?: boolean;
+  python?: string;
+  parallel?: string;
+}
+
+/** A problem with the command line itself (exit status 2). */
+export class UsageError extends Error {}
+
+const SYMBOL: Partial<Record<StepRecord['status'], string>> = {
+  running: '▶',
+  succeeded: '✓',
+  failed: '✗',
+  skipped: '–'
+};
+
+export async function runCommand(path: string, options: RunOptions): Promise<number> {
+  const notebookPath = resolve(path);
+  const notebook = await loadNotebookFile(notebookPath);
+  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
+  if (errors.length > 0) {
+    for (const d of errors) {
+      process.stderr.write(formatDiagnostic(basename(path), d) + '\n');
+    }
+    process.stderr.write(`cellpipe: not running ${basename(path)}: fix the errors above first.\n`);
+    return 1;
+  }
+  const parameters: Record<string, ParameterValue> = {};
+  for (const text of options.param ?? []) {
+    try {
+      const { name, value } = parseParameterOverride(text, analysis.parameters);
+      parameters[name] = value;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  const parallel = options.parallel === undefined ? undefined : Number(options.parallel);
+  if (parallel !== undefined && !(Number.isInteger(parallel) && parallel > 0)) {
+    throw new UsageError(`--parallel ${options.parallel}: expected a whole number above 0`);
+  }
+
+  const record = await runLocal({
+    notebookPath,
+    notebook,
+    analysis,
+    parameters,
+    python: options.python ?? process.env.CELLPIPE_PYTHON ?? 'python3',
+    parallel,
+    onStep: (step, s) => {
+      const symbol = SYMBOL[s.status];
+      if (symbol && !options.json) {
+        const detail =
+          s.status === 'running'
+            ? ''
+            : s.status === 'skipped'
+              ? ` (after ${s.skippedBecause} failed)`
+              : ` ${s.seconds?.toFixed(1)} s`;
+        process.stderr.write(`${symbol} ${step}${detail}\n`);
+        if (s.error) {
+          process.stderr.write(`    ${s.error.message}\n`);
+        }
+      }
+    }
+  });
+
+  if (options.json) {
+    process.stdout.write(
+      JSON.stringify(
+        {
+          run: record.id,
+          status: record.status,
+          steps: record.order.map(name => ({
+            name,
+            status: record.steps[name].status,
+            cached: record.steps[name].cached,
+            seconds: record.steps[name].seconds ?? null
+          })),
+          metrics: record.metrics
+        },
+        null,
+        2
+      ) + '\n'
+    );
+  } else {
+    const metrics = Object.entries(record.metrics).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+    process.stdout.write(
+      `run ${record.id} ${record.status}` + (metrics.length ? `: ${metrics.join(', ')}` : '') + '\n'
+    );
+  }
+  return record.status === 'succeeded' ? 0 : 1;
+}

@@ -1,0 +1,179 @@
+/**
+ * The local engine: each step as a subprocess of a Python, in topological
+ * order, independent steps in parallel up to a bound. Everything a run makes
+ * lives in `.cellpipe/runs/RUN_ID/` beside the notebook; the notebook itself is
+ * never touched.
+ */
+import { spawn } from 'child_process';
+import { createWriteStream } from 'fs';
+import { mkdir, readFile } from 'fs/promises';
+import { cpus } from 'os';
+import { dirname, join } from 'path';
+import type { NotebookData } from '../../../../src/core/notebook/model';
+import type { PipelineAnalysis } from '../../../../src/core/pipeline';
+import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import { stepProgram } from '../../../../src/core/targets/step-program';
+import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
+import { runtimeSource } from '../../runtime-source';
+import type { RunRecord, StepRecord, StepStatus } from './run-record';
+
+export interface LocalRunOptions {
+  notebookPath: string;
+  notebook: NotebookData;
+  analysis: PipelineAnalysis;
+  /** Overrides of the notebook's parameter values. */
+  parameters?: Record<string, ParameterValue>;
+  python: string;
+  /** How many steps run at once; default: the number of cores. */
+  parallel?: number;
+  onStep?: (step: string, record: StepRecord) => void;
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${Math.random().toString(16).slice(2, 6)}`;
+}
+
+export function runsDir(notebookPath: string): string {
+  return join(dirname(notebookPath), '.cellpipe', 'runs');
+}
+
+export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
+  const { analysis, notebook, notebookPath } = options;
+  const id = newRunId();
+  const dir = join(runsDir(notebookPath), id);
+  const parameters = { ...analysis.parameters, ...options.parameters };
+  const record: RunRecord = {
+    id,
+    notebook: notebookPath,
+    pipeline: analysis.pipeline.name,
+    status: 'running',
+    started: new Date().toISOString(),
+    parameters,
+    order: analysis.order,
+    steps: Object.fromEntries(analysis.steps.map(s => [s.name, { status: 'queued', cached: false }])),
+    metrics: {}
+  };
+  const save = () => writeJsonAtomic(join(dir, 'run.json'), record);
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  const runtime = runtimeSource();
+  for (const step of analysis.steps) {
+    await writeFileAtomic(
+      join(dir, 'programs', `${step.name}.py`),
+      stepProgram({ analysis, notebook, step: step.name, runtimeSource: runtime })
+    );
+  }
+  await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
+  await save();
+
+  const deps = new Map(analysis.steps.map(s => [s.name, s.deps]));
+  const limit = Math.max(1, options.parallel ?? cpus().length);
+  const running = new Set<Promise<void>>();
+  const update = async (step: string, change: Partial<StepRecord>) => {
+    record.steps[step] = { ...record.steps[step], ...change };
+    options.onStep?.(step, record.steps[step]);
+    await save();
+  };
+  const statusOf = (step: string): StepStatus => record.steps[step].status;
+
+  const runStep = async (step: string) => {
+    const started = new Date();
+    await update(step, { status: 'running', started: started.toISOString() });
+    const exitCode = await spawnStep(options.python, dir, step, dirname(notebookPath));
+    const finished = new Date();
+    const timing = {
+      finished: finished.toISOString(),
+      seconds: (finished.getTime() - started.getTime()) / 1000,
+      exitCode
+    };
+    if (exitCode === 0) {
+      await update(step, { status: 'succeeded', ...timing });
+    } else {
+      await update(step, { status: 'failed', ...timing, error: await readStepError(dir, step, exitCode) });
+    }
+  };
+
+  for (;;) {
+    // A step whose upstream failed or was skipped is skipped too.
+    for (const step of analysis.order) {
+      if (statusOf(step) === 'queued') {
+        const blocker = (deps.get(step) ?? []).find(d => ['failed', 'skipped'].includes(statusOf(d)));
+        if (blocker) {
+          await update(step, { status: 'skipped', skippedBecause: blocker });
+        }
+      }
+    }
+    const ready = analysis.order.filter(
+      step => statusOf(step) === 'queued' && (deps.get(step) ?? []).every(d => statusOf(d) === 'succeeded')
+    );
+    for (const step of ready.slice(0, limit - running.size)) {
+      const task: Promise<void> = runStep(step).finally(() => running.delete(task));
+      running.add(task);
+    }
+    if (running.size === 0) {
+      break;
+    }
+    await Promise.race(running);
+  }
+
+  for (const step of analysis.steps) {
+    if (statusOf(step.name) === 'succeeded') {
+      Object.assign(record.metrics, await readJson(join(dir, 'steps', step.name, 'metrics.json'), {}));
+    }
+  }
+  record.status = Object.values(record.steps).every(s => s.status === 'succeeded') ? 'succeeded' : 'failed';
+  record.finished = new Date().toISOString();
+  await save();
+  return record;
+}
+
+/** Runs one step program; its stdout and stderr go to logs/STEP.log. */
+function spawnStep(python: string, runDir: string, step: string, cwd: string): Promise<number | null> {
+  return new Promise(resolve => {
+    const log = createWriteStream(join(runDir, 'logs', `${step}.log`));
+    const child = spawn(
+      python,
+      [join(runDir, 'programs', `${step}.py`), runDir, join(runDir, 'parameters.json')],
+      {
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Plots go to files, never to a window.
+        env: { ...process.env, MPLBACKEND: 'Agg', PYTHONUNBUFFERED: '1' }
+      }
+    );
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    child.on('error', err => {
+      log.end(`cellpipe: cannot start ${python}: ${err.message}\n`);
+      resolve(null);
+    });
+    child.on('close', code => log.end(() => resolve(code)));
+  });
+}
+
+async function readJson<T>(path: string, fallback: T): Promise<T> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+async function readStepError(
+  runDir: string,
+  step: string,
+  exitCode: number | null
+): Promise<StepRecord['error']> {
+  const error = await readJson<{ message?: string; cell?: number | null; line?: number | null } | null>(
+    join(runDir, 'steps', step, 'error.json'),
+    null
+  );
+  if (error?.message) {
+    return { message: error.message, cell: error.cell ?? null, line: error.line ?? null };
+  }
+  return {
+    message: `the step's Python exited with status ${exitCode}; see logs/${step}.log`,
+    cell: null,
+    line: null
+  };
+}

@@ -1,0 +1,32 @@
+/** What a local run records in `.cellpipe/runs/RUN_ID/run.json`. */
+import type { ParameterValue } from '../../../../src/core/tags/parameters';
+
+export type StepStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface StepRecord {
+  status: StepStatus;
+  cached: boolean;
+  started?: string;
+  finished?: string;
+  seconds?: number;
+  exitCode?: number | null;
+  /** For a failed step: what went wrong, with the notebook cell (0-based) and line when known. */
+  error?: { message: string; cell: number | null; line: number | null };
+  /** For a skipped step: the upstream step that failed. */
+  skippedBecause?: string;
+}
+
+export interface RunRecord {
+  id: string;
+  notebook: string;
+  pipeline: string;
+  status: RunStatus;
+  started: string;
+  finished?: string;
+  parameters: Record<string, ParameterValue>;
+  /** Steps in an order that runs each after its upstream steps. */
+  order: string[];
+  steps: Record<string, StepRecord>;
+  metrics: Record<string, unknown>;
+}

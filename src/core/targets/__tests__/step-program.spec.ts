@@ -1,0 +1,105 @@
+import { execFileSync } from 'child_process';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { PythonAnalyser } from '../../analysis';
+import type { NotebookData } from '../../notebook/model';
+import { analyzeNotebook } from '../../pipeline';
+import { stepProgram } from '../step-program';
+import { locateWasmNode } from '../../../../server-proxy/src/wasm-node';
+
+const RUNTIME = readFileSync(join(__dirname, '../../../../cellpipe/runtime.py'), 'utf8');
+const HOSTILE =
+  'msg = "quote \\" backslash \\\\ \'single\' \\n newline ünïcødé \u2028 }"\n# """ triple\nout = msg';
+
+let analyser: PythonAnalyser;
+beforeAll(async () => {
+  analyser = await PythonAnalyser.create(locateWasmNode);
+});
+
+function notebook(): NotebookData {
+  const cells: Array<[string[], string]> = [
+    [['imports'], 'import math'],
+    [['pipeline-parameters'], 'rate = 0.5\nnames = ["a", "b"]'],
+    [['step:make'], HOSTILE],
+    [['step:use', 'prev:make'], 'result = len(out) * rate'],
+    [['pipeline-metrics'], 'print(result)']
+  ];
+  return {
+    name: 'demo.ipynb',
+    metadata: {},
+    cells: cells.map(([tags, source], index) => ({ index, type: 'code', tags, source }))
+  };
+}
+
+/** What Python itself reads from the program's STEP. */
+function pythonView(program: string): Record<string, unknown> {
+  const code =
+    'import ast, json, sys\nsrc = sys.stdin.read()\nns = {}\nexec(compile(src.replace("if __name__ == \\"__main__\\":", "if False:"), "p", "exec"), ns)\nprint(json.dumps(ns["STEP"]))';
+  return JSON.parse(execFileSync('python3', ['-c', code], { input: program }).toString());
+}
+
+describe('step programs', () => {
+  it('are the same bytes for the same notebook', () => {
+    const nb = notebook();
+    const a = stepProgram({
+      analysis: analyzeNotebook(nb, analyser),
+      notebook: nb,
+      step: 'use',
+      runtimeSource: RUNTIME
+    });
+    const b = stepProgram({
+      analysis: analyzeNotebook(notebook(), analyser),
+      notebook: notebook(),
+      step: 'use',
+      runtimeSource: RUNTIME
+    });
+    expect(a).toBe(b);
+  });
+
+  it('embed the runtime verbatim and describe the step as Python reads it', () => {
+    const nb = notebook();
+    const program = stepProgram({
+      analysis: analyzeNotebook(nb, analyser),
+      notebook: nb,
+      step: 'use',
+      runtimeSource: RUNTIME
+    });
+    expect(program).toContain(RUNTIME.trimEnd());
+    expect(
+      program.startsWith('#!/usr/bin/env python3\n# cellpipe step program: pipeline "demo", step "use".')
+    ).toBe(true);
+    expect(pythonView(program)).toEqual({
+      step: 'use',
+      prelude: [[0, 'import math']],
+      parameters: { rate: 0.5, names: ['a', 'b'] },
+      ins: { out: 'make' },
+      cells: [[3, 'result = len(out) * rate']],
+      outs: [],
+      metrics: ['result']
+    });
+  });
+
+  it('carry any cell source through unchanged', () => {
+    const nb = notebook();
+    const program = stepProgram({
+      analysis: analyzeNotebook(nb, analyser),
+      notebook: nb,
+      step: 'make',
+      runtimeSource: RUNTIME
+    });
+    expect((pythonView(program).cells as unknown[])[0]).toEqual([2, HOSTILE]);
+    expect(pythonView(program).outs).toEqual(['out']);
+  });
+
+  it('refuse a step the pipeline does not have', () => {
+    const nb = notebook();
+    expect(() =>
+      stepProgram({
+        analysis: analyzeNotebook(nb, analyser),
+        notebook: nb,
+        step: 'nope',
+        runtimeSource: RUNTIME
+      })
+    ).toThrow('The pipeline has no step "nope".');
+  });
+});
