@@ -93,3 +93,38 @@ def test_a_notebook_with_error_diagnostics_does_not_run(cellpipe_cli, tmp_path):
     assert result.returncode == 1
     assert "missing-upstream" in result.stderr and "fix the errors above first" in result.stderr
     assert not (tmp_path / ".cellpipe").exists()
+
+
+def test_runs_lists_earlier_runs_and_logs_prints_a_step_log(cellpipe_cli, tmp_path):
+    path = write_notebook(tmp_path / "hello.ipynb", [("print('hello from the step')\nx = 1", ["step:greet"])])
+    first = json.loads(run(cellpipe_cli, path, "--json").stdout)
+    listed = subprocess.run([cellpipe_cli, "runs", str(path), "--json"], capture_output=True, text=True, check=True)
+    assert [r["id"] for r in json.loads(listed.stdout)] == [first["run"]]
+    logs = subprocess.run(
+        [cellpipe_cli, "logs", first["run"], "greet", "--notebook", str(path)], capture_output=True, text=True
+    )
+    assert logs.returncode == 0 and "hello from the step" in logs.stdout
+
+
+def test_interrupting_a_run_cancels_it(cellpipe_cli, tmp_path):
+    import signal
+    import time
+
+    path = write_notebook(
+        tmp_path / "slow.ipynb",
+        [("import time\ntime.sleep(60)\nx = 1", ["step:slow"]), ("y = x", ["step:after", "prev:slow"])],
+    )
+    process = subprocess.Popen([cellpipe_cli, "run", str(path), "--json"], stdout=subprocess.PIPE, text=True)
+    runs = tmp_path / ".cellpipe" / "runs"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        records = list(runs.glob("*/run.json")) if runs.exists() else []
+        if records and json.loads(records[0].read_text())["steps"]["slow"]["status"] == "running":
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 1
+    data = json.loads(out)
+    assert data["status"] == "cancelled"
+    assert {s["name"]: s["status"] for s in data["steps"]} == {"slow": "cancelled", "after": "cancelled"}

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { NotebookFileError } from '../notebook-file';
 import { analyzeCommand } from './analyze';
 import { runCommand, UsageError } from './run';
+import { logsCommand, runsCommand } from './runs';
 
 /** Exit status for unusable input (not a notebook, unreadable file). */
 const USAGE_ERROR = 2;
@@ -44,6 +45,25 @@ export async function main(argv: string[]): Promise<number> {
         status = await runCommand(notebook, options);
       }
     );
+
+  program
+    .command('runs')
+    .description('List the local runs of a notebook, newest first.')
+    .argument('<notebook>', 'path to an .ipynb file')
+    .option('--json', 'print the run records as JSON')
+    .action(async (notebook: string, options: { json?: boolean }) => {
+      status = await runsCommand(notebook, options);
+    });
+
+  program
+    .command('logs')
+    .description("Print a step's log from a local run.")
+    .argument('<run>', 'the run id (from cellpipe runs)')
+    .argument('<step>', 'the step name')
+    .option('--notebook <path>', 'the notebook of the run (default: look in the current folder)')
+    .action(async (run: string, step: string, options: { notebook?: string }) => {
+      status = await logsCommand(run, step, options);
+    });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -23,6 +23,7 @@ export class UsageError extends Error {}
 
 const SYMBOL: Partial<Record<StepRecord['status'], string>> = {
   running: '▶',
+  cancelled: '■',
   succeeded: '✓',
   failed: '✗',
   skipped: '–'
@@ -54,7 +55,13 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
     throw new UsageError(`--parallel ${options.parallel}: expected a whole number above 0`);
   }
 
+  // Ctrl-C cancels the run: its steps are stopped and the run is recorded as cancelled.
+  const cancel = new AbortController();
+  const onInterrupt = () => cancel.abort();
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   const record = await runLocal({
+    signal: cancel.signal,
     notebookPath,
     notebook,
     analysis,
@@ -78,6 +85,8 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
     }
   });
 
+  process.off('SIGINT', onInterrupt);
+  process.off('SIGTERM', onInterrupt);
   if (options.json) {
     process.stdout.write(
       JSON.stringify(

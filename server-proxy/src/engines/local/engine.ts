@@ -27,6 +27,8 @@ export interface LocalRunOptions {
   /** How many steps run at once; default: the number of cores. */
   parallel?: number;
   onStep?: (step: string, record: StepRecord) => void;
+  /** Cancels the run: running steps are stopped, queued ones never start. */
+  signal?: AbortSignal;
 }
 
 export function newRunId(now = new Date()): string {
@@ -79,14 +81,16 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   const runStep = async (step: string) => {
     const started = new Date();
     await update(step, { status: 'running', started: started.toISOString() });
-    const exitCode = await spawnStep(options.python, dir, step, dirname(notebookPath));
+    const exitCode = await spawnStep(options.python, dir, step, dirname(notebookPath), options.signal);
     const finished = new Date();
     const timing = {
       finished: finished.toISOString(),
       seconds: (finished.getTime() - started.getTime()) / 1000,
       exitCode
     };
-    if (exitCode === 0) {
+    if (options.signal?.aborted) {
+      await update(step, { status: 'cancelled', ...timing });
+    } else if (exitCode === 0) {
       await update(step, { status: 'succeeded', ...timing });
     } else {
       await update(step, { status: 'failed', ...timing, error: await readStepError(dir, step, exitCode) });
@@ -103,9 +107,12 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
         }
       }
     }
-    const ready = analysis.order.filter(
-      step => statusOf(step) === 'queued' && (deps.get(step) ?? []).every(d => statusOf(d) === 'succeeded')
-    );
+    const ready = options.signal?.aborted
+      ? []
+      : analysis.order.filter(
+          step =>
+            statusOf(step) === 'queued' && (deps.get(step) ?? []).every(d => statusOf(d) === 'succeeded')
+        );
     for (const step of ready.slice(0, limit - running.size)) {
       const task: Promise<void> = runStep(step).finally(() => running.delete(task));
       running.add(task);
@@ -121,14 +128,31 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
       Object.assign(record.metrics, await readJson(join(dir, 'steps', step.name, 'metrics.json'), {}));
     }
   }
-  record.status = Object.values(record.steps).every(s => s.status === 'succeeded') ? 'succeeded' : 'failed';
+  if (options.signal?.aborted) {
+    for (const step of analysis.order) {
+      if (statusOf(step) === 'queued') {
+        await update(step, { status: 'cancelled' });
+      }
+    }
+  }
+  record.status = options.signal?.aborted
+    ? 'cancelled'
+    : Object.values(record.steps).every(s => s.status === 'succeeded')
+      ? 'succeeded'
+      : 'failed';
   record.finished = new Date().toISOString();
   await save();
   return record;
 }
 
 /** Runs one step program; its stdout and stderr go to logs/STEP.log. */
-function spawnStep(python: string, runDir: string, step: string, cwd: string): Promise<number | null> {
+function spawnStep(
+  python: string,
+  runDir: string,
+  step: string,
+  cwd: string,
+  signal?: AbortSignal
+): Promise<number | null> {
   return new Promise(resolve => {
     const log = createWriteStream(join(runDir, 'logs', `${step}.log`));
     const child = spawn(
@@ -141,13 +165,18 @@ function spawnStep(python: string, runDir: string, step: string, cwd: string): P
         env: { ...process.env, MPLBACKEND: 'Agg', PYTHONUNBUFFERED: '1' }
       }
     );
+    const stop = () => child.kill('SIGTERM');
+    signal?.addEventListener('abort', stop, { once: true });
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
     child.on('error', err => {
       log.end(`cellpipe: cannot start ${python}: ${err.message}\n`);
       resolve(null);
     });
-    child.on('close', code => log.end(() => resolve(code)));
+    child.on('close', code => {
+      signal?.removeEventListener('abort', stop);
+      log.end(() => resolve(code));
+    });
   });
 }
 
