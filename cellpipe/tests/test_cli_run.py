@@ -128,3 +128,39 @@ def test_interrupting_a_run_cancels_it(cellpipe_cli, tmp_path):
     data = json.loads(out)
     assert data["status"] == "cancelled"
     assert {s["name"]: s["status"] for s in data["steps"]} == {"slow": "cancelled", "after": "cancelled"}
+
+
+def cached_steps(cli, path, *args):
+    data = json.loads(run(cli, path, "--json", *args).stdout)
+    assert data["status"] == "succeeded"
+    return {s["name"]: s["cached"] for s in data["steps"]}, data["metrics"]
+
+
+def test_unchanged_steps_are_reused_and_changes_rerun_what_they_reach(cellpipe_cli, tmp_path):
+    path = tmp_path / "mc.ipynb"
+    shutil.copy(EXAMPLES / "numpy-montecarlo.ipynb", path)
+    first, metrics = cached_steps(cellpipe_cli, path)
+    assert not any(first.values())
+
+    again, same = cached_steps(cellpipe_cli, path)
+    assert all(again.values()) and same == metrics
+
+    # Editing the `count` step reruns it and the step below it, not the samples above.
+    nb = nbformat.read(path, as_version=4)
+    [cell] = [c for c in nb.cells if "step:count" in c.metadata.get("tags", [])]
+    cell.source += "\n# edited"
+    nbformat.write(nb, path)
+    edited, _ = cached_steps(cellpipe_cli, path)
+    assert edited == {"sample_a": True, "sample_b": True, "count": False, "estimate": False}
+
+    # A parameter the run sets differently reruns every step.
+    changed, _ = cached_steps(cellpipe_cli, path, "--param", "seed=3")
+    assert not any(changed.values())
+
+    # A new file in the notebook's folder may be read by any step: everything reruns.
+    (tmp_path / "extra.csv").write_text("a,b\n1,2\n")
+    after_file, _ = cached_steps(cellpipe_cli, path)
+    assert not any(after_file.values())
+
+    no_cache, _ = cached_steps(cellpipe_cli, path, "--no-cache")
+    assert not any(no_cache.values())

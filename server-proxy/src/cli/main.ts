@@ -36,11 +36,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--param <NAME=VALUE>', 'set a pipeline parameter for this run (repeatable)', collect, [])
     .option('--python <path>', 'the Python that runs the steps (default: the Python cellpipe runs on)')
     .option('--parallel <n>', 'how many steps may run at once (default: the number of cores)')
+    .option('--no-cache', 'run every step, even those whose code, inputs and files did not change')
     .option('--json', 'print one JSON object with the run, its steps and metrics')
     .action(
       async (
         notebook: string,
-        options: { param: string[]; python?: string; parallel?: string; json?: boolean }
+        options: { param: string[]; python?: string; parallel?: string; cache: boolean; json?: boolean }
       ) => {
         status = await runCommand(notebook, options);
       }

@@ -16,6 +16,8 @@ export interface RunOptions {
   json?: boolean;
   python?: string;
   parallel?: string;
+  /** commander's negation of --no-cache */
+  cache?: boolean;
 }
 
 /** A problem with the command line itself (exit status 2). */
@@ -62,6 +64,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
   process.once('SIGTERM', onInterrupt);
   const record = await runLocal({
     signal: cancel.signal,
+    cache: options.cache,
     notebookPath,
     notebook,
     analysis,
@@ -76,7 +79,9 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
             ? ''
             : s.status === 'skipped'
               ? ` (after ${s.skippedBecause} failed)`
-              : ` ${s.seconds?.toFixed(1)} s`;
+              : s.cached
+                ? ' (cached)'
+                : ` ${s.seconds?.toFixed(1)} s`;
         process.stderr.write(`${symbol} ${step}${detail}\n`);
         if (s.error) {
           process.stderr.write(`    ${s.error.message}\n`);

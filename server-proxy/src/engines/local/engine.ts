@@ -16,6 +16,8 @@ import { stepProgram } from '../../../../src/core/targets/step-program';
 import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import type { RunRecord, StepRecord, StepStatus } from './run-record';
+import { StepCache, stepCacheKey } from './step-cache';
+import { workspaceManifest } from './workspace-manifest';
 
 export interface LocalRunOptions {
   notebookPath: string;
@@ -29,6 +31,8 @@ export interface LocalRunOptions {
   onStep?: (step: string, record: StepRecord) => void;
   /** Cancels the run: running steps are stopped, queued ones never start. */
   signal?: AbortSignal;
+  /** Reuse steps from earlier runs when nothing they depend on changed (default true). */
+  cache?: boolean;
 }
 
 export function newRunId(now = new Date()): string {
@@ -56,15 +60,27 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     steps: Object.fromEntries(analysis.steps.map(s => [s.name, { status: 'queued', cached: false }])),
     metrics: {}
   };
-  const save = () => writeJsonAtomic(join(dir, 'run.json'), record);
+  // Saves run one after another, each writing the record as it is then: the file never goes back in time.
+  let saving: Promise<void> = Promise.resolve();
+  const save = () => (saving = saving.then(() => writeJsonAtomic(join(dir, 'run.json'), record)));
   await mkdir(join(dir, 'logs'), { recursive: true });
+  // Exactly which files the steps saw, by content.
+  const manifest = await workspaceManifest(dirname(notebookPath));
+  record.workspace = manifest.hash;
+  await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
   const runtime = runtimeSource();
-  for (const step of analysis.steps) {
-    await writeFileAtomic(
-      join(dir, 'programs', `${step.name}.py`),
-      stepProgram({ analysis, notebook, step: step.name, runtimeSource: runtime })
-    );
+  const cacheKeys = new Map<string, string>();
+  for (const name of analysis.order) {
+    const step = analysis.steps.find(s => s.name === name)!;
+    const program = stepProgram({ analysis, notebook, step: name, runtimeSource: runtime });
+    await writeFileAtomic(join(dir, 'programs', `${name}.py`), program);
+    const inputs = Object.fromEntries(step.ins.map(i => [i, cacheKeys.get(step.sources[i]) ?? '']));
+    cacheKeys.set(name, stepCacheKey({ program, parameters, workspace: manifest.hash, inputs }));
   }
+  const cache = new StepCache(join(dirname(notebookPath), '.cellpipe', 'cache'));
+  const caching = new Map(
+    analysis.steps.map(s => [s.name, options.cache !== false && s.settings.caching !== false])
+  );
   await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
   await save();
 
@@ -79,8 +95,23 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   const statusOf = (step: string): StepStatus => record.steps[step].status;
 
   const runStep = async (step: string) => {
+    // Marked running before the first await, so the scheduler never starts it twice.
     const started = new Date();
-    await update(step, { status: 'running', started: started.toISOString() });
+    const marked = update(step, { status: 'running', started: started.toISOString() });
+    const key = cacheKeys.get(step)!;
+    const dataDir = join(dir, 'data', step);
+    const stepDir = join(dir, 'steps', step);
+    await marked;
+    if (caching.get(step) && (await cache.has(key))) {
+      await cache.restore(key, dataDir, stepDir);
+      await update(step, {
+        status: 'succeeded',
+        cached: true,
+        finished: new Date().toISOString(),
+        seconds: 0
+      });
+      return;
+    }
     const exitCode = await spawnStep(options.python, dir, step, dirname(notebookPath), options.signal);
     const finished = new Date();
     const timing = {
@@ -91,6 +122,9 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     if (options.signal?.aborted) {
       await update(step, { status: 'cancelled', ...timing });
     } else if (exitCode === 0) {
+      if (caching.get(step)) {
+        await cache.store(key, dataDir, stepDir);
+      }
       await update(step, { status: 'succeeded', ...timing });
     } else {
       await update(step, { status: 'failed', ...timing, error: await readStepError(dir, step, exitCode) });

@@ -25,6 +25,8 @@ export interface RunRecord {
   started: string;
   finished?: string;
   parameters: Record<string, ParameterValue>;
+  /** Content hash of the notebook's folder as the steps saw it (files listed in workspace.json). */
+  workspace?: string;
   /** Steps in an order that runs each after its upstream steps. */
   order: string[];
   steps: Record<string, StepRecord>;
