@@ -8,7 +8,7 @@ import { spawn } from 'child_process';
 import { createWriteStream } from 'fs';
 import { mkdir, readFile } from 'fs/promises';
 import { cpus } from 'os';
-import { dirname, join } from 'path';
+import { basename, dirname, join } from 'path';
 import type { NotebookData } from '../../../../src/core/notebook/model';
 import type { PipelineAnalysis } from '../../../../src/core/pipeline';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
@@ -65,7 +65,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   const save = () => (saving = saving.then(() => writeJsonAtomic(join(dir, 'run.json'), record)));
   await mkdir(join(dir, 'logs'), { recursive: true });
   // Exactly which files the steps saw, by content.
-  const manifest = await workspaceManifest(dirname(notebookPath));
+  const manifest = await workspaceManifest(dirname(notebookPath), [basename(notebookPath)]);
   record.workspace = manifest.hash;
   await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
   const runtime = runtimeSource();

@@ -55,7 +55,11 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
 }
 
-export async function workspaceManifest(folder: string): Promise<Manifest> {
+/**
+ * `exclude`: files that are not workspace data, such as the notebook itself
+ * (its cells reach the steps through their programs, which the cache keys cover).
+ */
+export async function workspaceManifest(folder: string, exclude: readonly string[] = []): Promise<Manifest> {
   const indexPath = join(folder, '.cellpipe', 'index.json');
   let index: Record<string, IndexEntry> = {};
   try {
@@ -67,6 +71,9 @@ export async function workspaceManifest(folder: string): Promise<Manifest> {
   const files: Record<string, string> = {};
   for await (const path of walk(folder)) {
     const key = relative(folder, path).split(sep).join('/');
+    if (exclude.includes(key)) {
+      continue;
+    }
     const s = await stat(path);
     const known = index[key];
     const hash =
