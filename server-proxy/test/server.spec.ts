@@ -1,24 +1,41 @@
-/** The server over real HTTP, on a unix socket (as behind jupyter-server-proxy) and on loopback. */
+/**
+ * The server over real HTTP, on a unix socket (as behind jupyter-server-proxy)
+ * and on loopback, running real pipelines with the project's Python.
+ */
 import { request, Server } from 'http';
-import { mkdtempSync, existsSync } from 'fs';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import type { App } from '../src/server/app';
 import { startServer } from '../src/server/main';
 
-function get(options: {
-  socketPath?: string;
-  port?: number;
-  path: string;
-  method?: string;
-}): Promise<{ status: number; body: { error?: { code: string } } & Record<string, unknown> }> {
+const REPO = join(__dirname, '..', '..');
+const VENV_PYTHON = join(REPO, '.venv', 'bin', 'python');
+const PYTHON = existsSync(VENV_PYTHON) ? VENV_PYTHON : 'python3';
+
+interface Response {
+  status: number;
+  text: string;
+  json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test-side JSON of any shape
+}
+
+function call(
+  target: { socketPath?: string; port?: number },
+  method: string,
+  path: string,
+  body?: unknown
+): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', ...options }, res => {
-      let text = '';
-      res.on('data', chunk => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-    });
+    const req = request(
+      { host: '127.0.0.1', ...target, method, path, headers: { 'Content-Type': 'application/json' } },
+      res => {
+        let text = '';
+        res.on('data', chunk => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) }));
+      }
+    );
     req.on('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
@@ -29,34 +46,190 @@ function close(server: Server): Promise<void> {
 describe('cellpipe server', () => {
   it('answers the health route on a unix socket and removes a stale socket file first', async () => {
     const socketPath = join(mkdtempSync(join(tmpdir(), 'cellpipe-')), 'server.sock');
-    const first = await startServer({ socket: socketPath }, '1.2.3');
+    const options = { listen: { socket: socketPath }, root: tmpdir(), python: PYTHON, version: '1.2.3' };
+    const first = await startServer(options);
     // A server killed without cleanup leaves its socket file; the next start must still work.
-    first.close();
-    const server = await startServer({ socket: socketPath }, '1.2.3');
+    first.server.close();
+    const { server } = await startServer(options);
     try {
-      const res = await get({ socketPath, path: '/api/health' });
-      expect(res).toEqual({ status: 200, body: { status: 'ok', version: '1.2.3', node: process.version } });
-      expect((await get({ socketPath, path: '/' })).status).toBe(200);
+      const res = await call({ socketPath }, 'GET', '/api/health');
+      expect([res.status, res.json()]).toEqual([
+        200,
+        { status: 'ok', version: '1.2.3', node: process.version }
+      ]);
+      expect((await call({ socketPath }, 'GET', '/')).status).toBe(200);
     } finally {
       await close(server);
     }
     expect(existsSync(socketPath)).toBe(false);
   });
 
-  it('answers JSON errors for unknown routes and methods on a loopback port', async () => {
-    const server = await startServer({ port: 0, host: '127.0.0.1' }, 'dev');
-    const port = (server.address() as { port: number }).port;
-    try {
-      const missing = await get({ port, path: '/api/nope' });
-      expect(missing).toEqual({
-        status: 404,
-        body: { error: { code: 'not-found', message: 'No route /api/nope' } }
-      });
-      const wrong = await get({ port, path: '/api/health', method: 'DELETE' });
-      expect(wrong.status).toBe(405);
-      expect(wrong.body.error?.code).toBe('method-not-allowed');
-    } finally {
+  describe('runs', () => {
+    let root: string;
+    let server: Server;
+    let app: App;
+    let port: number;
+    const api = (method: string, path: string, body?: unknown) => call({ port }, method, path, body);
+
+    beforeAll(async () => {
+      root = mkdtempSync(join(tmpdir(), 'cellpipe-root-'));
+      copyFileSync(join(REPO, 'examples', 'numpy-montecarlo.ipynb'), join(root, 'mc.ipynb'));
+      writeFileSync(
+        join(root, 'slow.ipynb'),
+        JSON.stringify({
+          nbformat: 4,
+          nbformat_minor: 5,
+          metadata: {},
+          cells: [
+            {
+              cell_type: 'code',
+              metadata: { tags: ['step:wait'] },
+              source: 'import time\nprint("waiting", flush=True)\ntime.sleep(60)\nx = 1',
+              outputs: [],
+              execution_count: null
+            }
+          ]
+        })
+      );
+      ({ server, app } = await startServer({
+        listen: { port: 0, host: '127.0.0.1' },
+        root,
+        python: PYTHON,
+        version: 'dev'
+      }));
+      port = (server.address() as { port: number }).port;
+    });
+
+    afterAll(async () => {
+      await app.runs.settle();
       await close(server);
+    });
+
+    async function finished(notebook: string, run: string) {
+      for (let i = 0; i < 300; i++) {
+        const record = (await api('GET', `/api/runs/${run}?notebook=${notebook}`)).json();
+        if (record.status && record.status !== 'running') {
+          return record;
+        }
+        await new Promise(r => setTimeout(r, 100));
+      }
+      throw new Error('the run did not finish');
     }
+
+    it('starts a run, streams its events, and serves its record, outputs and logs', async () => {
+      const events: string[] = [];
+      const stream = request({ host: '127.0.0.1', port, path: '/api/events' }, res =>
+        res.on('data', chunk => events.push(String(chunk)))
+      );
+      stream.end();
+      await new Promise(r => setTimeout(r, 100));
+
+      const started = await api('POST', '/api/runs', {
+        notebook: 'mc.ipynb',
+        parameters: { points_per_batch: '1000' }
+      });
+      expect(started.status).toBe(201);
+      const { run } = started.json();
+      const record = await finished('mc.ipynb', run);
+      expect(record.status).toBe('succeeded');
+      expect(record.parameters.points_per_batch).toEqual({ type: 'int', value: 1000 });
+      expect(Object.keys(record.metrics).sort()).toEqual(['error', 'pi_estimate']);
+
+      const list = (await api('GET', '/api/runs?notebook=mc.ipynb')).json();
+      expect(list.runs.map((r: { id: string }) => r.id)).toContain(run);
+
+      const step = (await api('GET', `/api/runs/${run}/steps/estimate?notebook=mc.ipynb`)).json();
+      expect(step.status).toBe('succeeded');
+      expect(step.outputs['8'][0].text).toMatch(/^pi is about 3\.\d+/);
+
+      const log = await api('GET', `/api/runs/${run}/logs/estimate?notebook=mc.ipynb`);
+      expect(log.text).toMatch(/pi is about/);
+
+      stream.destroy();
+      const statuses = events
+        .join('')
+        .split('\n')
+        .filter(l => l.startsWith('data: '))
+        .map(l => JSON.parse(l.slice(6)))
+        .filter(e => e.run === run)
+        .map(e => `${e.step ?? 'run'}:${e.status}`);
+      expect(statuses[0]).toBe('run:running');
+      expect(statuses).toContain('estimate:succeeded');
+      expect(statuses[statuses.length - 1]).toBe('run:succeeded');
+    }, 60000);
+
+    it('runs the live content sent with the request, not the file', async () => {
+      const live = {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: [
+          {
+            cell_type: 'code',
+            metadata: { tags: ['step:only'] },
+            source: 'answer = 6 * 7',
+            outputs: [],
+            execution_count: null
+          },
+          {
+            cell_type: 'code',
+            metadata: { tags: ['pipeline-metrics'] },
+            source: 'print(answer)',
+            outputs: [],
+            execution_count: null
+          }
+        ]
+      };
+      const { run } = (await api('POST', '/api/runs', { notebook: 'mc.ipynb', content: live })).json();
+      expect((await finished('mc.ipynb', run)).metrics).toEqual({ answer: 42 });
+    }, 60000);
+
+    it('follows a running step log and cancels the run', async () => {
+      const { run } = (await api('POST', '/api/runs', { notebook: 'slow.ipynb' })).json();
+      const follow = new Promise<string>(resolve => {
+        request(
+          { host: '127.0.0.1', port, path: `/api/runs/${run}/logs/wait?notebook=slow.ipynb&follow=1` },
+          res => {
+            let text = '';
+            res.on('data', chunk => (text += chunk));
+            res.on('end', () => resolve(text));
+          }
+        ).end();
+      });
+      for (let i = 0; i < 100; i++) {
+        const record = (await api('GET', `/api/runs/${run}?notebook=slow.ipynb`)).json();
+        if (record.steps?.wait?.status === 'running') {
+          break;
+        }
+        await new Promise(r => setTimeout(r, 100));
+      }
+      await new Promise(r => setTimeout(r, 1500));
+      expect((await api('POST', `/api/runs/${run}/cancel`)).status).toBe(202);
+      const record = await finished('slow.ipynb', run);
+      expect(record.status).toBe('cancelled');
+      expect(await follow).toContain('waiting');
+      expect((await api('POST', `/api/runs/${run}/cancel`)).status).toBe(409);
+    }, 60000);
+
+    it.each([
+      [{ notebook: '../etc/passwd.ipynb' }, 403, 'outside-root'],
+      [{ notebook: '/etc/hosts' }, 400, 'not-a-notebook'],
+      [{ notebook: 'missing.ipynb' }, 404, 'no-such-notebook'],
+      [{}, 400, 'invalid-request'],
+      [{ notebook: 'mc.ipynb', parameters: { seed: 'x' } }, 400, 'invalid-parameter'],
+      [{ notebook: 'mc.ipynb', content: { cells: 'no' } }, 400, 'not-a-notebook']
+    ])('refuses %j with %d %s', async (body, status, code) => {
+      const res = await api('POST', '/api/runs', body);
+      expect([res.status, res.json().error.code]).toEqual([status, code]);
+    });
+
+    it('answers JSON errors for unknown routes, methods and runs', async () => {
+      expect((await api('GET', '/api/nope')).json()).toEqual({
+        error: { code: 'not-found', message: 'No route /api/nope' }
+      });
+      expect((await api('DELETE', '/api/health')).status).toBe(405);
+      expect((await api('GET', '/api/runs/nope?notebook=mc.ipynb')).status).toBe(404);
+      expect((await api('GET', '/api/runs/..%2F..?notebook=mc.ipynb')).status).toBe(404);
+    });
   });
 });

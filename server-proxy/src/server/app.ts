@@ -2,42 +2,33 @@
  * The cellpipe server's routes. Behind jupyter-server-proxy the prefix
  * (`<base_url>cellpipe/`) is already stripped, so paths here start at `/`.
  */
-import type { IncomingMessage, RequestListener } from 'http';
-import { HttpError, sendError, sendJson } from './http-json';
+import type { RequestListener } from 'http';
+import { Router } from './router';
+import { RunService } from './run-service';
+import { addRunRoutes } from './runs-api';
 
-export interface AppInfo {
+export interface AppOptions {
   version: string;
+  /** The Jupyter root directory: every notebook path is confined to it. */
+  root: string;
+  /** The Python that runs steps. */
+  python: string;
 }
 
-type Handler = (
-  req: IncomingMessage
-) => Promise<{ status: number; body: unknown }> | { status: number; body: unknown };
+export interface App {
+  listener: RequestListener;
+  runs: RunService;
+}
 
-export function createApp(info: AppInfo): RequestListener {
-  const routes: Record<string, Partial<Record<string, Handler>>> = {
+export function createApp(options: AppOptions): App {
+  const runs = new RunService(options.python);
+  const router = new Router()
     // jupyter-server-proxy's readiness probe: any quick answer will do.
-    '/': { GET: () => ({ status: 200, body: { name: 'cellpipe' } }) },
-    '/api/health': {
-      GET: () => ({ status: 200, body: { status: 'ok', version: info.version, node: process.version } })
-    }
-  };
-  return (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = routes[path];
-    const handler = route?.[req.method ?? 'GET'];
-    Promise.resolve()
-      .then(() => {
-        if (!route) {
-          throw new HttpError(404, 'not-found', `No route ${path}`);
-        }
-        if (!handler) {
-          throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed on ${path}`);
-        }
-        return handler(req);
-      })
-      .then(
-        ({ status, body }) => sendJson(res, status, body),
-        err => sendError(res, err)
-      );
-  };
+    .add('GET', '/', () => ({ status: 200, body: { name: 'cellpipe' } }))
+    .add('GET', '/api/health', () => ({
+      status: 200,
+      body: { status: 'ok', version: options.version, node: process.version }
+    }));
+  addRunRoutes(router, options.root, runs);
+  return { listener: (req, res) => router.handle(req, res), runs };
 }

@@ -4,35 +4,50 @@
  */
 import { createServer, Server } from 'http';
 import { existsSync, unlinkSync } from 'fs';
-import { createApp } from './app';
+import { resolve } from 'path';
+import { App, createApp } from './app';
 
 declare const CELLPIPE_VERSION: string | undefined;
 
 export type Listen = { socket: string } | { port: number; host: string };
 
-export function parseArgs(argv: readonly string[]): Listen {
+export interface ServerOptions {
+  listen: Listen;
+  root: string;
+  python: string;
+  version: string;
+}
+
+export function parseArgs(argv: readonly string[]): ServerOptions {
   const value = (flag: string) => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
   };
+  const common = {
+    root: resolve(value('--root') ?? process.cwd()),
+    python: value('--python') ?? process.env.CELLPIPE_PYTHON ?? 'python3',
+    version: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev'
+  };
   const socket = value('--socket');
   if (socket) {
-    return { socket };
+    return { listen: { socket }, ...common };
   }
   const port = Number(value('--port') ?? '0');
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port: expected a port number, got ${value('--port')}`);
   }
-  return { port, host: value('--host') ?? '127.0.0.1' };
+  return { listen: { port, host: value('--host') ?? '127.0.0.1' }, ...common };
 }
 
-export function startServer(listen: Listen, version: string): Promise<Server> {
-  const server = createServer(createApp({ version }));
+export function startServer(options: ServerOptions): Promise<{ server: Server; app: App }> {
+  const { listen } = options;
+  const app = createApp(options);
+  const server = createServer(app.listener);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     const ready = () => {
       server.off('error', reject);
-      resolve(server);
+      resolve({ server, app });
     };
     if ('socket' in listen) {
       if (existsSync(listen.socket)) {
@@ -46,8 +61,7 @@ export function startServer(listen: Listen, version: string): Promise<Server> {
 }
 
 async function run(): Promise<void> {
-  const listen = parseArgs(process.argv.slice(2));
-  const server = await startServer(listen, typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev');
+  const { server } = await startServer(parseArgs(process.argv.slice(2)));
   const address = server.address();
   process.stderr.write(
     `cellpipe server listening on ${typeof address === 'string' ? address : `${address?.address}:${address?.port}`}\n`

@@ -16,6 +16,7 @@ import { stepProgram } from '../../../../src/core/targets/step-program';
 import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import type { RunRecord, StepRecord, StepStatus } from './run-record';
+import { runsDir } from './run-store';
 import { StepCache, stepCacheKey } from './step-cache';
 import { workspaceManifest } from './workspace-manifest';
 
@@ -33,6 +34,8 @@ export interface LocalRunOptions {
   signal?: AbortSignal;
   /** Reuse steps from earlier runs when nothing they depend on changed (default true). */
   cache?: boolean;
+  /** The run's id; default: a new one. */
+  id?: string;
 }
 
 export function newRunId(now = new Date()): string {
@@ -40,13 +43,9 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${Math.random().toString(16).slice(2, 6)}`;
 }
 
-export function runsDir(notebookPath: string): string {
-  return join(dirname(notebookPath), '.cellpipe', 'runs');
-}
-
 export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   const { analysis, notebook, notebookPath } = options;
-  const id = newRunId();
+  const id = options.id ?? newRunId();
   const dir = join(runsDir(notebookPath), id);
   const parameters = { ...analysis.parameters, ...options.parameters };
   const record: RunRecord = {

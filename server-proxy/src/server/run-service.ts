@@ -1,0 +1,111 @@
+/**
+ * Runs started through the server: one local engine run per request, live
+ * status events for every listener, and cancellation.
+ */
+import { EventEmitter } from 'events';
+import { basename } from 'path';
+import type { NotebookData } from '../../../src/core/notebook/model';
+import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
+import { analyzeNotebook } from '../../../src/core/pipeline';
+import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
+import { newRunId, runLocal } from '../engines/local/engine';
+import type { RunRecord, StepRecord } from '../engines/local/run-record';
+import { loadNotebookFile } from '../notebook-file';
+import { nodeAnalyser } from '../node-analyser';
+import { HttpError } from './http-json';
+
+export interface RunEvent {
+  run: string;
+  notebook: string;
+  step?: string;
+  status: string;
+  record?: StepRecord;
+}
+
+export interface StartRequest {
+  /** Live notebook content (nbformat JSON); default: the file on disk. */
+  content?: unknown;
+  /** NAME → VALUE text, typed by the notebook's parameters (as `--param`). */
+  parameters?: Record<string, string>;
+  cache?: boolean;
+}
+
+export class RunService {
+  readonly events = new EventEmitter();
+  private readonly active = new Map<string, { controller: AbortController; done: Promise<RunRecord> }>();
+
+  constructor(private readonly python: string) {
+    // Every open event stream is a listener.
+    this.events.setMaxListeners(0);
+  }
+
+  async start(notebookPath: string, request: StartRequest): Promise<{ run: string }> {
+    let notebook: NotebookData;
+    try {
+      notebook =
+        request.content === undefined
+          ? await loadNotebookFile(notebookPath)
+          : readNotebook(request.content, basename(notebookPath));
+    } catch (err) {
+      if (err instanceof NotebookFormatError) {
+        throw new HttpError(400, 'not-a-notebook', err.message);
+      }
+      throw err;
+    }
+    const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+    const errors = analysis.diagnostics.filter(d => d.severity === 'error');
+    if (errors.length > 0) {
+      throw new HttpError(
+        422,
+        'pipeline-has-errors',
+        `The pipeline has ${errors.length} error(s); fix them before running.`
+      );
+    }
+    const parameters: Record<string, ParameterValue> = {};
+    for (const [name, text] of Object.entries(request.parameters ?? {})) {
+      try {
+        parameters[name] = parseParameterOverride(`${name}=${text}`, analysis.parameters).value;
+      } catch (err) {
+        throw new HttpError(400, 'invalid-parameter', (err as Error).message);
+      }
+    }
+    const id = newRunId();
+    const controller = new AbortController();
+    const emit = (event: RunEvent) => this.events.emit('event', event);
+    const done = runLocal({
+      id,
+      notebookPath,
+      notebook,
+      analysis,
+      parameters,
+      python: this.python,
+      cache: request.cache,
+      signal: controller.signal,
+      onStep: (step, record) => emit({ run: id, notebook: notebookPath, step, status: record.status, record })
+    });
+    this.active.set(id, { controller, done });
+    emit({ run: id, notebook: notebookPath, status: 'running' });
+    done
+      .then(
+        record => emit({ run: id, notebook: notebookPath, status: record.status }),
+        () => emit({ run: id, notebook: notebookPath, status: 'failed' })
+      )
+      .finally(() => this.active.delete(id));
+    return { run: id };
+  }
+
+  cancel(id: string): boolean {
+    const run = this.active.get(id);
+    run?.controller.abort();
+    return run !== undefined;
+  }
+
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  /** Waits for every active run (server shutdown, tests). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.active.values()].map(r => r.done));
+  }
+}
