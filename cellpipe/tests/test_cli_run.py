@@ -164,3 +164,19 @@ def test_unchanged_steps_are_reused_and_changes_rerun_what_they_reach(cellpipe_c
 
     no_cache, _ = cached_steps(cellpipe_cli, path, "--no-cache")
     assert not any(no_cache.values())
+
+
+def test_run_one_step_or_from_a_step_reusing_the_steps_above(cellpipe_cli, tmp_path):
+    path = tmp_path / "mc.ipynb"
+    shutil.copy(EXAMPLES / "numpy-montecarlo.ipynb", path)
+    cached_steps(cellpipe_cli, path)  # a full run fills the cache
+
+    one, _ = cached_steps(cellpipe_cli, path, "--step", "count")
+    assert one == {"sample_a": True, "sample_b": True, "count": False}
+
+    below, metrics = cached_steps(cellpipe_cli, path, "--from", "count")
+    assert below == {"sample_a": True, "sample_b": True, "count": False, "estimate": False}
+    assert set(metrics) == {"pi_estimate", "error"}
+
+    unknown = run(cellpipe_cli, path, "--step", "nope")
+    assert unknown.returncode == 2 and 'no step "nope"' in unknown.stderr

@@ -158,6 +158,15 @@ describe('cellpipe server', () => {
       expect(statuses[statuses.length - 1]).toBe('run:succeeded');
     }, 60000);
 
+    it('runs one step, taking the steps above it from the cache', async () => {
+      const { run } = (
+        await api('POST', '/api/runs', { notebook: 'mc.ipynb', steps: { mode: 'one', step: 'count' } })
+      ).json();
+      const record = await finished('mc.ipynb', run);
+      expect(record.order).toEqual(['sample_a', 'sample_b', 'count']);
+      expect(record.steps.count.cached).toBe(false);
+    }, 60000);
+
     it('runs the live content sent with the request, not the file', async () => {
       const live = {
         nbformat: 4,
@@ -217,7 +226,9 @@ describe('cellpipe server', () => {
       [{ notebook: 'missing.ipynb' }, 404, 'no-such-notebook'],
       [{}, 400, 'invalid-request'],
       [{ notebook: 'mc.ipynb', parameters: { seed: 'x' } }, 400, 'invalid-parameter'],
-      [{ notebook: 'mc.ipynb', content: { cells: 'no' } }, 400, 'not-a-notebook']
+      [{ notebook: 'mc.ipynb', content: { cells: 'no' } }, 400, 'not-a-notebook'],
+      [{ notebook: 'mc.ipynb', steps: { mode: 'one', step: 'nope' } }, 400, 'no-such-step'],
+      [{ notebook: 'mc.ipynb', steps: { mode: 'some' } }, 400, 'invalid-request']
     ])('refuses %j with %d %s', async (body, status, code) => {
       const res = await api('POST', '/api/runs', body);
       expect([res.status, res.json().error.code]).toEqual([status, code]);

@@ -36,12 +36,22 @@ export async function main(argv: string[]): Promise<number> {
     .option('--param <NAME=VALUE>', 'set a pipeline parameter for this run (repeatable)', collect, [])
     .option('--python <path>', 'the Python that runs the steps (default: the Python cellpipe runs on)')
     .option('--parallel <n>', 'how many steps may run at once (default: the number of cores)')
+    .option('--step <name>', 'run just this step (the steps above it come from the cache when they can)')
+    .option('--from <name>', 'run this step and every step below it')
     .option('--no-cache', 'run every step, even those whose code, inputs and files did not change')
     .option('--json', 'print one JSON object with the run, its steps and metrics')
     .action(
       async (
         notebook: string,
-        options: { param: string[]; python?: string; parallel?: string; cache: boolean; json?: boolean }
+        options: {
+          param: string[];
+          python?: string;
+          parallel?: string;
+          cache: boolean;
+          step?: string;
+          from?: string;
+          json?: boolean;
+        }
       ) => {
         status = await runCommand(notebook, options);
       }

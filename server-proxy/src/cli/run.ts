@@ -5,7 +5,7 @@
 import { basename, resolve } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
-import { runLocal } from '../engines/local/engine';
+import { runLocal, stepAndDownstream } from '../engines/local/engine';
 import type { StepRecord } from '../engines/local/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
@@ -18,6 +18,8 @@ export interface RunOptions {
   parallel?: string;
   /** commander's negation of --no-cache */
   cache?: boolean;
+  step?: string;
+  from?: string;
 }
 
 /** A problem with the command line itself (exit status 2). */
@@ -52,6 +54,18 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
       throw new UsageError((err as Error).message);
     }
   }
+  if (options.step && options.from) {
+    throw new UsageError('give --step or --from, not both');
+  }
+  const selected = options.step ?? options.from;
+  if (selected !== undefined && !analysis.order.includes(selected)) {
+    throw new UsageError(`the pipeline has no step "${selected}" (it has ${analysis.order.join(', ')})`);
+  }
+  const only = options.step
+    ? [options.step]
+    : options.from
+      ? stepAndDownstream(analysis, options.from)
+      : undefined;
   const parallel = options.parallel === undefined ? undefined : Number(options.parallel);
   if (parallel !== undefined && !(Number.isInteger(parallel) && parallel > 0)) {
     throw new UsageError(`--parallel ${options.parallel}: expected a whole number above 0`);
@@ -65,6 +79,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
   const record = await runLocal({
     signal: cancel.signal,
     cache: options.cache,
+    only,
     notebookPath,
     notebook,
     analysis,

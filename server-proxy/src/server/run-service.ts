@@ -8,7 +8,7 @@ import type { NotebookData } from '../../../src/core/notebook/model';
 import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
 import { analyzeNotebook } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
-import { newRunId, runLocal } from '../engines/local/engine';
+import { newRunId, runLocal, stepAndDownstream } from '../engines/local/engine';
 import type { RunRecord, StepRecord } from '../engines/local/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
@@ -28,6 +28,8 @@ export interface StartRequest {
   /** NAME → VALUE text, typed by the notebook's parameters (as `--param`). */
   parameters?: Record<string, string>;
   cache?: boolean;
+  /** Which steps: all (default), just `step`, or `step` and everything below it. */
+  steps?: { mode: 'all' | 'one' | 'from'; step?: string };
 }
 
 export class RunService {
@@ -69,6 +71,16 @@ export class RunService {
         throw new HttpError(400, 'invalid-parameter', (err as Error).message);
       }
     }
+    const selection = request.steps ?? { mode: 'all' };
+    if (selection.mode !== 'all' && !analysis.order.includes(selection.step ?? '')) {
+      throw new HttpError(400, 'no-such-step', `The pipeline has no step "${selection.step}".`);
+    }
+    const only =
+      selection.mode === 'one'
+        ? [selection.step!]
+        : selection.mode === 'from'
+          ? stepAndDownstream(analysis, selection.step!)
+          : undefined;
     const id = newRunId();
     const controller = new AbortController();
     const emit = (event: RunEvent) => this.events.emit('event', event);
@@ -80,6 +92,7 @@ export class RunService {
       parameters,
       python: this.python,
       cache: request.cache,
+      only,
       signal: controller.signal,
       onStep: (step, record) => emit({ run: id, notebook: notebookPath, step, status: record.status, record })
     });

@@ -6,7 +6,7 @@ import { isStepName, listRuns, readRun, runDir } from '../engines/local/run-stor
 import { HttpError } from './http-json';
 import { confinedNotebookPath } from './notebook-path';
 import { Context, readJsonBody, Router } from './router';
-import type { RunEvent, RunService } from './run-service';
+import type { RunEvent, RunService, StartRequest } from './run-service';
 
 const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 
@@ -41,7 +41,8 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
       const started = await runs.start(notebook, {
         content: body.content,
         parameters: Object.fromEntries(Object.entries(parameters ?? {}).map(([k, v]) => [k, String(v)])),
-        cache: body.cache === undefined ? undefined : body.cache === true
+        cache: body.cache === undefined ? undefined : body.cache === true,
+        steps: stepSelection(body.steps)
       });
       return { status: 201, body: started };
     })
@@ -127,6 +128,22 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         runs.events.off('event', send);
       });
     });
+}
+
+function stepSelection(value: unknown): StartRequest['steps'] {
+  if (value === undefined) {
+    return undefined;
+  }
+  const v = value as { mode?: unknown; step?: unknown };
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !['all', 'one', 'from'].includes(String(v.mode)) ||
+    (v.mode !== 'all' && typeof v.step !== 'string')
+  ) {
+    throw new HttpError(400, 'invalid-request', '"steps" is {"mode": "all" | "one" | "from", "step": NAME}.');
+  }
+  return { mode: v.mode as 'all' | 'one' | 'from', step: v.step as string | undefined };
 }
 
 async function size(path: string): Promise<number> {

@@ -36,6 +36,36 @@ export interface LocalRunOptions {
   cache?: boolean;
   /** The run's id; default: a new one. */
   id?: string;
+  /**
+   * Run just these steps (always, not from the cache); the steps above them
+   * come from the cache when it has them and run otherwise. Default: all.
+   */
+  only?: string[];
+}
+
+/** The steps a selection needs: the selected ones and every step above them. */
+export function neededSteps(analysis: PipelineAnalysis, only: readonly string[]): Set<string> {
+  const deps = new Map(analysis.steps.map(s => [s.name, s.deps]));
+  const needed = new Set<string>();
+  const visit = (step: string) => {
+    if (!needed.has(step)) {
+      needed.add(step);
+      (deps.get(step) ?? []).forEach(visit);
+    }
+  };
+  only.forEach(visit);
+  return needed;
+}
+
+/** A step and every step below it. */
+export function stepAndDownstream(analysis: PipelineAnalysis, step: string): string[] {
+  const below = new Set([step]);
+  for (const name of analysis.order) {
+    if (analysis.steps.find(s => s.name === name)!.deps.some(d => below.has(d))) {
+      below.add(name);
+    }
+  }
+  return analysis.order.filter(name => below.has(name));
 }
 
 export function newRunId(now = new Date()): string {
@@ -48,6 +78,14 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   const id = options.id ?? newRunId();
   const dir = join(runsDir(notebookPath), id);
   const parameters = { ...analysis.parameters, ...options.parameters };
+  for (const step of options.only ?? []) {
+    if (!analysis.steps.some(s => s.name === step)) {
+      throw new Error(`The pipeline has no step "${step}" (it has ${analysis.order.join(', ')}).`);
+    }
+  }
+  const needed = options.only ? neededSteps(analysis, options.only) : new Set(analysis.order);
+  const forced = new Set(options.only ?? []);
+  const order = analysis.order.filter(step => needed.has(step));
   const record: RunRecord = {
     id,
     notebook: notebookPath,
@@ -55,8 +93,8 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     status: 'running',
     started: new Date().toISOString(),
     parameters,
-    order: analysis.order,
-    steps: Object.fromEntries(analysis.steps.map(s => [s.name, { status: 'queued', cached: false }])),
+    order,
+    steps: Object.fromEntries(order.map(name => [name, { status: 'queued', cached: false }])),
     metrics: {}
   };
   // Saves run one after another, each writing the record as it is then: the file never goes back in time.
@@ -69,7 +107,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
   const runtime = runtimeSource();
   const cacheKeys = new Map<string, string>();
-  for (const name of analysis.order) {
+  for (const name of order) {
     const step = analysis.steps.find(s => s.name === name)!;
     const program = stepProgram({ analysis, notebook, step: name, runtimeSource: runtime });
     await writeFileAtomic(join(dir, 'programs', `${name}.py`), program);
@@ -80,6 +118,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   const caching = new Map(
     analysis.steps.map(s => [s.name, options.cache !== false && s.settings.caching !== false])
   );
+  const useCache = (step: string) => caching.get(step) && !forced.has(step);
   await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
   await save();
 
@@ -101,7 +140,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     const dataDir = join(dir, 'data', step);
     const stepDir = join(dir, 'steps', step);
     await marked;
-    if (caching.get(step) && (await cache.has(key))) {
+    if (useCache(step) && (await cache.has(key))) {
       await cache.restore(key, dataDir, stepDir);
       await update(step, {
         status: 'succeeded',
@@ -132,7 +171,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
 
   for (;;) {
     // A step whose upstream failed or was skipped is skipped too.
-    for (const step of analysis.order) {
+    for (const step of order) {
       if (statusOf(step) === 'queued') {
         const blocker = (deps.get(step) ?? []).find(d => ['failed', 'skipped'].includes(statusOf(d)));
         if (blocker) {
@@ -142,7 +181,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     }
     const ready = options.signal?.aborted
       ? []
-      : analysis.order.filter(
+      : order.filter(
           step =>
             statusOf(step) === 'queued' && (deps.get(step) ?? []).every(d => statusOf(d) === 'succeeded')
         );
@@ -156,13 +195,13 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     await Promise.race(running);
   }
 
-  for (const step of analysis.steps) {
-    if (statusOf(step.name) === 'succeeded') {
-      Object.assign(record.metrics, await readJson(join(dir, 'steps', step.name, 'metrics.json'), {}));
+  for (const step of order) {
+    if (statusOf(step) === 'succeeded') {
+      Object.assign(record.metrics, await readJson(join(dir, 'steps', step, 'metrics.json'), {}));
     }
   }
   if (options.signal?.aborted) {
-    for (const step of analysis.order) {
+    for (const step of order) {
       if (statusOf(step) === 'queued') {
         await update(step, { status: 'cancelled' });
       }
