@@ -3,7 +3,8 @@
  * and on loopback, running real pipelines with the project's Python.
  */
 import { request, Server } from 'http';
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'fs';
+import { spawn } from 'child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { App } from '../src/server/app';
@@ -218,6 +219,59 @@ describe('cellpipe server', () => {
       expect(record.status).toBe('cancelled');
       expect(await follow).toContain('waiting');
       expect((await api('POST', `/api/runs/${run}/cancel`)).status).toBe(409);
+    }, 60000);
+
+    it('resumes a run whose process died, keeping the steps that had finished', async () => {
+      const cell = (tags: string[], source: string) => ({
+        cell_type: 'code',
+        metadata: { tags },
+        source,
+        outputs: [],
+        execution_count: null
+      });
+      writeFileSync(
+        join(root, 'resume.ipynb'),
+        JSON.stringify({
+          nbformat: 4,
+          nbformat_minor: 5,
+          metadata: {},
+          cells: [
+            cell(['step:first'], 'x = 20'),
+            cell(['step:second', 'prev:first'], 'import time\ntime.sleep(2)\ny = x + 1'),
+            cell(['pipeline-metrics'], 'print(y)')
+          ]
+        })
+      );
+      const cli = spawn(
+        process.execPath,
+        [join(REPO, 'cellpipe', 'js', 'cli.js'), 'run', join(root, 'resume.ipynb'), '--no-cache'],
+        {
+          env: { ...process.env, CELLPIPE_PYTHON: PYTHON },
+          stdio: 'ignore'
+        }
+      );
+      const runsDir = join(root, '.cellpipe', 'runs');
+      let before: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- run.json as written
+      for (let i = 0; i < 300 && before?.steps?.second?.status !== 'running'; i++) {
+        await new Promise(r => setTimeout(r, 100));
+        const records = (existsSync(runsDir) ? readdirSync(runsDir) : [])
+          .map(id => join(runsDir, id, 'run.json'))
+          .filter(path => existsSync(path))
+          .map(path => JSON.parse(readFileSync(path, 'utf8')));
+        before = records.find(r => r.notebook === join(root, 'resume.ipynb'));
+      }
+      expect(before.steps.first.status).toBe('succeeded');
+      const gone = new Promise(resolve => cli.once('exit', resolve));
+      cli.kill('SIGKILL'); // the process that owned the run dies mid-run
+      await gone;
+
+      const listed = (await api('GET', '/api/runs?notebook=resume.ipynb')).json();
+      expect(listed.runs[0].id).toBe(before.id);
+      const after = await finished('resume.ipynb', before.id);
+      expect(after.status).toBe('succeeded');
+      expect(after.resumed).toBe(1);
+      expect(after.steps.first.started).toBe(before.steps.first.started); // not run again
+      expect(after.metrics).toEqual({ y: 21 });
     }, 60000);
 
     it.each([

@@ -8,7 +8,7 @@ import type { NotebookData } from '../../../src/core/notebook/model';
 import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
 import { analyzeNotebook } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
-import { newRunId, runLocal, stepAndDownstream } from '../engines/local/engine';
+import { newRunId, resumeOrphanedRuns, runLocal, stepAndDownstream } from '../engines/local/engine';
 import type { RunRecord, StepRecord } from '../engines/local/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
@@ -35,6 +35,7 @@ export interface StartRequest {
 export class RunService {
   readonly events = new EventEmitter();
   private readonly active = new Map<string, { controller: AbortController; done: Promise<RunRecord> }>();
+  private readonly checked = new Set<string>();
 
   constructor(private readonly python: string) {
     // Every open event stream is a listener.
@@ -105,6 +106,26 @@ export class RunService {
       )
       .finally(() => this.active.delete(id));
     return { run: id };
+  }
+
+  /**
+   * Resumes, once per notebook and server process, runs that a previous
+   * server left running when it stopped.
+   */
+  resumeOrphans(notebookPath: string): void {
+    if (this.checked.has(notebookPath)) {
+      return;
+    }
+    this.checked.add(notebookPath);
+    const emit = (event: RunEvent) => this.events.emit('event', event);
+    void resumeOrphanedRuns(notebookPath, {
+      python: this.python,
+      onStep: (step, record, run) =>
+        emit({ run, notebook: notebookPath, step, status: record.status, record })
+    }).then(
+      records => records.forEach(r => emit({ run: r.id, notebook: notebookPath, status: r.status })),
+      err => process.stderr.write(`cellpipe: could not resume the runs of ${notebookPath}: ${String(err)}\n`)
+    );
   }
 
   cancel(id: string): boolean {

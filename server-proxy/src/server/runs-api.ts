@@ -46,10 +46,11 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
       });
       return { status: 201, body: started };
     })
-    .add('GET', '/api/runs', async ctx => ({
-      status: 200,
-      body: { runs: await listRuns(notebookFrom(ctx)) }
-    }))
+    .add('GET', '/api/runs', async ctx => {
+      const notebook = notebookFrom(ctx);
+      runs.resumeOrphans(notebook);
+      return { status: 200, body: { runs: await listRuns(notebook) } };
+    })
     .add('GET', '/api/runs/:id', async ctx => {
       const { notebook } = runFolder(ctx);
       const record = await readRun(notebook, ctx.params.id);

@@ -16,7 +16,7 @@ import { stepProgram } from '../../../../src/core/targets/step-program';
 import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import type { RunRecord, StepRecord, StepStatus } from './run-record';
-import { runsDir } from './run-store';
+import { listRuns, runsDir } from './run-store';
 import { StepCache, stepCacheKey } from './step-cache';
 import { workspaceManifest } from './workspace-manifest';
 
@@ -29,7 +29,7 @@ export interface LocalRunOptions {
   python: string;
   /** How many steps run at once; default: the number of cores. */
   parallel?: number;
-  onStep?: (step: string, record: StepRecord) => void;
+  onStep?: (step: string, record: StepRecord, run: string) => void;
   /** Cancels the run: running steps are stopped, queued ones never start. */
   signal?: AbortSignal;
   /** Reuse steps from earlier runs when nothing they depend on changed (default true). */
@@ -86,48 +86,62 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   const needed = options.only ? neededSteps(analysis, options.only) : new Set(analysis.order);
   const forced = new Set(options.only ?? []);
   const order = analysis.order.filter(step => needed.has(step));
+
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  // Exactly which files the steps saw, by content.
+  const manifest = await workspaceManifest(dirname(notebookPath), [basename(notebookPath)]);
+  await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
+  const runtime = runtimeSource();
+  const plan: RunRecord['plan'] = { deps: {}, cacheKeys: {}, reuse: {} };
+  for (const name of order) {
+    const step = analysis.steps.find(s => s.name === name)!;
+    const program = stepProgram({ analysis, notebook, step: name, runtimeSource: runtime });
+    await writeFileAtomic(join(dir, 'programs', `${name}.py`), program);
+    const inputs = Object.fromEntries(step.ins.map(i => [i, plan.cacheKeys[step.sources[i]] ?? '']));
+    plan.deps[name] = step.deps;
+    plan.cacheKeys[name] = stepCacheKey({ program, parameters, workspace: manifest.hash, inputs });
+    plan.reuse[name] = options.cache !== false && step.settings.caching !== false && !forced.has(name);
+  }
+  await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
   const record: RunRecord = {
     id,
     notebook: notebookPath,
     pipeline: analysis.pipeline.name,
     status: 'running',
     started: new Date().toISOString(),
+    owner: process.pid,
     parameters,
+    workspace: manifest.hash,
     order,
+    plan,
     steps: Object.fromEntries(order.map(name => [name, { status: 'queued', cached: false }])),
     metrics: {}
   };
+  return executeRun(dir, record, options);
+}
+
+/**
+ * Runs a prepared run's queued steps, in order and in parallel. Used for new
+ * runs and to resume one whose server stopped: steps that succeeded keep
+ * their results, the others run again.
+ */
+export async function executeRun(
+  dir: string,
+  record: RunRecord,
+  options: Pick<LocalRunOptions, 'python' | 'parallel' | 'onStep' | 'signal'>
+): Promise<RunRecord> {
+  const { order, plan } = record;
+  const workdir = dirname(record.notebook);
   // Saves run one after another, each writing the record as it is then: the file never goes back in time.
   let saving: Promise<void> = Promise.resolve();
   const save = () => (saving = saving.then(() => writeJsonAtomic(join(dir, 'run.json'), record)));
-  await mkdir(join(dir, 'logs'), { recursive: true });
-  // Exactly which files the steps saw, by content.
-  const manifest = await workspaceManifest(dirname(notebookPath), [basename(notebookPath)]);
-  record.workspace = manifest.hash;
-  await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
-  const runtime = runtimeSource();
-  const cacheKeys = new Map<string, string>();
-  for (const name of order) {
-    const step = analysis.steps.find(s => s.name === name)!;
-    const program = stepProgram({ analysis, notebook, step: name, runtimeSource: runtime });
-    await writeFileAtomic(join(dir, 'programs', `${name}.py`), program);
-    const inputs = Object.fromEntries(step.ins.map(i => [i, cacheKeys.get(step.sources[i]) ?? '']));
-    cacheKeys.set(name, stepCacheKey({ program, parameters, workspace: manifest.hash, inputs }));
-  }
-  const cache = new StepCache(join(dirname(notebookPath), '.cellpipe', 'cache'));
-  const caching = new Map(
-    analysis.steps.map(s => [s.name, options.cache !== false && s.settings.caching !== false])
-  );
-  const useCache = (step: string) => caching.get(step) && !forced.has(step);
-  await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
   await save();
-
-  const deps = new Map(analysis.steps.map(s => [s.name, s.deps]));
+  const cache = new StepCache(join(workdir, '.cellpipe', 'cache'));
   const limit = Math.max(1, options.parallel ?? cpus().length);
   const running = new Set<Promise<void>>();
   const update = async (step: string, change: Partial<StepRecord>) => {
     record.steps[step] = { ...record.steps[step], ...change };
-    options.onStep?.(step, record.steps[step]);
+    options.onStep?.(step, record.steps[step], record.id);
     await save();
   };
   const statusOf = (step: string): StepStatus => record.steps[step].status;
@@ -136,11 +150,11 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     // Marked running before the first await, so the scheduler never starts it twice.
     const started = new Date();
     const marked = update(step, { status: 'running', started: started.toISOString() });
-    const key = cacheKeys.get(step)!;
+    const key = plan.cacheKeys[step];
     const dataDir = join(dir, 'data', step);
     const stepDir = join(dir, 'steps', step);
     await marked;
-    if (useCache(step) && (await cache.has(key))) {
+    if (plan.reuse[step] && (await cache.has(key))) {
       await cache.restore(key, dataDir, stepDir);
       await update(step, {
         status: 'succeeded',
@@ -150,7 +164,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
       });
       return;
     }
-    const exitCode = await spawnStep(options.python, dir, step, dirname(notebookPath), options.signal);
+    const exitCode = await spawnStep(options.python, dir, step, workdir, options.signal);
     const finished = new Date();
     const timing = {
       finished: finished.toISOString(),
@@ -160,9 +174,8 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     if (options.signal?.aborted) {
       await update(step, { status: 'cancelled', ...timing });
     } else if (exitCode === 0) {
-      if (caching.get(step)) {
-        await cache.store(key, dataDir, stepDir);
-      }
+      // Stored even when this run did not look in the cache: a later run may.
+      await cache.store(key, dataDir, stepDir);
       await update(step, { status: 'succeeded', ...timing });
     } else {
       await update(step, { status: 'failed', ...timing, error: await readStepError(dir, step, exitCode) });
@@ -173,7 +186,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     // A step whose upstream failed or was skipped is skipped too.
     for (const step of order) {
       if (statusOf(step) === 'queued') {
-        const blocker = (deps.get(step) ?? []).find(d => ['failed', 'skipped'].includes(statusOf(d)));
+        const blocker = plan.deps[step].find(d => ['failed', 'skipped'].includes(statusOf(d)));
         if (blocker) {
           await update(step, { status: 'skipped', skippedBecause: blocker });
         }
@@ -182,8 +195,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     const ready = options.signal?.aborted
       ? []
       : order.filter(
-          step =>
-            statusOf(step) === 'queued' && (deps.get(step) ?? []).every(d => statusOf(d) === 'succeeded')
+          step => statusOf(step) === 'queued' && plan.deps[step].every(d => statusOf(d) === 'succeeded')
         );
     for (const step of ready.slice(0, limit - running.size)) {
       const task: Promise<void> = runStep(step).finally(() => running.delete(task));
@@ -195,11 +207,6 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     await Promise.race(running);
   }
 
-  for (const step of order) {
-    if (statusOf(step) === 'succeeded') {
-      Object.assign(record.metrics, await readJson(join(dir, 'steps', step, 'metrics.json'), {}));
-    }
-  }
   if (options.signal?.aborted) {
     for (const step of order) {
       if (statusOf(step) === 'queued') {
@@ -207,14 +214,57 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
       }
     }
   }
+  for (const step of order) {
+    if (statusOf(step) === 'succeeded') {
+      Object.assign(record.metrics, await readJson(join(dir, 'steps', step, 'metrics.json'), {}));
+    }
+  }
   record.status = options.signal?.aborted
     ? 'cancelled'
-    : Object.values(record.steps).every(s => s.status === 'succeeded')
+    : order.every(step => statusOf(step) === 'succeeded')
       ? 'succeeded'
       : 'failed';
   record.finished = new Date().toISOString();
   await save();
   return record;
+}
+
+/** Whether a process is alive (a run's owner). */
+function alive(pid: number | undefined): boolean {
+  if (!pid) {
+    return false;
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs of a notebook left "running" by a server or CLI that is gone: resumed
+ * from where they stopped, with the programs they were started with.
+ */
+export async function resumeOrphanedRuns(
+  notebookPath: string,
+  options: Pick<LocalRunOptions, 'python' | 'parallel' | 'onStep'>
+): Promise<RunRecord[]> {
+  const resumed: RunRecord[] = [];
+  for (const record of await listRuns(notebookPath)) {
+    if (record.status !== 'running' || alive(record.owner) || !record.plan) {
+      continue;
+    }
+    for (const step of record.order) {
+      if (record.steps[step].status !== 'succeeded') {
+        record.steps[step] = { status: 'queued', cached: false };
+      }
+    }
+    record.owner = process.pid;
+    record.resumed = (record.resumed ?? 0) + 1;
+    resumed.push(await executeRun(join(runsDir(notebookPath), record.id), record, options));
+  }
+  return resumed;
 }
 
 /** Runs one step program; its stdout and stderr go to logs/STEP.log. */

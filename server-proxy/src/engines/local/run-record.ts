@@ -29,6 +29,12 @@ export interface RunRecord {
   workspace?: string;
   /** Steps in an order that runs each after its upstream steps. */
   order: string[];
+  /** How to run (and resume) it: upstream steps, cache keys, and whether a step may come from the cache. */
+  plan: { deps: Record<string, string[]>; cacheKeys: Record<string, string>; reuse: Record<string, boolean> };
+  /** The process running it; a "running" run whose owner is gone is resumed. */
+  owner?: number;
+  /** How many times it was resumed. */
+  resumed?: number;
   steps: Record<string, StepRecord>;
   metrics: Record<string, unknown>;
 }

@@ -31,7 +31,7 @@ export async function readRun(notebookPath: string, id: string): Promise<RunReco
   }
 }
 
-/** The notebook's runs, newest first. */
+/** The notebook's runs, newest first (notebooks in one folder share its runs folder). */
 export async function listRuns(notebookPath: string): Promise<RunRecord[]> {
   let ids: string[];
   try {
@@ -40,5 +40,7 @@ export async function listRuns(notebookPath: string): Promise<RunRecord[]> {
     return [];
   }
   const records = await Promise.all(ids.map(id => readRun(notebookPath, id)));
-  return records.filter((r): r is RunRecord => r !== null).sort((a, b) => b.started.localeCompare(a.started));
+  return records
+    .filter((r): r is RunRecord => r !== null && r.notebook === notebookPath)
+    .sort((a, b) => b.started.localeCompare(a.started));
 }
