@@ -38,8 +38,10 @@ develop: build $(STAMPS)/venv
 		|| { echo "cellpipe is not listed as enabled OK by jupyter labextension list"; exit 1; }
 
 ## bench: print the benchmark figures (not tests)
-bench: $(STAMPS)/npm
+bench: develop
 	node bench/run.mjs
+	$(VENV)/bin/pip install --quiet -e '.[test,bench]'
+	$(VENV)/bin/python bench/engine.py
 
 $(STAMPS)/npm: package.json package-lock.json
 	# npm ci rejects this lock file (npm 11 and rspack's per-platform optional bindings); install follows the lock.
