@@ -31,6 +31,11 @@ function notebook(): NotebookData {
   };
 }
 
+const program = (step: string) => {
+  const nb = notebook();
+  return stepProgram({ analysis: analyzeNotebook(nb, analyser), notebook: nb, step, runtimeSource: RUNTIME });
+};
+
 /** What Python itself reads from the program's STEP. */
 function pythonView(program: string): Record<string, unknown> {
   const code =
@@ -40,35 +45,16 @@ function pythonView(program: string): Record<string, unknown> {
 
 describe('step programs', () => {
   it('are the same bytes for the same notebook', () => {
-    const nb = notebook();
-    const a = stepProgram({
-      analysis: analyzeNotebook(nb, analyser),
-      notebook: nb,
-      step: 'use',
-      runtimeSource: RUNTIME
-    });
-    const b = stepProgram({
-      analysis: analyzeNotebook(notebook(), analyser),
-      notebook: notebook(),
-      step: 'use',
-      runtimeSource: RUNTIME
-    });
-    expect(a).toBe(b);
+    expect(program('use')).toBe(program('use'));
   });
 
   it('embed the runtime verbatim and describe the step as Python reads it', () => {
-    const nb = notebook();
-    const program = stepProgram({
-      analysis: analyzeNotebook(nb, analyser),
-      notebook: nb,
-      step: 'use',
-      runtimeSource: RUNTIME
-    });
-    expect(program).toContain(RUNTIME.trimEnd());
+    const text = program('use');
+    expect(text).toContain(RUNTIME.trimEnd());
     expect(
-      program.startsWith('#!/usr/bin/env python3\n# cellpipe step program: pipeline "demo", step "use".')
+      text.startsWith('#!/usr/bin/env python3\n# cellpipe step program: pipeline "demo", step "use".')
     ).toBe(true);
-    expect(pythonView(program)).toEqual({
+    expect(pythonView(text)).toEqual({
       step: 'use',
       prelude: [[0, 'import math']],
       parameters: { rate: 0.5, names: ['a', 'b'] },
@@ -80,26 +66,12 @@ describe('step programs', () => {
   });
 
   it('carry any cell source through unchanged', () => {
-    const nb = notebook();
-    const program = stepProgram({
-      analysis: analyzeNotebook(nb, analyser),
-      notebook: nb,
-      step: 'make',
-      runtimeSource: RUNTIME
-    });
-    expect((pythonView(program).cells as unknown[])[0]).toEqual([2, HOSTILE]);
-    expect(pythonView(program).outs).toEqual(['out']);
+    const view = pythonView(program('make'));
+    expect((view.cells as unknown[])[0]).toEqual([2, HOSTILE]);
+    expect(view.outs).toEqual(['out']);
   });
 
   it('refuse a step the pipeline does not have', () => {
-    const nb = notebook();
-    expect(() =>
-      stepProgram({
-        analysis: analyzeNotebook(nb, analyser),
-        notebook: nb,
-        step: 'nope',
-        runtimeSource: RUNTIME
-      })
-    ).toThrow('The pipeline has no step "nope".');
+    expect(() => program('nope')).toThrow('The pipeline has no step "nope".');
   });
 });
