@@ -180,3 +180,30 @@ def test_run_one_step_or_from_a_step_reusing_the_steps_above(cellpipe_cli, tmp_p
 
     unknown = run(cellpipe_cli, path, "--step", "nope")
     assert unknown.returncode == 2 and 'no step "nope"' in unknown.stderr
+
+
+def test_steps_run_on_the_python_of_the_notebook_kernel_spec(cellpipe_cli, tmp_path):
+    import os
+    import sys
+
+    # A kernel spec whose Python is a wrapper that marks the processes it starts.
+    spec = tmp_path / "jupyter" / "kernels" / "marked"
+    spec.mkdir(parents=True)
+    wrapper = tmp_path / "marked-python"
+    wrapper.write_text(f'#!/bin/sh\nCELLPIPE_TEST_MARK=marked exec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    (spec / "kernel.json").write_text(json.dumps(
+        {"argv": [str(wrapper), "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "Marked", "language": "python"}
+    ))
+    env = {**os.environ, "JUPYTER_PATH": str(tmp_path / "jupyter")}
+
+    def mark(kernel):
+        path = write_notebook(tmp_path / f"{kernel}.ipynb", [("import os\nmark = os.environ.get('CELLPIPE_TEST_MARK', 'none')", ["step:probe"]), ("print(mark)", ["pipeline-metrics"])])
+        nb = nbformat.read(path, as_version=4)
+        nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
+        nbformat.write(nb, path)
+        out = subprocess.run([cellpipe_cli, "run", str(path), "--json"], capture_output=True, text=True, env=env, timeout=300)
+        return json.loads(out.stdout)["metrics"]["mark"]
+
+    assert mark("marked") == "marked"
+    assert mark("python3") == "none"  # the native kernel: the Python Jupyter runs on

@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('Run the pipeline on this machine (local engine) and print its metrics.')
     .argument('<notebook>', 'path to an .ipynb file')
     .option('--param <NAME=VALUE>', 'set a pipeline parameter for this run (repeatable)', collect, [])
-    .option('--python <path>', 'the Python that runs the steps (default: the Python cellpipe runs on)')
+    .option('--python <path>', "the Python that runs the steps (default: the notebook kernel spec's Python)")
     .option('--parallel <n>', 'how many steps may run at once (default: the number of cores)')
     .option('--step <name>', 'run just this step (the steps above it come from the cache when they can)')
     .option('--from <name>', 'run this step and every step below it')

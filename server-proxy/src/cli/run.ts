@@ -10,6 +10,7 @@ import type { StepRecord } from '../engines/local/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 import { formatDiagnostic } from './analyze';
+import { kernelPython } from '../kernel-python';
 
 export interface RunOptions {
   param?: string[];
@@ -71,6 +72,8 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
     throw new UsageError(`--parallel ${options.parallel}: expected a whole number above 0`);
   }
 
+  const python =
+    options.python ?? (await kernelPython(notebook, process.env.CELLPIPE_PYTHON ?? 'python3')).python;
   // Ctrl-C cancels the run: its steps are stopped and the run is recorded as cancelled.
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort();
@@ -84,7 +87,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
     notebook,
     analysis,
     parameters,
-    python: options.python ?? process.env.CELLPIPE_PYTHON ?? 'python3',
+    python,
     parallel,
     onStep: (step, s) => {
       const symbol = SYMBOL[s.status];

@@ -11,6 +11,7 @@ import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/p
 import { newRunId, resumeOrphanedRuns, runLocal, stepAndDownstream } from '../engines/local/engine';
 import type { RunRecord, StepRecord } from '../engines/local/run-record';
 import { loadNotebookFile } from '../notebook-file';
+import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
 import { HttpError } from './http-json';
 
@@ -36,6 +37,7 @@ export class RunService {
   readonly events = new EventEmitter();
   private readonly active = new Map<string, { controller: AbortController; done: Promise<RunRecord> }>();
   private readonly checked = new Set<string>();
+  private readonly kernelPythons = new Map<string, Promise<string>>();
 
   constructor(private readonly python: string) {
     // Every open event stream is a listener.
@@ -91,7 +93,7 @@ export class RunService {
       notebook,
       analysis,
       parameters,
-      python: this.python,
+      python: await this.pythonFor(notebook),
       cache: request.cache,
       only,
       signal: controller.signal,
@@ -106,6 +108,17 @@ export class RunService {
       )
       .finally(() => this.active.delete(id));
     return { run: id };
+  }
+
+  /** The kernel spec's Python, looked up once per kernel name (it starts a Python). */
+  private pythonFor(notebook: NotebookData): Promise<string> {
+    const name = kernelSpecName(notebook) ?? '';
+    let python = this.kernelPythons.get(name);
+    if (!python) {
+      python = kernelPython(notebook, this.python).then(k => k.python);
+      this.kernelPythons.set(name, python);
+    }
+    return python;
   }
 
   /**
