@@ -207,3 +207,41 @@ def test_steps_run_on_the_python_of_the_notebook_kernel_spec(cellpipe_cli, tmp_p
 
     assert mark("marked") == "marked"
     assert mark("python3") == "none"  # the native kernel: the Python Jupyter runs on
+
+
+def test_steps_work_in_a_snapshot_and_cannot_clobber_the_users_files(cellpipe_cli, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "input.txt").write_text("original")
+    (tmp_path / "other.csv").write_text("a,b\n")
+    path = write_notebook(
+        tmp_path / "files.ipynb",
+        [
+            ("text = open('data/input.txt').read()\n"
+             "with open('data/input.txt', 'w') as f:\n    f.write('changed by the step')\n"
+             "open('made-by-step.txt', 'w').write('new')", ["step:write"]),
+            ("seen = open('data/input.txt').read() + '|' + open('made-by-step.txt').read()", ["step:read", "prev:write"]),
+            ("print(text)\nprint(seen)", ["pipeline-metrics"]),
+        ],
+    )
+    first = json.loads(run(cellpipe_cli, path, "--json", "--no-cache").stdout)
+    # Within the run, steps see each other's files, as in the notebook...
+    assert first["metrics"] == {"text": "original", "seen": "changed by the step|new"}
+    # ...but the user's folder is untouched.
+    assert (tmp_path / "data" / "input.txt").read_text() == "original"
+    assert not (tmp_path / "made-by-step.txt").exists()
+    run_dir = tmp_path / ".cellpipe" / "runs" / first["run"]
+    assert (run_dir / "workspace" / "made-by-step.txt").read_text() == "new"
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["snapshot"]["files"] == 2 and record["snapshot"]["copied"] == 2
+    assert record["snapshot"]["changedInPlace"] == ["data/input.txt"]
+
+    # The next run starts from the user's files again, and copies only what the last run spoiled.
+    second = json.loads(run(cellpipe_cli, path, "--json", "--no-cache").stdout)
+    assert second["metrics"]["text"] == "original"
+    record = json.loads((tmp_path / ".cellpipe" / "runs" / second["run"] / "run.json").read_text())
+    assert record["snapshot"]["copied"] == 1  # other.csv was already in the store
+
+    third = json.loads(run(cellpipe_cli, path, "--json", "--no-cache").stdout)
+    record = json.loads((tmp_path / ".cellpipe" / "runs" / third["run"] / "run.json").read_text())
+    assert record["snapshot"]["copied"] == 1 and record["workspace"] == json.loads(
+        (tmp_path / ".cellpipe" / "runs" / first["run"] / "run.json").read_text())["workspace"]

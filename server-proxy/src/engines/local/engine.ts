@@ -18,7 +18,7 @@ import { runtimeSource } from '../../runtime-source';
 import type { RunRecord, StepRecord, StepStatus } from './run-record';
 import { listRuns, runsDir } from './run-store';
 import { StepCache, stepCacheKey } from './step-cache';
-import { workspaceManifest } from './workspace-manifest';
+import { dropChangedObjects, ObjectStore, takeSnapshot } from './snapshot';
 
 export interface LocalRunOptions {
   notebookPath: string;
@@ -88,8 +88,12 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   const order = analysis.order.filter(step => needed.has(step));
 
   await mkdir(join(dir, 'logs'), { recursive: true });
-  // Exactly which files the steps saw, by content.
-  const manifest = await workspaceManifest(dirname(notebookPath), [basename(notebookPath)]);
+  // The steps work in a snapshot of the notebook's folder: exactly these files, and their writes stay here.
+  const store = new ObjectStore(join(dirname(notebookPath), '.cellpipe', 'objects'));
+  const snapshot = await takeSnapshot(dirname(notebookPath), store, join(dir, 'workspace'), [
+    basename(notebookPath)
+  ]);
+  const manifest = snapshot.manifest;
   await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
   const runtime = runtimeSource();
   const plan: RunRecord['plan'] = { deps: {}, cacheKeys: {}, reuse: {} };
@@ -112,12 +116,23 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     owner: process.pid,
     parameters,
     workspace: manifest.hash,
+    snapshot: {
+      files: Object.keys(manifest.files).length,
+      copied: snapshot.copied,
+      bytesCopied: snapshot.bytesCopied
+    },
     order,
     plan,
     steps: Object.fromEntries(order.map(name => [name, { status: 'queued', cached: false }])),
     metrics: {}
   };
-  return executeRun(dir, record, options);
+  const done = await executeRun(dir, record, options);
+  const changed = await dropChangedObjects(store, snapshot);
+  if (changed.length > 0) {
+    done.snapshot = { ...done.snapshot!, changedInPlace: changed };
+    await writeJsonAtomic(join(dir, 'run.json'), done);
+  }
+  return done;
 }
 
 /**
@@ -131,12 +146,12 @@ export async function executeRun(
   options: Pick<LocalRunOptions, 'python' | 'parallel' | 'onStep' | 'signal'>
 ): Promise<RunRecord> {
   const { order, plan } = record;
-  const workdir = dirname(record.notebook);
+  const workdir = join(dir, 'workspace');
   // Saves run one after another, each writing the record as it is then: the file never goes back in time.
   let saving: Promise<void> = Promise.resolve();
   const save = () => (saving = saving.then(() => writeJsonAtomic(join(dir, 'run.json'), record)));
   await save();
-  const cache = new StepCache(join(workdir, '.cellpipe', 'cache'));
+  const cache = new StepCache(join(dirname(record.notebook), '.cellpipe', 'cache'));
   const limit = Math.max(1, options.parallel ?? cpus().length);
   const running = new Set<Promise<void>>();
   const update = async (step: string, change: Partial<StepRecord>) => {

@@ -27,6 +27,11 @@ export interface RunRecord {
   parameters: Record<string, ParameterValue>;
   /** Content hash of the notebook's folder as the steps saw it (files listed in workspace.json). */
   workspace?: string;
+  /**
+   * The snapshot the steps worked in (`workspace/`): how many files, how many had to be copied into the
+   * store this time, and files a step wrote in place (their store objects were dropped).
+   */
+  snapshot?: { files: number; copied: number; bytesCopied: number; changedInPlace?: string[] };
   /** Steps in an order that runs each after its upstream steps. */
   order: string[];
   /** How to run (and resume) it: upstream steps, cache keys, and whether a step may come from the cache. */
