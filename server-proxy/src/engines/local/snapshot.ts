@@ -12,10 +12,10 @@
  */
 import { createHash, randomBytes } from 'crypto';
 import { createReadStream, createWriteStream } from 'fs';
+import { Transform } from 'stream';
+import { pipeline } from 'stream/promises';
 import { link, mkdir, readdir, readFile, rename, rm, stat } from 'fs/promises';
 import { dirname, join, relative, sep } from 'path';
-import { pipeline } from 'stream/promises';
-import { Transform } from 'stream';
 import { writeJsonAtomic } from '../../atomic-file';
 
 export interface Manifest {
@@ -39,6 +39,8 @@ interface IndexEntry {
   ino: number;
   hash: string;
 }
+
+const CHUNK = 4 * 1024 * 1024;
 
 /** Folders that are not the user's data: cellpipe's own, VCS, caches, environments. */
 const SKIPPED_DIRS = new Set([
@@ -71,12 +73,13 @@ export class ObjectStore {
     return join(this.root, hash.slice(0, 2), hash);
   }
 
-  async has(hash: string): Promise<boolean> {
+  /** The object's size and mtime, or null when the store does not have it. */
+  async statObject(hash: string): Promise<{ size: number; mtimeMs: number } | null> {
     try {
-      await stat(this.path(hash));
-      return true;
+      const s = await stat(this.path(hash));
+      return { size: s.size, mtimeMs: s.mtimeMs };
     } catch {
-      return false;
+      return null;
     }
   }
 
@@ -94,7 +97,12 @@ export class ObjectStore {
       }
     });
     try {
-      await pipeline(createReadStream(file), tap, createWriteStream(tmp));
+      // Large chunks: hashing and copying are bound by per-chunk overhead at the default 64 KiB.
+      await pipeline(
+        createReadStream(file, { highWaterMark: CHUNK }),
+        tap,
+        createWriteStream(tmp, { highWaterMark: CHUNK })
+      );
       const digest = hash.digest('hex');
       const target = this.path(digest);
       await mkdir(dirname(target), { recursive: true });
@@ -132,8 +140,10 @@ export async function takeSnapshot(
   const next: Record<string, IndexEntry> = {};
   const files: Record<string, string> = {};
   const objects = new Map<string, { size: number; mtimeMs: number }>();
+  const made = new Set<string>();
   if (workdir) {
     await mkdir(workdir, { recursive: true });
+    made.add(workdir);
   }
   let copied = 0;
   let bytesCopied = 0;
@@ -145,28 +155,30 @@ export async function takeSnapshot(
     const s = await stat(path);
     const known = index[key];
     let hash: string;
-    if (
-      known &&
-      known.size === s.size &&
-      known.mtimeMs === s.mtimeMs &&
-      known.ino === s.ino &&
-      (await store.has(known.hash))
-    ) {
+    let object =
+      known && known.size === s.size && known.mtimeMs === s.mtimeMs && known.ino === s.ino
+        ? await store.statObject(known.hash)
+        : null;
+    if (object && known) {
       hash = known.hash;
     } else {
       const added = await store.add(path);
       hash = added.hash;
+      object = await store.statObject(hash);
       copied++;
       bytesCopied += added.size;
     }
     next[key] = { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, hash };
     files[key] = hash;
-    if (workdir) {
+    if (workdir && object) {
       const target = join(workdir, ...key.split('/'));
-      await mkdir(dirname(target), { recursive: true });
+      const parent = dirname(target);
+      if (!made.has(parent)) {
+        await mkdir(parent, { recursive: true });
+        made.add(parent);
+      }
       await link(store.path(hash), target);
-      const o = await stat(target);
-      objects.set(hash, { size: o.size, mtimeMs: o.mtimeMs });
+      objects.set(hash, object);
     }
   }
   await writeJsonAtomic(indexPath, next);
