@@ -288,6 +288,28 @@ describe('cellpipe server', () => {
       expect([res.status, res.json().error.code]).toEqual([status, code]);
     });
 
+    it('refuses a state-changing request that is not JSON (a cross-site form post)', async () => {
+      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/api/runs',
+            headers: { 'Content-Type': 'text/plain' }
+          },
+          r => {
+            let body = '';
+            r.on('data', c => (body += c));
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+          }
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ notebook: 'mc.ipynb' }));
+      });
+      expect([res.status, JSON.parse(res.body).error.code]).toEqual([415, 'json-required']);
+    });
+
     it('answers JSON errors for unknown routes, methods and runs', async () => {
       expect((await api('GET', '/api/nope')).json()).toEqual({
         error: { code: 'not-found', message: 'No route /api/nope' }

@@ -19,7 +19,12 @@ export async function requestApi<T>(path: string, init: RequestInit = {}): Promi
   const url = URLExt.join(settings.baseUrl, PREFIX, path);
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, init, settings);
+    // The server takes state-changing requests only as JSON (its guard against cross-site posts).
+    const headers = new Headers(init.headers);
+    if ((init.method ?? 'GET') !== 'GET' && !headers.has('Content-Type')) {
+      headers.set('Content-Type', 'application/json');
+    }
+    response = await ServerConnection.makeRequest(url, { ...init, headers }, settings);
   } catch (err) {
     throw new ServerConnection.NetworkError(err as TypeError);
   }

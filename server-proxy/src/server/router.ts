@@ -42,6 +42,12 @@ export class Router {
         if (!found) {
           throw new HttpError(405, 'method-not-allowed', `${req.method} is not allowed on ${url.pathname}`);
         }
+        // jupyter-server-proxy does not check XSRF. A cross-site page can send a "simple" request (a form
+        // post) with the user's cookies, but not an application/json one without a CORS preflight, which
+        // Jupyter refuses: so every request that changes something must say it is JSON.
+        if (req.method !== 'GET' && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+          throw new HttpError(415, 'json-required', 'Send state-changing requests as application/json.');
+        }
         return found.route.handler({ req, res, params: found.params, query: url.searchParams });
       })
       .then(
