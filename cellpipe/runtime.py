@@ -82,13 +82,24 @@ def _pickle_module():
         return pickle
 
 
+class _PickleOnly:
+    """Marks a value whose preferred format failed: it is pickled."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 def _choose_format(value):
+    if isinstance(value, _PickleOnly):
+        return "pickle"
     if isinstance(value, types.ModuleType):
         return "module"
     if _is_instance(value, "pandas", ["DataFrame"]):
         if "pyarrow" in sys.modules or importlib.util.find_spec("pyarrow") is not None:
             if all(isinstance(c, str) for c in value.columns):
-                return "parquet"
+                # Arrow IPC, uncompressed: written at disk speed and read memory-mapped (Parquet's encoding
+                # made passing a frame slower than pickle).
+                return "arrow"
         return "pickle"
     if _is_instance(value, "numpy", ["ndarray"]) and value.dtype != object and type(value).__module__ == "numpy":
         return "npy"
@@ -101,7 +112,7 @@ def _choose_format(value):
     return "pickle"
 
 
-EXTENSIONS = {"parquet": ".parquet", "npy": ".npy", "torch": ".pt", "keras": ".keras", "joblib": ".joblib", "pickle": ".pkl"}
+EXTENSIONS = {"arrow": ".arrow", "parquet": ".parquet", "npy": ".npy", "torch": ".pt", "keras": ".keras", "joblib": ".joblib", "pickle": ".pkl"}
 
 UNSERIALISABLE_HINT = (
     "Values such as open files, generators, locks and connections cannot be passed between steps: "
@@ -112,13 +123,20 @@ UNSERIALISABLE_HINT = (
 def save_value(folder, name, value, step="?"):
     """Save one variable as `folder/name.<ext>` plus `folder/name.json` describing it."""
     fmt = _choose_format(value)
+    if isinstance(value, _PickleOnly):
+        value = value.value
     meta = {"format": fmt, "type": _type_name(value), "version": FORMAT_VERSION}
     path = os.path.join(folder, name + EXTENSIONS.get(fmt, ""))
     try:
         if fmt == "module":
             meta["module"] = value.__name__
-        elif fmt == "parquet":
-            atomic_write(path, lambda tmp: value.to_parquet(tmp, engine="pyarrow"))
+        elif fmt == "arrow":
+            try:
+                from pyarrow import feather
+
+                atomic_write(path, lambda tmp: feather.write_feather(value, tmp, compression="uncompressed"))
+            except Exception:  # a frame Arrow cannot hold (mixed object columns, ...): pickle it
+                return save_value(folder, name, _PickleOnly(value), step)
         elif fmt == "npy":
             import numpy
 
@@ -171,6 +189,10 @@ def load_value(folder, name, step="?"):
     try:
         if fmt == "module":
             return importlib.import_module(meta["module"])
+        if fmt == "arrow":
+            from pyarrow import feather
+
+            return feather.read_table(path, memory_map=True).to_pandas()
         if fmt == "parquet":
             import pandas
 

@@ -19,15 +19,24 @@ def roundtrip(tmp_path, value, name="v"):
     return meta, runtime.load_value(str(tmp_path), name, step="t")
 
 
-def test_dataframes_go_to_parquet_and_come_back_equal(tmp_path):
-    df = pd.DataFrame({"a": [1, 2, None], "b": ["x", "y", "z"], "t": pd.to_datetime(["2024-01-01"] * 3)})
+def test_dataframes_go_to_arrow_and_come_back_equal_with_their_index(tmp_path):
+    df = pd.DataFrame(
+        {"a": [1, 2, None], "b": ["x", "y", "z"], "t": pd.to_datetime(["2024-01-01"] * 3)},
+        index=pd.Index(["r1", "r2", "r3"], name="row"),
+    )
     meta, back = roundtrip(tmp_path, df)
-    assert meta["format"] == "parquet"
+    assert meta["format"] == "arrow"
     pd.testing.assert_frame_equal(back, df)
 
 
-def test_dataframes_parquet_cannot_hold_go_to_pickle(tmp_path):
-    df = pd.DataFrame({0: [1, 2], 1: [3, 4]})  # parquet needs string column names
+@pytest.mark.parametrize(
+    "df",
+    [
+        pd.DataFrame({0: [1, 2], 1: [3, 4]}),  # Arrow needs string column names
+        pd.DataFrame({"mixed": [1, "two", 3.0]}),  # Arrow cannot hold a column of mixed objects
+    ],
+)
+def test_dataframes_arrow_cannot_hold_go_to_pickle(tmp_path, df):
     meta, back = roundtrip(tmp_path, df)
     assert meta["format"] == "pickle"
     pd.testing.assert_frame_equal(back, df)
