@@ -451,6 +451,8 @@ export class CellWalker {
 
   private deleteTarget(node: Node, scope: Scope): void {
     if (node.type === 'identifier') {
+      // `del x` fails unless x exists, so it reads x before unbinding it.
+      this.read(node, scope);
       this.write(node, scope, 'delete');
     } else if (node.type === 'attribute' || node.type === 'subscript') {
       this.expr(node, scope);

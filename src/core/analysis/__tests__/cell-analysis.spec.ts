@@ -230,8 +230,9 @@ const CASES: Array<[string, string, Expected]> = [
   [
     'global statement then delete',
     'def g():\n    global x\n    del x',
-    { deferred: { g: { reads: [], writes: ['delete:x'] } } }
+    { deferred: { g: { reads: ['x'], writes: ['delete:x'] } } }
   ],
+  ['del of a name from another cell reads it', 'del tmp', { free: ['tmp'], deletes: ['tmp'] }],
   [
     'async function body is deferred',
     'async def fetch():\n    async with session.get(url) as r:\n        return await r.json()',
