@@ -275,6 +275,9 @@ class CellRunner:
             self.shell = None
             self.namespace = {"__name__": "__main__"}
             return
+        # Plots behave as in Jupyter: pyplot draws inline, and a cell's figures become its image outputs.
+        os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        self.inline_figures = False
         self.shell = InteractiveShell.instance()
         self.namespace = self.shell.user_ns
         runner = self
@@ -311,6 +314,7 @@ class CellRunner:
                 err = result.error_before_exec or result.error_in_exec
                 if err is not None:
                     error = err
+                self.show_figures()
             else:
                 exec(compile(source, "<cell>", "exec"), self.namespace)
         except Exception as err:  # the plain-Python path
@@ -319,6 +323,27 @@ class CellRunner:
             sys.stdout.flush()
             sys.stdout, sys.stderr = stdout, stderr
         return self.outputs, error
+
+
+    def show_figures(self):
+        """Displays the figures a cell left open as images, then closes them, as Jupyter's inline backend does."""
+        if "matplotlib.pyplot" not in sys.modules:
+            return
+        try:
+            if not self.inline_figures:
+                # Figures display as PNG images (a plain shell has no GUI loop for enable_matplotlib).
+                from IPython.core.pylabtools import select_figure_formats
+
+                select_figure_formats(self.shell, {"png"})
+                self.inline_figures = True
+            import matplotlib.pyplot as plt
+            from IPython.display import display
+
+            for number in plt.get_fignums():
+                display(plt.figure(number))
+            plt.close("all")
+        except Exception as err:  # a plotting problem must not fail a step that computed its data
+            sys.stderr.write("cellpipe: could not show the cell's figures: {}\n".format(err))
 
 
 def _error_record(err, cell_index, cell_source):

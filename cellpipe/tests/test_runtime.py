@@ -1,5 +1,6 @@
 """The step runtime on its own: serialisation by type, and running cells as IPython does."""
 
+import base64
 import json
 import os
 import subprocess
@@ -169,3 +170,24 @@ def test_a_failing_cell_records_the_cell_line_and_traceback(tmp_path):
     assert "cell 7, line 2 raised ZeroDivisionError" in error["message"]
     assert "cellpipe: step s failed" in result.stderr
     assert not (tmp_path / "data" / "s").exists(), "a failed step saves nothing"
+
+
+def test_plots_become_png_outputs_of_the_cell_that_drew_them(tmp_path):
+    result = run_program(
+        tmp_path,
+        spec(
+            prelude=[(0, "import matplotlib.pyplot as plt")],
+            cells=[
+                (1, "plt.plot([1, 2, 3])\nplt.show()"),
+                (2, "fig, ax = plt.subplots()\n_ = ax.bar(['a', 'b'], [1, 2])"),
+                (3, "x = 1"),
+            ],
+        ),
+    )
+    assert result.returncode == 0, result.stderr
+    outputs = read(tmp_path, "s", "outputs.json")
+    for cell in ("1", "2"):
+        [image] = outputs[cell]
+        assert image["output_type"] == "display_data"
+        assert base64.b64decode(image["data"]["image/png"]).startswith(b"\x89PNG")
+    assert outputs["3"] == []  # each figure is shown once, under its own cell

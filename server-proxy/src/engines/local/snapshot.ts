@@ -18,6 +18,9 @@ import { link, mkdir, readdir, readFile, rename, rm, stat } from 'fs/promises';
 import { dirname, join, relative, sep } from 'path';
 import { writeJsonAtomic } from '../../atomic-file';
 
+/** Files snapshotted at once. */
+const IN_FLIGHT = 16;
+
 export interface Manifest {
   /** SHA-256 over the sorted (path, file hash) pairs: the identity of the workspace. */
   hash: string;
@@ -140,18 +143,30 @@ export async function takeSnapshot(
   const next: Record<string, IndexEntry> = {};
   const files: Record<string, string> = {};
   const objects = new Map<string, { size: number; mtimeMs: number }>();
-  const made = new Set<string>();
   if (workdir) {
     await mkdir(workdir, { recursive: true });
-    made.add(workdir);
   }
   let copied = 0;
   let bytesCopied = 0;
+  const made = new Map<string, Promise<unknown>>();
+  const ensureDir = (dir: string) => {
+    let done = made.get(dir);
+    if (!done) {
+      done = mkdir(dir, { recursive: true });
+      made.set(dir, done);
+    }
+    return done;
+  };
+  const paths: string[] = [];
   for await (const path of walk(folder)) {
     const key = relative(folder, path).split(sep).join('/');
-    if (exclude.includes(key)) {
-      continue;
+    if (!exclude.includes(key)) {
+      paths.push(path);
     }
+  }
+  // Files are independent: several in flight at once hide the latency of each stat and link.
+  const snapshotFile = async (path: string) => {
+    const key = relative(folder, path).split(sep).join('/');
     const s = await stat(path);
     const known = index[key];
     let hash: string;
@@ -172,15 +187,18 @@ export async function takeSnapshot(
     files[key] = hash;
     if (workdir && object) {
       const target = join(workdir, ...key.split('/'));
-      const parent = dirname(target);
-      if (!made.has(parent)) {
-        await mkdir(parent, { recursive: true });
-        made.add(parent);
-      }
+      await ensureDir(dirname(target));
       await link(store.path(hash), target);
       objects.set(hash, object);
     }
-  }
+  };
+  let nextPath = 0;
+  const worker = async () => {
+    while (nextPath < paths.length) {
+      await snapshotFile(paths[nextPath++]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, paths.length) }, worker));
   await writeJsonAtomic(indexPath, next);
   const all = createHash('sha256');
   for (const key of Object.keys(files).sort()) {
