@@ -13,6 +13,14 @@ module.exports = {
       modulePathIgnorePatterns: ignored
     },
     {
+      // Frontend models that need no DOM: run state, badge state.
+      displayName: 'frontend',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/src/{run,badges}/**/__tests__/**/*.spec.ts'],
+      transform: { '^.+\\.tsx?$': tsJest },
+      modulePathIgnorePatterns: ignored
+    },
+    {
       displayName: 'server',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/server-proxy/test/**/*.spec.ts'],

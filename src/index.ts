@@ -1,34 +1,54 @@
-/** The cellpipe JupyterLab plugin: a pipeline sidebar that follows the active notebook. */
+/**
+ * The cellpipe JupyterLab plugin: for every open notebook a live pipeline,
+ * badges on its cells, a sidebar to tag cells and run, and a pipeline panel
+ * (graph, logs, outputs) beside the notebook.
+ */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { INotebookTracker } from '@jupyterlab/notebook';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { browserAnalyser } from './analysis/browser-analyser';
+import { BadgeDisplay, CellBadges } from './badges/cell-badges';
+import { createPipelinePanel } from './panel/pipeline-panel';
+import { NotebookPipeline } from './pipeline/notebook-pipeline';
+import { runEvents } from './services/api';
 import { SidebarModel } from './sidebar/model';
+import { runPipeline } from './sidebar/run-section';
 import { SidebarWidget } from './sidebar/widget';
 import pipelineSvg from '../style/icons/pipeline.svg';
 
 export namespace CommandIDs {
   export const openSidebar = 'cellpipe:open-sidebar';
+  export const openPanel = 'cellpipe:open-panel';
+  export const run = 'cellpipe:run';
+  export const runStep = 'cellpipe:run-step';
+  export const runFrom = 'cellpipe:run-from';
+  export const cancel = 'cellpipe:cancel';
 }
 
 export const SIDEBAR_ID = 'cellpipe-sidebar';
+const PLUGIN_ID = 'cellpipe:plugin';
 
 const pipelineIcon = new LabIcon({ name: 'cellpipe:pipeline', svgstr: pipelineSvg });
 
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'cellpipe:plugin',
+  id: PLUGIN_ID,
   description:
     'Turn a notebook into a pipeline: tag cells as steps and see the variables that flow between them.',
   autoStart: true,
-  requires: [INotebookTracker],
-  optional: [ICommandPalette, ILayoutRestorer, ITranslator],
+  requires: [INotebookTracker, IRenderMimeRegistry],
+  optional: [ICommandPalette, ILayoutRestorer, ITranslator, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
+    rendermime: IRenderMimeRegistry,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    settingRegistry: ISettingRegistry | null
   ) => {
     const trans = (translator ?? nullTranslator).load('cellpipe');
     const model = new SidebarModel();
@@ -39,12 +59,47 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(sidebar, 'right', { rank: 600 });
     restorer?.add(sidebar, SIDEBAR_ID);
 
-    model.notebook = tracker.currentWidget;
-    tracker.currentChanged.connect((_, panel) => {
-      model.notebook = panel;
-    });
+    const sessions = new Sessions(app, trans);
+    tracker.widgetAdded.connect((_, panel) => sessions.add(panel));
+    tracker.forEach(panel => sessions.add(panel));
+    const follow = (panel: NotebookPanel | null) => {
+      model.session = panel ? sessions.get(panel) : null;
+    };
+    tracker.currentChanged.connect((_, panel) => follow(panel));
+    follow(tracker.currentWidget);
+
+    if (settingRegistry) {
+      void settingRegistry.load(PLUGIN_ID).then(settings => {
+        const apply = () => {
+          sessions.badgeDisplay = settings.get('badges').composite as BadgeDisplay;
+          sessions.parallelism = settings.get('parallelism').composite as number;
+        };
+        apply();
+        settings.changed.connect(apply);
+      });
+    }
+
     // The first request starts the server through jupyter-server-proxy; do not block start-up on it.
-    void app.restored.then(() => model.checkServer());
+    void app.restored.then(async () => {
+      await model.checkServer();
+      if (model.server.kind === 'ok') {
+        runEvents(event => sessions.forEach(s => s.runs.handleEvent(event)));
+      }
+    });
+
+    const current = () => (tracker.currentWidget ? sessions.get(tracker.currentWidget) : null);
+    const hasSession = () => current() !== null;
+    const openPanel = (session: NotebookPipeline) => {
+      const existing = sessions.panelOf(session);
+      if (existing) {
+        app.shell.activateById(existing.id);
+        return;
+      }
+      const widget = createPipelinePanel(session, rendermime, trans);
+      widget.id = `cellpipe-panel-${session.panel.id}`;
+      sessions.setPanel(session, widget);
+      app.shell.add(widget, 'main', { mode: 'split-right', ref: session.panel.id });
+    };
 
     app.commands.addCommand(CommandIDs.openSidebar, {
       label: trans.__('Open the Pipeline Sidebar'),
@@ -55,8 +110,118 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void model.checkServer();
       }
     });
-    palette?.addItem({ command: CommandIDs.openSidebar, category: trans.__('Pipeline') });
+    app.commands.addCommand(CommandIDs.openPanel, {
+      label: trans.__('Show the Pipeline Graph'),
+      caption: trans.__("Open the notebook's step graph, logs and outputs beside it"),
+      isEnabled: hasSession,
+      execute: () => {
+        const session = current();
+        if (session) {
+          openPanel(session);
+        }
+      }
+    });
+    const runCommand = (id: string, label: string, mode: 'all' | 'one' | 'from') =>
+      app.commands.addCommand(id, {
+        label,
+        icon: mode === 'all' ? pipelineIcon : undefined,
+        isEnabled: () => hasSession() && (mode === 'all' || !!current()?.selectedStep),
+        execute: () => {
+          const session = current();
+          if (!session) {
+            return;
+          }
+          const step = session.selectedStep ?? undefined;
+          app.shell.activateById(SIDEBAR_ID);
+          return runPipeline(session, mode === 'all' ? { mode } : { mode, step }, trans);
+        }
+      });
+    runCommand(CommandIDs.run, trans.__('Run the Pipeline'), 'all');
+    runCommand(CommandIDs.runStep, trans.__('Run the Selected Step'), 'one');
+    runCommand(CommandIDs.runFrom, trans.__('Run from the Selected Step'), 'from');
+    app.commands.addCommand(CommandIDs.cancel, {
+      label: trans.__('Cancel the Pipeline Run'),
+      isEnabled: () => current()?.runs.current?.status === 'running',
+      execute: () => current()?.runs.cancel()
+    });
+    for (const command of [
+      CommandIDs.openSidebar,
+      CommandIDs.openPanel,
+      CommandIDs.run,
+      CommandIDs.runStep,
+      CommandIDs.runFrom,
+      CommandIDs.cancel
+    ]) {
+      palette?.addItem({ command, category: trans.__('Pipeline') });
+    }
   }
 };
+
+/** The NotebookPipeline of each open notebook, its badges and its pipeline panel. */
+class Sessions {
+  constructor(
+    private readonly app: JupyterFrontEnd,
+    private readonly trans: TranslationBundle
+  ) {}
+
+  add(panel: NotebookPanel): void {
+    if (this._sessions.has(panel)) {
+      return;
+    }
+    const session = new NotebookPipeline(panel, browserAnalyser());
+    this._sessions.set(panel, session);
+    void panel.context.ready.then(() => {
+      const badges = new CellBadges(session, this.trans, step => {
+        session.selectStep(step);
+        this.app.shell.activateById(SIDEBAR_ID);
+      });
+      badges.display = this._badgeDisplay;
+      this._badges.set(session, badges);
+      session.runs.parallel = this._parallelism;
+      void session.runs.refresh();
+    });
+    panel.disposed.connect(() => {
+      this._sessions.delete(panel);
+    });
+  }
+
+  get(panel: NotebookPanel): NotebookPipeline | null {
+    return this._sessions.get(panel) ?? null;
+  }
+
+  forEach(fn: (session: NotebookPipeline) => void): void {
+    this._sessions.forEach(fn);
+  }
+
+  set badgeDisplay(value: BadgeDisplay) {
+    this._badgeDisplay = value;
+    this._sessions.forEach(s => {
+      const badges = this._badges.get(s);
+      if (badges) {
+        badges.display = value;
+      }
+    });
+  }
+
+  set parallelism(value: number) {
+    this._parallelism = value;
+    this._sessions.forEach(s => (s.runs.parallel = value));
+  }
+
+  panelOf(session: NotebookPipeline): { id: string } | null {
+    const panel = this._panels.get(session);
+    return panel && !panel.isDisposed ? panel : null;
+  }
+
+  setPanel(session: NotebookPipeline, panel: { id: string; isDisposed: boolean }): void {
+    this._panels.set(session, panel);
+  }
+
+  private _badgeDisplay: BadgeDisplay = 'full';
+  private _parallelism = 0;
+  private readonly _sessions = new Map<NotebookPanel, NotebookPipeline>();
+  private readonly _badges = new WeakMap<NotebookPipeline, CellBadges>();
+  private readonly _panels = new WeakMap<NotebookPipeline, { id: string; isDisposed: boolean }>();
+}
 
 export default plugin;

@@ -2,3 +2,8 @@ declare module '*.svg' {
   const value: string;
   export default value;
 }
+
+declare module '*.wasm' {
+  const url: string;
+  export default url;
+}

@@ -4,6 +4,8 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import type * as nbformat from '@jupyterlab/nbformat';
+import type { RunEvent, RunRecord, StepRecord } from '../run/run-state';
 
 /** jupyter-server-proxy serves the cellpipe server under this prefix. */
 const PREFIX = 'cellpipe';
@@ -45,4 +47,94 @@ export async function requestApi<T>(path: string, init: RequestInit = {}): Promi
 
 export function getHealth(): Promise<Health> {
   return requestApi<Health>('api/health');
+}
+
+// --- runs ------------------------------------------------------------------
+
+export interface StartRunRequest {
+  /** Notebook path relative to the Jupyter root. */
+  notebook: string;
+  /** The live notebook (nbformat JSON): runs use what the user sees, saved or not. */
+  content?: unknown;
+  parameters?: Record<string, string>;
+  cache?: boolean;
+  steps?: { mode: 'all' | 'one' | 'from'; step?: string };
+  /** Steps at once (0 or absent: one per CPU core). */
+  parallel?: number;
+}
+
+export function startRun(request: StartRunRequest): Promise<{ run: string }> {
+  return requestApi<{ run: string }>('api/runs', { method: 'POST', body: JSON.stringify(request) });
+}
+
+export function listRuns(notebook: string): Promise<{ runs: RunRecord[] }> {
+  return requestApi(`api/runs?notebook=${encodeURIComponent(notebook)}`);
+}
+
+export function getRun(notebook: string, run: string): Promise<RunRecord> {
+  return requestApi(`api/runs/${encodeURIComponent(run)}?notebook=${encodeURIComponent(notebook)}`);
+}
+
+export function cancelRun(run: string): Promise<unknown> {
+  return requestApi(`api/runs/${encodeURIComponent(run)}/cancel`, { method: 'POST', body: '{}' });
+}
+
+export interface StepDetail extends StepRecord {
+  /** nbformat outputs of each of the step's cells, by notebook cell index. */
+  outputs: Record<string, nbformat.IOutput[]> | null;
+  metrics: Record<string, unknown> | null;
+}
+
+export function getStep(notebook: string, run: string, step: string): Promise<StepDetail> {
+  return requestApi(
+    `api/runs/${encodeURIComponent(run)}/steps/${encodeURIComponent(step)}?notebook=${encodeURIComponent(notebook)}`
+  );
+}
+
+/**
+ * Streams a step's log: calls `onText` with each new piece until the step has finished or `signal`
+ * aborts. Goes through JupyterLab's server connection like every other request.
+ */
+export async function followLog(
+  notebook: string,
+  run: string,
+  step: string,
+  onText: (text: string) => void,
+  signal: AbortSignal
+): Promise<void> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(
+    settings.baseUrl,
+    PREFIX,
+    `api/runs/${encodeURIComponent(run)}/logs/${encodeURIComponent(step)}?follow=1&notebook=${encodeURIComponent(notebook)}`
+  );
+  const response = await ServerConnection.makeRequest(url, { signal }, settings);
+  if (!response.ok || !response.body) {
+    throw new ServerConnection.ResponseError(response, `Could not read the log of step ${step}.`);
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      break;
+    }
+    onText(decoder.decode(value, { stream: true }));
+  }
+}
+
+/** The server's live run events (server-sent events; the browser reconnects by itself). */
+export function runEvents(onEvent: (event: RunEvent) => void): EventSource {
+  const settings = ServerConnection.makeSettings();
+  const source = new EventSource(URLExt.join(settings.baseUrl, PREFIX, 'api/events'), {
+    withCredentials: true
+  });
+  source.onmessage = message => {
+    try {
+      onEvent(JSON.parse(message.data) as RunEvent);
+    } catch {
+      // a malformed event is ignored; the next run record read corrects the view
+    }
+  };
+  return source;
 }

@@ -1,7 +1,11 @@
-/** State of the cellpipe sidebar: which notebook it shows and how the server is. */
+/**
+ * State of the cellpipe sidebar: the active notebook's pipeline, the active
+ * cell, and how the server is. Re-emits the pipeline's and runs' changes so
+ * the view has one signal to follow.
+ */
 import { ISignal, Signal } from '@lumino/signaling';
-import type { NotebookPanel } from '@jupyterlab/notebook';
 import { getHealth } from '../services/api';
+import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
 
 export type ServerState =
   { kind: 'unknown' } | { kind: 'ok'; version: string } | { kind: 'error'; message: string };
@@ -11,15 +15,37 @@ export class SidebarModel {
     return this._changed;
   }
 
-  get notebook(): NotebookPanel | null {
-    return this._notebook;
+  get session(): NotebookPipeline | null {
+    return this._session;
   }
 
-  set notebook(panel: NotebookPanel | null) {
-    if (panel !== this._notebook) {
-      this._notebook = panel;
-      this._changed.emit();
+  set session(session: NotebookPipeline | null) {
+    if (session === this._session) {
+      return;
     }
+    this._disconnect();
+    this._session = session;
+    if (session) {
+      session.pipeline.changed.connect(this._emit, this);
+      session.runs.changed.connect(this._emit, this);
+      session.selectionChanged.connect(this._emit, this);
+      session.panel.content.activeCellChanged.connect(this._onActiveCell, this);
+      this._onActiveCell();
+    } else {
+      this._activeCell = -1;
+    }
+    this._changed.emit();
+  }
+
+  /** Index of the notebook's active cell, or -1. */
+  get activeCell(): number {
+    return this._activeCell;
+  }
+
+  /** The step of the active cell, if it belongs to one. */
+  get activeStep(): string | null {
+    const analysis = this._session?.pipeline.analysis;
+    return analysis?.steps.find(s => s.cells.includes(this._activeCell))?.name ?? null;
   }
 
   get server(): ServerState {
@@ -37,7 +63,36 @@ export class SidebarModel {
     this._changed.emit();
   }
 
-  private _notebook: NotebookPanel | null = null;
+  private _onActiveCell(): void {
+    const session = this._session;
+    if (!session) {
+      return;
+    }
+    this._activeCell = session.panel.content.activeCellIndex;
+    // Following the cursor: the step of the active cell becomes the selected step.
+    const step = this.activeStep;
+    if (step) {
+      session.selectStep(step);
+    }
+    this._changed.emit();
+  }
+
+  private _disconnect(): void {
+    const old = this._session;
+    if (old && !old.isDisposed) {
+      old.pipeline.changed.disconnect(this._emit, this);
+      old.runs.changed.disconnect(this._emit, this);
+      old.selectionChanged.disconnect(this._emit, this);
+      old.panel.content.activeCellChanged.disconnect(this._onActiveCell, this);
+    }
+  }
+
+  private _emit(): void {
+    this._changed.emit();
+  }
+
+  private _session: NotebookPipeline | null = null;
+  private _activeCell = -1;
   private _server: ServerState = { kind: 'unknown' };
   private readonly _changed = new Signal<this, void>(this);
 }

@@ -31,6 +31,8 @@ export interface StartRequest {
   cache?: boolean;
   /** Which steps: all (default), just `step`, or `step` and everything below it. */
   steps?: { mode: 'all' | 'one' | 'from'; step?: string };
+  /** How many steps run at once; default: one per CPU core. */
+  parallel?: number;
 }
 
 export class RunService {
@@ -95,6 +97,7 @@ export class RunService {
       parameters,
       python: await this.pythonFor(notebook),
       cache: request.cache,
+      parallel: request.parallel,
       only,
       signal: controller.signal,
       onStep: (step, record) => emit({ run: id, notebook: notebookPath, step, status: record.status, record })

@@ -42,7 +42,8 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         content: body.content,
         parameters: Object.fromEntries(Object.entries(parameters ?? {}).map(([k, v]) => [k, String(v)])),
         cache: body.cache === undefined ? undefined : body.cache === true,
-        steps: stepSelection(body.steps)
+        steps: stepSelection(body.steps),
+        parallel: parallelism(body.parallel)
       });
       return { status: 201, body: started };
     })
@@ -129,6 +130,20 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         runs.events.off('event', send);
       });
     });
+}
+
+function parallelism(value: unknown): number | undefined {
+  if (value === undefined || value === 0) {
+    return undefined;
+  }
+  if (!Number.isInteger(value) || (value as number) < 0) {
+    throw new HttpError(
+      400,
+      'invalid-request',
+      '"parallel" is a whole number of steps (0: one per CPU core).'
+    );
+  }
+  return value as number;
 }
 
 function stepSelection(value: unknown): StartRequest['steps'] {

@@ -157,8 +157,16 @@ const CASES: Array<[string, string, Expected]> = [
     { deferred: { g: { reads: ['later'], writes: [] } }, binds: ['g', 'later'] }
   ],
   ['del in a function makes the name local', 'def g():\n    del q', { deferred: {} }],
-  ['the module of a from-import in a function binds nothing', 'def g():\n    from a.b import c\n    return b, c', { deferred: { g: { reads: ['b'], writes: [] } } }],
-  ['chained and walrus bindings in a function are local', 'def g():\n    x = y = 1\n    return [z := x + y for _ in w], z', { deferred: { g: { reads: ['w'], writes: [] } } }],
+  [
+    'the module of a from-import in a function binds nothing',
+    'def g():\n    from a.b import c\n    return b, c',
+    { deferred: { g: { reads: ['b'], writes: [] } } }
+  ],
+  [
+    'chained and walrus bindings in a function are local',
+    'def g():\n    x = y = 1\n    return [z := x + y for _ in w], z',
+    { deferred: { g: { reads: ['w'], writes: [] } } }
+  ],
   // --- mutation (rule 3) ---
   ['attribute assignment mutates the root', 'a.b.c = 2', { free: ['a'], mutates: ['a'] }],
   ['del through a subscript mutates', 'del d[k]', { free: ['d', 'k'], mutates: ['d'], deletes: [] }],

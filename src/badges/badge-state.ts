@@ -1,0 +1,70 @@
+/**
+ * What each code cell's badge shows: its step (with a colour per step), the
+ * step's upstream steps, its role, the step's run state, and whether the
+ * cell carries diagnostics. Pure: computed from the analysis and a run.
+ */
+import type { PipelineAnalysis } from '../core/pipeline';
+import type { StepView } from '../run/run-state';
+
+/** Step colours cycle through this many CSS classes (jp-cellpipe-color-N). */
+export const STEP_COLORS = 8;
+
+export interface BadgeState {
+  /** Step the cell belongs to, if any. */
+  step?: string;
+  /** Index into the step colours. */
+  color?: number;
+  /** Declared upstream steps of the cell's step (shown on the step's first cell). */
+  prev: string[];
+  /** The cell's role label: step, continues, skip, imports, functions, pipeline-parameters, pipeline-metrics, or none. */
+  role: string;
+  /** The first cell of a step gets the full badge; the others a compact one. */
+  first: boolean;
+  run?: StepView;
+  errors: number;
+  warnings: number;
+}
+
+export function badgeStates(
+  analysis: PipelineAnalysis,
+  runSteps: Record<string, StepView> = {}
+): Map<number, BadgeState> {
+  const states = new Map<number, BadgeState>();
+  const diagnosticsOf = (cell: number) => {
+    const own = analysis.diagnostics.filter(d => d.cell === cell);
+    return {
+      errors: own.filter(d => d.severity === 'error').length,
+      warnings: own.filter(d => d.severity === 'warning').length
+    };
+  };
+  for (const [cell, role] of analysis.roles) {
+    states.set(cell, {
+      prev: [],
+      role: role.kind === 'continue' ? 'none' : role.kind,
+      first: role.kind !== 'continue',
+      ...diagnosticsOf(cell)
+    });
+  }
+  analysis.steps.forEach((step, i) => {
+    step.cells.forEach((cell, position) => {
+      const first = position === 0;
+      states.set(cell, {
+        step: step.name,
+        color: i % STEP_COLORS,
+        prev: first ? step.deps : [],
+        role: analysis.roles.get(cell)?.kind === 'step' ? 'step' : 'continues',
+        first,
+        run: runSteps[step.name],
+        ...diagnosticsOf(cell)
+      });
+    });
+  });
+  // Untagged cells after imports/functions/parameters cells join them.
+  for (const index of analysis.prelude) {
+    const state = states.get(index);
+    if (state && state.role === 'none') {
+      state.role = 'continues';
+    }
+  }
+  return states;
+}

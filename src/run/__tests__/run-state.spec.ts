@@ -1,0 +1,80 @@
+import { applyRunEvent, compareMetrics, RunRecord, runView } from '../run-state';
+
+const record = (over: Partial<RunRecord> = {}): RunRecord => ({
+  id: 'r1',
+  notebook: 'a.ipynb',
+  pipeline: 'a',
+  status: 'running',
+  started: '2026-11-30T10:00:00.000Z',
+  parameters: { n: { type: 'int', value: 3 } },
+  order: ['load', 'train'],
+  steps: { load: { status: 'queued', cached: false }, train: { status: 'queued', cached: false } },
+  metrics: {},
+  ...over
+});
+
+describe('run state from the server', () => {
+  it('shows a step taken from the cache as cached, and parameters as their values', () => {
+    const view = runView(
+      record({
+        steps: {
+          load: { status: 'succeeded', cached: true, seconds: 0 },
+          train: { status: 'queued', cached: false }
+        }
+      })
+    );
+    expect(view.steps.load.state).toBe('cached');
+    expect(view.steps.train.state).toBe('queued');
+    expect(view.parameters).toEqual({ n: 3 });
+  });
+
+  it('follows step events through running to succeeded or failed', () => {
+    let view = runView(record());
+    view = applyRunEvent(view, {
+      run: 'r1',
+      notebook: 'a.ipynb',
+      step: 'load',
+      status: 'running',
+      record: { status: 'running', cached: false }
+    });
+    expect(view.steps.load.state).toBe('running');
+    view = applyRunEvent(view, {
+      run: 'r1',
+      notebook: 'a.ipynb',
+      step: 'load',
+      status: 'succeeded',
+      record: { status: 'succeeded', cached: false, seconds: 1.25 }
+    });
+    view = applyRunEvent(view, {
+      run: 'r1',
+      notebook: 'a.ipynb',
+      step: 'train',
+      status: 'failed',
+      record: {
+        status: 'failed',
+        cached: false,
+        error: { message: 'cell 2 raised ValueError', cell: 1, line: 1 }
+      }
+    });
+    view = applyRunEvent(view, { run: 'r1', notebook: 'a.ipynb', status: 'failed' });
+    expect(view.steps.load).toMatchObject({ state: 'succeeded', seconds: 1.25 });
+    expect(view.steps.train.error?.message).toBe('cell 2 raised ValueError');
+    expect(view.status).toBe('failed');
+  });
+
+  it('ignores events of other runs', () => {
+    const view = runView(record());
+    expect(applyRunEvent(view, { run: 'r2', notebook: 'a.ipynb', status: 'succeeded' })).toBe(view);
+  });
+
+  it('compares metrics across runs, missing values empty', () => {
+    const a = runView(record({ id: 'a', metrics: { accuracy: 0.9, loss: 0.2 } }));
+    const b = runView(record({ id: 'b', metrics: { accuracy: 0.95 } }));
+    const { names, rows } = compareMetrics([a, b]);
+    expect(names).toEqual(['accuracy', 'loss']);
+    expect(rows).toEqual([
+      { run: 'a', values: { accuracy: 0.9, loss: 0.2 } },
+      { run: 'b', values: { accuracy: 0.95, loss: null } }
+    ]);
+  });
+});

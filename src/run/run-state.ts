@@ -1,0 +1,134 @@
+/**
+ * A run as the UI shows it, built from the server's run record and kept
+ * current by its live events. Pure, so it is tested without a browser.
+ */
+export type StepState = 'queued' | 'running' | 'cached' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** What the server sends for a step (its run.json record). */
+export interface StepRecord {
+  status: Exclude<StepState, 'cached'>;
+  cached: boolean;
+  started?: string;
+  finished?: string;
+  seconds?: number;
+  error?: { message: string; cell: number | null; line: number | null };
+  skippedBecause?: string;
+}
+
+/** What the server sends for a run (run.json). */
+export interface RunRecord {
+  id: string;
+  notebook: string;
+  pipeline: string;
+  status: RunStatus;
+  started: string;
+  finished?: string;
+  parameters: Record<string, { value: unknown } | unknown>;
+  order: string[];
+  steps: Record<string, StepRecord>;
+  metrics: Record<string, unknown>;
+}
+
+/** One server-sent event. */
+export interface RunEvent {
+  run: string;
+  notebook: string;
+  step?: string;
+  status: string;
+  record?: StepRecord;
+}
+
+export interface StepView {
+  state: StepState;
+  seconds?: number;
+  error?: StepRecord['error'];
+  skippedBecause?: string;
+}
+
+export interface RunView {
+  id: string;
+  status: RunStatus;
+  started: string;
+  finished?: string;
+  parameters: Record<string, unknown>;
+  order: string[];
+  steps: Record<string, StepView>;
+  metrics: Record<string, unknown>;
+}
+
+function stepView(record: StepRecord): StepView {
+  return {
+    // A step taken from the cache is shown as such, not as a fresh success.
+    state: record.cached && record.status === 'succeeded' ? 'cached' : record.status,
+    seconds: record.seconds,
+    error: record.error,
+    skippedBecause: record.skippedBecause
+  };
+}
+
+/** Parameters are recorded typed ({type, value}); the UI shows the values. */
+function parameterValues(parameters: RunRecord['parameters']): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(parameters).map(([name, p]) => [
+      name,
+      p !== null && typeof p === 'object' && 'value' in p ? (p as { value: unknown }).value : p
+    ])
+  );
+}
+
+export function runView(record: RunRecord): RunView {
+  return {
+    id: record.id,
+    status: record.status,
+    started: record.started,
+    finished: record.finished,
+    parameters: parameterValues(record.parameters),
+    order: record.order,
+    steps: Object.fromEntries(Object.entries(record.steps).map(([name, s]) => [name, stepView(s)])),
+    metrics: record.metrics
+  };
+}
+
+const RUN_STATUSES: readonly string[] = ['running', 'succeeded', 'failed', 'cancelled'];
+
+/** The run after one event; events of other runs leave it unchanged (the same object). */
+export function applyRunEvent(run: RunView, event: RunEvent): RunView {
+  if (event.run !== run.id) {
+    return run;
+  }
+  if (event.step !== undefined && event.record) {
+    return { ...run, steps: { ...run.steps, [event.step]: stepView(event.record) } };
+  }
+  if (event.step === undefined && RUN_STATUSES.includes(event.status)) {
+    return { ...run, status: event.status as RunStatus };
+  }
+  return run;
+}
+
+/** Seconds from start to finish (or to `now` while running). */
+export function runSeconds(run: Pick<RunView, 'started' | 'finished'>, now: number = Date.now()): number {
+  const end = run.finished ? Date.parse(run.finished) : now;
+  return Math.max(0, (end - Date.parse(run.started)) / 1000);
+}
+
+/** Metric names across runs, and one row per run, for the comparison table and chart. */
+export function compareMetrics(runs: readonly RunView[]): {
+  names: string[];
+  rows: Array<{ run: string; values: Record<string, number | string | null> }>;
+} {
+  const names = [...new Set(runs.flatMap(r => Object.keys(r.metrics)))].sort();
+  const rows = runs.map(r => ({
+    run: r.id,
+    values: Object.fromEntries(
+      names.map(n => {
+        const v = r.metrics[n];
+        return [
+          n,
+          typeof v === 'number' || typeof v === 'string' ? v : v === undefined ? null : JSON.stringify(v)
+        ];
+      })
+    )
+  }));
+  return { names, rows };
+}

@@ -1,0 +1,239 @@
+/**
+ * One notebook's runs: the list, the run being shown (live through the
+ * server's events), starting and cancelling runs, and the selected step's
+ * log (followed while it runs) and outputs.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+import {
+  cancelRun,
+  followLog,
+  getRun,
+  getStep,
+  listRuns,
+  StartRunRequest,
+  startRun,
+  StepDetail
+} from '../services/api';
+import { applyRunEvent, RunEvent, RunView, runView } from './run-state';
+
+export type RunSelection = StartRunRequest['steps'];
+
+export class RunsModel {
+  constructor(
+    /** Notebook path relative to the Jupyter root. */
+    private _path: string
+  ) {}
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get path(): string {
+    return this._path;
+  }
+
+  set path(value: string) {
+    // The notebook was renamed: its runs are found under the new name from now on.
+    this._path = value;
+  }
+
+  /** Newest first. */
+  get runs(): readonly RunView[] {
+    return this._runs;
+  }
+
+  /** The run the panel and badges show: the latest started, or one opened from the list. */
+  get current(): RunView | null {
+    return this._runs.find(r => r.id === this._currentId) ?? null;
+  }
+
+  get selectedStep(): string | null {
+    return this._selectedStep;
+  }
+
+  get log(): string {
+    return this._log;
+  }
+
+  get detail(): StepDetail | null {
+    return this._detail;
+  }
+
+  /** Steps a local run runs at once (the `parallelism` setting; 0: one per core). */
+  parallel = 0;
+
+  /** Parameter values typed for the next run (NAME → text, typed by the server as `--param` is). */
+  get parameters(): Readonly<Record<string, string>> {
+    return this._parameters;
+  }
+
+  setParameter(name: string, value: string): void {
+    this._parameters = { ...this._parameters, [name]: value };
+    this._changed.emit();
+  }
+
+  /** The last error a user should see (a refused run, an unreachable server). */
+  get error(): string | null {
+    return this._error;
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const { runs } = await listRuns(this._path);
+      const views = runs.map(runView).sort((a, b) => b.started.localeCompare(a.started));
+      this._runs = views;
+      this._currentId ??= views[0]?.id ?? null;
+      this._error = null;
+    } catch (err) {
+      this._error = message(err);
+    }
+    this._changed.emit();
+  }
+
+  /** Starts a run of the live notebook with the typed parameters; `fail` shows a refusal without asking the server. */
+  async start(content: unknown, steps?: RunSelection, fail?: string): Promise<void> {
+    if (fail) {
+      this._error = fail;
+      this._changed.emit();
+      return;
+    }
+    const parameters = this._parameters;
+    this._error = null;
+    this._changed.emit();
+    try {
+      const { run } = await startRun({
+        notebook: this._path,
+        content,
+        parameters,
+        steps,
+        parallel: this.parallel
+      });
+      this._currentId = run;
+      const record = await getRun(this._path, run);
+      this._upsert(runView(record));
+      if (this._selectedStep) {
+        this.selectStep(this._selectedStep);
+      }
+    } catch (err) {
+      this._error = message(err);
+    }
+    this._changed.emit();
+  }
+
+  async cancel(): Promise<void> {
+    const run = this.current;
+    if (run?.status === 'running') {
+      try {
+        await cancelRun(run.id);
+      } catch (err) {
+        this._error = message(err);
+        this._changed.emit();
+      }
+    }
+  }
+
+  openRun(id: string): void {
+    this._currentId = id;
+    this._changed.emit();
+    if (this._selectedStep) {
+      this.selectStep(this._selectedStep);
+    }
+  }
+
+  /** Shows a step's log (followed while the step runs) and, once it has finished, its outputs. */
+  selectStep(step: string | null): void {
+    this._logAbort?.abort();
+    this._selectedStep = step;
+    this._log = '';
+    this._detail = null;
+    this._changed.emit();
+    const run = this.current;
+    if (!step || !run || !run.steps[step]) {
+      return;
+    }
+    const abort = new AbortController();
+    this._logAbort = abort;
+    const state = run.steps[step].state;
+    if (state !== 'queued') {
+      void followLog(
+        this._path,
+        run.id,
+        step,
+        text => {
+          this._log += text;
+          this._changed.emit();
+        },
+        abort.signal
+      )
+        .then(() => this._loadDetail(run.id, step, abort.signal))
+        .catch(() => {
+          // aborted by a newer selection, or the log is gone: the view keeps what it has
+        });
+    }
+  }
+
+  /** Applies a server event; reloads the run when it finishes (metrics arrive with the record). */
+  handleEvent(event: RunEvent): void {
+    const index = this._runs.findIndex(r => r.id === event.run);
+    if (index < 0) {
+      if (event.notebook === this._path && event.step === undefined) {
+        void this._reload(event.run);
+      }
+      return;
+    }
+    const updated = applyRunEvent(this._runs[index], event);
+    if (updated !== this._runs[index]) {
+      this._runs = this._runs.map((r, i) => (i === index ? updated : r));
+      this._changed.emit();
+    }
+    if (event.step === undefined && event.status !== 'running') {
+      void this._reload(event.run);
+    }
+    if (event.step !== undefined && event.step === this._selectedStep && event.run === this._currentId) {
+      if (event.status === 'running' && !this._log) {
+        this.selectStep(event.step);
+      }
+    }
+  }
+
+  dispose(): void {
+    this._logAbort?.abort();
+    Signal.clearData(this);
+  }
+
+  private async _reload(id: string): Promise<void> {
+    try {
+      this._upsert(runView(await getRun(this._path, id)));
+      this._changed.emit();
+    } catch {
+      // the next list refresh shows it
+    }
+  }
+
+  private async _loadDetail(run: string, step: string, signal: AbortSignal): Promise<void> {
+    const detail = await getStep(this._path, run, step);
+    if (!signal.aborted) {
+      this._detail = detail;
+      this._changed.emit();
+    }
+  }
+
+  private _upsert(view: RunView): void {
+    const others = this._runs.filter(r => r.id !== view.id);
+    this._runs = [view, ...others].sort((a, b) => b.started.localeCompare(a.started));
+  }
+
+  private _parameters: Record<string, string> = {};
+  private _runs: RunView[] = [];
+  private _currentId: string | null = null;
+  private _selectedStep: string | null = null;
+  private _log = '';
+  private _detail: StepDetail | null = null;
+  private _logAbort: AbortController | null = null;
+  private _error: string | null = null;
+  private readonly _changed = new Signal<this, void>(this);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,131 @@
+/** Run: parameter values, Run / Run this step / Run from here / Cancel, and the states of the current run. */
+import * as React from 'react';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import { formatParameterValue } from '../core/tags/parameters';
+import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
+import { runSeconds } from '../run/run-state';
+import type { RunSelection } from '../run/runs-model';
+import { Section, TextField } from './fields';
+
+/** Starts a run of the live notebook; refuses (with the reason) when the analysis has errors. */
+export function runPipeline(
+  session: NotebookPipeline,
+  steps: RunSelection,
+  trans: TranslationBundle
+): Promise<void> {
+  const analysis = session.pipeline.refresh();
+  let refusal: string | undefined;
+  if (!analysis) {
+    refusal = trans.__('The pipeline is still being analysed; try again in a moment.');
+  } else if (analysis.pipeline.target !== 'local') {
+    refusal = trans.__(
+      'This version runs pipelines locally only: set the target to Local, or compile for %1 with `cellpipe compile`.',
+      analysis.pipeline.target
+    );
+  } else if (analysis.steps.length === 0) {
+    refusal = trans.__('No cell is tagged as a step yet.');
+  } else {
+    const errors = analysis.diagnostics.filter(d => d.severity === 'error');
+    if (errors.length > 0) {
+      refusal = trans.__('Fix the %1 problem(s) listed below first: %2', errors.length, errors[0].message);
+    }
+  }
+  return session.runs.start(session.content(), steps, refusal);
+}
+
+export function RunSection(props: {
+  session: NotebookPipeline;
+  step: string | null;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { session, step, trans } = props;
+  const analysis = session.pipeline.analysis;
+  if (!analysis) {
+    return null;
+  }
+  const runs = session.runs;
+  const run = runs.current;
+  const running = run?.status === 'running';
+  const parameters = Object.entries(analysis.parameters);
+  return (
+    <Section name="run" title={trans.__('Run')}>
+      {parameters.length > 0 && (
+        <div className="jp-cellpipe-Grid" data-list="parameters">
+          {parameters.map(([name, p]) => (
+            <TextField
+              key={name}
+              name={`param-${name}`}
+              label={name}
+              value={runs.parameters[name] ?? formatParameterValue(p.value)}
+              onCommit={v => runs.setParameter(name, v)}
+            />
+          ))}
+        </div>
+      )}
+      <div className="jp-cellpipe-Buttons">
+        <button
+          className="jp-mod-styled jp-mod-accept jp-Button"
+          data-action="run"
+          onClick={() => void runPipeline(session, { mode: 'all' }, trans)}
+        >
+          {trans.__('Run')}
+        </button>
+        <button
+          className="jp-mod-styled jp-Button"
+          data-action="run-step"
+          disabled={!step}
+          onClick={() => step && void runPipeline(session, { mode: 'one', step }, trans)}
+        >
+          {trans.__('Run this step')}
+        </button>
+        <button
+          className="jp-mod-styled jp-Button"
+          data-action="run-from"
+          disabled={!step}
+          onClick={() => step && void runPipeline(session, { mode: 'from', step }, trans)}
+        >
+          {trans.__('Run from here')}
+        </button>
+        <button
+          className="jp-mod-styled jp-mod-warn jp-Button"
+          data-action="cancel"
+          disabled={!running}
+          onClick={() => void runs.cancel()}
+        >
+          {trans.__('Cancel')}
+        </button>
+      </div>
+      {runs.error && (
+        <p className="jp-cellpipe-Error" role="alert">
+          {runs.error}
+        </p>
+      )}
+      {run && (
+        <div className="jp-cellpipe-Run" data-status={run.status}>
+          <p>
+            {trans.__('Run %1: %2', run.id, run.status)}
+            {run.finished && ` (${runSeconds(run).toFixed(1)} s)`}
+          </p>
+          <ul className="jp-cellpipe-StepStates">
+            {run.order.map(name => {
+              const s = run.steps[name];
+              return (
+                <li key={name} data-step={name} data-state={s?.state ?? 'queued'}>
+                  <button className="jp-cellpipe-StepState" onClick={() => session.selectStep(name)}>
+                    <span className="jp-cellpipe-StateDot" />
+                    <span>{name}</span>
+                    <span className="jp-cellpipe-StepState-label">
+                      {s ? trans.__(s.state) : ''}
+                      {s?.seconds !== undefined ? ` · ${s.seconds.toFixed(1)} s` : ''}
+                    </span>
+                  </button>
+                  {s?.error && <div className="jp-cellpipe-Error">{s.error.message}</div>}
+                </li>
+              );
+            })}
+          </ul>
+        </div>
+      )}
+    </Section>
+  );
+}

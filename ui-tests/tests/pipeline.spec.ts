@@ -1,0 +1,160 @@
+/**
+ * What a user does with cellpipe, in real JupyterLab with the real server behind jupyter-server-proxy
+ * and a real Python: tag an example's cells as steps in the sidebar, see badges and the graph, fix a
+ * suggested edge, run locally, watch the states, read a log, see a step's plot, change a parameter,
+ * run again and compare metrics; then the same screens in the dark theme. Screenshots of each stage
+ * are attached to the report (test-results/).
+ */
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import type { Locator, TestInfo } from '@playwright/test';
+import { readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+
+const EXAMPLE = join(__dirname, '..', '..', 'examples', 'pandas-sales.ipynb');
+
+/** The example with its step tags removed: the user tags the steps in the test. */
+function untaggedExample(dir: string): string {
+  const nb = JSON.parse(readFileSync(EXAMPLE, 'utf8'));
+  for (const cell of nb.cells) {
+    const tags: string[] = cell.metadata?.tags ?? [];
+    const kept = tags.filter(t => !t.startsWith('step:') && !t.startsWith('prev:'));
+    if (kept.length > 0) {
+      cell.metadata.tags = kept;
+    } else if (cell.metadata) {
+      delete cell.metadata.tags;
+    }
+  }
+  const path = join(dir, 'sales.ipynb');
+  writeFileSync(path, JSON.stringify(nb, null, 1));
+  return path;
+}
+
+async function shot(page: IJupyterLabPageFixture, testInfo: TestInfo, name: string): Promise<void> {
+  const path = testInfo.outputPath(`${name}.png`);
+  await page.screenshot({ path });
+  await testInfo.attach(name, { path, contentType: 'image/png' });
+}
+
+/** Makes cell `index` the active cell and gives it a step role through the sidebar. */
+async function tagStep(
+  page: IJupyterLabPageFixture,
+  sidebar: Locator,
+  index: number,
+  name: string,
+  prev: string[]
+) {
+  await page.notebook.selectCells(index);
+  const cellSection = sidebar.locator('[data-section="cell"]');
+  await expect(cellSection.locator('summary')).toHaveText(`Cell ${index + 1}`);
+  await cellSection.locator('[data-field="role"] select').selectOption('step');
+  const nameInput = cellSection.locator('[data-field="step-name"] input');
+  await nameInput.fill(name);
+  await nameInput.press('Enter');
+  await expect(
+    page.locator(`.jp-Notebook .jp-Cell >> nth=${index}`).locator('.jp-cellpipe-Badge')
+  ).toContainText(name);
+  for (const p of prev) {
+    await cellSection.locator('[data-field="upstream"] select').selectOption(p);
+  }
+}
+
+const cellTags = (page: IJupyterLabPageFixture, index: number) =>
+  page.evaluate(i => {
+    const panel = (window as any).jupyterapp.shell.currentWidget; // galata exposes the app untyped
+    return panel.content.model.sharedModel.cells[i].getMetadata('tags');
+  }, index);
+
+test.describe('a notebook becomes a pipeline', () => {
+  test.use({ autoGoto: true });
+
+  test('tag, see, fix, run, inspect, rerun with a parameter, compare; dark theme', async ({
+    page,
+    tmpPath
+  }, testInfo) => {
+    test.setTimeout(300_000);
+    await page.contents.uploadFile(untaggedExample(testInfo.outputDir), `${tmpPath}/sales.ipynb`);
+    await page.notebook.openByPath(`${tmpPath}/sales.ipynb`);
+    await page.notebook.activate('sales.ipynb');
+    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
+    const sidebar = page.locator('#cellpipe-sidebar');
+    await expect(sidebar.locator('.jp-cellpipe-Sidebar-server')).toHaveText(/Server: ok/);
+    await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('0 steps');
+
+    // Tag the four steps; summarise is left without its upstream step on purpose.
+    await tagStep(page, sidebar, 3, 'generate', []);
+    await tagStep(page, sidebar, 4, 'clean', ['generate']);
+    await tagStep(page, sidebar, 6, 'summarise', []);
+    await tagStep(page, sidebar, 8, 'report', ['summarise']);
+    expect(await cellTags(page, 4)).toEqual(['step:clean', 'prev:generate']);
+    await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('4 steps');
+
+    // The badges show each cell's step, its upstream steps, and the continuation cell.
+    const badge = (i: number) =>
+      page.locator(`.jp-Notebook .jp-Cell >> nth=${i}`).locator('.jp-cellpipe-Badge');
+    await expect(badge(4)).toHaveText(/clean · ← generate/);
+    await expect(badge(7)).toHaveText(/↳ summarise/);
+    await expect(badge(1)).toHaveText(/imports/);
+    await shot(page, testInfo, '01-tagged');
+
+    // Data flow says summarise reads `sales` from clean: an error, and a one-click fix.
+    const problems = sidebar.locator('[data-section="diagnostics"]');
+    await expect(problems.locator('[data-code="missing-upstream"]')).toContainText('cell 7');
+    await shot(page, testInfo, '02-suggested-edge');
+    await problems.getByRole('button', { name: 'Add prev:clean' }).click();
+    await expect(problems.locator('[data-code="missing-upstream"]')).toHaveCount(0);
+    expect(await cellTags(page, 6)).toEqual(['step:summarise', 'prev:clean']);
+
+    // The graph beside the notebook: the steps and the variables on the edges.
+    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+    const graph = page.locator('.jp-cellpipe-GraphView');
+    await expect(graph.locator('[data-step]')).toHaveCount(4);
+    await expect(graph.locator('[data-from="clean"][data-to="summarise"]')).toContainText('sales');
+    await expect(graph.locator('[data-from="summarise"][data-to="report"]')).toContainText('by_region');
+    await shot(page, testInfo, '03-graph');
+
+    // Run locally and watch the states change.
+    await sidebar.locator('[data-action="run"]').click();
+    const state = (step: string) => sidebar.locator(`.jp-cellpipe-StepStates li[data-step="${step}"]`);
+    await expect(state('generate')).toHaveAttribute('data-state', /queued|running|succeeded/);
+    await shot(page, testInfo, '04-running');
+    await expect(state('report')).toHaveAttribute('data-state', 'succeeded', { timeout: 120_000 });
+    await expect(graph.locator('[data-step="report"]')).toHaveAttribute('data-state', 'succeeded');
+    await expect(badge(8)).toHaveText(/succeeded/);
+
+    // A step's log and its plot, rendered by JupyterLab beside the notebook.
+    await graph.locator('[data-step="summarise"]').click();
+    const detail = page.locator('.jp-cellpipe-StepDetailPanel');
+    await expect(detail.locator('.jp-cellpipe-StepDetail')).toHaveAttribute('data-step', 'summarise');
+    await expect(detail.locator('.jp-cellpipe-StepOutputs img')).toBeVisible();
+    await graph.locator('[data-step="report"]').click();
+    await expect(detail.locator('.jp-cellpipe-Log-text')).toContainText('rows, total');
+    await shot(page, testInfo, '05-log-and-plot');
+
+    // Change a parameter, run again, compare the metrics of both runs.
+    const param = sidebar.locator('[data-field="param-n_rows"] input');
+    await param.fill('200');
+    await param.press('Enter');
+    await sidebar.locator('[data-action="run"]').click();
+    const rows = sidebar.locator('.jp-cellpipe-RunsTable tbody tr');
+    await expect(rows).toHaveCount(2, { timeout: 30_000 });
+    await expect(rows.nth(0).locator('[data-metric="rows_kept"]')).toHaveText('196', { timeout: 120_000 });
+    await expect(rows.nth(1).locator('[data-metric="rows_kept"]')).toHaveText('980');
+    await expect(sidebar.locator('.jp-cellpipe-MetricChart[data-metric="rows_kept"] rect')).toHaveCount(2);
+    await sidebar.locator('[data-section="runs"]').scrollIntoViewIfNeeded();
+    await shot(page, testInfo, '06-runs-compared');
+
+    // The same screens in the dark theme.
+    await page.theme.setDarkTheme();
+    await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
+    await shot(page, testInfo, '07-dark');
+  });
+});
+
+test('the sidebar explains a notebook with no steps yet', async ({ page }) => {
+  await page.notebook.createNew('empty.ipynb');
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
+  const sidebar = page.locator('#cellpipe-sidebar');
+  await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('0 steps');
+  await sidebar.locator('[data-action="run"]').click();
+  await expect(sidebar.locator('.jp-cellpipe-Error')).toHaveText('No cell is tagged as a step yet.');
+});
