@@ -1,5 +1,6 @@
 // Core and server tests run in plain Node: the core has no DOM, and the server is Node.
-// Frontend model tests (src/**/__tests__ outside src/core) join as a jsdom project when they exist.
+// The step graph's layout is pure too, and its view is checked by rendering to static markup: Node as well.
+// Frontend model tests (src/**/__tests__ outside src/core and src/graph) join as a jsdom project when they exist.
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
 const ignored = ['<rootDir>/cellpipe/labextension', '<rootDir>/.venv', '<rootDir>/ui-tests'];
 
@@ -9,6 +10,13 @@ module.exports = {
       displayName: 'core',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/src/core/**/__tests__/**/*.spec.ts'],
+      transform: { '^.+\\.tsx?$': tsJest },
+      modulePathIgnorePatterns: ignored
+    },
+    {
+      displayName: 'graph',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/src/graph/**/__tests__/*.spec.ts?(x)'],
       transform: { '^.+\\.tsx?$': tsJest },
       modulePathIgnorePatterns: ignored
     },
