@@ -40,8 +40,11 @@ export interface GraphNode {
 
 /**
  * - `declared`: a `prev:` edge; carries the variables `from` provides to `to`;
- * - `indirect`: `to` loads variables saved by `from`, an upstream step that is not one of its `prev:`;
- * - `suggested`: the data flow needs this edge and the tags lack it (`analysis.suggestions`).
+ * - `suggested`: the data flow needs this edge and the tags lack it (`analysis.suggestions`);
+ * - `indirect`: `to` loads variables saved by `from`, an upstream step that is not one of its `prev:`.
+ *   These are not laid out (they would multiply dagre's work: every rank an edge crosses costs a
+ *   dummy node), but returned apart, from the bottom of `from` to the top of `to`, for the view to
+ *   draw over the graph when one of their steps is selected.
  */
 export type EdgeKind = 'declared' | 'indirect' | 'suggested';
 
@@ -73,8 +76,10 @@ export interface GraphLayout {
   height: number;
   /** In notebook order of the steps. */
   nodes: GraphNode[];
-  /** Declared, then indirect, then suggested; each group sorted by (to, from) in notebook order. */
+  /** Declared, then suggested; each group sorted by (to, from) in notebook order. */
   edges: GraphEdge[];
+  /** Indirect data edges (not routed: two points), sorted by (to, from) in notebook order. */
+  indirect: GraphEdge[];
   /** The pipeline parameters with their values, for a legend. */
   parameters: Array<{ name: string; type: ParameterValue['type']; value: string }>;
   /** Every metric with the step that records it (null when none does). */
@@ -94,12 +99,16 @@ export interface LayoutOptions {
   nodeSep?: number;
   /** Margin around the graph. Default 16. */
   margin?: number;
-  /** Draw `indirect` edges. Default true. */
-  indirectEdges?: boolean;
   /** Draw `suggested` edges. Default true. */
   suggestedEdges?: boolean;
   /** At most this many variable names on an edge label before "+N". Default 3. */
   maxLabelNames?: number;
+  /**
+   * dagre's ranking: 'network-simplex' gives the shortest edges and is the slowest; 'tight-tree' halves
+   * the layout time of 100 layered steps (bench/graph-layout.ts). Default 'auto': network-simplex up to
+   * 50 steps, tight-tree above.
+   */
+  ranker?: 'auto' | 'network-simplex' | 'tight-tree' | 'longest-path';
 }
 
 const DEFAULTS: Required<LayoutOptions> = {
@@ -110,10 +119,13 @@ const DEFAULTS: Required<LayoutOptions> = {
   rankSep: 56,
   nodeSep: 32,
   margin: 16,
-  indirectEdges: true,
   suggestedEdges: true,
-  maxLabelNames: 3
+  maxLabelNames: 3,
+  ranker: 'auto'
 };
+
+/** Up to this many steps, ranker 'auto' is network-simplex. */
+const NETWORK_SIMPLEX_MAX_STEPS = 50;
 
 /** Node geometry shared with the view, so both agree on where text goes. */
 export const NODE_METRICS = {
@@ -211,11 +223,18 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
     }
   }
 
-  const edges = collectEdges(analysis, stepIndex, o);
+  const all = collectEdges(analysis, stepIndex, o);
+  const edges = all.filter(e => e.kind !== 'indirect');
 
   const g = new graphlib.Graph<Record<string, unknown>, NodeData, EdgeData>({ multigraph: false });
   g.setGraph({
     rankdir: 'TB',
+    ranker:
+      o.ranker !== 'auto'
+        ? o.ranker
+        : steps.length <= NETWORK_SIMPLEX_MAX_STEPS
+          ? 'network-simplex'
+          : 'tight-tree',
     ranksep: o.rankSep,
     nodesep: o.nodeSep,
     edgesep: 12,
@@ -291,12 +310,38 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
     };
   });
 
+  const byStep = new Map(nodes.map(n => [n.step, n]));
+  const indirect: GraphEdge[] = all
+    .filter(e => e.kind === 'indirect')
+    .map(e => {
+      const from = byStep.get(e.from)!;
+      const to = byStep.get(e.to)!;
+      const start = { x: round(from.x + from.width / 2), y: round(from.y + from.height) };
+      const end = { x: round(to.x + to.width / 2), y: to.y };
+      const text = edgeLabelText(e.variables, o.maxLabelNames);
+      const width = textWidth(text, o.labelFontSize) + 2 * NODE_METRICS.labelPaddingX;
+      const height = NODE_METRICS.labelHeight;
+      return {
+        ...e,
+        suggested: false,
+        points: [start, end],
+        label: {
+          text,
+          x: round((start.x + end.x) / 2 - width / 2),
+          y: round((start.y + end.y) / 2 - height / 2),
+          width,
+          height
+        }
+      };
+    });
+
   const graph = g.graph() as { width?: number; height?: number };
   return {
     width: steps.length ? round(graph.width ?? 0) : 0,
     height: steps.length ? round(graph.height ?? 0) : 0,
     nodes,
     edges: laidEdges,
+    indirect,
     parameters: Object.entries(analysis.parameters).map(([name, p]) => ({
       name,
       type: p.type,
@@ -308,7 +353,7 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
 
 type PendingEdge = Omit<GraphEdge, 'points' | 'label' | 'suggested'>;
 
-/** One edge per (from, to): declared wins over indirect, indirect over suggested. */
+/** One edge per (from, to): declared wins over indirect, indirect over suggested (both carry data from upstream). */
 function collectEdges(
   analysis: PipelineAnalysis,
   stepIndex: Map<string, number>,
@@ -333,9 +378,6 @@ function collectEdges(
       const k = key(provider, step.name);
       let edge = byPair.get(k);
       if (!edge) {
-        if (!o.indirectEdges) {
-          continue;
-        }
         edge = { from: provider, to: step.name, kind: 'indirect', variables: [] };
         byPair.set(k, edge);
       }
@@ -357,7 +399,7 @@ function collectEdges(
     }
   }
 
-  const rank: Record<EdgeKind, number> = { declared: 0, indirect: 1, suggested: 2 };
+  const rank: Record<EdgeKind, number> = { declared: 0, suggested: 1, indirect: 2 };
   const edges = [...byPair.values()];
   for (const e of edges) {
     e.variables = [...new Set(e.variables)].sort();

@@ -80,10 +80,18 @@ describe('layoutPipeline', () => {
     expect(edges(l)).toEqual([
       'generate->clean:declared:sales',
       'clean->summarise:declared:sales',
-      'summarise->report:declared:by_region',
-      // report loads the cleaned frame straight from clean, which is upstream but not its prev:
+      'summarise->report:declared:by_region'
+    ]);
+    // report loads the cleaned frame straight from clean, which is upstream but not its prev:
+    expect(l.indirect.map(e => `${e.from}->${e.to}:${e.kind}:${e.variables.join(',')}`)).toEqual([
       'clean->report:indirect:sales'
     ]);
+    const [clean, report] = [node(l, 'clean'), node(l, 'report')];
+    expect(l.indirect[0].points).toEqual([
+      { x: clean.x + clean.width / 2, y: clean.y + clean.height },
+      { x: report.x + report.width / 2, y: report.y }
+    ]);
+    expect(l.indirect[0].label).toMatchObject({ text: 'sales' });
     expect(l.edges.every(e => !e.suggested)).toBe(true);
     expect(l.edges.find(e => e.to === 'summarise')!.label).toMatchObject({ text: 'sales' });
     expect(node(l, 'generate')).toMatchObject({
@@ -121,7 +129,7 @@ describe('layoutPipeline', () => {
     expect(node(l, 'load').y + node(l, 'load').height).toBeLessThanOrEqual(train.y);
   });
 
-  it('can leave out indirect and suggested edges', () => {
+  it('keeps indirect edges apart and can leave out suggested edges', () => {
     const nb = notebook(
       [['step:a'], 'x = 1'],
       [['step:b', 'prev:a'], 'y = 2'],
@@ -129,13 +137,9 @@ describe('layoutPipeline', () => {
       [['step:d'], 'print(y)']
     );
     const a = analyze(nb);
-    expect(edges(layoutPipeline(a))).toEqual([
-      'a->b:declared:',
-      'b->c:declared:y',
-      'a->c:indirect:x',
-      'b->d:suggested:y'
-    ]);
-    expect(edges(layoutPipeline(a, { indirectEdges: false, suggestedEdges: false }))).toEqual([
+    expect(edges(layoutPipeline(a))).toEqual(['a->b:declared:', 'b->c:declared:y', 'b->d:suggested:y']);
+    expect(layoutPipeline(a).indirect.map(e => `${e.from}->${e.to}:${e.variables}`)).toEqual(['a->c:x']);
+    expect(edges(layoutPipeline(a, { suggestedEdges: false }))).toEqual([
       'a->b:declared:',
       'b->c:declared:y'
     ]);
@@ -208,7 +212,7 @@ describe('layoutPipeline', () => {
     expect(edges(l)).toEqual(['b->a:declared:', 'a->b:declared:']);
     expect(l.nodes.some(n => n.diagnostics.errors > 0)).toBe(true);
     const none = lay(notebook([[], 'x = 1']));
-    expect(none).toMatchObject({ width: 0, height: 0, nodes: [], edges: [] });
+    expect(none).toMatchObject({ width: 0, height: 0, nodes: [], edges: [], indirect: [] });
   });
 });
 
