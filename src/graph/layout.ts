@@ -114,7 +114,7 @@ export interface LayoutOptions {
 const DEFAULTS: Required<LayoutOptions> = {
   fontSize: 13,
   labelFontSize: 11,
-  minNodeWidth: 120,
+  minNodeWidth: 140,
   maxNodeWidth: 260,
   rankSep: 56,
   nodeSep: 32,

@@ -183,7 +183,7 @@ describe('layoutPipeline', () => {
       )
     );
     const [short, long, huge] = l.nodes;
-    expect(short.width).toBe(120);
+    expect(short.width).toBe(140);
     expect(long.width).toBeGreaterThan(short.width);
     expect(long.label).toBe('a_much_longer_step_name');
     expect(huge.width).toBe(260);
