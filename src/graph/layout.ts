@@ -43,8 +43,9 @@ export interface GraphNode {
  * - `suggested`: the data flow needs this edge and the tags lack it (`analysis.suggestions`);
  * - `indirect`: `to` loads variables saved by `from`, an upstream step that is not one of its `prev:`.
  *   These are not laid out (they would multiply dagre's work: every rank an edge crosses costs a
- *   dummy node), but returned apart, from the bottom of `from` to the top of `to`, for the view to
- *   draw over the graph when one of their steps is selected.
+ *   dummy node), but returned apart as one cubic Bézier (4 points: start, 2 controls, end) from the
+ *   right side of `from` to the right side of `to`, for the view to draw over the graph when one of
+ *   their steps is selected; they may reach past the layout's width.
  */
 export type EdgeKind = 'declared' | 'indirect' | 'suggested';
 
@@ -78,7 +79,7 @@ export interface GraphLayout {
   nodes: GraphNode[];
   /** Declared, then suggested; each group sorted by (to, from) in notebook order. */
   edges: GraphEdge[];
-  /** Indirect data edges (not routed: two points), sorted by (to, from) in notebook order. */
+  /** Indirect data edges (not routed: one cubic curve), sorted by (to, from) in notebook order. */
   indirect: GraphEdge[];
   /** The pipeline parameters with their values, for a legend. */
   parameters: Array<{ name: string; type: ParameterValue['type']; value: string }>;
@@ -316,22 +317,21 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
     .map(e => {
       const from = byStep.get(e.from)!;
       const to = byStep.get(e.to)!;
-      const start = { x: round(from.x + from.width / 2), y: round(from.y + from.height) };
-      const end = { x: round(to.x + to.width / 2), y: to.y };
+      // A cubic curve from the right side of `from` bowing out to the right of both nodes and into the
+      // right side of `to`: clear of the steps in between, which usually sit in the column of the chain.
+      const start = { x: from.x + from.width, y: round(from.y + from.height / 2) };
+      const end = { x: to.x + to.width, y: round(to.y + to.height / 2) };
+      const bow = round(Math.max(start.x, end.x) + 24 + Math.min(96, Math.abs(end.y - start.y) * 0.08));
       const text = edgeLabelText(e.variables, o.maxLabelNames);
       const width = textWidth(text, o.labelFontSize) + 2 * NODE_METRICS.labelPaddingX;
       const height = NODE_METRICS.labelHeight;
+      // The curve's middle (t = 1/2).
+      const mid = { x: (start.x + end.x) / 8 + (bow * 3) / 4, y: (start.y + end.y) / 2 };
       return {
         ...e,
         suggested: false,
-        points: [start, end],
-        label: {
-          text,
-          x: round((start.x + end.x) / 2 - width / 2),
-          y: round((start.y + end.y) / 2 - height / 2),
-          width,
-          height
-        }
+        points: [start, { x: bow, y: start.y }, { x: bow, y: end.y }, end],
+        label: { text, x: round(mid.x - width / 2), y: round(mid.y - height / 2), width, height }
       };
     });
 

@@ -50,6 +50,8 @@ const MIN_SCALE = 0.05;
 const MAX_SCALE = 4;
 /** A pointer that moves less than this between down and up is a click, not a pan. */
 const DRAG_THRESHOLD = 4;
+/** Room kept above the fitted graph for the toolbar and the legend. */
+const TOP_INSET = 40;
 
 /** Short enough for the smallest node: "0.4 s", "12 s", "3m 5s", "1h 2m". */
 export function formatDuration(seconds: number, trans: TranslationBundle): string {
@@ -245,10 +247,14 @@ function EdgeView(props: {
   );
 }
 
-/** A curve for an unrouted (two-point) indirect edge: leaves downwards, arrives from above. */
-function indirectPath([start, end]: Point[]): string {
-  const dy = Math.max(40, Math.abs(end.y - start.y) / 3);
-  return `M${start.x},${start.y}C${start.x},${start.y + dy} ${end.x},${end.y - dy} ${end.x},${end.y}`;
+/** The cubic curve of an indirect edge (start, two control points, end). */
+function indirectPath([start, c1, c2, end]: Point[]): string {
+  return `M${start.x},${start.y}C${c1.x},${c1.y} ${c2.x},${c2.y} ${end.x},${end.y}`;
+}
+
+function fitBelowToolbar(layout: GraphLayout, width: number, height: number): Transform {
+  const t = fitTransform(layout, width, Math.max(1, height - TOP_INSET));
+  return { ...t, ty: t.ty + TOP_INSET };
 }
 
 export function PipelineGraph(props: PipelineGraphProps): JSX.Element {
@@ -270,7 +276,7 @@ export function PipelineGraph(props: PipelineGraphProps): JSX.Element {
   } | null>(null);
   const markerId = 'jp-cellpipe-Graph-arrow' + React.useId().replace(/[^a-zA-Z0-9_-]/g, '');
 
-  const fitted = size ? fitTransform(layout, size.width, size.height) : { scale: 1, tx: 0, ty: 0 };
+  const fitted = size ? fitBelowToolbar(layout, size.width, size.height) : { scale: 1, tx: 0, ty: 0 };
   const view = userView ?? fitted;
   // Handlers registered once read the latest transform from here.
   const viewRef = React.useRef(view);
@@ -522,16 +528,6 @@ export function PipelineGraph(props: PipelineGraphProps): JSX.Element {
                 trans={trans}
               />
             ))}
-            {shownIndirect.map(edge => (
-              <EdgeView
-                key={`indirect\u0000${edge.from}\u0000${edge.to}`}
-                edge={edge}
-                d={indirectPath(edge.points)}
-                marker={marker('indirect', false)}
-                active={true}
-                trans={trans}
-              />
-            ))}
           </g>
           <g className="jp-cellpipe-Graph-nodes">
             {layout.nodes.map(node => (
@@ -541,6 +537,19 @@ export function PipelineGraph(props: PipelineGraphProps): JSX.Element {
                 status={states?.[node.step]}
                 selected={node.step === selected}
                 onSelect={onSelect}
+                trans={trans}
+              />
+            ))}
+          </g>
+          {/* Over the nodes: a highlight of the selected step's data, which may cross other steps. */}
+          <g className="jp-cellpipe-Graph-overlay">
+            {shownIndirect.map(edge => (
+              <EdgeView
+                key={`indirect\u0000${edge.from}\u0000${edge.to}`}
+                edge={edge}
+                d={indirectPath(edge.points)}
+                marker={marker('indirect', false)}
+                active={true}
                 trans={trans}
               />
             ))}

@@ -87,10 +87,14 @@ describe('layoutPipeline', () => {
       'clean->report:indirect:sales'
     ]);
     const [clean, report] = [node(l, 'clean'), node(l, 'report')];
-    expect(l.indirect[0].points).toEqual([
-      { x: clean.x + clean.width / 2, y: clean.y + clean.height },
-      { x: report.x + report.width / 2, y: report.y }
-    ]);
+    // A curve from the right side of clean to the right side of report, bowing out to the right of both.
+    const [start, c1, c2, end] = l.indirect[0].points;
+    expect(start).toEqual({ x: clean.x + clean.width, y: clean.y + clean.height / 2 });
+    expect(end).toEqual({ x: report.x + report.width, y: report.y + report.height / 2 });
+    expect(Math.min(c1.x, c2.x)).toBeGreaterThan(Math.max(start.x, end.x));
+    const label = l.indirect[0].label!;
+    expect(label.x).toBeGreaterThan(Math.max(start.x, end.x));
+    expect(label.y + label.height / 2).toBeCloseTo((start.y + end.y) / 2, 0);
     expect(l.indirect[0].label).toMatchObject({ text: 'sales' });
     expect(l.edges.every(e => !e.suggested)).toBe(true);
     expect(l.edges.find(e => e.to === 'summarise')!.label).toMatchObject({ text: 'sales' });
