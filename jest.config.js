@@ -1,5 +1,6 @@
 // Core and server tests run in plain Node: the core has no DOM, and the server is Node.
-// Frontend model tests (src/**/__tests__ outside src/core) join as a jsdom project when they exist.
+// The step graph's layout is pure too, and its view is checked by rendering to static markup: Node as well.
+// Frontend model tests (src/**/__tests__ outside src/core and src/graph) join as a jsdom project when they exist.
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
 const ignored = ['<rootDir>/cellpipe/labextension', '<rootDir>/.venv', '<rootDir>/ui-tests'];
 
@@ -13,10 +14,10 @@ module.exports = {
       modulePathIgnorePatterns: ignored
     },
     {
-      // Frontend models that need no DOM: run state, badge state.
+      // Frontend models and views that need no DOM: run state, badge state, graph layout and its SVG.
       displayName: 'frontend',
       testEnvironment: 'node',
-      testMatch: ['<rootDir>/src/{run,badges}/**/__tests__/**/*.spec.ts'],
+      testMatch: ['<rootDir>/src/{run,badges,graph}/**/__tests__/**/*.spec.ts?(x)'],
       transform: { '^.+\\.tsx?$': tsJest },
       modulePathIgnorePatterns: ignored
     },
