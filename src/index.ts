@@ -60,10 +60,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer?.add(sidebar, SIDEBAR_ID);
 
     const sessions = new Sessions(app, trans);
-    tracker.widgetAdded.connect((_, panel) => sessions.add(panel));
-    tracker.forEach(panel => sessions.add(panel));
+    tracker.widgetAdded.connect((_, panel) => void sessions.add(panel));
+    tracker.forEach(panel => void sessions.add(panel));
     const follow = (panel: NotebookPanel | null) => {
-      model.session = panel ? sessions.get(panel) : null;
+      // The tracker may announce a new current notebook before it announces the notebook as added.
+      model.session = panel ? sessions.add(panel) : null;
     };
     tracker.currentChanged.connect((_, panel) => follow(panel));
     follow(tracker.currentWidget);
@@ -164,9 +165,11 @@ class Sessions {
     private readonly trans: TranslationBundle
   ) {}
 
-  add(panel: NotebookPanel): void {
-    if (this._sessions.has(panel)) {
-      return;
+  /** The notebook's session, created on first use. */
+  add(panel: NotebookPanel): NotebookPipeline {
+    const existing = this._sessions.get(panel);
+    if (existing) {
+      return existing;
     }
     const session = new NotebookPipeline(panel, browserAnalyser());
     this._sessions.set(panel, session);
@@ -183,6 +186,7 @@ class Sessions {
     panel.disposed.connect(() => {
       this._sessions.delete(panel);
     });
+    return session;
   }
 
   get(panel: NotebookPanel): NotebookPipeline | null {

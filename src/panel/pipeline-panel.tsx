@@ -14,6 +14,7 @@ import { Panel, SplitPanel } from '@lumino/widgets';
 import { layoutPipeline } from '../graph/layout';
 import { PipelineGraph } from '../graph/view';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
+import { formatMetric } from '../sidebar/runs-section';
 
 class GraphView extends ReactWidget {
   constructor(
@@ -106,7 +107,7 @@ function StepHeader(props: { session: NotebookPipeline; trans: TranslationBundle
             {metrics.map(([name, value]) => (
               <tr key={name}>
                 <th>{name}</th>
-                <td>{typeof value === 'string' ? value : JSON.stringify(value)}</td>
+                <td>{formatMetric(value)}</td>
               </tr>
             ))}
           </tbody>

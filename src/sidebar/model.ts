@@ -26,7 +26,7 @@ export class SidebarModel {
     this._disconnect();
     this._session = session;
     if (session) {
-      session.pipeline.changed.connect(this._emit, this);
+      session.pipeline.changed.connect(this._onPipelineChanged, this);
       session.runs.changed.connect(this._emit, this);
       session.selectionChanged.connect(this._emit, this);
       session.panel.content.activeCellChanged.connect(this._onActiveCell, this);
@@ -71,16 +71,27 @@ export class SidebarModel {
     this._activeCell = session.panel.content.activeCellIndex;
     // Following the cursor: the step of the active cell becomes the selected step.
     const step = this.activeStep;
+    this._lastActiveStep = step;
     if (step) {
       session.selectStep(step);
     }
     this._changed.emit();
   }
 
+  /** A cell just tagged (or renamed) makes its step the selected one, as moving to it would. */
+  private _onPipelineChanged(): void {
+    const step = this.activeStep;
+    if (step && step !== this._lastActiveStep) {
+      this._session?.selectStep(step);
+    }
+    this._lastActiveStep = step;
+    this._changed.emit();
+  }
+
   private _disconnect(): void {
     const old = this._session;
     if (old && !old.isDisposed) {
-      old.pipeline.changed.disconnect(this._emit, this);
+      old.pipeline.changed.disconnect(this._onPipelineChanged, this);
       old.runs.changed.disconnect(this._emit, this);
       old.selectionChanged.disconnect(this._emit, this);
       old.panel.content.activeCellChanged.disconnect(this._onActiveCell, this);
@@ -93,6 +104,7 @@ export class SidebarModel {
 
   private _session: NotebookPipeline | null = null;
   private _activeCell = -1;
+  private _lastActiveStep: string | null = null;
   private _server: ServerState = { kind: 'unknown' };
   private readonly _changed = new Signal<this, void>(this);
 }

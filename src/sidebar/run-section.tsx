@@ -86,14 +86,15 @@ export function RunSection(props: {
         >
           {trans.__('Run from here')}
         </button>
-        <button
-          className="jp-mod-styled jp-mod-warn jp-Button"
-          data-action="cancel"
-          disabled={!running}
-          onClick={() => void runs.cancel()}
-        >
-          {trans.__('Cancel')}
-        </button>
+        {running && (
+          <button
+            className="jp-mod-styled jp-mod-warn jp-Button"
+            data-action="cancel"
+            onClick={() => void runs.cancel()}
+          >
+            {trans.__('Cancel')}
+          </button>
+        )}
       </div>
       {runs.error && (
         <p className="jp-cellpipe-Error" role="alert">

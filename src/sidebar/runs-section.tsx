@@ -16,44 +16,46 @@ export function RunsSection(props: { session: NotebookPipeline; trans: Translati
         <p className="jp-cellpipe-Hint">{trans.__('No runs yet.')}</p>
       ) : (
         <>
-          <table className="jp-cellpipe-RunsTable">
-            <thead>
-              <tr>
-                <th>{trans.__('Run')}</th>
-                <th>{trans.__('Status')}</th>
-                <th>{trans.__('Seconds')}</th>
-                <th>{trans.__('Parameters')}</th>
-                {names.map(n => (
-                  <th key={n}>{n}</th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {runs.map((run, i) => (
-                <tr
-                  key={run.id}
-                  data-run={run.id}
-                  aria-selected={run.id === current?.id}
-                  onClick={() => session.runs.openRun(run.id)}
-                  title={trans.__('Open this run')}
-                >
-                  <td>{startTime(run)}</td>
-                  <td data-status={run.status}>{trans.__(run.status)}</td>
-                  <td>{run.finished ? runSeconds(run).toFixed(1) : '…'}</td>
-                  <td>
-                    {Object.entries(run.parameters)
-                      .map(([k, v]) => `${k}=${String(v)}`)
-                      .join(' ')}
-                  </td>
+          <div className="jp-cellpipe-RunsTable-scroll">
+            <table className="jp-cellpipe-RunsTable">
+              <thead>
+                <tr>
+                  <th>{trans.__('Run')}</th>
+                  <th>{trans.__('Status')}</th>
+                  <th>{trans.__('Seconds')}</th>
+                  <th>{trans.__('Parameters')}</th>
                   {names.map(n => (
-                    <td key={n} data-metric={n}>
-                      {format(rows[i].values[n])}
-                    </td>
+                    <th key={n}>{n}</th>
                   ))}
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {runs.map((run, i) => (
+                  <tr
+                    key={run.id}
+                    data-run={run.id}
+                    aria-selected={run.id === current?.id}
+                    onClick={() => session.runs.openRun(run.id)}
+                    title={trans.__('Open this run')}
+                  >
+                    <td>{startTime(run)}</td>
+                    <td data-status={run.status}>{trans.__(run.status)}</td>
+                    <td>{run.finished ? runSeconds(run).toFixed(1) : '…'}</td>
+                    <td>
+                      {Object.entries(run.parameters)
+                        .map(([k, v]) => `${k}=${String(v)}`)
+                        .join(' ')}
+                    </td>
+                    {names.map(n => (
+                      <td key={n} data-metric={n}>
+                        {formatMetric(rows[i].values[n])}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {names.map(n => (
             <MetricChart key={n} name={n} runs={runs} values={rows.map(r => r.values[n])} />
           ))}
@@ -68,11 +70,16 @@ function startTime(run: RunView): string {
   return isNaN(d.getTime()) ? run.id : d.toLocaleString();
 }
 
-function format(value: number | string | null): string {
-  if (value === null) {
+export function formatMetric(value: unknown): string {
+  if (value === null || value === undefined) {
     return '';
   }
-  return typeof value === 'number' ? String(Number(value.toPrecision(6))) : value;
+  // Six significant digits: enough to compare runs, short enough for a table cell.
+  return typeof value === 'number'
+    ? String(Number(value.toPrecision(6)))
+    : typeof value === 'string'
+      ? value
+      : JSON.stringify(value);
 }
 
 /** One metric across runs, oldest on the left: bars scaled to the largest magnitude. */
@@ -95,7 +102,14 @@ function MetricChart(props: {
   return (
     <figure className="jp-cellpipe-MetricChart" data-metric={props.name}>
       <figcaption>{props.name}</figcaption>
-      <svg width={width} height={height} role="img" aria-label={props.name}>
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        width="100%"
+        height={height}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label={props.name}
+      >
         {points.map((p, i) => {
           const h = Math.max(1, (Math.abs(p.v) / max) * (height - 4));
           return (

@@ -89,6 +89,8 @@ export class RunService {
     const id = newRunId();
     const controller = new AbortController();
     const emit = (event: RunEvent) => this.events.emit('event', event);
+    let recorded: () => void = () => undefined;
+    const isRecorded = new Promise<void>(resolve => (recorded = resolve));
     const done = runLocal({
       id,
       notebookPath,
@@ -100,7 +102,9 @@ export class RunService {
       parallel: request.parallel,
       only,
       signal: controller.signal,
-      onStep: (step, record) => emit({ run: id, notebook: notebookPath, step, status: record.status, record })
+      onStep: (step, record) =>
+        emit({ run: id, notebook: notebookPath, step, status: record.status, record }),
+      onRecorded: () => recorded()
     });
     this.active.set(id, { controller, done });
     emit({ run: id, notebook: notebookPath, status: 'running' });
@@ -110,6 +114,8 @@ export class RunService {
         () => emit({ run: id, notebook: notebookPath, status: 'failed' })
       )
       .finally(() => this.active.delete(id));
+    // Answer once the run can be read (the snapshot is taken by then); a failure to prepare is the answer.
+    await Promise.race([isRecorded, done]);
     return { run: id };
   }
 

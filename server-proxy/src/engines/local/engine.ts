@@ -30,6 +30,8 @@ export interface LocalRunOptions {
   /** How many steps run at once; default: the number of cores. */
   parallel?: number;
   onStep?: (step: string, record: StepRecord, run: string) => void;
+  /** Called once run.json exists: from then on the run can be read, listed and followed. */
+  onRecorded?: (record: RunRecord) => void;
   /** Cancels the run: running steps are stopped, queued ones never start. */
   signal?: AbortSignal;
   /** Reuse steps from earlier runs when nothing they depend on changed (default true). */
@@ -143,7 +145,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
 export async function executeRun(
   dir: string,
   record: RunRecord,
-  options: Pick<LocalRunOptions, 'python' | 'parallel' | 'onStep' | 'signal'>
+  options: Pick<LocalRunOptions, 'python' | 'parallel' | 'onStep' | 'onRecorded' | 'signal'>
 ): Promise<RunRecord> {
   const { order, plan } = record;
   const workdir = join(dir, 'workspace');
@@ -151,6 +153,7 @@ export async function executeRun(
   let saving: Promise<void> = Promise.resolve();
   const save = () => (saving = saving.then(() => writeJsonAtomic(join(dir, 'run.json'), record)));
   await save();
+  options.onRecorded?.(record);
   const cache = new StepCache(join(dirname(record.notebook), '.cellpipe', 'cache'));
   const limit = Math.max(1, options.parallel ?? cpus().length);
   const running = new Set<Promise<void>>();
