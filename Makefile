@@ -38,10 +38,12 @@ develop: build $(STAMPS)/venv
 		|| { echo "cellpipe is not listed as enabled OK by jupyter labextension list"; exit 1; }
 
 ## bench: print the benchmark figures (not tests)
-bench: develop
+bench: develop $(STAMPS)/chromium $(STAMPS)/ui-npm
 	node bench/run.mjs
 	$(VENV)/bin/pip install --quiet -e '.[test,bench]'
 	$(VENV)/bin/python bench/engine.py
+	# bench/browser.spec.ts finds galata in ui-tests/node_modules.
+	cd ui-tests && NODE_PATH=$(CURDIR)/ui-tests/node_modules CI=1 npx playwright test -c playwright.bench.config.js
 
 $(STAMPS)/npm: package.json package-lock.json
 	# npm ci rejects this lock file (npm 11 and rspack's per-platform optional bindings); install follows the lock.

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'build', 'bench');
-for (const file of readdirSync(here).filter(f => f.endsWith('.ts'))) {
+// browser.spec.ts runs in Chromium through Playwright (see the Makefile), not here.
+for (const file of readdirSync(here).filter(f => f.endsWith('.ts') && !f.endsWith('.spec.ts'))) {
   const outfile = join(out, file.replace(/\.ts$/, '.js'));
   await build({
     entryPoints: [join(here, file)],

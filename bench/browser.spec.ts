@@ -1,0 +1,137 @@
+/**
+ * Browser benchmark (issue 4), run by `make bench` in Debian's Chromium against real JupyterLab:
+ * typing in a cell of a 300-cell notebook (goal: re-analysis off the typing path and under 16 ms per
+ * edit), and laying out the graph of 100 steps (goal: under 100 ms). Prints its figures; not a test.
+ */
+import { expect, test } from '@jupyterlab/galata';
+
+const STEPS = 100;
+
+/** 300 code cells: 100 steps of three cells, each step reading what the one before wrote. */
+function bigNotebook(): unknown {
+  const cells = [];
+  for (let s = 0; s < STEPS; s++) {
+    const tags = s === 0 ? [`step:s${s}`] : [`step:s${s}`, `prev:s${s - 1}`];
+    const input = s === 0 ? '0' : `v${s - 1}`;
+    cells.push({
+      cell_type: 'code',
+      metadata: { tags },
+      source: `a${s} = ${input} + 1\nb${s} = [a${s} * i for i in range(10)]`,
+      outputs: [],
+      execution_count: null
+    });
+    cells.push({
+      cell_type: 'code',
+      metadata: {},
+      source: `def f${s}(x):\n    return x + a${s}\n\nc${s} = f${s}(sum(b${s}))`,
+      outputs: [],
+      execution_count: null
+    });
+    cells.push({
+      cell_type: 'code',
+      metadata: {},
+      source: `v${s} = c${s} % 97\nprint(v${s})`,
+      outputs: [],
+      execution_count: null
+    });
+  }
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    cells
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const max = (xs: number[]) => Math.max(...xs);
+
+test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, tmpPath }) => {
+  test.setTimeout(300_000);
+  await page.evaluate(
+    async ({ path, content }) => {
+      await (window as any).jupyterapp.serviceManager.contents.save(path, {
+        type: 'notebook',
+        format: 'json',
+        content
+      });
+    },
+    { path: `${tmpPath}/big.ipynb`, content: bigNotebook() }
+  );
+  await page.notebook.openByPath(`${tmpPath}/big.ipynb`);
+  await page.notebook.activate('big.ipynb');
+  // CELLPIPE_BENCH_BASELINE=1 with cellpipe disabled (jupyter labextension disable cellpipe) measures
+  // JupyterLab's own typing cost on the same notebook, for comparison.
+  const baseline = process.env.CELLPIPE_BENCH_BASELINE === '1';
+  if (!baseline) {
+    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
+    await expect(page.locator('#cellpipe-sidebar .jp-cellpipe-Summary')).toContainText(`${STEPS} steps`, {
+      timeout: 60_000
+    });
+  }
+
+  // Observe every input event's duration (handler to next paint) while typing.
+  await page.evaluate(() => {
+    const w = window as any;
+    w.__events = [];
+    new PerformanceObserver(list => {
+      for (const e of list.getEntries()) {
+        w.__events.push({ name: e.name, duration: e.duration });
+      }
+    }).observe({ type: 'event', durationThreshold: 16, buffered: false } as PerformanceObserverInit);
+    performance.clearMeasures('cellpipe:analysis');
+  });
+  await page.notebook.enterCellEditingMode(150);
+  await page.keyboard.press('End');
+  const text = '  # an edit typed at a steady pace';
+  const started = Date.now();
+  await page.keyboard.type(text, { delay: 40 });
+  const typingMs = Date.now() - started;
+  await page.waitForTimeout(1000);
+  const typed = await page.evaluate(() => {
+    const w = window as any;
+    return {
+      slowEvents: w.__events as Array<{ name: string; duration: number }>,
+      analyses: performance.getEntriesByName('cellpipe:analysis').map(e => e.duration)
+    };
+  });
+  const keyEvents = typed.slowEvents.filter(
+    e => e.name.startsWith('key') || e.name === 'input' || e.name === 'beforeinput'
+  );
+
+  if (baseline) {
+    console.log(
+      `browser baseline (cellpipe disabled): typing ${text.length} keys in ${typingMs} ms: ${keyEvents.length} ` +
+        `key/input events over 16 ms to paint` +
+        (keyEvents.length ? ` (max ${max(keyEvents.map(e => e.duration))} ms)` : '')
+    );
+    return;
+  }
+  await page.evaluate(() => performance.clearMeasures('cellpipe:layout'));
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+  await expect(page.locator('.jp-cellpipe-GraphView [data-step]')).toHaveCount(STEPS, { timeout: 60_000 });
+  // Re-layouts after edits: type into the notebook again with the panel open.
+  await page.notebook.activate('big.ipynb');
+  await page.notebook.enterCellEditingMode(30);
+  await page.keyboard.press('End');
+  await page.keyboard.type(' # x', { delay: 300 });
+  await page.waitForTimeout(1000);
+  const layouts = await page.evaluate(() =>
+    performance.getEntriesByName('cellpipe:layout').map(e => e.duration)
+  );
+
+  console.log(`browser benchmark: ${STEPS * 3} cells, ${STEPS} steps, Chromium`);
+  console.log(
+    `  typing ${text.length} keys in ${typingMs} ms: ${keyEvents.length} key/input events over 16 ms to paint` +
+      (keyEvents.length ? ` (max ${max(keyEvents.map(e => e.duration))} ms)` : '') +
+      ` (goal: none; the analysis runs after a 150 ms pause, never in a key handler)`
+  );
+  console.log(
+    `  re-analysis after an edit: ${typed.analyses.length} runs, median ${median(typed.analyses).toFixed(1)} ms, ` +
+      `max ${max(typed.analyses).toFixed(1)} ms (goal < 16 ms)`
+  );
+  console.log(
+    `  graph layout of ${STEPS} steps: ${layouts.length} layouts, median ${median(layouts).toFixed(1)} ms, ` +
+      `max ${max(layouts).toFixed(1)} ms (goal < 100 ms)`
+  );
+});
