@@ -4,6 +4,26 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
 const ignored = ['<rootDir>/cellpipe/labextension', '<rootDir>/.venv', '<rootDir>/ui-tests'];
 
+// JupyterLab and the dependencies that ship only as ES modules (as in @jupyterlab/testing's jest config).
+const JUPYTER_ES_MODULES = [
+  '@codemirror',
+  '@marijn',
+  '@microsoft',
+  '@jupyterlab/',
+  '@jupyter/react-components',
+  '@jupyter/web-components',
+  '@jupyter/ydoc',
+  'color',
+  'exenv-es6',
+  'lib0',
+  'marked',
+  'nanoid',
+  'vscode-ws-jsonrpc',
+  'y-protocols',
+  'y-websocket',
+  'yjs'
+].join('|');
+
 module.exports = {
   projects: [
     {
@@ -19,6 +39,21 @@ module.exports = {
       testEnvironment: 'node',
       testMatch: ['<rootDir>/src/{run,badges,graph}/**/__tests__/**/*.spec.ts?(x)'],
       transform: { '^.+\\.tsx?$': tsJest },
+      modulePathIgnorePatterns: ignored
+    },
+    {
+      // Frontend models on JupyterLab's real notebook model, in JupyterLab's jsdom test environment.
+      displayName: 'frontend-dom',
+      testEnvironment: '@jupyterlab/testing/lib/jest-env.js',
+      setupFiles: ['@jupyterlab/testing/lib/jest-shim.js'],
+      resolver: '@jupyterlab/testing/lib/jest-resolver.js',
+      testMatch: ['<rootDir>/src/{pipeline,sidebar}/**/__tests__/**/*.spec.ts?(x)'],
+      moduleNameMapper: {
+        '\\.(css|less|sass|scss)$': 'identity-obj-proxy',
+        '\\.svg$': '@jupyterlab/testing/lib/jest-file-mock.js'
+      },
+      transform: { '^.+\\.tsx?$': tsJest, '^.+\\.m?jsx?$': 'babel-jest' },
+      transformIgnorePatterns: [`/node_modules/(?!${JUPYTER_ES_MODULES}).+`],
       modulePathIgnorePatterns: ignored
     },
     {

@@ -2,7 +2,7 @@
  * One notebook's pipeline, live: re-analysed after edits (debounced, off the
  * typing path: the analysis runs in a later task, and the analyser parses only
  * cells whose source changed), and edited through the notebook's shared model
- * so that tag edits are undoable like any other notebook edit.
+ * (tag edits are undoable in the cell, like its source).
  */
 import type { ISharedNotebook } from '@jupyter/ydoc';
 import type { INotebookModel } from '@jupyterlab/notebook';
@@ -111,11 +111,15 @@ export class PipelineModel {
       return;
     }
     const tags = printCellTags(this._tags(cell), role);
-    if (tags.length === 0) {
-      shared.deleteMetadata('tags');
-    } else {
-      shared.setMetadata('tags', tags);
-    }
+    // JupyterLab writes metadata outside the undo history; an undoable transaction around it puts the
+    // tag edit into the cell's history, so Ctrl+Z takes it back like a source edit.
+    shared.transact(() => {
+      if (tags.length === 0) {
+        shared.deleteMetadata('tags');
+      } else {
+        shared.setMetadata('tags', tags);
+      }
+    }, true);
   }
 
   /** The one-click fix for a suggested edge: add `prev:FROM` to the step's first cell. */
@@ -195,8 +199,8 @@ export class PipelineModel {
     this._analysis = analyzeNotebook(this._notebook, this._analyser);
     const end = performance.now();
     this._lastMs = end - start;
-    // Visible in the browser's performance timeline (and to the browser benchmark).
-    performance.measure('cellpipe:analysis', { start, end });
+    // Visible in the browser's performance timeline (and to the browser benchmark); jsdom has no measure().
+    performance.measure?.('cellpipe:analysis', { start, end });
     this._error = null;
     this._changed.emit();
   }
