@@ -364,8 +364,13 @@ def _error_record(err, cell_index, cell_source):
     }
 
 
-def run_step(spec, run_dir, parameters=None):
-    """Runs one step described by `spec`; returns the process exit status."""
+def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
+    """Runs one step described by `spec`; returns the process exit status.
+
+    Inputs are read from `RUN_DIR/data/PROVIDER/` and outputs saved to `RUN_DIR/data/STEP/`, unless
+    `in_dirs` / `out_dirs` name another folder for a variable (a KFP artifact path, see cluster_main).
+    """
+    in_dirs, out_dirs = in_dirs or {}, out_dirs or {}
     step = spec["step"]
     step_dir = os.path.join(run_dir, "steps", step)
     data_dir = os.path.join(run_dir, "data")
@@ -397,7 +402,7 @@ def run_step(spec, run_dir, parameters=None):
 
     for name, provider in sorted(spec["ins"].items()):
         try:
-            ns[name] = load_value(os.path.join(data_dir, provider), name, step)
+            ns[name] = load_value(in_dirs.get(name) or os.path.join(data_dir, provider), name, step)
         except StepDataError as err:
             return fail({"cell": None, "line": None, "ename": "StepDataError", "evalue": str(err), "message": str(err), "traceback": []})
 
@@ -416,7 +421,7 @@ def run_step(spec, run_dir, parameters=None):
             return fail({"cell": None, "line": None, "ename": "NameError", "evalue": name, "traceback": [],
                          "message": "the step did not define {!r}, which a step below needs".format(name)})
         try:
-            saved[name] = save_value(os.path.join(data_dir, step), name, ns[name], step)
+            saved[name] = save_value(out_dirs.get(name) or os.path.join(data_dir, step), name, ns[name], step)
         except StepDataError as err:
             return fail({"cell": None, "line": None, "ename": "StepDataError", "evalue": str(err), "message": str(err), "traceback": []})
 
@@ -428,8 +433,100 @@ def run_step(spec, run_dir, parameters=None):
     return 0
 
 
+# --- cluster containers (targets kfp and argo) ------------------------------
+
+# Words of the container command and how many values follow each (src/core/targets/cluster-step.ts).
+_CLUSTER_FLAGS = {"--run-dir": 1, "--param": 2, "--in": 2, "--out": 2, "--metrics": 1, "--executor-input": 1, "--workdir": 1}
+
+
+def _parameter_from_text(text, ptype):
+    """A parameter value as KFP's launcher or Argo hands it over (always text), read as its declared type."""
+    if ptype == "int":
+        return int(float(text)) if "." in text or "e" in text.lower() else int(text)
+    if ptype == "float":
+        return float(text)
+    if ptype == "bool":
+        lowered = text.strip().lower()
+        if lowered not in ("true", "false", "1", "0"):
+            raise ValueError("expected true or false, got {!r}".format(text))
+        return lowered in ("true", "1")
+    if ptype in ("list", "dict"):
+        return json.loads(text)
+    return text
+
+
+def _finite(value):
+    """Metric values for JSON and protobuf Struct: no NaN or infinity."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return repr(value)
+    return value
+
+
+def cluster_main(spec, args):
+    """`--cluster BINDING_BASE64 FLAGS...`: run the step in a KFP or Argo container.
+
+    BINDING maps the keys used in flags (safe in placeholders) to the step's Python names and parameter
+    types. `--in KEY DIR` / `--out KEY DIR` give a variable's folder (a KFP artifact path; on Argo the run
+    volume's default layout is used instead). `--metrics PATH` receives the step's metrics as JSON;
+    `--workdir DIR` is the cells' working directory (KFP has no container field for it);
+    `--executor-input JSON` (KFP's `{{$}}`) says where the launcher reads the metrics artifact's metadata.
+    """
+    import base64
+
+    binding = json.loads(base64.b64decode(args[0]).decode("utf-8"))
+    values = {flag: [] for flag in _CLUSTER_FLAGS}
+    i = 1
+    while i < len(args):
+        flag = args[i]
+        if flag not in _CLUSTER_FLAGS:
+            sys.stderr.write("cellpipe: unknown flag {!r} in the container command\n".format(flag))
+            return 2
+        count = _CLUSTER_FLAGS[flag]
+        values[flag].append(args[i + 1 : i + 1 + count])
+        i += 1 + count
+    run_dir = values["--run-dir"][-1][0] if values["--run-dir"] else "/tmp/cellpipe/run"
+
+    parameters = {}
+    for key, text in values["--param"]:
+        name, ptype = binding["params"][key]
+        try:
+            parameters[name] = {"type": ptype, "value": _parameter_from_text(text, ptype)}
+        except ValueError as err:
+            sys.stderr.write("cellpipe: pipeline parameter {} ({}): {}\n".format(name, ptype, err))
+            return 2
+    in_dirs = {binding["ins"][key]: folder for key, folder in values["--in"]}
+    out_dirs = {binding["outs"][key]: folder for key, folder in values["--out"]}
+    for folder in out_dirs.values():
+        os.makedirs(folder, exist_ok=True)
+    for (folder,) in values["--workdir"]:
+        os.chdir(folder)
+
+    status = run_step(spec, run_dir, parameters, in_dirs, out_dirs)
+    if status != 0:
+        return status
+    with open(os.path.join(run_dir, "steps", spec["step"], "metrics.json"), encoding="utf-8") as f:
+        metrics = {name: _finite(value) for name, value in json.load(f).items()}
+    for (path,) in values["--metrics"]:
+        write_json(path, metrics)
+    for (text,) in values["--executor-input"]:
+        executor_input = json.loads(text)
+        outputs = executor_input.get("outputs", {})
+        artifacts = {}
+        for key, entry in outputs.get("artifacts", {}).items():
+            if entry.get("artifacts") and entry["artifacts"][0].get("type", {}).get("schemaTitle") == "system.Metrics":
+                artifact = dict(entry["artifacts"][0])
+                artifact["metadata"] = dict(artifact.get("metadata") or {}, **metrics)
+                artifacts[key] = {"artifacts": [artifact]}
+        if outputs.get("outputFile") and artifacts:
+            # KFP's launcher merges this metadata into the artifact: the UI shows it as scalar metrics.
+            write_json(outputs["outputFile"], {"artifacts": artifacts})
+    return 0
+
+
 def main(spec, argv):
-    """Entry point of a step program: `python STEP.py RUN_DIR [PARAMS_JSON]`."""
+    """Entry point of a step program: `python STEP.py RUN_DIR [PARAMS_JSON]`, or `--cluster ...` in a pod."""
+    if len(argv) > 1 and argv[1] == "--cluster":
+        return cluster_main(spec, argv[2:])
     if len(argv) < 2:
         sys.stderr.write("usage: python {} RUN_DIR [PARAMETERS.json]\n".format(os.path.basename(argv[0])))
         return 2

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { NotebookFileError } from '../notebook-file';
 import { analyzeCommand } from './analyze';
+import { compileCommand, CompileCliOptions } from './compile';
 import { runCommand, UsageError } from './run';
 import { logsCommand, runsCommand } from './runs';
 
@@ -27,6 +28,28 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print one JSON object on stdout')
     .action(async (notebook: string, options: { json?: boolean }) => {
       status = await analyzeCommand(notebook, options, process.stdout);
+    });
+
+  program
+    .command('compile')
+    .description(
+      'Write the pipeline as a Kubeflow Pipelines v2 file or an Argo Workflow (nothing is submitted).'
+    )
+    .argument('<notebook>', 'path to an .ipynb file')
+    .option('--target <target>', "kfp or argo (default: the notebook's target setting)")
+    .option('-o, --output <file>', 'write the YAML to this file (default: standard output)')
+    .option('--image <image>', 'image for steps when neither the step nor the pipeline names one')
+    .option(
+      '--snapshot <VOLUME=SNAPSHOT[:SIZE[:CLASS]]>',
+      'the VolumeSnapshot a snapshot volume is restored from (repeatable)',
+      collect,
+      []
+    )
+    .option('--run-storage-class <class>', 'Argo: a ReadWriteMany storage class for the run volume')
+    .option('--run-volume-size <size>', 'Argo: size of the run volume (default 10Gi)')
+    .option('--working-dir <dir>', 'working directory of the steps (e.g. the notebook folder on a volume)')
+    .action(async (notebook: string, options: CompileCliOptions) => {
+      status = await compileCommand(notebook, options, process.stdout, process.stderr);
     });
 
   program

@@ -1,0 +1,214 @@
+"""`cellpipe compile`: the KFP output loads into the KFP SDK's protobufs (and kfp-kubernetes'), the Argo
+output into Hera's Workflow model without losing a field, and the compiled container commands run."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from .conftest import EXAMPLES, KALE_EXAMPLES, REPO
+
+CLI = REPO / "cellpipe" / "js" / "cli.js"
+NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb")) + sorted(KALE_EXAMPLES.rglob("*.ipynb"))
+
+json_format = pytest.importorskip("google.protobuf.json_format")
+pipeline_spec_pb2 = pytest.importorskip("kfp.pipeline_spec.pipeline_spec_pb2")
+
+
+def compile_nb(path, target, *extra):
+    """The worktree's CLI bundle (node server-proxy/build.mjs), run on this Node."""
+    assert CLI.exists(), "build the CLI bundle first: node server-proxy/build.mjs"
+    return subprocess.run(["node", str(CLI), "compile", str(path), "--target", target, *extra],
+                          capture_output=True, text=True, timeout=120)
+
+
+def has_steps(path):
+    nb = nbformat.read(path, as_version=4)
+    return any(t.startswith(("step:", "block:")) for c in nb.cells for t in c.get("metadata", {}).get("tags", []))
+
+
+def settings_notebook(tmp_path):
+    """The jest settings notebook (src/core/targets/__tests__/helpers.ts), as a file."""
+    cells = [
+        (["imports"], "import math"),
+        (["pipeline-parameters"], 'rate = 0.5\ncount = 3\nlabel = "x"\nflag = True\nitems = [1, 2]\nconf = {"a": 1}'),
+        (["step:load", "limit:cpu:2", "annotation:team:ml", "label:tier:gold"], "data = [rate] * count"),
+        (["step:train", "prev:load", "limit:nvidia.com/gpu:1"], "model = sum(data)\nscore = model * 2"),
+        (["step:report", "prev:train"], "print(label, flag, items, conf)"),
+        (["pipeline-metrics"], "score"),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src, metadata={"tags": tags}) for tags, src in cells]
+    nb.metadata["cellpipe"] = {
+        "name": "Demo Pipeline",
+        "image": "quay.io/jupyter/scipy-notebook:2026-01-01",
+        "volumes": [{"name": "data-pvc", "mountPath": "/data", "type": "pvc"},
+                    {"name": "home-pvc", "mountPath": "/home/jovyan", "type": "snapshot"}],
+        "steps": {"train": {"cpu": {"request": "500m", "limit": "1"}, "memory": {"request": "1Gi", "limit": "2Gi"},
+                            "env": {"MODE": "fast"},
+                            "secrets": [{"env": "DB_PASSWORD", "secret": "db-credentials", "key": "password"}],
+                            "nodeSelector": {"pool": "gpu"},
+                            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                            "retries": 2, "timeout": 600, "caching": False}},
+    }
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def check_kfp(text):
+    docs = list(yaml.safe_load_all(text))
+    spec = pipeline_spec_pb2.PipelineSpec()
+    json_format.ParseDict(docs[0], spec, ignore_unknown_fields=False)
+    assert spec.schema_version == "2.1.0" and spec.sdk_version.startswith("cellpipe-")
+    if len(docs) > 1:
+        platform = pipeline_spec_pb2.PlatformSpec()
+        json_format.ParseDict(docs[1], platform, ignore_unknown_fields=False)
+        config_pb2 = pytest.importorskip("kfp.kubernetes.kubernetes_executor_config_pb2")
+        for name, executor in docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"].items():
+            assert name in docs[0]["deploymentSpec"]["executors"]
+            json_format.ParseDict(executor, config_pb2.KubernetesExecutorConfig(), ignore_unknown_fields=False)
+    return docs
+
+
+def check_argo(text):
+    models = pytest.importorskip("hera.workflows.models")
+    doc = yaml.safe_load(text)
+    workflow = models.Workflow.model_validate(doc)
+    # Hera ignores unknown fields: a field it dropped (a typo, a wrong place) shows as a difference.
+    assert workflow.model_dump(by_alias=True, exclude_none=True, mode="json") == doc
+    return doc
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if has_steps(p)], ids=lambda p: p.name)
+def test_every_example_compiles_to_a_valid_kfp_pipeline_and_argo_workflow(path, tmp_path):
+    for target, check in (("kfp", check_kfp), ("argo", check_argo)):
+        out = tmp_path / f"out.{target}.yaml"
+        result = compile_nb(path, target, "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        check(out.read_text())
+
+
+def test_settings_compile_and_load_with_every_platform_field(tmp_path):
+    path = settings_notebook(tmp_path)
+    kfp = compile_nb(path, "kfp", "--snapshot", "home-pvc=snap-1:20Gi:csi-rbd")
+    assert kfp.returncode == 0, kfp.stderr
+    docs = check_kfp(kfp.stdout)
+    executors = docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert executors["exec-train"]["secretAsEnv"][0]["secretName"] == "db-credentials"
+    # the KFP SDK loads it as a pipeline component too
+    from kfp import components
+    (tmp_path / "p.yaml").write_text(kfp.stdout)
+    assert components.load_component_from_file(str(tmp_path / "p.yaml")).name == "demo-pipeline"
+    argo = compile_nb(path, "argo", "--snapshot", "home-pvc=snap-1:20Gi")
+    assert argo.returncode == 0, argo.stderr
+    doc = check_argo(argo.stdout)
+    assert doc["spec"]["volumeClaimTemplates"][1]["spec"]["dataSource"]["name"] == "snap-1"
+
+
+def test_a_notebook_with_errors_is_not_compiled(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(nowhere)", metadata={"tags": ["step:a"]})]
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "bad.yaml"
+    result = compile_nb(path, "kfp", "-o", str(out))
+    assert result.returncode == 1
+    assert re.search(r"bad\.ipynb, cell 1, line 1: error", result.stderr), result.stderr
+    assert not out.exists()
+    assert compile_nb(path, "nope").returncode == 2
+
+
+# --- the compiled commands, run here as KFP's launcher and Argo would run them ------------------------
+
+
+def launcher_text(value):
+    """How KFP's launcher turns a parameter value into command-line text (numbers without .0, JSON for lists)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def run_command(command, tmp_path):
+    command = [sys.executable if c == "python3" else c for c in command]
+    env = dict(os.environ, PYTHONPATH="")
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+
+
+def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path):
+    pytest.importorskip("IPython")
+    text = compile_nb(settings_notebook(tmp_path), "kfp").stdout
+    spec = yaml.safe_load_all(text).__next__()
+    tasks = spec["root"]["dag"]["tasks"]
+    params = {k: v["defaultValue"] for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
+    params["count"] = 4  # an override, as a run would pass it
+    artifacts = tmp_path / "artifacts"
+    for name in ["load", "train", "report"]:
+        exec_ = spec["deploymentSpec"]["executors"][f"exec-{name}"]["container"]
+        task_dir = artifacts / name
+        outputs = spec["components"][f"comp-{name}"].get("outputDefinitions", {}).get("artifacts", {})
+        executor_input = {"outputs": {"outputFile": str(task_dir / "executor_output.json"), "artifacts": {
+            k: {"artifacts": [{"name": k, "uri": f"minio://x/{name}/{k}", "type": v["artifactType"], "metadata": {}}]}
+            for k, v in outputs.items()}}}
+
+        def resolve(arg):
+            arg = re.sub(r"\{\{\$\.inputs\.parameters\['(\w+)'\]\}\}", lambda m: launcher_text(params[m.group(1)]), arg)
+            arg = re.sub(r"\{\{\$\.inputs\.artifacts\['(\w+)'\]\.path\}\}",
+                         lambda m: str(artifacts / tasks[name]["inputs"]["artifacts"][m.group(1)]["taskOutputArtifact"]["producerTask"] / m.group(1)), arg)
+            arg = re.sub(r"\{\{\$\.outputs\.artifacts\['(\w+)'\]\.path\}\}", lambda m: str(task_dir / m.group(1)), arg)
+            return json.dumps(executor_input) if arg == "{{$}}" else arg
+
+        result = run_command(exec_["command"] + [resolve(a) for a in exec_["args"]], tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(artifacts / "load" / "data")) == ["data.json", "data.pkl"]
+    assert json.loads((artifacts / "train" / "cellpipe_metrics").read_text()) == {"score": 4.0}
+    executor_output = json.loads((artifacts / "train" / "executor_output.json").read_text())
+    assert executor_output["artifacts"]["cellpipe_metrics"]["artifacts"][0]["metadata"] == {"score": 4.0}
+
+
+def test_argo_commands_run_on_a_shared_run_folder(tmp_path):
+    pytest.importorskip("IPython")
+    doc = yaml.safe_load(compile_nb(settings_notebook(tmp_path), "argo").stdout)
+    args = {p["name"]: p["value"] for p in doc["spec"]["arguments"]["parameters"]}
+    args["flag"] = "false"
+    run_dir = tmp_path / "run"
+    metrics = tmp_path / "metrics.json"
+    templates = {t["name"]: t for t in doc["spec"]["templates"]}
+    for task in templates["main"]["dag"]["tasks"]:
+        container = templates[task["template"]]["container"]
+
+        def resolve(arg):
+            arg = re.sub(r"\{\{workflow\.parameters\.(\w+)\}\}", lambda m: args[m.group(1)], arg)
+            return {"/cellpipe/run": str(run_dir), "/tmp/cellpipe/metrics.json": str(metrics)}.get(arg, arg)
+
+        result = run_command(container["command"] + [resolve(a) for a in container["args"]], tmp_path)
+        assert result.returncode == 0, result.stderr
+        if task["name"] == "report":
+            assert "x False [1, 2] {'a': 1}" in result.stdout
+    assert json.loads(metrics.read_text()) == {"score": 3.0}
+
+
+def test_cluster_parameters_are_read_as_their_declared_type():
+    sys.path.insert(0, str(REPO / "cellpipe"))
+    try:
+        import runtime
+    finally:
+        sys.path.pop(0)
+    read = runtime._parameter_from_text
+    assert read("3", "int") == 3 and read("3.0", "int") == 3
+    assert read("1", "float") == 1.0 and isinstance(read("1", "float"), float)
+    assert read("true", "bool") is True and read("False", "bool") is False
+    assert read('{"a": [1]}', "dict") == {"a": [1]} and read("[1, 2]", "list") == [1, 2]
+    assert read("$(rm -rf /)", "str") == "$(rm -rf /)"
+    with pytest.raises(ValueError):
+        read("maybe", "bool")

@@ -1,0 +1,97 @@
+/**
+ * `cellpipe compile NOTEBOOK --target kfp|argo [-o FILE]`: the pipeline as a
+ * KFP v2 pipeline file (IR plus the kfp-kubernetes platform document) or an
+ * Argo Workflow. Nothing is submitted.
+ *
+ * Exit status: 0 written, 1 the notebook has error diagnostics or a setting
+ * the target cannot express (nothing is written), 2 unusable input.
+ */
+import { basename } from 'path';
+import { analyzeNotebook } from '../../../src/core/pipeline';
+import { compileArgo } from '../../../src/core/targets/argo';
+import type { ClusterCompileOptions, SnapshotSource } from '../../../src/core/targets/cluster-plan';
+import { CompileError } from '../../../src/core/targets/cluster-step';
+import { compileKfp } from '../../../src/core/targets/kfp';
+import { writeFileAtomic } from '../atomic-file';
+import { loadNotebookFile } from '../notebook-file';
+import { nodeAnalyser } from '../node-analyser';
+import { runtimeSource } from '../runtime-source';
+import { formatDiagnostic } from './analyze';
+import { UsageError } from './run';
+
+declare const CELLPIPE_VERSION: string | undefined;
+
+export interface CompileCliOptions {
+  target?: string;
+  output?: string;
+  image?: string;
+  snapshot: string[];
+  runStorageClass?: string;
+  runVolumeSize?: string;
+  workingDir?: string;
+}
+
+/** `VOLUME=SNAPSHOT[:SIZE[:STORAGECLASS]]` */
+export function parseSnapshotOption(text: string): [string, SnapshotSource] {
+  const match = /^([^=]+)=([^:]+)(?::([^:]+))?(?::([^:]+))?$/.exec(text);
+  if (!match) {
+    throw new UsageError(`--snapshot ${text}: expected VOLUME=SNAPSHOT[:SIZE[:STORAGECLASS]]`);
+  }
+  const [, volume, snapshot, size, storageClass] = match;
+  return [volume, { snapshot, size: size ?? '10Gi', ...(storageClass ? { storageClass } : {}) }];
+}
+
+export async function compileCommand(
+  path: string,
+  options: CompileCliOptions,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream
+): Promise<number> {
+  const file = basename(path);
+  const notebook = await loadNotebookFile(path);
+  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+  const target = options.target ?? analysis.pipeline.target;
+  if (target !== 'kfp' && target !== 'argo') {
+    throw new UsageError(`${path}: say which cluster to compile for: --target kfp or --target argo`);
+  }
+  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
+  if (errors.length > 0) {
+    for (const d of errors) {
+      err.write(formatDiagnostic(file, d) + '\n');
+    }
+    err.write(`${file}: not compiled: fix the ${errors.length === 1 ? 'error' : 'errors'} above first.\n`);
+    return 1;
+  }
+  const compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'> = {
+    cellpipeVersion: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev',
+    defaultImage: options.image,
+    snapshots: Object.fromEntries(options.snapshot.map(parseSnapshotOption)),
+    workingDir: options.workingDir,
+    runVolume: { storageClass: options.runStorageClass, size: options.runVolumeSize }
+  };
+  let result;
+  try {
+    result = (target === 'kfp' ? compileKfp : compileArgo)(
+      analysis,
+      notebook,
+      runtimeSource(),
+      compileOptions
+    );
+  } catch (e) {
+    if (e instanceof CompileError) {
+      err.write(`${file}: not compiled: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  for (const warning of result.warnings) {
+    err.write(`${file}: warning: ${warning}\n`);
+  }
+  if (!options.output || options.output === '-') {
+    out.write(result.text);
+  } else {
+    await writeFileAtomic(options.output, result.text);
+    err.write(`${file}: wrote ${options.output} (${target}, ${analysis.steps.length} steps)\n`);
+  }
+  return 0;
+}

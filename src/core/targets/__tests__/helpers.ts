@@ -1,0 +1,95 @@
+/** Shared fixtures of the cluster target tests: notebooks from cells, and the analyses of files. */
+import { readdirSync, readFileSync, statSync } from 'fs';
+import { join, resolve } from 'path';
+import { PythonAnalyser } from '../../analysis';
+import type { NotebookData } from '../../notebook/model';
+import { readNotebook } from '../../notebook/read';
+import { analyzeNotebook, PipelineAnalysis } from '../../pipeline';
+import { locateWasmNode } from '../../../../server-proxy/src/wasm-node';
+
+export const REPO_ROOT = resolve(__dirname, '../../../..');
+export const RUNTIME = readFileSync(join(REPO_ROOT, 'cellpipe/runtime.py'), 'utf8');
+export const EXAMPLES = join(REPO_ROOT, 'examples');
+export const KALE_EXAMPLES = resolve(REPO_ROOT, '..', 'shared', 'kale-examples');
+
+let shared: Promise<PythonAnalyser> | undefined;
+export function analyser(): Promise<PythonAnalyser> {
+  shared ??= PythonAnalyser.create(locateWasmNode);
+  return shared;
+}
+
+export function notebookOf(
+  cells: Array<[string[], string]>,
+  metadata: Record<string, unknown> = {},
+  name = 'demo.ipynb'
+): NotebookData {
+  return {
+    name,
+    metadata,
+    cells: cells.map(([tags, source], index) => ({ index, type: 'code', tags, source }))
+  };
+}
+
+export async function analyse(nb: NotebookData): Promise<PipelineAnalysis> {
+  return analyzeNotebook(nb, await analyser());
+}
+
+export function readNotebookFile(path: string): NotebookData {
+  return readNotebook(JSON.parse(readFileSync(path, 'utf8')), path.split('/').pop()!);
+}
+
+export function notebooksUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir).sort()) {
+    const full = join(dir, entry);
+    if (entry.startsWith('.')) {
+      continue;
+    }
+    if (statSync(full).isDirectory()) {
+      out.push(...notebooksUnder(full));
+    } else if (entry.endsWith('.ipynb')) {
+      out.push(full);
+    }
+  }
+  return out;
+}
+
+/** A demo pipeline with every kind of setting. */
+export function settingsNotebook(): NotebookData {
+  return notebookOf(
+    [
+      [['imports'], 'import math'],
+      [
+        ['pipeline-parameters'],
+        'rate = 0.5\ncount = 3\nlabel = "x"\nflag = True\nitems = [1, 2]\nconf = {"a": 1}'
+      ],
+      [['step:load', 'limit:cpu:2', 'annotation:team:ml', 'label:tier:gold'], 'data = [rate] * count'],
+      [['step:train', 'prev:load', 'limit:nvidia.com/gpu:1'], 'model = sum(data)\nscore = model * 2'],
+      [['step:report', 'prev:train'], 'print(label, flag, items, conf)'],
+      [['pipeline-metrics'], 'score']
+    ],
+    {
+      cellpipe: {
+        name: 'Demo Pipeline',
+        image: 'quay.io/jupyter/scipy-notebook:2026-01-01',
+        volumes: [
+          { name: 'data-pvc', mountPath: '/data', type: 'pvc' },
+          { name: 'home-pvc', mountPath: '/home/jovyan', type: 'snapshot' }
+        ],
+        steps: {
+          train: {
+            cpu: { request: '500m', limit: '1' },
+            memory: { request: '1Gi', limit: '2Gi' },
+            env: { MODE: 'fast' },
+            secrets: [{ env: 'DB_PASSWORD', secret: 'db-credentials', key: 'password' }],
+            nodeSelector: { pool: 'gpu' },
+            tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+            retries: 2,
+            timeout: 600,
+            caching: false
+          }
+        }
+      }
+    }
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * How a cluster container runs a step program, shared by the KFP and Argo
+ * targets.
+ *
+ * The container gets no shell and no interpolated code: its command is
+ * `python3 -c BOOTSTRAP PROGRAM_BASE64 --cluster BINDING_BASE64 FLAGS...`.
+ * - The program (from `stepProgram`, the same text as target `local`) travels
+ *   base64-encoded because Argo and the KFP backend expand `{{...}}` in every
+ *   string of a template: a cell containing `{{workflow.name}}` or `{{=...}}`
+ *   must reach Python unchanged. Base64 has no braces, quotes or newlines.
+ * - The binding (which Python name each key stands for, and its type) is
+ *   base64 JSON for the same reason: only keys made of `[A-Za-z0-9_]` (see
+ *   k8s-names.ts) appear in flags and placeholders.
+ * - FLAGS are fixed words followed by a fixed number of values (runtime.py
+ *   `cluster_main` reads them positionally, so a value starting with `-` is
+ *   still a value).
+ */
+import type { NotebookData } from '../notebook/model';
+import type { PipelineAnalysis, PipelineStep } from '../pipeline';
+import type { ParameterType } from '../tags/parameters';
+import { stepProgram } from './step-program';
+
+/** Runs argv[1] (base64 of the program) as `__main__`, with the rest of argv as its arguments. */
+export const BOOTSTRAP =
+  'import base64, sys; src = base64.b64decode(sys.argv.pop(1)).decode("utf-8"); ' +
+  'exec(compile(src, "cellpipe-step.py", "exec"))';
+
+/** Where the adapter copies the step's metrics (a fixed path: no name reaches a path). */
+export const METRICS_FILE = '/tmp/cellpipe/metrics.json';
+
+/** Above this, Linux refuses one argument string (MAX_ARG_STRLEN is 128 KiB). */
+export const MAX_ARG_BYTES = 128 * 1024 - 1;
+
+/** The step's names, bound to the keys the container sees. */
+export interface StepBinding {
+  params: Record<string, [string, ParameterType]>;
+  ins: Record<string, string>;
+  outs: Record<string, string>;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** UTF-8 bytes of a string (no TextEncoder/Buffer assumption in the core). */
+function utf8(text: string): number[] {
+  const bytes: number[] = [];
+  for (const ch of text) {
+    let c = ch.codePointAt(0)!;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      c = 0xfffd; // a lone surrogate: what TextEncoder writes too
+    }
+    if (c < 0x80) {
+      bytes.push(c);
+    } else if (c < 0x800) {
+      bytes.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    } else if (c < 0x10000) {
+      bytes.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    } else {
+      bytes.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    }
+  }
+  return bytes;
+}
+
+export function base64Utf8(text: string): string {
+  const bytes = utf8(text);
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const [a, b, c] = [bytes[i], bytes[i + 1], bytes[i + 2]];
+    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
+    out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
+    out += b === undefined ? '=' : B64[(n >> 6) & 63];
+    out += c === undefined ? '=' : B64[n & 63];
+  }
+  return out;
+}
+
+export class CompileError extends Error {}
+
+/** The base64 program of one step, checked against the argument size limit. */
+export function encodedProgram(
+  analysis: PipelineAnalysis,
+  notebook: NotebookData,
+  step: PipelineStep,
+  runtimeSource: string
+): string {
+  const program = base64Utf8(stepProgram({ analysis, notebook, step: step.name, runtimeSource }));
+  if (program.length > MAX_ARG_BYTES) {
+    throw new CompileError(
+      `Step ${step.name}: its program is ${Math.ceil(program.length / 1024)} KiB encoded, above the ` +
+        `128 KiB a container argument may hold. Move large literals out of its cells (read them from a file).`
+    );
+  }
+  return program;
+}
+
+/** Flags of the container command. Each is a word followed by its values. */
+export type AdapterFlag =
+  | ['--run-dir', string]
+  | ['--param', string, string]
+  | ['--in', string, string]
+  | ['--out', string, string]
+  | ['--metrics', string]
+  | ['--executor-input', string]
+  | ['--workdir', string];
+
+export function containerCommand(program: string, binding: StepBinding, flags: AdapterFlag[]): string[] {
+  return [
+    'python3',
+    '-c',
+    BOOTSTRAP,
+    program,
+    '--cluster',
+    base64Utf8(JSON.stringify(binding)),
+    ...flags.flat()
+  ];
+}

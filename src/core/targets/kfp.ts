@@ -1,0 +1,431 @@
+/**
+ * Target `kfp`: a Kubeflow Pipelines v2 PipelineSpec (IR, schemaVersion
+ * 2.1.0) and, when a step needs Kubernetes settings, a second YAML document
+ * `platforms: kubernetes:` (the kfp-kubernetes PlatformSpec), laid out as the
+ * KFP SDK writes them (keys sorted, `# PIPELINE DEFINITION` header).
+ *
+ * Data passing: each variable a step saves is one output artifact, a folder
+ * holding what runtime.py writes (`NAME.json` plus `NAME.<format>`); KFP
+ * uploads it and downloads it for the consumers, whose `--in` flags point the
+ * runtime at the local copy. cellpipe's static analysis does not know a
+ * variable's type, so artifacts are `system.Artifact` unless the caller says
+ * otherwise (`artifactTypes`, e.g. from a local run's saved formats). Metrics
+ * are one `system.Metrics` artifact per step that records any; the runtime
+ * writes their values into the executor output so the KFP UI shows them.
+ */
+import type { NotebookData } from '../notebook/model';
+import type { PipelineAnalysis } from '../pipeline';
+import type { ParameterType } from '../tags/parameters';
+import { parseQuantity } from '../tags/quantity';
+import type { StepSettings } from '../tags/settings';
+import { ArtifactKind, ClusterCompileOptions, ClusterPlan, planCluster, PlannedStep } from './cluster-plan';
+import { AdapterFlag, containerCommand } from './cluster-step';
+import { toYaml, yamlComment, YamlValue } from './yaml-emit';
+
+type Doc = { [key: string]: YamlValue };
+
+export interface CompiledPipeline {
+  /** The YAML file. */
+  text: string;
+  /** Settings that could not be expressed, defaults that were assumed. */
+  warnings: string[];
+}
+
+const PARAMETER_TYPES: Record<ParameterType, string> = {
+  int: 'NUMBER_INTEGER',
+  float: 'NUMBER_DOUBLE',
+  str: 'STRING',
+  bool: 'BOOLEAN',
+  list: 'LIST',
+  dict: 'STRUCT'
+};
+
+const ARTIFACT_TYPES: Record<ArtifactKind, string> = {
+  dataset: 'system.Dataset',
+  model: 'system.Model',
+  artifact: 'system.Artifact'
+};
+
+/** Inside the container: the runtime's scratch run folder (step files; data goes to artifacts). */
+const RUN_DIR = '/tmp/cellpipe/run';
+
+const artifactType = (schemaTitle: string): Doc => ({
+  artifactType: { schemaTitle, schemaVersion: '0.0.1' }
+});
+const constant = (value: YamlValue): Doc => ({ runtimeValue: { constant: value } });
+
+export interface KfpDocuments {
+  pipelineSpec: Doc;
+  /** Null when no step needs Kubernetes settings. */
+  platformSpec: Doc | null;
+  plan: ClusterPlan;
+  warnings: string[];
+}
+
+export function kfpDocuments(
+  analysis: PipelineAnalysis,
+  notebook: NotebookData,
+  runtimeSource: string,
+  options: Omit<ClusterCompileOptions, 'runtimeSource'> = {}
+): KfpDocuments {
+  const plan = planCluster(analysis, notebook, { ...options, runtimeSource }, []);
+  const warnings = [...plan.warnings];
+  const typeOf = (name: string) => ARTIFACT_TYPES[options.artifactTypes?.[name] ?? 'artifact'];
+
+  const components: Doc = {};
+  const executors: Doc = {};
+  const tasks: Doc = {};
+  const platformExecutors: Doc = {};
+
+  // Snapshot volumes: a createpvc task restores each, a deletepvc task removes it after the last steps.
+  const snapshots = plan.volumes.filter(v => v.type === 'snapshot');
+  const createTasks = new Map(snapshots.map(v => [v.claim, plan.labels.name(`createpvc-${v.claim}`)]));
+  if (snapshots.length > 0) {
+    addPvcComponents(plan, components, executors, tasks, createTasks);
+  }
+
+  for (const s of plan.steps) {
+    const settings = s.step.settings;
+    const comp = `comp-${s.name}`;
+    const exec = `exec-${s.name}`;
+    const inputParameters: Doc = {};
+    const inputArtifacts: Doc = {};
+    const outputArtifacts: Doc = {};
+    const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
+    for (const p of plan.parameters) {
+      inputParameters[p.key] = { parameterType: PARAMETER_TYPES[p.value.type] };
+      flags.push(['--param', p.key, `{{$.inputs.parameters['${p.key}']}}`]);
+    }
+    for (const v of s.ins) {
+      inputArtifacts[v.key] = artifactType(typeOf(v.name));
+      flags.push(['--in', v.key, `{{$.inputs.artifacts['${v.key}'].path}}`]);
+    }
+    for (const v of s.outs) {
+      outputArtifacts[v.key] = artifactType(typeOf(v.name));
+      flags.push(['--out', v.key, `{{$.outputs.artifacts['${v.key}'].path}}`]);
+    }
+    if (s.metrics.length > 0) {
+      outputArtifacts[plan.metricsKey] = artifactType('system.Metrics');
+      flags.push(
+        ['--metrics', `{{$.outputs.artifacts['${plan.metricsKey}'].path}}`],
+        ['--executor-input', '{{$}}']
+      );
+    }
+    if (options.workingDir) {
+      flags.push(['--workdir', options.workingDir]);
+    }
+    const component: Doc = { executorLabel: exec };
+    if (Object.keys(inputParameters).length + Object.keys(inputArtifacts).length > 0) {
+      component.inputDefinitions = nonEmpty({ parameters: inputParameters, artifacts: inputArtifacts });
+    }
+    if (Object.keys(outputArtifacts).length > 0) {
+      component.outputDefinitions = { artifacts: outputArtifacts };
+    }
+    components[comp] = component;
+
+    const command = containerCommand(s.program, s.binding, flags);
+    const container: Doc = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
+    const env = Object.entries(settings.env ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+    if (env.length > 0) {
+      container.env = env.map(([name, value]) => ({ name, value }));
+    }
+    const resources = kfpResources(settings);
+    if (resources) {
+      container.resources = resources;
+    }
+    executors[exec] = { container };
+    if (Object.keys(settings.limits ?? {}).length > 0) {
+      warnings.push(
+        `Step ${s.step.name}: KFP has no field for the limits ${Object.keys(settings.limits!).join(', ')}; they are left out.`
+      );
+    }
+
+    const task: Doc = {
+      cachingOptions: { enableCache: settings.caching ?? analysis.pipeline.caching },
+      componentRef: { name: comp },
+      taskInfo: { name: s.name }
+    };
+    const after = [...s.after, ...createTasks.values()].sort();
+    if (after.length > 0) {
+      task.dependentTasks = after;
+    }
+    const taskInputs: Doc = {};
+    if (plan.parameters.length > 0) {
+      taskInputs.parameters = Object.fromEntries(
+        plan.parameters.map(p => [p.key, { componentInputParameter: p.key }])
+      );
+    }
+    if (s.ins.length > 0) {
+      taskInputs.artifacts = Object.fromEntries(
+        s.ins.map(v => [
+          v.key,
+          { taskOutputArtifact: { outputArtifactKey: v.key, producerTask: v.provider } }
+        ])
+      );
+    }
+    if (Object.keys(taskInputs).length > 0) {
+      task.inputs = taskInputs;
+    }
+    if (settings.retries) {
+      task.retryPolicy = {
+        backoffDuration: '0s',
+        backoffFactor: 2,
+        backoffMaxDuration: '3600s',
+        maxRetryCount: settings.retries
+      };
+    }
+    tasks[s.name] = task;
+
+    const platform = kubernetesConfig(s, plan, createTasks);
+    if (Object.keys(platform).length > 0) {
+      platformExecutors[exec] = platform;
+    }
+  }
+
+  const pipelineInfo: Doc = { name: plan.name };
+  if (plan.description) {
+    pipelineInfo.description = plan.description;
+  }
+  const root: Doc = { dag: { tasks } };
+  if (plan.parameters.length > 0) {
+    root.inputDefinitions = {
+      parameters: Object.fromEntries(
+        plan.parameters.map(p => [
+          p.key,
+          { defaultValue: p.value.value, isOptional: true, parameterType: PARAMETER_TYPES[p.value.type] }
+        ])
+      )
+    };
+  }
+  const pipelineSpec: Doc = {
+    components,
+    deploymentSpec: { executors },
+    pipelineInfo,
+    root,
+    schemaVersion: '2.1.0',
+    sdkVersion: `cellpipe-${options.cellpipeVersion ?? '0'}`
+  };
+  const platformSpec =
+    Object.keys(platformExecutors).length > 0
+      ? { platforms: { kubernetes: { deploymentSpec: { executors: platformExecutors } } } }
+      : null;
+  return { pipelineSpec, platformSpec, plan, warnings };
+}
+
+export function compileKfp(
+  analysis: PipelineAnalysis,
+  notebook: NotebookData,
+  runtimeSource: string,
+  options: Omit<ClusterCompileOptions, 'runtimeSource'> = {}
+): CompiledPipeline {
+  const { pipelineSpec, platformSpec, plan, warnings } = kfpDocuments(
+    analysis,
+    notebook,
+    runtimeSource,
+    options
+  );
+  const text =
+    header(plan) +
+    toYaml(pipelineSpec, { sortKeys: true }) +
+    (platformSpec ? '---\n' + toYaml(platformSpec, { sortKeys: true }) : '');
+  return { text, warnings };
+}
+
+function nonEmpty(doc: Doc): Doc {
+  return Object.fromEntries(
+    Object.entries(doc).filter(
+      ([, v]) => !(typeof v === 'object' && v !== null && Object.keys(v).length === 0)
+    )
+  );
+}
+
+/** The SDK's header, plus which notebook names the keys stand for (comments reach no program). */
+function header(plan: ClusterPlan): string {
+  const lines = ['PIPELINE DEFINITION', `Name: ${plan.name}`];
+  if (plan.description) {
+    lines.push(`Description: ${plan.description}`);
+  }
+  if (plan.parameters.length > 0) {
+    lines.push('Inputs:');
+    for (const p of plan.parameters) {
+      lines.push(`   ${p.key}: ${p.value.type} [Default: ${JSON.stringify(p.value.value)}]`);
+    }
+  }
+  lines.push(`Compiled by cellpipe from ${plan.notebook}. Steps (task: notebook step):`);
+  for (const s of plan.steps) {
+    lines.push(`   ${s.name}: ${s.step.name}, cells ${s.step.cells.map(c => c + 1).join(', ')}`);
+  }
+  const renamed = [
+    ...plan.parameters.filter(p => p.key !== p.name),
+    ...plan.steps.flatMap(s => s.outs).filter(v => v.key !== v.name)
+  ];
+  if (renamed.length > 0) {
+    lines.push('Renamed keys:', ...renamed.map(r => `   ${r.key}: ${r.name}`));
+  }
+  return yamlComment(lines.join('\n'));
+}
+
+/** Container resources in both the current string form and the numeric form older backends read. */
+function kfpResources(settings: StepSettings): Doc | null {
+  const r: Doc = {};
+  const set = (what: 'cpu' | 'memory', kind: 'request' | 'limit') => {
+    const text = settings[what]?.[kind];
+    if (!text) {
+      return;
+    }
+    const Kind = kind === 'request' ? 'Request' : 'Limit';
+    const What = what === 'cpu' ? 'Cpu' : 'Memory';
+    const amount = parseQuantity(text);
+    if (amount !== null) {
+      // The SDK writes memory in (decimal) gigabytes and CPU in cores.
+      r[`${what}${Kind}`] = what === 'memory' ? amount / 1e9 : amount;
+    }
+    r[`resource${What}${Kind}`] = text;
+  };
+  set('cpu', 'request');
+  set('cpu', 'limit');
+  set('memory', 'request');
+  set('memory', 'limit');
+  if (settings.gpu && settings.gpu.count > 0) {
+    const type = `${settings.gpu.vendor}.com/gpu`;
+    const count = String(settings.gpu.count);
+    r.accelerator = { count, resourceCount: count, resourceType: type, type };
+  }
+  return Object.keys(r).length > 0 ? r : null;
+}
+
+/** KubernetesExecutorConfig (kfp-kubernetes) of one step: references to secrets, never values. */
+function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<string, string>): Doc {
+  const settings = s.step.settings;
+  const config: Doc = {};
+  if (settings.timeout) {
+    config.activeDeadlineSeconds = String(Math.ceil(settings.timeout));
+  }
+  if (settings.nodeSelector && Object.keys(settings.nodeSelector).length > 0) {
+    config.nodeSelector = { labels: { ...settings.nodeSelector } };
+  }
+  const podMetadata: Doc = {};
+  if (settings.annotations && Object.keys(settings.annotations).length > 0) {
+    podMetadata.annotations = { ...settings.annotations };
+  }
+  if (settings.labels && Object.keys(settings.labels).length > 0) {
+    podMetadata.labels = { ...settings.labels };
+  }
+  if (Object.keys(podMetadata).length > 0) {
+    config.podMetadata = podMetadata;
+  }
+  const mounts: YamlValue[] = plan.volumes.map((v): Doc => {
+    if (v.type === 'pvc') {
+      return { constant: v.claim, mountPath: v.mountPath, pvcNameParameter: constant(v.claim) };
+    }
+    const output = { outputParameterKey: 'name', producerTask: createTasks.get(v.claim)! };
+    return {
+      mountPath: v.mountPath,
+      pvcNameParameter: { taskOutputParameter: output },
+      taskOutputParameter: output
+    };
+  });
+  if (mounts.length > 0) {
+    config.pvcMount = mounts;
+  }
+  const bySecret = new Map<string, Array<{ envVar: string; secretKey: string }>>();
+  for (const ref of settings.secrets ?? []) {
+    bySecret.set(ref.secret, [...(bySecret.get(ref.secret) ?? []), { envVar: ref.env, secretKey: ref.key }]);
+  }
+  if (bySecret.size > 0) {
+    config.secretAsEnv = [...bySecret].map(([secret, keyToEnv]) => ({
+      keyToEnv,
+      optional: false,
+      secretName: secret,
+      secretNameParameter: constant(secret)
+    }));
+  }
+  if (settings.tolerations && settings.tolerations.length > 0) {
+    config.tolerations = settings.tolerations.map(t => {
+      const out: Doc = {};
+      for (const key of ['effect', 'key', 'operator', 'value'] as const) {
+        if (t[key] !== undefined) {
+          out[key] = t[key]!;
+        }
+      }
+      return out;
+    });
+  }
+  return config;
+}
+
+/** The kfp-kubernetes CreatePVC / DeletePVC stub components (the KFP backend runs them itself). */
+function addPvcComponents(
+  plan: ClusterPlan,
+  components: Doc,
+  executors: Doc,
+  tasks: Doc,
+  createTasks: Map<string, string>
+): void {
+  const create = plan.labels.name('createpvc');
+  const remove = plan.labels.name('deletepvc');
+  const optional = (parameterType: string): Doc => ({ isOptional: true, parameterType });
+  components[`comp-${create}`] = {
+    executorLabel: `exec-${create}`,
+    inputDefinitions: {
+      parameters: {
+        access_modes: { parameterType: 'LIST' },
+        annotations: optional('STRUCT'),
+        data_source: optional('STRUCT'),
+        pvc_name: optional('STRING'),
+        pvc_name_suffix: optional('STRING'),
+        size: { parameterType: 'STRING' },
+        storage_class_name: { defaultValue: '', isOptional: true, parameterType: 'STRING' },
+        volume_name: optional('STRING')
+      }
+    },
+    outputDefinitions: { parameters: { name: { parameterType: 'STRING' } } }
+  };
+  components[`comp-${remove}`] = {
+    executorLabel: `exec-${remove}`,
+    inputDefinitions: { parameters: { pvc_name: { parameterType: 'STRING' } } }
+  };
+  executors[`exec-${create}`] = { container: { image: 'argostub/createpvc' } };
+  executors[`exec-${remove}`] = { container: { image: 'argostub/deletepvc' } };
+
+  // The steps no other step waits for: the restored volumes are deleted after them.
+  const upstream = new Set(plan.steps.flatMap(s => s.after));
+  const leaves = plan.steps.filter(s => !upstream.has(s.name)).map(s => s.name);
+  for (const v of plan.volumes) {
+    if (v.type !== 'snapshot' || !v.snapshot) {
+      continue;
+    }
+    const createTask = createTasks.get(v.claim)!;
+    const parameters: Doc = {
+      access_modes: constant([v.snapshot.accessMode ?? 'ReadWriteOnce']),
+      data_source: constant({
+        apiGroup: 'snapshot.storage.k8s.io',
+        kind: 'VolumeSnapshot',
+        name: v.snapshot.snapshot
+      }),
+      pvc_name_suffix: constant(`-${v.name}`),
+      size: constant(v.snapshot.size)
+    };
+    if (v.snapshot.storageClass) {
+      parameters.storage_class_name = constant(v.snapshot.storageClass);
+    }
+    tasks[createTask] = {
+      cachingOptions: { enableCache: false },
+      componentRef: { name: `comp-${create}` },
+      inputs: { parameters },
+      taskInfo: { name: createTask }
+    };
+    const deleteTask = plan.labels.name(`deletepvc-${v.claim}`);
+    tasks[deleteTask] = {
+      cachingOptions: { enableCache: false },
+      componentRef: { name: `comp-${remove}` },
+      dependentTasks: [...leaves, createTask].sort(),
+      inputs: {
+        parameters: {
+          pvc_name: { taskOutputParameter: { outputParameterKey: 'name', producerTask: createTask } }
+        }
+      },
+      taskInfo: { name: deleteTask }
+    };
+  }
+}
