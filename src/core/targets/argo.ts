@@ -22,7 +22,7 @@ import type { StepSettings } from '../tags/settings';
 import { ClusterCompileOptions, ClusterPlan, parameterText, planCluster, PlannedStep } from './cluster-plan';
 import { AdapterFlag, containerCommand, METRICS_FILE } from './cluster-step';
 import type { CompiledPipeline } from './kfp';
-import { toYaml, yamlComment, YamlValue } from './yaml-emit';
+import { toYaml, YamlValue } from './yaml-text';
 
 type Doc = { [key: string]: YamlValue };
 
@@ -155,7 +155,7 @@ export function compileArgo(
       ? 'Run volume: ReadWriteOnce (no ReadWriteMany storage class given); pod affinity keeps the steps on one node.'
       : 'Run volume: ReadWriteMany; steps may run on any node.'
   );
-  return { text: yamlComment(lines.join('\n')) + toYaml(workflow), warnings };
+  return { text: toYaml(workflow, { comment: lines.join('\n') }), warnings };
 }
 
 function stepTemplate(

@@ -20,7 +20,7 @@ import { parseQuantity } from '../tags/quantity';
 import type { StepSettings } from '../tags/settings';
 import { ArtifactKind, ClusterCompileOptions, ClusterPlan, planCluster, PlannedStep } from './cluster-plan';
 import { AdapterFlag, containerCommand } from './cluster-step';
-import { toYaml, yamlComment, YamlValue } from './yaml-emit';
+import { toYaml, YamlValue } from './yaml-text';
 
 type Doc = { [key: string]: YamlValue };
 
@@ -225,8 +225,7 @@ export function compileKfp(
     options
   );
   const text =
-    header(plan) +
-    toYaml(pipelineSpec, { sortKeys: true }) +
+    toYaml(pipelineSpec, { sortKeys: true, comment: header(plan) }) +
     (platformSpec ? '---\n' + toYaml(platformSpec, { sortKeys: true }) : '');
   return { text, warnings };
 }
@@ -262,7 +261,7 @@ function header(plan: ClusterPlan): string {
   if (renamed.length > 0) {
     lines.push('Renamed keys:', ...renamed.map(r => `   ${r.key}: ${r.name}`));
   }
-  return yamlComment(lines.join('\n'));
+  return lines.join('\n');
 }
 
 /** Container resources in both the current string form and the numeric form older backends read. */

@@ -3,9 +3,10 @@ import type { ClusterCompileOptions } from '../cluster-plan';
 import { DNS_LABEL } from '../k8s-names';
 import { analyse, RUNTIME, settingsNotebook } from './helpers';
 import { HOSTILE_PARAM, HOSTILE_STEP, HOSTILE_STEP_2, HOSTILE_VAR, renamed } from './hostile';
+import { parse } from 'yaml';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const jsYaml = require('js-yaml') as { safeLoad(text: string): unknown };
+/** Read as YAML 1.1, as the KFP SDK (PyYAML) and Argo (Go) read it. */
+const parse11 = (text: string): unknown => parse(text, { version: '1.1' });
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test access into parsed YAML
 
@@ -14,7 +15,7 @@ const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 async function workflow(options: Omit<ClusterCompileOptions, 'runtimeSource'> = {}) {
   const nb = settingsNotebook();
   const result = compileArgo(await analyse(nb), nb, RUNTIME, options);
-  const wf = jsYaml.safeLoad(result.text) as Json;
+  const wf = parse11(result.text) as Json;
   const templates = Object.fromEntries((wf.spec.templates as Json[]).map(t => [t.name, t]));
   return { result, wf, templates };
 }
@@ -137,7 +138,7 @@ describe('target argo', () => {
       data: HOSTILE_VAR
     });
     const result = compileArgo(analysis, nb, RUNTIME);
-    const wf = jsYaml.safeLoad(result.text) as Json;
+    const wf = parse11(result.text) as Json;
     const strings: string[] = [];
     const walk = (v: unknown): void => {
       if (typeof v === 'string') {

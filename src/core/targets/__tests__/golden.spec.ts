@@ -10,9 +10,11 @@ import { compileArgo } from '../argo';
 import { compileKfp } from '../kfp';
 import { DNS_LABEL } from '../k8s-names';
 import { analyse, EXAMPLES, KALE_EXAMPLES, notebooksUnder, readNotebookFile, RUNTIME } from './helpers';
+import { parseAllDocuments } from 'yaml';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const jsYaml = require('js-yaml') as { safeLoadAll(text: string): unknown[] };
+/** Read as YAML 1.1, as the KFP SDK (PyYAML) and Argo (Go) read it. */
+const parseAll = (text: string): unknown[] =>
+  parseAllDocuments(text, { version: '1.1' }).map(d => d.toJS() as unknown);
 
 const GOLDEN = join(__dirname, 'golden');
 const STUB_RUNTIME = '# cellpipe/runtime.py (stubbed in golden files)\n';
@@ -55,11 +57,11 @@ describe('every example notebook compiles to both targets', () => {
       }
       for (const compile of Object.values(TARGETS)) {
         const { text } = compile(analysis, nb, RUNTIME);
-        const docs = jsYaml.safeLoadAll(text) as Array<Record<string, unknown>>;
+        const docs = parseAll(text) as Array<Record<string, unknown>>;
         expect(docs.length).toBeGreaterThanOrEqual(1);
         expect(compile(analysis, nb, RUNTIME).text).toBe(text);
       }
-      const kfp = jsYaml.safeLoadAll(compileKfp(analysis, nb, RUNTIME).text)[0] as {
+      const kfp = parseAll(compileKfp(analysis, nb, RUNTIME).text)[0] as {
         root: { dag: { tasks: Record<string, unknown> } };
       };
       Object.keys(kfp.root.dag.tasks).forEach(n => expect(n).toMatch(DNS_LABEL));

@@ -3,9 +3,11 @@ import { compileKfp, kfpDocuments } from '../kfp';
 import { DNS_LABEL } from '../k8s-names';
 import { analyse, notebookOf, RUNTIME, settingsNotebook } from './helpers';
 import { HOSTILE_PARAM, HOSTILE_STEP, HOSTILE_STEP_2, HOSTILE_VAR, renamed } from './hostile';
+import { parseAllDocuments } from 'yaml';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const jsYaml = require('js-yaml') as { safeLoadAll(text: string): unknown[] };
+/** Read as YAML 1.1, as the KFP SDK (PyYAML) and Argo (Go) read it. */
+const parseAll = (text: string): unknown[] =>
+  parseAllDocuments(text, { version: '1.1' }).map(d => d.toJS() as unknown);
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test access into parsed YAML
 
@@ -15,7 +17,7 @@ async function compiled(options = {}) {
   const nb = settingsNotebook();
   const analysis = await analyse(nb);
   const result = compileKfp(analysis, nb, RUNTIME, options);
-  const [spec, platform] = jsYaml.safeLoadAll(result.text) as Json[];
+  const [spec, platform] = parseAll(result.text) as Json[];
   return { result, spec, platform };
 }
 
@@ -150,7 +152,7 @@ describe('target kfp', () => {
     steps.train.secrets[0].value = 'hunter2-do-not-leak';
     const result = compileKfp(await analyse(nb), nb, RUNTIME);
     expect(result.text).not.toContain('hunter2');
-    const [spec, platform] = jsYaml.safeLoadAll(result.text) as Json[];
+    const [spec, platform] = parseAll(result.text) as Json[];
     expect(spec.deploymentSpec.executors['exec-train'].container.env).toEqual([
       { name: 'MODE', value: 'fast' }
     ]);
@@ -220,7 +222,7 @@ describe('target kfp', () => {
     ]) {
       expect(body).not.toContain(fragment);
     }
-    const [spec] = jsYaml.safeLoadAll(result.text) as Json[];
+    const [spec] = parseAll(result.text) as Json[];
     for (const name of Object.keys(spec.root.dag.tasks)) {
       expect(name).toMatch(DNS_LABEL);
       expect(spec.components[spec.root.dag.tasks[name].componentRef.name]).toBeDefined();
