@@ -14,6 +14,7 @@ import { Panel, SplitPanel } from '@lumino/widgets';
 import { layoutPipeline } from '../graph/layout';
 import { PipelineGraph } from '../graph/view';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
+import { CellRunOutputs } from './cell-run-outputs';
 import { formatMetric } from '../sidebar/runs-section';
 
 class GraphView extends ReactWidget {
@@ -70,8 +71,12 @@ class GraphView extends ReactWidget {
 }
 
 /** The selected step's state, error, metrics and live log. */
-function StepHeader(props: { session: NotebookPipeline; trans: TranslationBundle }): JSX.Element {
-  const { session, trans } = props;
+function StepHeader(props: {
+  session: NotebookPipeline;
+  trans: TranslationBundle;
+  onShowInCells: () => void;
+}): JSX.Element {
+  const { session, trans, onShowInCells } = props;
   const step = session.selectedStep;
   const run = session.runs.current;
   if (!step) {
@@ -94,6 +99,11 @@ function StepHeader(props: { session: NotebookPipeline; trans: TranslationBundle
         )}
       </h3>
       {!run && <p className="jp-cellpipe-Hint">{trans.__('Not run yet.')}</p>}
+      {session.runs.detail?.outputs && Object.keys(session.runs.detail.outputs).length > 0 && (
+        <button className="jp-mod-styled jp-Button" data-action="show-in-cells" onClick={onShowInCells}>
+          {trans.__('Show under the cells')}
+        </button>
+      )}
       {state?.error && <p className="jp-cellpipe-Error">{state.error.message}</p>}
       {metrics.length > 0 && (
         <table className="jp-cellpipe-Metrics">
@@ -131,9 +141,21 @@ class StepDetailView extends Panel {
   ) {
     super();
     this.addClass('jp-cellpipe-StepDetailPanel');
+    const inCells = new CellRunOutputs(rendermime, trans);
+    const showInCells = () => {
+      const { detail, current, selectedStep } = session.runs;
+      if (detail?.outputs && current && selectedStep) {
+        inCells.show(
+          session.panel.content.widgets,
+          detail.outputs,
+          trans.__('Step %1, run %2', selectedStep, current.id)
+        );
+      }
+    };
+    this.disposed.connect(() => inCells.clear());
     const header = ReactWidget.create(
       <UseSignal signal={session.runs.changed}>
-        {() => <StepHeader session={session} trans={trans} />}
+        {() => <StepHeader session={session} trans={trans} onShowInCells={showInCells} />}
       </UseSignal>
     );
     this.addWidget(header);

@@ -130,9 +130,28 @@ test.describe('a notebook becomes a pipeline', () => {
     const detail = page.locator('.jp-cellpipe-StepDetailPanel');
     await expect(detail.locator('.jp-cellpipe-StepDetail')).toHaveAttribute('data-step', 'summarise');
     await expect(detail.locator('.jp-cellpipe-StepOutputs img')).toBeVisible();
+    // The plot under the cell that drew it, in the notebook.
+    await detail.locator('[data-action="show-in-cells"]').click();
+    await expect(
+      page.locator('.jp-Notebook .jp-Cell >> nth=7').locator('.jp-cellpipe-CellRunOutputs img')
+    ).toBeVisible();
     await graph.locator('[data-step="report"]').click();
     await expect(detail.locator('.jp-cellpipe-Log-text')).toContainText('rows, total');
     await shot(page, testInfo, '05-log-and-plot');
+
+    // A step setting is checked as typed, with the error by the field.
+    const settings = sidebar.locator('[data-section="settings"]');
+    await settings.locator('summary').click();
+    const memory = settings.locator('[data-field="memory.request"] input');
+    await memory.fill('2Gx');
+    await memory.press('Enter');
+    await expect(settings.locator('[data-field="memory.request"] .jp-cellpipe-Field-error')).toContainText(
+      '2Gx'
+    );
+    await shot(page, testInfo, '05b-invalid-setting');
+    await memory.fill('');
+    await memory.press('Enter');
+    await expect(settings.locator('.jp-cellpipe-Field-error')).toHaveCount(0);
 
     // Change a parameter, run again, compare the metrics of both runs.
     const param = sidebar.locator('[data-field="param-n_rows"] input');
@@ -146,6 +165,11 @@ test.describe('a notebook becomes a pipeline', () => {
     await expect(sidebar.locator('.jp-cellpipe-MetricChart[data-metric="rows_kept"] rect')).toHaveCount(2);
     await sidebar.locator('[data-section="runs"]').scrollIntoViewIfNeeded();
     await shot(page, testInfo, '06-runs-compared');
+
+    // Opening the earlier run shows its results again.
+    await rows.nth(1).click();
+    await expect(rows.nth(1)).toHaveAttribute('aria-selected', 'true');
+    await expect(detail.locator('.jp-cellpipe-Metrics')).toContainText('980');
 
     // The same screens in the dark theme.
     await page.theme.setDarkTheme();
@@ -161,4 +185,51 @@ test('the sidebar explains a notebook with no steps yet', async ({ page }) => {
   await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('0 steps');
   await sidebar.locator('[data-action="run"]').click();
   await expect(sidebar.locator('.jp-cellpipe-Error')).toHaveText('No cell is tagged as a step yet.');
+});
+
+test('HTML from a step is rendered as untrusted output: no script runs', async ({ page, tmpPath }) => {
+  const nb = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    cells: [
+      {
+        cell_type: 'code',
+        id: 'html-step',
+        metadata: { tags: ['step:show'] },
+        execution_count: null,
+        outputs: [],
+        source:
+          'from IPython.display import HTML, display\n' +
+          'display(HTML(\'<b class="cp-html">bold from a step</b><script>window.cellpipeScriptRan = true</script>\'))'
+      }
+    ]
+  };
+  await page.evaluate(
+    async ({ path, content }) => {
+      await (window as any).jupyterapp.serviceManager.contents.save(path, {
+        type: 'notebook',
+        format: 'json',
+        content
+      });
+    },
+    { path: `${tmpPath}/html.ipynb`, content: nb }
+  );
+  await page.notebook.openByPath(`${tmpPath}/html.ipynb`);
+  await page.notebook.activate('html.ipynb');
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
+  const sidebar = page.locator('#cellpipe-sidebar');
+  await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('1 steps');
+  await sidebar.locator('[data-action="run"]').click();
+  await expect(sidebar.locator('.jp-cellpipe-StepStates li[data-step="show"]')).toHaveAttribute(
+    'data-state',
+    'succeeded',
+    {
+      timeout: 60_000
+    }
+  );
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+  await page.locator('.jp-cellpipe-GraphView [data-step="show"]').click();
+  await expect(page.locator('.jp-cellpipe-StepOutputs b.cp-html')).toHaveText('bold from a step');
+  expect(await page.evaluate(() => (window as any).cellpipeScriptRan)).toBeUndefined();
 });
