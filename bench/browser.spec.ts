@@ -46,7 +46,7 @@ function bigNotebook(): unknown {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const max = (xs: number[]) => Math.max(...xs);
 
-test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, tmpPath }) => {
+test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, tmpPath }, testInfo) => {
   test.setTimeout(300_000);
   await page.evaluate(
     async ({ path, content }) => {
@@ -119,6 +119,8 @@ test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, 
   const layouts = await page.evaluate(() =>
     performance.getEntriesByName('cellpipe:layout').map(e => e.duration)
   );
+  const screenshot = testInfo.outputPath('graph-100-steps.png');
+  await page.screenshot({ path: screenshot });
 
   console.log(`browser benchmark: ${STEPS * 3} cells, ${STEPS} steps, Chromium`);
   console.log(
@@ -132,6 +134,6 @@ test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, 
   );
   console.log(
     `  graph layout of ${STEPS} steps: ${layouts.length} layouts, median ${median(layouts).toFixed(1)} ms, ` +
-      `max ${max(layouts).toFixed(1)} ms (goal < 100 ms)`
+      `max ${max(layouts).toFixed(1)} ms (goal < 100 ms); screenshot ${screenshot}`
   );
 });

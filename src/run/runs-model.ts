@@ -114,6 +114,8 @@ export class RunsModel {
       if (this._selectedStep) {
         this.selectStep(this._selectedStep);
       }
+      // Events may have come before the run could be read: read it again, now that they will apply.
+      void this._reload(run);
     } catch (err) {
       this._error = message(err);
     }
@@ -143,6 +145,7 @@ export class RunsModel {
   /** Shows a step's log (followed while the step runs) and, once it has finished, its outputs. */
   selectStep(step: string | null): void {
     this._logAbort?.abort();
+    this._following = null;
     this._selectedStep = step;
     this._log = '';
     this._detail = null;
@@ -155,6 +158,7 @@ export class RunsModel {
     this._logAbort = abort;
     const state = run.steps[step].state;
     if (state !== 'queued') {
+      this._following = { run: run.id, step };
       void followLog(
         this._path,
         run.id,
@@ -189,10 +193,8 @@ export class RunsModel {
     if (event.step === undefined && event.status !== 'running') {
       void this._reload(event.run);
     }
-    if (event.step !== undefined && event.step === this._selectedStep && event.run === this._currentId) {
-      if (event.status === 'running' && !this._log) {
-        this.selectStep(event.step);
-      }
+    if (event.run === this._currentId) {
+      this._followSelected();
     }
   }
 
@@ -201,10 +203,28 @@ export class RunsModel {
     Signal.clearData(this);
   }
 
+  /**
+   * Once the selected step of the shown run has started (or finished, when its first events came before
+   * the run could be read), follow its log and then load its outputs, once.
+   */
+  private _followSelected(): void {
+    const step = this._selectedStep;
+    const run = this.current;
+    const state = step ? run?.steps[step]?.state : undefined;
+    if (step && run && state && state !== 'queued') {
+      if (!(this._following?.run === run.id && this._following.step === step)) {
+        this.selectStep(step);
+      }
+    }
+  }
+
   private async _reload(id: string): Promise<void> {
     try {
       this._upsert(runView(await getRun(this._path, id)));
       this._changed.emit();
+      if (id === this._currentId) {
+        this._followSelected();
+      }
     } catch {
       // the next list refresh shows it
     }
@@ -230,6 +250,8 @@ export class RunsModel {
   private _log = '';
   private _detail: StepDetail | null = null;
   private _logAbort: AbortController | null = null;
+  /** The step whose log is being followed (or was, to its end). */
+  private _following: { run: string; step: string } | null = null;
   private _error: string | null = null;
   private readonly _changed = new Signal<this, void>(this);
 }

@@ -103,6 +103,13 @@ test.describe('a notebook becomes a pipeline', () => {
     await expect(problems.locator('[data-code="missing-upstream"]')).toHaveCount(2);
     await expect(problems.locator('[data-code="missing-upstream"]').first()).toContainText('cell 7, line 1');
     await shot(page, testInfo, '02-suggested-edge');
+    // A problem jumps to its cell; a badge selects its step in the sidebar.
+    await problems.locator('[data-code="missing-upstream"] button').first().click();
+    expect(
+      await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.content.activeCellIndex)
+    ).toBe(6);
+    await badge(3).click();
+    await expect(sidebar.locator('[data-section="flow"] summary')).toHaveText('Step generate: data');
     const suggestion = problems.locator('.jp-cellpipe-Suggestion', { hasText: 'Step summarise reads' });
     await suggestion.getByRole('button', { name: 'Add prev:clean', exact: true }).click();
     await expect(problems.locator('[data-code="missing-upstream"]')).toHaveCount(0);
@@ -115,6 +122,13 @@ test.describe('a notebook becomes a pipeline', () => {
     await expect(graph.locator('[data-from="clean"][data-to="summarise"]')).toContainText('sales');
     await expect(graph.locator('[data-from="summarise"][data-to="report"]')).toContainText('by_region');
     await shot(page, testInfo, '03-graph');
+    // Zoom and fit.
+    const view = graph.locator('svg g[transform^="translate"]').first();
+    const fitted = (await view.getAttribute('transform'))!;
+    await graph.getByRole('button', { name: 'Zoom in' }).click();
+    await expect(view).not.toHaveAttribute('transform', fitted);
+    await graph.getByRole('button', { name: 'Fit' }).click();
+    await expect(view).toHaveAttribute('transform', fitted);
 
     // Run locally and watch the states change.
     await sidebar.locator('[data-action="run"]').click();
