@@ -6,6 +6,8 @@
  *
  * Until the user pans or zooms, the graph stays fitted to the panel, so it
  * follows edits (a new layout) and resizes; the fit button returns to that.
+ * Fitting never shrinks names below readable: a graph too big for the panel
+ * is shown from its top, and zooming out shows all of it.
  */
 import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
@@ -256,9 +258,18 @@ function indirectPath([start, c1, c2, end]: Point[]): string {
   return `M${start.x},${start.y}C${c1.x},${c1.y} ${c2.x},${c2.y} ${end.x},${end.y}`;
 }
 
+/** Below this scale step names cannot be read; a bigger graph is shown from its top, to be panned. */
+const READABLE_SCALE = 0.4;
+const FIT_PADDING = 16;
+
 function fitBelowToolbar(layout: GraphLayout, width: number, height: number): Transform {
-  const t = fitTransform(layout, width, Math.max(1, height - TOP_INSET));
-  return { ...t, ty: t.ty + TOP_INSET };
+  const available = Math.max(1, height - TOP_INSET);
+  const t = fitTransform(layout, width, available, { padding: FIT_PADDING, minScale: READABLE_SCALE });
+  return {
+    scale: t.scale,
+    tx: layout.width * t.scale > width ? FIT_PADDING : t.tx,
+    ty: TOP_INSET + (layout.height * t.scale > available ? FIT_PADDING : t.ty)
+  };
 }
 
 export function PipelineGraph(props: PipelineGraphProps): JSX.Element {
