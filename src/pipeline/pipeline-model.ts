@@ -12,7 +12,8 @@ import type { PythonAnalyser } from '../core/analysis';
 import type { NotebookData } from '../core/notebook/model';
 import { analyzeNotebook, PipelineAnalysis } from '../core/pipeline';
 import type { EdgeSuggestion } from '../core/flow/flow';
-import { CellRole, parseCellTags, printCellTags } from '../core/tags/grammar';
+import { CellRole, isPipelineTag, parseCellTags, printCellTags } from '../core/tags/grammar';
+import { defaultPipelineName } from '../core/tags/settings';
 import type { PipelineSettings, StepSettings } from '../core/tags/settings';
 import { liveNotebookData } from './notebook-data';
 
@@ -95,6 +96,29 @@ export class PipelineModel {
     clearTimeout(this._timer);
     this._analyse();
     return this._analysis;
+  }
+
+  /**
+   * Whether the notebook is a pipeline yet: it has cellpipe or Kale settings, or a cell has a pipeline
+   * tag. Until then the sidebar offers to enable it rather than showing empty sections.
+   */
+  get enabled(): boolean {
+    const notebook = this._notebook;
+    if (!notebook) {
+      return false;
+    }
+    return (
+      'cellpipe' in notebook.metadata ||
+      'kubeflow_notebook' in notebook.metadata ||
+      notebook.cells.some(c => c.tags.some(isPipelineTag))
+    );
+  }
+
+  /** Makes the notebook a pipeline: cellpipe settings with the default name. */
+  enable(): void {
+    if (!this.enabled) {
+      this._writeOwnMetadata(own => ({ name: defaultPipelineName(this._name()), ...own }));
+    }
   }
 
   // --- edits ---------------------------------------------------------------

@@ -43,7 +43,23 @@ function SidebarView(props: { model: SidebarModel; trans: TranslationBundle }): 
           </p>
         )}
       </header>
-      {session && analysis && (
+      {session && analysis && !session.pipeline.enabled && (
+        <div className="jp-cellpipe-Enable">
+          <p>
+            {trans.__(
+              'This notebook is not a pipeline yet. Enable it, then give code cells a role (a step, imports, functions, parameters or metrics) to see the variables that flow between steps.'
+            )}
+          </p>
+          <button
+            className="jp-mod-styled jp-mod-accept jp-Button"
+            data-action="enable"
+            onClick={() => session.pipeline.enable()}
+          >
+            {trans.__('Enable the pipeline')}
+          </button>
+        </div>
+      )}
+      {session && analysis && session.pipeline.enabled && (
         <>
           <RunSection session={session} step={step} trans={trans} />
           <CellRoleSection session={session} cell={model.activeCell} trans={trans} />

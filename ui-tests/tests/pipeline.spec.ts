@@ -192,11 +192,13 @@ test.describe('a notebook becomes a pipeline', () => {
   });
 });
 
-test('the sidebar explains a notebook with no steps yet', async ({ page }) => {
+test('a new notebook is enabled as a pipeline and explains it has no steps yet', async ({ page }) => {
   await page.notebook.createNew('empty.ipynb');
   await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
   const sidebar = page.locator('#cellpipe-sidebar');
   await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('0 steps');
+  await expect(sidebar.locator('[data-section="run"]')).toHaveCount(0);
+  await sidebar.locator('[data-action="enable"]').click();
   await sidebar.locator('[data-action="run"]').click();
   await expect(sidebar.locator('.jp-cellpipe-Error')).toHaveText('No cell is tagged as a step yet.');
 });

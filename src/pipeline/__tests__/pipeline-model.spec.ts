@@ -92,4 +92,23 @@ describe('PipelineModel', () => {
     expect(pipeline.analysis!.pipeline).toMatchObject({ name: 'from-kale', target: 'argo' });
     pipeline.dispose();
   });
+
+  it('is enabled by cellpipe or Kale settings or a pipeline tag, and enabling names the pipeline', async () => {
+    const model = notebook([{ source: 'a = 1', tags: ['mine'] }]);
+    const pipeline = new PipelineModel({ model, name: () => 'sales report.ipynb', analyser, debounce: 0 });
+    await changed(pipeline);
+    expect(pipeline.enabled).toBe(false);
+    pipeline.enable();
+    await changed(pipeline);
+    expect(pipeline.enabled).toBe(true);
+    expect(model.sharedModel.getMetadata('cellpipe')).toEqual({ name: pipeline.analysis!.pipeline.name });
+    expect(pipeline.analysis!.pipeline.name).toMatch(/^sales-report/);
+
+    const tagged = notebook([{ source: 'a = 1', tags: ['imports'] }]);
+    const other = new PipelineModel({ model: tagged, name: () => 'b.ipynb', analyser, debounce: 0 });
+    await changed(other);
+    expect(other.enabled).toBe(true);
+    pipeline.dispose();
+    other.dispose();
+  });
 });
