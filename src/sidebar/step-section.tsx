@@ -76,38 +76,17 @@ function StepSettingsForm(props: {
   return (
     <Section name="settings" title={trans.__('Step %1: settings', step)} open={false}>
       <div className="jp-cellpipe-Grid">
-        <TextField
-          name="cpu.request"
-          label={trans.__('CPU request')}
-          placeholder="500m"
-          value={own.cpu?.request ?? ''}
-          error={errorOf('cpu.request')}
-          onCommit={v => amount('cpu', 'request', v)}
-        />
-        <TextField
-          name="cpu.limit"
-          label={trans.__('CPU limit')}
-          placeholder="2"
-          value={own.cpu?.limit ?? ''}
-          error={errorOf('cpu.limit')}
-          onCommit={v => amount('cpu', 'limit', v)}
-        />
-        <TextField
-          name="memory.request"
-          label={trans.__('Memory request')}
-          placeholder="1Gi"
-          value={own.memory?.request ?? ''}
-          error={errorOf('memory.request')}
-          onCommit={v => amount('memory', 'request', v)}
-        />
-        <TextField
-          name="memory.limit"
-          label={trans.__('Memory limit')}
-          placeholder="2Gi"
-          value={own.memory?.limit ?? ''}
-          error={errorOf('memory.limit')}
-          onCommit={v => amount('memory', 'limit', v)}
-        />
+        {RESOURCE_FIELDS.map(([key, kind, placeholder]) => (
+          <TextField
+            key={`${key}.${kind}`}
+            name={`${key}.${kind}`}
+            label={resourceLabel(key, kind, trans)}
+            placeholder={placeholder}
+            value={own[key]?.[kind] ?? ''}
+            error={errorOf(`${key}.${kind}`)}
+            onCommit={v => amount(key, kind, v)}
+          />
+        ))}
         <TextField
           name="gpu.count"
           label={trans.__('GPUs')}
@@ -197,6 +176,20 @@ function StepSettingsForm(props: {
       </label>
     </Section>
   );
+}
+
+const RESOURCE_FIELDS: ReadonlyArray<['cpu' | 'memory', 'request' | 'limit', string]> = [
+  ['cpu', 'request', '500m'],
+  ['cpu', 'limit', '2'],
+  ['memory', 'request', '1Gi'],
+  ['memory', 'limit', '2Gi']
+];
+
+function resourceLabel(key: 'cpu' | 'memory', kind: 'request' | 'limit', trans: TranslationBundle): string {
+  if (key === 'cpu') {
+    return kind === 'request' ? trans.__('CPU request') : trans.__('CPU limit');
+  }
+  return kind === 'request' ? trans.__('Memory request') : trans.__('Memory limit');
 }
 
 /** Drops empty values so the notebook's metadata holds only what the user set. */

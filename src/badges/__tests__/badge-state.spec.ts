@@ -1,23 +1,15 @@
 import { PythonAnalyser } from '../../core/analysis';
-import type { NotebookData } from '../../core/notebook/model';
 import { analyzeNotebook } from '../../core/pipeline';
-import { locateWasmNode } from '../../../server-proxy/src/wasm-node';
 import { badgeStates } from '../badge-state';
+import { codeNotebook, createAnalyser } from '../../core/__tests__/support';
 
 let analyser: PythonAnalyser;
 beforeAll(async () => {
-  analyser = await PythonAnalyser.create(locateWasmNode);
+  analyser = await createAnalyser();
 });
 
-function notebook(...cells: Array<[string[], string]>): NotebookData {
-  return {
-    cells: cells.map(([tags, source], index) => ({ index, type: 'code', source, tags })),
-    metadata: {}
-  };
-}
-
 describe('cell badges', () => {
-  const nb = notebook(
+  const nb = codeNotebook(
     [['imports'], 'import math'],
     [['step:load'], 'xs = [1, 2, 3]'],
     [[], 'ys = [x * 2 for x in xs]'],

@@ -8,19 +8,12 @@ import { PythonAnalyser } from '../analysis';
 import type { NotebookData } from '../notebook/model';
 import { readNotebook } from '../notebook/read';
 import { analyzeNotebook, PipelineAnalysis } from '../pipeline';
-import { locateWasmNode } from '../../../server-proxy/src/wasm-node';
+import { codeNotebook, createAnalyser } from './support';
 
 let analyser: PythonAnalyser;
 beforeAll(async () => {
-  analyser = await PythonAnalyser.create(locateWasmNode);
+  analyser = await createAnalyser();
 });
-
-function notebook(...cells: Array<[string[], string]>): NotebookData {
-  return {
-    cells: cells.map(([tags, source], index) => ({ index, type: 'code', source, tags })),
-    metadata: {}
-  };
-}
 
 const analyze = (nb: NotebookData) => analyzeNotebook(nb, analyser);
 const step = (a: PipelineAnalysis, name: string) => a.steps.find(s => s.name === name)!;
@@ -36,7 +29,7 @@ function notebooksUnder(dir: string): string[] {
 describe('analyzeNotebook', () => {
   it('passes a mutated DataFrame from the mutating step, not the creating one', () => {
     const a = analyze(
-      notebook(
+      codeNotebook(
         [['imports'], 'import pandas as pd'],
         [['step:load'], "df = pd.DataFrame({'a': [1, None]})"],
         [['step:clean', 'prev:load'], "df.dropna(inplace=True)\ndf['b'] = df['a'] * 2"],
@@ -50,7 +43,7 @@ describe('analyzeNotebook', () => {
 
   it('handles the IPython syntax Kale cannot: ! lines, %%capture, display', () => {
     const a = analyze(
-      notebook(
+      codeNotebook(
         [['step:setup'], '!pip install --quiet numpy\nimport numpy as np\nxs = np.arange(5)'],
         [['step:work', 'prev:setup'], '%%capture log\nys = xs * 2\ndisplay(ys)'],
         [['step:show', 'prev:work'], 'print(log.stdout, ys)']
@@ -63,7 +56,7 @@ describe('analyzeNotebook', () => {
 
   it('does not make a step that deletes a name its provider (Kale does)', () => {
     const a = analyze(
-      notebook(
+      codeNotebook(
         [['step:a'], 'x = 1\ntmp = 2'],
         [['step:b', 'prev:a'], 'del tmp\ny = x + 1'],
         [['step:c', 'prev:b'], 'print(x, y)']
@@ -74,14 +67,14 @@ describe('analyzeNotebook', () => {
   });
 
   it('points a missing prev: at the cell and line of the read, with the edge to add', () => {
-    const a = analyze(notebook([['step:a'], 'data = [1]'], [['step:b'], 'n = 0\nn = len(data)']));
+    const a = analyze(codeNotebook([['step:a'], 'data = [1]'], [['step:b'], 'n = 0\nn = len(data)']));
     expect(codes(a)).toEqual(['missing-upstream@1:2']);
     expect(a.suggestions).toEqual([{ from: 'a', to: 'b', names: ['data'], cell: 1 }]);
   });
 
   it('follows function calls to the globals they read', () => {
     const a = analyze(
-      notebook(
+      codeNotebook(
         [['functions'], 'def scaled(v):\n    return v * factor'],
         [['step:a'], 'factor = 3'],
         [['step:b', 'prev:a'], 'out = [scaled(v) for v in range(3)]']
@@ -92,7 +85,7 @@ describe('analyzeNotebook', () => {
 
   it('turns analysis findings into diagnostics at their cell', () => {
     const a = analyze(
-      notebook([['step:a'], 'from os.path import *\nx = (1 +'], [['step:b', 'prev:a'], 'exec("y = 1")'])
+      codeNotebook([['step:a'], 'from os.path import *\nx = (1 +'], [['step:b', 'prev:a'], 'exec("y = 1")'])
     );
     expect(a.diagnostics.map(d => `${d.severity}:${d.code}@${d.cell}`)).toEqual([
       'warning:star-import@0',
@@ -103,7 +96,7 @@ describe('analyzeNotebook', () => {
 
   it('reports tag errors, unknown steps and cycles', () => {
     const a = analyze(
-      notebook(
+      codeNotebook(
         [['step:a', 'prev:c'], 'x = 1'],
         [['step:b', 'prev:a'], 'y = 1'],
         [['step:c', 'prev:b'], 'z = 1'],
@@ -114,11 +107,11 @@ describe('analyzeNotebook', () => {
   });
 
   it('says so when nothing is tagged', () => {
-    expect(analyze(notebook([[], 'x = 1'])).diagnostics.map(d => d.code)).toEqual(['no-steps']);
+    expect(analyze(codeNotebook([[], 'x = 1'])).diagnostics.map(d => d.code)).toEqual(['no-steps']);
   });
 
   it('re-analyses after an edit without parsing unchanged cells again', () => {
-    const nb = notebook([['step:a'], 'x = 1'], [['step:b', 'prev:a'], 'y = x']);
+    const nb = codeNotebook([['step:a'], 'x = 1'], [['step:b', 'prev:a'], 'y = x']);
     const first = analyze(nb);
     nb.cells[1] = { ...nb.cells[1], source: 'y = x + 1\nz = y' };
     const second = analyze(nb);

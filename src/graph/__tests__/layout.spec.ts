@@ -8,7 +8,6 @@ import { PythonAnalyser } from '../../core/analysis';
 import type { NotebookData } from '../../core/notebook/model';
 import { readNotebook } from '../../core/notebook/read';
 import { analyzeNotebook } from '../../core/pipeline';
-import { locateWasmNode } from '../../../server-proxy/src/wasm-node';
 import {
   edgeLabelText,
   edgePath,
@@ -19,18 +18,12 @@ import {
   textWidth,
   zoomAt
 } from '../layout';
+import { codeNotebook, createAnalyser } from '../../core/__tests__/support';
 
 let analyser: PythonAnalyser;
 beforeAll(async () => {
-  analyser = await PythonAnalyser.create(locateWasmNode);
+  analyser = await createAnalyser();
 });
-
-function notebook(...cells: Array<[string[], string]>): NotebookData {
-  return {
-    cells: cells.map(([tags, source], index) => ({ index, type: 'code', source, tags })),
-    metadata: {}
-  };
-}
 
 const analyze = (nb: NotebookData) => analyzeNotebook(nb, analyser);
 const lay = (nb: NotebookData) => layoutPipeline(analyze(nb));
@@ -54,7 +47,7 @@ function wide(levels: number, width: number): NotebookData {
     }
     above = here;
   }
-  return notebook(...cells);
+  return codeNotebook(...cells);
 }
 
 function overlaps(a: { x: number; y: number; width: number; height: number }, b: typeof a): boolean {
@@ -116,7 +109,7 @@ describe('layoutPipeline', () => {
 
   it('adds the edges the data flow needs as suggested edges, and marks the diagnostics on the node', () => {
     const l = lay(
-      notebook(
+      codeNotebook(
         [['step:load'], 'data = [1, 2]\nlabels = ["a"]'],
         [['step:train'], 'model = len(data) + len(labels)'],
         [['step:score', 'prev:train'], 'print(model)']
@@ -134,7 +127,7 @@ describe('layoutPipeline', () => {
   });
 
   it('keeps indirect edges apart and can leave out suggested edges', () => {
-    const nb = notebook(
+    const nb = codeNotebook(
       [['step:a'], 'x = 1'],
       [['step:b', 'prev:a'], 'y = 2'],
       [['step:c', 'prev:b'], 'print(x, y)'],
@@ -180,7 +173,7 @@ describe('layoutPipeline', () => {
 
   it('sizes nodes from the step name, within bounds', () => {
     const l = lay(
-      notebook(
+      codeNotebook(
         [['step:a'], 'x = 1'],
         [['step:a_much_longer_step_name', 'prev:a'], 'y = x'],
         [['step:' + 'w'.repeat(80), 'prev:a'], 'z = x']
@@ -206,7 +199,7 @@ describe('layoutPipeline', () => {
 
   it('lays out what it can of a broken pipeline: a cycle, an unknown prev:, no steps', () => {
     const l = lay(
-      notebook(
+      codeNotebook(
         [['step:a', 'prev:b'], 'x = 1'],
         [['step:b', 'prev:a'], 'y = 2'],
         [['step:c', 'prev:nowhere'], 'z = 3']
@@ -215,7 +208,7 @@ describe('layoutPipeline', () => {
     expect(l.nodes.map(n => n.step)).toEqual(['a', 'b', 'c']);
     expect(edges(l)).toEqual(['b->a:declared:', 'a->b:declared:']);
     expect(l.nodes.some(n => n.diagnostics.errors > 0)).toBe(true);
-    const none = lay(notebook([[], 'x = 1']));
+    const none = lay(codeNotebook([[], 'x = 1']));
     expect(none).toMatchObject({ width: 0, height: 0, nodes: [], edges: [], indirect: [] });
   });
 });
