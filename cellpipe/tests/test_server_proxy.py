@@ -44,3 +44,57 @@ def test_the_command_starts_the_server_on_the_unix_socket(tmp_path):
         process.terminate()
         process.wait(timeout=10)
     assert not (tmp_path / "cellpipe.sock").exists(), "the server removes its socket on SIGTERM"
+
+
+def test_under_a_jupyterhub_base_url_the_proxy_serves_the_api_and_runs(tmp_path):
+    """A real Jupyter server with a JupyterHub-style base URL: the frontend's requests go to
+    <base_url>cellpipe/..., which jupyter-server-proxy forwards to a server it starts on first use."""
+    import json
+    import shutil
+    import sys
+    import urllib.request
+
+    from .conftest import EXAMPLES
+
+    shutil.copy(EXAMPLES / "numpy-montecarlo.ipynb", tmp_path / "pi.ipynb")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/user/alice/"
+    jupyter = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "server", f"--port={port}", "--ServerApp.base_url=/user/alice/",
+         "--IdentityProvider.token=secret", f"--ServerApp.root_dir={tmp_path}", "--ServerApp.open_browser=False",
+         "--allow-root"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+    def call(path, body=None):
+        request = urllib.request.Request(
+            base + path, data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": "token secret", "Content-Type": "application/json"},
+            method="GET" if body is None else "POST",
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "api/status?token=secret", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        status, health = call("cellpipe/api/health")
+        assert (status, health["status"]) == (200, "ok")
+        status, started = call("cellpipe/api/runs", {"notebook": "pi.ipynb"})
+        assert status == 201
+        for _ in range(300):
+            _, record = call(f"cellpipe/api/runs/{started['run']}?notebook=pi.ipynb")
+            if record["status"] != "running":
+                break
+            time.sleep(0.2)
+        assert record["status"] == "succeeded"
+        assert 3.1 < record["metrics"]["pi_estimate"] < 3.2
+    finally:
+        jupyter.terminate()
+        jupyter.wait(timeout=30)
