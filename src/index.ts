@@ -12,6 +12,7 @@ import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/tran
 import { LabIcon } from '@jupyterlab/ui-components';
 import { browserAnalyser } from './analysis/browser-analyser';
 import { BadgeDisplay, CellBadges } from './badges/cell-badges';
+import type { Target } from './core/tags/settings';
 import { createPipelinePanel } from './panel/pipeline-panel';
 import { NotebookPipeline } from './pipeline/notebook-pipeline';
 import { runEvents } from './services/api';
@@ -74,6 +75,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const apply = () => {
           sessions.badgeDisplay = settings.get('badges').composite as BadgeDisplay;
           sessions.parallelism = settings.get('parallelism').composite as number;
+          sessions.defaultTarget = settings.get('defaultTarget').composite as Target;
         };
         apply();
         settings.changed.connect(apply);
@@ -181,6 +183,7 @@ class Sessions {
       badges.display = this._badgeDisplay;
       this._badges.set(session, badges);
       session.runs.parallel = this._parallelism;
+      session.pipeline.defaultTarget = this._defaultTarget;
       void session.runs.refresh();
     });
     panel.disposed.connect(() => {
@@ -207,6 +210,11 @@ class Sessions {
     });
   }
 
+  set defaultTarget(value: Target) {
+    this._defaultTarget = value;
+    this._sessions.forEach(s => (s.pipeline.defaultTarget = value));
+  }
+
   set parallelism(value: number) {
     this._parallelism = value;
     this._sessions.forEach(s => (s.runs.parallel = value));
@@ -223,6 +231,7 @@ class Sessions {
 
   private _badgeDisplay: BadgeDisplay = 'full';
   private _parallelism = 0;
+  private _defaultTarget: Target = 'local';
   private readonly _sessions = new Map<NotebookPanel, NotebookPipeline>();
   private readonly _badges = new WeakMap<NotebookPipeline, CellBadges>();
   private readonly _panels = new WeakMap<NotebookPipeline, { id: string; isDisposed: boolean }>();

@@ -14,7 +14,7 @@ import { analyzeNotebook, PipelineAnalysis } from '../core/pipeline';
 import type { EdgeSuggestion } from '../core/flow/flow';
 import { CellRole, isPipelineTag, parseCellTags, printCellTags } from '../core/tags/grammar';
 import { defaultPipelineName } from '../core/tags/settings';
-import type { PipelineSettings, StepSettings } from '../core/tags/settings';
+import type { PipelineSettings, StepSettings, Target } from '../core/tags/settings';
 import { liveNotebookData } from './notebook-data';
 
 /** Pipeline settings a user edits (the rest is derived). */
@@ -112,6 +112,15 @@ export class PipelineModel {
       'kubeflow_notebook' in notebook.metadata ||
       notebook.cells.some(c => c.tags.some(isPipelineTag))
     );
+  }
+
+  /** The user's default target (the `defaultTarget` setting), for notebooks that do not name one. */
+  defaultTarget: Target = 'local';
+
+  /** Where a run goes: the notebook's own target when its cellpipe settings name one, else the default. */
+  get target(): Target {
+    const own = this._notebook?.metadata.cellpipe as { target?: unknown } | undefined;
+    return own?.target !== undefined && this._analysis ? this._analysis.pipeline.target : this.defaultTarget;
   }
 
   /** Makes the notebook a pipeline: cellpipe settings with the default name. */

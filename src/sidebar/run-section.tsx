@@ -17,10 +17,10 @@ export function runPipeline(
   let refusal: string | undefined;
   if (!analysis) {
     refusal = trans.__('The pipeline is still being analysed; try again in a moment.');
-  } else if (analysis.pipeline.target !== 'local') {
+  } else if (session.pipeline.target !== 'local') {
     refusal = trans.__(
       'This version runs pipelines locally only: set the target to Local, or compile for %1 with `cellpipe compile`.',
-      analysis.pipeline.target
+      session.pipeline.target
     );
   } else if (analysis.steps.length === 0) {
     refusal = trans.__('No cell is tagged as a step yet.');
