@@ -41,7 +41,7 @@ export function PipelineSection(props: {
         <span className="jp-cellpipe-Field-label">{trans.__('Target')}</span>
         <select
           className="jp-mod-styled"
-          value={p.target}
+          value={session.pipeline.target}
           onChange={e => set({ target: e.target.value as Target })}
         >
           {TARGETS.map(t => (
@@ -51,7 +51,7 @@ export function PipelineSection(props: {
           ))}
         </select>
       </label>
-      {p.target !== 'local' && (
+      {session.pipeline.target !== 'local' && (
         <>
           <TextField
             name="endpoint"
