@@ -28,6 +28,15 @@ export interface RunRecord {
   order: string[];
   steps: Record<string, StepRecord>;
   metrics: Record<string, unknown>;
+  /** Where it ran: absent or `local` for the local engine. */
+  target?: 'local' | 'kfp' | 'argo';
+  /** A cluster run: the Workflow or KFP run, its namespace and its page in the KFP or Argo UI. */
+  cluster?: { kind: 'kfp' | 'argo'; name?: string; id?: string; namespace: string; url?: string };
+  /** A cluster run's workspace volumes: restored from these VolumeSnapshots, or mounted as they are. */
+  snapshots?: Array<{ claim: string; mountPath: string; snapshot?: string }>;
+  warnings?: string[];
+  /** Why following a cluster run stopped before it finished. */
+  followError?: string;
 }
 
 /** One server-sent event. */
@@ -55,6 +64,11 @@ export interface RunView {
   order: string[];
   steps: Record<string, StepView>;
   metrics: Record<string, unknown>;
+  target: 'local' | 'kfp' | 'argo';
+  cluster?: RunRecord['cluster'];
+  snapshots: NonNullable<RunRecord['snapshots']>;
+  /** What the user should know: submission warnings, and why following stopped. */
+  notes: string[];
 }
 
 function stepView(record: StepRecord): StepView {
@@ -86,7 +100,11 @@ export function runView(record: RunRecord): RunView {
     parameters: parameterValues(record.parameters),
     order: record.order,
     steps: Object.fromEntries(Object.entries(record.steps).map(([name, s]) => [name, stepView(s)])),
-    metrics: record.metrics
+    metrics: record.metrics,
+    target: record.target ?? 'local',
+    cluster: record.cluster,
+    snapshots: record.snapshots ?? [],
+    notes: [...(record.warnings ?? []), ...(record.followError ? [record.followError] : [])]
   };
 }
 

@@ -107,6 +107,39 @@ export function RunSection(props: {
             {trans.__('Run %1: %2', run.id, run.status)}
             {run.finished && ` (${runSeconds(run).toFixed(1)} s)`}
           </p>
+          {run.cluster && (
+            <p className="jp-cellpipe-Cluster" data-kind={run.cluster.kind}>
+              {run.cluster.kind === 'kfp'
+                ? trans.__('On Kubeflow Pipelines, namespace %1', run.cluster.namespace)
+                : trans.__('On Argo Workflows, namespace %1', run.cluster.namespace)}
+              {run.cluster.url && (
+                <>
+                  {' · '}
+                  <a href={run.cluster.url} target="_blank" rel="noopener noreferrer">
+                    {run.cluster.kind === 'kfp'
+                      ? trans.__('open in the KFP UI')
+                      : trans.__('open in the Argo UI')}
+                  </a>
+                </>
+              )}
+            </p>
+          )}
+          {run.snapshots.length > 0 && (
+            <ul className="jp-cellpipe-Snapshots">
+              {run.snapshots.map(s => (
+                <li key={s.claim}>
+                  {s.snapshot
+                    ? trans.__('%1 (at %2): restored from snapshot %3', s.claim, s.mountPath, s.snapshot)
+                    : trans.__('%1 (at %2): mounted as it is (no snapshot)', s.claim, s.mountPath)}
+                </li>
+              ))}
+            </ul>
+          )}
+          {run.notes.map(note => (
+            <p key={note} className="jp-cellpipe-Warning">
+              {note}
+            </p>
+          ))}
           <ul className="jp-cellpipe-StepStates">
             {run.order.map(name => {
               const s = run.steps[name];
