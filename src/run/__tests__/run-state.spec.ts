@@ -77,4 +77,27 @@ describe('run state from the server', () => {
       { run: 'b', values: { accuracy: 0.95, loss: null } }
     ]);
   });
+
+  it('carries where a cluster run ran, its snapshots and what the user should know', () => {
+    const local = runView(record());
+    expect([local.target, local.cluster, local.snapshots, local.notes]).toEqual(['local', undefined, [], []]);
+    const view = runView(
+      record({
+        target: 'argo',
+        cluster: {
+          kind: 'argo',
+          name: 'sales-x1',
+          namespace: 'team',
+          url: 'https://argo/workflows/team/sales-x1'
+        },
+        snapshots: [{ claim: 'home', mountPath: '/home/jovyan', snapshot: 'home-snap' }],
+        warnings: ['The step image is the configured one: the notebook pod could not be read.'],
+        followError: 'Lost the connection to the cluster.'
+      })
+    );
+    expect(view.target).toBe('argo');
+    expect(view.cluster?.url).toBe('https://argo/workflows/team/sales-x1');
+    expect(view.snapshots[0].snapshot).toBe('home-snap');
+    expect(view.notes).toHaveLength(2);
+  });
 });
