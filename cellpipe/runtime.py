@@ -298,6 +298,16 @@ class CellRunner:
             )
 
         self.shell.displayhook.write_format_data = write_format_data
+
+        def show_traceback(etype, evalue, stb):
+            # As in Jupyter, a cell's exception is an error output (name, value, traceback); the
+            # step's log gets the traceback as text.
+            runner.outputs.append(
+                {"output_type": "error", "ename": etype.__name__, "evalue": str(evalue), "traceback": stb}
+            )
+            sys.__stderr__.write("\n".join(stb) + "\n")
+
+        self.shell._showtraceback = show_traceback
         # No "Out[n]:" prompt or separator lines: the result is an output of its own.
         self.shell.displayhook.write_output_prompt = lambda: None
         self.shell.displayhook.finish_displayhook = lambda: None

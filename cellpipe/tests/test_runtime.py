@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -169,6 +170,10 @@ def test_a_failing_cell_records_the_cell_line_and_traceback(tmp_path):
     assert (error["cell"], error["line"], error["ename"]) == (6, 2, "ZeroDivisionError")
     assert "cell 7, line 2 raised ZeroDivisionError" in error["message"]
     assert "cellpipe: step s failed" in result.stderr
+    assert "ZeroDivisionError" in result.stderr  # the traceback is in the step's log
+    [output] = read(tmp_path, "s", "outputs.json")["6"]
+    assert (output["output_type"], output["ename"], output["evalue"]) == ("error", "ZeroDivisionError", "division by zero")
+    assert any("1 / 0" in re.sub(r"\x1b\[[0-9;]*m", "", line) for line in output["traceback"])  # colours stripped
     assert not (tmp_path / "data" / "s").exists(), "a failed step saves nothing"
 
 
