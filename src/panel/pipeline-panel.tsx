@@ -163,6 +163,8 @@ class StepDetailView extends Panel {
     this._outputs.addClass('jp-cellpipe-StepOutputs');
     this.addWidget(this._outputs);
     session.runs.changed.connect(this._showOutputs, this);
+    // The step's outputs may have loaded before the panel opened.
+    this._showOutputs();
   }
 
   private _showOutputs(): void {

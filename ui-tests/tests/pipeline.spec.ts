@@ -249,3 +249,68 @@ test('HTML from a step is rendered as untrusted output: no script runs', async (
   await expect(page.locator('.jp-cellpipe-StepOutputs b.cp-html')).toHaveText('bold from a step');
   expect(await page.evaluate(() => (window as any).cellpipeScriptRan)).toBeUndefined();
 });
+
+test('a failing step shows its traceback and skips what follows; a long run can be cancelled', async ({
+  page,
+  tmpPath
+}) => {
+  const code = (id: string, tags: string[], source: string) => ({
+    cell_type: 'code',
+    id,
+    metadata: { tags },
+    execution_count: null,
+    outputs: [],
+    source
+  });
+  const nb = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    cells: [
+      code('a', ['step:boom'], 'x = 1\nratio = x / 0'),
+      code('b', ['step:after', 'prev:boom'], 'print(ratio)'),
+      code('c', ['step:slow'], 'import time\ntime.sleep(60)\ndone = True')
+    ]
+  };
+  await page.evaluate(
+    async ({ path, content }) => {
+      await (window as any).jupyterapp.serviceManager.contents.save(path, {
+        type: 'notebook',
+        format: 'json',
+        content
+      });
+    },
+    { path: `${tmpPath}/fails.ipynb`, content: nb }
+  );
+  await page.notebook.openByPath(`${tmpPath}/fails.ipynb`);
+  await page.notebook.activate('fails.ipynb');
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
+  const sidebar = page.locator('#cellpipe-sidebar');
+  await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('3 steps');
+
+  // Run boom and what follows it: boom fails, after is skipped; the traceback renders as an error.
+  await page.notebook.selectCells(0);
+  await sidebar.locator('[data-action="run-from"]').click();
+  const state = (step: string) => sidebar.locator(`.jp-cellpipe-StepStates li[data-step="${step}"]`);
+  await expect(state('boom')).toHaveAttribute('data-state', 'failed', { timeout: 60_000 });
+  await expect(state('after')).toHaveAttribute('data-state', 'skipped');
+  await expect(state('boom')).toContainText('cell 1, line 2 raised ZeroDivisionError');
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+  await page.locator('.jp-cellpipe-GraphView [data-step="boom"]').click();
+  await expect(page.locator('.jp-cellpipe-StepOutputs')).toContainText('ZeroDivisionError');
+  await expect(page.locator('.jp-cellpipe-GraphView [data-step="after"]')).toHaveAttribute(
+    'data-state',
+    'skipped'
+  );
+
+  // Run only the slow step, then cancel it.
+  await page.locator('.jp-Notebook .jp-Cell >> nth=2').locator('.jp-InputPrompt').click();
+  await expect(sidebar.locator('[data-section="cell"] summary')).toHaveText('Cell 3');
+  await sidebar.locator('[data-action="run-step"]').click();
+  await expect(state('slow')).toHaveAttribute('data-state', 'running', { timeout: 60_000 });
+  await sidebar.locator('[data-action="cancel"]').click();
+  await expect(sidebar.locator('.jp-cellpipe-Run')).toHaveAttribute('data-status', 'cancelled', {
+    timeout: 30_000
+  });
+  await expect(state('slow')).toHaveAttribute('data-state', 'cancelled');
+});
