@@ -395,6 +395,13 @@ async function updateStep(
       next.seconds = (Date.parse(state.finished) - Date.parse(state.started)) / 1000;
     }
   }
+  if (state.status === 'skipped') {
+    // The cluster omits the steps below a failed one: say which, as local runs do.
+    const failed = record.order.find(s => record.steps[s].status === 'failed');
+    record.steps[step] = failed ? { status: 'skipped', cached: false, skippedBecause: failed } : next;
+    onStep?.(step, record.steps[step]);
+    return;
+  }
   if (state.status === 'failed') {
     next.error = { message: state.message || `Step ${step} failed on the cluster.`, cell: null, line: null };
   }
@@ -402,7 +409,7 @@ async function updateStep(
   if (state.status === 'succeeded' && state.metrics) {
     Object.assign(record.metrics, state.metrics);
   }
-  if (FINISHED.has(state.status) && state.status !== 'skipped') {
+  if (FINISHED.has(state.status)) {
     await writeFile(join(dir, 'logs', `${step}.log`), await backend.log(task));
   }
   onStep?.(step, next);
