@@ -24,6 +24,10 @@ const JUPYTER_ES_MODULES = [
   'yjs'
 ].join('|');
 
+// @kubernetes/client-node 1.x and the dependencies it imports ship only as ES modules; the server tests
+// run them through babel-jest (the bundle and Node 20's require(esm) need no such step).
+const KUBERNETES_ES_MODULES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', 'jsonpath-plus', 'rfc4648'].join('|');
+
 module.exports = {
   projects: [
     {
@@ -60,7 +64,8 @@ module.exports = {
       displayName: 'server',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/server-proxy/test/**/*.spec.ts'],
-      transform: { '^.+\\.tsx?$': tsJest },
+      transform: { '^.+\\.tsx?$': tsJest, '^.+\\.m?jsx?$': 'babel-jest' },
+      transformIgnorePatterns: [`/node_modules/(?!${KUBERNETES_ES_MODULES}).+`],
       modulePathIgnorePatterns: ignored
     }
   ]

@@ -8,6 +8,7 @@ import { analyzeCommand } from './analyze';
 import { compileCommand, CompileCliOptions } from './compile';
 import { runCommand, UsageError } from './run';
 import { logsCommand, runsCommand } from './runs';
+import { submitCommand, SubmitOptions } from './submit';
 
 /** Exit status for unusable input (not a notebook, unreadable file). */
 const USAGE_ERROR = 2;
@@ -79,6 +80,28 @@ export async function main(argv: string[]): Promise<number> {
         status = await runCommand(notebook, options);
       }
     );
+
+  program
+    .command('submit')
+    .description(
+      'Snapshot the workspace volumes and submit the pipeline to Kubeflow Pipelines or Argo; --watch follows it.'
+    )
+    .argument('<notebook>', 'path to an .ipynb file')
+    .option('--target <target>', "kfp or argo (default: the notebook's target setting)")
+    .option('--param <NAME=VALUE>', 'set a pipeline parameter for this run (repeatable)', collect, [])
+    .option('--watch', 'follow the run until it finishes (exit 0 succeeded, 1 failed)')
+    .option('--timeout <seconds>', 'with --watch: stop following after this long (exit 124)')
+    .option('--endpoint <url>', 'the KFP API endpoint (default: the pipeline setting, then in-cluster)')
+    .option('--namespace <ns>', "the namespace (default: the pipeline setting, then the notebook pod's)")
+    .option('--token-file <file>', 'a bearer token for KFP (default: the pod service-account token)')
+    .option('--kubeconfig <file>', 'the kubeconfig for Kubernetes (default: in-cluster or KUBECONFIG)')
+    .option('--mount-volumes', 'mount the workspace volumes as they are instead of snapshots of them')
+    .option('--image <image>', "step image when neither step nor pipeline names one (default: the pod's)")
+    .option('--run-storage-class <class>', 'Argo: a ReadWriteMany storage class for the run volume')
+    .option('--json', 'print one JSON object with the run, where it runs and its steps')
+    .action(async (notebook: string, options: SubmitOptions) => {
+      status = await submitCommand(notebook, options);
+    });
 
   program
     .command('runs')

@@ -4,7 +4,7 @@
  */
 import type { RequestListener } from 'http';
 import { Router } from './router';
-import { RunService } from './run-service';
+import { RunService, RunServiceOptions } from './run-service';
 import { addRunRoutes } from './runs-api';
 
 export interface AppOptions {
@@ -13,6 +13,9 @@ export interface AppOptions {
   root: string;
   /** The Python that runs steps. */
   python: string;
+  /** Cluster access (tests point it at a loopback server); default: from the environment. */
+  cluster?: RunServiceOptions['cluster'];
+  clusterPollMs?: number;
 }
 
 export interface App {
@@ -21,7 +24,10 @@ export interface App {
 }
 
 export function createApp(options: AppOptions): App {
-  const runs = new RunService(options.python);
+  const runs = new RunService(options.python, {
+    cluster: options.cluster,
+    clusterPollMs: options.clusterPollMs
+  });
   const router = new Router()
     // jupyter-server-proxy's readiness probe: any quick answer will do.
     .add('GET', '/', () => ({ status: 200, body: { name: 'cellpipe' } }))

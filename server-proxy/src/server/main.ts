@@ -5,7 +5,7 @@
 import { createServer, Server } from 'http';
 import { existsSync, unlinkSync } from 'fs';
 import { resolve } from 'path';
-import { App, createApp } from './app';
+import { App, AppOptions, createApp } from './app';
 
 declare const CELLPIPE_VERSION: string | undefined;
 
@@ -16,6 +16,8 @@ export interface ServerOptions {
   root: string;
   python: string;
   version: string;
+  cluster?: AppOptions['cluster'];
+  clusterPollMs?: number;
 }
 
 export function parseArgs(argv: readonly string[]): ServerOptions {

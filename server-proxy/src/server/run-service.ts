@@ -14,6 +14,10 @@ import { loadNotebookFile } from '../notebook-file';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
 import { HttpError } from './http-json';
+import { ClusterConnection, reattach, submitClusterRun } from '../engines/cluster/cluster-run';
+import { ClusterError } from '../engines/cluster/cluster-errors';
+import { environmentConnection } from '../engines/cluster/connection';
+import { listRuns } from '../engines/local/run-store';
 
 export interface RunEvent {
   run: string;
@@ -33,6 +37,17 @@ export interface StartRequest {
   steps?: { mode: 'all' | 'one' | 'from'; step?: string };
   /** How many steps run at once; default: one per CPU core. */
   parallel?: number;
+  /** Where to run: default the notebook's target setting (`local`, `kfp` or `argo`). */
+  target?: 'local' | 'kfp' | 'argo';
+  /** Cluster runs: restore the workspace volumes from snapshots (default) or mount them as they are. */
+  volumes?: 'snapshot' | 'mount';
+}
+
+export interface RunServiceOptions {
+  /** How to reach the cluster (default: from the environment: service account, kubeconfig). */
+  cluster?: () => ClusterConnection;
+  /** How often cluster runs are polled, in ms. */
+  clusterPollMs?: number;
 }
 
 export class RunService {
@@ -41,7 +56,12 @@ export class RunService {
   private readonly checked = new Set<string>();
   private readonly kernelPythons = new Map<string, Promise<string>>();
 
-  constructor(private readonly python: string) {
+  private connection: ClusterConnection | undefined;
+
+  constructor(
+    private readonly python: string,
+    private readonly options: RunServiceOptions = {}
+  ) {
     // Every open event stream is a listener.
     this.events.setMaxListeners(0);
   }
@@ -79,6 +99,13 @@ export class RunService {
     const selection = request.steps ?? { mode: 'all' };
     if (selection.mode !== 'all' && !analysis.order.includes(selection.step ?? '')) {
       throw new HttpError(400, 'no-such-step', `The pipeline has no step "${selection.step}".`);
+    }
+    const target = request.target ?? analysis.pipeline.target;
+    if (target === 'kfp' || target === 'argo') {
+      if (selection.mode !== 'all') {
+        throw new HttpError(400, 'invalid-request', 'Cluster runs run every step ("steps" must be "all").');
+      }
+      return this.startCluster(notebookPath, notebook, analysis, parameters, target, request.volumes);
     }
     const only =
       selection.mode === 'one'
@@ -119,6 +146,73 @@ export class RunService {
     return { run: id };
   }
 
+  /** Submits to the cluster (errors become HTTP errors, nothing half-submitted), then follows the run. */
+  private async startCluster(
+    notebookPath: string,
+    notebook: NotebookData,
+    analysis: ReturnType<typeof analyzeNotebook>,
+    parameters: Record<string, ParameterValue>,
+    target: 'kfp' | 'argo',
+    volumes: StartRequest['volumes']
+  ): Promise<{ run: string }> {
+    let submitted;
+    try {
+      submitted = await submitClusterRun({
+        ...this.clusterConnection(),
+        target,
+        notebookPath,
+        notebook,
+        analysis,
+        parameters,
+        volumes,
+        pollMs: this.options.clusterPollMs
+      });
+    } catch (err) {
+      if (err instanceof ClusterError) {
+        throw new HttpError(err.httpStatus, err.code, err.message);
+      }
+      throw err;
+    }
+    const id = submitted.record.id;
+    this.follow(notebookPath, id, signal =>
+      submitted.follow({
+        signal,
+        pollMs: this.options.clusterPollMs,
+        onStep: this.stepEvents(notebookPath, id)
+      })
+    );
+    return { run: id };
+  }
+
+  private stepEvents(notebookPath: string, id: string) {
+    return (step: string, record: StepRecord) =>
+      this.events.emit('event', { run: id, notebook: notebookPath, step, status: record.status, record });
+  }
+
+  private clusterConnection(): ClusterConnection {
+    this.connection ??= this.options.cluster ? this.options.cluster() : environmentConnection();
+    return this.connection;
+  }
+
+  /** Follows a cluster run in the background with the same events as a local run. */
+  private follow(
+    notebookPath: string,
+    id: string,
+    run: (signal: AbortSignal) => Promise<{ record: RunRecord }>
+  ): void {
+    const controller = new AbortController();
+    const emit = (event: RunEvent) => this.events.emit('event', event);
+    const done = run(controller.signal).then(r => r.record);
+    this.active.set(id, { controller, done });
+    emit({ run: id, notebook: notebookPath, status: 'running' });
+    done
+      .then(
+        record => emit({ run: id, notebook: notebookPath, status: record.status }),
+        () => emit({ run: id, notebook: notebookPath, status: 'failed' })
+      )
+      .finally(() => this.active.delete(id));
+  }
+
   /** The kernel spec's Python, looked up once per kernel name (it starts a Python). */
   private pythonFor(notebook: NotebookData): Promise<string> {
     const name = kernelSpecName(notebook) ?? '';
@@ -139,6 +233,7 @@ export class RunService {
       return;
     }
     this.checked.add(notebookPath);
+    void this.refollowClusterRuns(notebookPath);
     const emit = (event: RunEvent) => this.events.emit('event', event);
     void resumeOrphanedRuns(notebookPath, {
       python: this.python,
@@ -148,6 +243,36 @@ export class RunService {
       records => records.forEach(r => emit({ run: r.id, notebook: notebookPath, status: r.status })),
       err => process.stderr.write(`cellpipe: could not resume the runs of ${notebookPath}: ${String(err)}\n`)
     );
+  }
+
+  /** Cluster runs left running by a process that is gone are followed again (they kept running there). */
+  private async refollowClusterRuns(notebookPath: string): Promise<void> {
+    for (const record of await listRuns(notebookPath)) {
+      if (
+        record.status !== 'running' ||
+        !record.cluster ||
+        this.active.has(record.id) ||
+        alive(record.owner)
+      ) {
+        continue;
+      }
+      let connection: ClusterConnection;
+      try {
+        connection = this.clusterConnection();
+      } catch {
+        return;
+      }
+      const follow = reattach(notebookPath, record, connection);
+      if (follow) {
+        this.follow(notebookPath, record.id, signal =>
+          follow({
+            signal,
+            pollMs: this.options.clusterPollMs,
+            onStep: this.stepEvents(notebookPath, record.id)
+          })
+        );
+      }
+    }
   }
 
   cancel(id: string): boolean {
@@ -163,5 +288,17 @@ export class RunService {
   /** Waits for every active run (server shutdown, tests). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.active.values()].map(r => r.done));
+  }
+}
+
+function alive(pid: number | undefined): boolean {
+  if (!pid) {
+    return false;
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

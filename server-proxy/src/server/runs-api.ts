@@ -43,7 +43,9 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         parameters: Object.fromEntries(Object.entries(parameters ?? {}).map(([k, v]) => [k, String(v)])),
         cache: body.cache === undefined ? undefined : body.cache === true,
         steps: stepSelection(body.steps),
-        parallel: parallelism(body.parallel)
+        parallel: parallelism(body.parallel),
+        target: oneOf(body.target, 'target', ['local', 'kfp', 'argo'] as const),
+        volumes: oneOf(body.volumes, 'volumes', ['snapshot', 'mount'] as const)
       });
       return { status: 201, body: started };
     })
@@ -130,6 +132,20 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         runs.events.off('event', send);
       });
     });
+}
+
+function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  if (!allowed.includes(value as T)) {
+    throw new HttpError(
+      400,
+      'invalid-request',
+      `"${field}" is one of ${allowed.map(a => `"${a}"`).join(', ')}.`
+    );
+  }
+  return value as T;
 }
 
 function parallelism(value: unknown): number | undefined {

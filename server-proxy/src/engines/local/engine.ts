@@ -270,7 +270,9 @@ export async function resumeOrphanedRuns(
 ): Promise<RunRecord[]> {
   const resumed: RunRecord[] = [];
   for (const record of await listRuns(notebookPath)) {
-    if (record.status !== 'running' || alive(record.owner) || !record.plan) {
+    // Cluster runs are followed again by the server (cluster-run.ts), never re-run here.
+    const cluster = record.target !== undefined && record.target !== 'local';
+    if (record.status !== 'running' || alive(record.owner) || !record.plan || cluster) {
       continue;
     }
     for (const step of record.order) {

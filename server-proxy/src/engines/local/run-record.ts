@@ -1,5 +1,6 @@
-/** What a local run records in `.cellpipe/runs/RUN_ID/run.json`. */
+/** What a run records in `.cellpipe/runs/RUN_ID/run.json` (local runs, and cluster runs with `cluster`). */
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import type { ClusterInfo } from '../cluster/cluster-backend';
 
 export type StepStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -42,4 +43,28 @@ export interface RunRecord {
   resumed?: number;
   steps: Record<string, StepRecord>;
   metrics: Record<string, unknown>;
+  /** A cluster run: step name → its task name on the cluster (to map the cluster's tasks back). */
+  clusterTasks?: Record<string, string>;
+  /** Where it ran: absent or `local` for the local engine. */
+  target?: 'local' | 'kfp' | 'argo';
+  /** A cluster run: the Workflow or KFP run, its namespace and UI page. */
+  cluster?: ClusterInfo;
+  /** The workspace volumes of a cluster run: restored from these VolumeSnapshots, or mounted as they are. */
+  snapshots?: RecordedSnapshot[];
+  /** Cluster runs: `snapshot` (steps see the files as at submission) or `mount` (the live volumes). */
+  volumes?: 'snapshot' | 'mount';
+  /** What the user should know about how it was submitted (image fallback, pod not readable…). */
+  warnings?: string[];
+  /** Why following a cluster run stopped before it finished (the run may still be going). */
+  followError?: string;
+}
+
+export interface RecordedSnapshot {
+  /** The notebook's PVC. */
+  claim: string;
+  mountPath: string;
+  /** The VolumeSnapshot (absent when the volume was mounted as it is). */
+  snapshot?: string;
+  snapshotClass?: string;
+  restoreSize?: string;
 }

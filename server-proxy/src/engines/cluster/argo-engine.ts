@@ -1,0 +1,189 @@
+/**
+ * Argo Workflows through the Kubernetes API: create the Workflow custom object, read its status nodes
+ * back (DAG task `displayName` = the step's cluster name), stop it with `spec.shutdown: Terminate`, and
+ * read a step's log from its pod (container `main`).
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { StepStatus } from '../local/run-record';
+import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
+import { clusterError } from './cluster-errors';
+import type { KubeClients } from './kube-client';
+
+const GROUP = 'argoproj.io';
+const VERSION = 'v1alpha1';
+const PLURAL = 'workflows';
+
+interface ArgoNode {
+  id: string;
+  name?: string;
+  displayName?: string;
+  type?: string;
+  phase?: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  outputs?: { parameters?: { name: string; value?: string }[] };
+}
+
+interface Workflow {
+  metadata?: { name?: string; uid?: string };
+  spec?: { shutdown?: string };
+  status?: { phase?: string; message?: string; nodes?: Record<string, ArgoNode> };
+}
+
+const NODE_STATUS: Record<string, StepStatus> = {
+  Pending: 'queued',
+  Running: 'running',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  Error: 'failed',
+  Skipped: 'skipped',
+  Omitted: 'skipped'
+};
+
+/** The Argo UI page of a workflow when `CELLPIPE_ARGO_UI_URL` says where the UI is. */
+export function argoUrl(namespace: string, name: string): string | undefined {
+  const ui = process.env.CELLPIPE_ARGO_UI_URL?.replace(/\/+$/, '');
+  return ui ? `${ui}/workflows/${namespace}/${name}` : undefined;
+}
+
+export async function submitWorkflow(
+  kube: KubeClients,
+  namespace: string,
+  workflow: Record<string, unknown>
+): Promise<{ name: string }> {
+  try {
+    const created = (await kube.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      body: workflow
+    })) as Workflow;
+    const name = created.metadata?.name;
+    if (!name) {
+      throw new Error('the API server answered without the Workflow name');
+    }
+    return { name };
+  } catch (err) {
+    throw clusterError(err, {
+      action: 'create the Argo Workflow',
+      namespace,
+      server: kube.server,
+      service: 'Kubernetes'
+    });
+  }
+}
+
+export function argoBackend(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+  tasks: string[]
+): ClusterBackend {
+  const known = new Set(tasks);
+  const attempt = (action: string) => ({ action, namespace, server: kube.server, service: 'Kubernetes' });
+  return {
+    kind: 'argo',
+    async poll(): Promise<ClusterPoll> {
+      let workflow: Workflow;
+      try {
+        workflow = (await kube.custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name
+        })) as Workflow;
+      } catch (err) {
+        throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
+      }
+      const states = new Map<string, TaskState>();
+      for (const node of Object.values(workflow.status?.nodes ?? {})) {
+        // A retried step has a Retry node named after the task and Pod children named `task(N)`.
+        if (!node.displayName || !known.has(node.displayName) || !node.phase) {
+          continue;
+        }
+        const metrics = node.outputs?.parameters?.find(p => p.name === 'metrics')?.value;
+        states.set(node.displayName, {
+          status: NODE_STATUS[node.phase] ?? 'running',
+          started: node.startedAt || undefined,
+          finished: node.finishedAt || undefined,
+          message: node.message,
+          metrics: metrics ? parseMetrics(metrics) : undefined
+        });
+      }
+      const phase = workflow.status?.phase;
+      const cancelled = !!workflow.spec?.shutdown;
+      const status =
+        phase === 'Succeeded'
+          ? 'succeeded'
+          : phase === 'Failed' || phase === 'Error'
+            ? cancelled
+              ? 'cancelled'
+              : 'failed'
+            : 'running';
+      return { status, message: workflow.status?.message, tasks: states };
+    },
+    async cancel(): Promise<void> {
+      try {
+        await kube.custom.patchNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name,
+          // client-node sends a JSON patch (application/json-patch+json) by default.
+          body: [{ op: 'add', path: '/spec/shutdown', value: 'Terminate' }]
+        });
+      } catch (err) {
+        throw clusterError(err, attempt(`stop the Argo Workflow ${name}`));
+      }
+    },
+    async log(task: string): Promise<string> {
+      try {
+        const pods = await kube.core.listNamespacedPod({
+          namespace,
+          labelSelector: `workflows.argoproj.io/workflow=${name}`
+        });
+        const pod = lastPodOf(pods.items, name, task);
+        if (!pod?.metadata?.name) {
+          return `(no pod of step ${task} was found: the workflow's pods may have been garbage-collected)\n`;
+        }
+        return await kube.core.readNamespacedPodLog({
+          name: pod.metadata.name,
+          namespace,
+          container: 'main'
+        });
+      } catch (err) {
+        return `(could not read the log of step ${task}: ${clusterError(err, attempt('read the pod log')).message})\n`;
+      }
+    }
+  };
+}
+
+/** The latest pod of a task: Argo annotates each pod with its node name, `WORKFLOW.TASK` or `WORKFLOW.TASK(N)`. */
+function lastPodOf(pods: V1Pod[], workflow: string, task: string): V1Pod | undefined {
+  const nodeName = new RegExp(`^${escape(workflow)}\\.${escape(task)}(\\(\\d+\\))?$`);
+  return pods
+    .filter(p => nodeName.test(p.metadata?.annotations?.['workflows.argoproj.io/node-name'] ?? ''))
+    .sort((a, b) =>
+      String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? ''))
+    )
+    .pop();
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function parseMetrics(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

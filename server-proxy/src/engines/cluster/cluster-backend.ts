@@ -1,0 +1,41 @@
+/** What the follow loop needs from a submitted cluster run, whichever the engine (Argo or KFP). */
+import type { RunStatus, StepStatus } from '../local/run-record';
+
+export interface TaskState {
+  status: StepStatus;
+  started?: string;
+  finished?: string;
+  message?: string;
+  /** The task's metrics when the engine reports them (Argo output parameter `metrics`). */
+  metrics?: Record<string, unknown>;
+}
+
+export interface ClusterPoll {
+  status: 'running' | RunStatus;
+  message?: string;
+  /** By cluster task name (the DNS label of the step in the compiled pipeline). */
+  tasks: Map<string, TaskState>;
+}
+
+export interface ClusterBackend {
+  kind: 'kfp' | 'argo';
+  poll(): Promise<ClusterPoll>;
+  /** Asks the cluster to stop the run (Argo: shutdown Terminate; KFP: :terminate). */
+  cancel(): Promise<void>;
+  /** A finished task's log, or a line saying where to read it. */
+  log(task: string): Promise<string>;
+}
+
+/** Where the run is on the cluster, as recorded in run.json. */
+export interface ClusterInfo {
+  kind: 'kfp' | 'argo';
+  /** Argo: the Workflow's name. */
+  name?: string;
+  /** KFP: the run id. */
+  id?: string;
+  namespace: string;
+  /** The run in the KFP or Argo UI, when known. */
+  url?: string;
+  /** KFP: the API endpoint (to follow the run again after a restart). */
+  endpoint?: string;
+}

@@ -1,0 +1,178 @@
+/**
+ * The errors a user can meet when submitting to a cluster, each with a stable code, the HTTP status the
+ * server answers with, and a message that says what to do. Kubernetes and KFP failures are mapped here so
+ * the server and the CLI word them alike.
+ */
+
+export type ClusterErrorCode =
+  | 'forbidden'
+  | 'quota-exceeded'
+  | 'unauthorized'
+  | 'invalid'
+  | 'already-exists'
+  | 'not-found'
+  | 'unreachable'
+  | 'not-in-cluster'
+  | 'no-snapshot-class'
+  | 'snapshot-failed'
+  | 'snapshot-timeout'
+  | 'not-compiled'
+  | 'cluster-error';
+
+const HTTP_STATUS: Record<ClusterErrorCode, number> = {
+  forbidden: 403,
+  'quota-exceeded': 403,
+  unauthorized: 401,
+  invalid: 422,
+  'already-exists': 409,
+  'not-found': 404,
+  unreachable: 502,
+  'not-in-cluster': 409,
+  'no-snapshot-class': 409,
+  'snapshot-failed': 502,
+  'snapshot-timeout': 504,
+  'not-compiled': 422,
+  'cluster-error': 502
+};
+
+export class ClusterError extends Error {
+  readonly httpStatus: number;
+  constructor(
+    readonly code: ClusterErrorCode,
+    message: string
+  ) {
+    super(message);
+    this.httpStatus = HTTP_STATUS[code];
+  }
+}
+
+/** What was being done, for the message: "create the Workflow", in which namespace, against which server. */
+export interface Attempt {
+  action: string;
+  namespace?: string;
+  /** The API server or KFP endpoint, for "cannot reach". */
+  server?: string;
+  /** Which service: "Kubernetes" or "Kubeflow Pipelines". */
+  service: string;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH'
+]);
+
+/** The errno-style code of a network failure, looking through fetch's `cause` chain. */
+export function networkCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) {
+      return e.code;
+    }
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/** The `message` of a Kubernetes `Status` body or a KFP/gRPC-gateway error body (`{error, message}`). */
+export function bodyMessage(body: unknown): string | undefined {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return body.trim() ? body.trim().slice(0, 500) : undefined;
+    }
+  }
+  if (typeof parsed === 'object' && parsed !== null) {
+    const b = parsed as { message?: unknown; error?: unknown };
+    if (typeof b.message === 'string' && b.message) {
+      return b.message;
+    }
+    if (typeof b.error === 'string' && b.error) {
+      return b.error;
+    }
+  }
+  return undefined;
+}
+
+/** Turns an HTTP status and the server's message into a typed error with an actionable message. */
+export function errorForStatus(status: number, detail: string | undefined, attempt: Attempt): ClusterError {
+  const ns = attempt.namespace ? ` in namespace "${attempt.namespace}"` : '';
+  const said = detail ? ` The server said: ${detail}` : '';
+  if (status === 403 && /exceeded quota|forbidden: exceeded/i.test(detail ?? '')) {
+    return new ClusterError(
+      'quota-exceeded',
+      `Could not ${attempt.action}${ns}: the namespace's resource quota is used up. Lower the steps' ` +
+        `cpu/memory/gpu requests or ask for a larger quota.${said}`
+    );
+  }
+  if (status === 403) {
+    return new ClusterError(
+      'forbidden',
+      `Could not ${attempt.action}: no access${ns}. Check the namespace in the pipeline settings, and that ` +
+        `your service account (or token) has a role binding there.${said}`
+    );
+  }
+  if (status === 401) {
+    return new ClusterError(
+      'unauthorized',
+      `Could not ${attempt.action}: ${attempt.service} did not accept the credentials. Check the token ` +
+        `(--token-file) or kubeconfig.${said}`
+    );
+  }
+  if (status === 422 || status === 400) {
+    return new ClusterError(
+      'invalid',
+      `Could not ${attempt.action}: ${attempt.service} refused it as invalid. Check the step settings ` +
+        `(resource values such as "500m" or "2Gi", names, images).${said}`
+    );
+  }
+  if (status === 409) {
+    return new ClusterError(
+      'already-exists',
+      `Could not ${attempt.action}${ns}: an object of that name already exists. Submit again (a new run gets ` +
+        `new names) or delete the old one.${said}`
+    );
+  }
+  if (status === 404) {
+    return new ClusterError(
+      'not-found',
+      `Could not ${attempt.action}${ns}: not found. Is ${attempt.service === 'Kubernetes' ? 'the API (CRD) installed' : 'the endpoint right'}?${said}`
+    );
+  }
+  return new ClusterError('cluster-error', `Could not ${attempt.action}${ns}: HTTP ${status}.${said}`);
+}
+
+/** Any failure of a call to Kubernetes (client-node) or KFP (fetch) as a ClusterError. */
+export function clusterError(err: unknown, attempt: Attempt): ClusterError {
+  if (err instanceof ClusterError) {
+    return err;
+  }
+  // client-node's ApiException, recognised by shape so that two copies of the module (bundle, jest) agree.
+  const api = err as { code?: unknown; body?: unknown };
+  if (err instanceof Error && typeof api.code === 'number' && 'body' in err) {
+    return errorForStatus(api.code, bodyMessage(api.body), attempt);
+  }
+  const net = networkCode(err);
+  if (net) {
+    const where = attempt.server ? ` at ${attempt.server}` : '';
+    const hint =
+      net === 'ENOTFOUND' || net === 'EAI_AGAIN'
+        ? 'the host name does not resolve'
+        : net === 'ECONNREFUSED'
+          ? 'the connection was refused'
+          : `the connection failed (${net})`;
+    return new ClusterError(
+      'unreachable',
+      `Could not ${attempt.action}: cannot reach ${attempt.service}${where} (${hint}). Check the endpoint ` +
+        '(pipeline settings, --endpoint) and that the service is running.'
+    );
+  }
+  return new ClusterError(
+    'cluster-error',
+    `Could not ${attempt.action}: ${err instanceof Error ? err.message : String(err)}`
+  );
+}

@@ -1,0 +1,546 @@
+/**
+ * A cluster run, end to end: find the notebook's pod (image, workspace PVCs), snapshot the workspace,
+ * compile for the target with the snapshots as volumes, submit, and follow the run, writing the same
+ * `run.json` a local run writes (plus `target`, `cluster`, `snapshots`) and reporting step changes the
+ * same way, so the UI shows cluster runs like local ones.
+ *
+ * Nothing is left half-submitted: a failure before the submission is accepted deletes the snapshots this
+ * run created (the error names any that could not be deleted), and no run record is written.
+ */
+import { mkdir, writeFile } from 'fs/promises';
+import { dirname, join, relative, isAbsolute } from 'path';
+import type { NotebookData } from '../../../../src/core/notebook/model';
+import type { PipelineAnalysis } from '../../../../src/core/pipeline';
+import { argoDocuments } from '../../../../src/core/targets/argo';
+import type {
+  ClusterCompileOptions,
+  ClusterPlan,
+  SnapshotSource
+} from '../../../../src/core/targets/cluster-plan';
+import { CompileError } from '../../../../src/core/targets/cluster-step';
+import { kfpDocuments } from '../../../../src/core/targets/kfp';
+import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import type { VolumeSettings } from '../../../../src/core/tags/settings';
+import { writeJsonAtomic } from '../../atomic-file';
+import { runtimeSource } from '../../runtime-source';
+import { newRunId } from '../local/engine';
+import type { RecordedSnapshot, RunRecord, StepRecord, StepStatus } from '../local/run-record';
+import { runDir } from '../local/run-store';
+import { argoBackend, argoUrl, submitWorkflow } from './argo-engine';
+import type { ClusterBackend, ClusterInfo, TaskState } from './cluster-backend';
+import { ClusterError } from './cluster-errors';
+import { DEFAULT_KFP_ENDPOINT, KfpClient } from './kfp-client';
+import { kfpBackend, submitKfpRun } from './kfp-engine';
+import type { KubeClients } from './kube-client';
+import { NotebookPod, PodVolume, readNotebookPod } from './notebook-pod';
+import { deleteSnapshots, planSnapshots, takeSnapshots, TakenSnapshot } from './snapshots';
+
+declare const CELLPIPE_VERSION: string | undefined;
+
+export type ClusterTarget = 'kfp' | 'argo';
+
+export interface ClusterConnection {
+  /** Kubernetes: needed for Argo, snapshots and the notebook pod; created on demand by the caller. */
+  kube?: () => KubeClients;
+  /** KFP API endpoint; default: pipeline settings, then the in-cluster service. */
+  endpoint?: string;
+  /** Bearer token for KFP. */
+  kfpToken?: string;
+  /** The namespace; default: pipeline settings, then the notebook pod's. */
+  namespace?: string;
+  /** The notebook's pod, when the notebook runs in one (name and namespace). */
+  pod?: { name: string; namespace: string };
+}
+
+export interface ClusterSubmitOptions extends ClusterConnection {
+  target: ClusterTarget;
+  notebookPath: string;
+  notebook: NotebookData;
+  analysis: PipelineAnalysis;
+  /** Parameter overrides for this run. */
+  parameters: Record<string, ParameterValue>;
+  /** `snapshot` (default): restore each workspace PVC from a snapshot; `mount`: mount them as they are. */
+  volumes?: 'snapshot' | 'mount';
+  /** The step image when neither the step nor the pipeline names one and the pod's cannot be read. */
+  image?: string;
+  /** Argo: a ReadWriteMany storage class for the run volume. */
+  runStorageClass?: string;
+  snapshotTimeoutMs?: number;
+  /** How often the cluster is asked (snapshots, run status). */
+  pollMs?: number;
+  id?: string;
+}
+
+export type StepListener = (step: string, record: StepRecord) => void;
+
+export interface FollowOptions {
+  onStep?: StepListener;
+  /** Aborting asks the cluster to stop the run, then follows it to its end. */
+  signal?: AbortSignal;
+  /** Stop following (not the run) after this long: the result says `timedOut`. */
+  timeoutMs?: number;
+  pollMs?: number;
+}
+
+export interface SubmittedRun {
+  record: RunRecord;
+  /** Follows the run until it finishes (or the timeout), keeping run.json current. */
+  follow(options?: FollowOptions): Promise<{ record: RunRecord; timedOut: boolean }>;
+}
+
+const FINISHED: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+
+export async function submitClusterRun(options: ClusterSubmitOptions): Promise<SubmittedRun> {
+  const { analysis, notebookPath, target } = options;
+  const id = options.id ?? newRunId();
+  const dir = runDir(notebookPath, id)!;
+  const warnings: string[] = [];
+  const kube = lazy(options.kube);
+
+  // The notebook's pod: its image for the steps, its PVCs for the workspace.
+  let pod: NotebookPod | undefined;
+  if (options.pod) {
+    try {
+      pod = await readNotebookPod(
+        need(kube, 'read the notebook pod'),
+        options.pod.name,
+        options.pod.namespace
+      );
+    } catch (err) {
+      warnings.push(
+        `The notebook's pod could not be read, so its image and volumes are not used: ${(err as Error).message}`
+      );
+    }
+  }
+  const namespace =
+    options.namespace || analysis.pipeline.namespace || pod?.namespace || options.pod?.namespace;
+  if (!namespace) {
+    throw new ClusterError(
+      'not-in-cluster',
+      'No namespace to submit to: set it in the pipeline settings or pass --namespace.'
+    );
+  }
+  const mode = options.volumes ?? 'snapshot';
+  const workspace = workspaceVolumes(pod, analysis.pipeline.volumes, mode);
+  const image = analysis.pipeline.image ? undefined : (pod?.image ?? options.image);
+  if (!analysis.pipeline.image && !pod?.image && !options.image) {
+    warnings.push(
+      "The notebook pod's image is unknown and no image is configured: steps use the default image."
+    );
+  }
+  const workingDir = pod ? workingDirOn(notebookPath, workspace.volumes) : undefined;
+  const runAnalysis: PipelineAnalysis = {
+    ...analysis,
+    parameters: { ...analysis.parameters, ...options.parameters },
+    pipeline: { ...analysis.pipeline, volumes: workspace.volumes }
+  };
+  const compileOptions = (
+    snapshots: Record<string, SnapshotSource>
+  ): Omit<ClusterCompileOptions, 'runtimeSource'> => ({
+    cellpipeVersion: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev',
+    defaultImage: image,
+    snapshots,
+    workingDir,
+    runVolume: { storageClass: options.runStorageClass }
+  });
+  const compile = (snapshots: Record<string, SnapshotSource>) => {
+    try {
+      return target === 'kfp'
+        ? {
+            kind: 'kfp' as const,
+            ...kfpDocuments(runAnalysis, options.notebook, runtimeSource(), compileOptions(snapshots))
+          }
+        : {
+            kind: 'argo' as const,
+            ...argoDocuments(runAnalysis, options.notebook, runtimeSource(), compileOptions(snapshots))
+          };
+    } catch (err) {
+      if (err instanceof CompileError) {
+        throw new ClusterError('not-compiled', err.message);
+      }
+      throw err;
+    }
+  };
+  // Compile once before touching the cluster, so a pipeline that cannot compile creates nothing.
+  const placeholders = Object.fromEntries(
+    workspace.snapshot.map(v => [v.claim, { snapshot: `${v.claim}-snapshot`, size: '1Gi' }])
+  );
+  compile(placeholders);
+
+  let taken: TakenSnapshot[] = [];
+  if (workspace.snapshot.length > 0) {
+    const kc = need(kube, 'snapshot the workspace volumes');
+    const availability = await planSnapshots(kc, namespace, workspace.snapshot);
+    if (!availability.ok) {
+      throw new ClusterError(
+        'no-snapshot-class',
+        `Cannot snapshot the workspace volumes: ${availability.reason}. Submit with --mount-volumes ` +
+          '(HTTP: "volumes": "mount") to mount the existing volumes instead; steps then see the files as they ' +
+          'are when they run, and need ReadWriteMany volumes to run on other nodes.'
+      );
+    }
+    taken = await takeSnapshots(kc, availability.plans, {
+      runId: id,
+      namespace,
+      labels: {
+        'cellpipe.dev/pipeline': analysis.pipeline.name
+          .toLowerCase()
+          .replace(/[^a-z0-9.-]/g, '-')
+          .slice(0, 63)
+      },
+      timeoutMs: options.snapshotTimeoutMs,
+      pollMs: options.pollMs
+    });
+  }
+  const compiled = compile(
+    Object.fromEntries(
+      taken.map(t => [
+        t.claim,
+        {
+          snapshot: t.snapshot,
+          size: t.restoreSize ?? t.size,
+          storageClass: t.storageClass,
+          accessMode: t.accessMode
+        }
+      ])
+    )
+  );
+  warnings.push(...compiled.warnings);
+  const tasks = compiled.plan.steps.map(s => s.name);
+
+  let cluster: ClusterInfo;
+  let backend: ClusterBackend;
+  try {
+    if (compiled.kind === 'argo') {
+      const kc = need(kube, 'submit an Argo Workflow');
+      const { name } = await submitWorkflow(kc, namespace, {
+        ...compiled.workflow,
+        metadata: {
+          ...(compiled.workflow.metadata as Record<string, unknown>),
+          labels: {
+            ...((compiled.workflow.metadata as { labels?: object }).labels ?? {}),
+            'cellpipe.dev/run': id
+          }
+        }
+      });
+      cluster = { kind: 'argo', name, namespace, url: argoUrl(namespace, name) };
+      backend = argoBackend(kc, namespace, name, tasks);
+    } else {
+      const endpoint = options.endpoint || analysis.pipeline.endpoint || DEFAULT_KFP_ENDPOINT;
+      const client = new KfpClient(endpoint, options.kfpToken, namespace);
+      const run = await submitKfpRun(client, {
+        displayName: `${compiled.plan.name} ${id}`,
+        pipelineSpec: compiled.pipelineSpec,
+        platformSpec: compiled.platformSpec,
+        parameters: Object.fromEntries(
+          compiled.plan.parameters.map(p => [p.key, runAnalysis.parameters[p.name].value])
+        ),
+        experiment: 'cellpipe'
+      });
+      cluster = { kind: 'kfp', id: run.run_id, namespace, endpoint, url: client.runUrl(run.run_id) };
+      backend = kfpBackend(client, run.run_id, tasks);
+    }
+  } catch (err) {
+    if (taken.length > 0) {
+      const left = await deleteSnapshots(
+        need(kube, 'delete the snapshots'),
+        namespace,
+        taken.map(t => t.snapshot)
+      );
+      if (err instanceof ClusterError) {
+        throw new ClusterError(
+          err.code,
+          `${err.message} ` +
+            (left.length > 0
+              ? `The VolumeSnapshots ${left.join(', ')} could not be deleted; delete them yourself.`
+              : `The VolumeSnapshots taken for this run were deleted.`)
+        );
+      }
+    }
+    throw err;
+  }
+
+  const snapshots: RecordedSnapshot[] = [
+    ...taken.map(t => ({
+      claim: t.claim,
+      mountPath: t.mountPath,
+      snapshot: t.snapshot,
+      snapshotClass: t.snapshotClass,
+      restoreSize: t.restoreSize
+    })),
+    ...workspace.mounted.map(v => ({ claim: v.claim, mountPath: v.mountPath }))
+  ];
+  const record = newRecord(id, options, runAnalysis, compiled.plan, cluster, snapshots, mode, warnings);
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  await writeJsonAtomic(join(dir, 'run.json'), record);
+  return { record, follow: followOptions => followRun(dir, record, backend, compiled.plan, followOptions) };
+}
+
+/** Follows a cluster run again (after a server restart), from its record. */
+export function reattach(
+  notebookPath: string,
+  record: RunRecord,
+  connection: { kube?: () => KubeClients; kfpToken?: string },
+  plan: Pick<ClusterPlan, 'steps'> | null = null
+): ((options?: FollowOptions) => Promise<{ record: RunRecord; timedOut: boolean }>) | null {
+  const cluster = record.cluster;
+  const dir = runDir(notebookPath, record.id);
+  if (!cluster || !dir) {
+    return null;
+  }
+  const tasks = taskNames(record, plan);
+  let backend: ClusterBackend;
+  if (cluster.kind === 'argo' && cluster.name && connection.kube) {
+    backend = argoBackend(connection.kube(), cluster.namespace, cluster.name, [...tasks.keys()]);
+  } else if (cluster.kind === 'kfp' && cluster.id && cluster.endpoint) {
+    const client = new KfpClient(cluster.endpoint, connection.kfpToken, cluster.namespace);
+    backend = kfpBackend(client, cluster.id, [...tasks.keys()]);
+  } else {
+    return null;
+  }
+  return options => followLoop(dir, record, backend, tasks, options ?? {});
+}
+
+function followRun(
+  dir: string,
+  record: RunRecord,
+  backend: ClusterBackend,
+  plan: ClusterPlan,
+  options: FollowOptions = {}
+): Promise<{ record: RunRecord; timedOut: boolean }> {
+  return followLoop(dir, record, backend, taskNames(record, plan), options);
+}
+
+/** Cluster task name → step name, from the plan or, after a restart, from the record. */
+function taskNames(record: RunRecord, plan: Pick<ClusterPlan, 'steps'> | null): Map<string, string> {
+  if (plan) {
+    return new Map(plan.steps.map(s => [s.name, s.step.name]));
+  }
+  return new Map(Object.entries(record.clusterTasks ?? {}).map(([step, task]) => [task, step]));
+}
+
+async function followLoop(
+  dir: string,
+  record: RunRecord,
+  backend: ClusterBackend,
+  tasks: Map<string, string>,
+  options: FollowOptions
+): Promise<{ record: RunRecord; timedOut: boolean }> {
+  const pollMs = options.pollMs ?? 3000;
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const save = () => writeJsonAtomic(join(dir, 'run.json'), record);
+  let cancelAsked = false;
+  let failures = 0;
+  record.owner = process.pid;
+  for (;;) {
+    if (options.signal?.aborted && !cancelAsked) {
+      cancelAsked = true;
+      await backend.cancel().catch(err => {
+        record.followError = `Could not stop the run: ${(err as Error).message}`;
+      });
+    }
+    let poll;
+    try {
+      poll = await backend.poll();
+      failures = 0;
+    } catch (err) {
+      // A blip of the API server or gateway: try again a few times before giving up on following.
+      if (++failures >= 5) {
+        record.followError = (err as Error).message;
+        await save();
+        return { record, timedOut: false };
+      }
+      await sleep(pollMs);
+      continue;
+    }
+    for (const [task, state] of poll.tasks) {
+      const step = tasks.get(task);
+      if (step) {
+        await updateStep(dir, record, step, state, task, backend, options.onStep);
+      }
+    }
+    if (poll.status !== 'running') {
+      finish(record, poll.status, poll.message, options.onStep);
+      await save();
+      return { record, timedOut: false };
+    }
+    await save();
+    if (Date.now() >= deadline) {
+      return { record, timedOut: true };
+    }
+    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+  }
+}
+
+async function updateStep(
+  dir: string,
+  record: RunRecord,
+  step: string,
+  state: TaskState,
+  task: string,
+  backend: ClusterBackend,
+  onStep?: StepListener
+): Promise<void> {
+  const old = record.steps[step];
+  if (old && old.status === state.status) {
+    return;
+  }
+  const next: StepRecord = { status: state.status, cached: false };
+  if (state.started) {
+    next.started = state.started;
+  }
+  if (state.finished && FINISHED.has(state.status)) {
+    next.finished = state.finished;
+    if (state.started) {
+      next.seconds = (Date.parse(state.finished) - Date.parse(state.started)) / 1000;
+    }
+  }
+  if (state.status === 'skipped') {
+    // The cluster omits the steps below a failed one: say which, as local runs do.
+    const failed = record.order.find(s => record.steps[s].status === 'failed');
+    record.steps[step] = failed ? { status: 'skipped', cached: false, skippedBecause: failed } : next;
+    onStep?.(step, record.steps[step]);
+    return;
+  }
+  if (state.status === 'failed') {
+    next.error = { message: state.message || `Step ${step} failed on the cluster.`, cell: null, line: null };
+  }
+  record.steps[step] = next;
+  if (state.status === 'succeeded' && state.metrics) {
+    Object.assign(record.metrics, state.metrics);
+  }
+  if (FINISHED.has(state.status)) {
+    await writeFile(join(dir, 'logs', `${step}.log`), await backend.log(task));
+  }
+  onStep?.(step, next);
+}
+
+/** The run's end: steps the cluster never started are skipped (after a failure) or cancelled. */
+function finish(
+  record: RunRecord,
+  status: RunRecord['status'],
+  message: string | undefined,
+  onStep?: StepListener
+): void {
+  const failed = record.order.find(s => record.steps[s].status === 'failed');
+  for (const step of record.order) {
+    const s = record.steps[step];
+    if (!FINISHED.has(s.status)) {
+      record.steps[step] =
+        status === 'failed' && failed
+          ? { status: 'skipped', cached: false, skippedBecause: failed }
+          : status === 'failed'
+            ? {
+                status: 'failed',
+                cached: false,
+                error: { message: message || 'The run failed on the cluster.', cell: null, line: null }
+              }
+            : { status: 'cancelled', cached: false };
+      onStep?.(step, record.steps[step]);
+    }
+  }
+  record.status = status;
+  record.finished = new Date().toISOString();
+}
+
+function newRecord(
+  id: string,
+  options: ClusterSubmitOptions,
+  analysis: PipelineAnalysis,
+  plan: ClusterPlan,
+  cluster: ClusterInfo,
+  snapshots: RecordedSnapshot[],
+  volumes: 'snapshot' | 'mount',
+  warnings: string[]
+): RunRecord {
+  const deps = Object.fromEntries(
+    analysis.steps.map(s => [s.name, [...new Set([...s.deps, ...Object.values(s.sources)])].sort()])
+  );
+  return {
+    id,
+    notebook: options.notebookPath,
+    pipeline: analysis.pipeline.name,
+    status: 'running',
+    started: new Date().toISOString(),
+    parameters: options.parameters,
+    order: analysis.order,
+    plan: { deps, cacheKeys: {}, reuse: {} },
+    owner: process.pid,
+    steps: Object.fromEntries(analysis.order.map(s => [s, { status: 'queued', cached: false }])),
+    metrics: {},
+    target: options.target,
+    cluster,
+    clusterTasks: Object.fromEntries(plan.steps.map(s => [s.step.name, s.name])),
+    snapshots,
+    volumes,
+    ...(warnings.length > 0 ? { warnings } : {})
+  };
+}
+
+interface Workspace {
+  /** The volumes to compile with (settings' volumes plus the pod's). */
+  volumes: VolumeSettings[];
+  /** Those restored from a snapshot taken now. */
+  snapshot: PodVolume[];
+  /** Those mounted as they are. */
+  mounted: PodVolume[];
+}
+
+/**
+ * The pod's PVCs and the pipeline's own volumes, once each: in `snapshot` mode the pod's PVCs and the
+ * settings' snapshot volumes are restored from snapshots; in `mount` mode every volume is mounted as is.
+ */
+function workspaceVolumes(
+  pod: NotebookPod | undefined,
+  settings: VolumeSettings[],
+  mode: 'snapshot' | 'mount'
+): Workspace {
+  const byClaim = new Map<string, VolumeSettings>();
+  for (const v of pod?.volumes ?? []) {
+    byClaim.set(v.claim, { name: v.claim, mountPath: v.mountPath, type: 'snapshot' });
+  }
+  for (const v of settings) {
+    if (!byClaim.has(v.name)) {
+      byClaim.set(v.name, v);
+    }
+  }
+  const volumes = [...byClaim.values()].map(v => (mode === 'mount' ? { ...v, type: 'pvc' as const } : v));
+  const asPod = (v: VolumeSettings): PodVolume => ({ claim: v.name, mountPath: v.mountPath });
+  return {
+    volumes,
+    snapshot: volumes.filter(v => v.type === 'snapshot').map(asPod),
+    mounted: volumes.filter(v => v.type === 'pvc').map(asPod)
+  };
+}
+
+/** The notebook's folder, when it is on one of the mounted volumes (the steps then start there). */
+function workingDirOn(notebookPath: string, volumes: VolumeSettings[]): string | undefined {
+  const folder = dirname(notebookPath);
+  const inside = volumes.some(v => {
+    const rel = relative(v.mountPath, folder);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  });
+  return inside ? folder : undefined;
+}
+
+function lazy<T>(make: (() => T) | undefined): (() => T) | undefined {
+  if (!make) {
+    return undefined;
+  }
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+function need(kube: (() => KubeClients) | undefined, action: string): KubeClients {
+  if (!kube) {
+    throw new ClusterError(
+      'not-in-cluster',
+      `Cannot ${action}: no Kubernetes access (not in a pod, and no --kubeconfig).`
+    );
+  }
+  return kube();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}

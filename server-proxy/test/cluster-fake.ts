@@ -1,0 +1,482 @@
+/**
+ * A loopback HTTP server that answers like the Kubernetes API (core, storage, CSI snapshots, Argo
+ * Workflows) and the KFP v2beta1 API, with their status codes and bodies (Kubernetes `Status` objects,
+ * gRPC-gateway errors). State moves on with each read, as a real run does. Used by cluster-*.spec.ts.
+ */
+import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
+import { AddressInfo } from 'net';
+
+export interface FakeOptions {
+  /** Namespaces where every request is answered 403 Forbidden. */
+  forbidden?: string[];
+  /** Answer a Workflow create with this status (403 quota, 409, 422) and message. */
+  workflowCreate?: { code: number; reason: string; message: string };
+  /** The step (task) that fails in Argo/KFP runs. */
+  failTask?: string;
+  /** How many GETs until a VolumeSnapshot is readyToUse. */
+  snapshotReadyAfter?: number;
+  /** status.error.message a VolumeSnapshot reports instead of becoming ready. */
+  snapshotError?: string;
+  /** No VolumeSnapshotClass for the PVC's driver. */
+  noSnapshotClass?: boolean;
+  /** KFP create-run answer instead of 200. */
+  kfpCreate?: { code: number; message: string };
+  /** How many GETs a run/workflow stays at each stage (default 1). */
+  ticksPerTask?: number;
+}
+
+interface Workflow {
+  body: { metadata: { name: string; labels?: Record<string, string> }; spec: WorkflowSpec; status?: unknown };
+  gets: number;
+}
+interface WorkflowSpec {
+  shutdown?: string;
+  templates: { name: string; dag?: { tasks: { name: string }[] } }[];
+}
+
+export class FakeCluster {
+  server!: Server;
+  url = '';
+  readonly requests: string[] = [];
+  readonly snapshots = new Map<string, { body: Record<string, unknown>; gets: number }>();
+  readonly workflows = new Map<string, Workflow>();
+  readonly kfpRuns = new Map<string, { body: Record<string, unknown>; gets: number; tasks: string[] }>();
+  readonly experiments: { experiment_id: string; display_name: string; namespace: string }[] = [];
+  readonly tokens = new Set<string>();
+
+  constructor(readonly options: FakeOptions = {}) {}
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      let text = '';
+      req.on('data', c => (text += c));
+      req.on('end', () => {
+        this.requests.push(`${req.method} ${req.url}`);
+        this.tokens.add(req.headers.authorization ?? '');
+        try {
+          this.handle(req, res, text ? JSON.parse(text) : undefined);
+        } catch (err) {
+          status(res, 500, 'InternalError', String(err));
+        }
+      });
+    });
+    await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise(resolve => this.server.close(() => resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, body: any): void {
+    // eslint-disable-line @typescript-eslint/no-explicit-any -- request JSON of any shape
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    const method = req.method;
+    const ns = /\/namespaces\/([^/]+)/.exec(path)?.[1];
+    if (ns && this.options.forbidden?.includes(ns)) {
+      const what = path.split('/').filter(Boolean).slice(-1)[0];
+      return status(
+        res,
+        403,
+        'Forbidden',
+        `${what} is forbidden: User "system:serviceaccount:${ns}:default-editor" cannot ${method === 'GET' ? 'get' : 'create'} resource in the namespace "${ns}"`
+      );
+    }
+    let m: RegExpExecArray | null;
+    // Core: the notebook pod, its PVCs, the Argo pods and their logs.
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path)) && method === 'GET') {
+      if (m[2] !== 'notebook-0') {
+        return status(res, 404, 'NotFound', `pods "${m[2]}" not found`);
+      }
+      return json(res, 200, notebookPod(m[1]));
+    }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(path)) && method === 'GET') {
+      const wf = /workflows.argoproj.io\/workflow=(.+)/.exec(
+        url.searchParams.get('labelSelector') ?? ''
+      )?.[1];
+      const workflow = wf ? this.workflows.get(wf) : undefined;
+      const tasks = workflow ? dagTasks(workflow.body.spec) : [];
+      return json(res, 200, {
+        kind: 'PodList',
+        apiVersion: 'v1',
+        metadata: {},
+        items: tasks.map((t, i) => ({
+          metadata: {
+            name: `${wf}-${t}-${1000 + i}`,
+            namespace: m![1],
+            creationTimestamp: '2026-01-01T00:00:00Z',
+            annotations: { 'workflows.argoproj.io/node-name': `${wf}.${t}` }
+          }
+        }))
+      });
+    }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(path)) && method === 'GET') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      return void res.end(`log of ${m[2]} (container ${url.searchParams.get('container')})\n`);
+    }
+    if (
+      (m = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]+)$/.exec(path)) &&
+      method === 'GET'
+    ) {
+      return json(res, 200, {
+        kind: 'PersistentVolumeClaim',
+        apiVersion: 'v1',
+        metadata: { name: m[2], namespace: m[1] },
+        spec: {
+          storageClassName: 'csi-rbd',
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: '5Gi' } }
+        },
+        status: { phase: 'Bound', capacity: { storage: '5Gi' } }
+      });
+    }
+    if ((m = /^\/apis\/storage.k8s.io\/v1\/storageclasses\/([^/]+)$/.exec(path)) && method === 'GET') {
+      return json(res, 200, {
+        kind: 'StorageClass',
+        apiVersion: 'storage.k8s.io/v1',
+        metadata: { name: m[1] },
+        provisioner: 'rbd.csi.ceph.com'
+      });
+    }
+    if (path === '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses' && method === 'GET') {
+      const items = [
+        {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshotClass',
+          metadata: { name: 'other' },
+          driver: 'ebs.csi.aws.com',
+          deletionPolicy: 'Delete'
+        }
+      ];
+      if (!this.options.noSnapshotClass) {
+        items.push(
+          {
+            apiVersion: 'snapshot.storage.k8s.io/v1',
+            kind: 'VolumeSnapshotClass',
+            metadata: { name: 'rbd-plain' },
+            driver: 'rbd.csi.ceph.com',
+            deletionPolicy: 'Delete'
+          },
+          {
+            apiVersion: 'snapshot.storage.k8s.io/v1',
+            kind: 'VolumeSnapshotClass',
+            metadata: {
+              name: 'rbd-default',
+              annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' }
+            } as never,
+            driver: 'rbd.csi.ceph.com',
+            deletionPolicy: 'Delete'
+          }
+        );
+      }
+      return json(res, 200, {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshotClassList',
+        items
+      });
+    }
+    if (
+      (m = /^\/apis\/snapshot.storage.k8s.io\/v1\/namespaces\/([^/]+)\/volumesnapshots(?:\/([^/]+))?$/.exec(
+        path
+      ))
+    ) {
+      const name = m[2] ?? body?.metadata?.name;
+      if (method === 'POST') {
+        if (this.snapshots.has(name)) {
+          return status(
+            res,
+            409,
+            'AlreadyExists',
+            `volumesnapshots.snapshot.storage.k8s.io "${name}" already exists`
+          );
+        }
+        const created = { ...body, metadata: { ...body.metadata, uid: `uid-${name}` } };
+        this.snapshots.set(name, { body: created, gets: 0 });
+        return json(res, 201, created);
+      }
+      const snap = this.snapshots.get(name);
+      if (!snap) {
+        return status(res, 404, 'NotFound', `volumesnapshots.snapshot.storage.k8s.io "${name}" not found`);
+      }
+      if (method === 'DELETE') {
+        this.snapshots.delete(name);
+        return json(res, 200, snap.body);
+      }
+      snap.gets++;
+      const ready = snap.gets >= (this.options.snapshotReadyAfter ?? 2);
+      const snapStatus = this.options.snapshotError
+        ? { readyToUse: false, error: { message: this.options.snapshotError, time: '2026-01-01T00:00:00Z' } }
+        : {
+            readyToUse: ready,
+            ...(ready ? { restoreSize: '5Gi', boundVolumeSnapshotContentName: `snapcontent-${name}` } : {})
+          };
+      return json(res, 200, { ...snap.body, status: snapStatus });
+    }
+    // Argo Workflows as custom objects.
+    if ((m = /^\/apis\/argoproj.io\/v1alpha1\/namespaces\/([^/]+)\/workflows(?:\/([^/]+))?$/.exec(path))) {
+      if (method === 'POST') {
+        const c = this.options.workflowCreate;
+        if (c) {
+          return status(res, c.code, c.reason, c.message);
+        }
+        const name = `${body.metadata.generateName}x7k2p`;
+        const wf: Workflow = {
+          body: { ...body, metadata: { ...body.metadata, name, namespace: m[1] } },
+          gets: 0
+        };
+        this.workflows.set(name, wf);
+        return json(res, 201, wf.body);
+      }
+      const wf = this.workflows.get(m[2]);
+      if (!wf) {
+        return status(res, 404, 'NotFound', `workflows.argoproj.io "${m[2]}" not found`);
+      }
+      if (method === 'PATCH') {
+        for (const op of body as { path: string; value: string }[]) {
+          if (op.path === '/spec/shutdown') {
+            wf.body.spec.shutdown = op.value;
+          }
+        }
+        return json(res, 200, wf.body);
+      }
+      wf.gets++;
+      return json(res, 200, { ...wf.body, status: this.workflowStatus(wf) });
+    }
+    // KFP v2beta1.
+    if (path === '/apis/v2beta1/experiments' && method === 'GET') {
+      return json(res, 200, {
+        experiments: this.experiments.filter(e => e.namespace === url.searchParams.get('namespace'))
+      });
+    }
+    if (path === '/apis/v2beta1/experiments' && method === 'POST') {
+      const e = {
+        experiment_id: `exp-${this.experiments.length + 1}`,
+        display_name: body.display_name,
+        namespace: body.namespace
+      };
+      this.experiments.push(e);
+      return json(res, 200, e);
+    }
+    if (path === '/apis/v2beta1/runs' && method === 'POST') {
+      if (this.options.kfpCreate) {
+        const { code, message } = this.options.kfpCreate;
+        return json(res, code, { error: message, code: code === 403 ? 7 : 3, message, details: [] });
+      }
+      const spec = body.pipeline_spec.pipeline_spec ?? body.pipeline_spec;
+      const run_id = `0b8f6f0e-${this.kfpRuns.size + 1}`;
+      this.kfpRuns.set(run_id, {
+        body: { ...body, run_id },
+        gets: 0,
+        tasks: Object.keys(spec.root.dag.tasks).filter(
+          t => !t.startsWith('createpvc') && !t.startsWith('deletepvc')
+        )
+      });
+      return json(res, 200, {
+        run_id,
+        display_name: body.display_name,
+        experiment_id: body.experiment_id,
+        state: 'PENDING',
+        created_at: '2026-01-01T00:00:00Z'
+      });
+    }
+    if ((m = /^\/apis\/v2beta1\/runs\/([^/:]+)$/.exec(path)) && method === 'GET') {
+      const run = this.kfpRuns.get(m[1]);
+      if (!run) {
+        return json(res, 404, {
+          error: `Run ${m[1]} not found`,
+          code: 5,
+          message: `Run ${m[1]} not found`,
+          details: []
+        });
+      }
+      run.gets++;
+      return json(res, 200, this.kfpStatus(m[1], run));
+    }
+    if ((m = /^\/apis\/v2beta1\/runs\/([^/:]+):terminate$/.exec(path)) && method === 'POST') {
+      return json(res, 200, {});
+    }
+    status(res, 404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
+  }
+
+  /** Tasks run one after another, one stage per `ticksPerTask` reads; `failTask` fails, the rest are omitted. */
+  private progress(
+    tasks: string[],
+    gets: number
+  ): {
+    phase: 'Running' | 'Succeeded' | 'Failed';
+    states: ('Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted' | undefined)[];
+  } {
+    const tick = Math.floor(gets / (this.options.ticksPerTask ?? 1));
+    const states: ('Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted' | undefined)[] = [];
+    let failed = false;
+    tasks.forEach((t, i) => {
+      if (failed) {
+        states.push(tick > i + 1 ? 'Omitted' : undefined);
+      } else if (tick > i + 1) {
+        failed = t === this.options.failTask;
+        states.push(failed ? 'Failed' : 'Succeeded');
+      } else {
+        states.push(tick === i + 1 ? 'Running' : undefined);
+      }
+    });
+    const done = tick > tasks.length;
+    return { phase: failed && done ? 'Failed' : done ? 'Succeeded' : 'Running', states };
+  }
+
+  private workflowStatus(wf: Workflow): unknown {
+    const tasks = dagTasks(wf.body.spec);
+    const name = wf.body.metadata.name;
+    if (wf.body.spec.shutdown) {
+      return { phase: 'Failed', message: "Stopped with strategy 'Terminate'", nodes: {} };
+    }
+    const { phase, states } = this.progress(tasks, wf.gets);
+    const nodes: Record<string, unknown> = {
+      [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
+    };
+    tasks.forEach((t, i) => {
+      const state = states[i];
+      if (state) {
+        const id = `${name}-${1000 + i}`;
+        nodes[id] = {
+          id,
+          name: `${name}.${t}`,
+          displayName: t,
+          type: state === 'Omitted' ? 'Skipped' : 'Pod',
+          templateName: t,
+          phase: state,
+          startedAt: '2026-01-01T00:00:00Z',
+          finishedAt: state === 'Running' ? null : '2026-01-01T00:00:07Z',
+          ...(state === 'Failed' ? { message: 'Error (exit code 1)' } : {}),
+          ...(state === 'Succeeded'
+            ? {
+                outputs: {
+                  parameters: [
+                    { name: 'metrics', value: t === tasks[tasks.length - 1] ? '{"accuracy": 0.9}' : '{}' }
+                  ],
+                  exitCode: '0'
+                }
+              }
+            : {})
+        };
+      }
+    });
+    return { phase, startedAt: '2026-01-01T00:00:00Z', nodes, progress: '0/1' };
+  }
+
+  private kfpStatus(
+    id: string,
+    run: { body: Record<string, unknown>; gets: number; tasks: string[] }
+  ): unknown {
+    const { phase, states } = this.progress(run.tasks, run.gets - 1);
+    const state =
+      run.gets <= 1
+        ? 'PENDING'
+        : phase === 'Running'
+          ? 'RUNNING'
+          : phase === 'Succeeded'
+            ? 'SUCCEEDED'
+            : 'FAILED';
+    const kfpState = {
+      Pending: 'PENDING',
+      Running: 'RUNNING',
+      Succeeded: 'SUCCEEDED',
+      Failed: 'FAILED',
+      Omitted: 'SKIPPED'
+    } as const;
+    return {
+      run_id: id,
+      display_name: run.body.display_name,
+      state,
+      created_at: '2026-01-01T00:00:00Z',
+      ...(state === 'FAILED' ? { error: { code: 2, message: 'Pipeline run failed' } } : {}),
+      run_details: {
+        task_details: [
+          { task_id: 'root-1', display_name: 'root', state: 'RUNNING' },
+          ...run.tasks.flatMap((t, i) =>
+            states[i]
+              ? [
+                  {
+                    task_id: `t-${i}`,
+                    display_name: t,
+                    state: kfpState[states[i]!],
+                    start_time: '2026-01-01T00:00:00Z',
+                    ...(states[i] === 'Running' ? {} : { end_time: '2026-01-01T00:00:05Z' }),
+                    ...(states[i] === 'Failed' ? { error: { message: 'exit status 1' } } : {})
+                  }
+                ]
+              : []
+          )
+        ]
+      }
+    };
+  }
+}
+
+function dagTasks(spec: WorkflowSpec): string[] {
+  return spec.templates.find(t => t.dag)?.dag?.tasks.map(t => t.name) ?? [];
+}
+
+function notebookPod(namespace: string): unknown {
+  return {
+    kind: 'Pod',
+    apiVersion: 'v1',
+    metadata: { name: 'notebook-0', namespace, labels: { 'notebook-name': 'notebook' } },
+    spec: {
+      containers: [
+        {
+          name: 'notebook',
+          image: 'kubeflownotebookswg/jupyter-scipy:v1.9.0',
+          volumeMounts: [
+            { name: 'workspace', mountPath: '/home/jovyan' },
+            { name: 'data', mountPath: '/data' },
+            {
+              name: 'kube-api-access',
+              mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+              readOnly: true
+            }
+          ]
+        }
+      ],
+      volumes: [
+        { name: 'workspace', persistentVolumeClaim: { claimName: 'workspace-notebook' } },
+        { name: 'data', persistentVolumeClaim: { claimName: 'data-vol' } },
+        { name: 'kube-api-access', projected: { sources: [] } }
+      ]
+    },
+    status: {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'notebook',
+          image: 'kubeflownotebookswg/jupyter-scipy:v1.9.0',
+          imageID: `docker.io/kubeflownotebookswg/jupyter-scipy@sha256:${'ab'.repeat(32)}`,
+          ready: true,
+          restartCount: 0
+        }
+      ]
+    }
+  };
+}
+
+function json(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** A Kubernetes `Status` failure body, as the API server sends it. */
+function status(res: ServerResponse, code: number, reason: string, message: string): void {
+  json(res, code, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    details: {},
+    code
+  });
+}
