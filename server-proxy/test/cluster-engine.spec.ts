@@ -9,7 +9,7 @@ import { analyzeNotebook } from '../../src/core/pipeline';
 import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-run';
 import { ClusterError } from '../src/engines/cluster/cluster-errors';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
-import type { StepRecord } from '../src/engines/local/run-record';
+import type { StepRecord } from '../../src/core/runs/run-record';
 import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
 import { FakeCluster, FakeOptions } from './cluster-fake';

@@ -10,7 +10,7 @@ import { tmpdir } from 'os';
 import { createServer } from 'net';
 import { dirname, join } from 'path';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
-import type { RunEvent } from '../src/server/run-service';
+import type { RunEvent } from '../../src/core/runs/run-record';
 import { startServer } from '../src/server/main';
 import { FakeCluster, FakeOptions } from './cluster-fake';
 import { writeClusterNotebook } from './cluster-notebook';

@@ -2,51 +2,12 @@
  * A run as the UI shows it, built from the server's run record and kept
  * current by its live events. Pure, so it is tested without a browser.
  */
-export type StepState = 'queued' | 'running' | 'cached' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+import type { RunEvent, RunRecord, RunStatus, StepRecord, StepStatus } from '../core/runs/run-record';
 
-/** What the server sends for a step (its run.json record). */
-export interface StepRecord {
-  status: Exclude<StepState, 'cached'>;
-  cached: boolean;
-  started?: string;
-  finished?: string;
-  seconds?: number;
-  error?: { message: string; cell: number | null; line: number | null };
-  skippedBecause?: string;
-}
+export type { RunEvent, RunRecord, RunStatus, StepRecord };
 
-/** What the server sends for a run (run.json). */
-export interface RunRecord {
-  id: string;
-  notebook: string;
-  pipeline: string;
-  status: RunStatus;
-  started: string;
-  finished?: string;
-  parameters: Record<string, { value: unknown } | unknown>;
-  order: string[];
-  steps: Record<string, StepRecord>;
-  metrics: Record<string, unknown>;
-  /** Where it ran: absent or `local` for the local engine. */
-  target?: 'local' | 'kfp' | 'argo';
-  /** A cluster run: the Workflow or KFP run, its namespace and its page in the KFP or Argo UI. */
-  cluster?: { kind: 'kfp' | 'argo'; name?: string; id?: string; namespace: string; url?: string };
-  /** A cluster run's workspace volumes: restored from these VolumeSnapshots, or mounted as they are. */
-  snapshots?: Array<{ claim: string; mountPath: string; snapshot?: string }>;
-  warnings?: string[];
-  /** Why following a cluster run stopped before it finished. */
-  followError?: string;
-}
-
-/** One server-sent event. */
-export interface RunEvent {
-  run: string;
-  notebook: string;
-  step?: string;
-  status: string;
-  record?: StepRecord;
-}
+/** A step taken from the cache shows as `cached`, not as a fresh success. */
+export type StepState = StepStatus | 'cached';
 
 export interface StepView {
   state: StepState;
@@ -83,12 +44,7 @@ function stepView(record: StepRecord): StepView {
 
 /** Parameters are recorded typed ({type, value}); the UI shows the values. */
 function parameterValues(parameters: RunRecord['parameters']): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(parameters).map(([name, p]) => [
-      name,
-      p !== null && typeof p === 'object' && 'value' in p ? (p as { value: unknown }).value : p
-    ])
-  );
+  return Object.fromEntries(Object.entries(parameters).map(([name, p]) => [name, p.value]));
 }
 
 export function runView(record: RunRecord): RunView {

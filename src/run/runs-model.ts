@@ -14,6 +14,7 @@ import {
   startRun,
   StepDetail
 } from '../services/api';
+import type { Target } from '../core/tags/settings';
 import { applyRunEvent, RunEvent, RunView, runView } from './run-state';
 
 export type RunSelection = StartRunRequest['steps'];
@@ -91,7 +92,7 @@ export class RunsModel {
   }
 
   /** Starts a run of the live notebook with the typed parameters; `fail` shows a refusal without asking the server. */
-  async start(content: unknown, steps?: RunSelection, fail?: string): Promise<void> {
+  async start(content: unknown, steps: RunSelection, target: Target, fail?: string): Promise<void> {
     if (fail) {
       this._error = fail;
       this._changed.emit();
@@ -106,6 +107,7 @@ export class RunsModel {
         content,
         parameters,
         steps,
+        target,
         parallel: this.parallel
       });
       this._currentId = run;

@@ -61,6 +61,8 @@ export interface StartRunRequest {
   steps?: { mode: 'all' | 'one' | 'from'; step?: string };
   /** Steps at once (0 or absent: one per CPU core). */
   parallel?: number;
+  /** Where to run; default: the notebook's own target. */
+  target?: 'local' | 'kfp' | 'argo';
 }
 
 export function startRun(request: StartRunRequest): Promise<{ run: string }> {

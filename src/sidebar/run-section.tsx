@@ -17,11 +17,8 @@ export function runPipeline(
   let refusal: string | undefined;
   if (!analysis) {
     refusal = trans.__('The pipeline is still being analysed; try again in a moment.');
-  } else if (session.pipeline.target !== 'local') {
-    refusal = trans.__(
-      'This version runs pipelines locally only: set the target to Local, or compile for %1 with `cellpipe compile`.',
-      session.pipeline.target
-    );
+  } else if (session.pipeline.target !== 'local' && steps?.mode !== 'all') {
+    refusal = trans.__('On a cluster the whole pipeline runs: use Run, or set the target to Local.');
   } else if (analysis.steps.length === 0) {
     refusal = trans.__('No cell is tagged as a step yet.');
   } else {
@@ -30,7 +27,7 @@ export function runPipeline(
       refusal = trans.__('Fix the %1 problem(s) listed below first: %2', errors.length, errors[0].message);
     }
   }
-  return session.runs.start(session.content(), steps, refusal);
+  return session.runs.start(session.content(), steps, session.pipeline.target, refusal);
 }
 
 export function RunSection(props: {

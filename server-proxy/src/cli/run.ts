@@ -6,7 +6,7 @@ import { basename, resolve } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { runLocal, stepAndDownstream } from '../engines/local/engine';
-import type { StepRecord } from '../engines/local/run-record';
+import type { StepRecord } from '../../../src/core/runs/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 import { formatDiagnostic } from './analyze';

@@ -11,7 +11,7 @@ import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/p
 import { submitClusterRun } from '../engines/cluster/cluster-run';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import { environmentConnection } from '../engines/cluster/connection';
-import type { RunRecord } from '../engines/local/run-record';
+import type { RunRecord } from '../../../src/core/runs/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 import { formatDiagnostic } from './analyze';

@@ -9,7 +9,7 @@ import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/re
 import { analyzeNotebook } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { newRunId, resumeOrphanedRuns, runLocal, stepAndDownstream } from '../engines/local/engine';
-import type { RunRecord, StepRecord } from '../engines/local/run-record';
+import type { RunEvent, RunRecord, StepRecord } from '../../../src/core/runs/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
@@ -18,14 +18,6 @@ import { ClusterConnection, reattach, submitClusterRun } from '../engines/cluste
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import { environmentConnection } from '../engines/cluster/connection';
 import { listRuns } from '../engines/local/run-store';
-
-export interface RunEvent {
-  run: string;
-  notebook: string;
-  step?: string;
-  status: string;
-  record?: StepRecord;
-}
 
 export interface StartRequest {
   /** Live notebook content (nbformat JSON); default: the file on disk. */

@@ -6,7 +6,8 @@ import { isStepName, listRuns, readRun, runDir } from '../engines/local/run-stor
 import { HttpError } from './http-json';
 import { confinedNotebookPath } from './notebook-path';
 import { Context, readJsonBody, Router } from './router';
-import type { RunEvent, RunService, StartRequest } from './run-service';
+import type { RunEvent } from '../../../src/core/runs/run-record';
+import type { RunService, StartRequest } from './run-service';
 
 const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 

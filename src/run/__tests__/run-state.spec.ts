@@ -8,6 +8,7 @@ const record = (over: Partial<RunRecord> = {}): RunRecord => ({
   started: '2026-11-30T10:00:00.000Z',
   parameters: { n: { type: 'int', value: 3 } },
   order: ['load', 'train'],
+  plan: { deps: { load: [], train: ['load'] }, cacheKeys: {}, reuse: {} },
   steps: { load: { status: 'queued', cached: false }, train: { status: 'queued', cached: false } },
   metrics: {},
   ...over

@@ -4,7 +4,7 @@
  * read a step's log from its pod (container `main`).
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { StepStatus } from '../local/run-record';
+import type { StepStatus } from '../../../../src/core/runs/run-record';
 import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
 import { clusterError } from './cluster-errors';
 import type { KubeClients } from './kube-client';

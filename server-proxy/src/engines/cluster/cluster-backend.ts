@@ -1,5 +1,5 @@
 /** What the follow loop needs from a submitted cluster run, whichever the engine (Argo or KFP). */
-import type { RunStatus, StepStatus } from '../local/run-record';
+import type { RunStatus, StepStatus } from '../../../../src/core/runs/run-record';
 
 export interface TaskState {
   status: StepStatus;
@@ -24,18 +24,4 @@ export interface ClusterBackend {
   cancel(): Promise<void>;
   /** A finished task's log, or a line saying where to read it. */
   log(task: string): Promise<string>;
-}
-
-/** Where the run is on the cluster, as recorded in run.json. */
-export interface ClusterInfo {
-  kind: 'kfp' | 'argo';
-  /** Argo: the Workflow's name. */
-  name?: string;
-  /** KFP: the run id. */
-  id?: string;
-  namespace: string;
-  /** The run in the KFP or Argo UI, when known. */
-  url?: string;
-  /** KFP: the API endpoint (to follow the run again after a restart). */
-  endpoint?: string;
 }

@@ -24,10 +24,16 @@ import type { VolumeSettings } from '../../../../src/core/tags/settings';
 import { writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import { newRunId } from '../local/engine';
-import type { RecordedSnapshot, RunRecord, StepRecord, StepStatus } from '../local/run-record';
+import type {
+  ClusterInfo,
+  RecordedSnapshot,
+  RunRecord,
+  StepRecord,
+  StepStatus
+} from '../../../../src/core/runs/run-record';
 import { runDir } from '../local/run-store';
 import { argoBackend, argoUrl, submitWorkflow } from './argo-engine';
-import type { ClusterBackend, ClusterInfo, TaskState } from './cluster-backend';
+import type { ClusterBackend, TaskState } from './cluster-backend';
 import { ClusterError } from './cluster-errors';
 import { DEFAULT_KFP_ENDPOINT, KfpClient } from './kfp-client';
 import { kfpBackend, submitKfpRun } from './kfp-engine';

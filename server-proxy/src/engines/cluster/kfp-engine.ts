@@ -3,7 +3,7 @@
  * spec beside it as the SDK sends it), then follow the run's `task_details` (display_name = the step's
  * cluster name). Step logs are served by the KFP UI, not the v2beta1 API, so the log says where to look.
  */
-import type { StepStatus } from '../local/run-record';
+import type { StepStatus } from '../../../../src/core/runs/run-record';
 import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
 import type { KfpClient, KfpRun, KfpState } from './kfp-client';
 

@@ -15,7 +15,7 @@ import type { ParameterValue } from '../../../../src/core/tags/parameters';
 import { stepProgram } from '../../../../src/core/targets/step-program';
 import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
-import type { RunRecord, StepRecord, StepStatus } from './run-record';
+import type { RunRecord, StepRecord, StepStatus } from '../../../../src/core/runs/run-record';
 import { listRuns, runsDir } from './run-store';
 import { StepCache, stepCacheKey } from './step-cache';
 import { dropChangedObjects, ObjectStore, takeSnapshot } from './snapshot';

@@ -1,7 +1,7 @@
 /** Reading the runs a notebook has under `.cellpipe/runs/` beside it. */
 import { readdir, readFile } from 'fs/promises';
 import { dirname, join } from 'path';
-import type { RunRecord } from './run-record';
+import type { RunRecord } from '../../../../src/core/runs/run-record';
 
 export function runsDir(notebookPath: string): string {
   return join(dirname(notebookPath), '.cellpipe', 'runs');

@@ -1,6 +1,9 @@
-/** What a run records in `.cellpipe/runs/RUN_ID/run.json` (local runs, and cluster runs with `cluster`). */
-import type { ParameterValue } from '../../../../src/core/tags/parameters';
-import type { ClusterInfo } from '../cluster/cluster-backend';
+/**
+ * What a run records in `.cellpipe/runs/RUN_ID/run.json` (local runs, and cluster runs with `cluster`),
+ * and the events the server sends as it changes: the contract between the engines, the server, the CLI
+ * and the frontend. Types only.
+ */
+import type { ParameterValue } from '../tags/parameters';
 
 export type StepStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -67,4 +70,27 @@ export interface RecordedSnapshot {
   snapshot?: string;
   snapshotClass?: string;
   restoreSize?: string;
+}
+
+/** Where the run is on the cluster, as recorded in run.json. */
+export interface ClusterInfo {
+  kind: 'kfp' | 'argo';
+  /** Argo: the Workflow's name. */
+  name?: string;
+  /** KFP: the run id. */
+  id?: string;
+  namespace: string;
+  /** The run in the KFP or Argo UI, when known. */
+  url?: string;
+  /** KFP: the API endpoint (to follow the run again after a restart). */
+  endpoint?: string;
+}
+
+/** One server-sent event: a run's or one of its steps' status changed. */
+export interface RunEvent {
+  run: string;
+  notebook: string;
+  step?: string;
+  status: string;
+  record?: StepRecord;
 }
