@@ -36,6 +36,13 @@ module.exports = {
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
   webServer: {
     command: `${process.env.JUPYTER || '../.venv/bin/jupyter'} lab --config jupyter_server_test_config.py`,
+    // The cluster UI test writes this kubeconfig (unreachable, then a loopback fake of the Kubernetes
+    // API); the cellpipe server reads it on each submission.
+    env: {
+      ...process.env,
+      KUBECONFIG: require('path').join(__dirname, 'test-results', 'cluster', 'kubeconfig.yaml'),
+      CELLPIPE_ARGO_UI_URL: 'https://argo.example.com'
+    },
     url: `${baseURL}/lab`,
     timeout: 180 * 1000,
     reuseExistingServer: false

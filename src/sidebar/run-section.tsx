@@ -44,6 +44,7 @@ export function RunSection(props: {
   const run = runs.current;
   const running = run?.status === 'running';
   const parameters = Object.entries(analysis.parameters);
+  const onCluster = session.pipeline.target !== 'local';
   return (
     <Section name="run" title={trans.__('Run')}>
       {parameters.length > 0 && (
@@ -70,7 +71,8 @@ export function RunSection(props: {
         <button
           className="jp-mod-styled jp-Button"
           data-action="run-step"
-          disabled={!step}
+          disabled={!step || onCluster}
+          title={onCluster ? trans.__('On a cluster the whole pipeline runs') : undefined}
           onClick={() => step && void runPipeline(session, { mode: 'one', step }, trans)}
         >
           {trans.__('Run this step')}
@@ -78,7 +80,8 @@ export function RunSection(props: {
         <button
           className="jp-mod-styled jp-Button"
           data-action="run-from"
-          disabled={!step}
+          disabled={!step || onCluster}
+          title={onCluster ? trans.__('On a cluster the whole pipeline runs') : undefined}
           onClick={() => step && void runPipeline(session, { mode: 'from', step }, trans)}
         >
           {trans.__('Run from here')}

@@ -1,0 +1,108 @@
+/**
+ * A cluster run from JupyterLab: choose the Argo target in the sidebar and submit. First the cluster is
+ * unreachable and the error says so; then the kubeconfig points at a loopback server that answers like
+ * the Kubernetes API with Argo Workflows (server-proxy/test/cluster-fake.ts), and the run's states move
+ * in the sidebar and the graph as the workflow advances, with a link to the Argo UI.
+ */
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import type { TestInfo } from '@playwright/test';
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { clusterNotebook } from '../../server-proxy/test/cluster-notebook';
+import { FakeCluster } from '../../server-proxy/test/cluster-fake';
+
+/** Where playwright.config.js tells the Jupyter server (and so the cellpipe server) to find it. */
+const KUBECONFIG = join(__dirname, '..', 'test-results', 'cluster', 'kubeconfig.yaml');
+
+function writeKubeconfig(server: string): void {
+  mkdirSync(join(KUBECONFIG, '..'), { recursive: true });
+  writeFileSync(
+    KUBECONFIG,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: test\n  cluster:\n    server: ${server}\n    insecure-skip-tls-verify: true`,
+      'users:',
+      '- name: test\n  user:\n    token: ui-test-token',
+      'contexts:',
+      '- name: test\n  context:\n    cluster: test\n    user: test\n    namespace: team',
+      'current-context: test',
+      ''
+    ].join('\n')
+  );
+}
+
+async function shot(page: IJupyterLabPageFixture, testInfo: TestInfo, name: string): Promise<void> {
+  const path = testInfo.outputPath(`${name}.png`);
+  await page.screenshot({ path });
+  await testInfo.attach(name, { path, contentType: 'image/png' });
+}
+
+test('submit to Argo: a clear error when the cluster is unreachable, then the states move', async ({
+  page,
+  tmpPath
+}, testInfo) => {
+  test.setTimeout(180_000);
+  const fake = await new FakeCluster().start();
+  try {
+    // A local notebook: its target is chosen in the sidebar.
+    const nb = clusterNotebook({ target: 'local' });
+    await page.evaluate(
+      async ({ path, content }) => {
+        await (window as any).jupyterapp.serviceManager.contents.save(path, {
+          type: 'notebook',
+          format: 'json',
+          content
+        });
+      },
+      { path: `${tmpPath}/sales.ipynb`, content: nb }
+    );
+    await page.notebook.openByPath(`${tmpPath}/sales.ipynb`);
+    await page.notebook.activate('sales.ipynb');
+    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
+    const sidebar = page.locator('#cellpipe-sidebar');
+    await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('3 steps');
+
+    const settings = sidebar.locator('[data-section="pipeline"]');
+    await settings.locator('summary').click();
+    await settings.locator('[data-field="target"] select').selectOption('argo');
+    const namespace = settings.locator('[data-field="namespace"] input');
+    await namespace.fill('team');
+    await namespace.press('Enter');
+
+    // Unreachable: nothing listens on port 9.
+    writeKubeconfig('http://127.0.0.1:9');
+    await sidebar.locator('[data-action="run"]').click();
+    await expect(sidebar.locator('.jp-cellpipe-Error[role="alert"]')).toContainText(/reach|connect/i, {
+      timeout: 60_000
+    });
+    await shot(page, testInfo, '01-unreachable');
+    expect(fake.workflows.size).toBe(0);
+
+    // The loopback cluster: the workflow is created and advances with each poll.
+    writeKubeconfig(fake.url);
+    await sidebar.locator('[data-action="run"]').click();
+    const state = (step: string) => sidebar.locator(`.jp-cellpipe-StepStates li[data-step="${step}"]`);
+    await expect(sidebar.locator('.jp-cellpipe-Cluster')).toContainText('On Argo Workflows, namespace team', {
+      timeout: 60_000
+    });
+    await expect(sidebar.locator('.jp-cellpipe-Cluster a')).toHaveAttribute(
+      'href',
+      /^https:\/\/argo\.example\.com\//
+    );
+    await expect(state('load_data')).toHaveAttribute('data-state', /running|succeeded/, { timeout: 60_000 });
+    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+    await shot(page, testInfo, '02-argo-running');
+    await expect(state('evaluate')).toHaveAttribute('data-state', 'succeeded', { timeout: 90_000 });
+    await expect(page.locator('.jp-cellpipe-GraphView [data-step="evaluate"]')).toHaveAttribute(
+      'data-state',
+      'succeeded'
+    );
+    await expect(sidebar.locator('.jp-cellpipe-Run')).toHaveAttribute('data-status', 'succeeded');
+    expect(fake.workflows.size).toBe(1);
+    await shot(page, testInfo, '03-argo-succeeded');
+  } finally {
+    await fake.stop();
+  }
+});
