@@ -41,7 +41,10 @@ module.exports = {
     env: {
       ...process.env,
       KUBECONFIG: require('path').join(__dirname, 'test-results', 'cluster', 'kubeconfig.yaml'),
-      CELLPIPE_ARGO_UI_URL: 'https://argo.example.com'
+      CELLPIPE_ARGO_UI_URL: 'https://argo.example.com',
+      // As the downward API sets them in a notebook pod: the fake cluster knows this pod and its PVCs.
+      CELLPIPE_POD_NAME: 'notebook-0',
+      CELLPIPE_POD_NAMESPACE: 'team'
     },
     url: `${baseURL}/lab`,
     timeout: 180 * 1000,

@@ -5,6 +5,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import {
+  ApiError,
   cancelRun,
   followLog,
   getRun,
@@ -73,6 +74,11 @@ export class RunsModel {
     this._changed.emit();
   }
 
+  /** The server's code for the last error (e.g. `no-snapshot-class`), when it gave one. */
+  get errorCode(): string | null {
+    return this._errorCode;
+  }
+
   /** The last error a user should see (a refused run, an unreachable server). */
   get error(): string | null {
     return this._error;
@@ -92,7 +98,14 @@ export class RunsModel {
   }
 
   /** Starts a run of the live notebook with the typed parameters; `fail` shows a refusal without asking the server. */
-  async start(content: unknown, steps: RunSelection, target: Target, fail?: string): Promise<void> {
+  async start(
+    content: unknown,
+    steps: RunSelection,
+    target: Target,
+    fail?: string,
+    volumes?: 'snapshot' | 'mount'
+  ): Promise<void> {
+    this._errorCode = null;
     if (fail) {
       this._error = fail;
       this._changed.emit();
@@ -108,6 +121,7 @@ export class RunsModel {
         parameters,
         steps,
         target,
+        volumes,
         parallel: this.parallel
       });
       this._currentId = run;
@@ -120,6 +134,7 @@ export class RunsModel {
       void this._reload(run);
     } catch (err) {
       this._error = message(err);
+      this._errorCode = err instanceof ApiError ? (err.code ?? null) : null;
     }
     this._changed.emit();
   }
@@ -255,6 +270,7 @@ export class RunsModel {
   /** The step whose log is being followed (or was, to its end). */
   private _following: { run: string; step: string } | null = null;
   private _error: string | null = null;
+  private _errorCode: string | null = null;
   private readonly _changed = new Signal<this, void>(this);
 }
 

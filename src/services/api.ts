@@ -16,6 +16,17 @@ export interface Health {
   node: string;
 }
 
+/** A refused request, with the server's error code (e.g. `no-snapshot-class`) for the UI to act on. */
+export class ApiError extends ServerConnection.ResponseError {
+  constructor(
+    response: Response,
+    message: string,
+    readonly code?: string
+  ) {
+    super(response, message);
+  }
+}
+
 export async function requestApi<T>(path: string, init: RequestInit = {}): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, PREFIX, path);
@@ -38,9 +49,8 @@ export async function requestApi<T>(path: string, init: RequestInit = {}): Promi
     // not JSON: keep the text for the error below
   }
   if (!response.ok) {
-    const message =
-      (body as { error?: { message?: string } } | null)?.error?.message ?? (text || response.statusText);
-    throw new ServerConnection.ResponseError(response, message);
+    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(response, error?.message ?? (text || response.statusText), error?.code);
   }
   return body as T;
 }
@@ -63,6 +73,8 @@ export interface StartRunRequest {
   parallel?: number;
   /** Where to run; default: the notebook's own target. */
   target?: 'local' | 'kfp' | 'argo';
+  /** Cluster runs: restore the workspace volumes from snapshots (default) or mount them as they are. */
+  volumes?: 'snapshot' | 'mount';
 }
 
 export function startRun(request: StartRunRequest): Promise<{ run: string }> {

@@ -7,11 +7,15 @@ import { runSeconds } from '../run/run-state';
 import type { RunSelection } from '../run/runs-model';
 import { Section, TextField } from './fields';
 
+/** Server error codes that mean the workspace cannot be snapshotted (mounting the volumes still works). */
+const SNAPSHOT_ERRORS = ['no-snapshot-class', 'snapshot-failed', 'snapshot-timeout'];
+
 /** Starts a run of the live notebook; refuses (with the reason) when the analysis has errors. */
 export function runPipeline(
   session: NotebookPipeline,
   steps: RunSelection,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  volumes?: 'snapshot' | 'mount'
 ): Promise<void> {
   const analysis = session.pipeline.refresh();
   let refusal: string | undefined;
@@ -27,7 +31,7 @@ export function runPipeline(
       refusal = trans.__('Fix the %1 problem(s) listed below first: %2', errors.length, errors[0].message);
     }
   }
-  return session.runs.start(session.content(), steps, session.pipeline.target, refusal);
+  return session.runs.start(session.content(), steps, session.pipeline.target, refusal, volumes);
 }
 
 export function RunSection(props: {
@@ -100,6 +104,22 @@ export function RunSection(props: {
         <p className="jp-cellpipe-Error" role="alert">
           {runs.error}
         </p>
+      )}
+      {runs.errorCode !== null && SNAPSHOT_ERRORS.includes(runs.errorCode) && (
+        <div className="jp-cellpipe-Offer">
+          <p>
+            {trans.__(
+              'Without snapshots, steps can mount the workspace volumes as they are: they then see the files as they are when each step runs, not as they were at submission.'
+            )}
+          </p>
+          <button
+            className="jp-mod-styled jp-Button"
+            data-action="run-mounted"
+            onClick={() => void runPipeline(session, { mode: 'all' }, trans, 'mount')}
+          >
+            {trans.__('Run with the volumes mounted as they are')}
+          </button>
+        </div>
       )}
       {run && (
         <div className="jp-cellpipe-Run" data-status={run.status}>

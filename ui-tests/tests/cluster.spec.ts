@@ -2,7 +2,9 @@
  * A cluster run from JupyterLab: choose the Argo target in the sidebar and submit. First the cluster is
  * unreachable and the error says so; then the kubeconfig points at a loopback server that answers like
  * the Kubernetes API with Argo Workflows (server-proxy/test/cluster-fake.ts), and the run's states move
- * in the sidebar and the graph as the workflow advances, with a link to the Argo UI.
+ * in the sidebar and the graph as the workflow advances, with a link to the Argo UI and the snapshots of
+ * the notebook pod's volumes. A cluster without a snapshot class says why and offers to mount the
+ * volumes as they are.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import type { TestInfo } from '@playwright/test';
@@ -45,6 +47,7 @@ test('submit to Argo: a clear error when the cluster is unreachable, then the st
 }, testInfo) => {
   test.setTimeout(180_000);
   const fake = await new FakeCluster().start();
+  const noSnapshots = await new FakeCluster({ noSnapshotClass: true }).start();
   try {
     // A local notebook: its target is chosen in the sidebar.
     const nb = clusterNotebook({ target: 'local' });
@@ -101,8 +104,31 @@ test('submit to Argo: a clear error when the cluster is unreachable, then the st
     );
     await expect(sidebar.locator('.jp-cellpipe-Run')).toHaveAttribute('data-status', 'succeeded');
     expect(fake.workflows.size).toBe(1);
+    // The notebook pod's workspace volumes were snapshotted, and the run says from which snapshots.
+    await expect(sidebar.locator('.jp-cellpipe-Snapshots')).toContainText(
+      'workspace-notebook (at /home/jovyan)'
+    );
     await shot(page, testInfo, '03-argo-succeeded');
+
+    // A cluster without a snapshot class for the volumes' driver: the reason, and the offer to mount.
+    writeKubeconfig(noSnapshots.url);
+    await sidebar.locator('[data-action="run"]').click();
+    await expect(sidebar.locator('.jp-cellpipe-Error[role="alert"]')).toContainText(
+      'no VolumeSnapshotClass',
+      {
+        timeout: 60_000
+      }
+    );
+    expect(noSnapshots.workflows.size).toBe(0);
+    await shot(page, testInfo, '04-no-snapshot-class');
+    await sidebar.locator('[data-action="run-mounted"]').click();
+    await expect(sidebar.locator('.jp-cellpipe-Snapshots')).toContainText('mounted as it is', {
+      timeout: 60_000
+    });
+    await expect(state('evaluate')).toHaveAttribute('data-state', 'succeeded', { timeout: 90_000 });
+    expect(noSnapshots.workflows.size).toBe(1);
   } finally {
     await fake.stop();
+    await noSnapshots.stop();
   }
 });
