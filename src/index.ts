@@ -85,9 +85,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     // The first request starts the server through jupyter-server-proxy; do not block start-up on it.
     void app.restored.then(async () => {
       await model.checkServer();
-      if (model.server.kind === 'ok') {
-        runEvents(event => sessions.forEach(s => s.runs.handleEvent(event)));
-      }
+      // Opened whatever the health check said: EventSource reconnects by itself once the server answers.
+      runEvents(event => sessions.forEach(s => s.runs.handleEvent(event)));
     });
 
     const current = () => (tracker.currentWidget ? sessions.get(tracker.currentWidget) : null);
