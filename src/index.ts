@@ -86,7 +86,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     void app.restored.then(async () => {
       await model.checkServer();
       // Opened whatever the health check said: EventSource reconnects by itself once the server answers.
-      runEvents(event => sessions.forEach(s => s.runs.handleEvent(event)));
+      runEvents(
+        event => sessions.forEach(s => s.runs.handleEvent(event)),
+        () => sessions.forEach(s => void s.runs.refresh())
+      );
     });
 
     const current = () => (tracker.currentWidget ? sessions.get(tracker.currentWidget) : null);

@@ -137,12 +137,16 @@ export async function followLog(
   }
 }
 
-/** The server's live run events (server-sent events; the browser reconnects by itself). */
-export function runEvents(onEvent: (event: RunEvent) => void): EventSource {
+/**
+ * The server's live run events (server-sent events; the browser reconnects by itself). `onOpen` runs at
+ * each (re)connection: what changed while disconnected must be read again.
+ */
+export function runEvents(onEvent: (event: RunEvent) => void, onOpen: () => void): EventSource {
   const settings = ServerConnection.makeSettings();
   const source = new EventSource(URLExt.join(settings.baseUrl, PREFIX, 'api/events'), {
     withCredentials: true
   });
+  source.onopen = onOpen;
   source.onmessage = message => {
     try {
       onEvent(JSON.parse(message.data) as RunEvent);
