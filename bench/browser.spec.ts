@@ -4,6 +4,7 @@
  * edit), and laying out the graph of 100 steps (goal: under 100 ms). Prints its figures; not a test.
  */
 import { expect, test } from '@jupyterlab/galata';
+import { openNotebook, openSidebar, runCommand } from '../ui-tests/tests/jupyterlab';
 
 const STEPS = 100;
 
@@ -48,26 +49,12 @@ const max = (xs: number[]) => Math.max(...xs);
 
 test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, tmpPath }, testInfo) => {
   test.setTimeout(300_000);
-  await page.evaluate(
-    async ({ path, content }) => {
-      await (window as any).jupyterapp.serviceManager.contents.save(path, {
-        type: 'notebook',
-        format: 'json',
-        content
-      });
-    },
-    { path: `${tmpPath}/big.ipynb`, content: bigNotebook() }
-  );
-  await page.notebook.openByPath(`${tmpPath}/big.ipynb`);
-  await page.notebook.activate('big.ipynb');
+  await openNotebook(page, `${tmpPath}/big.ipynb`, bigNotebook());
   // CELLPIPE_BENCH_BASELINE=1 with cellpipe disabled (jupyter labextension disable cellpipe) measures
   // JupyterLab's own typing cost on the same notebook, for comparison.
   const baseline = process.env.CELLPIPE_BENCH_BASELINE === '1';
   if (!baseline) {
-    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
-    await expect(page.locator('#cellpipe-sidebar .jp-cellpipe-Summary')).toContainText(`${STEPS} steps`, {
-      timeout: 60_000
-    });
+    await openSidebar(page, STEPS, 60_000);
   }
 
   // Observe every input event's duration (handler to next paint) while typing.
@@ -111,7 +98,7 @@ test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, 
     performance.clearMeasures('cellpipe:layout');
     performance.clearMeasures('cellpipe:analysis');
   });
-  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+  await runCommand(page, 'cellpipe:open-panel');
   await expect(page.locator('.jp-cellpipe-GraphView [data-step]')).toHaveCount(STEPS, { timeout: 60_000 });
   // Re-layouts after edits, with the panel open: four edits of cell 150 through the notebook's model,
   // each after a pause longer than the analysis debounce.

@@ -11,10 +11,10 @@ import {
   getRun,
   getStep,
   listRuns,
-  StartRunRequest,
   startRun,
   StepDetail
 } from '../services/api';
+import type { StartRunRequest } from '../core/runs/run-record';
 import type { Target } from '../core/tags/settings';
 import { applyRunEvent, RunEvent, RunView, runView } from './run-state';
 

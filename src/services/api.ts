@@ -5,7 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import type * as nbformat from '@jupyterlab/nbformat';
-import type { RunEvent, RunRecord, StepRecord } from '../run/run-state';
+import type { RunEvent, RunRecord, StartRunRequest, StepRecord } from '../core/runs/run-record';
 
 /** jupyter-server-proxy serves the cellpipe server under this prefix. */
 const PREFIX = 'cellpipe';
@@ -60,22 +60,6 @@ export function getHealth(): Promise<Health> {
 }
 
 // --- runs ------------------------------------------------------------------
-
-export interface StartRunRequest {
-  /** Notebook path relative to the Jupyter root. */
-  notebook: string;
-  /** The live notebook (nbformat JSON): runs use what the user sees, saved or not. */
-  content?: unknown;
-  parameters?: Record<string, string>;
-  cache?: boolean;
-  steps?: { mode: 'all' | 'one' | 'from'; step?: string };
-  /** Steps at once (0 or absent: one per CPU core). */
-  parallel?: number;
-  /** Where to run; default: the notebook's own target. */
-  target?: 'local' | 'kfp' | 'argo';
-  /** Cluster runs: restore the workspace volumes from snapshots (default) or mount them as they are. */
-  volumes?: 'snapshot' | 'mount';
-}
 
 export function startRun(request: StartRunRequest): Promise<{ run: string }> {
   return requestApi<{ run: string }>('api/runs', { method: 'POST', body: JSON.stringify(request) });

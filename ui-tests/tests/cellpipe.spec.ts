@@ -1,4 +1,5 @@
 import { expect, test } from '@jupyterlab/galata';
+import { runCommand } from './jupyterlab';
 
 test('cellpipe is active, its sidebar follows the notebook, and its server answers through the proxy', async ({
   page,
@@ -12,7 +13,7 @@ test('cellpipe is active, its sidebar follows the notebook, and its server answe
 
   const name = await page.notebook.createNew();
   expect(name).toBeTruthy();
-  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
+  await runCommand(page, 'cellpipe:open-sidebar');
 
   const sidebar = page.locator('#cellpipe-sidebar');
   await expect(sidebar).toBeVisible();

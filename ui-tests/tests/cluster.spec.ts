@@ -6,12 +6,12 @@
  * the notebook pod's volumes. A cluster without a snapshot class says why and offers to mount the
  * volumes as they are.
  */
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { TestInfo } from '@playwright/test';
+import { expect, test } from '@jupyterlab/galata';
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { clusterNotebook } from '../../server-proxy/test/cluster-notebook';
 import { FakeCluster } from '../../server-proxy/test/cluster-fake';
+import { openNotebook, openSidebar, runCommand, shot } from './jupyterlab';
 
 /** Where playwright.config.js tells the Jupyter server (and so the cellpipe server) to find it. */
 const KUBECONFIG = join(__dirname, '..', 'test-results', 'cluster', 'kubeconfig.yaml');
@@ -35,12 +35,6 @@ function writeKubeconfig(server: string): void {
   );
 }
 
-async function shot(page: IJupyterLabPageFixture, testInfo: TestInfo, name: string): Promise<void> {
-  const path = testInfo.outputPath(`${name}.png`);
-  await page.screenshot({ path });
-  await testInfo.attach(name, { path, contentType: 'image/png' });
-}
-
 test('submit to Argo: a clear error when the cluster is unreachable, then the states move', async ({
   page,
   tmpPath
@@ -51,21 +45,8 @@ test('submit to Argo: a clear error when the cluster is unreachable, then the st
   try {
     // A local notebook: its target is chosen in the sidebar.
     const nb = clusterNotebook({ target: 'local' });
-    await page.evaluate(
-      async ({ path, content }) => {
-        await (window as any).jupyterapp.serviceManager.contents.save(path, {
-          type: 'notebook',
-          format: 'json',
-          content
-        });
-      },
-      { path: `${tmpPath}/sales.ipynb`, content: nb }
-    );
-    await page.notebook.openByPath(`${tmpPath}/sales.ipynb`);
-    await page.notebook.activate('sales.ipynb');
-    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
-    const sidebar = page.locator('#cellpipe-sidebar');
-    await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('3 steps');
+    await openNotebook(page, `${tmpPath}/sales.ipynb`, nb);
+    const sidebar = await openSidebar(page, 3);
 
     const settings = sidebar.locator('[data-section="pipeline"]');
     await settings.locator('summary').click();
@@ -95,7 +76,7 @@ test('submit to Argo: a clear error when the cluster is unreachable, then the st
       /^https:\/\/argo\.example\.com\//
     );
     await expect(state('load_data')).toHaveAttribute('data-state', /running|succeeded/, { timeout: 60_000 });
-    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+    await runCommand(page, 'cellpipe:open-panel');
     await shot(page, testInfo, '02-argo-running');
     await expect(state('evaluate')).toHaveAttribute('data-state', 'succeeded', { timeout: 90_000 });
     await expect(page.locator('.jp-cellpipe-GraphView [data-step="evaluate"]')).toHaveAttribute(

@@ -6,9 +6,10 @@
  * are attached to the report (test-results/).
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import type { Locator, TestInfo } from '@playwright/test';
+import type { Locator } from '@playwright/test';
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { codeNotebook, openNotebook, openSidebar, runCommand, shot } from './jupyterlab';
 
 const EXAMPLE = join(__dirname, '..', '..', 'examples', 'pandas-sales.ipynb');
 
@@ -28,12 +29,6 @@ function untaggedExample(dir: string): string {
   const path = join(dir, 'sales.ipynb');
   writeFileSync(path, JSON.stringify(nb, null, 1));
   return path;
-}
-
-async function shot(page: IJupyterLabPageFixture, testInfo: TestInfo, name: string): Promise<void> {
-  const path = testInfo.outputPath(`${name}.png`);
-  await page.screenshot({ path });
-  await testInfo.attach(name, { path, contentType: 'image/png' });
 }
 
 /** Makes cell `index` the active cell and gives it a step role through the sidebar. */
@@ -76,10 +71,8 @@ test.describe('a notebook becomes a pipeline', () => {
     await page.contents.uploadFile(untaggedExample(testInfo.outputDir), `${tmpPath}/sales.ipynb`);
     await page.notebook.openByPath(`${tmpPath}/sales.ipynb`);
     await page.notebook.activate('sales.ipynb');
-    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
-    const sidebar = page.locator('#cellpipe-sidebar');
+    const sidebar = await openSidebar(page, 0);
     await expect(sidebar.locator('.jp-cellpipe-Sidebar-server')).toHaveText(/Server: ok/);
-    await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('0 steps');
 
     // Tag the four steps; summarise is left without its upstream step on purpose.
     await tagStep(page, sidebar, 3, 'generate', []);
@@ -116,7 +109,7 @@ test.describe('a notebook becomes a pipeline', () => {
     expect(await cellTags(page, 6)).toEqual(['step:summarise', 'prev:clean']);
 
     // The graph beside the notebook: the steps and the variables on the edges.
-    await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+    await runCommand(page, 'cellpipe:open-panel');
     const graph = page.locator('.jp-cellpipe-GraphView');
     await expect(graph.locator('[data-step]')).toHaveCount(4);
     await expect(graph.locator('[data-from="clean"][data-to="summarise"]')).toContainText('sales');
@@ -194,9 +187,7 @@ test.describe('a notebook becomes a pipeline', () => {
 
 test('a new notebook is enabled as a pipeline and explains it has no steps yet', async ({ page }) => {
   await page.notebook.createNew('empty.ipynb');
-  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
-  const sidebar = page.locator('#cellpipe-sidebar');
-  await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('0 steps');
+  const sidebar = await openSidebar(page, 0);
   await expect(sidebar.locator('[data-section="run"]')).toHaveCount(0);
   await sidebar.locator('[data-action="enable"]').click();
   await sidebar.locator('[data-action="run"]').click();
@@ -204,38 +195,13 @@ test('a new notebook is enabled as a pipeline and explains it has no steps yet',
 });
 
 test('HTML from a step is rendered as untrusted output: no script runs', async ({ page, tmpPath }) => {
-  const nb = {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-    cells: [
-      {
-        cell_type: 'code',
-        id: 'html-step',
-        metadata: { tags: ['step:show'] },
-        execution_count: null,
-        outputs: [],
-        source:
-          'from IPython.display import HTML, display\n' +
-          'display(HTML(\'<b class="cp-html">bold from a step</b><script>window.cellpipeScriptRan = true</script>\'))'
-      }
-    ]
-  };
-  await page.evaluate(
-    async ({ path, content }) => {
-      await (window as any).jupyterapp.serviceManager.contents.save(path, {
-        type: 'notebook',
-        format: 'json',
-        content
-      });
-    },
-    { path: `${tmpPath}/html.ipynb`, content: nb }
+  const html = '<b class="cp-html">bold from a step</b><script>window.cellpipeScriptRan = true</script>';
+  await openNotebook(
+    page,
+    `${tmpPath}/html.ipynb`,
+    codeNotebook([[['step:show'], `from IPython.display import HTML, display\ndisplay(HTML('${html}'))`]])
   );
-  await page.notebook.openByPath(`${tmpPath}/html.ipynb`);
-  await page.notebook.activate('html.ipynb');
-  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
-  const sidebar = page.locator('#cellpipe-sidebar');
-  await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('1 steps');
+  const sidebar = await openSidebar(page, 1);
   await sidebar.locator('[data-action="run"]').click();
   await expect(sidebar.locator('.jp-cellpipe-StepStates li[data-step="show"]')).toHaveAttribute(
     'data-state',
@@ -244,7 +210,7 @@ test('HTML from a step is rendered as untrusted output: no script runs', async (
       timeout: 60_000
     }
   );
-  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+  await runCommand(page, 'cellpipe:open-panel');
   await page.locator('.jp-cellpipe-GraphView [data-step="show"]').click();
   await expect(page.locator('.jp-cellpipe-StepOutputs b.cp-html')).toHaveText('bold from a step');
   expect(await page.evaluate(() => (window as any).cellpipeScriptRan)).toBeUndefined();
@@ -254,39 +220,16 @@ test('a failing step shows its traceback and skips what follows; a long run can 
   page,
   tmpPath
 }) => {
-  const code = (id: string, tags: string[], source: string) => ({
-    cell_type: 'code',
-    id,
-    metadata: { tags },
-    execution_count: null,
-    outputs: [],
-    source
-  });
-  const nb = {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-    cells: [
-      code('a', ['step:boom'], 'x = 1\nratio = x / 0'),
-      code('b', ['step:after', 'prev:boom'], 'print(ratio)'),
-      code('c', ['step:slow'], 'import time\ntime.sleep(60)\ndone = True')
-    ]
-  };
-  await page.evaluate(
-    async ({ path, content }) => {
-      await (window as any).jupyterapp.serviceManager.contents.save(path, {
-        type: 'notebook',
-        format: 'json',
-        content
-      });
-    },
-    { path: `${tmpPath}/fails.ipynb`, content: nb }
+  await openNotebook(
+    page,
+    `${tmpPath}/fails.ipynb`,
+    codeNotebook([
+      [['step:boom'], 'x = 1\nratio = x / 0'],
+      [['step:after', 'prev:boom'], 'print(ratio)'],
+      [['step:slow'], 'import time\ntime.sleep(60)\ndone = True']
+    ])
   );
-  await page.notebook.openByPath(`${tmpPath}/fails.ipynb`);
-  await page.notebook.activate('fails.ipynb');
-  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-sidebar'));
-  const sidebar = page.locator('#cellpipe-sidebar');
-  await expect(sidebar.locator('.jp-cellpipe-Summary')).toContainText('3 steps');
+  const sidebar = await openSidebar(page, 3);
 
   // Run boom and what follows it: boom fails, after is skipped; the traceback renders as an error.
   await page.notebook.selectCells(0);
@@ -295,7 +238,7 @@ test('a failing step shows its traceback and skips what follows; a long run can 
   await expect(state('boom')).toHaveAttribute('data-state', 'failed', { timeout: 60_000 });
   await expect(state('after')).toHaveAttribute('data-state', 'skipped');
   await expect(state('boom')).toContainText('cell 1, line 2 raised ZeroDivisionError');
-  await page.evaluate(() => (window as any).jupyterapp.commands.execute('cellpipe:open-panel'));
+  await runCommand(page, 'cellpipe:open-panel');
   await page.locator('.jp-cellpipe-GraphView [data-step="boom"]').click();
   await expect(page.locator('.jp-cellpipe-StepOutputs')).toContainText('ZeroDivisionError');
   await expect(page.locator('.jp-cellpipe-GraphView [data-step="after"]')).toHaveAttribute(

@@ -9,7 +9,7 @@ import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/re
 import { analyzeNotebook } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { newRunId, resumeOrphanedRuns, runLocal, stepAndDownstream } from '../engines/local/engine';
-import type { RunEvent, RunRecord, StepRecord } from '../../../src/core/runs/run-record';
+import type { RunEvent, RunRecord, StartRunRequest, StepRecord } from '../../../src/core/runs/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
@@ -18,22 +18,10 @@ import { ClusterConnection, reattach, submitClusterRun } from '../engines/cluste
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import { environmentConnection } from '../engines/cluster/connection';
 import { listRuns } from '../engines/local/run-store';
+import { alive } from '../process-alive';
 
-export interface StartRequest {
-  /** Live notebook content (nbformat JSON); default: the file on disk. */
-  content?: unknown;
-  /** NAME → VALUE text, typed by the notebook's parameters (as `--param`). */
-  parameters?: Record<string, string>;
-  cache?: boolean;
-  /** Which steps: all (default), just `step`, or `step` and everything below it. */
-  steps?: { mode: 'all' | 'one' | 'from'; step?: string };
-  /** How many steps run at once; default: one per CPU core. */
-  parallel?: number;
-  /** Where to run: default the notebook's target setting (`local`, `kfp` or `argo`). */
-  target?: 'local' | 'kfp' | 'argo';
-  /** Cluster runs: restore the workspace volumes from snapshots (default) or mount them as they are. */
-  volumes?: 'snapshot' | 'mount';
-}
+/** A start request once its notebook path is resolved (the server reads the notebook itself). */
+export type StartRequest = Omit<StartRunRequest, 'notebook'>;
 
 export interface RunServiceOptions {
   /** How to reach the cluster (default: from the environment: service account, kubeconfig). */
@@ -125,14 +113,7 @@ export class RunService {
         emit({ run: id, notebook: notebookPath, step, status: record.status, record }),
       onRecorded: () => recorded()
     });
-    this.active.set(id, { controller, done });
-    emit({ run: id, notebook: notebookPath, status: 'running' });
-    done
-      .then(
-        record => emit({ run: id, notebook: notebookPath, status: record.status }),
-        () => emit({ run: id, notebook: notebookPath, status: 'failed' })
-      )
-      .finally(() => this.active.delete(id));
+    this.track(id, notebookPath, controller, done);
     // Answer once the run can be read (the snapshot is taken by then); a failure to prepare is the answer.
     await Promise.race([isRecorded, done]);
     return { run: id };
@@ -193,16 +174,8 @@ export class RunService {
     run: (signal: AbortSignal) => Promise<{ record: RunRecord }>
   ): void {
     const controller = new AbortController();
-    const emit = (event: RunEvent) => this.events.emit('event', event);
     const done = run(controller.signal).then(r => r.record);
-    this.active.set(id, { controller, done });
-    emit({ run: id, notebook: notebookPath, status: 'running' });
-    done
-      .then(
-        record => emit({ run: id, notebook: notebookPath, status: record.status }),
-        () => emit({ run: id, notebook: notebookPath, status: 'failed' })
-      )
-      .finally(() => this.active.delete(id));
+    this.track(id, notebookPath, controller, done);
   }
 
   /** The kernel spec's Python, looked up once per kernel name (it starts a Python). */
@@ -277,20 +250,26 @@ export class RunService {
     return this.active.has(id);
   }
 
+  /** Makes a started run cancellable and announces its start and its end to every listener. */
+  private track(
+    id: string,
+    notebookPath: string,
+    controller: AbortController,
+    done: Promise<RunRecord>
+  ): void {
+    const emit = (event: RunEvent) => this.events.emit('event', event);
+    this.active.set(id, { controller, done });
+    emit({ run: id, notebook: notebookPath, status: 'running' });
+    done
+      .then(
+        record => emit({ run: id, notebook: notebookPath, status: record.status }),
+        () => emit({ run: id, notebook: notebookPath, status: 'failed' })
+      )
+      .finally(() => this.active.delete(id));
+  }
+
   /** Waits for every active run (server shutdown, tests). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.active.values()].map(r => r.done));
-  }
-}
-
-function alive(pid: number | undefined): boolean {
-  if (!pid) {
-    return false;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

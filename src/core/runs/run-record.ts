@@ -94,3 +94,22 @@ export interface RunEvent {
   status: string;
   record?: StepRecord;
 }
+
+/** `POST /api/runs`: what to run and how. The server validates it; the frontend sends it. */
+export interface StartRunRequest {
+  /** Notebook path relative to the Jupyter root. */
+  notebook: string;
+  /** Live notebook content (nbformat JSON): runs use what the user sees, saved or not; default: the file. */
+  content?: unknown;
+  /** NAME → VALUE text, typed by the notebook's parameters (as `--param`). */
+  parameters?: Record<string, string>;
+  cache?: boolean;
+  /** Which steps: all (default), just `step`, or `step` and everything below it. */
+  steps?: { mode: 'all' | 'one' | 'from'; step?: string };
+  /** How many steps run at once; 0 or absent: one per CPU core. */
+  parallel?: number;
+  /** Where to run; default: the notebook's target setting. */
+  target?: 'local' | 'kfp' | 'argo';
+  /** Cluster runs: restore the workspace volumes from snapshots (default) or mount them as they are. */
+  volumes?: 'snapshot' | 'mount';
+}

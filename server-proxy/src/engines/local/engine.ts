@@ -19,6 +19,7 @@ import type { RunRecord, StepRecord, StepStatus } from '../../../../src/core/run
 import { listRuns, runsDir } from './run-store';
 import { StepCache, stepCacheKey } from './step-cache';
 import { dropChangedObjects, ObjectStore, takeSnapshot } from './snapshot';
+import { alive } from '../../process-alive';
 
 export interface LocalRunOptions {
   notebookPath: string;
@@ -245,19 +246,6 @@ export async function executeRun(
   record.finished = new Date().toISOString();
   await save();
   return record;
-}
-
-/** Whether a process is alive (a run's owner). */
-function alive(pid: number | undefined): boolean {
-  if (!pid) {
-    return false;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
