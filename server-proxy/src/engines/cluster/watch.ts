@@ -44,6 +44,11 @@ export interface WatchOptions {
   retries?: number;
   /** The wait before reconnecting after a failure, times the failures in a row (default 500 ms). */
   retryMs?: number;
+  /**
+   * Asks the server to end each stream after this long (`timeoutSeconds`, default 300), and ends it here
+   * 30 s later if it did not (a connection dead without a word): either way a routine reconnect.
+   */
+  timeoutSeconds?: number;
 }
 
 /** Status codes that mean this watch will never work: poll instead. */
@@ -68,6 +73,7 @@ export function watchObject<T extends Versioned>(
 ): ObjectWatch {
   const retries = options.retries ?? 5;
   const retryMs = options.retryMs ?? 500;
+  const timeoutSeconds = options.timeoutSeconds ?? 300;
   const path = `/apis/${ref.group}/${ref.version}/namespaces/${ref.namespace}/${ref.plural}`;
   const fieldSelector = `metadata.name=${ref.name}`;
   const watcher = new Watch(kube.config);
@@ -78,6 +84,7 @@ export function watchObject<T extends Versioned>(
   let failures = 0;
   let controller: AbortController | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  const reconnect = () => void connect().catch(err => giveUp((err as Error).message));
 
   const giveUp = (reason: string) => {
     if (!stopped) {
@@ -90,7 +97,7 @@ export function watchObject<T extends Versioned>(
     if (++failures > retries) {
       return giveUp(`the watch failed ${failures} times in a row (${reason})`);
     }
-    retryTimer = setTimeout(connect, retryMs * failures);
+    retryTimer = setTimeout(reconnect, retryMs * failures);
   };
 
   /** After a 410: the object as it is now, and the version to watch from. */
@@ -132,6 +139,15 @@ export function watchObject<T extends Versioned>(
     let ended = false;
     let events = 0;
     let error: KubeStatus | undefined;
+    let overdue = false;
+    const opened = Date.now();
+    const deadline = setTimeout(
+      () => {
+        overdue = true;
+        controller?.abort();
+      },
+      (timeoutSeconds + 30) * 1000
+    );
     const done = (err: unknown) => {
       if (ended) {
         return;
@@ -139,8 +155,14 @@ export function watchObject<T extends Versioned>(
       ended = true;
       live = false;
       controller = undefined;
+      clearTimeout(deadline);
       if (stopped) {
         return;
+      }
+      if (overdue && !error) {
+        // Nothing came for longer than the server should have kept the stream: carry on from the last version.
+        failures = 0;
+        return reconnect();
       }
       const code = error?.code ?? (err as { statusCode?: number } | null)?.statusCode;
       if (code === 410) {
@@ -148,7 +170,7 @@ export function watchObject<T extends Versioned>(
         resourceVersion = undefined;
         relist = true;
         failures = 0;
-        return void connect();
+        return reconnect();
       }
       if (code !== undefined && REFUSED.has(code)) {
         return giveUp(`the watch was refused (${code}${error?.message ? `: ${error.message}` : ''})`);
@@ -156,39 +178,49 @@ export function watchObject<T extends Versioned>(
       if (error || err) {
         return retry(error?.message ?? (err as Error).message ?? String(err));
       }
-      // A routine end (server timeout): carry on from the last version seen.
-      if (events > 0) {
+      // A routine end (the server's timeout): carry on from the last version seen. A stream that ends at
+      // once, again and again, is a failure.
+      if (events > 0 || Date.now() - opened >= 1000) {
         failures = 0;
-        return void connect();
+        return reconnect();
       }
       retry('the stream ended without an event');
     };
-    const query: Record<string, string | boolean> = { fieldSelector, allowWatchBookmarks: true };
+    const query: Record<string, string | number | boolean> = {
+      fieldSelector,
+      allowWatchBookmarks: true,
+      timeoutSeconds
+    };
     if (resourceVersion) {
       query.resourceVersion = resourceVersion;
     }
-    const started = await watcher.watch(
-      path,
-      query,
-      (type: string, object: unknown) => {
-        if (ended || stopped) {
-          return;
-        }
-        const version = (object as Versioned | undefined)?.metadata?.resourceVersion;
-        if (type === 'ERROR') {
-          error = (object as KubeStatus) ?? { message: 'an ERROR event' };
-          return controller?.abort();
-        }
-        events++;
-        if (version) {
-          resourceVersion = version;
-        }
-        if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
-          handlers.onEvent(type, object as T);
-        }
-      },
-      done
-    );
+    const started = await watcher
+      .watch(
+        path,
+        query,
+        (type: string, object: unknown) => {
+          if (ended || stopped) {
+            return;
+          }
+          const version = (object as Versioned | undefined)?.metadata?.resourceVersion;
+          if (type === 'ERROR') {
+            error = (object as KubeStatus) ?? { message: 'an ERROR event' };
+            return controller?.abort();
+          }
+          events++;
+          if (version) {
+            resourceVersion = version;
+          }
+          if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
+            handlers.onEvent(type, object as T);
+          }
+        },
+        done
+      )
+      .catch(err => {
+        clearTimeout(deadline);
+        throw err;
+      });
     if (ended) {
       return;
     }
@@ -204,7 +236,7 @@ export function watchObject<T extends Versioned>(
     }
   }
 
-  void connect().catch(err => giveUp((err as Error).message));
+  reconnect();
   return {
     get live() {
       return live;
