@@ -280,6 +280,11 @@ export class FakeCluster {
       if (!wf) {
         return status(res, 404, 'NotFound', `workflows.argoproj.io "${m[2]}" not found`);
       }
+      if (method === 'DELETE') {
+        this.workflows.delete(m[2]);
+        this.change(wf, 'DELETED');
+        return json(res, 200, this.view(wf));
+      }
       if (method === 'PATCH') {
         for (const op of body as { path: string; value: string }[]) {
           if (op.path === '/spec/shutdown') {

@@ -114,6 +114,26 @@ describe('following an Argo Workflow through its watch', () => {
     expect(requests(`${WORKFLOWS}/sales-x7k2p`).map(r => r.method)).toEqual(['GET', 'PATCH']);
   });
 
+  it('fails the run when the workflow is deleted while it runs (DELETED event)', async () => {
+    const o = await options({ ticksPerTask: 1000 });
+    const { follow } = await submitClusterRun(o);
+    setTimeout(() => {
+      void o.kube!().custom.deleteNamespacedCustomObject({
+        group: 'argoproj.io',
+        version: 'v1alpha1',
+        namespace: 'team-a',
+        plural: 'workflows',
+        name: 'sales-x7k2p'
+      });
+    }, 50);
+    const { record } = await follow({ pollMs: NEVER });
+    expect(record.status).toBe('failed');
+    expect(record.steps.load_data.status).toBe('failed');
+    expect(record.steps.load_data.error?.message).toBe(
+      'The Argo Workflow sales-x7k2p was deleted before it finished.'
+    );
+  });
+
   it('re-establishes a watch the server ended, from the last resourceVersion it saw', async () => {
     const submitted = await submitClusterRun(await options({ ticksPerTask: 3, watchCloseAfterMs: 40 }));
     const events: string[] = [];
