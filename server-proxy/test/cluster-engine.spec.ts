@@ -85,11 +85,22 @@ describe('Argo runs', () => {
         restoreSize: '5Gi'
       }
     ]);
+    // Each read once, then waited for through a watch of it (the fake moves a watched snapshot on).
     expect(
       fake.requests.filter(r =>
         r.startsWith('GET /apis/snapshot.storage.k8s.io/v1/namespaces/team-a/volumesnapshots/')
       ).length
-    ).toBe(6);
+    ).toBe(2);
+    expect(
+      fake.requests
+        .filter(r => r.startsWith('GET /apis/snapshot.storage.k8s.io/v1/namespaces/team-a/volumesnapshots?'))
+        .map(r => new URL(r.slice(4), 'http://x').searchParams)
+        .map(q => `${q.get('watch')} ${q.get('fieldSelector')}`)
+        .sort()
+    ).toEqual([
+      `true metadata.name=cellpipe-${id}-data-vol`,
+      `true metadata.name=cellpipe-${id}-workspace-notebook`
+    ]);
     expect([...fake.snapshots.values()].map(s => s.body.spec)).toEqual([
       { volumeSnapshotClassName: 'rbd-default', source: { persistentVolumeClaimName: 'workspace-notebook' } },
       { volumeSnapshotClassName: 'rbd-default', source: { persistentVolumeClaimName: 'data-vol' } }

@@ -2,6 +2,13 @@
  * A loopback HTTP server that answers like the Kubernetes API (core, storage, CSI snapshots, Argo
  * Workflows) and the KFP v2beta1 API, with their status codes and bodies (Kubernetes `Status` objects,
  * gRPC-gateway errors). State moves on with each read, as a real run does. Used by cluster-*.spec.ts.
+ *
+ * Workflows and VolumeSnapshots also answer lists (`metadata.resourceVersion` of the list) and watches
+ * (`?watch=true`): a chunked `application/json` stream of one `{"type","object"}` line per change, from
+ * the current object (ADDED) or from a given `resourceVersion` (the changes after it); while a watch is
+ * open its object moves on every `watchTickMs`. Every change takes the next `resourceVersion`. Watches can
+ * be closed by the server after a while, their versions then compacted away (`ERROR` 410 Expired to a
+ * watch from them), or refused (403, 404).
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
@@ -21,13 +28,40 @@ export interface FakeOptions {
   noSnapshotClass?: boolean;
   /** KFP create-run answer instead of 200. */
   kfpCreate?: { code: number; message: string };
-  /** How many GETs a run/workflow stays at each stage (default 1). */
+  /** How many GETs (or watch ticks) a run/workflow stays at each stage (default 1). */
   ticksPerTask?: number;
+  /** How often a watched Workflow or VolumeSnapshot moves on while a watch of it is open (default 10 ms). */
+  watchTickMs?: number;
+  /** The server ends each watch stream after this long (as the API server does at its timeout). */
+  watchCloseAfterMs?: number;
+  /** When the server ends a watch, the versions it sent are compacted: a watch from them gets ERROR 410. */
+  watchExpires?: boolean;
+  /** Answer watch requests with this status instead of a stream (403: no `watch` verb; 404: no endpoint). */
+  watchRefused?: 403 | 404;
 }
 
-interface Workflow {
+type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** A Workflow or VolumeSnapshot with its versions: every change is an event watchers receive. */
+interface Stored {
+  kind: 'workflows' | 'volumesnapshots';
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- the created object as posted
+  /** Reads and watch ticks so far: the object's state is a function of them. */
+  ticks: number;
+  resourceVersion: number;
+  /** The last state sent (without its resourceVersion), to tell a change. */
+  last: string;
+  history: { resourceVersion: number; type: EventType; object: unknown }[];
+}
+
+interface Workflow extends Stored {
   body: { metadata: { name: string; labels?: Record<string, string> }; spec: WorkflowSpec; status?: unknown };
-  gets: number;
+}
+
+interface WatchStream {
+  kind: Stored['kind'];
+  name?: string;
+  res: ServerResponse;
 }
 interface WorkflowSpec {
   shutdown?: string;
@@ -38,11 +72,17 @@ export class FakeCluster {
   server!: Server;
   url = '';
   readonly requests: string[] = [];
-  readonly snapshots = new Map<string, { body: Record<string, unknown>; gets: number }>();
+  readonly snapshots = new Map<string, Stored>();
   readonly workflows = new Map<string, Workflow>();
   readonly kfpRuns = new Map<string, { body: Record<string, unknown>; gets: number; tasks: string[] }>();
   readonly experiments: { experiment_id: string; display_name: string; namespace: string }[] = [];
   readonly tokens = new Set<string>();
+  /** Watch streams open now. */
+  readonly watches = new Set<WatchStream>();
+  /** The last resourceVersion given out; versions below `compacted` are gone (410 Expired). */
+  private version = 1000;
+  private compacted = 0;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(readonly options: FakeOptions = {}) {}
 
@@ -66,6 +106,11 @@ export class FakeCluster {
   }
 
   stop(): Promise<void> {
+    for (const t of this.timers) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
+    this.timers.clear();
     this.server.closeAllConnections();
     return new Promise(resolve => this.server.close(() => resolve()));
   }
@@ -183,6 +228,9 @@ export class FakeCluster {
         path
       ))
     ) {
+      if (method === 'GET' && !m[2]) {
+        return this.collection(res, url, 'volumesnapshots', m[1]);
+      }
       const name = m[2] ?? body?.metadata?.name;
       if (method === 'POST') {
         if (this.snapshots.has(name)) {
@@ -194,8 +242,9 @@ export class FakeCluster {
           );
         }
         const created = { ...body, metadata: { ...body.metadata, uid: `uid-${name}` } };
-        this.snapshots.set(name, { body: created, gets: 0 });
-        return json(res, 201, created);
+        const snap = this.store('volumesnapshots', created);
+        this.snapshots.set(name, snap);
+        return json(res, 201, this.view(snap));
       }
       const snap = this.snapshots.get(name);
       if (!snap) {
@@ -203,17 +252,11 @@ export class FakeCluster {
       }
       if (method === 'DELETE') {
         this.snapshots.delete(name);
-        return json(res, 200, snap.body);
+        this.change(snap, 'DELETED');
+        return json(res, 200, this.view(snap));
       }
-      snap.gets++;
-      const ready = snap.gets >= (this.options.snapshotReadyAfter ?? 2);
-      const snapStatus = this.options.snapshotError
-        ? { readyToUse: false, error: { message: this.options.snapshotError, time: '2026-01-01T00:00:00Z' } }
-        : {
-            readyToUse: ready,
-            ...(ready ? { restoreSize: '5Gi', boundVolumeSnapshotContentName: `snapcontent-${name}` } : {})
-          };
-      return json(res, 200, { ...snap.body, status: snapStatus });
+      this.advance(snap);
+      return json(res, 200, this.view(snap));
     }
     // Argo Workflows as custom objects.
     if ((m = /^\/apis\/argoproj.io\/v1alpha1\/namespaces\/([^/]+)\/workflows(?:\/([^/]+))?$/.exec(path))) {
@@ -223,16 +266,24 @@ export class FakeCluster {
           return status(res, c.code, c.reason, c.message);
         }
         const name = `${body.metadata.generateName}x7k2p`;
-        const wf: Workflow = {
-          body: { ...body, metadata: { ...body.metadata, name, namespace: m[1] } },
-          gets: 0
-        };
+        const wf = this.store('workflows', {
+          ...body,
+          metadata: { ...body.metadata, name, namespace: m[1], uid: `uid-${name}` }
+        }) as Workflow;
         this.workflows.set(name, wf);
-        return json(res, 201, wf.body);
+        return json(res, 201, this.view(wf));
+      }
+      if (method === 'GET' && !m[2]) {
+        return this.collection(res, url, 'workflows', m[1]);
       }
       const wf = this.workflows.get(m[2]);
       if (!wf) {
         return status(res, 404, 'NotFound', `workflows.argoproj.io "${m[2]}" not found`);
+      }
+      if (method === 'DELETE') {
+        this.workflows.delete(m[2]);
+        this.change(wf, 'DELETED');
+        return json(res, 200, this.view(wf));
       }
       if (method === 'PATCH') {
         for (const op of body as { path: string; value: string }[]) {
@@ -240,10 +291,11 @@ export class FakeCluster {
             wf.body.spec.shutdown = op.value;
           }
         }
-        return json(res, 200, wf.body);
+        this.change(wf);
+        return json(res, 200, this.view(wf));
       }
-      wf.gets++;
-      return json(res, 200, { ...wf.body, status: this.workflowStatus(wf) });
+      this.advance(wf);
+      return json(res, 200, this.view(wf));
     }
     // KFP v2beta1.
     if (path === '/apis/v2beta1/experiments' && method === 'GET') {
@@ -301,6 +353,153 @@ export class FakeCluster {
     status(res, 404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
   }
 
+  /** A new object at the next resourceVersion (its ADDED event). */
+  private store(kind: Stored['kind'], body: Stored['body']): Stored {
+    const stored: Stored = { kind, body, ticks: 0, resourceVersion: 0, last: '', history: [] };
+    this.change(stored, 'ADDED');
+    return stored;
+  }
+
+  /** One more read or watch tick: a change of state is a MODIFIED event. */
+  private advance(stored: Stored): void {
+    stored.ticks++;
+    this.change(stored);
+  }
+
+  /** Records a change (when the state did change, or for ADDED/DELETED) and sends it to the watchers. */
+  private change(stored: Stored, type: EventType = 'MODIFIED'): void {
+    const state = JSON.stringify(this.state(stored));
+    if (type === 'MODIFIED' && state === stored.last) {
+      return;
+    }
+    stored.last = state;
+    stored.resourceVersion = ++this.version;
+    const event = { resourceVersion: stored.resourceVersion, type, object: this.view(stored) };
+    stored.history.push(event);
+    for (const w of this.watches) {
+      if (w.kind === stored.kind && (!w.name || w.name === stored.body.metadata.name)) {
+        send(w.res, event);
+      }
+    }
+  }
+
+  /** The object as the API server returns it. */
+  private view(stored: Stored): Record<string, unknown> {
+    return {
+      ...stored.body,
+      metadata: { ...stored.body.metadata, resourceVersion: String(stored.resourceVersion) },
+      status: this.state(stored)
+    };
+  }
+
+  private state(stored: Stored): unknown {
+    if (stored.kind === 'workflows') {
+      return this.workflowStatus(stored as Workflow);
+    }
+    if (this.options.snapshotError) {
+      return {
+        readyToUse: false,
+        error: { message: this.options.snapshotError, time: '2026-01-01T00:00:00Z' }
+      };
+    }
+    const ready = stored.ticks >= (this.options.snapshotReadyAfter ?? 2);
+    return {
+      readyToUse: ready,
+      ...(ready
+        ? { restoreSize: '5Gi', boundVolumeSnapshotContentName: `snapcontent-${stored.body.metadata.name}` }
+        : {})
+    };
+  }
+
+  /** GET of a collection: a list, or with `watch` a stream of events. */
+  private collection(res: ServerResponse, url: URL, kind: Stored['kind'], namespace: string): void {
+    const name = /^metadata\.name=(.+)$/.exec(url.searchParams.get('fieldSelector') ?? '')?.[1];
+    const all: Stored[] = [...(kind === 'workflows' ? this.workflows : this.snapshots).values()];
+    const items = all.filter(
+      o => o.body.metadata.namespace === namespace && (!name || o.body.metadata.name === name)
+    );
+    const group = kind === 'workflows' ? 'argoproj.io' : 'snapshot.storage.k8s.io';
+    const watch = url.searchParams.get('watch');
+    if (watch !== 'true' && watch !== '1') {
+      return json(res, 200, {
+        apiVersion: kind === 'workflows' ? 'argoproj.io/v1alpha1' : 'snapshot.storage.k8s.io/v1',
+        kind: kind === 'workflows' ? 'WorkflowList' : 'VolumeSnapshotList',
+        metadata: { resourceVersion: String(this.version) },
+        items: items.map(o => this.view(o))
+      });
+    }
+    if (this.options.watchRefused === 403) {
+      return status(
+        res,
+        403,
+        'Forbidden',
+        `${kind}.${group} is forbidden: User "system:serviceaccount:${namespace}:default-editor" cannot watch resource "${kind}" in API group "${group}" in the namespace "${namespace}"`
+      );
+    }
+    if (this.options.watchRefused === 404) {
+      return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const from = url.searchParams.get('resourceVersion');
+    if (from && from !== '0' && Number(from) < this.compacted) {
+      send(res, {
+        type: 'ERROR',
+        object: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: `too old resource version: ${from} (${this.compacted})`,
+          reason: 'Expired',
+          code: 410
+        }
+      });
+      return void res.end();
+    }
+    // From a version: the changes after it; else the objects as they are now, as ADDED.
+    for (const o of items) {
+      if (from && from !== '0') {
+        o.history.filter(e => e.resourceVersion > Number(from)).forEach(e => send(res, e));
+      } else if (o.history[o.history.length - 1]?.type !== 'DELETED') {
+        send(res, { type: 'ADDED', object: this.view(o) });
+      }
+    }
+    const stream: WatchStream = { kind, name, res };
+    this.watches.add(stream);
+    const tick = setInterval(() => items.forEach(o => this.advance(o)), this.options.watchTickMs ?? 10);
+    this.timers.add(tick);
+    const seconds = Number(url.searchParams.get('timeoutSeconds') || 0);
+    const closeAfter = Math.min(
+      this.options.watchCloseAfterMs ?? Infinity,
+      seconds > 0 ? seconds * 1000 : Infinity
+    );
+    const close = Number.isFinite(closeAfter)
+      ? setTimeout(() => {
+          if (this.options.watchExpires) {
+            // Much else changed meanwhile, and etcd compacted the versions this watch sent.
+            this.version += 100;
+            this.compacted = this.version;
+          }
+          res.end();
+        }, closeAfter)
+      : undefined;
+    if (close) {
+      this.timers.add(close);
+    }
+    const done = () => {
+      clearInterval(tick);
+      this.timers.delete(tick);
+      if (close) {
+        clearTimeout(close);
+        this.timers.delete(close);
+      }
+      this.watches.delete(stream);
+    };
+    // Ends with the stream: closed by the server, or by the client going away.
+    res.on('close', done);
+  }
+
   /** Tasks run one after another, one stage per `ticksPerTask` reads; `failTask` fails, the rest are omitted. */
   private progress(
     tasks: string[],
@@ -332,7 +531,7 @@ export class FakeCluster {
     if (wf.body.spec.shutdown) {
       return { phase: 'Failed', message: "Stopped with strategy 'Terminate'", nodes: {} };
     }
-    const { phase, states } = this.progress(tasks, wf.gets);
+    const { phase, states } = this.progress(tasks, wf.ticks);
     const nodes: Record<string, unknown> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
@@ -459,6 +658,13 @@ function notebookPod(namespace: string): unknown {
       ]
     }
   };
+}
+
+/** One watch event: a JSON object on its own line. */
+function send(res: ServerResponse, event: { type: string; object: unknown }): void {
+  if (!res.writableEnded) {
+    res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+  }
 }
 
 function json(res: ServerResponse, code: number, body: unknown): void {

@@ -40,8 +40,9 @@ test('submit to Argo: a clear error when the cluster is unreachable, then the st
   tmpPath
 }, testInfo) => {
   test.setTimeout(180_000);
-  const fake = await new FakeCluster().start();
-  const noSnapshots = await new FakeCluster({ noSnapshotClass: true }).start();
+  // The server follows the workflow through its watch: a stage a second and a half, so the states can be seen moving.
+  const fake = await new FakeCluster({ watchTickMs: 1500 }).start();
+  const noSnapshots = await new FakeCluster({ noSnapshotClass: true, watchTickMs: 1500 }).start();
   try {
     // A local notebook: its target is chosen in the sidebar.
     const nb = clusterNotebook({ target: 'local' });
@@ -64,7 +65,7 @@ test('submit to Argo: a clear error when the cluster is unreachable, then the st
     await shot(page, testInfo, '01-unreachable');
     expect(fake.workflows.size).toBe(0);
 
-    // The loopback cluster: the workflow is created and advances with each poll.
+    // The loopback cluster: the workflow is created and advances, watched by the server.
     writeKubeconfig(fake.url);
     await sidebar.locator('[data-action="run"]').click();
     const state = (step: string) => sidebar.locator(`.jp-cellpipe-StepStates li[data-step="${step}"]`);

@@ -8,6 +8,7 @@ import type { StepStatus } from '../../../../src/core/runs/run-record';
 import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
 import { clusterError } from './cluster-errors';
 import type { KubeClients } from './kube-client';
+import { watchObject } from './watch';
 
 const GROUP = 'argoproj.io';
 const VERSION = 'v1alpha1';
@@ -26,7 +27,7 @@ interface ArgoNode {
 }
 
 interface Workflow {
-  metadata?: { name?: string; uid?: string };
+  metadata?: { name?: string; uid?: string; resourceVersion?: string };
   spec?: { shutdown?: string };
   status?: { phase?: string; message?: string; nodes?: Record<string, ArgoNode> };
 }
@@ -98,32 +99,25 @@ export function argoBackend(
       } catch (err) {
         throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
       }
-      const states = new Map<string, TaskState>();
-      for (const node of Object.values(workflow.status?.nodes ?? {})) {
-        // A retried step has a Retry node named after the task and Pod children named `task(N)`.
-        if (!node.displayName || !known.has(node.displayName) || !node.phase) {
-          continue;
+      return workflowState(workflow, known);
+    },
+    watch(listener) {
+      return watchObject<Workflow>(
+        kube,
+        { group: GROUP, version: VERSION, plural: PLURAL, namespace, name },
+        {
+          onEvent(type, workflow) {
+            const state = workflowState(workflow, known);
+            if (type === 'DELETED' && state.status === 'running') {
+              // Deleted before it finished (kubectl delete, a TTL): its pods are gone with it.
+              state.status = 'failed';
+              state.message = `The Argo Workflow ${name} was deleted before it finished.`;
+            }
+            listener.push(state);
+          },
+          onGiveUp: reason => listener.giveUp(reason)
         }
-        const metrics = node.outputs?.parameters?.find(p => p.name === 'metrics')?.value;
-        states.set(node.displayName, {
-          status: NODE_STATUS[node.phase] ?? 'running',
-          started: node.startedAt || undefined,
-          finished: node.finishedAt || undefined,
-          message: node.message,
-          metrics: metrics ? parseMetrics(metrics) : undefined
-        });
-      }
-      const phase = workflow.status?.phase;
-      const cancelled = !!workflow.spec?.shutdown;
-      const status =
-        phase === 'Succeeded'
-          ? 'succeeded'
-          : phase === 'Failed' || phase === 'Error'
-            ? cancelled
-              ? 'cancelled'
-              : 'failed'
-            : 'running';
-      return { status, message: workflow.status?.message, tasks: states };
+      );
     },
     async cancel(): Promise<void> {
       try {
@@ -160,6 +154,36 @@ export function argoBackend(
       }
     }
   };
+}
+
+/** The run's state in a Workflow object (read or from a watch event). */
+function workflowState(workflow: Workflow, known: Set<string>): ClusterPoll {
+  const states = new Map<string, TaskState>();
+  for (const node of Object.values(workflow.status?.nodes ?? {})) {
+    // A retried step has a Retry node named after the task and Pod children named `task(N)`.
+    if (!node.displayName || !known.has(node.displayName) || !node.phase) {
+      continue;
+    }
+    const metrics = node.outputs?.parameters?.find(p => p.name === 'metrics')?.value;
+    states.set(node.displayName, {
+      status: NODE_STATUS[node.phase] ?? 'running',
+      started: node.startedAt || undefined,
+      finished: node.finishedAt || undefined,
+      message: node.message,
+      metrics: metrics ? parseMetrics(metrics) : undefined
+    });
+  }
+  const phase = workflow.status?.phase;
+  const cancelled = !!workflow.spec?.shutdown;
+  const status =
+    phase === 'Succeeded'
+      ? 'succeeded'
+      : phase === 'Failed' || phase === 'Error'
+        ? cancelled
+          ? 'cancelled'
+          : 'failed'
+        : 'running';
+  return { status, message: workflow.status?.message, tasks: states };
 }
 
 /** The latest pod of a task: Argo annotates each pod with its node name, `WORKFLOW.TASK` or `WORKFLOW.TASK(N)`. */

@@ -17,9 +17,22 @@ export interface ClusterPoll {
   tasks: Map<string, TaskState>;
 }
 
+/** Where a backend's watch reports to (a `WatchQueue`). */
+export interface ClusterWatchListener {
+  /** The run's state after each event, in order. */
+  push(poll: ClusterPoll): void;
+  /** The watch stopped for good (refused, or failing): the follow loop polls from now on. */
+  giveUp(reason: string): void;
+}
+
 export interface ClusterBackend {
   kind: 'kfp' | 'argo';
   poll(): Promise<ClusterPoll>;
+  /**
+   * Follows the run through a watch stream when the engine has one (Argo: the Workflow's watch; KFP has
+   * none). While the returned watch is not `live` (connecting, reconnecting) the follow loop polls.
+   */
+  watch?(listener: ClusterWatchListener): { readonly live: boolean; stop(): void };
   /** Asks the cluster to stop the run (Argo: shutdown Terminate; KFP: :terminate). */
   cancel(): Promise<void>;
   /** A finished task's log, or a line saying where to read it. */

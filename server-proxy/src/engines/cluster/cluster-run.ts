@@ -33,13 +33,14 @@ import type {
 } from '../../../../src/core/runs/run-record';
 import { runDir } from '../local/run-store';
 import { argoBackend, argoUrl, submitWorkflow } from './argo-engine';
-import type { ClusterBackend, TaskState } from './cluster-backend';
+import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
 import { ClusterError } from './cluster-errors';
 import { DEFAULT_KFP_ENDPOINT, KfpClient } from './kfp-client';
 import { kfpBackend, submitKfpRun } from './kfp-engine';
 import type { KubeClients } from './kube-client';
 import { NotebookPod, PodVolume, readNotebookPod } from './notebook-pod';
 import { deleteSnapshots, planSnapshots, takeSnapshots, TakenSnapshot } from './snapshots';
+import { WatchQueue } from './watch';
 
 declare const CELLPIPE_VERSION: string | undefined;
 
@@ -95,6 +96,14 @@ export interface SubmittedRun {
 }
 
 const FINISHED: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+const STAGE: Record<StepStatus, number> = {
+  queued: 0,
+  running: 1,
+  succeeded: 2,
+  failed: 2,
+  skipped: 2,
+  cancelled: 2
+};
 
 export async function submitClusterRun(options: ClusterSubmitOptions): Promise<SubmittedRun> {
   const { analysis, notebookPath, target } = options;
@@ -338,43 +347,52 @@ async function followLoop(
   let cancelAsked = false;
   let failures = 0;
   record.owner = process.pid;
-  for (;;) {
-    if (options.signal?.aborted && !cancelAsked) {
-      cancelAsked = true;
-      await backend.cancel().catch(err => {
-        record.followError = `Could not stop the run: ${(err as Error).message}`;
-      });
-    }
-    let poll;
-    try {
-      poll = await backend.poll();
-      failures = 0;
-    } catch (err) {
-      // A blip of the API server or gateway: try again a few times before giving up on following.
-      if (++failures >= 5) {
-        record.followError = (err as Error).message;
+  // Events as they happen when the engine can watch (Argo); polls while the watch is not open, or at all.
+  const feed = backend.watch ? new WatchQueue<ClusterPoll>().start(q => backend.watch!(q)) : undefined;
+  try {
+    for (;;) {
+      if (options.signal?.aborted && !cancelAsked) {
+        cancelAsked = true;
+        await backend.cancel().catch(err => {
+          record.followError = `Could not stop the run: ${(err as Error).message}`;
+        });
+      }
+      let poll = feed?.take();
+      if (!poll && !feed?.live) {
+        try {
+          poll = await backend.poll();
+          failures = 0;
+        } catch (err) {
+          // A blip of the API server or gateway: try again a few times before giving up on following.
+          if (++failures >= 5) {
+            record.followError = (err as Error).message;
+            await save();
+            return { record, timedOut: false };
+          }
+        }
+      }
+      if (poll) {
+        for (const [task, state] of poll.tasks) {
+          const step = tasks.get(task);
+          if (step) {
+            await updateStep(dir, record, step, state, task, backend, options.onStep);
+          }
+        }
+        if (poll.status !== 'running') {
+          finish(record, poll.status, poll.message, options.onStep);
+          await save();
+          return { record, timedOut: false };
+        }
         await save();
-        return { record, timedOut: false };
       }
-      await sleep(pollMs);
-      continue;
-    }
-    for (const [task, state] of poll.tasks) {
-      const step = tasks.get(task);
-      if (step) {
-        await updateStep(dir, record, step, state, task, backend, options.onStep);
+      if (Date.now() >= deadline) {
+        return { record, timedOut: true };
       }
+      const wait = Math.min(pollMs, Math.max(0, deadline - Date.now()));
+      await (feed ? feed.wait(wait, cancelAsked ? undefined : options.signal) : sleep(wait));
     }
-    if (poll.status !== 'running') {
-      finish(record, poll.status, poll.message, options.onStep);
-      await save();
-      return { record, timedOut: false };
-    }
-    await save();
-    if (Date.now() >= deadline) {
-      return { record, timedOut: true };
-    }
-    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+  } finally {
+    feed?.stop();
   }
 }
 
@@ -388,7 +406,8 @@ async function updateStep(
   onStep?: StepListener
 ): Promise<void> {
   const old = record.steps[step];
-  if (old && old.status === state.status) {
+  // A watch event and a poll may arrive out of order: a step never moves back (running → queued, done → running).
+  if (old && (old.status === state.status || STAGE[state.status] < STAGE[old.status])) {
     return;
   }
   const next: StepRecord = { status: state.status, cached: false };

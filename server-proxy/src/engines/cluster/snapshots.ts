@@ -10,6 +10,7 @@
 import { ClusterError, clusterError } from './cluster-errors';
 import type { KubeClients } from './kube-client';
 import type { PodVolume } from './notebook-pod';
+import { watchObject, WatchEventType, WatchQueue } from './watch';
 
 const GROUP = 'snapshot.storage.k8s.io';
 const VERSION = 'v1';
@@ -42,7 +43,7 @@ interface SnapshotClass {
 }
 
 interface VolumeSnapshot {
-  metadata?: { name?: string };
+  metadata?: { name?: string; resourceVersion?: string };
   status?: { readyToUse?: boolean; restoreSize?: string; error?: { message?: string } };
 }
 
@@ -201,6 +202,10 @@ export async function takeSnapshots(
   }
 }
 
+/**
+ * Waits for `readyToUse` through a watch of the VolumeSnapshot, reading it once first and polling while
+ * the watch is not open (or was refused).
+ */
 async function waitReady(
   kube: KubeClients,
   plan: SnapshotPlan,
@@ -209,44 +214,82 @@ async function waitReady(
 ): Promise<TakenSnapshot> {
   const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
   const pollMs = options.pollMs ?? 2000;
-  for (;;) {
-    const snapshot = (await kube.custom
+  const { namespace } = options;
+  const feed = new WatchQueue<{ type: WatchEventType; snapshot: VolumeSnapshot }>().start(queue =>
+    watchObject<VolumeSnapshot>(
+      kube,
+      { group: GROUP, version: VERSION, plural: 'volumesnapshots', namespace, name },
+      {
+        onEvent: (type, snapshot) => queue.push({ type, snapshot }),
+        onGiveUp: reason => queue.giveUp(reason)
+      }
+    )
+  );
+  const read = async (): Promise<VolumeSnapshot> =>
+    (await kube.custom
       .getNamespacedCustomObject({
         group: GROUP,
         version: VERSION,
-        namespace: options.namespace,
+        namespace,
         plural: 'volumesnapshots',
         name
       })
       .catch(err => {
         throw clusterError(err, {
           action: `read the VolumeSnapshot ${name}`,
-          namespace: options.namespace,
+          namespace,
           service: 'Kubernetes',
           server: kube.server
         });
       })) as VolumeSnapshot;
-    const status = snapshot.status ?? {};
-    if (status.error?.message) {
-      throw new ClusterError(
-        'snapshot-failed',
-        `The VolumeSnapshot ${name} of PVC ${plan.claim} failed: ${status.error.message}`
-      );
+  try {
+    let event: { type: WatchEventType; snapshot: VolumeSnapshot } | undefined = {
+      type: 'ADDED',
+      snapshot: await read()
+    };
+    for (;;) {
+      if (event) {
+        if (event.type === 'DELETED') {
+          throw new ClusterError(
+            'snapshot-failed',
+            `The VolumeSnapshot ${name} of PVC ${plan.claim} was deleted before it was ready to use.`
+          );
+        }
+        const status = event.snapshot.status ?? {};
+        if (status.error?.message) {
+          throw new ClusterError(
+            'snapshot-failed',
+            `The VolumeSnapshot ${name} of PVC ${plan.claim} failed: ${status.error.message}`
+          );
+        }
+        if (status.readyToUse === true) {
+          return { ...plan, snapshot: name, restoreSize: status.restoreSize };
+        }
+      }
+      if (options.signal?.aborted) {
+        throw new ClusterError('snapshot-timeout', `Cancelled while waiting for the VolumeSnapshot ${name}.`);
+      }
+      if (Date.now() > deadline) {
+        throw new ClusterError(
+          'snapshot-timeout',
+          `The VolumeSnapshot ${name} of PVC ${plan.claim} was not ready to use in time; see ` +
+            `kubectl describe volumesnapshot ${name} -n ${namespace}.`
+        );
+      }
+      event = feed.take();
+      if (!event) {
+        if (feed.live) {
+          await feed.wait(Math.min(pollMs, Math.max(1, deadline - Date.now())), options.signal);
+          event = feed.take();
+        } else {
+          // Not watching (connecting, reconnecting, refused): poll.
+          await feed.wait(pollMs, options.signal);
+          event = feed.take() ?? (feed.live ? undefined : { type: 'ADDED', snapshot: await read() });
+        }
+      }
     }
-    if (status.readyToUse === true) {
-      return { ...plan, snapshot: name, restoreSize: status.restoreSize };
-    }
-    if (options.signal?.aborted) {
-      throw new ClusterError('snapshot-timeout', `Cancelled while waiting for the VolumeSnapshot ${name}.`);
-    }
-    if (Date.now() > deadline) {
-      throw new ClusterError(
-        'snapshot-timeout',
-        `The VolumeSnapshot ${name} of PVC ${plan.claim} was not ready to use in time; see ` +
-          `kubectl describe volumesnapshot ${name} -n ${options.namespace}.`
-      );
-    }
-    await new Promise(resolve => setTimeout(resolve, pollMs));
+  } finally {
+    feed.stop();
   }
 }
 

@@ -1,0 +1,232 @@
+/**
+ * Following Argo Workflows and waiting for VolumeSnapshots through Kubernetes watch streams, against the
+ * loopback API server's chunked watches: events as they arrive (not at the poll interval), a stream the
+ * server ends is re-established from the last resourceVersion, a 410 Expired means a re-list, and a watch
+ * that is refused (403, 404) falls back to polling.
+ */
+import { analyzeNotebook } from '../../src/core/pipeline';
+import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-run';
+import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
+import { loadNotebookFile } from '../src/notebook-file';
+import { nodeAnalyser } from '../src/node-analyser';
+import { FakeCluster, FakeOptions } from './cluster-fake';
+import { writeClusterNotebook } from './cluster-notebook';
+
+jest.setTimeout(30000);
+
+/** Long enough that a test finishing in time shows it never waited for a poll. */
+const NEVER = 60_000;
+
+let fake: FakeCluster;
+afterEach(() => fake?.stop());
+
+async function options(
+  fakeOptions: FakeOptions,
+  extra: Partial<ClusterSubmitOptions> = {}
+): Promise<ClusterSubmitOptions> {
+  fake = await new FakeCluster(fakeOptions).start();
+  const notebookPath = writeClusterNotebook({ target: 'argo', namespace: 'team-a' });
+  const notebook = await loadNotebookFile(notebookPath);
+  return {
+    target: 'argo',
+    notebookPath,
+    notebook,
+    analysis: analyzeNotebook(notebook, await nodeAnalyser()),
+    parameters: {},
+    kube: () => kubeClients(tokenKubeConfig(fake.url, 'kube-token')),
+    pollMs: NEVER,
+    ...extra
+  };
+}
+
+interface Request {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+}
+
+function requests(path: string): Request[] {
+  return fake.requests
+    .map(r => {
+      const [method, target] = r.split(' ');
+      const url = new URL(target, 'http://x');
+      return { method, path: url.pathname, query: url.searchParams };
+    })
+    .filter(r => r.path === path);
+}
+
+const WORKFLOWS = '/apis/argoproj.io/v1alpha1/namespaces/team-a/workflows';
+const watchesOf = (path: string) => requests(path).filter(r => r.query.get('watch') === 'true');
+
+/** Every watch stream was closed (the client stopped watching once it had what it waited for). */
+async function closed(): Promise<void> {
+  for (let i = 0; i < 100 && fake.watches.size > 0; i++) {
+    await new Promise(resolve => setTimeout(resolve, 10));
+  }
+  expect(fake.watches.size).toBe(0);
+}
+
+const ARGO_STEPS = [
+  'load_data running',
+  'load_data succeeded',
+  'train running',
+  'train succeeded',
+  'evaluate running',
+  'evaluate succeeded'
+];
+
+describe('following an Argo Workflow through its watch', () => {
+  it('reaches succeeded with the steps mapped as events arrive, without waiting for a poll', async () => {
+    const submitted = await submitClusterRun(await options({ ticksPerTask: 2 }));
+    const events: string[] = [];
+    const started = Date.now();
+    const { record, timedOut } = await submitted.follow({
+      pollMs: NEVER,
+      onStep: (s, r) => events.push(`${s} ${r.status}`)
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect([timedOut, record.status]).toEqual([false, 'succeeded']);
+    expect(events).toEqual(ARGO_STEPS);
+    expect(record.steps.train).toEqual({
+      status: 'succeeded',
+      cached: false,
+      started: '2026-01-01T00:00:00Z',
+      finished: '2026-01-01T00:00:07Z',
+      seconds: 7
+    });
+    expect(record.metrics).toEqual({ accuracy: 0.9 });
+    // One read before the watch was open, then only the watch of this workflow by name.
+    expect(requests(`${WORKFLOWS}/sales-x7k2p`).map(r => r.method)).toEqual(['GET']);
+    expect(watchesOf(WORKFLOWS).map(r => r.query.get('fieldSelector'))).toEqual([
+      'metadata.name=sales-x7k2p'
+    ]);
+    await closed();
+  });
+
+  it('cancels through the watch: the Terminate patch comes back as a MODIFIED event', async () => {
+    const { follow } = await submitClusterRun(await options({ ticksPerTask: 1000 }));
+    const cancel = new AbortController();
+    setTimeout(() => cancel.abort(), 50);
+    const started = Date.now();
+    const { record } = await follow({ pollMs: NEVER, signal: cancel.signal });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(record.status).toBe('cancelled');
+    expect(requests(`${WORKFLOWS}/sales-x7k2p`).map(r => r.method)).toEqual(['GET', 'PATCH']);
+  });
+
+  it('fails the run when the workflow is deleted while it runs (DELETED event)', async () => {
+    const o = await options({ ticksPerTask: 1000 });
+    const { follow } = await submitClusterRun(o);
+    setTimeout(() => {
+      void o.kube!().custom.deleteNamespacedCustomObject({
+        group: 'argoproj.io',
+        version: 'v1alpha1',
+        namespace: 'team-a',
+        plural: 'workflows',
+        name: 'sales-x7k2p'
+      });
+    }, 50);
+    const { record } = await follow({ pollMs: NEVER });
+    expect(record.status).toBe('failed');
+    expect(record.steps.load_data.status).toBe('failed');
+    expect(record.steps.load_data.error?.message).toBe(
+      'The Argo Workflow sales-x7k2p was deleted before it finished.'
+    );
+  });
+
+  it('re-establishes a watch the server ended, from the last resourceVersion it saw', async () => {
+    const submitted = await submitClusterRun(await options({ ticksPerTask: 3, watchCloseAfterMs: 40 }));
+    const events: string[] = [];
+    const { record } = await submitted.follow({
+      pollMs: NEVER,
+      onStep: (s, r) => events.push(`${s} ${r.status}`)
+    });
+    expect(record.status).toBe('succeeded');
+    expect(events).toEqual(ARGO_STEPS);
+    const watches = watchesOf(WORKFLOWS);
+    expect(watches.length).toBeGreaterThan(1);
+    // The first from now (no version), each next one from a version, never going back.
+    expect(watches[0].query.get('resourceVersion')).toBeNull();
+    const versions = watches.slice(1).map(w => Number(w.query.get('resourceVersion')));
+    expect(versions.every(v => v > 1000)).toBe(true);
+    expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+    expect(requests(`${WORKFLOWS}/sales-x7k2p`)).toHaveLength(1);
+  });
+
+  it('lists again after a 410 Expired and watches from the list version', async () => {
+    const submitted = await submitClusterRun(
+      await options({ ticksPerTask: 3, watchCloseAfterMs: 40, watchExpires: true })
+    );
+    const events: string[] = [];
+    const { record } = await submitted.follow({
+      pollMs: NEVER,
+      onStep: (s, r) => events.push(`${s} ${r.status}`)
+    });
+    expect(record.status).toBe('succeeded');
+    expect(events).toEqual(ARGO_STEPS);
+    const calls = requests(WORKFLOWS).filter(r => r.method === 'GET');
+    const kinds = calls.map(r =>
+      r.query.get('watch') ? (r.query.get('resourceVersion') ? 'watch from' : 'watch') : 'list'
+    );
+    // watch → (server ends, versions compacted) → watch from the last version → ERROR 410 → list → watch from it.
+    expect(kinds.slice(0, 4)).toEqual(['watch', 'watch from', 'list', 'watch from']);
+    expect(calls[2].query.get('fieldSelector')).toBe('metadata.name=sales-x7k2p');
+    expect(Number(calls[3].query.get('resourceVersion'))).toBeGreaterThanOrEqual(
+      Number(calls[1].query.get('resourceVersion')) + 100
+    );
+  });
+
+  it.each([403, 404] as const)('falls back to polling when the watch is answered %i', async code => {
+    const o = await options(
+      { watchRefused: code, snapshotReadyAfter: 3 },
+      { pod: { name: 'notebook-0', namespace: 'team-a' }, pollMs: 5 }
+    );
+    const submitted = await submitClusterRun(o);
+    // Snapshots polled until ready (three reads each), after one refused watch each.
+    const snapshots = '/apis/snapshot.storage.k8s.io/v1/namespaces/team-a/volumesnapshots';
+    expect(watchesOf(snapshots)).toHaveLength(2);
+    expect(fake.requests.filter(r => r.startsWith(`GET ${snapshots}/`))).toHaveLength(6);
+    expect(submitted.record.snapshots?.map(s => s.restoreSize)).toEqual(['5Gi', '5Gi']);
+
+    const events: string[] = [];
+    const { record } = await submitted.follow({
+      pollMs: 5,
+      onStep: (s, r) => events.push(`${s} ${r.status}`)
+    });
+    expect(record.status).toBe('succeeded');
+    expect(record.followError).toBeUndefined();
+    expect(events).toEqual(ARGO_STEPS);
+    // Refused once, not retried; the workflow read at each poll.
+    expect(watchesOf(WORKFLOWS)).toHaveLength(1);
+    expect(requests(`${WORKFLOWS}/sales-x7k2p`).length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('waiting for a VolumeSnapshot through its watch', () => {
+  it('is ready through the watch, read once, without waiting for a poll', async () => {
+    const o = await options({ snapshotReadyAfter: 5 }, { pod: { name: 'notebook-0', namespace: 'team-a' } });
+    const started = Date.now();
+    const { record } = await submitClusterRun(o);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(record.snapshots?.map(s => [s.claim, s.restoreSize])).toEqual([
+      ['workspace-notebook', '5Gi'],
+      ['data-vol', '5Gi']
+    ]);
+    const snapshots = '/apis/snapshot.storage.k8s.io/v1/namespaces/team-a/volumesnapshots';
+    expect(fake.requests.filter(r => r.startsWith(`GET ${snapshots}/`))).toHaveLength(2);
+    expect(watchesOf(snapshots)).toHaveLength(2);
+    await closed();
+  });
+
+  it('is ready through a watch that the server ended and whose version expired', async () => {
+    const o = await options(
+      { snapshotReadyAfter: 8, watchTickMs: 15, watchCloseAfterMs: 40, watchExpires: true },
+      { pod: { name: 'notebook-0', namespace: 'team-a' } }
+    );
+    const { record } = await submitClusterRun(o);
+    expect(record.snapshots?.map(s => s.restoreSize)).toEqual(['5Gi', '5Gi']);
+    const snapshots = '/apis/snapshot.storage.k8s.io/v1/namespaces/team-a/volumesnapshots';
+    const lists = requests(snapshots).filter(r => r.method === 'GET' && !r.query.get('watch'));
+    expect(lists.length).toBeGreaterThan(0);
+  });
+});
