@@ -446,7 +446,49 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
 # --- cluster containers (targets kfp and argo) ------------------------------
 
 # Words of the container command and how many values follow each (src/core/targets/cluster-step.ts).
-_CLUSTER_FLAGS = {"--run-dir": 1, "--param": 2, "--in": 2, "--out": 2, "--metrics": 1, "--executor-input": 1, "--workdir": 1}
+_CLUSTER_FLAGS = {
+    "--run-dir": 1, "--param": 2, "--in": 2, "--out": 2, "--metrics": 1, "--html": 1, "--executor-input": 1,
+    "--workdir": 1,
+}
+
+def outputs_html(step, cell_outputs):
+    """A step's cell outputs as one self-contained HTML page (for the KFP UI, which shows system.HTML
+    artifacts): text escaped, images inline, HTML as the cell produced it, errors with their traceback."""
+    import base64 as _b64
+    import html
+    import re
+
+    ansi = re.compile(r"\x1b\[[0-9;]*m")
+    parts = ["<!DOCTYPE html><meta charset='utf-8'><title>{}</title>".format(html.escape(step)),
+             "<style>body{font-family:sans-serif}pre{background:#f5f5f5;padding:6px;white-space:pre-wrap}"
+             ".error{color:#b00}</style>", "<h2>Step {}</h2>".format(html.escape(step))]
+    for cell in sorted(cell_outputs, key=int):
+        outputs = cell_outputs[cell]
+        if not outputs:
+            continue
+        parts.append("<h3>Cell {}</h3>".format(int(cell) + 1))
+        for out in outputs:
+            kind = out.get("output_type")
+            if kind == "stream":
+                parts.append("<pre>{}</pre>".format(html.escape(ansi.sub("", out.get("text", "")))))
+            elif kind == "error":
+                text = "\n".join(ansi.sub("", line) for line in out.get("traceback", []))
+                parts.append("<pre class='error'>{}</pre>".format(html.escape(text)))
+            else:
+                data = out.get("data", {})
+                if "text/html" in data:
+                    value = data["text/html"]
+                    parts.append("".join(value) if isinstance(value, list) else value)
+                elif "image/png" in data:
+                    parts.append("<img src='data:image/png;base64,{}'>".format(data["image/png"].strip()))
+                elif "image/svg+xml" in data:
+                    svg = data["image/svg+xml"]
+                    parts.append("<img src='data:image/svg+xml;base64,{}'>".format(
+                        _b64.b64encode(("".join(svg) if isinstance(svg, list) else svg).encode()).decode()))
+                elif "text/plain" in data:
+                    value = data["text/plain"]
+                    parts.append("<pre>{}</pre>".format(html.escape("".join(value) if isinstance(value, list) else value)))
+    return "\n".join(parts) + "\n"
 
 
 def _parameter_from_text(text, ptype):
@@ -478,6 +520,7 @@ def cluster_main(spec, args):
     BINDING maps the keys used in flags (safe in placeholders) to the step's Python names and parameter
     types. `--in KEY DIR` / `--out KEY DIR` give a variable's folder (a KFP artifact path; on Argo the run
     volume's default layout is used instead). `--metrics PATH` receives the step's metrics as JSON;
+    `--html PATH` the step's outputs as an HTML page;
     `--workdir DIR` is the cells' working directory (KFP has no container field for it);
     `--executor-input JSON` (KFP's `{{$}}`) says where the launcher reads the metrics artifact's metadata.
     """
@@ -512,6 +555,16 @@ def cluster_main(spec, args):
         os.chdir(folder)
 
     status = run_step(spec, run_dir, parameters, in_dirs, out_dirs)
+    for (path,) in values["--html"]:
+        # Written for a failed step too: its error and traceback are what the user needs to see.
+        try:
+            with open(os.path.join(run_dir, "steps", spec["step"], "outputs.json"), encoding="utf-8") as f:
+                cell_outputs = json.load(f)
+        except OSError:
+            cell_outputs = {}
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(outputs_html(spec["step"], cell_outputs))
     if status != 0:
         return status
     with open(os.path.join(run_dir, "steps", spec["step"], "metrics.json"), encoding="utf-8") as f:

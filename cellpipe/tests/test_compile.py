@@ -172,6 +172,8 @@ def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path):
         assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(artifacts / "load" / "data")) == ["data.json", "data.pkl"]
     assert json.loads((artifacts / "train" / "cellpipe_metrics").read_text()) == {"score": 4.0}
+    page = (artifacts / "report" / "step_outputs").read_text()  # the KFP UI's view of the step's outputs
+    assert page.startswith("<!DOCTYPE html>") and "<h2>Step report</h2>" in page and "<pre>" in page
     executor_output = json.loads((artifacts / "train" / "executor_output.json").read_text())
     assert executor_output["artifacts"]["cellpipe_metrics"]["artifacts"][0]["metadata"] == {"score": 4.0}
 

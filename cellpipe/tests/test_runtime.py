@@ -196,3 +196,23 @@ def test_plots_become_png_outputs_of_the_cell_that_drew_them(tmp_path):
         assert image["output_type"] == "display_data"
         assert base64.b64decode(image["data"]["image/png"]).startswith(b"\x89PNG")
     assert outputs["3"] == []  # each figure is shown once, under its own cell
+
+
+def test_outputs_become_one_html_page_for_the_kfp_ui():
+    page = runtime.outputs_html("report <1>", {
+        "3": [
+            {"output_type": "stream", "name": "stdout", "text": "a < b & c\n"},
+            {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=\n", "text/plain": "<Figure>"}},
+        ],
+        "1": [{"output_type": "execute_result", "data": {"text/html": "<table><tr><td>1</td></tr></table>"}}],
+        "5": [{"output_type": "error", "ename": "ValueError", "evalue": "bad",
+               "traceback": ["\x1b[31mValueError\x1b[39m: bad <x>"]}],
+        "7": [],
+    })
+    assert "<title>report &lt;1&gt;</title>" in page
+    assert page.index("Cell 2") < page.index("Cell 4") < page.index("Cell 6")  # in notebook order
+    assert "<pre>a &lt; b &amp; c\n</pre>" in page  # text is escaped
+    assert "<img src='data:image/png;base64,iVBORw0KGgo='>" in page and "&lt;Figure&gt;" not in page
+    assert "<table><tr><td>1</td></tr></table>" in page  # HTML as the cell produced it
+    assert "<pre class='error'>ValueError: bad &lt;x&gt;</pre>" in page  # colours stripped
+    assert "Cell 8" not in page

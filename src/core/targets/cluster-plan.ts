@@ -98,6 +98,8 @@ export interface ClusterPlan {
   volumes: PlannedVolume[];
   /** Key of the metrics output artifact (never a variable's key). */
   metricsKey: string;
+  /** Key of the HTML artifact of each step's outputs (its name is what the KFP UI shows). */
+  outputsKey: string;
   labels: NameAllocator;
   warnings: string[];
 }
@@ -123,7 +125,8 @@ export function planCluster(
   const labels = new NameAllocator('label', reservedLabels);
   const paramKeys = new NameAllocator('key');
   const metricsKey = 'cellpipe_metrics';
-  const varKeys = new NameAllocator('key', [metricsKey]);
+  const outputsKey = 'step_outputs';
+  const varKeys = new NameAllocator('key', [metricsKey, outputsKey]);
   // One name, nothing to collide with: a readable label without a hash.
   const pipelineName = defaultPipelineName(analysis.pipeline.name).replace(/-+$/, '') || 'pipeline';
 
@@ -213,6 +216,7 @@ export function planCluster(
     parameters,
     volumes,
     metricsKey,
+    outputsKey,
     labels,
     warnings
   };

@@ -100,6 +100,7 @@ export type AdapterFlag =
   | ['--in', string, string]
   | ['--out', string, string]
   | ['--metrics', string]
+  | ['--html', string]
   | ['--executor-input', string]
   | ['--workdir', string];
 

@@ -104,6 +104,9 @@ export function kfpDocuments(
       outputArtifacts[v.key] = artifactType(typeOf(v.name));
       flags.push(['--out', v.key, `{{$.outputs.artifacts['${v.key}'].path}}`]);
     }
+    // The step's outputs (text, tables, plots, errors) as one HTML page the KFP UI shows under its name.
+    outputArtifacts[plan.outputsKey] = artifactType('system.HTML');
+    flags.push(['--html', `{{$.outputs.artifacts['${plan.outputsKey}'].path}}`]);
     if (s.metrics.length > 0) {
       outputArtifacts[plan.metricsKey] = artifactType('system.Metrics');
       flags.push(

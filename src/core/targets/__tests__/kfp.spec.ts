@@ -95,6 +95,16 @@ describe('target kfp', () => {
     ).toBe('system.Artifact');
   });
 
+  it('gives every step an HTML artifact of its outputs, named so the KFP UI shows it', async () => {
+    const { spec } = await compiled();
+    for (const step of ['load', 'train', 'report']) {
+      const artifacts = spec.components[`comp-${step}`].outputDefinitions.artifacts;
+      expect(artifacts.step_outputs.artifactType.schemaTitle).toBe('system.HTML');
+      const args: string[] = spec.deploymentSpec.executors[`exec-${step}`].container.args;
+      expect(args[args.indexOf('--html') + 1]).toBe("{{$.outputs.artifacts['step_outputs'].path}}");
+    }
+  });
+
   it('sets resources, env, retries, caching, and the platform settings', async () => {
     const { spec, platform } = await compiled();
     const container = spec.deploymentSpec.executors['exec-train'].container;
