@@ -38,40 +38,15 @@ export interface StepBinding {
   outs: Record<string, string>;
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** UTF-8 bytes of a string (no TextEncoder/Buffer assumption in the core). */
-function utf8(text: string): number[] {
-  const bytes: number[] = [];
-  for (const ch of text) {
-    let c = ch.codePointAt(0)!;
-    if (c >= 0xd800 && c <= 0xdfff) {
-      c = 0xfffd; // a lone surrogate: what TextEncoder writes too
-    }
-    if (c < 0x80) {
-      bytes.push(c);
-    } else if (c < 0x800) {
-      bytes.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-    } else if (c < 0x10000) {
-      bytes.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    } else {
-      bytes.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    }
-  }
-  return bytes;
-}
-
+/** Base64 of the text's UTF-8 bytes, with the platform's encoders (browsers and Node have both). */
 export function base64Utf8(text: string): string {
-  const bytes = utf8(text);
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const [a, b, c] = [bytes[i], bytes[i + 1], bytes[i + 2]];
-    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
-    out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
-    out += b === undefined ? '=' : B64[(n >> 6) & 63];
-    out += c === undefined ? '=' : B64[n & 63];
+  const bytes = new TextEncoder().encode(text);
+  let binary = '';
+  // In chunks: String.fromCharCode with one argument per byte would overflow the stack on big programs.
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
-  return out;
+  return btoa(binary);
 }
 
 export class CompileError extends Error {}
