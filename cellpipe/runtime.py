@@ -447,9 +447,33 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
 
 # Words of the container command and how many values follow each (src/core/targets/cluster-step.ts).
 _CLUSTER_FLAGS = {
-    "--run-dir": 1, "--param": 2, "--in": 2, "--out": 2, "--metrics": 1, "--html": 1, "--executor-input": 1,
-    "--workdir": 1,
+    "--run-dir": 1, "--param": 2, "--in": 2, "--out": 2, "--metrics": 1, "--html": 1, "--outputs": 1,
+    "--executor-input": 1, "--workdir": 1,
 }
+
+# Argo keeps a step's output parameters in one pod annotation, and annotations hold 256 KiB in all.
+OUTPUTS_LIMIT = 200 * 1024
+
+
+def capped_outputs(cell_outputs, limit=OUTPUTS_LIMIT):
+    """The step's outputs as JSON of at most `limit` bytes: images give way to a note first, then everything."""
+    text = json.dumps(cell_outputs)
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    note = "[image not shown here: the step's outputs are larger than {} KiB]".format(limit // 1024)
+    slim = {
+        cell: [
+            dict(out, data={"text/plain": note}) if any(k.startswith("image/") for k in out.get("data", {})) else out
+            for out in outputs
+        ]
+        for cell, outputs in cell_outputs.items()
+    }
+    text = json.dumps(slim)
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    first = sorted(cell_outputs, key=int)[0] if cell_outputs else "0"
+    message = "The step's outputs are larger than {} KiB; they are on the run volume.\n".format(limit // 1024)
+    return json.dumps({first: [{"output_type": "stream", "name": "stdout", "text": message}]})
 
 def outputs_html(step, cell_outputs):
     """A step's cell outputs as one self-contained HTML page (for the KFP UI, which shows system.HTML
@@ -520,7 +544,7 @@ def cluster_main(spec, args):
     BINDING maps the keys used in flags (safe in placeholders) to the step's Python names and parameter
     types. `--in KEY DIR` / `--out KEY DIR` give a variable's folder (a KFP artifact path; on Argo the run
     volume's default layout is used instead). `--metrics PATH` receives the step's metrics as JSON;
-    `--html PATH` the step's outputs as an HTML page;
+    `--html PATH` the step's outputs as an HTML page; `--outputs PATH` as capped JSON (Argo output parameter);
     `--workdir DIR` is the cells' working directory (KFP has no container field for it);
     `--executor-input JSON` (KFP's `{{$}}`) says where the launcher reads the metrics artifact's metadata.
     """
@@ -555,16 +579,18 @@ def cluster_main(spec, args):
         os.chdir(folder)
 
     status = run_step(spec, run_dir, parameters, in_dirs, out_dirs)
-    for (path,) in values["--html"]:
-        # Written for a failed step too: its error and traceback are what the user needs to see.
-        try:
-            with open(os.path.join(run_dir, "steps", spec["step"], "outputs.json"), encoding="utf-8") as f:
-                cell_outputs = json.load(f)
-        except OSError:
-            cell_outputs = {}
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(outputs_html(spec["step"], cell_outputs))
+    # Written for a failed step too: its error and traceback are what the user needs to see.
+    try:
+        with open(os.path.join(run_dir, "steps", spec["step"], "outputs.json"), encoding="utf-8") as f:
+            cell_outputs = json.load(f)
+    except OSError:
+        cell_outputs = {}
+    for flag, render in (("--html", lambda: outputs_html(spec["step"], cell_outputs)),
+                         ("--outputs", lambda: capped_outputs(cell_outputs))):
+        for (path,) in values[flag]:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(render())
     if status != 0:
         return status
     with open(os.path.join(run_dir, "steps", spec["step"], "metrics.json"), encoding="utf-8") as f:

@@ -185,18 +185,23 @@ def test_argo_commands_run_on_a_shared_run_folder(tmp_path):
     args["flag"] = "false"
     run_dir = tmp_path / "run"
     metrics = tmp_path / "metrics.json"
+    outputs = tmp_path / "outputs.json"
     templates = {t["name"]: t for t in doc["spec"]["templates"]}
     for task in templates["main"]["dag"]["tasks"]:
         container = templates[task["template"]]["container"]
 
         def resolve(arg):
             arg = re.sub(r"\{\{workflow\.parameters\.(\w+)\}\}", lambda m: args[m.group(1)], arg)
-            return {"/cellpipe/run": str(run_dir), "/tmp/cellpipe/metrics.json": str(metrics)}.get(arg, arg)
+            paths = {"/cellpipe/run": run_dir, "/tmp/cellpipe/metrics.json": metrics, "/tmp/cellpipe/outputs.json": outputs}
+            return str(paths.get(arg, arg))
 
         result = run_command(container["command"] + [resolve(a) for a in container["args"]], tmp_path)
         assert result.returncode == 0, result.stderr
         if task["name"] == "report":
             assert "x False [1, 2] {'a': 1}" in result.stdout
+            # what Argo returns as the step's `outputs` parameter, and JupyterLab then shows
+            [stream] = [o for cell in json.loads(outputs.read_text()).values() for o in cell]
+            assert stream["text"] == "x False [1, 2] {'a': 1}\n"
     assert json.loads(metrics.read_text()) == {"score": 3.0}
 
 

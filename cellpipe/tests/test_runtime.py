@@ -216,3 +216,15 @@ def test_outputs_become_one_html_page_for_the_kfp_ui():
     assert "<table><tr><td>1</td></tr></table>" in page  # HTML as the cell produced it
     assert "<pre class='error'>ValueError: bad &lt;x&gt;</pre>" in page  # colours stripped
     assert "Cell 8" not in page
+
+
+def test_outputs_for_argo_are_capped_images_first():
+    small = {"0": [{"output_type": "stream", "name": "stdout", "text": "hi\n"}]}
+    assert json.loads(runtime.capped_outputs(small, limit=2048)) == small
+    image = {"output_type": "display_data", "data": {"image/png": "A" * 5000, "text/plain": "<Figure>"}}
+    slimmed = json.loads(runtime.capped_outputs({"0": [small["0"][0], image]}, limit=2048))
+    assert slimmed["0"][0] == small["0"][0]
+    assert "image not shown here" in slimmed["0"][1]["data"]["text/plain"]
+    huge = {"2": [{"output_type": "stream", "name": "stdout", "text": "x" * 5000}]}
+    [note] = json.loads(runtime.capped_outputs(huge, limit=2048))["2"]
+    assert "larger than 2 KiB" in note["text"] and "run volume" in note["text"]

@@ -172,6 +172,10 @@ describe('Argo runs', () => {
     expect(readFileSync(join(dir, 'logs', 'train.log'), 'utf8')).toBe(
       'log of sales-x7k2p-train-1001 (container main)\n'
     );
+    // The step's outputs came back through its `outputs` parameter, where a local run keeps them.
+    expect(JSON.parse(readFileSync(join(dir, 'steps', 'train', 'outputs.json'), 'utf8'))).toEqual({
+      '1': [{ output_type: 'stream', name: 'stdout', text: 'hello from train\n' }]
+    });
   });
 
   it('records a failed step, skips the steps below it, and keeps the step message', async () => {

@@ -553,7 +553,13 @@ export class FakeCluster {
             ? {
                 outputs: {
                   parameters: [
-                    { name: 'metrics', value: t === tasks[tasks.length - 1] ? '{"accuracy": 0.9}' : '{}' }
+                    { name: 'metrics', value: t === tasks[tasks.length - 1] ? '{"accuracy": 0.9}' : '{}' },
+                    {
+                      name: 'outputs',
+                      value: JSON.stringify({
+                        '1': [{ output_type: 'stream', name: 'stdout', text: `hello from ${t}\n` }]
+                      })
+                    }
                   ],
                   exitCode: '0'
                 }

@@ -90,6 +90,9 @@ test('submit to Argo: a clear error when the cluster is unreachable, then the st
     await expect(sidebar.locator('.jp-cellpipe-Snapshots')).toContainText(
       'workspace-notebook (at /home/jovyan)'
     );
+    // Its outputs came back from the cluster and render beside the notebook as a local step's do.
+    await page.locator('.jp-cellpipe-GraphView [data-step="evaluate"]').click();
+    await expect(page.locator('.jp-cellpipe-StepOutputs')).toContainText('hello from evaluate');
     await shot(page, testInfo, '03-argo-succeeded');
 
     // A cluster without a snapshot class for the volumes' driver: the reason, and the offer to mount.

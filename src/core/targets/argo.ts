@@ -20,7 +20,7 @@ import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis } from '../pipeline';
 import type { StepSettings } from '../tags/settings';
 import { ClusterCompileOptions, ClusterPlan, parameterText, planCluster, PlannedStep } from './cluster-plan';
-import { AdapterFlag, containerCommand, METRICS_FILE } from './cluster-step';
+import { AdapterFlag, containerCommand, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
 import type { CompiledPipeline } from './kfp';
 import { toYaml, YamlValue } from './yaml-text';
 
@@ -173,6 +173,8 @@ function stepTemplate(
   if (s.metrics.length > 0) {
     flags.push(['--metrics', METRICS_FILE]);
   }
+  // The step's outputs come back as an output parameter, so JupyterLab can show them beside the notebook.
+  flags.push(['--outputs', OUTPUTS_FILE]);
   const command = containerCommand(s.program, s.binding, flags);
   const container: Doc = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
   const env: YamlValue[] = Object.entries(settings.env ?? {})
@@ -240,11 +242,11 @@ function stepTemplate(
     };
   }
   template.container = container;
+  const outputs: YamlValue[] = [{ name: 'outputs', valueFrom: { path: OUTPUTS_FILE, default: '{}' } }];
   if (s.metrics.length > 0) {
-    template.outputs = {
-      parameters: [{ name: 'metrics', valueFrom: { path: METRICS_FILE, default: '{}' } }]
-    };
+    outputs.push({ name: 'metrics', valueFrom: { path: METRICS_FILE, default: '{}' } });
   }
+  template.outputs = { parameters: outputs };
   return template;
 }
 

@@ -28,6 +28,9 @@ export const BOOTSTRAP =
 /** Where the adapter copies the step's metrics (a fixed path: no name reaches a path). */
 export const METRICS_FILE = '/tmp/cellpipe/metrics.json';
 
+/** Where the adapter writes the step's outputs (capped JSON) for Argo to return them. */
+export const OUTPUTS_FILE = '/tmp/cellpipe/outputs.json';
+
 /** Above this, Linux refuses one argument string (MAX_ARG_STRLEN is 128 KiB). */
 export const MAX_ARG_BYTES = 128 * 1024 - 1;
 
@@ -76,6 +79,7 @@ export type AdapterFlag =
   | ['--out', string, string]
   | ['--metrics', string]
   | ['--html', string]
+  | ['--outputs', string]
   | ['--executor-input', string]
   | ['--workdir', string];
 

@@ -164,13 +164,16 @@ function workflowState(workflow: Workflow, known: Set<string>): ClusterPoll {
     if (!node.displayName || !known.has(node.displayName) || !node.phase) {
       continue;
     }
-    const metrics = node.outputs?.parameters?.find(p => p.name === 'metrics')?.value;
+    const parameter = (name: string) => node.outputs?.parameters?.find(p => p.name === name)?.value;
+    const metrics = parameter('metrics');
+    const outputs = parameter('outputs');
     states.set(node.displayName, {
       status: NODE_STATUS[node.phase] ?? 'running',
       started: node.startedAt || undefined,
       finished: node.finishedAt || undefined,
       message: node.message,
-      metrics: metrics ? parseMetrics(metrics) : undefined
+      metrics: metrics ? parseObject(metrics) : undefined,
+      outputs: outputs ? parseObject(outputs) : undefined
     });
   }
   const phase = workflow.status?.phase;
@@ -201,7 +204,8 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function parseMetrics(text: string): Record<string, unknown> | undefined {
+/** A JSON object from an output parameter; anything else (truncated, not JSON) is ignored. */
+function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(text) as unknown;
     return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -8,6 +8,8 @@ export interface TaskState {
   message?: string;
   /** The task's metrics when the engine reports them (Argo output parameter `metrics`). */
   metrics?: Record<string, unknown>;
+  /** The task's cell outputs (nbformat, by cell index) when the engine returns them (Argo: `outputs`). */
+  outputs?: Record<string, unknown>;
 }
 
 export interface ClusterPoll {

@@ -436,6 +436,10 @@ async function updateStep(
   }
   if (FINISHED.has(state.status)) {
     await writeFile(join(dir, 'logs', `${step}.log`), await backend.log(task));
+    if (state.outputs) {
+      // Where a local run keeps them: GET /api/runs/ID/steps/STEP serves them the same way.
+      await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), state.outputs);
+    }
   }
   onStep?.(step, next);
 }

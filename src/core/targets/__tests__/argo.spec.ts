@@ -122,8 +122,10 @@ describe('target argo', () => {
       { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db-credentials', key: 'password' } } }
     ]);
     expect(train.outputs.parameters).toEqual([
+      { name: 'outputs', valueFrom: { path: '/tmp/cellpipe/outputs.json', default: '{}' } },
       { name: 'metrics', valueFrom: { path: '/tmp/cellpipe/metrics.json', default: '{}' } }
     ]);
+    expect(train.container.args.slice(-2)).toEqual(['--outputs', '/tmp/cellpipe/outputs.json']);
     expect(templates.load.metadata).toEqual({ labels: { tier: 'gold' }, annotations: { team: 'ml' } });
     expect(templates.load.container.resources).toEqual({ limits: { cpu: '2' } });
     expect(result.text).toBe((await workflow()).result.text);
