@@ -8,13 +8,13 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
-import { browserAnalyser } from './analysis/browser-analyser';
-import { BadgeDisplay, CellBadges } from './badges/cell-badges';
+import type { BadgeDisplay } from './badges/cell-badges';
 import type { Target } from './core/tags/settings';
+import type { NotebookPipeline } from './pipeline/notebook-pipeline';
+import { Sessions } from './pipeline/sessions';
 import { createPipelinePanel } from './panel/pipeline-panel';
-import { NotebookPipeline } from './pipeline/notebook-pipeline';
 import { runEvents } from './services/api';
 import { SidebarModel } from './sidebar/model';
 import { runPipeline } from './sidebar/run-section';
@@ -60,7 +60,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(sidebar, 'right', { rank: 600 });
     restorer?.add(sidebar, SIDEBAR_ID);
 
-    const sessions = new Sessions(app, trans);
+    const sessions = new Sessions(trans, (session, step) => {
+      session.selectStep(step);
+      app.shell.activateById(SIDEBAR_ID);
+    });
     tracker.widgetAdded.connect((_, panel) => void sessions.add(panel));
     tracker.forEach(panel => void sessions.add(panel));
     const follow = (panel: NotebookPanel | null) => {
@@ -161,82 +164,5 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
-
-/** The NotebookPipeline of each open notebook, its badges and its pipeline panel. */
-class Sessions {
-  constructor(
-    private readonly app: JupyterFrontEnd,
-    private readonly trans: TranslationBundle
-  ) {}
-
-  /** The notebook's session, created on first use. */
-  add(panel: NotebookPanel): NotebookPipeline {
-    const existing = this._sessions.get(panel);
-    if (existing) {
-      return existing;
-    }
-    const session = new NotebookPipeline(panel, browserAnalyser());
-    this._sessions.set(panel, session);
-    void panel.context.ready.then(() => {
-      const badges = new CellBadges(session, this.trans, step => {
-        session.selectStep(step);
-        this.app.shell.activateById(SIDEBAR_ID);
-      });
-      badges.display = this._badgeDisplay;
-      this._badges.set(session, badges);
-      session.runs.parallel = this._parallelism;
-      session.pipeline.defaultTarget = this._defaultTarget;
-      void session.runs.refresh();
-    });
-    panel.disposed.connect(() => {
-      this._sessions.delete(panel);
-    });
-    return session;
-  }
-
-  get(panel: NotebookPanel): NotebookPipeline | null {
-    return this._sessions.get(panel) ?? null;
-  }
-
-  forEach(fn: (session: NotebookPipeline) => void): void {
-    this._sessions.forEach(fn);
-  }
-
-  set badgeDisplay(value: BadgeDisplay) {
-    this._badgeDisplay = value;
-    this._sessions.forEach(s => {
-      const badges = this._badges.get(s);
-      if (badges) {
-        badges.display = value;
-      }
-    });
-  }
-
-  set defaultTarget(value: Target) {
-    this._defaultTarget = value;
-    this._sessions.forEach(s => (s.pipeline.defaultTarget = value));
-  }
-
-  set parallelism(value: number) {
-    this._parallelism = value;
-    this._sessions.forEach(s => (s.runs.parallel = value));
-  }
-
-  panelOf(session: NotebookPipeline): { id: string } | null {
-    const panel = this._panels.get(session);
-    return panel && !panel.isDisposed ? panel : null;
-  }
-
-  setPanel(session: NotebookPipeline, panel: { id: string; isDisposed: boolean }): void {
-    this._panels.set(session, panel);
-  }
-
-  private _badgeDisplay: BadgeDisplay = 'full';
-  private _parallelism = 0;
-  private _defaultTarget: Target = 'local';
-  private readonly _sessions = new Map<NotebookPanel, NotebookPipeline>();
-  private readonly _badges = new WeakMap<NotebookPipeline, CellBadges>();
-  private readonly _panels = new WeakMap<NotebookPipeline, { id: string; isDisposed: boolean }>();
-}
 
 export default plugin;
