@@ -16,8 +16,7 @@ import { writeFileAtomic } from '../atomic-file';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 import { runtimeSource } from '../runtime-source';
-import { formatDiagnostic } from './analyze';
-import { UsageError } from './run';
+import { reportErrors, UsageError } from './pipeline-input';
 
 declare const CELLPIPE_VERSION: string | undefined;
 
@@ -54,12 +53,9 @@ export async function compileCommand(
   if (target !== 'kfp' && target !== 'argo') {
     throw new UsageError(`${path}: say which cluster to compile for: --target kfp or --target argo`);
   }
-  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-  if (errors.length > 0) {
-    for (const d of errors) {
-      err.write(formatDiagnostic(file, d) + '\n');
-    }
-    err.write(`${file}: not compiled: fix the ${errors.length === 1 ? 'error' : 'errors'} above first.\n`);
+  const refusal = (count: number) =>
+    `${file}: not compiled: fix the ${count === 1 ? 'error' : 'errors'} above first.`;
+  if (reportErrors(file, analysis, err, refusal)) {
     return 1;
   }
   const compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'> = {

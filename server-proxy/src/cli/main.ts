@@ -6,7 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { NotebookFileError } from '../notebook-file';
 import { analyzeCommand } from './analyze';
 import { compileCommand, CompileCliOptions } from './compile';
-import { runCommand, UsageError } from './run';
+import { runCommand } from './run';
+import { UsageError } from './pipeline-input';
 import { logsCommand, runsCommand } from './runs';
 import { submitCommand, SubmitOptions } from './submit';
 

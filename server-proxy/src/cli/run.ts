@@ -4,12 +4,11 @@
  */
 import { basename, resolve } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
-import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { runLocal, stepAndDownstream } from '../engines/local/engine';
 import type { StepRecord } from '../../../src/core/runs/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
-import { formatDiagnostic } from './analyze';
+import { parameterOverrides, reportErrors, UsageError } from './pipeline-input';
 import { kernelPython } from '../kernel-python';
 
 export interface RunOptions {
@@ -23,9 +22,6 @@ export interface RunOptions {
   from?: string;
 }
 
-/** A problem with the command line itself (exit status 2). */
-export class UsageError extends Error {}
-
 const SYMBOL: Partial<Record<StepRecord['status'], string>> = {
   running: '▶',
   cancelled: '■',
@@ -38,23 +34,18 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
   const notebookPath = resolve(path);
   const notebook = await loadNotebookFile(notebookPath);
   const analysis = analyzeNotebook(notebook, await nodeAnalyser());
-  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-  if (errors.length > 0) {
-    for (const d of errors) {
-      process.stderr.write(formatDiagnostic(basename(path), d) + '\n');
-    }
-    process.stderr.write(`cellpipe: not running ${basename(path)}: fix the errors above first.\n`);
+  const file = basename(path);
+  if (
+    reportErrors(
+      file,
+      analysis,
+      process.stderr,
+      () => `cellpipe: not running ${file}: fix the errors above first.`
+    )
+  ) {
     return 1;
   }
-  const parameters: Record<string, ParameterValue> = {};
-  for (const text of options.param ?? []) {
-    try {
-      const { name, value } = parseParameterOverride(text, analysis.parameters);
-      parameters[name] = value;
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  }
+  const parameters = parameterOverrides(options.param ?? [], analysis.parameters);
   if (options.step && options.from) {
     throw new UsageError('give --step or --from, not both');
   }

@@ -2,7 +2,7 @@
 import { readFile } from 'fs/promises';
 import { join, resolve } from 'path';
 import { isStepName, listRuns, runDir, runsDir } from '../engines/local/run-store';
-import { UsageError } from './run';
+import { UsageError } from './pipeline-input';
 
 export async function runsCommand(notebookPath: string, options: { json?: boolean }): Promise<number> {
   const runs = await listRuns(resolve(notebookPath));

@@ -7,15 +7,13 @@
  */
 import { basename, resolve } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
-import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { submitClusterRun } from '../engines/cluster/cluster-run';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import { environmentConnection } from '../engines/cluster/connection';
 import type { RunRecord } from '../../../src/core/runs/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
-import { formatDiagnostic } from './analyze';
-import { UsageError } from './run';
+import { parameterOverrides, reportErrors, UsageError } from './pipeline-input';
 
 export interface SubmitOptions {
   target?: string;
@@ -46,23 +44,12 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
   if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
     throw new UsageError(`--timeout ${options.timeout}: expected a number of seconds above 0`);
   }
-  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-  if (errors.length > 0) {
-    for (const d of errors) {
-      process.stderr.write(formatDiagnostic(basename(path), d) + '\n');
-    }
-    process.stderr.write(`cellpipe: not submitting ${basename(path)}: fix the errors above first.\n`);
+  const file = basename(path);
+  const refusal = () => `cellpipe: not submitting ${file}: fix the errors above first.`;
+  if (reportErrors(file, analysis, process.stderr, refusal)) {
     return 1;
   }
-  const parameters: Record<string, ParameterValue> = {};
-  for (const text of options.param) {
-    try {
-      const { name, value } = parseParameterOverride(text, analysis.parameters);
-      parameters[name] = value;
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  }
+  const parameters = parameterOverrides(options.param, analysis.parameters);
   let connection;
   try {
     connection = environmentConnection(options);
