@@ -19,7 +19,14 @@
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis } from '../pipeline';
 import type { StepSettings } from '../tags/settings';
-import { ClusterCompileOptions, ClusterPlan, parameterText, planCluster, PlannedStep } from './cluster-plan';
+import {
+  ClusterCompileOptions,
+  ClusterPlan,
+  parameterText,
+  planCluster,
+  PlannedStep,
+  stepPodMetadata
+} from './cluster-plan';
 import { AdapterFlag, containerCommand, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
 import type { CompiledPipeline } from './kfp';
 import { toYaml, YamlValue } from './yaml-text';
@@ -197,14 +204,8 @@ function stepTemplate(
   }
 
   const template: Doc = { name: s.name };
-  const metadata: Doc = {};
-  if (settings.labels && Object.keys(settings.labels).length > 0) {
-    metadata.labels = { ...settings.labels };
-  }
-  if (settings.annotations && Object.keys(settings.annotations).length > 0) {
-    metadata.annotations = { ...settings.annotations };
-  }
-  if (Object.keys(metadata).length > 0) {
+  const metadata = stepPodMetadata(settings);
+  if (metadata) {
     template.metadata = metadata;
   }
   if (settings.retries) {

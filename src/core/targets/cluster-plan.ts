@@ -240,3 +240,17 @@ export function parameterText(value: ParameterValue): string {
   }
   return JSON.stringify(v);
 }
+
+/** A step's Kubernetes labels and annotations (Kale's label:/annotation: tags), or null when it has none. */
+export function stepPodMetadata(
+  settings: PipelineStep['settings']
+): { labels?: Record<string, string>; annotations?: Record<string, string> } | null {
+  const metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } = {};
+  if (settings.labels && Object.keys(settings.labels).length > 0) {
+    metadata.labels = { ...settings.labels };
+  }
+  if (settings.annotations && Object.keys(settings.annotations).length > 0) {
+    metadata.annotations = { ...settings.annotations };
+  }
+  return Object.keys(metadata).length > 0 ? metadata : null;
+}

@@ -18,7 +18,14 @@ import type { PipelineAnalysis } from '../pipeline';
 import type { ParameterType } from '../tags/parameters';
 import { parseQuantity } from '../tags/quantity';
 import type { StepSettings } from '../tags/settings';
-import { ArtifactKind, ClusterCompileOptions, ClusterPlan, planCluster, PlannedStep } from './cluster-plan';
+import {
+  ArtifactKind,
+  ClusterCompileOptions,
+  ClusterPlan,
+  planCluster,
+  PlannedStep,
+  stepPodMetadata
+} from './cluster-plan';
 import { AdapterFlag, containerCommand } from './cluster-step';
 import { toYaml, YamlValue } from './yaml-text';
 
@@ -306,14 +313,8 @@ function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<st
   if (settings.nodeSelector && Object.keys(settings.nodeSelector).length > 0) {
     config.nodeSelector = { labels: { ...settings.nodeSelector } };
   }
-  const podMetadata: Doc = {};
-  if (settings.annotations && Object.keys(settings.annotations).length > 0) {
-    podMetadata.annotations = { ...settings.annotations };
-  }
-  if (settings.labels && Object.keys(settings.labels).length > 0) {
-    podMetadata.labels = { ...settings.labels };
-  }
-  if (Object.keys(podMetadata).length > 0) {
+  const podMetadata = stepPodMetadata(settings);
+  if (podMetadata) {
     config.podMetadata = podMetadata;
   }
   const mounts: YamlValue[] = plan.volumes.map((v): Doc => {
