@@ -30,13 +30,16 @@ export function badgeStates(
   runSteps: Record<string, StepView> = {}
 ): Map<number, BadgeState> {
   const states = new Map<number, BadgeState>();
-  const diagnosticsOf = (cell: number) => {
-    const own = analysis.diagnostics.filter(d => d.cell === cell);
-    return {
-      errors: own.filter(d => d.severity === 'error').length,
-      warnings: own.filter(d => d.severity === 'warning').length
-    };
-  };
+  // Counted in one pass: this runs for every cell after each analysis and run event.
+  const counts = new Map<number, { errors: number; warnings: number }>();
+  for (const d of analysis.diagnostics) {
+    if (d.cell !== null && d.severity !== 'info') {
+      const c = counts.get(d.cell) ?? { errors: 0, warnings: 0 };
+      c[d.severity === 'error' ? 'errors' : 'warnings']++;
+      counts.set(d.cell, c);
+    }
+  }
+  const diagnosticsOf = (cell: number) => ({ ...(counts.get(cell) ?? { errors: 0, warnings: 0 }) });
   for (const [cell, role] of analysis.roles) {
     states.set(cell, {
       prev: [],

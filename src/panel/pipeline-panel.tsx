@@ -120,7 +120,11 @@ function StepHeader(props: {
       {run && state && state.state !== 'queued' && (
         <details className="jp-cellpipe-Log" open>
           <summary>{trans.__('Log')}</summary>
-          <pre className="jp-cellpipe-Log-text">{stripAnsi(session.runs.log) || trans.__('(empty)')}</pre>
+          <UseSignal signal={session.runs.logChanged}>
+            {() => (
+              <pre className="jp-cellpipe-Log-text">{stripAnsi(session.runs.log) || trans.__('(empty)')}</pre>
+            )}
+          </UseSignal>
         </details>
       )}
     </div>

@@ -53,6 +53,14 @@ export class RunsModel {
     return this._selectedStep;
   }
 
+  /**
+   * Emitted as the followed log grows. Apart from `changed`, so that what does not show the log (badges,
+   * graph, sidebar) is not redrawn for every chunk of a step's output.
+   */
+  get logChanged(): ISignal<this, void> {
+    return this._logChanged;
+  }
+
   get log(): string {
     return this._log;
   }
@@ -182,7 +190,7 @@ export class RunsModel {
         step,
         text => {
           this._log += text;
-          this._changed.emit();
+          this._logChanged.emit();
         },
         abort.signal
       )
@@ -272,6 +280,7 @@ export class RunsModel {
   private _error: string | null = null;
   private _errorCode: string | null = null;
   private readonly _changed = new Signal<this, void>(this);
+  private readonly _logChanged = new Signal<this, void>(this);
 }
 
 function message(err: unknown): string {
