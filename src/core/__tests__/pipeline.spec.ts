@@ -3,7 +3,7 @@
  * and the example and Kale notebooks from disk.
  */
 import { readdirSync, readFileSync, statSync } from 'fs';
-import { join } from 'path';
+import { dirname, join, relative } from 'path';
 import { PythonAnalyser } from '../analysis';
 import type { NotebookData } from '../notebook/model';
 import { readNotebook } from '../notebook/read';
@@ -126,8 +126,11 @@ const NOTEBOOKS = [
   ...notebooksUnder(join(ROOT, '../shared/kale-examples'))
 ];
 
-describe.each(NOTEBOOKS.map(p => [p.slice(ROOT.length - 4)]))('%s', path => {
-  const full = join(ROOT, '..', path.replace(/^main\//, 'main/'));
+// Named relative to the folder above the checkout (`CHECKOUT/examples/x.ipynb`, `shared/kale-examples/…`),
+// whatever the checkout's folder is called.
+const ABOVE = dirname(ROOT);
+describe.each(NOTEBOOKS.map(p => [relative(ABOVE, p)]))('%s', path => {
+  const full = join(ABOVE, path);
   it('analyses without an error and with the edges its tags say', () => {
     const nb = readNotebook(JSON.parse(readFileSync(full, 'utf8')), path);
     const a = analyze(nb);
