@@ -51,6 +51,119 @@ def write_json(path, data):
     atomic_write(path, write)
 
 
+# --- notebook code that travels between steps ----------------------------------
+#
+# A function defined in a cell reads its globals from the notebook's namespace when it is called. By
+# value, cloudpickle would give it a copy of the globals it saw when it was saved; instead a step saves
+# such a function without globals and the step that loads it rebuilds it on its own namespace, which holds
+# what the analysis says the function reads (its inputs). Classes (and so their methods), closures,
+# decorated functions and functions inside containers all go through the same reducer.
+
+_RUNTIME_NAME = "_cellpipe_runtime"
+# Registered under a fixed name, so that pickles refer to the rebuilding functions by reference whether
+# the runtime runs as a step program's __main__ or is imported as cellpipe.runtime.
+sys.modules.setdefault(_RUNTIME_NAME, sys.modules[__name__])
+_NAMESPACE = {"current": None}
+
+
+def _step_namespace():
+    ns = _NAMESPACE["current"]
+    return ns if ns is not None else sys.modules["__main__"].__dict__
+
+
+def _make_function(code, name, cells):
+    closure = tuple(types.CellType() for _ in range(cells)) or None
+    return types.FunctionType(code, _step_namespace(), name, None, closure)
+
+
+def _set_function_state(function, state):
+    for index, value in state.pop("closure"):
+        function.__closure__[index].cell_contents = value
+    function.__dict__.update(state.pop("dict"))
+    for attr, value in state.items():
+        setattr(function, attr, value)
+
+
+def _make_cached(function, maxsize, typed):
+    import functools
+
+    return functools.lru_cache(maxsize=maxsize, typed=typed)(function)
+
+
+for _f in (_make_function, _set_function_state, _make_cached):
+    _f.__module__ = _RUNTIME_NAME
+
+
+def _function_reduce(function):
+    closure = []
+    for index, cell in enumerate(function.__closure__ or ()):
+        try:
+            closure.append((index, cell.cell_contents))
+        except ValueError:  # a cell not filled yet
+            pass
+    state = {
+        "closure": closure,
+        "dict": dict(function.__dict__),
+        "__defaults__": function.__defaults__,
+        "__kwdefaults__": function.__kwdefaults__,
+        "__qualname__": function.__qualname__,
+        "__module__": function.__module__,
+        "__doc__": function.__doc__,
+        "__annotations__": function.__annotations__,
+    }
+    cells = len(function.__closure__ or ())
+    return _make_function, (function.__code__, function.__name__, cells), state, None, None, _set_function_state
+
+
+_PICKLER = {}
+
+
+def _pickler_class():
+    """cloudpickle's Pickler, with notebook functions rebuilt on the loading step's namespace."""
+    if "class" in _PICKLER:
+        return _PICKLER["class"]
+    try:
+        import cloudpickle
+    except ImportError:
+        _PICKLER["class"] = pickle.Pickler
+        return pickle.Pickler
+    import functools
+
+    class StepPickler(cloudpickle.Pickler):
+        def reducer_override(self, obj):
+            ns = _NAMESPACE["current"]
+            if ns is not None:
+                if type(obj) is types.FunctionType and obj.__globals__ is ns:
+                    return _function_reduce(obj)
+                wrapped = getattr(obj, "__wrapped__", None)
+                if isinstance(obj, functools._lru_cache_wrapper) and getattr(wrapped, "__globals__", None) is ns:
+                    parameters = obj.cache_parameters()
+                    return _make_cached, (wrapped, parameters["maxsize"], parameters["typed"])
+            return super().reducer_override(obj)
+
+    _PICKLER["class"] = StepPickler
+    return StepPickler
+
+
+def _dump(value, file, **kwargs):
+    _pickler_class()(file, protocol=kwargs.pop("protocol", pickle.HIGHEST_PROTOCOL), **kwargs).dump(value)
+
+
+class _PickleModule:
+    """What torch.save calls a pickle module: ours, so that notebook classes and functions travel by value."""
+
+    Unpickler = pickle.Unpickler
+    load = staticmethod(pickle.load)
+
+    @property
+    def Pickler(self):
+        return _pickler_class()
+
+    @staticmethod
+    def dump(value, file, protocol=pickle.HIGHEST_PROTOCOL):
+        _dump(value, file, protocol=protocol)
+
+
 # --- serialisation by type -------------------------------------------------
 
 
@@ -71,15 +184,6 @@ def _is_instance(value, module, names):
         if isinstance(cls, type) and isinstance(value, cls):
             return True
     return False
-
-
-def _pickle_module():
-    try:
-        import cloudpickle  # classes, functions and lambdas defined in the notebook travel by value
-
-        return cloudpickle
-    except ImportError:
-        return pickle
 
 
 class _PickleOnly:
@@ -107,8 +211,9 @@ def _choose_format(value):
         return "torch"
     if _is_instance(value, "keras", ["Model"]):
         return "keras"
-    if _is_instance(value, "sklearn.base", ["BaseEstimator"]):
-        return "joblib" if importlib.util.find_spec("joblib") is not None else "pickle"
+    # Everything else, scikit-learn estimators included, is pickled: joblib would refer to a notebook
+    # function or class inside an estimator (a FunctionTransformer, a custom transformer) by name, and a
+    # later step that has not defined it could not load it.
     return "pickle"
 
 
@@ -118,6 +223,21 @@ UNSERIALISABLE_HINT = (
     "Values such as open files, generators, locks and connections cannot be passed between steps: "
     "create it again in the step that uses it, or pass the data it holds."
 )
+
+
+def _submodules(module):
+    """The submodules imported below `module` and reachable from it (`import a.b` then `a.b.f()`)."""
+    prefix = module.__name__ + "."
+    found = []
+    for name, sub in list(sys.modules.items()):
+        if sub is None or not name.startswith(prefix):
+            continue
+        obj = module
+        for part in name[len(prefix):].split("."):
+            obj = getattr(obj, part, None)
+        if obj is sub:
+            found.append(name)
+    return sorted(found)
 
 
 def save_value(folder, name, value, step="?"):
@@ -130,6 +250,7 @@ def save_value(folder, name, value, step="?"):
     try:
         if fmt == "module":
             meta["module"] = value.__name__
+            meta["submodules"] = _submodules(value)
         elif fmt == "arrow":
             try:
                 from pyarrow import feather
@@ -148,23 +269,18 @@ def save_value(folder, name, value, step="?"):
         elif fmt == "torch":
             import torch
 
-            atomic_write(path, lambda tmp: torch.save(value, tmp))
+            atomic_write(path, lambda tmp: torch.save(value, tmp, pickle_module=_PickleModule()))
         elif fmt == "keras":
             # keras wants the .keras suffix on the file it writes
             atomic_write(path, lambda tmp: (value.save(tmp + ".keras"), os.replace(tmp + ".keras", tmp)))
-        elif fmt == "joblib":
-            import joblib
-
-            atomic_write(path, lambda tmp: joblib.dump(value, tmp))
         else:
-            module = _pickle_module()
 
             def write(tmp):
                 with open(tmp, "wb") as f:
-                    module.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+                    _dump(value, f)
 
             atomic_write(path, write)
-            meta["pickler"] = module.__name__
+            meta["pickler"] = "cloudpickle" if _pickler_class() is not pickle.Pickler else "pickle"
     except Exception as err:
         raise StepDataError(
             "Step {}: cannot save {!r} (a {}) for the steps below: {}: {}. {}".format(
@@ -175,20 +291,49 @@ def save_value(folder, name, value, step="?"):
     return meta
 
 
-def load_value(folder, name, step="?"):
-    meta_path = os.path.join(folder, name + ".json")
+def _read_meta(folder, name, step):
     try:
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
+        with open(os.path.join(folder, name + ".json"), encoding="utf-8") as f:
+            return json.load(f)
     except OSError as err:
         raise StepDataError(
             "Step {}: input {!r} was not saved by its provider ({}). Run the upstream step again.".format(step, name, err)
         ) from err
+
+
+def pass_on(source, folder, name, step="?"):
+    """Save an input the step did not change as it was loaded: its files are linked (or copied), not written again."""
+    import shutil
+
+    meta = _read_meta(source, name, step)
+    files = [name + EXTENSIONS.get(meta["format"], "")] if meta["format"] in EXTENSIONS else []
+    for file in files + [name + ".json"]:
+        target = os.path.join(folder, file)
+
+        def link(tmp, file=file):
+            os.unlink(tmp)
+            try:
+                os.link(os.path.join(source, file), tmp)
+            except OSError:  # another file system (a KFP artifact): copy
+                shutil.copyfile(os.path.join(source, file), tmp)
+
+        atomic_write(target, link)
+    return dict(meta, unchanged=True)
+
+
+def load_value(folder, name, step="?"):
+    meta = _read_meta(folder, name, step)
     fmt = meta["format"]
     path = os.path.join(folder, name + EXTENSIONS.get(fmt, ""))
     try:
         if fmt == "module":
-            return importlib.import_module(meta["module"])
+            module = importlib.import_module(meta["module"])
+            for sub in meta.get("submodules", []):
+                try:
+                    importlib.import_module(sub)
+                except Exception:  # imported by the provider, but not importable here: leave it
+                    pass
+            return module
         if fmt == "arrow":
             from pyarrow import feather
 
@@ -225,6 +370,342 @@ def load_value(folder, name, step="?"):
         ) from err
 
 
+def fingerprint(value):
+    """A digest of the value's pickled form (large buffers hashed in place), or None when it cannot be pickled.
+
+    Taken when an input is loaded and again before the step saves: an input a method call may have changed
+    is saved again only when the digests differ."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    buffers = []
+
+    class Sink:
+        def write(self, data):
+            digest.update(data)
+
+    try:
+        _dump(value, Sink(), protocol=5, buffer_callback=buffers.append)
+        for buffer in buffers:
+            try:
+                digest.update(buffer.raw())
+            except BufferError:  # not contiguous
+                digest.update(bytes(buffer))
+    except Exception:
+        return None
+    return digest.hexdigest()
+
+
+# --- interpreter state that follows notebook order ----------------------------
+#
+# In the notebook, one process runs every cell: global random generators, display options, the working
+# directory... set or advanced in one cell are what the next cell sees. A step starts from the state its
+# upstream steps ended with (per key, the latest change in notebook order) and saves the state it ends
+# with. Only libraries that are imported are read or set (a library imported later in the step gets its
+# state when it is imported).
+
+STATE_FILE = "@state.pkl"
+# Keys whose value depends on every change before it (a draw continues from the previous state).
+_SEQUENTIAL = ("random", "numpy.random", "torch", "torch.cuda", "tensorflow")
+
+
+def _pandas_options(pd):
+    import warnings
+
+    registered = pd._config.config._registered_options
+    values = {}
+    with warnings.catch_warnings():  # reading a deprecated option warns
+        warnings.simplefilter("ignore")
+        for key, option in registered.items():
+            try:
+                value = pd.get_option(key)
+            except Exception:
+                continue
+            if value != option.defval:
+                values[key] = value
+    return values
+
+
+def _set_pandas_options(pd, values):
+    import warnings
+
+    registered = pd._config.config._registered_options
+    current = _pandas_options(pd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key in set(values) | set(current):
+            if key in registered:
+                value = values[key] if key in values else registered[key].defval
+                if current.get(key, registered[key].defval) != value:
+                    pd.set_option(key, value)
+
+
+_RC_SKIP = ("backend", "backend_fallback", "interactive")
+
+
+def _rc_params(mpl):
+    return {k: v for k, v in dict.items(mpl.rcParams) if k not in _RC_SKIP and dict.get(mpl.rcParamsDefault, k) != v}
+
+
+def _set_rc_params(mpl, values):
+    current = _rc_params(mpl)
+    for key in set(values) | set(current):
+        value = values[key] if key in values else dict.get(mpl.rcParamsDefault, key)
+        if current.get(key, dict.get(mpl.rcParamsDefault, key)) != value:
+            mpl.rcParams[key] = value
+
+
+def _inline_backend():
+    if "matplotlib_inline.config" not in sys.modules:
+        return None
+    from matplotlib_inline.config import InlineBackend
+
+    return InlineBackend.instance() if InlineBackend.initialized() else None
+
+
+def _state_handlers(shell, state):
+    """key → (module that must be imported, read(), write(value))."""
+
+    def module(name):
+        return sys.modules[name]
+
+    def torch_bytes(tensor):
+        return bytes(tensor.cpu().numpy())
+
+    def torch_tensor(data):
+        return module("torch").frombuffer(bytearray(data), dtype=module("torch").uint8)
+
+    handlers = {
+        "random": ("random", lambda: module("random").getstate(), lambda v: module("random").setstate(v)),
+        "numpy.random": ("numpy", lambda: module("numpy").random.get_state(), lambda v: module("numpy").random.set_state(v)),
+        "numpy.printoptions": ("numpy", lambda: module("numpy").get_printoptions(), lambda v: module("numpy").set_printoptions(**v)),
+        "pandas.options": ("pandas", lambda: _pandas_options(module("pandas")), lambda v: _set_pandas_options(module("pandas"), v)),
+        "matplotlib.rcParams": ("matplotlib", lambda: _rc_params(module("matplotlib")), lambda v: _set_rc_params(module("matplotlib"), v)),
+        "torch": ("torch", lambda: torch_bytes(module("torch").random.get_rng_state()),
+                  lambda v: module("torch").random.set_rng_state(torch_tensor(v))),
+        "torch.cuda": ("torch", lambda: [torch_bytes(s) for s in module("torch").cuda.get_rng_state_all()]
+                       if module("torch").cuda.is_initialized() else None,
+                       lambda v: module("torch").cuda.set_rng_state_all([torch_tensor(s) for s in v])),
+        "tensorflow": ("tensorflow", _tf_state, _set_tf_state),
+        "warnings.filters": ("warnings", lambda: list(module("warnings").filters), _set_warning_filters),
+        "environ": ("os", state.environ_changes, state.set_environ),
+        "cwd": ("os", lambda: os.path.relpath(os.getcwd(), state.cwd_start),
+                lambda v: os.path.isdir(os.path.join(state.cwd_start, v)) and os.chdir(os.path.join(state.cwd_start, v))),
+        "sys.path": ("sys", lambda: [(i, p) for i, p in enumerate(sys.path) if p not in state.path_start], _add_sys_path),
+    }
+    if shell is not None:
+        plain = shell.display_formatter.formatters["text/plain"]
+        handlers["ipython.precision"] = ("IPython", lambda: (plain.float_precision, plain.pprint),
+                                         lambda v: (setattr(plain, "float_precision", v[0]), setattr(plain, "pprint", v[1])))
+        handlers["ipython.inline"] = ("matplotlib_inline", _inline_settings, _set_inline)
+    return handlers
+
+
+def _add_sys_path(added):
+    for index, path in added:
+        if path not in sys.path:
+            sys.path.insert(min(index, len(sys.path)), path)
+
+
+def _inline_settings():
+    cfg = _inline_backend()
+    if cfg is None:
+        return None
+    return {"figure_formats": set(cfg.figure_formats), "print_figure_kwargs": dict(cfg.print_figure_kwargs),
+            "close_figures": cfg.close_figures}
+
+
+def _set_inline(value):
+    cfg = _inline_backend()
+    if value and cfg is not None:
+        for attr, v in value.items():
+            if getattr(cfg, attr) != v:
+                setattr(cfg, attr, v)
+
+
+def _set_warning_filters(value):
+    import warnings
+
+    warnings.filters[:] = value
+    warnings._filters_mutated()
+
+
+def _tf_state():
+    from tensorflow.python.eager import context  # the global seed and the generator of op seeds
+
+    ctx = context.context()
+    rng = getattr(ctx, "_rng", None)
+    return (getattr(ctx, "_seed", None), rng.getstate() if rng is not None else None)
+
+
+def _set_tf_state(value):
+    from tensorflow.python.eager import context
+
+    ctx = context.context()
+    seed, rng = value
+    if seed is not None:
+        ctx._set_global_seed(seed)
+        if rng is not None and getattr(ctx, "_rng", None) is not None:
+            ctx._rng.setstate(rng)
+
+
+class InterpreterState:
+    """The state of one step: merged from its upstream steps at the start, written at the end."""
+
+    def __init__(self, shell, position, log):
+        self.position, self.log = position, log
+        self.cwd_start, self.path_start = os.getcwd(), list(sys.path)
+        self.env_start = dict(os.environ)
+        self.carried_env = {}
+        self.handlers = _state_handlers(shell, self)
+        self.entries = {}  # key -> {"value", "at": position of its last change, "seen": positions of changes}
+        self.start = {}
+        self.finder = None
+
+    def environ_changes(self):
+        changes = dict(self.carried_env)
+        for key in set(self.env_start) | set(os.environ):
+            if os.environ.get(key) != self.env_start.get(key):
+                changes[key] = os.environ.get(key)
+        return changes
+
+    def set_environ(self, changes):
+        self.carried_env = dict(changes)
+        for key, value in changes.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def merge(self, folders):
+        """Per key, the entry whose change comes last in notebook order."""
+        for folder in folders:
+            try:
+                with open(os.path.join(folder, STATE_FILE), "rb") as f:
+                    entries = pickle.load(f)
+            except Exception:  # an upstream step that saved no state (or an unreadable one)
+                continue
+            for key, entry in entries.items():
+                mine = self.entries.get(key)
+                if mine is None:
+                    self.entries[key] = entry
+                    continue
+                if entry["at"] == mine["at"]:
+                    continue  # the same change, reached through two paths
+                later, earlier = (entry, mine) if entry["at"] > mine["at"] else (mine, entry)
+                self.entries[key] = later
+                if key in _SEQUENTIAL and earlier["at"] not in later["seen"]:
+                    self.log("cellpipe: two upstream steps advanced the global random generator {!r} in parallel; "
+                             "this step continues from the later one, which did not see the other's draws, so its "
+                             "numbers differ from the notebook's.\n".format(key))
+
+    def restore(self):
+        """Sets the merged state of what is imported now, and of the rest when it is first imported."""
+        later = {}
+        for key, (module, _, _) in self.handlers.items():
+            if module in sys.modules:
+                if key in self.entries:
+                    self._apply(key)
+                self.start[key] = self._read(key)
+            else:
+                later.setdefault(module, []).append(key)
+        if later:
+            self.finder = _OnImport(later, self)
+            sys.meta_path.insert(0, self.finder)
+
+    def imported(self, keys):
+        for key in keys:
+            if key in self.entries:
+                self._apply(key)
+            self.start[key] = self._read(key)
+
+    def _apply(self, key):
+        try:
+            self.handlers[key][2](self.entries[key]["value"])
+        except Exception as err:  # a state that cannot be set must not fail a step that may not need it
+            self.log("cellpipe: could not carry {} over from the steps above: {}\n".format(key, err))
+
+    def _read(self, key):
+        module, read, _ = self.handlers[key]
+        if module not in sys.modules:
+            return None
+        try:
+            return read()
+        except Exception:
+            return None
+
+    def save(self, folder):
+        if self.finder in sys.meta_path:
+            sys.meta_path.remove(self.finder)
+        entries = dict(self.entries)
+        for key in self.handlers:
+            value = self._read(key)
+            if value is None or _same(value, self.start.get(key)):
+                continue  # not changed by this step: what it carried over stays
+            previous = entries.get(key)
+            if key == "warnings.filters":  # a category defined in a cell cannot travel
+                value = [f for f in value if _picklable(f)]
+            if not _picklable(value):
+                continue
+            entries[key] = {"value": value, "at": self.position, "seen": (previous["seen"] if previous else []) + [self.position]}
+
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                pickle.dump(entries, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+        atomic_write(os.path.join(folder, STATE_FILE), write)
+
+
+def _picklable(value):
+    try:
+        pickle.dumps(value)
+        return True
+    except Exception:
+        return False
+
+
+def _same(a, b):
+    try:
+        return pickle.dumps(a) == pickle.dumps(b)
+    except Exception:
+        return False
+
+
+class _OnImport:
+    """A meta path finder that hands a library to the state right after its first import."""
+
+    def __init__(self, later, state):
+        self.later, self.state = later, state
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.later:
+            return None
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    break
+        else:
+            return None
+        loader, keys, state = spec.loader, self.later.pop(name), self.state
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+
+        class Loader:
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                loader.exec_module(module)
+                state.imported(keys)
+
+            def __getattr__(self, attr):
+                return getattr(loader, attr)
+
+        spec.loader = Loader()
+        return spec
+
+
 # --- running cells ---------------------------------------------------------
 
 
@@ -254,76 +735,164 @@ class _Tee(io.TextIOBase):
         if not text:
             return 0
         self.real.write(text)
-        if self.outputs and self.outputs[-1].get("output_type") == "stream" and self.outputs[-1]["name"] == self.name:
-            self.outputs[-1]["text"] += text
-        else:
-            self.outputs.append({"output_type": "stream", "name": self.name, "text": text})
+        self.outputs.add({"output_type": "stream", "name": self.name, "text": text})
         return len(text)
 
     def flush(self):
         self.real.flush()
 
 
-class CellRunner:
-    """Runs cell sources in one namespace, through IPython when it is there."""
+class CellOutputs:
+    """A cell's outputs as a Jupyter client keeps them: streams merged, clear_output and display updates applied."""
 
     def __init__(self):
-        self.outputs = []
+        self.items = []
+        self.clear_on_next = False
+
+    def add(self, output):
+        if self.clear_on_next:
+            self.items, self.clear_on_next = [], False
+        last = self.items[-1] if self.items else None
+        if output["output_type"] == "stream" and last and last["output_type"] == "stream" and last["name"] == output["name"]:
+            last["text"] += output["text"]
+        else:
+            self.items.append(output)
+
+    def clear(self, wait):
+        if wait:
+            self.clear_on_next = True
+        else:
+            self.items = []
+
+    def update(self, display_id, data, metadata):
+        for out in self.items:
+            if out.get("transient", {}).get("display_id") == display_id:
+                out["data"], out["metadata"] = data, metadata
+
+
+def _kernel_session(runner):
+    """jupyter_client's Session with `send` turned into recording the message as a cell output."""
+    from jupyter_client.session import Session
+
+    class Outputs(Session):
+        def send(self, stream, msg_or_type, content=None, parent=None, ident=None, buffers=None, track=False,
+                 header=None, metadata=None):
+            if isinstance(msg_or_type, dict):
+                kind, content = msg_or_type["header"]["msg_type"], msg_or_type["content"]
+            else:
+                kind = msg_or_type
+            runner.message(kind, content)
+
+    return Outputs(key=b"")
+
+
+class CellRunner:
+    """Runs cell sources in one namespace as a Jupyter kernel would.
+
+    With ipykernel, the cells run through ipykernel's own kernel object (its ZMQInteractiveShell, display
+    publisher, display hook, input handling and inline matplotlib), whose messages become the cells' outputs:
+    pandas, matplotlib and IPython's formatters see a Jupyter kernel. Without ipykernel, through IPython's
+    InteractiveShell; without IPython, as plain Python."""
+
+    def __init__(self):
+        self.outputs = CellOutputs()
+        self.kernel = self.shell = None
         try:
-            from IPython.core.interactiveshell import InteractiveShell
+            self._start_kernel()
         except ImportError:
-            self.shell = None
-            self.namespace = {"__name__": "__main__"}
-            return
+            try:
+                self._start_shell()
+            except ImportError:
+                # Plots go to files, never to a window.
+                os.environ.setdefault("MPLBACKEND", "Agg")
+                self.namespace = {"__name__": "__main__"}
+                return
+        # get_ipython() is a builtin while cells run; libraries imported outside a cell (by loading an
+        # input) look for it too (pandas decides at import whether it draws for a terminal).
+        self.shell.builtin_trap.__enter__()
+
+    def _start_kernel(self):
+        import asyncio
+        import logging
+
+        os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's note about frozen modules
+        from ipykernel.ipkernel import IPythonKernel
+
+        # As ipykernel's kernel app does: plots draw inline unless the environment chose a backend.
+        if not os.environ.get("MPLBACKEND"):
+            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        self.kernel = IPythonKernel(session=_kernel_session(self), iopub_socket=None, log=logging.getLogger("cellpipe"))
+        self.shell = self.kernel.shell
+        self.namespace = self.shell.user_ns
+        self.shell.events.register("post_run_cell", lambda result: setattr(self, "last_result", result))
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+
+    def message(self, kind, content):
+        if kind == "stream":
+            self.outputs.add({"output_type": "stream", "name": content["name"], "text": content["text"]})
+        elif kind in ("display_data", "execute_result"):
+            out = {"output_type": kind, "data": content["data"], "metadata": content.get("metadata", {})}
+            if kind == "execute_result":
+                out["execution_count"] = content.get("execution_count")
+            display_id = content.get("transient", {}).get("display_id")
+            if display_id:
+                out["transient"] = {"display_id": display_id}
+            self.outputs.add(out)
+        elif kind == "update_display_data":
+            self.outputs.update(content.get("transient", {}).get("display_id"), content["data"], content.get("metadata", {}))
+        elif kind == "clear_output":
+            self.outputs.clear(content.get("wait", False))
+        elif kind == "error":
+            self.outputs.add({"output_type": "error", "ename": content["ename"], "evalue": content["evalue"],
+                              "traceback": content["traceback"]})
+            sys.__stderr__.write("\n".join(content["traceback"]) + "\n")
+
+    def _start_shell(self):
+        from IPython.core.interactiveshell import InteractiveShell
+
         # Plots behave as in Jupyter: pyplot draws inline, and a cell's figures become its image outputs.
-        os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        if not os.environ.get("MPLBACKEND"):
+            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
         self.inline_figures = False
         self.shell = InteractiveShell.instance()
         self.namespace = self.shell.user_ns
         runner = self
 
         def publish(data, metadata=None, *args, **kwargs):
-            runner.outputs.append({"output_type": "display_data", "data": data, "metadata": metadata or {}})
+            runner.message("display_data", {"data": data, "metadata": metadata or {}, "transient": kwargs.get("transient") or {}})
 
         self.shell.display_pub.publish = publish
 
         def write_format_data(format_dict, md_dict=None):
-            runner.outputs.append(
-                {
-                    "output_type": "execute_result",
-                    "data": format_dict,
-                    "metadata": md_dict or {},
-                    "execution_count": runner.shell.execution_count,
-                }
-            )
+            runner.message("execute_result", {"data": format_dict, "metadata": md_dict or {},
+                                              "execution_count": runner.shell.execution_count})
 
         self.shell.displayhook.write_format_data = write_format_data
-
-        def show_traceback(etype, evalue, stb):
-            # As in Jupyter, a cell's exception is an error output (name, value, traceback); the
-            # step's log gets the traceback as text.
-            runner.outputs.append(
-                {"output_type": "error", "ename": etype.__name__, "evalue": str(evalue), "traceback": stb}
-            )
-            sys.__stderr__.write("\n".join(stb) + "\n")
-
-        self.shell._showtraceback = show_traceback
+        self.shell._showtraceback = lambda etype, evalue, stb: runner.message(
+            "error", {"ename": etype.__name__, "evalue": str(evalue), "traceback": stb})
         # No "Out[n]:" prompt or separator lines: the result is an output of its own.
         self.shell.displayhook.write_output_prompt = lambda: None
         self.shell.displayhook.finish_displayhook = lambda: None
 
     def run(self, source):
-        """Runs one cell; returns (outputs, error) where error is None or (exception, filename)."""
-        self.outputs = []
+        """Runs one cell; returns (outputs, error) where error is None or the exception."""
+        self.outputs = CellOutputs()
         stdout, stderr = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Tee("stdout", stdout, self.outputs), _Tee("stderr", stderr, self.outputs)
         error = None
         try:
-            if self.shell is not None:
+            if self.kernel is not None:
+                self.last_result = None
+                reply = self.kernel.do_execute(source, False, store_history=True, allow_stdin=False)
+                if hasattr(reply, "__await__"):
+                    reply = self.loop.run_until_complete(reply)
+                result = self.last_result
+                if reply["status"] != "ok" and result is not None:
+                    error = result.error_before_exec or result.error_in_exec
+            elif self.shell is not None:
                 result = self.shell.run_cell(source, store_history=True, silent=False)
-                err = result.error_before_exec or result.error_in_exec
-                if err is not None:
-                    error = err
+                error = result.error_before_exec or result.error_in_exec
                 self.show_figures()
             else:
                 exec(compile(source, "<cell>", "exec"), self.namespace)
@@ -332,8 +901,7 @@ class CellRunner:
         finally:
             sys.stdout.flush()
             sys.stdout, sys.stderr = stdout, stderr
-        return self.outputs, error
-
+        return self.outputs.items, error
 
     def show_figures(self):
         """Displays the figures a cell left open as images, then closes them, as Jupyter's inline backend does."""
@@ -356,6 +924,7 @@ class CellRunner:
             sys.stderr.write("cellpipe: could not show the cell's figures: {}\n".format(err))
 
 
+
 def _error_record(err, cell_index, cell_source):
     tb = traceback.extract_tb(err.__traceback__)
     # The innermost frame that is the cell's own code gives the line in the cell.
@@ -374,11 +943,22 @@ def _error_record(err, cell_index, cell_source):
     }
 
 
+def _data_error(message, ename="StepDataError"):
+    return {"cell": None, "line": None, "ename": ename, "evalue": message, "message": message, "traceback": []}
+
+
+# The names under which the interpreter state travels in --in/--out (never a Python name).
+STATE_OUT = "@state"
+STATE_IN = "@state:"
+
+
 def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
     """Runs one step described by `spec`; returns the process exit status.
 
     Inputs are read from `RUN_DIR/data/PROVIDER/` and outputs saved to `RUN_DIR/data/STEP/`, unless
     `in_dirs` / `out_dirs` name another folder for a variable (a KFP artifact path, see cluster_main).
+    In order: the prelude (imports and functions cells), the parameters, the inputs, the interpreter state
+    of the upstream steps, the step's cells; then the outputs, the state and the records.
     """
     in_dirs, out_dirs = in_dirs or {}, out_dirs or {}
     step = spec["step"]
@@ -388,6 +968,9 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
     started = time.time()
     runner = CellRunner()
     ns = runner.namespace
+    _NAMESPACE["current"] = ns
+    state_spec = spec.get("state")
+    state = InterpreterState(runner.shell, state_spec["at"], sys.stderr.write) if state_spec else None
     cell_outputs = {}
 
     def fail(record):
@@ -410,11 +993,19 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
         params[name] = float(typed["value"]) if typed["type"] == "float" else typed["value"]
     ns.update(params)
 
+    sources = {}
     for name, provider in sorted(spec["ins"].items()):
+        sources[name] = in_dirs.get(name) or os.path.join(data_dir, provider)
         try:
-            ns[name] = load_value(in_dirs.get(name) or os.path.join(data_dir, provider), name, step)
+            ns[name] = load_value(sources[name], name, step)
         except StepDataError as err:
-            return fail({"cell": None, "line": None, "ename": "StepDataError", "evalue": str(err), "message": str(err), "traceback": []})
+            return fail(_data_error(str(err)))
+    # Inputs a method call of the step may change: saved again below only if they did change.
+    loaded = {name: fingerprint(ns[name]) for name in spec.get("fingerprint", []) if name in ns}
+
+    if state is not None:
+        state.merge([in_dirs.get(STATE_IN + dep) or os.path.join(data_dir, dep) for dep in state_spec["from"]])
+        state.restore()
 
     for index, source in spec["cells"]:
         outputs, err = runner.run(source)
@@ -425,15 +1016,25 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
             rec["message"] = "{} raised {}: {}".format(where, rec["ename"], rec["evalue"])
             return fail(rec)
 
+    changed = {name: loaded[name] is None or fingerprint(ns.get(name)) != loaded[name] for name in loaded}
+    for guard in spec.get("guards", []):
+        if changed.get(guard["name"]):
+            return fail(_data_error(guard["message"], "ChangedInput"))
+
     saved = {}
     for name in spec["outs"]:
         if name not in ns:
-            return fail({"cell": None, "line": None, "ename": "NameError", "evalue": name, "traceback": [],
-                         "message": "the step did not define {!r}, which a step below needs".format(name)})
+            return fail(_data_error("the step did not define {!r}, which a step below needs".format(name), "NameError"))
+        folder = out_dirs.get(name) or os.path.join(data_dir, step)
         try:
-            saved[name] = save_value(out_dirs.get(name) or os.path.join(data_dir, step), name, ns[name], step)
+            if name in changed and not changed[name]:
+                saved[name] = pass_on(sources[name], folder, name, step)
+            else:
+                saved[name] = save_value(folder, name, ns[name], step)
         except StepDataError as err:
-            return fail({"cell": None, "line": None, "ename": "StepDataError", "evalue": str(err), "message": str(err), "traceback": []})
+            return fail(_data_error(str(err)))
+    if state is not None and state_spec.get("save", True):
+        state.save(out_dirs.get(STATE_OUT) or os.path.join(data_dir, step))
 
     metrics = {name: _jsonable(ns.get(name)) for name in spec["metrics"]}
     write_json(os.path.join(step_dir, "outputs.json"), cell_outputs)
