@@ -8,7 +8,7 @@ import type { CellAnalysis } from './analysis/types';
 import { Diagnostic, diagnostic, sortDiagnostics } from './diagnostics';
 import { buildGraph } from './graph/dag';
 import { groupSteps } from './graph/steps';
-import { computeFlow, EdgeSuggestion, MetricFlow, MetricRef } from './flow/flow';
+import { computeFlow, EdgeSuggestion, Guard, MetricFlow, MetricRef } from './flow/flow';
 import { issueDiagnostic } from './flow/issues';
 import type { NotebookData } from './notebook/model';
 import { CellRole, parseCellTags } from './tags/grammar';
@@ -26,6 +26,15 @@ export interface PipelineStep {
   outs: string[];
   /** The providing step of each input. */
   sources: Record<string, string>;
+  /** Inputs the step may change by a method call and passes on; the runtime saves them again only if changed. */
+  fingerprint: string[];
+  /** Inputs whose change by this step a step outside its downstream would miss: the run fails if it happens. */
+  guards: Guard[];
+  /**
+   * Where the interpreter state (global random generators, display options, working directory...) comes
+   * from: the upstream steps, merged by notebook position; `at` is this step's position (its last cell).
+   */
+  state: { from: string[]; at: number };
   settings: StepSettings;
 }
 
@@ -126,6 +135,9 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
       ins: f.ins,
       outs: f.outs,
       sources: f.sources,
+      fingerprint: f.fingerprint,
+      guards: f.guards,
+      state: { from: graph.deps.get(step.name) ?? [], at: step.cells[step.cells.length - 1] },
       settings: resolved.settings
     };
   });

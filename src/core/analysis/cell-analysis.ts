@@ -5,7 +5,16 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import { Scope, Sink } from './scope';
-import type { AnalysisIssue, CellAnalysis, Deferred, FlowEvent, UnserialisableKind, WriteHow } from './types';
+import type {
+  AnalysisIssue,
+  CallInfo,
+  CellAnalysis,
+  Deferred,
+  FlowEvent,
+  Hold,
+  UnserialisableKind,
+  WriteHow
+} from './types';
 
 /** Methods that change their object in place (rule 3). */
 const MUTATORS = new Set([
@@ -26,8 +35,178 @@ const MUTATORS = new Set([
   'intersection_update',
   'symmetric_difference_update',
   'fit',
-  'partial_fit'
+  'partial_fit',
+  'fit_transform',
+  'fit_predict',
+  'set_params'
 ]);
+
+/**
+ * Methods that change nothing, by convention of the builtin, NumPy, pandas and scikit-learn types: a call
+ * of any other method may change its object (`maybe`). Kept to frequent calls on large values, whose
+ * fingerprint would cost the most.
+ */
+const PURE_METHODS = new Set([
+  'copy',
+  'get',
+  'keys',
+  'values',
+  'items',
+  'count',
+  'index',
+  'format',
+  'join',
+  'split',
+  'rsplit',
+  'strip',
+  'lstrip',
+  'rstrip',
+  'lower',
+  'upper',
+  'startswith',
+  'endswith',
+  'replace',
+  'find',
+  'encode',
+  'decode',
+  'splitlines',
+  'title',
+  'head',
+  'tail',
+  'describe',
+  'info',
+  'sum',
+  'mean',
+  'median',
+  'std',
+  'var',
+  'min',
+  'max',
+  'abs',
+  'round',
+  'any',
+  'all',
+  'argmax',
+  'argmin',
+  'idxmax',
+  'idxmin',
+  'cumsum',
+  'cumprod',
+  'nunique',
+  'unique',
+  'value_counts',
+  'isna',
+  'isnull',
+  'notna',
+  'notnull',
+  'astype',
+  'reshape',
+  'flatten',
+  'ravel',
+  'transpose',
+  'dot',
+  'groupby',
+  'agg',
+  'aggregate',
+  'merge',
+  'pivot',
+  'pivot_table',
+  'melt',
+  'query',
+  'to_numpy',
+  'tolist',
+  'to_list',
+  'to_dict',
+  'to_csv',
+  'to_string',
+  'to_html',
+  'to_json',
+  'to_frame',
+  'to_markdown',
+  'plot',
+  'hist',
+  'boxplot',
+  'corr',
+  'cov',
+  'quantile',
+  'rolling',
+  'resample',
+  'shift',
+  'diff',
+  'pct_change',
+  'isin',
+  'between',
+  'duplicated',
+  'select_dtypes',
+  'memory_usage',
+  'equals',
+  'nlargest',
+  'nsmallest',
+  'iterrows',
+  'itertuples',
+  'predict',
+  'predict_proba',
+  'predict_log_proba',
+  'decision_function',
+  'score',
+  'transform',
+  'inverse_transform',
+  'get_params',
+  'summary',
+  'conf_int',
+  'item',
+  'sample',
+  'filter',
+  'prod',
+  'clip',
+  'where',
+  'mask',
+  'apply',
+  'map',
+  'applymap',
+  'sort_values',
+  'sort_index',
+  'drop',
+  'dropna',
+  'fillna',
+  'rename',
+  'reset_index',
+  'set_index',
+  'drop_duplicates',
+  'loc',
+  'numpy',
+  'detach',
+  'cpu',
+  'mean_squared_error',
+  'get_feature_names_out',
+  'score_samples',
+  'nodes',
+  'edges',
+  'degree',
+  'neighbors',
+  'number_of_nodes',
+  'number_of_edges',
+  'has_edge',
+  'has_node',
+  'subgraph'
+]);
+
+/** Calls that change their first argument: `rng.shuffle(x)`, `heapq.heappush(h, v)`, `next(it)`. */
+const FIRST_ARGUMENT_MUTATORS = new Set([
+  'shuffle',
+  'heappush',
+  'heappop',
+  'heapify',
+  'heapreplace',
+  'heappushpop',
+  'insort',
+  'insort_left',
+  'insort_right',
+  'copyto',
+  'fill_diagonal',
+  'putmask'
+]);
+const FIRST_ARGUMENT_BUILTINS = new Set(['next', 'setattr', 'delattr']);
 
 const UNSERIALISABLE_CALLS: Record<string, UnserialisableKind> = {
   open: 'file',
@@ -128,14 +307,29 @@ export class CellWalker {
 
   // --- events --------------------------------------------------------------
 
-  private read(node: Node, scope: Scope): void {
+  private read(node: Node, scope: Scope, call?: CallInfo): void {
     const name = node.text;
     if (!scope.resolvesToGlobal(name)) {
       return;
     }
-    const pos = { name, line: node.startPosition.row + 1, column: node.startPosition.column };
+    const pos: { name: string; line: number; column: number; call?: CallInfo } = {
+      name,
+      line: node.startPosition.row + 1,
+      column: node.startPosition.column
+    };
+    if (call) {
+      pos.call = call;
+    }
     if (scope.sink.kind === 'later') {
-      if (!scope.sink.deferred.reads.some(r => r.name === name)) {
+      // A call with arguments is kept each time (they differ); any other read once.
+      const attr = call?.attr;
+      if (
+        call?.args ||
+        call?.keywords ||
+        !scope.sink.deferred.reads.some(
+          r => r.name === name && r.call?.attr === attr && !r.call?.args && !r.call?.keywords
+        )
+      ) {
         scope.sink.deferred.reads.push(pos);
       }
       return;
@@ -156,11 +350,18 @@ export class CellWalker {
     node: Node,
     scope: Scope,
     how: WriteHow,
-    extra: { deferred?: Deferred; unserialisable?: UnserialisableKind; isImport?: boolean } = {}
+    extra: {
+      deferred?: Deferred;
+      unserialisable?: UnserialisableKind;
+      isImport?: boolean;
+      module?: string;
+      holds?: Hold[];
+    } = {}
   ): void {
     const name = node.text;
-    if (how === 'mutate') {
+    if (how === 'mutate' || how === 'maybe') {
       if (!scope.resolvesToGlobal(name)) {
+        this.paramMutation(name, scope, how);
         return;
       }
     } else if (scope.kind === 'class' && !scope.globals.has(name)) {
@@ -196,14 +397,81 @@ export class CellWalker {
     }
     if (extra.isImport) {
       event.isImport = true;
+      if (extra.module) {
+        event.module = extra.module;
+      }
+    }
+    if (extra.holds && extra.holds.length > 0) {
+      event.holds = extra.holds;
     }
     this.events.push(event);
   }
 
-  private mutate(base: Node, scope: Scope): void {
+  /** A function that changes a parameter in place changes what its caller passed. */
+  private paramMutation(name: string, scope: Scope, how: WriteHow): void {
+    for (let s: Scope | null = scope; s; s = s.parent) {
+      if (s.kind === 'function' && s.locals.has(name)) {
+        if (s.params?.includes(name)) {
+          s.paramMutations ??= new Map();
+          if (s.paramMutations.get(name) !== 'mutate') {
+            s.paramMutations.set(name, how);
+          }
+        }
+        return;
+      }
+    }
+  }
+
+  private mutate(base: Node, scope: Scope, how: WriteHow = 'mutate', holds?: Hold[]): void {
     const root = rootName(base);
     if (root) {
-      this.write(root, scope, 'mutate');
+      this.write(root, scope, how, { holds });
+    }
+  }
+
+  /**
+   * Names the value of an expression may hold: names in value position, and called names (a class gives
+   * an instance, a function may return one it defines). Method calls' results hold nothing of their object.
+   */
+  private holds(node: Node | null | undefined, scope: Scope, out: Hold[] = []): Hold[] {
+    if (!node) {
+      return out;
+    }
+    switch (node.type) {
+      case 'identifier':
+        if (scope.resolvesToGlobal(node.text)) {
+          out.push({ name: node.text });
+        }
+        return out;
+      case 'call': {
+        const fn = field(node, 'function')!;
+        if (fn.type === 'identifier' && scope.resolvesToGlobal(fn.text)) {
+          out.push({ name: fn.text, called: true });
+        }
+        this.holds(field(node, 'arguments'), scope, out);
+        return out;
+      }
+      case 'attribute':
+        return this.holds(field(node, 'object'), scope, out);
+      case 'subscript':
+        return this.holds(field(node, 'value'), scope, out);
+      case 'keyword_argument':
+        return this.holds(field(node, 'value'), scope, out);
+      case 'lambda':
+      case 'string':
+      case 'concatenated_string':
+      case 'integer':
+      case 'float':
+      case 'true':
+      case 'false':
+      case 'none':
+      case 'comment':
+        return out;
+      default:
+        for (const child of named(node)) {
+          this.holds(child, scope, out);
+        }
+        return out;
     }
   }
 
@@ -231,9 +499,11 @@ export class CellWalker {
       case 'import_statement':
         for (const n of named(node)) {
           if (n.type === 'aliased_import') {
-            this.write(field(n, 'alias')!, scope, 'bind', { isImport: true });
+            const module = field(n, 'name')?.text;
+            this.write(field(n, 'alias')!, scope, 'bind', { isImport: true, module });
           } else {
-            this.write(named(n)[0], scope, 'bind', { isImport: true });
+            const first = named(n)[0];
+            this.write(first, scope, 'bind', { isImport: true, module: first.text });
           }
         }
         return;
@@ -269,12 +539,14 @@ export class CellWalker {
           }
         }
         return;
-      case 'for_statement':
-        this.expr(field(node, 'right'), scope);
-        this.target(field(node, 'left')!, scope);
+      case 'for_statement': {
+        const right = field(node, 'right');
+        this.expr(right, scope);
+        this.target(field(node, 'left')!, scope, undefined, this.holds(right, scope));
         this.body(field(node, 'body'), scope);
         this.elseClause(field(node, 'alternative'), scope);
         return;
+      }
       case 'while_statement':
         this.expr(field(node, 'condition'), scope);
         this.body(field(node, 'body'), scope);
@@ -338,15 +610,20 @@ export class CellWalker {
   }
 
   private importFrom(node: Node, scope: Scope): void {
+    const from = field(node, 'module_name')?.text;
     for (const n of node.childrenForFieldName('name')) {
       if (!n) {
         continue;
       }
       if (n.type === 'aliased_import') {
-        this.write(field(n, 'alias')!, scope, 'bind', { isImport: true });
+        const module = from && `${from}.${field(n, 'name')?.text}`;
+        this.write(field(n, 'alias')!, scope, 'bind', { isImport: true, module });
       } else {
         const parts = named(n);
-        this.write(parts[parts.length - 1] ?? n, scope, 'bind', { isImport: true });
+        this.write(parts[parts.length - 1] ?? n, scope, 'bind', {
+          isImport: true,
+          module: from && `${from}.${n.text}`
+        });
       }
     }
     if (named(node).some(n => n.type === 'wildcard_import')) {
@@ -404,11 +681,12 @@ export class CellWalker {
       single && (valueType === 'call' || valueType === 'generator_expression')
         ? this.unserialisableKind(value)
         : undefined;
+    const holds = owner ? undefined : this.holds(value, scope);
     for (const t of targets) {
       if (owner) {
         this.write(t, scope, 'bind', { deferred: owner.deferred });
       } else {
-        this.target(t, scope, unserialisable);
+        this.target(t, scope, unserialisable, holds);
       }
     }
   }
@@ -425,26 +703,26 @@ export class CellWalker {
   }
 
   /** Binding targets: names bind; attributes and subscripts mutate their base. */
-  private target(node: Node, scope: Scope, unserialisable?: UnserialisableKind): void {
+  private target(node: Node, scope: Scope, unserialisable?: UnserialisableKind, holds?: Hold[]): void {
     switch (node.type) {
       case 'identifier':
-        this.write(node, scope, 'bind', { unserialisable });
+        this.write(node, scope, 'bind', { unserialisable, holds });
         return;
       case 'attribute':
         this.expr(field(node, 'object'), scope);
-        this.mutate(node, scope);
+        this.mutate(node, scope, 'mutate', holds);
         return;
       case 'subscript':
         this.expr(field(node, 'value'), scope);
         for (const s of node.childrenForFieldName('subscript')) {
           this.expr(s, scope);
         }
-        this.mutate(node, scope);
+        this.mutate(node, scope, 'mutate', holds);
         return;
       default:
         // tuples, lists, parenthesised and starred targets
         for (const child of named(node)) {
-          this.target(child, scope);
+          this.target(child, scope, undefined, holds);
         }
     }
   }
@@ -622,12 +900,21 @@ export class CellWalker {
   }
 
   private functionDefinition(node: Node, scope: Scope, decorators: Node[]): void {
+    const holds: Hold[] = [];
     for (const d of decorators) {
-      this.expr(named(d)[0], scope);
+      const expression = named(d)[0];
+      this.expr(expression, scope);
+      // A decorator's result (usually a wrapper it defines) is what the name holds.
+      for (const h of this.holds(expression, scope)) {
+        holds.push({ name: h.name, called: true });
+      }
     }
     const outer = this.typeParameterScope(node, scope);
     const parameters = field(node, 'parameters');
     this.parameterDefaults(parameters, outer);
+    for (const p of named(parameters)) {
+      this.holds(field(p, 'value'), outer, holds);
+    }
     this.expr(field(node, 'return_type'), outer);
 
     const { sink, owner } = this.functionSink(scope);
@@ -636,8 +923,31 @@ export class CellWalker {
     const body = field(node, 'body');
     this.collectLocals(named(body), inner);
     this.body(body, inner);
+    if (owner) {
+      this.describeFunction(owner.deferred, inner, body);
+    }
 
-    this.write(field(node, 'name')!, scope, 'bind', { deferred: owner?.deferred });
+    this.write(field(node, 'name')!, scope, 'bind', { deferred: owner?.deferred, holds });
+  }
+
+  /** What a caller needs to know beyond the body's globals: parameters changed, functions returned. */
+  private describeFunction(deferred: Deferred, inner: Scope, body: Node | null): void {
+    if (inner.paramMutations) {
+      deferred.params = inner.params;
+      deferred.mutates = [...inner.paramMutations].map(([param, how]) => ({ param, how }));
+    }
+    const text = body?.text ?? '';
+    if (text.includes('return') && /\b(def|lambda|class)\b/.test(text)) {
+      for (const r of body!.descendantsOfType('return_statement')) {
+        const value = r && named(r)[0];
+        if (
+          value &&
+          (value.type === 'lambda' || (value.type === 'identifier' && inner.locals.has(value.text)))
+        ) {
+          deferred.makesCallables = true;
+        }
+      }
+    }
   }
 
   private classDefinition(node: Node, scope: Scope, decorators: Node[]): void {
@@ -647,12 +957,16 @@ export class CellWalker {
     const outer = this.typeParameterScope(node, scope);
     this.expr(field(node, 'superclasses'), outer);
     const classScope = new Scope('class', outer, scope.sink);
-    const record: ClassRecord = { deferred: { reads: [], writes: [] } };
+    const record: ClassRecord = { deferred: { reads: [], writes: [], makesCallables: true } };
     if (scope.sink.kind === 'now') {
       this.classes.set(classScope, record);
     }
     this.body(field(node, 'body'), classScope);
-    this.write(field(node, 'name')!, scope, 'bind', { deferred: record.deferred });
+    // A base class defined in the notebook brings its methods along.
+    this.write(field(node, 'name')!, scope, 'bind', {
+      deferred: record.deferred,
+      holds: this.holds(field(node, 'superclasses'), outer)
+    });
   }
 
   private parameterDefaults(parameters: Node | null, scope: Scope): void {
@@ -663,11 +977,13 @@ export class CellWalker {
   }
 
   private parameterNames(parameters: Node | null, scope: Scope): void {
+    scope.params = [];
     for (const p of named(parameters)) {
       const name =
         p.type === 'identifier' ? p : (field(p, 'name') ?? named(p).find(c => c.type === 'identifier'));
       if (name) {
         scope.locals.add(name.text);
+        scope.params.push(name.text);
       }
     }
   }
@@ -839,8 +1155,30 @@ export class CellWalker {
   private call(node: Node, scope: Scope): void {
     const fn = field(node, 'function')!;
     const fnType = fn.type;
-    this.expr(fn, scope);
     const args = field(node, 'arguments');
+    let root: Node | null = null;
+    let attr: string | undefined;
+    if (fnType === 'identifier') {
+      root = fn;
+    } else if (fnType === 'attribute') {
+      // `a.b.c(...)`: a read of `a` with the chain `b.c`, when the chain is plain attributes.
+      const parts: string[] = [];
+      let n: Node | null = fn;
+      while (n && n.type === 'attribute') {
+        parts.push(field(n, 'attribute')?.text ?? '');
+        n = field(n, 'object');
+      }
+      if (n?.type === 'identifier') {
+        root = n;
+        attr = parts.reverse().join('.');
+      }
+    }
+    const info = root ? this.callInfo(args, attr) : undefined;
+    if (root && info) {
+      this.read(root, scope, info);
+    } else {
+      this.expr(fn, scope);
+    }
     this.expr(args, scope);
     if (fnType === 'identifier') {
       const name = fn.text;
@@ -852,6 +1190,9 @@ export class CellWalker {
           column: fn.startPosition.column,
           detail: name
         });
+      }
+      if (FIRST_ARGUMENT_BUILTINS.has(name)) {
+        this.mutateFirstArgument(args, scope);
       }
       return;
     }
@@ -869,9 +1210,53 @@ export class CellWalker {
           field(a, 'name')?.text === 'inplace' &&
           field(a, 'value')?.type === 'true'
       );
+    const object = field(fn, 'object')!;
     if (MUTATORS.has(method) || inplace) {
-      this.mutate(field(fn, 'object')!, scope);
+      this.mutate(object, scope, 'mutate', args ? this.holds(args, scope) : undefined);
+    } else if (!PURE_METHODS.has(method)) {
+      this.mutate(
+        object,
+        scope,
+        'maybe',
+        args && named(args).length > 0 ? this.holds(args, scope) : undefined
+      );
     }
+    if (FIRST_ARGUMENT_MUTATORS.has(method)) {
+      this.mutateFirstArgument(args, scope);
+    }
+  }
+
+  private mutateFirstArgument(args: Node | null, scope: Scope): void {
+    const first = named(args).find(a => a.type !== 'comment');
+    if (first && first.type !== 'keyword_argument') {
+      this.mutate(first, scope);
+    }
+  }
+
+  /** The call's arguments as root names, for the flow (a function that changes its parameters). */
+  private callInfo(args: Node | null, attr: string | undefined): CallInfo {
+    const list = named(args);
+    if (list.length === 0) {
+      return attr ? { attr } : {};
+    }
+    const info: CallInfo = attr ? { attr } : {};
+    const positional: Array<string | null> = [];
+    for (const a of list) {
+      const type = a.type;
+      if (type === 'keyword_argument') {
+        const value = field(a, 'value');
+        const r = value && rootName(value);
+        if (r) {
+          (info.keywords ??= {})[field(a, 'name')?.text ?? ''] = r.text;
+        }
+      } else if (type !== 'comment') {
+        positional.push(type === 'identifier' ? a.text : (rootName(a)?.text ?? null));
+      }
+    }
+    if (positional.some(p => p !== null)) {
+      info.args = positional;
+    }
+    return info;
   }
 
   private lambda(node: Node, scope: Scope, owner: Owner): void {
@@ -882,6 +1267,9 @@ export class CellWalker {
     const inner = new Scope('function', scope, sink);
     this.parameterNames(parameters, inner);
     this.expr(field(node, 'body'), inner);
+    if (owner && inner.paramMutations) {
+      this.describeFunction(owner.deferred, inner, null);
+    }
   }
 
   private comprehension(node: Node, scope: Scope): void {

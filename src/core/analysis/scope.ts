@@ -1,7 +1,7 @@
 /**
  * Python scopes for the analysis walk, and how a name resolves through them.
  */
-import type { Deferred } from './types';
+import type { Deferred, WriteHow } from './types';
 
 export type ScopeKind = 'module' | 'function' | 'class' | 'comprehension';
 
@@ -17,6 +17,9 @@ export class Scope {
   readonly locals = new Set<string>();
   readonly globals = new Set<string>();
   readonly nonlocals = new Set<string>();
+  /** Function scopes: the parameters, and those the body changes in place. */
+  params?: string[];
+  paramMutations?: Map<string, WriteHow>;
 
   constructor(
     readonly kind: ScopeKind,

@@ -7,7 +7,16 @@
  * that value only when the writer's step is upstream. Every place where the
  * pipeline would see a different value than the notebook becomes a diagnostic.
  */
-import type { CellAnalysis, Deferred, FlowEvent, UnserialisableKind, WriteHow } from '../analysis/types';
+import type {
+  CallInfo,
+  CellAnalysis,
+  Deferred,
+  FlowEvent,
+  Hold,
+  UnserialisableKind,
+  WriteHow
+} from '../analysis/types';
+import { randomCall, RandomLibrary, RANDOM_LIBRARY_NAMES } from './random-state';
 import { Diagnostic, diagnostic } from '../diagnostics';
 import type { StepGraph } from '../graph/dag';
 import type { StepGrouping } from '../graph/steps';
@@ -35,6 +44,16 @@ export interface StepFlow {
   outs: string[];
   /** For each input, the step that provides it. */
   sources: Record<string, string>;
+  /** Inputs the step may change by a method call and passes on: saved again only if they changed. */
+  fingerprint: string[];
+  /** Inputs whose change by this step would be lost to a step that reads them after it in notebook order. */
+  guards: Guard[];
+}
+
+export interface Guard {
+  name: string;
+  /** What the step reports when it did change the value. */
+  message: string;
 }
 
 export interface MetricFlow {
@@ -69,6 +88,10 @@ interface Write {
   how: WriteHow;
   deferred?: Deferred;
   unserialisable?: UnserialisableKind;
+  /** Names the written value may hold, until write() turns them into deferred effects. */
+  holds?: Hold[];
+  /** Bound by an import: a module (or a module's member), never a value the pipeline passes. */
+  module?: string;
 }
 
 interface Site {
@@ -137,14 +160,22 @@ class FlowReplay {
   private readonly reported = new Set<string>();
   private readonly suggestionNames = new Map<string, Set<string>>();
   private readonly undefinedReads: Array<{ name: string; site: Site }> = [];
+  private readonly guards = new Map<string, Map<string, Guard>>();
+  /** Per library, the last explicit seed or draw of its global random generator, in notebook order. */
+  private readonly randomLast = new Map<RandomLibrary, { step: string | null; cell: number; line: number }>();
   private hasStarImport = false;
 
   private collectShared(): void {
     const { grouping, analyses } = this.input;
     for (const cell of [...grouping.imports, ...grouping.functions]) {
       for (const event of analyses.get(cell)?.events ?? []) {
-        if (event.kind === 'write' && event.how !== 'mutate') {
+        if (event.kind === 'write' && event.how !== 'mutate' && event.how !== 'maybe') {
           this.shared.set(event.name, { ...toWrite(event, null, cell) });
+        } else if (event.kind === 'read' && event.call) {
+          const binding = this.shared.get(event.name);
+          for (const library of randomCall(binding?.module, event.call.attr)?.libraries ?? []) {
+            this.randomLast.set(library, { step: null, cell, line: event.line });
+          }
         }
       }
     }
@@ -185,34 +216,46 @@ class FlowReplay {
     for (const event of this.input.analyses.get(cell)?.events ?? []) {
       const site: Site = { step, cell, line: event.line, column: event.column };
       if (event.kind === 'read') {
-        this.read(event.name, site);
+        this.read(event.name, site, undefined, event.call);
       } else {
         this.write(event.name, toWrite(event, step, cell), site);
       }
     }
   }
 
-  private read(name: string, site: Site, expanding?: Set<string>): void {
+  private read(name: string, site: Site, expanding?: Set<string>, call?: CallInfo): void {
     const state = this.stepState(site.step);
     const held = state.get(name);
     const last = this.lastWrite(name);
     if (held) {
       if (last && last.step !== site.step && last !== held) {
-        this.reportInterleaved(name, site, held, last);
+        if (last.how === 'maybe') {
+          this.guard(last, name, site);
+        } else {
+          this.reportInterleaved(name, site, held, last);
+        }
       }
     } else {
       this.resolveInput(name, site, last);
     }
-    this.expandCall(name, site, expanding);
+    this.expandCall(name, site, expanding, call);
+    if (call) {
+      this.randomState(name, site, call);
+    }
+  }
+
+  /** The binding a name has at this point of the step: its own, the last write, or the prelude's. */
+  private binding(name: string, step: string): Write | undefined {
+    return this.stepState(step).get(name) ?? this.lastWrite(name) ?? this.shared.get(name);
   }
 
   /** Rule 4: using a function runs its body, so its global reads and writes happen here. */
-  private expandCall(name: string, site: Site, expanding?: Set<string>): void {
+  private expandCall(name: string, site: Site, expanding?: Set<string>, call?: CallInfo): void {
     if (expanding?.has(name)) {
       return;
     }
-    const binding = this.stepState(site.step).get(name) ?? this.lastWrite(name) ?? this.shared.get(name);
-    const deferred = binding?.how === 'bind' ? binding.deferred : undefined;
+    const binding = this.binding(name, site.step);
+    const deferred = binding?.how === 'delete' ? undefined : binding?.deferred;
     if (!deferred) {
       return;
     }
@@ -221,19 +264,77 @@ class FlowReplay {
     seen.add(name);
     const via = site.via ?? name;
     for (const r of deferred.reads) {
-      this.read(r.name, { ...site, via }, seen);
+      this.read(r.name, { ...site, via }, seen, r.call);
     }
+    const at = { step: site.step, cell: site.cell, line: site.line, column: site.column };
     for (const w of deferred.writes) {
-      this.write(
-        w.name,
-        { step: site.step, cell: site.cell, line: site.line, column: site.column, how: w.how },
-        {
-          ...site,
-          via
+      this.write(w.name, { ...at, how: w.how }, { ...site, via });
+    }
+    // A parameter the body changes in place is the caller's argument.
+    if (call && deferred.mutates && deferred.params) {
+      for (const m of deferred.mutates) {
+        const index = deferred.params.indexOf(m.param);
+        const arg = call.keywords?.[m.param] ?? (index >= 0 ? call.args?.[index] : undefined);
+        if (arg && !seen.has(arg)) {
+          this.write(arg, { ...at, how: m.how }, { ...site, via });
         }
-      );
+      }
     }
     seen.delete(name);
+  }
+
+  /**
+   * An explicit seed or draw of a library's global random generator. The pipeline carries the generators
+   * from each step to the steps below it; a draw is wrong when the last seed or draw before it in notebook
+   * order was made by a step that is not upstream (two branches drawing in parallel).
+   */
+  private randomState(name: string, site: Site, call: CallInfo): void {
+    const found = randomCall(this.binding(name, site.step)?.module, call.attr);
+    if (!found) {
+      return;
+    }
+    for (const library of found.libraries) {
+      const last = this.randomLast.get(library);
+      if (
+        found.kind === 'draw' &&
+        last?.step &&
+        last.step !== site.step &&
+        !this.input.graph.isUpstream(last.step, site.step)
+      ) {
+        const other = last.step;
+        this.once(`random:${site.step}:${library}`, () =>
+          diagnostic(
+            'warning',
+            'random-state-order',
+            `Step ${site.step} draws from ${RANDOM_LIBRARY_NAMES[library]}'s global random generator, which step ` +
+              `${other} advanced before it in the notebook (cell ${last.cell + 1}, line ${last.line}); ` +
+              `${other} is not upstream of ${site.step}, so the two draw in parallel and ${site.step} (and ` +
+              `the steps below it) get other numbers than the notebook. Add prev:${other} to ` +
+              `${site.step}, seed again in ${site.step}, or draw from a generator variable passed between steps.`,
+            { ...where(site), name }
+          )
+        );
+      }
+      this.randomLast.set(library, { step: site.step, cell: site.cell, line: site.line });
+    }
+  }
+
+  /** A maybe-writer whose change, if it makes one, a later reader would not see: the runtime checks it. */
+  private guard(writer: Write, name: string, reader: Site): void {
+    const step = writer.step!;
+    const byName = this.guards.get(step) ?? new Map<string, Guard>();
+    this.guards.set(step, byName);
+    if (byName.has(name)) {
+      return;
+    }
+    byName.set(name, {
+      name,
+      message:
+        `Step ${step} changed "${name}" (cell ${writer.cell + 1}, line ${writer.line}, a method call), and ` +
+        `step ${reader.step} reads it after that in the notebook (cell ${reader.cell + 1}, line ${reader.line}) ` +
+        `but is not downstream of ${step}, so the pipeline would give it the value from before the change. ` +
+        `Add prev:${step} to step ${reader.step}.`
+    });
   }
 
   private resolveInput(name: string, site: Site, last: Write | undefined): void {
@@ -243,6 +344,21 @@ class FlowReplay {
         this.undefinedReads.push({ name, site });
       }
       return;
+    }
+    if (last.how === 'maybe' && last.step && !graph.isUpstream(last.step, site.step)) {
+      // A method call that may have changed the value: if it did not, the latest upstream version is the
+      // notebook's. The step that made the call checks at run time that it did not (a guard).
+      const fallback = this.fallbackWriter(name, site);
+      if (fallback) {
+        this.guard(last, name, site);
+        this.provide(name, fallback, site);
+        return;
+      }
+      const definite = [...(this.history.get(name) ?? [])].reverse().find(w => w.how !== 'maybe');
+      if (!definite) {
+        return;
+      }
+      last = definite;
     }
     if (last.how === 'delete') {
       this.once(`deleted:${site.step}:${name}`, () =>
@@ -309,6 +425,22 @@ class FlowReplay {
   }
 
   private write(name: string, w: Write, site: Site): void {
+    if (w.how === 'maybe' || w.how === 'mutate') {
+      const previous = this.binding(name, site.step);
+      if (previous?.module !== undefined) {
+        if (w.how === 'maybe') {
+          return; // a call into a module: library state, which the runtime carries from step to step
+        }
+        w.module = previous.module;
+      }
+      w.deferred = mergeDeferred(
+        previous?.how === 'delete' ? undefined : previous?.deferred,
+        this.held(w.holds, site.step)
+      );
+    } else if (w.holds) {
+      w.deferred = mergeDeferred(w.deferred, this.held(w.holds, site.step));
+    }
+    w.holds = undefined;
     if (this.input.parameters.has(name) && w.how !== 'mutate') {
       this.once(`param:${site.step}:${name}`, () =>
         diagnostic(
@@ -331,6 +463,19 @@ class FlowReplay {
     } else {
       this.history.set(name, [w]);
     }
+  }
+
+  /** The deferred effects of what a value holds: functions, classes' instances, functions' closures. */
+  private held(holds: Hold[] | undefined, step: string): Deferred | undefined {
+    let merged: Deferred | undefined;
+    for (const h of holds ?? []) {
+      const binding = this.binding(h.name, step);
+      const deferred = binding?.how === 'delete' ? undefined : binding?.deferred;
+      if (deferred && (!h.called || deferred.makesCallables)) {
+        merged = mergeDeferred(merged, deferred);
+      }
+    }
+    return merged;
   }
 
   private reportInterleaved(name: string, site: Site, held: Write, last: Write): void {
@@ -390,7 +535,7 @@ class FlowReplay {
   private finish(): FlowResult {
     const steps = new Map<string, StepFlow>();
     for (const step of this.input.grouping.steps) {
-      steps.set(step.name, { ins: [], outs: [], sources: {} });
+      steps.set(step.name, { ins: [], outs: [], sources: {}, fingerprint: [], guards: [] });
     }
     for (const p of this.provisions) {
       this.checkLaterWrites(p);
@@ -421,6 +566,18 @@ class FlowReplay {
         );
       }
     }
+    for (const [name, flow] of steps) {
+      // Inputs the step only may have changed: the runtime compares fingerprints before passing them on.
+      const guards = [...(this.guards.get(name)?.values() ?? [])].filter(g => flow.ins.includes(g.name));
+      flow.guards = guards.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const maybeOnly = (n: string) =>
+        (this.history.get(n) ?? []).filter(w => w.step === name).every(w => w.how === 'maybe');
+      const watched = new Set([
+        ...flow.outs.filter(n => flow.ins.includes(n) && maybeOnly(n)),
+        ...guards.map(g => g.name)
+      ]);
+      flow.fingerprint = [...watched].sort();
+    }
     this.reportUndefined();
     const suggestions: EdgeSuggestion[] = [];
     for (const [key, names] of this.suggestionNames) {
@@ -438,7 +595,7 @@ class FlowReplay {
    */
   private checkLaterWrites(p: Provision): void {
     const changed = (this.history.get(p.name) ?? []).find(
-      w => w.step === p.writer.step && w.cell > p.consumer.cell
+      w => w.step === p.writer.step && w.cell > p.consumer.cell && w.how !== 'maybe'
     );
     if (!changed) {
       return;
@@ -504,7 +661,21 @@ function toWrite(event: Extract<FlowEvent, { kind: 'write' }>, step: string | nu
     column: event.column,
     how: event.how,
     deferred: event.deferred,
-    unserialisable: event.unserialisable
+    unserialisable: event.unserialisable,
+    module: event.module,
+    holds: event.holds
+  };
+}
+
+function mergeDeferred(a: Deferred | undefined, b: Deferred | undefined): Deferred | undefined {
+  if (!a || !b) {
+    return a ?? b;
+  }
+  return {
+    ...a,
+    reads: [...a.reads, ...b.reads],
+    writes: [...a.writes, ...b.writes],
+    makesCallables: a.makesCallables || b.makesCallables
   };
 }
 

@@ -54,7 +54,13 @@ export interface PlannedVariable {
 export interface PlannedInput extends PlannedVariable {
   /** The providing step's cluster name. */
   provider: string;
+  /** The provider's output key, when it is not `key` (the interpreter state: one output, several inputs). */
+  outputKey?: string;
 }
+
+/** runtime.py's names of the interpreter state in --in/--out (never a Python name). */
+export const STATE_OUT = '@state';
+export const STATE_IN = '@state:';
 
 export interface PlannedStep {
   step: PipelineStep;
@@ -126,7 +132,8 @@ export function planCluster(
   const paramKeys = new NameAllocator('key');
   const metricsKey = 'cellpipe_metrics';
   const outputsKey = 'step_outputs';
-  const varKeys = new NameAllocator('key', [metricsKey, outputsKey]);
+  const stateKey = 'cellpipe_state';
+  const varKeys = new NameAllocator('key', [metricsKey, outputsKey, stateKey]);
   // One name, nothing to collide with: a readable label without a hash.
   const pipelineName = defaultPipelineName(analysis.pipeline.name).replace(/-+$/, '') || 'pipeline';
 
@@ -143,12 +150,23 @@ export function planCluster(
   }));
 
   const steps: PlannedStep[] = ordered.map(step => {
-    const ins = step.ins.map(name => ({
+    const ins: PlannedInput[] = step.ins.map(name => ({
       name,
       key: varKeys.name(name),
       provider: labels.name(step.sources[name])
     }));
-    const outs = step.outs.map(name => ({ name, key: varKeys.name(name) }));
+    const outs: PlannedVariable[] = step.outs.map(name => ({ name, key: varKeys.name(name) }));
+    // The interpreter state travels like a variable: one output per step, an input per upstream step.
+    for (const dep of step.state.from) {
+      const provider = labels.name(dep);
+      ins.push({
+        name: STATE_IN + dep,
+        key: varKeys.name(`${stateKey}_${provider}`),
+        provider,
+        outputKey: stateKey
+      });
+    }
+    outs.push({ name: STATE_OUT, key: stateKey });
     const binding: StepBinding = {
       params: Object.fromEntries(parameters.map(p => [p.key, [p.name, p.value.type]])),
       ins: Object.fromEntries(ins.map(v => [v.key, v.name])),

@@ -24,6 +24,7 @@ import {
   ClusterPlan,
   planCluster,
   PlannedStep,
+  STATE_OUT,
   stepPodMetadata
 } from './cluster-plan';
 import { AdapterFlag, containerCommand } from './cluster-step';
@@ -169,7 +170,7 @@ export function kfpDocuments(
       taskInputs.artifacts = Object.fromEntries(
         s.ins.map(v => [
           v.key,
-          { taskOutputArtifact: { outputArtifactKey: v.key, producerTask: v.provider } }
+          { taskOutputArtifact: { outputArtifactKey: v.outputKey ?? v.key, producerTask: v.provider } }
         ])
       );
     }
@@ -266,7 +267,7 @@ function header(plan: ClusterPlan): string {
   }
   const renamed = [
     ...plan.parameters.filter(p => p.key !== p.name),
-    ...plan.steps.flatMap(s => s.outs).filter(v => v.key !== v.name)
+    ...plan.steps.flatMap(s => s.outs).filter(v => v.key !== v.name && v.name !== STATE_OUT)
   ];
   if (renamed.length > 0) {
     lines.push('Renamed keys:', ...renamed.map(r => `   ${r.key}: ${r.name}`));

@@ -61,6 +61,10 @@ describe('step programs', () => {
       ins: { out: 'make' },
       cells: [[3, 'result = len(out) * rate']],
       outs: [],
+      fingerprint: [],
+      guards: [],
+      // The interpreter state (random generators, options...) continues from the upstream step.
+      state: { from: ['make'], at: 3 },
       metrics: ['result']
     });
   });
