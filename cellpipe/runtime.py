@@ -742,6 +742,18 @@ class _Tee(io.TextIOBase):
         self.real.flush()
 
 
+def _complete(reply):
+    """The result of do_execute, run to its end without an event loop (it does not await on this path)."""
+    if not hasattr(reply, "__await__"):
+        return reply
+    try:
+        reply.send(None)
+    except StopIteration as done:
+        return done.value
+    reply.close()
+    raise RuntimeError("the kernel waited on an event loop while running a cell")
+
+
 class CellOutputs:
     """A cell's outputs as a Jupyter client keeps them: streams merged, clear_output and display updates applied."""
 
@@ -825,8 +837,9 @@ class CellRunner:
         self.shell = self.kernel.shell
         self.namespace = self.shell.user_ns
         self.shell.events.register("post_run_cell", lambda result: setattr(self, "last_result", result))
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
+        # The kernel's do_execute is a coroutine; with no loop running it runs the cell synchronously, in this
+        # thread's context, so context variables a cell sets (NumPy's print options) stay for the next cells.
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
     def message(self, kind, content):
         if kind == "stream":
@@ -884,9 +897,7 @@ class CellRunner:
         try:
             if self.kernel is not None:
                 self.last_result = None
-                reply = self.kernel.do_execute(source, False, store_history=True, allow_stdin=False)
-                if hasattr(reply, "__await__"):
-                    reply = self.loop.run_until_complete(reply)
+                reply = _complete(self.kernel.do_execute(source, False, store_history=True, allow_stdin=False))
                 result = self.last_result
                 if reply["status"] != "ok" and result is not None:
                     error = result.error_before_exec or result.error_in_exec

@@ -431,7 +431,7 @@ export class CellWalker {
 
   /**
    * Names the value of an expression may hold: names in value position, and called names (a class gives
-   * an instance, a function may return one it defines). Method calls' results hold nothing of their object.
+   * an instance, a function may return one it defines), the objects of method calls included.
    */
   private holds(node: Node | null | undefined, scope: Scope, out: Hold[] = []): Hold[] {
     if (!node) {
@@ -445,8 +445,13 @@ export class CellWalker {
         return out;
       case 'call': {
         const fn = field(node, 'function')!;
-        if (fn.type === 'identifier' && scope.resolvesToGlobal(fn.text)) {
-          out.push({ name: fn.text, called: true });
+        if (fn.type === 'identifier') {
+          if (scope.resolvesToGlobal(fn.text)) {
+            out.push({ name: fn.text, called: true });
+          }
+        } else if (fn.type === 'attribute') {
+          // A method's result may be its object (`Model().fit(X)` returns the model) or part of it.
+          this.holds(field(fn, 'object'), scope, out);
         }
         this.holds(field(node, 'arguments'), scope, out);
         return out;

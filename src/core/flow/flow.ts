@@ -90,6 +90,8 @@ interface Write {
   unserialisable?: UnserialisableKind;
   /** Names the written value may hold, until write() turns them into deferred effects. */
   holds?: Hold[];
+  /** Names whose objects the bound value may share (`items = data['items']`): changing it changes them. */
+  aliases?: string[];
   /** Bound by an import: a module (or a module's member), never a value the pipeline passes. */
   module?: string;
 }
@@ -424,9 +426,19 @@ class FlowReplay {
     this.provisions.push({ name, writer, consumer: site });
   }
 
-  private write(name: string, w: Write, site: Site): void {
+  private write(name: string, w: Write, site: Site, changing?: Set<string>): void {
     if (w.how === 'maybe' || w.how === 'mutate') {
       const previous = this.binding(name, site.step);
+      // Changing a value bound in this step from part of another changes that one too.
+      if (previous?.aliases && previous.step === site.step) {
+        const seen = changing ?? new Set<string>([name]);
+        for (const alias of previous.aliases) {
+          if (!seen.has(alias)) {
+            seen.add(alias);
+            this.write(alias, { ...w, how: 'maybe', holds: undefined, deferred: undefined }, site, seen);
+          }
+        }
+      }
       if (previous?.module !== undefined) {
         if (w.how === 'maybe') {
           return; // a call into a module: library state, which the runtime carries from step to step
@@ -439,6 +451,10 @@ class FlowReplay {
       );
     } else if (w.holds) {
       w.deferred = mergeDeferred(w.deferred, this.held(w.holds, site.step));
+      const aliases = w.holds.filter(h => !h.called && h.name !== name).map(h => h.name);
+      if (aliases.length > 0) {
+        w.aliases = aliases;
+      }
     }
     w.holds = undefined;
     if (this.input.parameters.has(name) && w.how !== 'mutate') {

@@ -291,8 +291,8 @@ function spawnStep(
       {
         cwd,
         stdio: ['ignore', 'pipe', 'pipe'],
-        // Plots go to files, never to a window.
-        env: { ...process.env, MPLBACKEND: 'Agg', PYTHONUNBUFFERED: '1' }
+        // The runtime picks matplotlib's backend as a Jupyter kernel does (inline), never a window.
+        env: { ...process.env, PYTHONUNBUFFERED: '1' }
       }
     );
     const stop = () => child.kill('SIGTERM');
