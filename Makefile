@@ -11,7 +11,7 @@ REPORTS := build/reports
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: lab test build develop bench clean
+.PHONY: lab test build develop bench corpus clean
 
 ## lab: set up, build, and start JupyterLab with cellpipe on examples/
 lab: develop
@@ -42,8 +42,13 @@ bench: develop $(STAMPS)/chromium $(STAMPS)/ui-npm
 	node bench/run.mjs
 	$(VENV)/bin/pip install --quiet -e '.[test,bench]'
 	$(VENV)/bin/python bench/engine.py
+	$(VENV)/bin/python bench/fingerprint.py
 	# bench/browser.spec.ts finds galata in ui-tests/node_modules.
 	cd ui-tests && NODE_PATH=$(CURDIR)/ui-tests/node_modules CI=1 npx playwright test -c playwright.bench.config.js
+
+## corpus: the real-notebook corpus run top to bottom and as pipelines (about an hour; prints the figures)
+corpus: develop
+	$(VENV)/bin/python bench/corpus.py
 
 $(STAMPS)/npm: package.json package-lock.json
 	# npm ci rejects this lock file (npm 11 and rspack's per-platform optional bindings); install follows the lock.

@@ -45,7 +45,7 @@ def main(names):
         for how in HOWS:
             for cell, aspect, want, got in (results[name].get(how) or {}).get("differences", []):
                 print("    {} cell {} {}: expected {!r:.300} got {!r:.300}".format(how, cell + 1, aspect, want, got))
-    out = REPO / "build" / "corpus" / "results.json"
+    out = REPO / "build" / "corpus" / ("results.json" if not names else "results-{}.json".format(names[0]))
     out.write_text(json.dumps(results, indent=1, default=str))
     print()
     total = len(results)

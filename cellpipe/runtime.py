@@ -833,7 +833,9 @@ class CellRunner:
         # As ipykernel's kernel app does: plots draw inline unless the environment chose a backend.
         if not os.environ.get("MPLBACKEND"):
             os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-        self.kernel = IPythonKernel(session=_kernel_session(self), iopub_socket=None, log=logging.getLogger("cellpipe"))
+        # user_ns=None as ipykernel's kernel app passes it: the shell makes its own __main__ module.
+        self.kernel = IPythonKernel(session=_kernel_session(self), iopub_socket=None, user_ns=None,
+                                    log=logging.getLogger("cellpipe"))
         self.shell = self.kernel.shell
         self.namespace = self.shell.user_ns
         self.shell.events.register("post_run_cell", lambda result: setattr(self, "last_result", result))

@@ -120,6 +120,88 @@ describe('analyzeNotebook', () => {
   });
 });
 
+describe('state outside plain variables (issue 10)', () => {
+  it('makes a step that calls a function stored in a container read what the function reads', () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:a'], 'x = 1'],
+        [['step:b', 'prev:a'], "fns = {'f': lambda: x + 1}"],
+        [['step:c', 'prev:b'], "print(fns['f']())"]
+      )
+    );
+    expect(a.diagnostics).toEqual([]);
+    expect(step(a, 'c').sources).toEqual({ fns: 'b', x: 'a' });
+  });
+
+  it('passes an object a method call may change from the step that called it, fingerprinted', () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:a'], 'import numpy as np\nrng = np.random.default_rng(0)'],
+        [['step:b', 'prev:a'], 'x = rng.normal()'],
+        [['step:c', 'prev:b'], 'print(rng.normal())']
+      )
+    );
+    expect(a.diagnostics).toEqual([]);
+    expect(step(a, 'c').sources).toEqual({ rng: 'b' });
+    expect(step(a, 'b').fingerprint).toEqual(['rng']);
+    expect(step(a, 'a').fingerprint).toEqual([]);
+  });
+
+  it('follows changes through a function parameter and through an alias', () => {
+    const a = analyze(
+      codeNotebook(
+        [
+          ['step:a'],
+          "def add_column(frame):\n    frame['c'] = 1\ndata = {'items': [1]}\nimport pandas as pd\ndf = pd.DataFrame()"
+        ],
+        [['step:b', 'prev:a'], "add_column(df)\nitems = data['items']\nitems.append(2)"],
+        [['step:c', 'prev:b'], 'print(df, data)']
+      )
+    );
+    expect(a.diagnostics).toEqual([]);
+    expect(step(a, 'c').sources).toEqual({ data: 'b', df: 'b' });
+  });
+
+  it('does not warn about a method call in a parallel branch, and has the runtime check it instead', () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:make'], 'counter = Counter()'],
+        [['step:left', 'prev:make'], 'counter.bump()'],
+        [['step:right', 'prev:make'], 'print(counter.n)']
+      )
+    );
+    expect(a.diagnostics.filter(d => d.code !== 'undefined-name')).toEqual([]);
+    expect(step(a, 'right').sources).toEqual({ counter: 'make' });
+    expect(step(a, 'left').guards.map(g => g.name)).toEqual(['counter']);
+    expect(step(a, 'left').fingerprint).toEqual(['counter']);
+  });
+
+  it('warns at a draw from a global generator that a parallel step advanced first', () => {
+    const a = analyze(
+      codeNotebook(
+        [['imports'], 'import numpy as np\nimport random'],
+        [['step:seed'], 'np.random.seed(0)'],
+        [['step:left', 'prev:seed'], 'a = np.random.rand()'],
+        [['step:right', 'prev:seed'], 'b = random.random()\nc = np.random.normal()'],
+        [['step:after', 'prev:left', 'prev:right'], 'd = np.random.rand()']
+      )
+    );
+    expect(codes(a)).toEqual(['random-state-order@3:2']);
+    expect(a.diagnostics[0].message).toContain('Add prev:left to right');
+  });
+
+  it('carries the interpreter state from the upstream steps', () => {
+    const a = analyze(
+      codeNotebook([['step:a'], 'x = 1'], [['step:b'], 'y = 2'], [['step:c', 'prev:a', 'prev:b'], 'z = 3'])
+    );
+    expect(a.steps.map(s => s.state)).toEqual([
+      { from: [], at: 0 },
+      { from: [], at: 1 },
+      { from: ['a', 'b'], at: 2 }
+    ]);
+  });
+});
+
 const ROOT = join(__dirname, '../../..');
 const NOTEBOOKS = [
   ...notebooksUnder(join(ROOT, 'examples')),

@@ -235,6 +235,9 @@ const UNSERIALISABLE_CALLS: Record<string, UnserialisableKind> = {
   'multiprocessing.Process': 'thread'
 };
 
+/** Literals whose lambdas are stored, not called. */
+const CONTAINERS = new Set(['dictionary', 'pair', 'list', 'tuple', 'set', 'parenthesized_expression']);
+
 const DYNAMIC_CALLS = new Set(['exec', 'eval', 'globals', 'locals', 'vars']);
 
 /**
@@ -389,7 +392,8 @@ export class CellWalker {
       this.boundHere.add(name);
     }
     const event: FlowEvent = { kind: 'write', how, ...pos };
-    if (extra.deferred && (extra.deferred.reads.length > 0 || extra.deferred.writes.length > 0)) {
+    const d = extra.deferred;
+    if (d && (d.reads.length > 0 || d.writes.length > 0 || d.mutates || d.makesCallables)) {
       event.deferred = extra.deferred;
     }
     if (extra.unserialisable) {
@@ -681,7 +685,12 @@ export class CellWalker {
     if (single && valueType === 'lambda' && scope.sink.kind === 'now') {
       owner = { deferred: { reads: [], writes: [] } };
     }
-    this.expr(value, scope, owner);
+    // Lambdas inside a container literal (`ops = {'add': lambda v: v + k}`) run when called, later.
+    const container: Owner =
+      !owner && single && CONTAINERS.has(valueType) && scope.sink.kind === 'now'
+        ? { deferred: { reads: [], writes: [] } }
+        : null;
+    this.expr(value, scope, owner ?? container);
     const unserialisable =
       single && (valueType === 'call' || valueType === 'generator_expression')
         ? this.unserialisableKind(value)
@@ -690,6 +699,8 @@ export class CellWalker {
     for (const t of targets) {
       if (owner) {
         this.write(t, scope, 'bind', { deferred: owner.deferred });
+      } else if (container) {
+        this.write(t, scope, 'bind', { deferred: container.deferred, holds, unserialisable });
       } else {
         this.target(t, scope, unserialisable, holds);
       }
@@ -1144,7 +1155,7 @@ export class CellWalker {
         return;
       default:
         for (const child of named(node)) {
-          this.expr(child, scope);
+          this.expr(child, scope, owner && CONTAINERS.has(node.type) ? owner : null);
         }
     }
   }

@@ -16,6 +16,7 @@ function summary(a: CellAnalysis) {
   const bound = new Set<string>();
   const binds: string[] = [];
   const mutates: string[] = [];
+  const maybes: string[] = [];
   const deletes: string[] = [];
   const deferred: Record<string, { reads: string[]; writes: string[] }> = {};
   const unserialisable: Record<string, string> = {};
@@ -33,6 +34,8 @@ function summary(a: CellAnalysis) {
     } else if (e.how === 'delete') {
       bound.delete(e.name);
       add(deletes, e.name);
+    } else if (e.how === 'maybe') {
+      add(maybes, e.name);
     } else {
       add(mutates, e.name);
     }
@@ -46,7 +49,16 @@ function summary(a: CellAnalysis) {
       unserialisable[e.name] = e.unserialisable;
     }
   }
-  return { free, binds, mutates, deletes, deferred, unserialisable, issues: a.issues.map(i => i.code) };
+  return {
+    free,
+    binds,
+    mutates,
+    maybes,
+    deletes,
+    deferred,
+    unserialisable,
+    issues: a.issues.map(i => i.code)
+  };
 }
 
 type Expected = Partial<ReturnType<typeof summary>>;
@@ -123,7 +135,8 @@ const CASES: Array<[string, string, Expected]> = [
   [
     'a closure is not a global read',
     'def outer():\n    v = 1\n    def inner():\n        return v\n    return inner',
-    { deferred: {} }
+    // no global reads; recorded because it returns a function (what it returns holds its effects)
+    { deferred: { outer: { reads: [], writes: [] } } }
   ],
   [
     'nonlocal',
@@ -351,10 +364,75 @@ const CASES: Array<[string, string, Expected]> = [
     'display and get_ipython are plain reads',
     'display(df)\nget_ipython().system("ls")',
     { free: ['display', 'df', 'get_ipython'] }
+  ],
+  // --- method calls that may change their object (issue 10) ---
+  ['a generator draw may change it', 'x = rng.normal()', { maybes: ['rng'], mutates: [] }],
+  ['a method of a notebook class may change its object', 'acc.push(3)', { maybes: ['acc'] }],
+  ['reading methods change nothing', 'df.head()\ns = df.describe()', { maybes: [], mutates: [] }],
+  ['next() advances the iterator', 'first = next(it)', { mutates: ['it'] }],
+  ['shuffle changes its argument', 'rng.shuffle(order)', { mutates: ['order'], maybes: ['rng'] }],
+  [
+    'a function that changes a parameter says which',
+    "def add_column(frame, name='c'):\n    frame[name] = 1",
+    { deferred: { add_column: { reads: [], writes: [] } }, mutates: [] }
   ]
 ];
 
 describe('cell analysis', () => {
+  const events = (source: string) => analyser.analyseCell(source).events;
+  const write = (source: string, name: string) =>
+    events(source).find(e => e.kind === 'write' && e.name === name) as Extract<
+      ReturnType<typeof events>[number],
+      { kind: 'write' }
+    >;
+
+  it('records the module an import binds', () => {
+    const modules = events(
+      'import numpy as np\nimport os.path\nfrom numpy import random as npr\nfrom random import seed'
+    )
+      .filter(e => e.kind === 'write')
+      .map(e => [e.name, e.kind === 'write' ? e.module : undefined]);
+    expect(modules).toEqual([
+      ['np', 'numpy'],
+      ['os', 'os'],
+      ['npr', 'numpy.random'],
+      ['seed', 'random.seed']
+    ]);
+  });
+
+  it('records what a stored value holds: functions in containers, instances, decorated functions', () => {
+    expect(write("fns = {'a': f, 'b': [g]}", 'fns').holds).toEqual([{ name: 'f' }, { name: 'g' }]);
+    expect(write('acc = Account().push(2)', 'acc').holds).toEqual([{ name: 'Account', called: true }]);
+    expect(write('@logged\ndef h():\n    return 1', 'h').holds).toEqual([{ name: 'logged', called: true }]);
+    expect(write('fns.append(f)', 'fns')).toMatchObject({ how: 'mutate', holds: [{ name: 'f' }] });
+  });
+
+  it('says which parameters a function changes and whether it returns a function it defines', () => {
+    const deferred = write(
+      "def add_column(frame, name='c'):\n    frame[name] = 1\n    frame.touch()",
+      'add_column'
+    ).deferred;
+    expect(deferred).toMatchObject({
+      params: ['frame', 'name'],
+      mutates: [{ param: 'frame', how: 'mutate' }]
+    });
+    expect(
+      write('def make(k):\n    def inner(v):\n        return v * k * s\n    return inner', 'make').deferred
+    ).toMatchObject({
+      makesCallables: true,
+      reads: [{ name: 's' }]
+    });
+  });
+
+  it('keeps the attribute chain and argument names of a call', () => {
+    expect(
+      events('np.random.seed(0)\nadd_column(df, name=col)').filter(e => e.kind === 'read' && e.call)
+    ).toMatchObject([
+      { kind: 'read', name: 'np', call: { attr: 'random.seed' } },
+      { kind: 'read', name: 'add_column', call: { args: ['df'], keywords: { name: 'col' } } }
+    ]);
+  });
+
   it.each(CASES)('%s', (_title, source, expected) => {
     const got = summary(analyser.analyseCell(source));
     for (const [key, value] of Object.entries(expected)) {
