@@ -481,6 +481,9 @@ def _state_handlers(shell, state):
         "numpy.printoptions": ("numpy", lambda: module("numpy").get_printoptions(), lambda v: module("numpy").set_printoptions(**v)),
         "pandas.options": ("pandas", lambda: _pandas_options(module("pandas")), lambda v: _set_pandas_options(module("pandas"), v)),
         "matplotlib.rcParams": ("matplotlib", lambda: _rc_params(module("matplotlib")), lambda v: _set_rc_params(module("matplotlib"), v)),
+        # Single-letter colours, which seaborn's set_color_codes redefines.
+        "matplotlib.colors": ("matplotlib", lambda: {c: dict.get(module("matplotlib").colors._colors_full_map, c) for c in "bgrmyckw"},
+                              lambda v: [module("matplotlib").colors._colors_full_map.__setitem__(c, rgb) for c, rgb in v.items()]),
         "torch": ("torch", lambda: torch_bytes(module("torch").random.get_rng_state()),
                   lambda v: module("torch").random.set_rng_state(torch_tensor(v))),
         "torch.cuda": ("torch", lambda: [torch_bytes(s) for s in module("torch").cuda.get_rng_state_all()]
@@ -837,6 +840,11 @@ class CellRunner:
         self.kernel = IPythonKernel(session=_kernel_session(self), iopub_socket=None, user_ns=None,
                                     log=logging.getLogger("cellpipe"))
         self.shell = self.kernel.shell
+        # The kernel app is where ipykernel looks for the kernel (`%matplotlib inline` asks it for the event
+        # loop); it is not initialised: no sockets, no connection file.
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.instance().kernel = self.kernel
         self.namespace = self.shell.user_ns
         self.shell.events.register("post_run_cell", lambda result: setattr(self, "last_result", result))
         # The kernel's do_execute is a coroutine; with no loop running it runs the cell synchronously, in this

@@ -235,6 +235,9 @@ const UNSERIALISABLE_CALLS: Record<string, UnserialisableKind> = {
   'multiprocessing.Process': 'thread'
 };
 
+/** Values that are part of another name's object. */
+const ACCESS = new Set(['identifier', 'attribute', 'subscript']);
+
 /** Literals whose lambdas are stored, not called. */
 const CONTAINERS = new Set(['dictionary', 'pair', 'list', 'tuple', 'set', 'parenthesized_expression']);
 
@@ -359,6 +362,7 @@ export class CellWalker {
       isImport?: boolean;
       module?: string;
       holds?: Hold[];
+      aliasOf?: string;
     } = {}
   ): void {
     const name = node.text;
@@ -408,6 +412,9 @@ export class CellWalker {
     if (extra.holds && extra.holds.length > 0) {
       event.holds = extra.holds;
     }
+    if (extra.aliasOf && extra.aliasOf !== name) {
+      event.aliasOf = extra.aliasOf;
+    }
     this.events.push(event);
   }
 
@@ -434,54 +441,21 @@ export class CellWalker {
   }
 
   /**
-   * Names the value of an expression may hold: names in value position, and called names (a class gives
-   * an instance, a function may return one it defines), the objects of method calls included.
+   * Names the value just evaluated may hold, from the reads it made since `mark`: names read as values (or
+   * as objects of method calls), and names called (a class gives an instance, a function may return one
+   * it defines). Taken from the events, so the expression is not walked twice.
    */
-  private holds(node: Node | null | undefined, scope: Scope, out: Hold[] = []): Hold[] {
-    if (!node) {
-      return out;
-    }
-    switch (node.type) {
-      case 'identifier':
-        if (scope.resolvesToGlobal(node.text)) {
-          out.push({ name: node.text });
-        }
-        return out;
-      case 'call': {
-        const fn = field(node, 'function')!;
-        if (fn.type === 'identifier') {
-          if (scope.resolvesToGlobal(fn.text)) {
-            out.push({ name: fn.text, called: true });
-          }
-        } else if (fn.type === 'attribute') {
-          // A method's result may be its object (`Model().fit(X)` returns the model) or part of it.
-          this.holds(field(fn, 'object'), scope, out);
-        }
-        this.holds(field(node, 'arguments'), scope, out);
-        return out;
+  private holdsSince(mark: number, called = false): Hold[] | undefined {
+    let holds: Hold[] | undefined;
+    for (let i = mark; i < this.events.length; i++) {
+      const e = this.events[i];
+      if (e.kind === 'read') {
+        (holds ??= []).push(
+          called || (e.call && !e.call.attr) ? { name: e.name, called: true } : { name: e.name }
+        );
       }
-      case 'attribute':
-        return this.holds(field(node, 'object'), scope, out);
-      case 'subscript':
-        return this.holds(field(node, 'value'), scope, out);
-      case 'keyword_argument':
-        return this.holds(field(node, 'value'), scope, out);
-      case 'lambda':
-      case 'string':
-      case 'concatenated_string':
-      case 'integer':
-      case 'float':
-      case 'true':
-      case 'false':
-      case 'none':
-      case 'comment':
-        return out;
-      default:
-        for (const child of named(node)) {
-          this.holds(child, scope, out);
-        }
-        return out;
     }
+    return holds;
   }
 
   // --- statements ----------------------------------------------------------
@@ -549,9 +523,9 @@ export class CellWalker {
         }
         return;
       case 'for_statement': {
-        const right = field(node, 'right');
-        this.expr(right, scope);
-        this.target(field(node, 'left')!, scope, undefined, this.holds(right, scope));
+        const mark = this.events.length;
+        this.expr(field(node, 'right'), scope);
+        this.target(field(node, 'left')!, scope, undefined, this.holdsSince(mark));
         this.body(field(node, 'body'), scope);
         this.elseClause(field(node, 'alternative'), scope);
         return;
@@ -690,17 +664,20 @@ export class CellWalker {
       !owner && single && CONTAINERS.has(valueType) && scope.sink.kind === 'now'
         ? { deferred: { reads: [], writes: [] } }
         : null;
+    const mark = this.events.length;
     this.expr(value, scope, owner ?? container);
     const unserialisable =
       single && (valueType === 'call' || valueType === 'generator_expression')
         ? this.unserialisableKind(value)
         : undefined;
-    const holds = owner ? undefined : this.holds(value, scope);
+    const holds = owner ? undefined : this.holdsSince(mark);
     for (const t of targets) {
       if (owner) {
         this.write(t, scope, 'bind', { deferred: owner.deferred });
       } else if (container) {
         this.write(t, scope, 'bind', { deferred: container.deferred, holds, unserialisable });
+      } else if (single && ACCESS.has(valueType)) {
+        this.write(t, scope, 'bind', { holds, aliasOf: rootName(value)?.text });
       } else {
         this.target(t, scope, unserialisable, holds);
       }
@@ -915,22 +892,29 @@ export class CellWalker {
     return typeScope;
   }
 
-  private functionDefinition(node: Node, scope: Scope, decorators: Node[]): void {
-    const holds: Hold[] = [];
-    for (const d of decorators) {
-      const expression = named(d)[0];
-      this.expr(expression, scope);
-      // A decorator's result (usually a wrapper it defines) is what the name holds.
-      for (const h of this.holds(expression, scope)) {
-        holds.push({ name: h.name, called: true });
+  /** Marks the function whose body defines a function, lambda or class (it may return it). */
+  private definesCallable(scope: Scope): void {
+    for (let s: Scope | null = scope; s; s = s.parent) {
+      if (s.kind === 'function') {
+        s.definesCallables = true;
+        return;
       }
     }
+  }
+
+  private functionDefinition(node: Node, scope: Scope, decorators: Node[]): void {
+    this.definesCallable(scope);
+    let mark = this.events.length;
+    for (const d of decorators) {
+      this.expr(named(d)[0], scope);
+    }
+    // A decorator's result (usually a wrapper it defines) is what the name holds; defaults are held too.
+    const holds = this.holdsSince(mark, true) ?? [];
+    mark = this.events.length;
     const outer = this.typeParameterScope(node, scope);
     const parameters = field(node, 'parameters');
     this.parameterDefaults(parameters, outer);
-    for (const p of named(parameters)) {
-      this.holds(field(p, 'value'), outer, holds);
-    }
+    holds.push(...(this.holdsSince(mark) ?? []));
     this.expr(field(node, 'return_type'), outer);
 
     const { sink, owner } = this.functionSink(scope);
@@ -952,9 +936,8 @@ export class CellWalker {
       deferred.params = inner.params;
       deferred.mutates = [...inner.paramMutations].map(([param, how]) => ({ param, how }));
     }
-    const text = body?.text ?? '';
-    if (text.includes('return') && /\b(def|lambda|class)\b/.test(text)) {
-      for (const r of body!.descendantsOfType('return_statement')) {
+    if (inner.definesCallables && body) {
+      for (const r of body.descendantsOfType('return_statement')) {
         const value = r && named(r)[0];
         if (
           value &&
@@ -967,11 +950,14 @@ export class CellWalker {
   }
 
   private classDefinition(node: Node, scope: Scope, decorators: Node[]): void {
+    this.definesCallable(scope);
     for (const d of decorators) {
       this.expr(named(d)[0], scope);
     }
     const outer = this.typeParameterScope(node, scope);
+    const mark = this.events.length;
     this.expr(field(node, 'superclasses'), outer);
+    const bases = this.holdsSince(mark);
     const classScope = new Scope('class', outer, scope.sink);
     const record: ClassRecord = { deferred: { reads: [], writes: [], makesCallables: true } };
     if (scope.sink.kind === 'now') {
@@ -981,7 +967,7 @@ export class CellWalker {
     // A base class defined in the notebook brings its methods along.
     this.write(field(node, 'name')!, scope, 'bind', {
       deferred: record.deferred,
-      holds: this.holds(field(node, 'superclasses'), outer)
+      holds: bases
     });
   }
 
@@ -1189,12 +1175,13 @@ export class CellWalker {
         attr = parts.reverse().join('.');
       }
     }
-    const info = root ? this.callInfo(args, attr) : undefined;
-    if (root && info) {
-      this.read(root, scope, info);
+    if (root) {
+      // Only a plain call needs its arguments (a function that changes a parameter).
+      this.read(root, scope, attr !== undefined ? { attr } : this.callInfo(args));
     } else {
       this.expr(fn, scope);
     }
+    const mark = this.events.length;
     this.expr(args, scope);
     if (fnType === 'identifier') {
       const name = fn.text;
@@ -1228,14 +1215,9 @@ export class CellWalker {
       );
     const object = field(fn, 'object')!;
     if (MUTATORS.has(method) || inplace) {
-      this.mutate(object, scope, 'mutate', args ? this.holds(args, scope) : undefined);
+      this.mutate(object, scope, 'mutate', this.holdsSince(mark));
     } else if (!PURE_METHODS.has(method)) {
-      this.mutate(
-        object,
-        scope,
-        'maybe',
-        args && named(args).length > 0 ? this.holds(args, scope) : undefined
-      );
+      this.mutate(object, scope, 'maybe', this.holdsSince(mark));
     }
     if (FIRST_ARGUMENT_MUTATORS.has(method)) {
       this.mutateFirstArgument(args, scope);
@@ -1250,12 +1232,9 @@ export class CellWalker {
   }
 
   /** The call's arguments as root names, for the flow (a function that changes its parameters). */
-  private callInfo(args: Node | null, attr: string | undefined): CallInfo {
+  private callInfo(args: Node | null): CallInfo {
     const list = named(args);
-    if (list.length === 0) {
-      return attr ? { attr } : {};
-    }
-    const info: CallInfo = attr ? { attr } : {};
+    const info: CallInfo = {};
     const positional: Array<string | null> = [];
     for (const a of list) {
       const type = a.type;
@@ -1276,6 +1255,7 @@ export class CellWalker {
   }
 
   private lambda(node: Node, scope: Scope, owner: Owner): void {
+    this.definesCallable(scope);
     const parameters = field(node, 'parameters');
     this.parameterDefaults(parameters, scope);
     // A lambda bound to a name runs when called; one passed along is usually called right away.

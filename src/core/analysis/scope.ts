@@ -20,6 +20,8 @@ export class Scope {
   /** Function scopes: the parameters, and those the body changes in place. */
   params?: string[];
   paramMutations?: Map<string, WriteHow>;
+  /** Function scopes: the body defines a function, lambda or class. */
+  definesCallables?: boolean;
 
   constructor(
     readonly kind: ScopeKind,

@@ -77,6 +77,8 @@ export type FlowEvent =
       module?: string;
       /** Names whose values the written value may hold (their deferred effects come with it). */
       holds?: Hold[];
+      /** Bound to part of another name's object (`items = data['items']`, `b = a`, `col = X[:, 0]`). */
+      aliasOf?: string;
     } & NamePosition);
 
 export type AnalysisIssueCode =

@@ -90,8 +90,8 @@ interface Write {
   unserialisable?: UnserialisableKind;
   /** Names the written value may hold, until write() turns them into deferred effects. */
   holds?: Hold[];
-  /** Names whose objects the bound value may share (`items = data['items']`): changing it changes them. */
-  aliases?: string[];
+  /** The name whose object the bound value is part of (`items = data['items']`): changing it changes that. */
+  aliasOf?: string;
   /** Bound by an import: a module (or a module's member), never a value the pipeline passes. */
   module?: string;
 }
@@ -429,15 +429,20 @@ class FlowReplay {
   private write(name: string, w: Write, site: Site, changing?: Set<string>): void {
     if (w.how === 'maybe' || w.how === 'mutate') {
       const previous = this.binding(name, site.step);
+      if (!previous && this.input.isBuiltin(name)) {
+        return; // `float.fromhex(...)`: a builtin is never passed
+      }
       // Changing a value bound in this step from part of another changes that one too.
-      if (previous?.aliases && previous.step === site.step) {
+      const alias = previous?.step === site.step ? previous.aliasOf : undefined;
+      if (alias && !(changing ?? new Set<string>()).has(alias)) {
         const seen = changing ?? new Set<string>([name]);
-        for (const alias of previous.aliases) {
-          if (!seen.has(alias)) {
-            seen.add(alias);
-            this.write(alias, { ...w, how: 'maybe', holds: undefined, deferred: undefined }, site, seen);
-          }
-        }
+        seen.add(alias);
+        this.write(
+          alias,
+          { ...w, how: 'maybe', holds: undefined, deferred: undefined, aliasOf: undefined },
+          site,
+          seen
+        );
       }
       if (previous?.module !== undefined) {
         if (w.how === 'maybe') {
@@ -451,10 +456,6 @@ class FlowReplay {
       );
     } else if (w.holds) {
       w.deferred = mergeDeferred(w.deferred, this.held(w.holds, site.step));
-      const aliases = w.holds.filter(h => !h.called && h.name !== name).map(h => h.name);
-      if (aliases.length > 0) {
-        w.aliases = aliases;
-      }
     }
     w.holds = undefined;
     if (this.input.parameters.has(name) && w.how !== 'mutate') {
@@ -679,7 +680,8 @@ function toWrite(event: Extract<FlowEvent, { kind: 'write' }>, step: string | nu
     deferred: event.deferred,
     unserialisable: event.unserialisable,
     module: event.module,
-    holds: event.holds
+    holds: event.holds,
+    aliasOf: event.aliasOf
   };
 }
 
