@@ -1,0 +1,21 @@
+#!/bin/bash
+# The user's setup: namespace $NB_NS (default team-a) with the notebook's service account and RBAC, the
+# lab-s3 secret of Argo's artifact repository, the workspace PVC and the notebook StatefulSet (JupyterLab
+# with cellpipe, image localhost/cellpipe-notebook built by image/build-notebook.sh), then the examples
+# copied onto the workspace (examples/ in the notebook's home).
+set -eu; . "$(dirname "$0")/lib.sh"
+NS=${NB_NS:-team-a}
+tag=$(cat $LAB/images/cellpipe-notebook.tag)
+image=localhost/cellpipe-notebook:$tag
+kubectl get ns $NS >/dev/null 2>&1 || kubectl create ns $NS
+kubectl -n $NS create secret generic lab-s3 --from-literal=accesskey=lab --from-literal=secretkey=labsecret \
+  --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+for f in rbac notebook; do
+  sed -e "s#@NS@#$NS#g" -e "s#@IMAGE@#$image#g" $CLUSTER/manifests/notebook/$f.yaml | kubectl apply -f -
+done
+kubectl -n $NS rollout status statefulset/nb --timeout=300s
+kubectl -n $NS wait --for=condition=Ready pod/nb-0 --timeout=300s
+# the examples, as a user would have them in their home (tar of the checkout's examples/, without run state)
+tar -C $ROOT --exclude=.cellpipe --exclude=.ipynb_checkpoints -c examples | kubectl -n $NS exec -i nb-0 -c nb -- tar -x -C /home/jovyan
+kubectl -n $NS exec nb-0 -c nb -- ls /home/jovyan/examples
+echo "notebook: kubectl -n $NS port-forward pod/nb-0 PORT:8888, then http://127.0.0.1:PORT/notebook/$NS/nb/lab"
