@@ -19,16 +19,20 @@ T0=$(date +%s)
 if [ "$(cat $I/notebook-base/tag 2>/dev/null)" != "$base_tag" ]; then
   root=$I/notebook-baseroot; rm -rf $root $I/notebook-base
   cp "$req" $I/requirements.txt
+  # pip in the new root trusts what the host's pip trusts (the host's CA bundle, which may hold a proxy's
+  # CA); the bundle is only used for the install and is not left in the image. The host's own variables
+  # (PIP_CERT, REQUESTS_CA_BUNDLE: paths that mean the new root's bundle in there) are replaced for it.
+  cp "${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}" $I/host-ca.crt
   # The customize hooks run inside the new root (chroot); pip reaches PyPI from there as from the host.
   nice -n 19 mmdebstrap --variant=essential --include=python3,python3-venv,ca-certificates,passwd,tini,procps,less \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --customize-hook="copy-in $I/requirements.txt /tmp" \
+    --customize-hook="copy-in $I/requirements.txt $I/host-ca.crt /tmp" \
     --customize-hook='chroot "$1" python3 -m venv /opt/cellpipe' \
-    --customize-hook='chroot "$1" /opt/cellpipe/bin/pip install --no-cache-dir -q -r /tmp/requirements.txt' \
-    --customize-hook='chroot "$1" sh -c "useradd -m -u 1000 -g 100 -s /bin/bash jovyan && rm -f /tmp/requirements.txt"' \
+    --customize-hook='chroot "$1" env -u PIP_FIND_LINKS PIP_CERT=/tmp/host-ca.crt REQUESTS_CA_BUNDLE=/tmp/host-ca.crt SSL_CERT_FILE=/tmp/host-ca.crt /opt/cellpipe/bin/pip install --no-cache-dir -q -r /tmp/requirements.txt' \
+    --customize-hook='chroot "$1" sh -c "useradd -m -u 1000 -g 100 -s /bin/bash jovyan && rm -f /tmp/requirements.txt /tmp/host-ca.crt"' \
     bookworm $root
-  rm -f $I/requirements.txt
+  rm -f $I/requirements.txt $I/host-ca.crt
   umoci init --layout $I/notebook-base
   umoci new --image $I/notebook-base:base
   w=$(mktemp -d $I/work.XXXX)

@@ -10,6 +10,16 @@ image=localhost/cellpipe-notebook:$tag
 kubectl get ns $NS >/dev/null 2>&1 || kubectl create ns $NS
 kubectl -n $NS create secret generic lab-s3 --from-literal=accesskey=lab --from-literal=secretkey=labsecret \
   --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+# Argo's namespaced artifact repository, as Kubeflow's profile controller makes one in every user namespace:
+# step outputs, metrics and logs go to the lab's S3 store (moto, 65-argo-s3.sh) and cellpipe reads them there.
+kubectl -n $NS create configmap artifact-repositories --dry-run=client -o yaml --from-literal=default-v1='archiveLogs: true
+s3:
+  bucket: argo-artifacts
+  endpoint: 10.88.0.1:9000
+  insecure: true
+  accessKeySecret: {name: lab-s3, key: accesskey}
+  secretKeySecret: {name: lab-s3, key: secretkey}
+' | kubectl annotate --local -f - -o yaml workflows.argoproj.io/default-artifact-repository=default-v1 | kubectl apply -f - >/dev/null
 for f in rbac notebook; do
   sed -e "s#@NS@#$NS#g" -e "s#@IMAGE@#$image#g" $CLUSTER/manifests/notebook/$f.yaml | kubectl apply -f -
 done

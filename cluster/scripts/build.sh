@@ -76,17 +76,12 @@ go get github.com/kubernetes-csi/external-provisioner/v5@v5.3.0
 [ -x $LAB/bin/csi-provisioner ] || nice -n 19 go build -trimpath -ldflags "-s -w" -o $LAB/bin/csi-provisioner github.com/kubernetes-csi/external-provisioner/v5/cmd/csi-provisioner
 fi
 
-t "images: pause (static Go), py (mmdebstrap bookworm + python3), argoexec"
+t "images: pause (static Go), argoexec (the notebook image: image/build-notebook.sh)"
 mkdir -p $LAB/images/pause $LAB/images/pauseroot; cd $LAB/images/pause
 cp $CLUSTER/src/pause/main.go .
 [ -f go.mod ] || printf 'module lab/pause\n\ngo 1.24\n' > go.mod
 go build -ldflags "-s -w" -o $LAB/images/pauseroot/pause .
 [ -f $LAB/images/pause.img.tar ] || $CLUSTER/scripts/mkimage.sh pause 3.10 $LAB/images/pause.img.tar $LAB/images/pauseroot /pause
-if [ ! -f $LAB/images/py.img.tar ]; then
-  nice -n 19 mmdebstrap --variant=essential --include=python3,ca-certificates --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' bookworm $LAB/images/pyroot-full.tar
-  $CLUSTER/scripts/mkimage.sh py 3.11 $LAB/images/py.img.tar $LAB/images/pyroot-full.tar
-fi
 if [ ! -f $LAB/images/argoexec.img.tar ]; then
   r=$LAB/images/argoexecroot; rm -rf $r; mkdir -p $r/bin $r/tmp $r/etc; chmod 1777 $r/tmp; cp $LAB/bin/argoexec $r/bin/
   echo 'root:x:0:0:root:/root:/bin/sh' > $r/etc/passwd; echo 'argo:x:8737:8737::/home/argo:/bin/sh' >> $r/etc/passwd

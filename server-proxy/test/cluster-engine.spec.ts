@@ -184,7 +184,11 @@ describe('Argo runs', () => {
     const { record } = await follow({ pollMs: 5 });
     expect(record.status).toBe('failed');
     expect(record.steps.load_data.status).toBe('succeeded');
-    expect(record.steps.train.error).toEqual({ message: 'Error (exit code 1)', cell: null, line: null });
+    expect(record.steps.train.error).toEqual({
+      message: 'Step train failed on the cluster: Error (exit code 1)',
+      cell: null,
+      line: null
+    });
     expect(record.steps.evaluate).toEqual(expect.objectContaining({ status: 'skipped' }));
     expect(record.snapshots).toEqual([]);
   });
