@@ -24,7 +24,7 @@ if [ "$(cat $I/notebook-base/tag 2>/dev/null)" != "$base_tag" ]; then
   # (PIP_CERT, REQUESTS_CA_BUNDLE: paths that mean the new root's bundle in there) are replaced for it.
   cp "${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}" $I/host-ca.crt
   # The customize hooks run inside the new root (chroot); pip reaches PyPI from there as from the host.
-  nice -n 19 mmdebstrap --variant=essential --include=python3,python3-venv,ca-certificates,passwd,tini,procps,less \
+  nice -n 19 mmdebstrap --variant=essential --include=python3,python3-venv,libstdc++6,ca-certificates,passwd,tini,procps,less \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook="copy-in $I/requirements.txt $I/host-ca.crt /tmp" \
