@@ -23,6 +23,9 @@ s3:
 for f in rbac notebook; do
   sed -e "s#@NS@#$NS#g" -e "s#@IMAGE@#$image#g" $CLUSTER/manifests/notebook/$f.yaml | kubectl apply -f -
 done
+# A new image (new wheel): replace the pod. The StatefulSet would not replace a pod that is not Ready.
+cur=$(kubectl -n $NS get pod nb-0 -o jsonpath='{.spec.containers[0].image}' 2>/dev/null || true)
+[ -n "$cur" ] && [ "$cur" != "$image" ] && kubectl -n $NS delete pod nb-0 --wait=true
 kubectl -n $NS rollout status statefulset/nb --timeout=300s
 kubectl -n $NS wait --for=condition=Ready pod/nb-0 --timeout=300s
 # the examples, as a user would have them in their home (tar of the checkout's examples/, without run state)

@@ -212,16 +212,18 @@ export function argoBackend(
         });
         const pod = lastPodOf(pods.items, name, task);
         if (pod?.metadata?.name) {
-          return await kube.core.readNamespacedPodLog({
-            name: pod.metadata.name,
-            namespace,
-            container: 'main'
-          });
+          return withoutExecutorLines(
+            await kube.core.readNamespacedPodLog({
+              name: pod.metadata.name,
+              namespace,
+              container: 'main'
+            })
+          );
         }
       } catch (err) {
         const archived = await artifact(task, 'main-logs').catch(() => undefined);
         return (
-          archived ??
+          (archived === undefined ? undefined : withoutExecutorLines(archived)) ??
           `(could not read the log of step ${task}: ${clusterError(err, attempt('read the pod log')).message})\n`
         );
       }
@@ -229,7 +231,7 @@ export function argoBackend(
       try {
         const archived = await artifact(task, 'main-logs');
         if (archived !== undefined) {
-          return archived;
+          return withoutExecutorLines(archived);
         }
       } catch (err) {
         return `(the pod of step ${task} is gone and its archived log could not be read: ${(err as Error).message})\n`;
@@ -251,6 +253,17 @@ export function argoBackend(
       return { outputs, metrics };
     }
   };
+}
+
+/**
+ * The step's own output: Argo's emissary executor runs in the main container and logs there too
+ * (`time="…" level=info msg="capturing logs" argo=true`, "Taring …"), lines the user did not write.
+ */
+export function withoutExecutorLines(log: string): string {
+  return log
+    .split('\n')
+    .filter(line => !/^time="[^"]*" level=(debug|info|warning|error|fatal) msg="/.test(line))
+    .join('\n');
 }
 
 /** The node of a task (DAG task `displayName`): a Pod node, or the Retry node over its attempts. */

@@ -20,6 +20,7 @@ import type {
 import { CompileError } from '../../../../src/core/targets/cluster-step';
 import { kfpDocuments } from '../../../../src/core/targets/kfp';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import { parseQuantity } from '../../../../src/core/tags/quantity';
 import type { VolumeSettings } from '../../../../src/core/tags/settings';
 import { writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
@@ -226,7 +227,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
         t.claim,
         {
           snapshot: t.snapshot,
-          size: t.restoreSize ?? t.size,
+          size: restoredSize(t.size, t.restoreSize),
           storageClass: t.storageClass,
           accessMode: t.accessMode
         }
@@ -613,6 +614,21 @@ function workingDirOn(notebookPath: string, volumes: VolumeSettings[]): string |
     return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
   });
   return inside ? folder : undefined;
+}
+
+/**
+ * The size of a claim restored from a snapshot: the workspace PVC's own size, or the snapshot's
+ * `restoreSize` when that is larger (a restore may not be smaller). CSI drivers report `restoreSize` as the
+ * bytes the snapshot holds (the lab's driver: "15783"), so taking it alone would give the steps a workspace
+ * with no room to write in.
+ */
+export function restoredSize(claimSize: string, restoreSize: string | undefined): string {
+  if (!restoreSize) {
+    return claimSize;
+  }
+  const claim = parseQuantity(claimSize);
+  const restore = parseQuantity(restoreSize);
+  return claim !== null && restore !== null && restore > claim ? restoreSize : claimSize;
 }
 
 function lazy<T>(make: (() => T) | undefined): (() => T) | undefined {
