@@ -75,14 +75,14 @@ describe('Argo runs', () => {
         mountPath: '/home/jovyan',
         snapshot: `cellpipe-${id}-workspace-notebook`,
         snapshotClass: 'rbd-default',
-        restoreSize: '5Gi'
+        restoreSize: '15783'
       },
       {
         claim: 'data-vol',
         mountPath: '/data',
         snapshot: `cellpipe-${id}-data-vol`,
         snapshotClass: 'rbd-default',
-        restoreSize: '5Gi'
+        restoreSize: '15783'
       }
     ]);
     // Each read once, then waited for through a watch of it (the fake moves a watched snapshot on).
@@ -172,6 +172,8 @@ describe('Argo runs', () => {
     expect(readFileSync(join(dir, 'logs', 'train.log'), 'utf8')).toBe(
       'log of sales-x7k2p-train-1001 (container main)\n'
     );
+    // The run's snapshots were deleted when it ended: nothing is left behind.
+    expect(fake.snapshots.size).toBe(0);
     // The step's outputs came back through its `outputs` parameter, where a local run keeps them.
     expect(JSON.parse(readFileSync(join(dir, 'steps', 'train', 'outputs.json'), 'utf8'))).toEqual({
       '1': [{ output_type: 'stream', name: 'stdout', text: 'hello from train\n' }]

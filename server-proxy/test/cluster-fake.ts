@@ -160,7 +160,13 @@ export class FakeCluster {
     }
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(path)) && method === 'GET') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
-      return void res.end(`log of ${m[2]} (container ${url.searchParams.get('container')})\n`);
+      // Argo's emissary executor logs in the main container too, around the step's own output.
+      return void res.end(
+        'time="2026-01-01T00:00:01.000Z" level=info msg="capturing logs" argo=true\n' +
+          `log of ${m[2]} (container ${url.searchParams.get('container')})\n` +
+          'time="2026-01-01T00:00:06.000Z" level=info msg="sub-process exited" argo=true error="<nil>"\n' +
+          'time="2026-01-01T00:00:06.000Z" level=info msg="Taring /tmp/cellpipe/outputs.json"\n'
+      );
     }
     if (
       (m = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]+)$/.exec(path)) &&
@@ -406,7 +412,8 @@ export class FakeCluster {
     return {
       readyToUse: ready,
       ...(ready
-        ? { restoreSize: '5Gi', boundVolumeSnapshotContentName: `snapcontent-${stored.body.metadata.name}` }
+        ? // CSI drivers report the bytes the snapshot holds, not the size of the claim it was taken of.
+          { restoreSize: '15783', boundVolumeSnapshotContentName: `snapcontent-${stored.body.metadata.name}` }
         : {})
     };
   }
