@@ -11,7 +11,9 @@ describe('why a queued step waits', () => {
       'Unschedulable: 0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
       'team-a'
     )!;
-    expect(line).toMatch(/^Step train cannot be scheduled: 0\/1 nodes are available: 1 Insufficient nvidia.com\/gpu\./);
+    expect(line).toMatch(
+      /^Step train cannot be scheduled: 0\/1 nodes are available: 1 Insufficient nvidia.com\/gpu\./
+    );
     expect(line).toContain("Lower the step's CPU, memory or GPU request");
     expect(line.split('\n')).toHaveLength(1);
   });
@@ -55,8 +57,13 @@ describe('why a step failed', () => {
 
   it('names the timeout when the pod passed its deadline', () => {
     expect(
-      failureMessage('first', { raw: 'Pod was active on the node longer than the specified deadline', timeoutSeconds: 15 })
-    ).toBe("Step first was stopped at its timeout of 15 s. Raise the step's timeout setting, or make the step faster.");
+      failureMessage('first', {
+        raw: 'Pod was active on the node longer than the specified deadline',
+        timeoutSeconds: 15
+      })
+    ).toBe(
+      "Step first was stopped at its timeout of 15 s. Raise the step's timeout setting, or make the step faster."
+    );
   });
 
   it('says out of memory', () => {

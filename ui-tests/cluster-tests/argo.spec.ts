@@ -10,14 +10,19 @@ import { join } from 'path';
 import { openNotebook, openSidebar, runCommand, shot } from '../tests/jupyterlab';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
-const names = readdirSync(EXAMPLES).filter(n => n.endsWith('.ipynb')).sort();
+const names = readdirSync(EXAMPLES)
+  .filter(n => n.endsWith('.ipynb'))
+  .sort();
 
 interface Served {
   run: { id: string; status: string; metrics: Record<string, unknown>; order: string[]; target?: string };
 }
 
 for (const name of names) {
-  test(`${name}: Run locally, then on Argo; states, logs, outputs, metrics`, async ({ page, baseURL }, testInfo) => {
+  test(`${name}: Run locally, then on Argo; states, logs, outputs, metrics`, async ({
+    page,
+    baseURL
+  }, testInfo) => {
     const content = JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8'));
     const folder = `e2e-ui/${name.replace(/\.ipynb$/, '')}-${Date.now()}`;
     const path = `${folder}/${name}`;
@@ -49,7 +54,8 @@ for (const name of names) {
     for (const step of steps) {
       await expect(state(step)).toHaveAttribute('data-state', 'succeeded', { timeout: 300_000 });
     }
-    const runs = async () => (await api<{ runs: Served['run'][] }>(`/api/runs?notebook=${encodeURIComponent(path)}`)).runs;
+    const runs = async () =>
+      (await api<{ runs: Served['run'][] }>(`/api/runs?notebook=${encodeURIComponent(path)}`)).runs;
     const local = (await runs())[0];
     expect(local.status).toBe('succeeded');
 
@@ -58,16 +64,23 @@ for (const name of names) {
     await settings.locator('summary').click();
     await settings.locator('[data-field="target"] select').selectOption('argo');
     await sidebar.locator('[data-action="run"]').click();
-    await expect(sidebar.locator('.jp-cellpipe-Cluster')).toContainText('On Argo Workflows, namespace team-a', {
-      timeout: 180_000
-    });
+    await expect(sidebar.locator('.jp-cellpipe-Cluster')).toContainText(
+      'On Argo Workflows, namespace team-a',
+      {
+        timeout: 180_000
+      }
+    );
     await expect(sidebar.locator('.jp-cellpipe-Snapshots')).toContainText('nb-workspace (at /home/jovyan)');
     await runCommand(page, 'cellpipe:open-panel');
     const graph = page.locator('.jp-cellpipe-GraphView');
     // States move: the first step is seen running (or already done) on the graph and its badge.
-    await expect(graph.locator(`[data-step="${steps[0]}"]`)).toHaveAttribute('data-state', /running|succeeded/, {
-      timeout: 300_000
-    });
+    await expect(graph.locator(`[data-step="${steps[0]}"]`)).toHaveAttribute(
+      'data-state',
+      /running|succeeded/,
+      {
+        timeout: 300_000
+      }
+    );
     await shot(page, testInfo, '01-argo-running');
     for (const step of steps) {
       await expect(state(step)).toHaveAttribute('data-state', 'succeeded', { timeout: 400_000 });
@@ -75,10 +88,12 @@ for (const name of names) {
     }
     await expect(sidebar.locator('.jp-cellpipe-Run')).toHaveAttribute('data-status', 'succeeded');
     const badges = page.locator('.jp-Notebook .jp-cellpipe-Badge[data-state="succeeded"]');
-    await expect(badges).toHaveCount(steps.length, { timeout: 30_000 }).catch(async () => {
-      // continuation cells carry their step's badge too: at least one per step
-      expect(await badges.count()).toBeGreaterThanOrEqual(steps.length);
-    });
+    await expect(badges)
+      .toHaveCount(steps.length, { timeout: 30_000 })
+      .catch(async () => {
+        // continuation cells carry their step's badge too: at least one per step
+        expect(await badges.count()).toBeGreaterThanOrEqual(steps.length);
+      });
 
     // Each step's log and outputs in the panel, as for a local run.
     const detail = page.locator('.jp-cellpipe-StepDetailPanel');
@@ -96,7 +111,9 @@ for (const name of names) {
     expect(argo.status).toBe('succeeded');
     expect(argo.metrics).toEqual(local.metrics);
     for (const step of steps) {
-      type Step = { outputs?: Record<string, { output_type: string; text?: string; data?: Record<string, unknown> }[]> };
+      type Step = {
+        outputs?: Record<string, { output_type: string; text?: string; data?: Record<string, unknown> }[]>;
+      };
       const strip = (s: Step) =>
         JSON.stringify(
           Object.fromEntries(
@@ -107,7 +124,10 @@ for (const name of names) {
           )
         );
       const q = `?notebook=${encodeURIComponent(path)}`;
-      const [a, l] = [await api<Step>(`/api/runs/${argo.id}/steps/${step}${q}`), await api<Step>(`/api/runs/${local.id}/steps/${step}${q}`)];
+      const [a, l] = [
+        await api<Step>(`/api/runs/${argo.id}/steps/${step}${q}`),
+        await api<Step>(`/api/runs/${local.id}/steps/${step}${q}`)
+      ];
       expect(strip(a), `outputs of ${step}`).toEqual(strip(l));
     }
   });

@@ -81,7 +81,9 @@ export async function namespaceArtifactRepository(
     if (key && cm.data?.[key] !== undefined) {
       return { ref: { configMap: REPOSITORIES, key } };
     }
-    return { note: `ConfigMap ${REPOSITORIES} names no default repository (annotation ${DEFAULT_REPOSITORY})` };
+    return {
+      note: `ConfigMap ${REPOSITORIES} names no default repository (annotation ${DEFAULT_REPOSITORY})`
+    };
   } catch (err) {
     const e = clusterError(err, {
       action: `read the ConfigMap ${REPOSITORIES}`,
@@ -245,7 +247,9 @@ export function argoBackend(
           artifact(task, a).then(
             text => (text === undefined ? undefined : parseObject(text)),
             (err: Error) => {
-              throw new Error(`could not read the ${a} of step ${task} from the artifact store: ${err.message}`);
+              throw new Error(
+                `could not read the ${a} of step ${task} from the artifact store: ${err.message}`
+              );
             }
           )
         )
@@ -303,7 +307,9 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
     } else if (status === 'failed') {
       const stepError = error ? (parseObject(error) as StepError | undefined) : undefined;
       state.error = stepError && Object.keys(stepError).length > 0 ? stepError : undefined;
-      const deadline = workflow.spec?.templates?.find(t => t.name === node.templateName)?.activeDeadlineSeconds;
+      const deadline = workflow.spec?.templates?.find(
+        t => t.name === node.templateName
+      )?.activeDeadlineSeconds;
       state.message = failureMessage(task, {
         raw: latest.message ?? node.message,
         attempts: node.type === 'Retry' ? attempts.length : undefined,

@@ -27,7 +27,11 @@ export interface ArtifactStore {
 }
 
 /** An S3 client for the repository, with the credentials read from its Secrets in `namespace`. */
-export async function s3Store(kube: KubeClients, namespace: string, repo: S3Repository): Promise<ArtifactStore> {
+export async function s3Store(
+  kube: KubeClients,
+  namespace: string,
+  repo: S3Repository
+): Promise<ArtifactStore> {
   if (!repo.endpoint || !repo.bucket) {
     throw new Error('the artifact repository names no S3 endpoint or bucket');
   }

@@ -302,7 +302,11 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   const record = newRecord(id, options, runAnalysis, compiled.plan, cluster, snapshots, mode, warnings);
   await mkdir(join(dir, 'logs'), { recursive: true });
   await writeJsonAtomic(join(dir, 'run.json'), record);
-  const cleanup = snapshotCleanup(kube, namespace, taken.map(t => t.snapshot));
+  const cleanup = snapshotCleanup(
+    kube,
+    namespace,
+    taken.map(t => t.snapshot)
+  );
   return {
     record,
     follow: followOptions =>
