@@ -154,8 +154,14 @@ def submit(folder, name, *flags, timeout=900, background=False):
     args = " ".join(shlex.quote(f) for f in flags)
     cmd = f"cd {folder} && cellpipe submit {shlex.quote(name)} --target argo --json {args}"
     if background:
-        # Output to a file on the workspace; `submit.pid` to stop it as Ctrl-C would.
-        return sh(f"{cmd} > {folder}/submit.out 2> {folder}/submit.err & echo $! > {folder}/submit.pid", check=True)
+        # Output to files on the workspace; `submit.pid` to stop it as Ctrl-C would. setsid: it outlives
+        # this exec session, as a command left running in a JupyterLab terminal does.
+        d = f"{HOME}/{folder}"
+        return sh(
+            f"cd {folder} && setsid nohup cellpipe submit {shlex.quote(name)} --target argo --json {args} "
+            f"> {d}/submit.out 2> {d}/submit.err < /dev/null & echo $! > {d}/submit.pid",
+            check=True,
+        )
     return sh(cmd, timeout=timeout)
 
 

@@ -286,6 +286,24 @@ describe('Argo runs', () => {
 });
 
 describe('snapshots', () => {
+  it('snapshots with the default class when the account may not read cluster-scoped classes (as on the lab)', async () => {
+    const o = await options(
+      { clusterReadsForbidden: true },
+      { target: 'argo', namespace: 'team-a' },
+      { pod: { name: 'notebook-0', namespace: 'team-a' } }
+    );
+    const submitted = await submitClusterRun(o);
+    // No class named: the snapshot controller chose its default for the driver, and the run records it.
+    expect([...fake.snapshots.values()].map(s => s.body.spec.source)).toEqual([
+      { persistentVolumeClaimName: 'workspace-notebook' },
+      { persistentVolumeClaimName: 'data-vol' }
+    ]);
+    expect(fake.requests.filter(r => r.startsWith('POST /apis/snapshot.storage.k8s.io')).length).toBe(2);
+    expect(submitted.record.snapshots?.map(s => s.snapshotClass)).toEqual(['rbd-default', 'rbd-default']);
+    const { record } = await submitted.follow({ pollMs: 5 });
+    expect(record.status).toBe('succeeded');
+  });
+
   it('surfaces status.error.message, deletes what it created, and submits nothing', async () => {
     const o = await options(
       { snapshotError: 'Failed to create snapshot: rbd: image is busy' },

@@ -26,6 +26,8 @@ export interface FakeOptions {
   snapshotError?: string;
   /** No VolumeSnapshotClass for the PVC's driver. */
   noSnapshotClass?: boolean;
+  /** Listing VolumeSnapshotClasses and reading StorageClasses (cluster-scoped) answer 403, as to a namespaced account. */
+  clusterReadsForbidden?: boolean;
   /** KFP create-run answer instead of 200. */
   kfpCreate?: { code: number; message: string };
   /** How many GETs (or watch ticks) a run/workflow stays at each stage (default 1). */
@@ -184,6 +186,20 @@ export class FakeCluster {
         status: { phase: 'Bound', capacity: { storage: '5Gi' } }
       });
     }
+    if (
+      this.options.clusterReadsForbidden &&
+      (path.startsWith('/apis/storage.k8s.io/v1/storageclasses') ||
+        path === '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses')
+    ) {
+      const what = path.includes('storageclasses') ? 'storageclasses' : 'volumesnapshotclasses';
+      const group = what === 'storageclasses' ? 'storage.k8s.io' : 'snapshot.storage.k8s.io';
+      return status(
+        res,
+        403,
+        'Forbidden',
+        `${what}.${group} is forbidden: User "system:serviceaccount:team-a:default-editor" cannot list resource "${what}" in API group "${group}" at the cluster scope`
+      );
+    }
     if ((m = /^\/apis\/storage.k8s.io\/v1\/storageclasses\/([^/]+)$/.exec(path)) && method === 'GET') {
       return json(res, 200, {
         kind: 'StorageClass',
@@ -247,7 +263,12 @@ export class FakeCluster {
             `volumesnapshots.snapshot.storage.k8s.io "${name}" already exists`
           );
         }
-        const created = { ...body, metadata: { ...body.metadata, uid: `uid-${name}` } };
+        // The snapshot controller fills in the default class of the PVC's driver when none is named.
+        const created = {
+          ...body,
+          metadata: { ...body.metadata, uid: `uid-${name}` },
+          spec: { volumeSnapshotClassName: 'rbd-default', ...body.spec }
+        };
         const snap = this.store('volumesnapshots', created);
         this.snapshots.set(name, snap);
         return json(res, 201, this.view(snap));
