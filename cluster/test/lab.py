@@ -150,7 +150,9 @@ def fresh(folder, name, text):
 
 
 def submit(folder, name, *flags, timeout=900, background=False):
-    """`cellpipe submit NAME --target argo ... --json` in the notebook's folder, as typed in its terminal."""
+    """`cellpipe submit NAME --target argo ...` in the notebook's folder, as typed in its terminal: with
+    `--json` in the foreground (the result on stdout), without it in the background (the progress lines a
+    user reads on stderr, in submit.err)."""
     args = " ".join(shlex.quote(f) for f in flags)
     cmd = f"cd {folder} && cellpipe submit {shlex.quote(name)} --target argo --json {args}"
     if background:
@@ -158,7 +160,7 @@ def submit(folder, name, *flags, timeout=900, background=False):
         # this exec session, as a command left running in a JupyterLab terminal does.
         d = f"{HOME}/{folder}"
         return sh(
-            f"cd {folder} && setsid nohup cellpipe submit {shlex.quote(name)} --target argo --json {args} "
+            f"cd {folder} && setsid nohup cellpipe submit {shlex.quote(name)} --target argo {args} "
             f"> {d}/submit.out 2> {d}/submit.err < /dev/null & echo $! > {d}/submit.pid",
             check=True,
         )

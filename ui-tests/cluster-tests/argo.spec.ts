@@ -18,6 +18,16 @@ interface Served {
   run: { id: string; status: string; metrics: Record<string, unknown>; order: string[]; target?: string };
 }
 
+// The pod's JupyterLab restores the user's own layout (its workspace is on the PVC), with or without a
+// Launcher: ready is when the splash screen is gone (galata's default waits for a Launcher tab).
+test.use({
+  waitForApplication: async ({}, use) => {
+    await use(async page => {
+      await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+    });
+  }
+});
+
 for (const name of names) {
   test(`${name}: Run locally, then on Argo; states, logs, outputs, metrics`, async ({
     page,
