@@ -21,6 +21,8 @@ interface Served {
 // The pod's JupyterLab restores the user's own layout (its workspace is on the PVC), with or without a
 // Launcher: ready is when the splash screen is gone (galata's default waits for a Launcher tab).
 test.use({
+  // Not into a galata temporary folder: the test makes its own folders (through JupyterLab, with XSRF).
+  autoGoto: false,
   waitForApplication: async ({}, use) => {
     await use(async page => {
       await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
@@ -33,6 +35,7 @@ for (const name of names) {
     page,
     baseURL
   }, testInfo) => {
+    await page.goto();
     const content = JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8'));
     const folder = `e2e-ui/${name.replace(/\.ipynb$/, '')}-${Date.now()}`;
     const path = `${folder}/${name}`;
