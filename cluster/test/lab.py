@@ -160,7 +160,8 @@ def submit(folder, name, *flags, timeout=900, background=False):
         # this exec session, as a command left running in a JupyterLab terminal does.
         d = f"{HOME}/{folder}"
         return sh(
-            f"cd {folder} && setsid nohup cellpipe submit {shlex.quote(name)} --target argo {args} "
+            # `cd` on its own: `$!` must be cellpipe's process, not a subshell's.
+            f"cd {folder}; setsid nohup cellpipe submit {shlex.quote(name)} --target argo {args} "
             f"> {d}/submit.out 2> {d}/submit.err < /dev/null & echo $! > {d}/submit.pid",
             check=True,
         )

@@ -57,6 +57,8 @@ interface Stored {
 }
 
 interface Workflow extends Stored {
+  /** Ticks when it was stopped (spec.shutdown): its nodes stay as they were then. */
+  stoppedAt?: number;
   body: { metadata: { name: string; labels?: Record<string, string> }; spec: WorkflowSpec; status?: unknown };
 }
 
@@ -316,6 +318,7 @@ export class FakeCluster {
         for (const op of body as { path: string; value: string }[]) {
           if (op.path === '/spec/shutdown') {
             wf.body.spec.shutdown = op.value;
+            wf.stoppedAt ??= wf.ticks;
           }
         }
         this.change(wf);
@@ -556,10 +559,17 @@ export class FakeCluster {
   private workflowStatus(wf: Workflow): unknown {
     const tasks = dagTasks(wf.body.spec);
     const name = wf.body.metadata.name;
-    if (wf.body.spec.shutdown) {
-      return { phase: 'Failed', message: "Stopped with strategy 'Terminate'", nodes: {} };
-    }
-    const { phase, states } = this.progress(tasks, wf.ticks);
+    const stopped = !!wf.body.spec.shutdown;
+    // Stopped: Argo fails the running (and pending) steps with its stop message and omits the rest.
+    const { phase, states } = stopped
+      ? (() => {
+          const p = this.progress(tasks, wf.stoppedAt ?? wf.ticks);
+          return {
+            phase: 'Failed' as const,
+            states: p.states.map(st => (st === 'Running' ? 'Failed' : (st ?? 'Omitted')))
+          };
+        })()
+      : this.progress(tasks, wf.ticks);
     const nodes: Record<string, unknown> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
@@ -576,7 +586,9 @@ export class FakeCluster {
           phase: state,
           startedAt: '2026-01-01T00:00:00Z',
           finishedAt: state === 'Running' ? null : '2026-01-01T00:00:07Z',
-          ...(state === 'Failed' ? { message: 'Error (exit code 1)' } : {}),
+          ...(state === 'Failed'
+            ? { message: stopped ? "Stopped with strategy 'Terminate'" : 'Error (exit code 1)' }
+            : {}),
           ...(state === 'Succeeded'
             ? {
                 outputs: {
@@ -596,7 +608,13 @@ export class FakeCluster {
         };
       }
     });
-    return { phase, startedAt: '2026-01-01T00:00:00Z', nodes, progress: '0/1' };
+    return {
+      phase,
+      startedAt: '2026-01-01T00:00:00Z',
+      nodes,
+      progress: '0/1',
+      ...(stopped ? { message: "Stopped with strategy 'Terminate'" } : {})
+    };
   }
 
   private kfpStatus(

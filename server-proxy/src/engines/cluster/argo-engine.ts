@@ -279,6 +279,7 @@ function taskNode(workflow: Workflow | undefined, task: string): ArgoNode | unde
 function workflowState(workflow: Workflow, known: Set<string>, namespace: string): ClusterPoll {
   const states = new Map<string, TaskState>();
   const nodes = workflow.status?.nodes ?? {};
+  const cancelled = !!workflow.spec?.shutdown;
   for (const node of Object.values(nodes)) {
     // A retried step has a Retry node named after the task and Pod children named `task(N)`.
     if (!node.displayName || !known.has(node.displayName) || !node.phase) {
@@ -304,6 +305,10 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
     if (status === 'queued' || (status === 'running' && latest.phase === 'Pending')) {
       state.status = 'queued';
       state.waiting = waitingReason(task, latest.message, namespace);
+    } else if (cancelled && (status === 'skipped' || (status === 'failed' && !hasError(error)))) {
+      // Stopped (spec.shutdown): Argo fails the steps it stopped ("Stopped with strategy 'Terminate'",
+      // "omitted: depends condition not met" for one that never started); they were cancelled.
+      state.status = 'cancelled';
     } else if (status === 'failed') {
       const stepError = error ? (parseObject(error) as StepError | undefined) : undefined;
       state.error = stepError && Object.keys(stepError).length > 0 ? stepError : undefined;
@@ -322,7 +327,6 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
     states.set(task, state);
   }
   const phase = workflow.status?.phase;
-  const cancelled = !!workflow.spec?.shutdown;
   const status =
     phase === 'Succeeded'
       ? 'succeeded'
@@ -347,6 +351,12 @@ function lastPodOf(pods: V1Pod[], workflow: string, task: string): V1Pod | undef
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Whether the `error` output parameter holds a step's own error (`{}` when it has none). */
+function hasError(text: string | undefined): boolean {
+  const error = text ? parseObject(text) : undefined;
+  return !!error && Object.keys(error).length > 0;
 }
 
 /** A JSON object from an output parameter; anything else (truncated, not JSON) is ignored. */
