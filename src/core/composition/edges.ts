@@ -14,7 +14,10 @@ import type { EdgeSuggestion } from '../flow/flow';
 import type { StepDef } from '../graph/steps';
 
 /** The steps with the implied upstream steps added to `prev` (never closing a cycle). */
-export function withCompositionEdges(steps: readonly StepDef[], suggestions: readonly EdgeSuggestion[]): StepDef[] {
+export function withCompositionEdges(
+  steps: readonly StepDef[],
+  suggestions: readonly EdgeSuggestion[]
+): StepDef[] {
   if (!steps.some(s => s.notebook)) {
     return [...steps];
   }
@@ -42,15 +45,7 @@ export function withCompositionEdges(steps: readonly StepDef[], suggestions: rea
     }
   };
 
-  out.forEach((step, i) => {
-    if (step.prev.length > 0) {
-      return; // the user said what it waits for
-    }
-    const above = out.slice(0, i).filter(s => (step.notebook ? !s.notebook : true));
-    // Only the latest of them: the others are upstream of those already.
-    const latest = above.filter(s => !above.some(o => o !== s && reaches(o.name, s.name)));
-    latest.forEach(s => add(step, s.name));
-  });
+  const declared = new Set(out.filter(s => s.prev.length > 0).map(s => s.name));
   for (const s of suggestions) {
     const from = byName.get(s.from);
     const to = byName.get(s.to);
@@ -58,5 +53,14 @@ export function withCompositionEdges(steps: readonly StepDef[], suggestions: rea
       add(to, s.from);
     }
   }
+  out.forEach((step, i) => {
+    if (declared.has(step.name)) {
+      return; // the user said what it waits for
+    }
+    const above = out.slice(0, i).filter(s => (step.notebook ? !s.notebook : true));
+    // Only the latest of them: the others are upstream of those already.
+    const latest = above.filter(s => !above.some(o => o !== s && reaches(o.name, s.name)));
+    latest.forEach(s => add(step, s.name));
+  });
   return out;
 }

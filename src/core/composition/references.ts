@@ -57,7 +57,11 @@ export function referencePath(from: string, notebookPath: string): string {
 export function notebookReferences(notebook: NotebookData): Array<{ cell: number; path: string }> {
   const refs: Array<{ cell: number; path: string }> = [];
   for (const cell of notebook.cells) {
-    if (cell.type === 'code' && cell.notebookPath !== undefined && cell.tags.some(t => t.startsWith('notebook:'))) {
+    if (
+      cell.type === 'code' &&
+      cell.notebookPath !== undefined &&
+      cell.tags.some(t => t.startsWith('notebook:'))
+    ) {
       if (parseCellTags(cell.tags, cell.index).role.kind === 'notebook') {
         refs.push({ cell: cell.index, path: cell.notebookPath });
       }

@@ -151,7 +151,14 @@ function childInterface(path: string, notebook: NotebookData, analysis: Pipeline
       .sort()
       .map((name): FlowEvent => {
         const kind = kinds.get(name);
-        return { kind: 'write', how: 'bind', name, line: 1, column: 0, ...(kind ? { unserialisable: kind } : {}) };
+        return {
+          kind: 'write',
+          how: 'bind',
+          name,
+          line: 1,
+          column: 0,
+          ...(kind ? { unserialisable: kind } : {})
+        };
       })
   ];
   return { path, notebook, analysis, needs, reads, provides, cellAnalysis: { events, issues: [] } };

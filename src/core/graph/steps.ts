@@ -45,8 +45,14 @@ export interface StepGrouping {
 
 /** A step name from a notebook's file name, for a `notebook:` tag without one. */
 export function stepNameOfNotebook(path: string | undefined): string {
-  const file = (path ?? '').split('/').pop()!.replace(/\.ipynb$/, '');
-  const name = file.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  const file = (path ?? '')
+    .split('/')
+    .pop()!
+    .replace(/\.ipynb$/, '');
+  const name = file
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   return !name ? 'notebook' : STEP_NAME.test(name) ? name : `nb_${name}`;
 }
 

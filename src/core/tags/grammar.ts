@@ -253,7 +253,10 @@ export function parseCellTags(
       );
     }
     if (notebooks.length > 1) {
-      error('two-step-names', `The cell is tagged with two notebook steps (${notebooks.join(', ')}); keep one.`);
+      error(
+        'two-step-names',
+        `The cell is tagged with two notebook steps (${notebooks.join(', ')}); keep one.`
+      );
     }
     if (settingTags.length > 0) {
       ignored(settingTags, "a notebook: step's settings are those of the referenced notebook's steps");

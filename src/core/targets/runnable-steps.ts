@@ -167,3 +167,36 @@ function flatten(level: Level, out: RunnableStep[]): void {
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
+
+/**
+ * The runnable steps a step name selects (`--step`, Run this step): the step, or every step of a
+ * notebook step's sub-pipeline. Empty when the pipeline has no such step.
+ */
+export function selectSteps(steps: readonly RunnableStep[], name: string): string[] {
+  return steps.filter(s => s.name === name || s.name.startsWith(`${name}.`)).map(s => s.name);
+}
+
+/** The steps a selection needs: the selected ones and every step above them. */
+export function neededSteps(steps: readonly RunnableStep[], only: readonly string[]): Set<string> {
+  const deps = new Map(steps.map(s => [s.name, s.deps]));
+  const needed = new Set<string>();
+  const visit = (step: string) => {
+    if (!needed.has(step)) {
+      needed.add(step);
+      (deps.get(step) ?? []).forEach(visit);
+    }
+  };
+  only.forEach(visit);
+  return needed;
+}
+
+/** The steps a name selects and every step below them, in run order. */
+export function stepAndDownstream(steps: readonly RunnableStep[], name: string): string[] {
+  const below = new Set(selectSteps(steps, name));
+  for (const step of steps) {
+    if (step.deps.some(d => below.has(d))) {
+      below.add(step.name);
+    }
+  }
+  return steps.filter(s => below.has(s.name)).map(s => s.name);
+}
