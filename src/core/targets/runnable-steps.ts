@@ -63,13 +63,19 @@ interface Level {
   exportedMetrics: Set<string>;
 }
 
+/** What a runnable step is without the notebooks (what the graph draws). */
+export type RunnableStructure = Omit<RunnableStep, 'notebook'>;
+
 /** The runnable steps of a pipeline, in an order that runs each after its upstream steps. */
-export function runnableSteps(analysis: PipelineAnalysis, notebook: NotebookData): RunnableStep[] {
+export function runnableSteps(analysis: PipelineAnalysis): RunnableStructure[];
+export function runnableSteps(analysis: PipelineAnalysis, notebook: NotebookData): RunnableStep[];
+export function runnableSteps(analysis: PipelineAnalysis, notebook?: NotebookData): RunnableStructure[] {
   const out: RunnableStep[] = [];
   flatten(
     {
       analysis,
-      notebook,
+      // Only the top notebook's own steps refer to it; without it, its structure is all that is asked for.
+      notebook: notebook ?? { cells: [], metadata: {} },
       prefix: '',
       scope: [],
       upstream: [],
@@ -81,7 +87,7 @@ export function runnableSteps(analysis: PipelineAnalysis, notebook: NotebookData
     },
     out
   );
-  return out;
+  return notebook ? out : out.map(({ notebook: _unused, ...structure }) => structure);
 }
 
 type Place = Pick<Level, 'analysis' | 'prefix'>;
@@ -95,8 +101,11 @@ function providerOf(level: Place, step: string, name: string): string {
   return providerOf({ analysis: sub.analysis, prefix: `${level.prefix}${step}.` }, sub.provides[name], name);
 }
 
-/** What waiting for a step of this level means: waiting for it, or for its sub-pipeline's last steps. */
-function lastSteps(level: Place, step: string): string[] {
+/**
+ * What waiting for a step of a notebook (`prefix` + its name being how runnable steps are named there)
+ * means: waiting for it, or for its sub-pipeline's last steps.
+ */
+export function lastSteps(level: Place, step: string): string[] {
   const sub = level.analysis.subPipelines[step];
   if (!sub) {
     return [level.prefix + step];
