@@ -3,7 +3,7 @@
  * `NotebookFileError` whose message names the file and says what is wrong.
  */
 import { readFile } from 'fs/promises';
-import { basename, isAbsolute, relative, resolve, sep } from 'path';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'path';
 import { loadReferencedNotebooks } from '../../src/core/composition/references';
 import type { NotebookData } from '../../src/core/notebook/model';
 import { NotebookFormatError, readNotebook } from '../../src/core/notebook/read';
@@ -57,13 +57,14 @@ export async function loadNotebookFile(path: string): Promise<NotebookData> {
 
 /**
  * What the core needs to analyse the notebook at `file` with its `notebook:` steps: its path as messages
- * name it (relative to `base`: the current folder for the CLI, the Jupyter root for the server) and the
- * notebooks it runs, read from disk. With `confine`, a reference outside `base` cannot be read.
+ * name it, relative to `base` (for the CLI the notebook's folder, as `notebook_path`s are written; for the
+ * server the Jupyter root, as the frontend names files), and the notebooks it runs, read from disk. With
+ * `confine`, a reference outside `base` cannot be read.
  */
 export async function analysisOptions(
   file: string,
   notebook: NotebookData,
-  base: string,
+  base = dirname(resolve(file)),
   confine = false
 ): Promise<AnalyzeOptions> {
   const label = (path: string) => {

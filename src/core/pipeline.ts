@@ -58,6 +58,8 @@ export interface SubPipeline {
 }
 
 export interface PipelineAnalysis {
+  /** The notebook's path, as the resolver names files (its notebook: steps' paths are relative to it). */
+  path: string;
   pipeline: Omit<PipelineSettings, 'steps'>;
   /** Steps in notebook order of their first cell. */
   steps: PipelineStep[];
@@ -235,6 +237,7 @@ function analyze(
   const { steps: _perStep, ...pipeline } = settings.settings;
   void _perStep;
   return {
+    path,
     pipeline,
     steps,
     order: graph.order,

@@ -11,6 +11,7 @@ import type { CellAnalysis } from '../core/analysis/types';
 import type { Diagnostic } from '../core/diagnostics';
 import type { PipelineAnalysis } from '../core/pipeline';
 import type { ParameterValue } from '../core/tags/parameters';
+import { pathFrom } from '../core/composition/references';
 import { lastSteps, runnableSteps } from '../core/targets/runnable-steps';
 
 export interface Point {
@@ -40,7 +41,7 @@ export interface GraphNode {
   diagnostics: { errors: number; warnings: number; items: Diagnostic[] };
   /** The notebook step (qualified) whose sub-pipeline holds it; null for the notebook's own steps. */
   group: string | null;
-  /** In a sub-pipeline: the notebook it comes from (its cells are that notebook's). */
+  /** In a sub-pipeline: the notebook it comes from (its cells are that notebook's), as `GraphGroup.path`. */
   path?: string;
 }
 
@@ -53,7 +54,7 @@ export interface GraphGroup {
   step: string;
   /** Its name, as drawn. */
   label: string;
-  /** The notebook it runs. */
+  /** The notebook it runs (relative to the graph's notebook when in its folder). */
   path: string;
   /** Top-left corner and size, around its steps and its header. */
   x: number;
@@ -322,7 +323,7 @@ function compositionItems(analysis: PipelineAnalysis): { items: Item[]; groups: 
         groups.push({
           step: qualified,
           label: name,
-          path: sub.path,
+          path: pathFrom(analysis.path, sub.path),
           depth,
           parent,
           diagnostics: level(a).d.get(name) ?? []
@@ -347,7 +348,7 @@ function compositionItems(analysis: PipelineAnalysis): { items: Item[]; groups: 
           d => !(d.code === 'undefined-name' && reads.has(d.name!))
         ),
         group: parent,
-        ...(parent ? { path: subOf(analysis, parent)!.path } : {})
+        ...(parent ? { path: pathFrom(analysis.path, subOf(analysis, parent)!.path) } : {})
       });
     }
   };

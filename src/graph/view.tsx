@@ -26,7 +26,7 @@ import {
   Transform,
   zoomAt
 } from './layout';
-import type { StepState } from '../run/run-state';
+import { notebookStepView, StepState } from '../run/run-state';
 
 /** The run states are the run model's. */
 export type StepRunState = StepState;
@@ -213,25 +213,6 @@ function NodeView(props: {
       )}
     </g>
   );
-}
-
-/** What a sub-pipeline's steps say together: failed or running when one is, finished when all are. */
-export function groupState(
-  group: string,
-  states: Record<string, StepRunStatus> | undefined
-): StepRunState | undefined {
-  const inside = Object.entries(states ?? {})
-    .filter(([step]) => step.startsWith(`${group}.`))
-    .map(([, s]) => s.state);
-  if (inside.length === 0) {
-    return undefined;
-  }
-  for (const state of ['failed', 'running', 'cancelled', 'skipped', 'queued'] as const) {
-    if (inside.includes(state)) {
-      return state;
-    }
-  }
-  return inside.every(s => s === 'cached') ? 'cached' : 'succeeded';
 }
 
 /** A notebook: step: a box around the steps of the notebook it runs, with its name and notebook on top. */
@@ -630,7 +611,7 @@ export function PipelineGraph(props: PipelineGraphProps): JSX.Element {
               <GroupView
                 key={group.step}
                 group={group}
-                state={groupState(group.step, states)}
+                state={states ? notebookStepView(states, group.step)?.state : undefined}
                 selected={group.step === selected}
                 onSelect={onSelect}
                 trans={trans}

@@ -23,7 +23,7 @@ export async function analyzeCommand(
   const analysis = analyzeNotebook(
     notebook,
     await nodeAnalyser(),
-    await analysisOptions(path, notebook, process.cwd())
+    await analysisOptions(path, notebook)
   );
   out.write(
     options.json ? JSON.stringify(toJson(analysis), null, 2) + '\n' : formatSummary(basename(path), analysis)

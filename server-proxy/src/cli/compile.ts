@@ -51,7 +51,7 @@ export async function compileCommand(
   const analysis = analyzeNotebook(
     notebook,
     await nodeAnalyser(),
-    await analysisOptions(path, notebook, process.cwd())
+    await analysisOptions(path, notebook)
   );
   const target = options.target ?? analysis.pipeline.target;
   if (target !== 'kfp' && target !== 'argo') {

@@ -37,7 +37,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
   const analysis = analyzeNotebook(
     notebook,
     await nodeAnalyser(),
-    await analysisOptions(notebookPath, notebook, process.cwd())
+    await analysisOptions(notebookPath, notebook)
   );
   const file = basename(path);
   if (

@@ -38,7 +38,7 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
   const analysis = analyzeNotebook(
     notebook,
     await nodeAnalyser(),
-    await analysisOptions(notebookPath, notebook, process.cwd())
+    await analysisOptions(notebookPath, notebook)
   );
   const target = options.target ?? analysis.pipeline.target;
   if (target !== 'kfp' && target !== 'argo') {

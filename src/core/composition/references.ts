@@ -53,6 +53,12 @@ export function referencePath(from: string, notebookPath: string): string {
   return normalizePath(notebookPath.startsWith('/') ? notebookPath : folderOf(from) + notebookPath);
 }
 
+/** `to` as a user reads it from the notebook at `from`: relative to its folder when inside it. */
+export function pathFrom(from: string, to: string): string {
+  const folder = folderOf(from);
+  return folder && to.startsWith(folder) ? to.slice(folder.length) : to;
+}
+
 /** The `notebook:` cells of a notebook and the path each refers to (as written). */
 export function notebookReferences(notebook: NotebookData): Array<{ cell: number; path: string }> {
   const refs: Array<{ cell: number; path: string }> = [];
