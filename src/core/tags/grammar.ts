@@ -83,6 +83,12 @@ const PREFIXES = [
 /** The tags that set a step's settings: they apply to steps (and to Kale's steps_defaults). */
 const SETTING_PREFIXES = ['limit', 'annotation', 'label', 'image', 'cache', 'report', 'secret'];
 
+/** Whether a tag sets a step's settings (the tags Kale's steps_defaults may hold). */
+export function isSettingTag(tag: string): boolean {
+  const colon = tag.indexOf(':');
+  return colon > 0 && SETTING_PREFIXES.includes(tag.slice(0, colon));
+}
+
 /** Whether a tag belongs to the pipeline vocabulary (and is therefore rewritten on edits). */
 export function isPipelineTag(tag: string): boolean {
   return (SPECIAL_TAGS as readonly string[]).includes(tag) || PREFIXES.some(p => tag.startsWith(p));

@@ -8,7 +8,7 @@
  */
 import { Diagnostic, diagnostic } from '../diagnostics';
 import type { NotebookData } from '../notebook/model';
-import { CellRole, ENV_NAME, isPipelineTag, parseCellTags, SECRET_NAME, StepRole } from './grammar';
+import { CellRole, ENV_NAME, isSettingTag, parseCellTags, SECRET_NAME, StepRole } from './grammar';
 import { parseQuantity, quantityProblem } from './quantity';
 
 export type Target = 'local' | 'kfp' | 'argo';
@@ -203,7 +203,7 @@ function readStepsDefaults(list: unknown[]): { settings: StepSettings; diagnosti
           `Kale steps_defaults: ${JSON.stringify(item)} is not a tag; write tags such as "limit:memory:4Gi".`
         )
       );
-    } else if (!isPipelineTag(item) || /^(step|block|prev|notebook):/.test(item)) {
+    } else if (!isSettingTag(item)) {
       diagnostics.push(
         diagnostic(
           'warning',
