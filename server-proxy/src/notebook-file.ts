@@ -81,7 +81,10 @@ export async function analysisOptions(
     try {
       return await loadNotebookFile(full);
     } catch (err) {
-      throw new Error(err instanceof NotebookFileError ? err.reason : String(err));
+      // The core names the notebook itself: the reason alone (the lib target has no Error `cause` option).
+      throw Object.assign(new Error(err instanceof NotebookFileError ? err.reason : String(err)), {
+        cause: err
+      });
     }
   });
   return { path, resolver };

@@ -20,11 +20,7 @@ export async function analyzeCommand(
   out: NodeJS.WritableStream
 ): Promise<number> {
   const notebook = await loadNotebookFile(path);
-  const analysis = analyzeNotebook(
-    notebook,
-    await nodeAnalyser(),
-    await analysisOptions(path, notebook)
-  );
+  const analysis = analyzeNotebook(notebook, await nodeAnalyser(), await analysisOptions(path, notebook));
   out.write(
     options.json ? JSON.stringify(toJson(analysis), null, 2) + '\n' : formatSummary(basename(path), analysis)
   );

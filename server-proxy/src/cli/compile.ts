@@ -48,11 +48,7 @@ export async function compileCommand(
 ): Promise<number> {
   const file = basename(path);
   const notebook = await loadNotebookFile(path);
-  const analysis = analyzeNotebook(
-    notebook,
-    await nodeAnalyser(),
-    await analysisOptions(path, notebook)
-  );
+  const analysis = analyzeNotebook(notebook, await nodeAnalyser(), await analysisOptions(path, notebook));
   const target = options.target ?? analysis.pipeline.target;
   if (target !== 'kfp' && target !== 'argo') {
     throw new UsageError(`${path}: say which cluster to compile for: --target kfp or --target argo`);
