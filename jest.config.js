@@ -29,6 +29,9 @@ const JUPYTER_ES_MODULES = [
 const KUBERNETES_ES_MODULES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', 'jsonpath-plus', 'rfc4648'].join('|');
 
 module.exports = {
+  // Loading the tree-sitter wasm in a beforeAll takes well under a second alone, but several seconds on a
+  // 2-core machine whose other test suites run at the same time; jest's 5 s default then fails them.
+  testTimeout: 30000,
   projects: [
     {
       displayName: 'core',

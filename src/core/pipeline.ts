@@ -224,6 +224,7 @@ function analyze(
     diagnostics.push(...resolved.diagnostics);
     return { ...common, settings: resolved.settings };
   });
+  diagnostics.push(...metricClashes(flow.metrics, subPipelines, stepDefs));
   if (steps.length === 0) {
     diagnostics.push(
       diagnostic(
@@ -250,6 +251,47 @@ function analyze(
     analyses,
     subPipelines
   };
+}
+
+/** Every metric name a pipeline records, its sub-pipelines' included. */
+function metricNames(analysis: PipelineAnalysis): string[] {
+  return [
+    ...analysis.metrics.map(m => m.name),
+    ...Object.values(analysis.subPipelines).flatMap(sub => metricNames(sub.analysis))
+  ];
+}
+
+/**
+ * A run keeps one value per metric name: two steps (of this notebook or of the notebooks it runs) that
+ * record the same name would overwrite each other.
+ */
+function metricClashes(
+  metrics: readonly MetricFlow[],
+  subPipelines: Record<string, SubPipeline>,
+  steps: ReadonlyMap<string, StepDef>
+): Diagnostic[] {
+  const recorders = new Map<string, Set<string>>();
+  const add = (name: string, unit: string) => recorders.set(name, (recorders.get(name) ?? new Set()).add(unit));
+  metrics.forEach(m => m.step !== null && add(m.name, m.step));
+  for (const [step, sub] of Object.entries(subPipelines)) {
+    metricNames(sub.analysis).forEach(name => add(name, step));
+  }
+  const out: Diagnostic[] = [];
+  for (const [name, units] of recorders) {
+    const notebookStep = [...units].map(u => steps.get(u)).find(def => def?.notebook);
+    if (units.size > 1 && notebookStep) {
+      out.push(
+        diagnostic(
+          'warning',
+          'duplicate-metric',
+          `The metric "${name}" is recorded by ${[...units].join(' and ')}; a run keeps one value per name ` +
+            `(the last one recorded). Rename one of them.`,
+          { cell: notebookStep.notebook!.cell, step: notebookStep.name, name }
+        )
+      );
+    }
+  }
+  return out;
 }
 
 /**

@@ -354,6 +354,30 @@ describe('what a notebook: step refuses', () => {
     expect(step(a, 'use')).toMatchObject({ sources: { dataset: 'two' }, deps: ['two'] });
   });
 
+  it('warns when the notebook and a notebook it runs record a metric of the same name', () => {
+    const child = nb('child.ipynb', [['step:fit'], 'score = 1'], [['pipeline-metrics'], 'print(score)']);
+    const clash = analyze(
+      nb(
+        'main.ipynb',
+        [['notebook:child'], '', 'child.ipynb'],
+        [['step:own'], 'score = 2'],
+        [['pipeline-metrics'], 'print(score)']
+      ),
+      { 'child.ipynb': child }
+    );
+    expect(clash.diagnostics.find(d => d.code === 'duplicate-metric')).toMatchObject({
+      severity: 'warning',
+      cell: 0,
+      name: 'score'
+    });
+    // Recording the child's own value again is no clash: the same step records it.
+    const same = analyze(
+      nb('main.ipynb', [['notebook:child'], '', 'child.ipynb'], [['pipeline-metrics'], 'print(score)']),
+      { 'child.ipynb': child }
+    );
+    expect(same.diagnostics.map(d => d.code)).not.toContain('duplicate-metric');
+  });
+
   it('names a notebook: step after its file when the tag has no name', () => {
     const a = analyze(nb('main.ipynb', [['notebook:'], '', 'lib/Train-Model.ipynb']), {
       'lib/train-model.ipynb': 'no',
