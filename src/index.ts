@@ -5,6 +5,7 @@
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -67,7 +68,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         session.selectStep(step);
         app.shell.activateById(SIDEBAR_ID);
       },
-      new ReferencedNotebooks(app.serviceManager.contents)
+      new ReferencedNotebooks(app.serviceManager.contents, PageConfig.getOption('serverRoot'))
     );
     tracker.widgetAdded.connect((_, panel) => void sessions.add(panel));
     tracker.forEach(panel => void sessions.add(panel));

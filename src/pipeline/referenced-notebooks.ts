@@ -11,7 +11,11 @@ import type { NotebookResolver, ResolvedNotebook } from '../core/composition/ref
 import { readNotebook } from '../core/notebook/read';
 
 export class ReferencedNotebooks implements NotebookResolver {
-  constructor(private readonly contents: Pick<Contents.IManager, 'get' | 'fileChanged'>) {
+  constructor(
+    private readonly contents: Pick<Contents.IManager, 'get' | 'fileChanged'>,
+    /** The Jupyter root on the server's disk (an absolute `notebook_path` inside it is read through it). */
+    private readonly serverRoot = ''
+  ) {
     contents.fileChanged.connect(this._onFileChanged, this);
   }
 
@@ -38,7 +42,7 @@ export class ReferencedNotebooks implements NotebookResolver {
   private async _read(path: string): Promise<void> {
     let resolved: ResolvedNotebook;
     try {
-      const model = await this.contents.get(path, { type: 'notebook', content: true });
+      const model = await this.contents.get(this._contentsPath(path), { type: 'notebook', content: true });
       resolved = { notebook: readNotebook(model.content, model.name) };
     } catch (err) {
       const status = (err as { response?: { status?: number } }).response?.status;
@@ -51,6 +55,18 @@ export class ReferencedNotebooks implements NotebookResolver {
       this._cache.set(path, resolved);
       this._changed.emit(path);
     }
+  }
+
+  /** The contents API names files from the Jupyter root; an absolute path is one on the server's disk. */
+  private _contentsPath(path: string): string {
+    if (!path.startsWith('/')) {
+      return path;
+    }
+    const root = this.serverRoot.replace(/\/+$/, '');
+    if (root.startsWith('/') && path.startsWith(`${root}/`)) {
+      return path.slice(root.length + 1);
+    }
+    throw new Error('it is outside the Jupyter root directory (give its path relative to this notebook)');
   }
 
   private _onFileChanged(_: unknown, change: Contents.IChangedArgs): void {
