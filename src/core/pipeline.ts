@@ -271,7 +271,8 @@ function metricClashes(
   steps: ReadonlyMap<string, StepDef>
 ): Diagnostic[] {
   const recorders = new Map<string, Set<string>>();
-  const add = (name: string, unit: string) => recorders.set(name, (recorders.get(name) ?? new Set()).add(unit));
+  const add = (name: string, unit: string) =>
+    recorders.set(name, (recorders.get(name) ?? new Set()).add(unit));
   metrics.forEach(m => m.step !== null && add(m.name, m.step));
   for (const [step, sub] of Object.entries(subPipelines)) {
     metricNames(sub.analysis).forEach(name => add(name, step));
