@@ -104,10 +104,12 @@ def kale_pair(folder):
         (["pipeline-metrics"], "print(scale)"),
     ], {"pipeline_name": "producer", "steps_defaults": ["label:team:data", "cache:enabled"]})
     write(folder / "consumer.ipynb", [
-        (["step:consume"], "total = sum(dataset) + batch\nprint(total)"),
+        # math comes from main's imports cell, as it would in main's kernel
+        (["step:consume"], "total = sum(dataset) + batch + math.floor(0.5)\nprint(total)"),
         (["pipeline-metrics"], "print(total)"),
     ], {"pipeline_name": "consumer"})
     return write(folder / "main.ipynb", [
+        (["imports"], "import math"),
         (["pipeline-parameters"], "epochs = 7\nbatch = 100"),
         (["notebook:producer"], "# runs producer.ipynb", "./producer.ipynb"),
         (["notebook:consumer"], "", "consumer.ipynb"),

@@ -42,6 +42,11 @@ export interface RunnableStep {
   runParameters: string[];
   /** The metrics it records. */
   metrics: string[];
+  /**
+   * The imports and functions cells of the notebooks that run it, outermost first: run before its own,
+   * as a top-to-bottom run of them would have (its cells may use the names they define).
+   */
+  outerPrelude: Array<{ cell: number; source: string }>;
 }
 
 interface Level {
@@ -61,6 +66,7 @@ interface Level {
   exported: Set<string>;
   /** Metrics the enclosing notebook records with values from this level. */
   exportedMetrics: Set<string>;
+  outerPrelude: RunnableStep['outerPrelude'];
 }
 
 /** What a runnable step is without the notebooks (what the graph draws). */
@@ -83,7 +89,8 @@ export function runnableSteps(analysis: PipelineAnalysis, notebook?: NotebookDat
       parameters: analysis.parameters,
       runParameters: Object.keys(analysis.parameters),
       exported: new Set(),
-      exportedMetrics: new Set()
+      exportedMetrics: new Set(),
+      outerPrelude: []
     },
     out
   );
@@ -120,6 +127,7 @@ function flatten(level: Level, out: RunnableStep[]): void {
   const byName = new Map(analysis.steps.map(s => [s.name, s]));
   /** Names this level hands to the enclosing notebook that `step` provides. */
   const handedUp = (names: Set<string>, step: string) => [...names].filter(n => sub?.provides[n] === step);
+  const ownPrelude = new Set(analysis.prelude.map(cell => level.notebook.cells[cell]?.source));
   for (const name of analysis.order) {
     const step = byName.get(name)!;
     const qualified = prefix + name;
@@ -144,7 +152,11 @@ function flatten(level: Level, out: RunnableStep[]): void {
             parameters: child.parameters,
             runParameters: child.passed.filter(p => level.runParameters.includes(p)),
             exported: new Set([...step.outs, ...handedUp(level.exported, name)]),
-            exportedMetrics: new Set([...ownMetrics, ...handedUp(level.exportedMetrics, name)])
+            exportedMetrics: new Set([...ownMetrics, ...handedUp(level.exportedMetrics, name)]),
+            outerPrelude: [
+              ...level.outerPrelude,
+              ...analysis.prelude.map(cell => ({ cell, source: level.notebook.cells[cell]?.source ?? '' }))
+            ]
           },
           out
         );
@@ -168,7 +180,9 @@ function flatten(level: Level, out: RunnableStep[]): void {
       outs: [...new Set([...step.outs, ...handedUp(level.exported, name)])].sort(),
       parameters: level.parameters,
       runParameters: level.runParameters,
-      metrics: [...new Set([...ownMetrics, ...handedUp(level.exportedMetrics, name)])]
+      metrics: [...new Set([...ownMetrics, ...handedUp(level.exportedMetrics, name)])],
+      // A cell its own notebook has too (the same imports, typically) runs once.
+      outerPrelude: level.outerPrelude.filter(p => !ownPrelude.has(p.source))
     });
   }
 }

@@ -21,12 +21,15 @@ export interface StepProgramOptions {
 /** A Python string literal (a JSON string is one). */
 const str = (text: string) => JSON.stringify(text);
 
-function cellList(notebook: NotebookData, cells: readonly number[]): string {
+function cellList(cells: ReadonlyArray<{ cell: number; source: string }>): string {
   if (cells.length === 0) {
     return '[]';
   }
-  return `[\n${cells.map(i => `        (${i}, ${str(notebook.cells[i].source)}),`).join('\n')}\n    ]`;
+  return `[\n${cells.map(c => `        (${c.cell}, ${str(c.source)}),`).join('\n')}\n    ]`;
 }
+
+const cellsOf = (notebook: NotebookData, cells: readonly number[]) =>
+  cells.map(cell => ({ cell, source: notebook.cells[cell].source }));
 
 export function stepProgram({ analysis, notebook, step, runtimeSource }: StepProgramOptions): string {
   const runnable = runnableSteps(analysis, notebook).find(r => r.name === step);
@@ -57,10 +60,10 @@ export function runnableProgram(runnable: RunnableStep, runtimeSource: string): 
     '# ---- this step ----',
     'STEP = {',
     `    "step": ${str(step)},`,
-    `    "prelude": ${cellList(notebook, analysis.prelude)},`,
+    `    "prelude": ${cellList([...runnable.outerPrelude, ...cellsOf(notebook, analysis.prelude)])},`,
     `    "parameters": {${parameters ? `\n${parameters}\n    ` : ''}},`,
     `    "ins": {${ins ? `\n${ins}\n    ` : ''}},`,
-    `    "cells": ${cellList(notebook, spec.cells)},`,
+    `    "cells": ${cellList(cellsOf(notebook, spec.cells))},`,
     `    "outs": [${runnable.outs.map(str).join(', ')}],`,
     `    "metrics": [${runnable.metrics.map(str).join(', ')}],`,
     '}',

@@ -210,6 +210,24 @@ describe('a notebook: step', () => {
     expect(train.sources).toEqual({});
   });
 
+  it("gives the child's steps the parent's imports and functions, as running the parent's kernel would", () => {
+    const child = nb('child.ipynb', [['step:use'], 'root = math.sqrt(area(4))']);
+    const main = nb(
+      'main.ipynb',
+      [['imports'], 'import math'],
+      [['functions'], 'def area(side):\n    return side * side'],
+      [['notebook:child'], '', 'child.ipynb']
+    );
+    const a = analyze(main, { 'child.ipynb': child });
+    expect(errors(a)).toEqual([]);
+    const use = runnableSteps(a, main).find(r => r.name === 'child.use')!;
+    expect(use.outerPrelude.map(p => p.source)).toEqual([
+      'import math',
+      'def area(side):\n    return side * side'
+    ]);
+    expect(use.sources).toEqual({});
+  });
+
   it('runs nested notebooks (Kale refuses them), passing data through every level', () => {
     const leaf = nb('leaf.ipynb', [['step:make'], 'base = [1, 2, 3]']);
     const middle = nb(
