@@ -14,6 +14,7 @@ export interface StepView {
   seconds?: number;
   error?: StepRecord['error'];
   skippedBecause?: string;
+  waiting?: string;
 }
 
 export interface RunView {
@@ -38,7 +39,8 @@ function stepView(record: StepRecord): StepView {
     state: record.cached && record.status === 'succeeded' ? 'cached' : record.status,
     seconds: record.seconds,
     error: record.error,
-    skippedBecause: record.skippedBecause
+    skippedBecause: record.skippedBecause,
+    waiting: record.waiting
   };
 }
 

@@ -112,7 +112,8 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
     pollMs,
     onStep: (step, s) => {
       if (!options.json) {
-        process.stderr.write(`${step} ${s.status}${s.error ? `: ${s.error.message}` : ''}\n`);
+        const why = s.error?.message ?? s.waiting;
+        process.stderr.write(`${step} ${s.status}${why ? `: ${why}` : ''}\n`);
       }
     }
   });

@@ -19,6 +19,11 @@ export interface StepRecord {
   error?: { message: string; cell: number | null; line: number | null };
   /** For a skipped step: the upstream step that failed. */
   skippedBecause?: string;
+  /**
+   * For a queued step on a cluster: why it does not start yet and what to do (unschedulable, quota, an
+   * image that cannot be pulled), as one line.
+   */
+  waiting?: string;
 }
 
 export interface RunRecord {

@@ -33,7 +33,7 @@ import {
   stepPodMetadata,
   stepSummary
 } from './cluster-plan';
-import { AdapterFlag, containerCommand, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
+import { AdapterFlag, containerCommand, ERROR_FILE, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
 import type { CompiledPipeline } from './kfp';
 import { toYaml, YamlValue } from './yaml-text';
 
@@ -120,7 +120,9 @@ export function argoDocuments(
   const templates: YamlValue[] = [
     { name: ENTRYPOINT, dag: { tasks: dagTasks('') } },
     ...plan.groups.map(g => ({ name: g.name, dag: { tasks: dagTasks(g.name) } })),
-    ...plan.steps.map(s => stepTemplate(s, mounts, singleNode, options.workingDir))
+    ...plan.steps.map(s =>
+      stepTemplate(s, mounts, singleNode, options.workingDir, !!options.artifactRepository)
+    )
   ];
 
   const annotations: Doc = {};
@@ -133,6 +135,9 @@ export function argoDocuments(
     spec.arguments = {
       parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) }))
     };
+  }
+  if (options.artifactRepository) {
+    spec.artifactRepositoryRef = { ...options.artifactRepository };
   }
   spec.volumeClaimTemplates = claimTemplates;
   spec.volumeClaimGC = { strategy: 'OnWorkflowCompletion' };
@@ -186,7 +191,8 @@ function stepTemplate(
   s: PlannedStep,
   volumeMounts: YamlValue[],
   singleNode: boolean,
-  workingDir: string | undefined
+  workingDir: string | undefined,
+  artifacts: boolean
 ): Doc {
   const settings = s.step.settings;
   const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
@@ -196,8 +202,9 @@ function stepTemplate(
   if (s.metrics.length > 0) {
     flags.push(['--metrics', METRICS_FILE]);
   }
-  // The step's outputs come back as an output parameter, so JupyterLab can show them beside the notebook.
-  flags.push(['--outputs', OUTPUTS_FILE]);
+  // The step's outputs come back (an artifact, else an output parameter), so JupyterLab can show them
+  // beside the notebook; so does a failed step's error, which is small.
+  flags.push([artifacts ? '--full-outputs' : '--outputs', OUTPUTS_FILE], ['--error', ERROR_FILE]);
   const command = containerCommand(s.program, s.binding, flags);
   const container: Doc = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
   const env: YamlValue[] = Object.entries(settings.env ?? {})
@@ -259,11 +266,24 @@ function stepTemplate(
     };
   }
   template.container = container;
-  const outputs: YamlValue[] = [{ name: 'outputs', valueFrom: { path: OUTPUTS_FILE, default: '{}' } }];
+  const files: [string, string][] = [['outputs', OUTPUTS_FILE]];
   if (s.metrics.length > 0) {
-    outputs.push({ name: 'metrics', valueFrom: { path: METRICS_FILE, default: '{}' } });
+    files.push(['metrics', METRICS_FILE]);
   }
-  template.outputs = { parameters: outputs };
+  const error = { name: 'error', valueFrom: { path: ERROR_FILE, default: '{}' } };
+  if (artifacts) {
+    // Whole files in the artifact store, not tarred (archive none), and the step's log archived beside
+    // them so it outlives the pod.
+    template.outputs = {
+      parameters: [error],
+      artifacts: files.map(([name, path]) => ({ name, path, optional: true, archive: { none: {} } }))
+    };
+    template.archiveLocation = { archiveLogs: true };
+  } else {
+    template.outputs = {
+      parameters: [...files.map(([name, path]) => ({ name, valueFrom: { path, default: '{}' } })), error]
+    };
+  }
   return template;
 }
 

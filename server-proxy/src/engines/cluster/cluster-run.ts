@@ -20,6 +20,7 @@ import type {
 import { CompileError } from '../../../../src/core/targets/cluster-step';
 import { kfpDocuments } from '../../../../src/core/targets/kfp';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import { parseQuantity } from '../../../../src/core/tags/quantity';
 import type { VolumeSettings } from '../../../../src/core/tags/settings';
 import { writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
@@ -32,7 +33,7 @@ import type {
   StepStatus
 } from '../../../../src/core/runs/run-record';
 import { runDir } from '../local/run-store';
-import { argoBackend, argoUrl, submitWorkflow } from './argo-engine';
+import { argoBackend, argoUrl, namespaceArtifactRepository, submitWorkflow } from './argo-engine';
 import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
 import { ClusterError } from './cluster-errors';
 import { DEFAULT_KFP_ENDPOINT, KfpClient } from './kfp-client';
@@ -149,6 +150,18 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     parameters: { ...analysis.parameters, ...options.parameters },
     pipeline: { ...analysis.pipeline, volumes: workspace.volumes }
   };
+  // Argo: the namespace's artifact repository carries outputs, metrics and logs whole; without one they
+  // are output parameters, capped to what a pod annotation holds.
+  let artifactRepository: { configMap: string; key: string } | undefined;
+  if (target === 'argo' && options.kube) {
+    const found = await namespaceArtifactRepository(kube!(), namespace);
+    artifactRepository = found.ref;
+    if (found.note) {
+      warnings.push(
+        `No artifact repository is used (${found.note}): step outputs larger than 200 KiB come back cut.`
+      );
+    }
+  }
   const compileOptions = (
     snapshots: Record<string, SnapshotSource>
   ): Omit<ClusterCompileOptions, 'runtimeSource'> => ({
@@ -156,7 +169,8 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     defaultImage: image,
     snapshots,
     workingDir,
-    runVolume: { storageClass: options.runStorageClass }
+    runVolume: { storageClass: options.runStorageClass },
+    artifactRepository
   });
   const compile = (snapshots: Record<string, SnapshotSource>) => {
     try {
@@ -213,7 +227,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
         t.claim,
         {
           snapshot: t.snapshot,
-          size: t.restoreSize ?? t.size,
+          size: restoredSize(t.size, t.restoreSize),
           storageClass: t.storageClass,
           accessMode: t.accessMode
         }
@@ -288,7 +302,16 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   const record = newRecord(id, options, runAnalysis, compiled.plan, cluster, snapshots, mode, warnings);
   await mkdir(join(dir, 'logs'), { recursive: true });
   await writeJsonAtomic(join(dir, 'run.json'), record);
-  return { record, follow: followOptions => followRun(dir, record, backend, compiled.plan, followOptions) };
+  const cleanup = snapshotCleanup(
+    kube,
+    namespace,
+    taken.map(t => t.snapshot)
+  );
+  return {
+    record,
+    follow: followOptions =>
+      followLoop(dir, record, backend, taskNames(record, compiled.plan), { ...followOptions, cleanup })
+  };
 }
 
 /** Follows a cluster run again (after a server restart), from its record. */
@@ -313,17 +336,35 @@ export function reattach(
   } else {
     return null;
   }
-  return options => followLoop(dir, record, backend, tasks, options ?? {});
+  const cleanup = snapshotCleanup(
+    connection.kube,
+    cluster.namespace,
+    (record.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []))
+  );
+  return options => followLoop(dir, record, backend, tasks, { ...options, cleanup });
 }
 
-function followRun(
-  dir: string,
-  record: RunRecord,
-  backend: ClusterBackend,
-  plan: ClusterPlan,
-  options: FollowOptions = {}
-): Promise<{ record: RunRecord; timedOut: boolean }> {
-  return followLoop(dir, record, backend, taskNames(record, plan), options);
+/**
+ * Deletes the run's VolumeSnapshots once it has ended (its restored claims are gone with the workflow), so
+ * a run leaves nothing behind; a snapshot that cannot be deleted is named in the run's warnings.
+ */
+function snapshotCleanup(
+  kube: (() => KubeClients) | undefined,
+  namespace: string,
+  names: string[]
+): ((record: RunRecord) => Promise<void>) | undefined {
+  if (!kube || names.length === 0) {
+    return undefined;
+  }
+  return async record => {
+    const left = await deleteSnapshots(kube(), namespace, names);
+    if (left.length > 0) {
+      record.warnings = [
+        ...(record.warnings ?? []),
+        `The VolumeSnapshots ${left.join(', ')} of this run could not be deleted; delete them yourself.`
+      ];
+    }
+  };
 }
 
 /** Cluster task name → step name, from the plan or, after a restart, from the record. */
@@ -339,7 +380,7 @@ async function followLoop(
   record: RunRecord,
   backend: ClusterBackend,
   tasks: Map<string, string>,
-  options: FollowOptions
+  options: FollowOptions & { cleanup?: (record: RunRecord) => Promise<void> }
 ): Promise<{ record: RunRecord; timedOut: boolean }> {
   const pollMs = options.pollMs ?? 3000;
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
@@ -380,6 +421,7 @@ async function followLoop(
         }
         if (poll.status !== 'running') {
           finish(record, poll.status, poll.message, options.onStep);
+          await options.cleanup?.(record);
           await save();
           return { record, timedOut: false };
         }
@@ -407,10 +449,21 @@ async function updateStep(
 ): Promise<void> {
   const old = record.steps[step];
   // A watch event and a poll may arrive out of order: a step never moves back (running → queued, done → running).
-  if (old && (old.status === state.status || STAGE[state.status] < STAGE[old.status])) {
+  if (old && STAGE[state.status] < STAGE[old.status]) {
+    return;
+  }
+  if (old && old.status === state.status) {
+    // Still queued: only why it waits may have changed.
+    if (state.status === 'queued' && state.waiting !== old.waiting) {
+      record.steps[step] = { ...old, waiting: state.waiting };
+      onStep?.(step, record.steps[step]);
+    }
     return;
   }
   const next: StepRecord = { status: state.status, cached: false };
+  if (state.status === 'queued' && state.waiting) {
+    next.waiting = state.waiting;
+  }
   if (state.started) {
     next.started = state.started;
   }
@@ -428,17 +481,32 @@ async function updateStep(
     return;
   }
   if (state.status === 'failed') {
-    next.error = { message: state.message || `Step ${step} failed on the cluster.`, cell: null, line: null };
+    next.error = {
+      message: state.message || `Step ${step} failed on the cluster.`,
+      cell: state.error?.cell ?? null,
+      line: state.error?.line ?? null
+    };
   }
   record.steps[step] = next;
-  if (state.status === 'succeeded' && state.metrics) {
-    Object.assign(record.metrics, state.metrics);
+  let { outputs, metrics } = state;
+  if (FINISHED.has(state.status) && backend.results) {
+    // Outputs and metrics kept as artifacts come back whole; a store that cannot be read is said in the log.
+    try {
+      const results = await backend.results(task);
+      outputs = results.outputs ?? outputs;
+      metrics = results.metrics ?? metrics;
+    } catch (err) {
+      record.warnings = [...new Set([...(record.warnings ?? []), (err as Error).message])];
+    }
+  }
+  if (state.status === 'succeeded' && metrics) {
+    Object.assign(record.metrics, metrics);
   }
   if (FINISHED.has(state.status)) {
     await writeFile(join(dir, 'logs', `${step}.log`), await backend.log(task));
-    if (state.outputs) {
+    if (outputs) {
       // Where a local run keeps them: GET /api/runs/ID/steps/STEP serves them the same way.
-      await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), state.outputs);
+      await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), outputs);
     }
   }
   onStep?.(step, next);
@@ -553,6 +621,21 @@ function workingDirOn(notebookPath: string, volumes: VolumeSettings[]): string |
     return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
   });
   return inside ? folder : undefined;
+}
+
+/**
+ * The size of a claim restored from a snapshot: the workspace PVC's own size, or the snapshot's
+ * `restoreSize` when that is larger (a restore may not be smaller). CSI drivers report `restoreSize` as the
+ * bytes the snapshot holds (the lab's driver: "15783"), so taking it alone would give the steps a workspace
+ * with no room to write in.
+ */
+export function restoredSize(claimSize: string, restoreSize: string | undefined): string {
+  if (!restoreSize) {
+    return claimSize;
+  }
+  const claim = parseQuantity(claimSize);
+  const restore = parseQuantity(restoreSize);
+  return claim !== null && restore !== null && restore > claim ? restoreSize : claimSize;
 }
 
 function lazy<T>(make: (() => T) | undefined): (() => T) | undefined {
