@@ -44,6 +44,7 @@ bench: develop $(STAMPS)/chromium $(STAMPS)/ui-npm
 	$(VENV)/bin/pip install --quiet -e '.[test,bench]'
 	$(VENV)/bin/python bench/engine.py
 	$(VENV)/bin/python bench/fingerprint.py
+	$(VENV)/bin/python bench/kernel.py
 	# bench/browser.spec.ts finds galata in ui-tests/node_modules.
 	cd ui-tests && NODE_PATH=$(CURDIR)/ui-tests/node_modules CI=1 npx playwright test -c playwright.bench.config.js
 

@@ -830,15 +830,24 @@ class CellRunner:
         import asyncio
         import logging
 
-        os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's note about frozen modules
         from ipykernel.ipkernel import IPythonKernel
 
         # As ipykernel's kernel app does: plots draw inline unless the environment chose a backend.
         if not os.environ.get("MPLBACKEND"):
             os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-        # user_ns=None as ipykernel's kernel app passes it: the shell makes its own __main__ module.
-        self.kernel = IPythonKernel(session=_kernel_session(self), iopub_socket=None, user_ns=None,
-                                    log=logging.getLogger("cellpipe"))
+        # A step has no debugger client, and loading debugpy for the kernel's debugger was half of the kernel's
+        # start: it is hidden while the kernel is made (ipykernel then leaves the debugger out), so a cell
+        # may still import it.
+        hidden = "debugpy" not in sys.modules
+        if hidden:
+            sys.modules["debugpy"] = None
+        try:
+            # user_ns=None as ipykernel's kernel app passes it: the shell makes its own __main__ module.
+            self.kernel = IPythonKernel(session=_kernel_session(self), iopub_socket=None, user_ns=None,
+                                        log=logging.getLogger("cellpipe"))
+        finally:
+            if hidden and sys.modules.get("debugpy", False) is None:
+                del sys.modules["debugpy"]
         self.shell = self.kernel.shell
         # The kernel app is where ipykernel looks for the kernel (`%matplotlib inline` asks it for the event
         # loop); it is not initialised: no sockets, no connection file.

@@ -410,7 +410,19 @@ export class CellWalker {
       }
     }
     if (extra.holds && extra.holds.length > 0) {
-      event.holds = extra.holds;
+      // Each held name once (a value holding itself adds nothing): the flow resolves every hold.
+      const seen = new Set<string>();
+      const holds = extra.holds.filter(h => {
+        const key = h.called ? `${h.name}()` : h.name;
+        if (h.name === name || seen.has(key)) {
+          return false;
+        }
+        seen.add(key);
+        return true;
+      });
+      if (holds.length > 0) {
+        event.holds = holds;
+      }
     }
     if (extra.aliasOf && extra.aliasOf !== name) {
       event.aliasOf = extra.aliasOf;

@@ -216,6 +216,13 @@ class FlowReplay {
 
   private replayCell(step: string, cell: number): void {
     for (const event of this.input.analyses.get(cell)?.events ?? []) {
+      if (
+        event.kind === 'write' &&
+        event.how === 'maybe' &&
+        this.binding(event.name, step)?.module !== undefined
+      ) {
+        continue; // a call into a module (`np.arange(3)`, most method calls): library state, see write()
+      }
       const site: Site = { step, cell, line: event.line, column: event.column };
       if (event.kind === 'read') {
         this.read(event.name, site, undefined, event.call);
@@ -240,9 +247,13 @@ class FlowReplay {
     } else {
       this.resolveInput(name, site, last);
     }
-    this.expandCall(name, site, expanding, call);
-    if (call) {
-      this.randomState(name, site, call);
+    // The binding after resolving (the read may have made it available): looked up once for both uses.
+    const binding = state.get(name) ?? this.lastWrite(name) ?? this.shared.get(name);
+    if (binding?.deferred && binding.how !== 'delete') {
+      this.expandCall(name, binding.deferred, site, expanding, call);
+    }
+    if (call && binding?.module !== undefined) {
+      this.randomState(name, binding.module, site, call);
     }
   }
 
@@ -252,13 +263,14 @@ class FlowReplay {
   }
 
   /** Rule 4: using a function runs its body, so its global reads and writes happen here. */
-  private expandCall(name: string, site: Site, expanding?: Set<string>, call?: CallInfo): void {
+  private expandCall(
+    name: string,
+    deferred: Deferred,
+    site: Site,
+    expanding?: Set<string>,
+    call?: CallInfo
+  ): void {
     if (expanding?.has(name)) {
-      return;
-    }
-    const binding = this.binding(name, site.step);
-    const deferred = binding?.how === 'delete' ? undefined : binding?.deferred;
-    if (!deferred) {
       return;
     }
     // Allocated only for calls: most reads are of plain values.
@@ -290,8 +302,8 @@ class FlowReplay {
    * from each step to the steps below it; a draw is wrong when the last seed or draw before it in notebook
    * order was made by a step that is not upstream (two branches drawing in parallel).
    */
-  private randomState(name: string, site: Site, call: CallInfo): void {
-    const found = randomCall(this.binding(name, site.step)?.module, call.attr);
+  private randomState(name: string, module: string, site: Site, call: CallInfo): void {
+    const found = randomCall(module, call.attr);
     if (!found) {
       return;
     }

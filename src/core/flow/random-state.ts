@@ -68,9 +68,12 @@ const TORCH_DRAWS = new Set([
   'poisson'
 ]);
 
+const RANDOM_ROOTS = ['numpy', 'random', 'torch', 'tensorflow', 'keras'];
+
 /** `module` is what the called name was imported as (`numpy` for `np`), `attr` the chain after it. */
 export function randomCall(module: string | undefined, attr: string | undefined): RandomCall | null {
-  if (!module) {
+  // Most calls are into other libraries (pandas, matplotlib): rejected before any string is built.
+  if (!module || !RANDOM_ROOTS.some(root => module.startsWith(root))) {
     return null;
   }
   const name = attr ? `${module}.${attr}` : module;
