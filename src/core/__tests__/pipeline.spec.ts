@@ -192,6 +192,49 @@ describe('state outside plain variables (issue 10)', () => {
     expect(a.diagnostics[0].message).toContain('Add prev:left to right');
   });
 
+  it('loads and passes on an argument changed by a function, also through a nested call', () => {
+    const a = analyze(
+      codeNotebook(
+        [
+          ['step:a'],
+          'data = []\ndef add(q):\n    q.append(1)\ndef outer(p, local=None):\n    add(p)\n    add(local)'
+        ],
+        [['step:b', 'prev:a'], 'outer(data)'],
+        [['step:c', 'prev:b'], 'print(data)']
+      )
+    );
+    expect(a.diagnostics).toEqual([]);
+    // b loads data before the call changes it, and c gets b's version; no module-level `p` or `local`.
+    expect(step(a, 'b')).toMatchObject({ ins: ['add', 'data', 'outer'], outs: ['data'] });
+    expect(step(a, 'c').sources).toEqual({ data: 'b' });
+  });
+
+  it('warns where a step changes a value another step bound as part of a name read later', () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:a'], "x = [1, 2]\ny = x\nconfig = {'items': []}\nitems = config['items']"],
+        [['step:b', 'prev:a'], 'y.append(3)\nitems.append(4)'],
+        [['step:c', 'prev:b'], 'print(x)'],
+        [['step:d', 'prev:c'], 'x = [0]\nprint(x, config)']
+      )
+    );
+    // y changed x (read by c): a warning at the change. items changed config, read by d: another.
+    expect(codes(a)).toEqual(['shared-value@1:1', 'shared-value@1:2']);
+    expect(a.diagnostics[0].message).toContain('step c (cell 3, line 1) reads "x"');
+    expect(a.diagnostics[1].message).toContain('"config"');
+  });
+
+  it('does not warn about a shared value rebound before it is read, or never read', () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:a'], 'x = [1, 2]\ny = x\nx = [5]'],
+        [['step:b', 'prev:a'], 'y.append(3)'],
+        [['step:c', 'prev:b'], 'print(x, y)']
+      )
+    );
+    expect(codes(a)).toEqual([]);
+  });
+
   it('carries the interpreter state from the upstream steps', () => {
     const a = analyze(
       codeNotebook([['step:a'], 'x = 1'], [['step:b'], 'y = 2'], [['step:c', 'prev:a', 'prev:b'], 'z = 3'])

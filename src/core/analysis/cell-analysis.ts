@@ -948,6 +948,15 @@ export class CellWalker {
       deferred.params = inner.params;
       deferred.mutates = [...inner.paramMutations].map(([param, how]) => ({ param, how }));
     }
+    // A parameter passed on to another function (`def f(p): g(p)`): the flow maps it to the caller's argument.
+    const passesParam = (c: CallInfo | undefined) =>
+      !!c &&
+      [...(c.args ?? []), ...Object.values(c.keywords ?? {})].some(
+        a => a !== null && !!inner.params?.includes(a)
+      );
+    if (!deferred.params && deferred.reads.some(r => passesParam(r.call))) {
+      deferred.params = inner.params;
+    }
     if (inner.definesCallables && body) {
       for (const r of body.descendantsOfType('return_statement')) {
         const value = r && named(r)[0];

@@ -166,6 +166,11 @@ class FlowReplay {
   /** Per library, the last explicit seed or draw of its global random generator, in notebook order. */
   private readonly randomLast = new Map<RandomLibrary, { step: string | null; cell: number; line: number }>();
   private hasStarImport = false;
+  /**
+   * Per name, a change in place made through another name bound to (part of) its value in an earlier step
+   * (`y = x` in one step, `y.append(3)` in a later one): the steps received them as separate copies.
+   */
+  private readonly sharedChanges = new Map<string, { part: string; site: Site; boundBy: string }>();
 
   private collectShared(): void {
     const { grouping, analyses } = this.input;
@@ -233,6 +238,10 @@ class FlowReplay {
   }
 
   private read(name: string, site: Site, expanding?: Set<string>, call?: CallInfo): void {
+    const shared = this.sharedChanges.get(name);
+    if (shared) {
+      this.reportSharedChange(name, shared, site);
+    }
     const state = this.stepState(site.step);
     const held = state.get(name);
     const last = this.lastWrite(name);
@@ -278,7 +287,7 @@ class FlowReplay {
     seen.add(name);
     const via = site.via ?? name;
     for (const r of deferred.reads) {
-      this.read(r.name, { ...site, via }, seen, r.call);
+      this.read(r.name, { ...site, via }, seen, r.call && innerCall(r.call, deferred, call));
     }
     const at = { step: site.step, cell: site.cell, line: site.line, column: site.column };
     for (const w of deferred.writes) {
@@ -290,6 +299,10 @@ class FlowReplay {
         const index = deferred.params.indexOf(m.param);
         const arg = call.keywords?.[m.param] ?? (index >= 0 ? call.args?.[index] : undefined);
         if (arg && !seen.has(arg)) {
+          // The arguments are evaluated before the body runs: the step loads the value it then changes.
+          if (!this.stepState(site.step).has(arg)) {
+            this.resolveInput(arg, site, this.lastWrite(arg));
+          }
           this.write(arg, { ...at, how: m.how }, { ...site, via });
         }
       }
@@ -446,6 +459,9 @@ class FlowReplay {
       }
       // Changing a value bound in this step from part of another changes that one too.
       const alias = previous?.step === site.step ? previous.aliasOf : undefined;
+      if (w.how === 'mutate' && previous?.aliasOf && previous.step && previous.step !== site.step) {
+        this.noteSharedChange(name, previous, site);
+      }
       if (alias && !(changing ?? new Set<string>()).has(alias)) {
         const seen = changing ?? new Set<string>([name]);
         seen.add(alias);
@@ -481,6 +497,9 @@ class FlowReplay {
         )
       );
     }
+    if (w.how === 'bind' || w.how === 'delete') {
+      this.sharedChanges.delete(name);
+    }
     if (w.how === 'delete') {
       this.stepState(site.step).delete(name);
     } else {
@@ -492,6 +511,41 @@ class FlowReplay {
     } else {
       this.history.set(name, [w]);
     }
+  }
+
+  /** `part` was bound to (part of) the value of `whole` by another step, and this step changes it in place. */
+  private noteSharedChange(part: string, binding: Write, site: Site): void {
+    const whole = binding.aliasOf!;
+    const latest = this.lastWrite(whole) ?? this.shared.get(whole);
+    // `whole` bound again after `part` was taken from it: in the notebook too they no longer share.
+    if (
+      !latest ||
+      latest.cell > binding.cell ||
+      (latest.cell === binding.cell && latest.line > binding.line)
+    ) {
+      return;
+    }
+    this.sharedChanges.set(whole, { part, site, boundBy: binding.step! });
+  }
+
+  private reportSharedChange(
+    whole: string,
+    change: { part: string; site: Site; boundBy: string },
+    reader: Site
+  ): void {
+    const { part, site } = change;
+    this.once(`shared:${site.step}:${part}:${whole}`, () =>
+      diagnostic(
+        'warning',
+        'shared-value',
+        `Step ${site.step} changes "${part}" in place${viaText(site)}, which step ${change.boundBy} bound to ` +
+          `(part of) "${whole}": in the notebook "${whole}" changes with it, but the pipeline passes the two ` +
+          `as separate copies, so step ${reader.step} (cell ${reader.cell + 1}, line ${reader.line}) reads ` +
+          `"${whole}" as it was before. Change "${whole}" itself in step ${site.step}, or copy it where ` +
+          `"${part}" is bound if the two should not share.`,
+        { ...where(site), name: part }
+      )
+    );
   }
 
   /** The deferred effects of what a value holds: functions, classes' instances, functions' closures. */
@@ -695,6 +749,40 @@ function toWrite(event: Extract<FlowEvent, { kind: 'write' }>, step: string | nu
     holds: event.holds,
     aliasOf: event.aliasOf
   };
+}
+
+/**
+ * A call inside a function's body as the caller's call makes it: an argument that is a parameter is what the
+ * caller passed for it (so `def f(p): g(p)` with `g` changing its parameter changes `f`'s argument); one that
+ * is neither a parameter nor a global the body reads is a local of the body, never a module-level name.
+ */
+function innerCall(inner: CallInfo, body: Deferred, outer: CallInfo | undefined): CallInfo {
+  const params = body.params ?? [];
+  const passed = (arg: string): string | undefined => {
+    const index = params.indexOf(arg);
+    if (index < 0) {
+      return body.reads.some(r => r.name === arg) ? arg : undefined;
+    }
+    return outer?.keywords?.[arg] ?? outer?.args?.[index] ?? undefined;
+  };
+  if (!inner.args && !inner.keywords) {
+    return inner;
+  }
+  const out: CallInfo = { ...inner };
+  if (inner.args) {
+    out.args = inner.args.map(a => (a === null ? null : (passed(a) ?? null)));
+  }
+  if (inner.keywords) {
+    const keywords: Record<string, string> = {};
+    for (const [k, v] of Object.entries(inner.keywords)) {
+      const arg = passed(v);
+      if (arg !== undefined) {
+        keywords[k] = arg;
+      }
+    }
+    out.keywords = keywords;
+  }
+  return out;
 }
 
 function mergeDeferred(a: Deferred | undefined, b: Deferred | undefined): Deferred | undefined {
