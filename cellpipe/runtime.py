@@ -500,7 +500,9 @@ def _state_handlers(shell, state):
         plain = shell.display_formatter.formatters["text/plain"]
         handlers["ipython.precision"] = ("IPython", lambda: (plain.float_precision, plain.pprint),
                                          lambda v: (setattr(plain, "float_precision", v[0]), setattr(plain, "pprint", v[1])))
-        handlers["ipython.inline"] = ("matplotlib_inline", _inline_settings, _set_inline)
+        # IPython, not matplotlib_inline: `%config InlineBackend...` before pyplot is imported is kept in the
+        # shell's config, which the backend reads when it starts.
+        handlers["ipython.inline"] = ("IPython", lambda: _inline_settings(shell), lambda v: _set_inline(shell, v))
     return handlers
 
 
@@ -510,20 +512,31 @@ def _add_sys_path(added):
             sys.path.insert(min(index, len(sys.path)), path)
 
 
-def _inline_settings():
+INLINE_SETTINGS = ("figure_format", "figure_formats", "print_figure_kwargs", "close_figures")
+
+
+def _inline_settings(shell):
     cfg = _inline_backend()
     if cfg is None:
-        return None
+        # Not started yet: what `%config InlineBackend.x = ...` set for when it starts.
+        pending = shell.config.get("InlineBackend") or {}
+        found = {k: pending[k] for k in INLINE_SETTINGS if k in pending}
+        if "figure_formats" in found:
+            found["figure_formats"] = set(found["figure_formats"])
+        return found or None
     return {"figure_formats": set(cfg.figure_formats), "print_figure_kwargs": dict(cfg.print_figure_kwargs),
             "close_figures": cfg.close_figures}
 
 
-def _set_inline(value):
+def _set_inline(shell, value):
+    if not value:
+        return
     cfg = _inline_backend()
-    if value and cfg is not None:
-        for attr, v in value.items():
-            if getattr(cfg, attr) != v:
-                setattr(cfg, attr, v)
+    for attr, v in value.items():
+        if cfg is None:
+            setattr(shell.config.InlineBackend, attr, v)
+        elif getattr(cfg, attr) != v:
+            setattr(cfg, attr, v)
 
 
 def _set_warning_filters(value):
