@@ -476,6 +476,9 @@ def _state_handlers(shell, state):
         return module("torch").frombuffer(bytearray(data), dtype=module("torch").uint8)
 
     handlers = {
+        # First: importing what the steps above imported registers what libraries add on import (seaborn's
+        # colormaps, which carried rcParams may name; pandas accessors), as in the notebook's kernel.
+        "modules": ("sys", lambda: _imported_modules(shell, state), _import_modules),
         "random": ("random", lambda: module("random").getstate(), lambda v: module("random").setstate(v)),
         "numpy.random": ("numpy", lambda: module("numpy").random.get_state(), lambda v: module("numpy").random.set_state(v)),
         "numpy.printoptions": ("numpy", lambda: module("numpy").get_printoptions(), lambda v: module("numpy").set_printoptions(**v)),
@@ -504,6 +507,23 @@ def _state_handlers(shell, state):
         # shell's config, which the backend reads when it starts.
         handlers["ipython.inline"] = ("IPython", lambda: _inline_settings(shell), lambda v: _set_inline(shell, v))
     return handlers
+
+
+def _imported_modules(shell, state):
+    """The modules the cells imported (bound in the namespace), with those the steps above imported."""
+    inherited = (state.entries.get("modules") or {}).get("value") or []
+    namespace = shell.user_ns if shell is not None else {}
+    bound = {v.__name__ for k, v in list(namespace.items()) if not k.startswith("_") and isinstance(v, types.ModuleType)}
+    return sorted(set(inherited) | bound)
+
+
+def _import_modules(names):
+    for name in names:
+        if name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except Exception as err:  # gone from this environment: a cell that needs it says so
+                sys.stderr.write("cellpipe: could not import {} as the steps above did: {}\n".format(name, err))
 
 
 def _add_sys_path(added):
