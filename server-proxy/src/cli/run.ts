@@ -118,7 +118,9 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
             name,
             status: record.steps[name].status,
             cached: record.steps[name].cached,
-            seconds: record.steps[name].seconds ?? null
+            seconds: record.steps[name].seconds ?? null,
+            // Why a step failed (message, cell, line): what CI needs to say.
+            ...(record.steps[name].error ? { error: record.steps[name].error } : {})
           })),
           metrics: record.metrics
         },
