@@ -53,6 +53,18 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
   const roles = new Map<number, CellRole>();
   for (const cell of notebook.cells) {
     if (cell.type === 'code') {
+      if (cell.tagsProblem) {
+        diagnostics.push(
+          diagnostic(
+            'error',
+            'invalid-tags',
+            `${cell.tagsProblem}. The cell's tags are ignored until then.`,
+            {
+              cell: cell.index
+            }
+          )
+        );
+      }
       const parsed = parseCellTags(cell.tags, cell.index);
       roles.set(cell.index, parsed.role);
       diagnostics.push(...parsed.diagnostics);

@@ -2,7 +2,7 @@
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CellRole, StepRole } from '../core/tags/grammar';
-import { STEP_NAME } from '../core/tags/grammar';
+import { MAX_STEP_NAME_LENGTH, STEP_NAME } from '../core/tags/grammar';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
 import { Section, TextField } from './fields';
 
@@ -109,9 +109,11 @@ function StepRoleFields(props: {
 }): JSX.Element {
   const { role, stepNames, trans, onChange } = props;
   const candidates = stepNames.filter(n => n !== role.name && !role.prev.includes(n));
-  const nameError = STEP_NAME.test(role.name)
-    ? undefined
-    : trans.__('Lowercase letters, digits and _, starting with a letter or _ (as Kale requires).');
+  const nameError = !STEP_NAME.test(role.name)
+    ? trans.__('Lowercase letters, digits and _, starting with a letter or _ (as Kale requires).')
+    : role.name.length > MAX_STEP_NAME_LENGTH
+      ? trans.__('At most %1 characters (this name has %2).', MAX_STEP_NAME_LENGTH, role.name.length)
+      : undefined;
   return (
     <>
       <datalist id="jp-cellpipe-step-names">

@@ -1,6 +1,7 @@
 /** Run: parameter values, Run / Run this step / Run from here / Cancel, and the states of the current run. */
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
+import { refusal as pipelineRefusal } from '../core/refusal';
 import { formatParameterValue } from '../core/tags/parameters';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
 import { runSeconds } from '../run/run-state';
@@ -23,12 +24,16 @@ export function runPipeline(
     refusal = trans.__('The pipeline is still being analysed; try again in a moment.');
   } else if (session.pipeline.target !== 'local' && steps?.mode !== 'all') {
     refusal = trans.__('On a cluster the whole pipeline runs: use Run, or set the target to Local.');
-  } else if (analysis.steps.length === 0) {
-    refusal = trans.__('No cell is tagged as a step yet.');
   } else {
-    const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-    if (errors.length > 0) {
-      refusal = trans.__('Fix the %1 problem(s) listed below first: %2', errors.length, errors[0].message);
+    const refused = pipelineRefusal(analysis);
+    if (refused?.code === 'no-steps') {
+      refusal = trans.__('No cell is tagged as a step yet.');
+    } else if (refused) {
+      refusal = trans.__(
+        'Fix the %1 problem(s) listed below first: %2',
+        refused.errors.length,
+        refused.errors[0].message
+      );
     }
   }
   return session.runs.start(session.content(), steps, session.pipeline.target, refusal, volumes);

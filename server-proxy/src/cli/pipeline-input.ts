@@ -1,7 +1,7 @@
 /** What the commands that act on a pipeline (run, submit, compile) check and read the same way. */
 import type { PipelineAnalysis } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
-import { formatDiagnostic } from './analyze';
+import { formatDiagnostic } from '../../../src/core/diagnostics';
 
 /** A problem with the command line itself (exit status 2). */
 export class UsageError extends Error {}

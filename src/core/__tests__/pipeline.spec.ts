@@ -27,6 +27,22 @@ function notebooksUnder(dir: string): string[] {
 }
 
 describe('analyzeNotebook', () => {
+  it('reports tags written as a string at their cell, instead of a pipeline without that step', () => {
+    const nb = readNotebook(
+      {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: [{ cell_type: 'code', source: 'x = 1', metadata: { tags: 'step:load' } }]
+      },
+      'n.ipynb'
+    );
+    const a = analyze(nb);
+    expect(codes(a)).toEqual(['no-steps@null:null', 'invalid-tags@0:null']);
+    expect(a.diagnostics[1]).toMatchObject({ severity: 'error' });
+    expect(a.diagnostics[1].message).toContain('write it as ["step:load"]');
+  });
+
   it('passes a mutated DataFrame from the mutating step, not the creating one', () => {
     const a = analyze(
       codeNotebook(

@@ -15,10 +15,37 @@ export interface StepRecord {
   finished?: string;
   seconds?: number;
   exitCode?: number | null;
+  /** The signal that ended the step's process (e.g. `SIGKILL`), when one did. */
+  signal?: string;
   /** For a failed step: what went wrong, with the notebook cell (0-based) and line when known. */
   error?: { message: string; cell: number | null; line: number | null };
-  /** For a skipped step: the upstream step that failed. */
+  /** For a skipped step: its upstream step, on its own branch, that failed or was skipped. */
   skippedBecause?: string;
+  /** Why a step was skipped or cancelled when no upstream step explains it (the run itself stopped). */
+  reason?: string;
+  /** Local runs: the step's process, so that a new owner of the run finds it (see `RunOwner`). */
+  process?: ProcessRef;
+}
+
+/** A process, told apart from a later one with the same pid by its start (boot id and start time). */
+export interface ProcessRef {
+  pid: number;
+  start?: string;
+}
+
+/** Who runs a run: the cellpipe server or a `cellpipe run`/`submit` process, on this host. */
+export interface RunOwner extends ProcessRef {
+  kind: 'server' | 'cli';
+  host: string;
+}
+
+/** What a reader adds to a run whose owner is gone (never stored in run.json). */
+export interface OrphanState {
+  /** The owner that is gone, as a person reads it (`cellpipe run (pid 123)`). */
+  owner: string;
+  kind: RunOwner['kind'];
+  /** Steps whose process still runs without an owner; their results are kept when they end. */
+  liveSteps: string[];
 }
 
 export interface RunRecord {
@@ -40,10 +67,14 @@ export interface RunRecord {
   order: string[];
   /** How to run (and resume) it: upstream steps, cache keys, and whether a step may come from the cache. */
   plan: { deps: Record<string, string[]>; cacheKeys: Record<string, string>; reuse: Record<string, boolean> };
-  /** The process running it; a "running" run whose owner is gone is resumed. */
-  owner?: number;
-  /** How many times it was resumed. */
+  /** Why it failed or was cancelled, in one line (the first failed step and its error, or the run's own reason). */
+  reason?: string;
+  /** The process that runs it now (the lease in the run folder says so; this copy is for people). */
+  owner?: RunOwner;
+  /** How many times another process took it over after its owner was gone. */
   resumed?: number;
+  /** Set by readers when the owner of a run still marked running is gone (never stored). */
+  orphan?: OrphanState;
   steps: Record<string, StepRecord>;
   metrics: Record<string, unknown>;
   /** A cluster run: step name → its task name on the cluster (to map the cluster's tasks back). */
@@ -56,7 +87,7 @@ export interface RunRecord {
   snapshots?: RecordedSnapshot[];
   /** Cluster runs: `snapshot` (steps see the files as at submission) or `mount` (the live volumes). */
   volumes?: 'snapshot' | 'mount';
-  /** What the user should know about how it was submitted (image fallback, pod not readable…). */
+  /** What the user should know: how it was submitted (image fallback…), a step that could not be cached. */
   warnings?: string[];
   /** Why following a cluster run stopped before it finished (the run may still be going). */
   followError?: string;

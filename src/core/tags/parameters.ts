@@ -3,6 +3,7 @@
  * become typed pipeline parameters (overridable per run).
  */
 import type { Node, Parser } from 'web-tree-sitter';
+import { nestingProblem } from '../analysis/nesting';
 import { Diagnostic, diagnostic } from '../diagnostics';
 
 export type ParameterType = 'int' | 'float' | 'str' | 'bool' | 'list' | 'dict';
@@ -163,6 +164,10 @@ export function parseParameters(
       )
     );
   try {
+    // Nesting Python refuses: the cell's analysis reports it (every parameters cell is analysed too).
+    if (nestingProblem(tree)) {
+      return { parameters, diagnostics };
+    }
     for (const statement of tree.rootNode.namedChildren) {
       if (!statement || statement.type === 'comment') {
         continue;

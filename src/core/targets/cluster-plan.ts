@@ -5,6 +5,7 @@
  */
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis, PipelineStep } from '../pipeline';
+import { refusal } from '../refusal';
 import type { ParameterValue } from '../tags/parameters';
 import { defaultPipelineName } from '../tags/settings';
 import { CompileError, encodedProgram, StepBinding } from './cluster-step';
@@ -112,14 +113,9 @@ export function planCluster(
   options: ClusterCompileOptions,
   reservedLabels: string[]
 ): ClusterPlan {
-  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-  if (errors.length > 0) {
-    throw new CompileError(
-      `The pipeline has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix ${errors.length === 1 ? 'it' : 'them'} first: ${errors[0].message}`
-    );
-  }
-  if (analysis.steps.length === 0) {
-    throw new CompileError('No cell is tagged as a step: there is nothing to compile.');
+  const refused = refusal(analysis, notebook.name);
+  if (refused) {
+    throw new CompileError(refused.message);
   }
   const warnings: string[] = [];
   const labels = new NameAllocator('label', reservedLabels);
