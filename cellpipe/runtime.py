@@ -19,6 +19,7 @@ import traceback
 import types
 
 FORMAT_VERSION = 1
+COMPLETE_FILE = "complete.json"
 
 
 class StepDataError(Exception):
@@ -120,13 +121,23 @@ UNSERIALISABLE_HINT = (
 )
 
 
+def file_stem(name):
+    """The file name of a variable: its name, or for a very long one (file names hold 255 bytes, with room
+    kept for suffixes and temporary names) a prefix and a hash of the whole name."""
+    if len(name.encode("utf-8")) <= 100:
+        return name
+    import hashlib
+
+    return name[:60] + "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+
+
 def save_value(folder, name, value, step="?"):
     """Save one variable as `folder/name.<ext>` plus `folder/name.json` describing it."""
     fmt = _choose_format(value)
     if isinstance(value, _PickleOnly):
         value = value.value
     meta = {"format": fmt, "type": _type_name(value), "version": FORMAT_VERSION}
-    path = os.path.join(folder, name + EXTENSIONS.get(fmt, ""))
+    path = os.path.join(folder, file_stem(name) + EXTENSIONS.get(fmt, ""))
     try:
         if fmt == "module":
             meta["module"] = value.__name__
@@ -171,12 +182,12 @@ def save_value(folder, name, value, step="?"):
                 step, name, meta["type"], type(err).__name__, err, UNSERIALISABLE_HINT
             )
         ) from err
-    write_json(os.path.join(folder, name + ".json"), meta)
+    write_json(os.path.join(folder, file_stem(name) + ".json"), meta)
     return meta
 
 
 def load_value(folder, name, step="?"):
-    meta_path = os.path.join(folder, name + ".json")
+    meta_path = os.path.join(folder, file_stem(name) + ".json")
     try:
         with open(meta_path, encoding="utf-8") as f:
             meta = json.load(f)
@@ -185,7 +196,7 @@ def load_value(folder, name, step="?"):
             "Step {}: input {!r} was not saved by its provider ({}). Run the upstream step again.".format(step, name, err)
         ) from err
     fmt = meta["format"]
-    path = os.path.join(folder, name + EXTENSIONS.get(fmt, ""))
+    path = os.path.join(folder, file_stem(name) + EXTENSIONS.get(fmt, ""))
     try:
         if fmt == "module":
             return importlib.import_module(meta["module"])
@@ -392,9 +403,12 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
 
     def fail(record):
         record["step"] = step
-        write_json(os.path.join(step_dir, "error.json"), record)
-        write_json(os.path.join(step_dir, "outputs.json"), cell_outputs)
         sys.stderr.write("cellpipe: step {} failed: {}\n".format(step, record["message"]))
+        try:
+            write_json(os.path.join(step_dir, "error.json"), record)
+            write_json(os.path.join(step_dir, "outputs.json"), cell_outputs)
+        except OSError as err:  # a full disk or a folder that cannot be written: the log still says why
+            sys.stderr.write("cellpipe: could not record the failure of step {}: {}\n".format(step, err))
         return 1
 
     for index, source in spec["prelude"]:
@@ -440,6 +454,9 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
     write_json(os.path.join(step_dir, "metrics.json"), metrics)
     write_json(os.path.join(step_dir, "saved.json"), saved)
     write_json(os.path.join(step_dir, "timing.json"), {"started": started, "finished": time.time()})
+    # The completion record, last: a step is done only once everything above is on disk (a process that
+    # exits 0 without it, e.g. through os._exit, did not finish).
+    write_json(os.path.join(step_dir, COMPLETE_FILE), {"step": step, "finished": time.time()})
     return 0
 
 

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { createServer } from 'net';
 import { analyzeNotebook } from '../../src/core/pipeline';
-import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-run';
+import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-submit';
 import { ClusterError } from '../src/engines/cluster/cluster-errors';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
 import type { StepRecord } from '../../src/core/runs/run-record';

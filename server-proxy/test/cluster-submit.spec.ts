@@ -200,8 +200,8 @@ function kubeconfig(url: string): string {
   it('exits 0 when the watched run succeeds', async () => {
     const r = await submit({}, ['--watch', '--timeout', '20', '--param', 'rate=0.1']);
     expect(r.stderr).toContain('submitted run');
-    expect(r.stderr).toContain('train succeeded');
-    expect(r.stdout).toMatch(/^run \S+ succeeded\n$/);
+    expect(r.stderr).toContain('✓ train 7.0 s');
+    expect(r.stdout).toMatch(/^run \S+ succeeded: accuracy=0.9\n$/);
     expect(r.code).toBe(0);
     expect(fake.tokens).toEqual(new Set(['Bearer cli-token']));
   });

@@ -8,6 +8,7 @@
  */
 import { basename } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
+import { refusal } from '../../../src/core/refusal';
 import { compileArgo } from '../../../src/core/targets/argo';
 import type { ClusterCompileOptions, SnapshotSource } from '../../../src/core/targets/cluster-plan';
 import { CompileError } from '../../../src/core/targets/cluster-step';
@@ -16,7 +17,7 @@ import { writeFileAtomic } from '../atomic-file';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 import { runtimeSource } from '../runtime-source';
-import { reportErrors, UsageError } from './pipeline-input';
+import { reportRefusal, UsageError } from './pipeline-input';
 
 declare const CELLPIPE_VERSION: string | undefined;
 
@@ -53,9 +54,15 @@ export async function compileCommand(
   if (target !== 'kfp' && target !== 'argo') {
     throw new UsageError(`${path}: say which cluster to compile for: --target kfp or --target argo`);
   }
-  const refusal = (count: number) =>
-    `${file}: not compiled: fix the ${count === 1 ? 'error' : 'errors'} above first.`;
-  if (reportErrors(file, analysis, err, refusal)) {
+  const refused = refusal(analysis, file);
+  if (refused) {
+    const count = refused.errors.length;
+    reportRefusal(
+      path,
+      refused,
+      err,
+      `${file}: not compiled: fix the ${count === 1 ? 'error' : 'errors'} above first.`
+    );
     return 1;
   }
   const compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'> = {

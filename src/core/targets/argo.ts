@@ -27,11 +27,18 @@ import {
   PlannedStep,
   stepPodMetadata
 } from './cluster-plan';
+import type {
+  ArgoClaimTemplate,
+  ArgoContainer,
+  ArgoContainerTemplate,
+  ArgoDagTemplate,
+  ArgoEnvVar,
+  ArgoVolume,
+  ArgoWorkflow
+} from './argo-workflow';
 import { AdapterFlag, containerCommand, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
 import type { CompiledPipeline } from './kfp';
-import { toYaml, YamlValue } from './yaml-text';
-
-type Doc = { [key: string]: YamlValue };
+import { toYaml } from './yaml-text';
 
 const RUN_DIR = '/cellpipe/run';
 const RUN_VOLUME = 'cellpipe-run';
@@ -41,7 +48,7 @@ const DEFAULT_RUN_SIZE = '10Gi';
 const WORKFLOW_POD_LABEL = 'workflows.argoproj.io/workflow';
 
 export interface ArgoDocuments {
-  workflow: Doc;
+  workflow: ArgoWorkflow;
   plan: ClusterPlan;
   warnings: string[];
   /** Whether the run volume is ReadWriteOnce (steps kept on one node). */
@@ -60,7 +67,7 @@ export function argoDocuments(
   const accessMode = run.accessMode ?? (run.storageClass ? 'ReadWriteMany' : 'ReadWriteOnce');
   const singleNode = accessMode === 'ReadWriteOnce';
 
-  const claimTemplates: YamlValue[] = [
+  const claimTemplates: ArgoClaimTemplate[] = [
     {
       metadata: { name: RUN_VOLUME },
       spec: {
@@ -70,7 +77,7 @@ export function argoDocuments(
       }
     }
   ];
-  const volumes: YamlValue[] = [];
+  const volumes: ArgoVolume[] = [];
   for (const v of plan.volumes) {
     if (v.type === 'pvc') {
       volumes.push({ name: v.name, persistentVolumeClaim: { claimName: v.claim } });
@@ -90,51 +97,50 @@ export function argoDocuments(
       });
     }
   }
-  const mounts: YamlValue[] = [
+  const mounts: ArgoContainer['volumeMounts'] = [
     { name: RUN_VOLUME, mountPath: RUN_DIR },
     ...plan.volumes.map(v => ({ name: v.name, mountPath: v.mountPath }))
   ];
 
-  const templates: YamlValue[] = [
-    {
-      name: ENTRYPOINT,
-      dag: {
-        tasks: plan.steps.map(s => ({
-          name: s.name,
-          template: s.name,
-          ...(s.after.length > 0 ? { dependencies: s.after } : {})
-        }))
-      }
-    },
-    ...plan.steps.map(s => stepTemplate(s, plan, mounts, singleNode, options.workingDir))
-  ];
+  const dag: ArgoDagTemplate = {
+    name: ENTRYPOINT,
+    dag: {
+      tasks: plan.steps.map(s => ({
+        name: s.name,
+        template: s.name,
+        ...(s.after.length > 0 ? { dependencies: s.after } : {})
+      }))
+    }
+  };
 
-  const annotations: Doc = {};
+  const annotations: Record<string, string> = {};
   if (singleNode) {
     annotations['cellpipe.dev/run-volume'] =
       'ReadWriteOnce (no ReadWriteMany storage class configured): steps are kept on one node by pod affinity';
   }
-  const spec: Doc = { entrypoint: ENTRYPOINT };
-  if (plan.parameters.length > 0) {
-    spec.arguments = {
-      parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) }))
-    };
-  }
-  spec.volumeClaimTemplates = claimTemplates;
-  spec.volumeClaimGC = { strategy: 'OnWorkflowCompletion' };
-  if (volumes.length > 0) {
-    spec.volumes = volumes;
-  }
-  spec.templates = templates;
-
-  const metadata: Doc = {
+  // Keys in this order: the written YAML follows it.
+  const spec: ArgoWorkflow['spec'] = {
+    entrypoint: ENTRYPOINT,
+    ...(plan.parameters.length > 0
+      ? {
+          arguments: {
+            parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) }))
+          }
+        }
+      : {}),
+    volumeClaimTemplates: claimTemplates,
+    volumeClaimGC: { strategy: 'OnWorkflowCompletion' },
+    ...(volumes.length > 0 ? { volumes } : {}),
+    templates: [dag, ...plan.steps.map(s => stepTemplate(s, plan, mounts, singleNode, options.workingDir))]
+  };
+  const metadata: ArgoWorkflow['metadata'] = {
     generateName: `${plan.name.slice(0, 62)}-`,
     labels: { 'cellpipe.dev/pipeline': plan.name }
   };
   if (Object.keys(annotations).length > 0) {
     metadata.annotations = annotations;
   }
-  const workflow: Doc = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata, spec };
+  const workflow: ArgoWorkflow = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata, spec };
   return { workflow, plan, warnings, singleNode };
 }
 
@@ -168,10 +174,10 @@ export function compileArgo(
 function stepTemplate(
   s: PlannedStep,
   plan: ClusterPlan,
-  volumeMounts: YamlValue[],
+  volumeMounts: ArgoContainer['volumeMounts'],
   singleNode: boolean,
   workingDir: string | undefined
-): Doc {
+): ArgoContainerTemplate {
   const settings = s.step.settings;
   const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
   for (const p of plan.parameters) {
@@ -183,27 +189,26 @@ function stepTemplate(
   // The step's outputs come back as an output parameter, so JupyterLab can show them beside the notebook.
   flags.push(['--outputs', OUTPUTS_FILE]);
   const command = containerCommand(s.program, s.binding, flags);
-  const container: Doc = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
-  const env: YamlValue[] = Object.entries(settings.env ?? {})
+  const env: ArgoEnvVar[] = Object.entries(settings.env ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([name, value]) => ({ name, value }));
   for (const ref of settings.secrets ?? []) {
     // A reference: the value stays in the Secret.
     env.push({ name: ref.env, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } });
   }
-  if (env.length > 0) {
-    container.env = env;
-  }
   const resources = argoResources(settings);
-  if (resources) {
-    container.resources = resources;
-  }
-  container.volumeMounts = volumeMounts;
-  if (workingDir) {
-    container.workingDir = workingDir;
-  }
+  // Keys in this order: the written YAML follows it.
+  const container: ArgoContainer = {
+    image: s.image,
+    command: command.slice(0, 3),
+    args: command.slice(3),
+    ...(env.length > 0 ? { env } : {}),
+    ...(resources ? { resources } : {}),
+    volumeMounts,
+    ...(workingDir ? { workingDir } : {})
+  };
 
-  const template: Doc = { name: s.name };
+  const template: Omit<ArgoContainerTemplate, 'container' | 'outputs'> = { name: s.name };
   const metadata = stepPodMetadata(settings);
   if (metadata) {
     template.metadata = metadata;
@@ -219,7 +224,7 @@ function stepTemplate(
   }
   if (settings.tolerations && settings.tolerations.length > 0) {
     template.tolerations = settings.tolerations.map(t => {
-      const out: Doc = {};
+      const out: Record<string, string> = {};
       for (const key of ['key', 'operator', 'value', 'effect'] as const) {
         if (t[key] !== undefined) {
           out[key] = t[key]!;
@@ -242,18 +247,18 @@ function stepTemplate(
       }
     };
   }
-  template.container = container;
-  const outputs: YamlValue[] = [{ name: 'outputs', valueFrom: { path: OUTPUTS_FILE, default: '{}' } }];
+  const outputs: ArgoContainerTemplate['outputs']['parameters'] = [
+    { name: 'outputs', valueFrom: { path: OUTPUTS_FILE, default: '{}' } }
+  ];
   if (s.metrics.length > 0) {
     outputs.push({ name: 'metrics', valueFrom: { path: METRICS_FILE, default: '{}' } });
   }
-  template.outputs = { parameters: outputs };
-  return template;
+  return { ...template, container, outputs: { parameters: outputs } };
 }
 
-function argoResources(settings: StepSettings): Doc | null {
-  const requests: Doc = {};
-  const limits: Doc = {};
+function argoResources(settings: StepSettings): ArgoContainer['resources'] | null {
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
   for (const what of ['cpu', 'memory'] as const) {
     if (settings[what]?.request) {
       requests[what] = settings[what]!.request!;
@@ -268,7 +273,7 @@ function argoResources(settings: StepSettings): Doc | null {
   for (const [key, value] of Object.entries(settings.limits ?? {})) {
     limits[key] = value;
   }
-  const out: Doc = {};
+  const out: NonNullable<ArgoContainer['resources']> = {};
   if (Object.keys(requests).length > 0) {
     out.requests = requests;
   }

@@ -27,9 +27,22 @@ import {
   stepPodMetadata
 } from './cluster-plan';
 import { AdapterFlag, containerCommand } from './cluster-step';
+import type {
+  KfpArtifactType,
+  KfpComponent,
+  KfpContainer,
+  KfpExecutor,
+  KfpParameterSpec,
+  KfpParameterType,
+  KfpPipelineSpec,
+  KfpPlatformSpec,
+  KfpPvcMount,
+  KfpResources,
+  KfpTask,
+  KfpValueSource,
+  KubernetesExecutorConfig
+} from './kfp-spec';
 import { toYaml, YamlValue } from './yaml-text';
-
-type Doc = { [key: string]: YamlValue };
 
 export interface CompiledPipeline {
   /** The YAML file. */
@@ -38,7 +51,7 @@ export interface CompiledPipeline {
   warnings: string[];
 }
 
-const PARAMETER_TYPES: Record<ParameterType, string> = {
+const PARAMETER_TYPES: Record<ParameterType, KfpParameterType> = {
   int: 'NUMBER_INTEGER',
   float: 'NUMBER_DOUBLE',
   str: 'STRING',
@@ -56,15 +69,15 @@ const ARTIFACT_TYPES: Record<ArtifactKind, string> = {
 /** Inside the container: the runtime's scratch run folder (step files; data goes to artifacts). */
 const RUN_DIR = '/tmp/cellpipe/run';
 
-const artifactType = (schemaTitle: string): Doc => ({
+const artifactType = (schemaTitle: string): KfpArtifactType => ({
   artifactType: { schemaTitle, schemaVersion: '0.0.1' }
 });
-const constant = (value: YamlValue): Doc => ({ runtimeValue: { constant: value } });
+const constant = (value: YamlValue): KfpValueSource => ({ runtimeValue: { constant: value } });
 
 export interface KfpDocuments {
-  pipelineSpec: Doc;
+  pipelineSpec: KfpPipelineSpec;
   /** Null when no step needs Kubernetes settings. */
-  platformSpec: Doc | null;
+  platformSpec: KfpPlatformSpec | null;
   plan: ClusterPlan;
   warnings: string[];
 }
@@ -79,10 +92,10 @@ export function kfpDocuments(
   const warnings = [...plan.warnings];
   const typeOf = (name: string) => ARTIFACT_TYPES[options.artifactTypes?.[name] ?? 'artifact'];
 
-  const components: Doc = {};
-  const executors: Doc = {};
-  const tasks: Doc = {};
-  const platformExecutors: Doc = {};
+  const components: Record<string, KfpComponent> = {};
+  const executors: Record<string, KfpExecutor> = {};
+  const tasks: Record<string, KfpTask> = {};
+  const platformExecutors: Record<string, KubernetesExecutorConfig> = {};
 
   // Snapshot volumes: a createpvc task restores each, a deletepvc task removes it after the last steps.
   const snapshots = plan.volumes.filter(v => v.type === 'snapshot');
@@ -95,9 +108,9 @@ export function kfpDocuments(
     const settings = s.step.settings;
     const comp = `comp-${s.name}`;
     const exec = `exec-${s.name}`;
-    const inputParameters: Doc = {};
-    const inputArtifacts: Doc = {};
-    const outputArtifacts: Doc = {};
+    const inputParameters: Record<string, KfpParameterSpec> = {};
+    const inputArtifacts: Record<string, KfpArtifactType> = {};
+    const outputArtifacts: Record<string, KfpArtifactType> = {};
     const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
     for (const p of plan.parameters) {
       inputParameters[p.key] = { parameterType: PARAMETER_TYPES[p.value.type] };
@@ -124,9 +137,12 @@ export function kfpDocuments(
     if (options.workingDir) {
       flags.push(['--workdir', options.workingDir]);
     }
-    const component: Doc = { executorLabel: exec };
+    const component: KfpComponent = { executorLabel: exec };
     if (Object.keys(inputParameters).length + Object.keys(inputArtifacts).length > 0) {
-      component.inputDefinitions = nonEmpty({ parameters: inputParameters, artifacts: inputArtifacts });
+      component.inputDefinitions = {
+        ...(Object.keys(inputParameters).length > 0 ? { parameters: inputParameters } : {}),
+        ...(Object.keys(inputArtifacts).length > 0 ? { artifacts: inputArtifacts } : {})
+      };
     }
     if (Object.keys(outputArtifacts).length > 0) {
       component.outputDefinitions = { artifacts: outputArtifacts };
@@ -134,7 +150,7 @@ export function kfpDocuments(
     components[comp] = component;
 
     const command = containerCommand(s.program, s.binding, flags);
-    const container: Doc = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
+    const container: KfpContainer = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
     const env = Object.entries(settings.env ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
     if (env.length > 0) {
       container.env = env.map(([name, value]) => ({ name, value }));
@@ -150,7 +166,7 @@ export function kfpDocuments(
       );
     }
 
-    const task: Doc = {
+    const task: KfpTask = {
       cachingOptions: { enableCache: settings.caching ?? analysis.pipeline.caching },
       componentRef: { name: comp },
       taskInfo: { name: s.name }
@@ -159,7 +175,7 @@ export function kfpDocuments(
     if (after.length > 0) {
       task.dependentTasks = after;
     }
-    const taskInputs: Doc = {};
+    const taskInputs: NonNullable<KfpTask['inputs']> = {};
     if (plan.parameters.length > 0) {
       taskInputs.parameters = Object.fromEntries(
         plan.parameters.map(p => [p.key, { componentInputParameter: p.key }])
@@ -192,11 +208,11 @@ export function kfpDocuments(
     }
   }
 
-  const pipelineInfo: Doc = { name: plan.name };
+  const pipelineInfo: KfpPipelineSpec['pipelineInfo'] = { name: plan.name };
   if (plan.description) {
     pipelineInfo.description = plan.description;
   }
-  const root: Doc = { dag: { tasks } };
+  const root: KfpPipelineSpec['root'] = { dag: { tasks } };
   if (plan.parameters.length > 0) {
     root.inputDefinitions = {
       parameters: Object.fromEntries(
@@ -207,7 +223,7 @@ export function kfpDocuments(
       )
     };
   }
-  const pipelineSpec: Doc = {
+  const pipelineSpec: KfpPipelineSpec = {
     components,
     deploymentSpec: { executors },
     pipelineInfo,
@@ -240,14 +256,6 @@ export function compileKfp(
   return { text, warnings };
 }
 
-function nonEmpty(doc: Doc): Doc {
-  return Object.fromEntries(
-    Object.entries(doc).filter(
-      ([, v]) => !(typeof v === 'object' && v !== null && Object.keys(v).length === 0)
-    )
-  );
-}
-
 /** The SDK's header, plus which notebook names the keys stand for (comments reach no program). */
 function header(plan: ClusterPlan): string {
   const lines = ['PIPELINE DEFINITION', `Name: ${plan.name}`];
@@ -275,8 +283,8 @@ function header(plan: ClusterPlan): string {
 }
 
 /** Container resources in both the current string form and the numeric form older backends read. */
-function kfpResources(settings: StepSettings): Doc | null {
-  const r: Doc = {};
+function kfpResources(settings: StepSettings): KfpResources | null {
+  const r: KfpResources = {};
   const set = (what: 'cpu' | 'memory', kind: 'request' | 'limit') => {
     const text = settings[what]?.[kind];
     if (!text) {
@@ -304,9 +312,13 @@ function kfpResources(settings: StepSettings): Doc | null {
 }
 
 /** KubernetesExecutorConfig (kfp-kubernetes) of one step: references to secrets, never values. */
-function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<string, string>): Doc {
+function kubernetesConfig(
+  s: PlannedStep,
+  plan: ClusterPlan,
+  createTasks: Map<string, string>
+): KubernetesExecutorConfig {
   const settings = s.step.settings;
-  const config: Doc = {};
+  const config: KubernetesExecutorConfig = {};
   if (settings.timeout) {
     config.activeDeadlineSeconds = String(Math.ceil(settings.timeout));
   }
@@ -317,7 +329,7 @@ function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<st
   if (podMetadata) {
     config.podMetadata = podMetadata;
   }
-  const mounts: YamlValue[] = plan.volumes.map((v): Doc => {
+  const mounts: KfpPvcMount[] = plan.volumes.map((v): KfpPvcMount => {
     if (v.type === 'pvc') {
       return { constant: v.claim, mountPath: v.mountPath, pvcNameParameter: constant(v.claim) };
     }
@@ -345,7 +357,7 @@ function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<st
   }
   if (settings.tolerations && settings.tolerations.length > 0) {
     config.tolerations = settings.tolerations.map(t => {
-      const out: Doc = {};
+      const out: Record<string, string> = {};
       for (const key of ['effect', 'key', 'operator', 'value'] as const) {
         if (t[key] !== undefined) {
           out[key] = t[key]!;
@@ -360,14 +372,17 @@ function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<st
 /** The kfp-kubernetes CreatePVC / DeletePVC stub components (the KFP backend runs them itself). */
 function addPvcComponents(
   plan: ClusterPlan,
-  components: Doc,
-  executors: Doc,
-  tasks: Doc,
+  components: Record<string, KfpComponent>,
+  executors: Record<string, KfpExecutor>,
+  tasks: Record<string, KfpTask>,
   createTasks: Map<string, string>
 ): void {
   const create = plan.labels.name('createpvc');
   const remove = plan.labels.name('deletepvc');
-  const optional = (parameterType: string): Doc => ({ isOptional: true, parameterType });
+  const optional = (parameterType: KfpParameterType): KfpParameterSpec => ({
+    isOptional: true,
+    parameterType
+  });
   components[`comp-${create}`] = {
     executorLabel: `exec-${create}`,
     inputDefinitions: {
@@ -399,7 +414,7 @@ function addPvcComponents(
       continue;
     }
     const createTask = createTasks.get(v.claim)!;
-    const parameters: Doc = {
+    const parameters: Record<string, KfpValueSource> = {
       access_modes: constant([v.snapshot.accessMode ?? 'ReadWriteOnce']),
       data_source: constant({
         apiGroup: 'snapshot.storage.k8s.io',

@@ -5,8 +5,11 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { StepStatus } from '../../../../src/core/runs/run-record';
+import { argoDocuments } from '../../../../src/core/targets/argo';
+import type { ArgoWorkflow } from '../../../../src/core/targets/argo-workflow';
 import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
 import { clusterError } from './cluster-errors';
+import type { ClusterTarget } from './cluster-target';
 import type { KubeClients } from './kube-client';
 import { watchObject } from './watch';
 
@@ -51,7 +54,7 @@ export function argoUrl(namespace: string, name: string): string | undefined {
 export async function submitWorkflow(
   kube: KubeClients,
   namespace: string,
-  workflow: Record<string, unknown>
+  workflow: ArgoWorkflow
 ): Promise<{ name: string }> {
   try {
     const created = (await kube.custom.createNamespacedCustomObject({
@@ -215,3 +218,37 @@ function parseObject(text: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+/** Argo behind the one cluster-target interface: the Workflow document, created as a custom object. */
+export const argoTarget: ClusterTarget<ArgoWorkflow> = {
+  kind: 'argo',
+  compile(analysis, notebook, runtimeSource, options) {
+    const { workflow, plan, warnings } = argoDocuments(analysis, notebook, runtimeSource, options);
+    return { documents: workflow, plan, warnings };
+  },
+  async submit(run, context) {
+    const workflow: ArgoWorkflow = {
+      ...run.documents,
+      metadata: {
+        ...run.documents.metadata,
+        labels: { ...run.documents.metadata.labels, 'cellpipe.dev/run': context.id }
+      }
+    };
+    const { name } = await submitWorkflow(
+      context.kube('submit an Argo Workflow'),
+      context.namespace,
+      workflow
+    );
+    return { kind: 'argo', name, namespace: context.namespace, url: argoUrl(context.namespace, name) };
+  },
+  follow(cluster, tasks, connection) {
+    if (!cluster.name) {
+      return null;
+    }
+    try {
+      return argoBackend(connection.kube('follow the Argo Workflow'), cluster.namespace, cluster.name, tasks);
+    } catch {
+      return null; // no Kubernetes access here
+    }
+  }
+};

@@ -1,13 +1,15 @@
 /**
- * The step cache: a step whose program, parameters, workspace files and
- * inputs are the same as in an earlier successful run is not run again; its
- * saved data and outputs are reused. The key of a step includes the keys of
- * the steps that provide its inputs, so a change anywhere upstream reaches it.
+ * The step cache: a step whose program, parameters, workspace files and inputs are the same as in an
+ * earlier successful run is not run again; its saved data and outputs are reused. The key of a step
+ * includes the keys of the steps that provide its inputs, so a change anywhere upstream reaches it.
+ *
+ * Entries appear whole or not at all: an entry is built in a temporary folder beside its place and renamed
+ * into it, and a restore builds the step's folders the same way, so a crash or a full disk never leaves a
+ * half entry that a later run would take for a whole one.
  */
-import { createHash } from 'crypto';
-import { cp, link, mkdir, readdir, rm, stat } from 'fs/promises';
-import { join } from 'path';
-import { writeJsonAtomic } from '../../atomic-file';
+import { createHash, randomBytes } from 'crypto';
+import { copyFile, link, mkdir, readdir, rename, rm, stat } from 'fs/promises';
+import { dirname, join } from 'path';
 
 export function stepCacheKey(parts: {
   program: string;
@@ -33,33 +35,52 @@ export class StepCache {
 
   async has(key: string): Promise<boolean> {
     try {
-      await stat(join(this.entry(key), 'complete.json'));
+      await stat(join(this.entry(key), 'step', 'complete.json'));
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Copies a finished step's data and records into the cache; `complete.json` last, so a half copy is never used. */
+  /**
+   * Stores a finished step's data and records (only for a step that wrote its completion record). An entry
+   * that is already whole stays: it is never replaced under a run that may be restoring from it.
+   */
   async store(key: string, dataDir: string, stepDir: string): Promise<void> {
     const entry = this.entry(key);
-    await rm(entry, { recursive: true, force: true });
-    await linkTree(dataDir, join(entry, 'data'));
-    await cp(stepDir, join(entry, 'step'), { recursive: true });
-    await writeJsonAtomic(join(entry, 'complete.json'), { stored: new Date().toISOString() });
+    if (await this.has(key)) {
+      return;
+    }
+    await placeWhole(entry, async tmp => {
+      await linkTree(dataDir, join(tmp, 'data'));
+      await linkTree(stepDir, join(tmp, 'step'));
+    });
   }
 
-  /** Puts a cached step's data and records where a run expects them. */
+  /** Puts a cached step's data and records where a run expects them, each folder whole. */
   async restore(key: string, dataDir: string, stepDir: string): Promise<void> {
     const entry = this.entry(key);
-    await linkTree(join(entry, 'data'), dataDir);
-    await cp(join(entry, 'step'), stepDir, { recursive: true });
+    await placeWhole(dataDir, tmp => linkTree(join(entry, 'data'), tmp));
+    await placeWhole(stepDir, tmp => linkTree(join(entry, 'step'), tmp));
+  }
+}
+
+/** Builds a folder in a temporary sibling and renames it into place (replacing what was there). */
+async function placeWhole(target: string, build: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = join(dirname(target), `.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    await mkdir(tmp, { recursive: true });
+    await build(tmp);
+    await rm(target, { recursive: true, force: true });
+    await rename(tmp, target);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 }
 
 /**
- * Hard links when the file system allows (saved data is written once and
- * never changed in place), copies otherwise.
+ * Hard links when the file system allows (saved data is written once and never changed in place), copies
+ * otherwise.
  */
 async function linkTree(from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true });
@@ -74,8 +95,8 @@ async function linkTree(from: string, to: string): Promise<void> {
     const target = join(to, entry.name);
     if (entry.isDirectory()) {
       await linkTree(source, target);
-    } else {
-      await link(source, target).catch(() => cp(source, target));
+    } else if (entry.isFile()) {
+      await link(source, target).catch(() => copyFile(source, target));
     }
   }
 }

@@ -1,0 +1,147 @@
+/**
+ * Preparing a local run in `.cellpipe/runs/RUN_ID/` beside the notebook: its lease (the owner), a snapshot
+ * of the notebook's folder as the steps' workspace, the step programs, the parameters and the plan. A run
+ * that cannot be prepared (disk full, folder not writable, a name too long) leaves nothing behind: its
+ * folder is removed and the error says what to do.
+ */
+import { mkdir, rm } from 'fs/promises';
+import { basename, dirname, join } from 'path';
+import type { NotebookData } from '../../../../src/core/notebook/model';
+import type { PipelineAnalysis } from '../../../../src/core/pipeline';
+import type { RunOwner, RunRecord } from '../../../../src/core/runs/run-record';
+import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import { stepProgram } from '../../../../src/core/targets/step-program';
+import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
+import { runtimeSource } from '../../runtime-source';
+import { fileProblem } from '../../runs/file-problem';
+import { createLease } from '../../runs/run-lease';
+import { newRunId, runsDir } from '../../runs/run-store';
+import { ObjectStore, Snapshot, takeSnapshot } from './snapshot';
+import { stepCacheKey } from './step-cache';
+
+export interface PrepareOptions {
+  notebookPath: string;
+  notebook: NotebookData;
+  analysis: PipelineAnalysis;
+  /** Overrides of the notebook's parameter values. */
+  parameters?: Record<string, ParameterValue>;
+  /** Reuse steps from earlier runs when nothing they depend on changed (default true). */
+  cache?: boolean;
+  /** Run just these steps (always, not from the cache); the steps above them come from the cache when it can. */
+  only?: string[];
+  owner: RunOwner;
+  id?: string;
+}
+
+export interface PreparedRun {
+  dir: string;
+  record: RunRecord;
+  store: ObjectStore;
+  snapshot: Snapshot;
+}
+
+/** Step name → the settings its environment is made of (`step-env.ts`). */
+export const STEP_SETTINGS = 'step-settings.json';
+
+/** The run could not be prepared; nothing of it is left on disk. */
+export class RunSetupError extends Error {}
+
+/** The steps a selection needs: the selected ones and every step above them. */
+export function neededSteps(analysis: PipelineAnalysis, only: readonly string[]): Set<string> {
+  const deps = new Map(analysis.steps.map(s => [s.name, s.deps]));
+  const needed = new Set<string>();
+  const visit = (step: string) => {
+    if (!needed.has(step)) {
+      needed.add(step);
+      (deps.get(step) ?? []).forEach(visit);
+    }
+  };
+  only.forEach(visit);
+  return needed;
+}
+
+export async function prepareLocalRun(options: PrepareOptions): Promise<PreparedRun> {
+  const { analysis, notebookPath } = options;
+  for (const step of options.only ?? []) {
+    if (!analysis.steps.some(s => s.name === step)) {
+      throw new RunSetupError(`The pipeline has no step "${step}" (it has ${analysis.order.join(', ')}).`);
+    }
+  }
+  const id = options.id ?? newRunId();
+  const dir = join(runsDir(notebookPath), id);
+  let created = false;
+  try {
+    await mkdir(runsDir(notebookPath), { recursive: true });
+    await mkdir(dir);
+    created = true;
+    await createLease(dir, options.owner);
+    return await fill(dir, id, options);
+  } catch (err) {
+    if (created) {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    if (err instanceof RunSetupError) {
+      throw err;
+    }
+    throw new RunSetupError(fileProblem(err, 'prepare the run', created ? dir : runsDir(notebookPath)));
+  }
+}
+
+async function fill(dir: string, id: string, options: PrepareOptions): Promise<PreparedRun> {
+  const { analysis, notebook, notebookPath } = options;
+  const parameters = { ...analysis.parameters, ...options.parameters };
+  const needed = options.only ? neededSteps(analysis, options.only) : new Set(analysis.order);
+  const forced = new Set(options.only ?? []);
+  const order = analysis.order.filter(step => needed.has(step));
+
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  // The steps work in a snapshot of the notebook's folder: exactly these files, and their writes stay here.
+  const store = new ObjectStore(join(dirname(notebookPath), '.cellpipe', 'objects'));
+  const snapshot = await takeSnapshot(dirname(notebookPath), store, join(dir, 'workspace'), [
+    basename(notebookPath)
+  ]);
+  const manifest = snapshot.manifest;
+  await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
+  const runtime = runtimeSource();
+  const plan: RunRecord['plan'] = { deps: {}, cacheKeys: {}, reuse: {} };
+  for (const name of order) {
+    const step = analysis.steps.find(s => s.name === name)!;
+    const program = stepProgram({ analysis, notebook, step: name, runtimeSource: runtime });
+    await writeFileAtomic(join(dir, 'programs', `${name}.py`), program);
+    const inputs = Object.fromEntries(step.ins.map(i => [i, plan.cacheKeys[step.sources[i]] ?? '']));
+    plan.deps[name] = step.deps.filter(d => needed.has(d));
+    plan.cacheKeys[name] = stepCacheKey({ program, parameters, workspace: manifest.hash, inputs });
+    plan.reuse[name] = options.cache !== false && step.settings.caching !== false && !forced.has(name);
+  }
+  await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
+  // What each step's environment is made of (env values and secret references, never secret values),
+  // so that whoever runs or resumes the run gives each step the same environment.
+  await writeJsonAtomic(
+    join(dir, STEP_SETTINGS),
+    Object.fromEntries(
+      analysis.steps
+        .filter(s => needed.has(s.name))
+        .map(s => [s.name, { env: s.settings.env, secrets: s.settings.secrets }])
+    )
+  );
+  const record: RunRecord = {
+    id,
+    notebook: notebookPath,
+    pipeline: analysis.pipeline.name,
+    status: 'running',
+    started: new Date().toISOString(),
+    owner: options.owner,
+    parameters,
+    workspace: manifest.hash,
+    snapshot: {
+      files: Object.keys(manifest.files).length,
+      copied: snapshot.copied,
+      bytesCopied: snapshot.bytesCopied
+    },
+    order,
+    plan,
+    steps: Object.fromEntries(order.map(name => [name, { status: 'queued', cached: false }])),
+    metrics: {}
+  };
+  return { dir, record, store, snapshot };
+}
