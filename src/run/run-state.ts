@@ -14,6 +14,8 @@ export interface StepView {
   seconds?: number;
   error?: StepRecord['error'];
   skippedBecause?: string;
+  /** Why a step was skipped or cancelled when no upstream step explains it. */
+  reason?: string;
 }
 
 export interface RunView {
@@ -38,7 +40,8 @@ function stepView(record: StepRecord): StepView {
     state: record.cached && record.status === 'succeeded' ? 'cached' : record.status,
     seconds: record.seconds,
     error: record.error,
-    skippedBecause: record.skippedBecause
+    skippedBecause: record.skippedBecause,
+    reason: record.reason
   };
 }
 
@@ -60,7 +63,14 @@ export function runView(record: RunRecord): RunView {
     target: record.target ?? 'local',
     cluster: record.cluster,
     snapshots: record.snapshots ?? [],
-    notes: [...(record.warnings ?? []), ...(record.followError ? [record.followError] : [])]
+    notes: [
+      ...(record.status !== 'succeeded' && record.reason ? [record.reason] : []),
+      ...(record.orphan
+        ? [`Its owner, ${record.orphan.owner}, is gone; cellpipe's server takes it over.`]
+        : []),
+      ...(record.warnings ?? []),
+      ...(record.followError ? [record.followError] : [])
+    ]
   };
 }
 

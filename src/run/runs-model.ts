@@ -5,6 +5,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import {
+  adoptRuns,
   ApiError,
   cancelRun,
   followLog,
@@ -99,6 +100,15 @@ export class RunsModel {
       this._runs = views;
       this._currentId ??= views[0]?.id ?? null;
       this._error = null;
+      if (runs.some(r => r.orphan) && !this._adopting) {
+        // Runs whose server or CLI is gone: the server takes them over (resumes its own, closes a CLI's);
+        // the listing itself never changes a run.
+        this._adopting = true;
+        void adoptRuns(this._path)
+          .then(({ adopted }) => (adopted.length > 0 ? this.refresh() : undefined))
+          .catch(() => undefined)
+          .finally(() => (this._adopting = false));
+      }
     } catch (err) {
       this._error = message(err);
     }
@@ -268,6 +278,7 @@ export class RunsModel {
     this._runs = [view, ...others].sort((a, b) => b.started.localeCompare(a.started));
   }
 
+  private _adopting = false;
   private _parameters: Record<string, string> = {};
   private _runs: RunView[] = [];
   private _currentId: string | null = null;

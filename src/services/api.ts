@@ -69,6 +69,11 @@ export function listRuns(notebook: string): Promise<{ runs: RunRecord[] }> {
   return requestApi(`api/runs?notebook=${encodeURIComponent(notebook)}`);
 }
 
+/** Takes over the notebook's runs whose owner is gone (a POST: it may resume them). */
+export function adoptRuns(notebook: string): Promise<{ adopted: string[] }> {
+  return requestApi('api/runs/adopt', { method: 'POST', body: JSON.stringify({ notebook }) });
+}
+
 export function getRun(notebook: string, run: string): Promise<RunRecord> {
   return requestApi(`api/runs/${encodeURIComponent(run)}?notebook=${encodeURIComponent(notebook)}`);
 }

@@ -17,10 +17,12 @@
  * frontend sends it when it lists a notebook's runs and sees an orphan); `cellpipe runs` and `cellpipe
  * run`, which close the CLI's orphans whose steps have all ended (they do not wait for live ones).
  */
-import { readdir } from 'fs/promises';
+import { readdir, readFile, rm } from 'fs/promises';
 import { join } from 'path';
 import type { RunOwner, RunRecord } from '../../../src/core/runs/run-record';
+import { writeFileAtomic } from '../atomic-file';
 import { executeRun, ExecuteOptions } from '../engines/local/execute';
+import { finalRecordPath } from './run-journal';
 import { ownerOfThisProcess, takeOver } from './run-lease';
 import { ownerIsGone, readRun, runsDir } from './run-store';
 
@@ -52,8 +54,9 @@ export async function adoptOrphans(notebookPath: string, options: AdoptOptions):
   }
   const adopted: Adopted[] = [];
   for (const id of ids) {
-    const seen = await readRun(notebookPath, id);
     const dir = join(runsDir(notebookPath), id);
+    await settleFinalRecord(dir);
+    const seen = await readRun(notebookPath, id);
     if (!seen?.orphan || !(await ownerIsGone(dir, seen))) {
       continue;
     }
@@ -92,4 +95,24 @@ export async function adoptOrphans(notebookPath: string, options: AdoptOptions):
     adopted.push({ id, done, record });
   }
   return adopted;
+}
+
+/**
+ * A final record left beside a run folder that could not take it: moved into the folder once the folder
+ * can be written again (by whoever may write; readers already show it).
+ */
+async function settleFinalRecord(dir: string): Promise<void> {
+  const beside = finalRecordPath(dir);
+  let text: string;
+  try {
+    text = await readFile(beside, 'utf8');
+  } catch {
+    return;
+  }
+  try {
+    await writeFileAtomic(join(dir, 'run.json'), text);
+    await rm(beside, { force: true });
+  } catch {
+    // still not writable: readers keep taking the record from beside the folder
+  }
 }

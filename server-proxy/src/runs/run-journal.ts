@@ -3,7 +3,12 @@
  * time and a reader never sees half of it. A write that fails (folder not writable, disk full) does not
  * throw at the caller's feet: the journal remembers the first failure, as a sentence a user can act on,
  * and the owner ends the run for that reason (it keeps the record in memory meanwhile).
+ *
+ * The final record of such a run goes beside its folder, as `RUN_ID.final.json` in the runs folder, when
+ * only the run's own folder cannot be written (made read-only or immutable): readers take it as the run's
+ * record, and the next owner moves it into place. So the run still ends in its true state, with its reason.
  */
+import { rm } from 'fs/promises';
 import { join } from 'path';
 import type { RunRecord } from '../../../src/core/runs/run-record';
 import { writeJsonAtomic } from '../atomic-file';
@@ -19,16 +24,25 @@ export class RunJournal {
     readonly record: RunRecord
   ) {}
 
-  /** Writes the record as it is now; resolves true when it is on disk. Never rejects. */
-  save(): Promise<boolean> {
-    const snapshot = JSON.stringify(this.record, null, 1) + '\n';
+  /**
+   * Writes the record as it is now; resolves true when it is on disk. Never rejects. `final`: the run has
+   * ended, so when its folder cannot take the record, it goes beside the folder.
+   */
+  save(final = false): Promise<boolean> {
+    const snapshot = JSON.parse(JSON.stringify(this.record)) as unknown;
     let ok = false;
     this.queue = this.queue.then(async () => {
       try {
-        await writeJsonAtomic(join(this.dir, 'run.json'), JSON.parse(snapshot) as unknown);
+        await writeJsonAtomic(join(this.dir, 'run.json'), snapshot);
         ok = true;
+        if (final) {
+          await rm(finalRecordPath(this.dir), { force: true }).catch(() => undefined);
+        }
       } catch (err) {
         this.failure ??= fileProblem(err, 'write the run record', this.dir);
+        if (final) {
+          await writeJsonAtomic(finalRecordPath(this.dir), snapshot).catch(() => undefined);
+        }
       }
     });
     return this.queue.then(() => ok);
@@ -38,4 +52,9 @@ export class RunJournal {
   settled(): Promise<void> {
     return this.queue;
   }
+}
+
+/** Where the final record of a run whose folder could not be written goes: beside the folder. */
+export function finalRecordPath(dir: string): string {
+  return `${dir}.final.json`;
 }

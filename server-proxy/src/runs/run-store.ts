@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'path';
 import type { RunRecord } from '../../../src/core/runs/run-record';
 import { stepNameProblem } from '../../../src/core/tags/grammar';
 import { isRunning, processesWithArgument } from '../process-identity';
+import { finalRecordPath } from './run-journal';
 import { currentLease, leaseIsStale, ownerName } from './run-lease';
 
 export function runsDir(notebookPath: string): string {
@@ -35,15 +36,25 @@ export async function readRun(notebookPath: string, id: string): Promise<RunReco
   if (!dir) {
     return null;
   }
-  let record: RunRecord;
-  try {
-    record = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as RunRecord;
-  } catch {
+  let record = await readRecord(join(dir, 'run.json'));
+  if (!record || record.status === 'running') {
+    // A run whose folder could not take its final record left it beside the folder.
+    record = (await readRecord(finalRecordPath(dir))) ?? record;
+  }
+  if (!record) {
     return null;
   }
   // Notebooks in one folder share its runs folder; a run belongs to the one of its name (the folder may be
   // reached through another path, a symlink, than when the run was recorded).
   return basename(record.notebook ?? '') === basename(notebookPath) ? withOrphanState(dir, record) : null;
+}
+
+async function readRecord(path: string): Promise<RunRecord | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as RunRecord;
+  } catch {
+    return null;
+  }
 }
 
 /** The notebook's runs, newest first (notebooks in one folder share its runs folder). */

@@ -201,7 +201,7 @@ export class RunService {
   /** Writes the final record; when the folder cannot take it now, keeps it and tries again later. */
   private async keepUntilSaved(notebook: string, record: RunRecord): Promise<void> {
     const journal = new RunJournal(join(runsDir(notebook), record.id), record);
-    if (await journal.save()) {
+    if (await journal.save(true)) {
       this.unsaved.delete(record.id);
       return;
     }

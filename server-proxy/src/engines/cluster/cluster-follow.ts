@@ -84,7 +84,7 @@ export async function followClusterRun(
                 : undefined,
             now: new Date().toISOString()
           });
-          await journal.save();
+          await journal.save(true);
           return { record, timedOut: false };
         }
         if (!(await journal.save())) {

@@ -223,7 +223,7 @@ async function finishRun(
   }
   const failure = journal.failure ?? (options.mode === 'close' ? options.reason : undefined);
   life.finish({ cancelled: options.signal?.aborted, failure, now: new Date().toISOString() });
-  await journal.save();
+  await journal.save(true);
   return record;
 }
 
