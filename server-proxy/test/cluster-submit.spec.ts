@@ -85,6 +85,10 @@ describe('POST /api/runs to a cluster', () => {
       expect((workflow.body.spec as unknown as { arguments: unknown }).arguments).toEqual({
         parameters: [{ name: 'rate', value: '0.75' }]
       });
+      // The end is announced once the run's record is final: wait for that event.
+      await until('the end of the run to be announced', () =>
+        events.some(e => e.run === id && !e.step && e.status !== 'running')
+      );
       expect(events.filter(e => e.run === id).map(e => `${e.step ?? '-'} ${e.status}`)).toEqual([
         '- running',
         'load_data running',

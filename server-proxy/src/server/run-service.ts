@@ -181,9 +181,9 @@ export class RunService {
     this.active.set(id, { record, notebook, controller, done });
     done
       .then(
-        async end => {
-          await this.keepUntilSaved(notebook, end);
+        end => {
           this.emit({ run: id, notebook, status: end.status });
+          return this.keepUntilSaved(notebook, end);
         },
         err => {
           serverLog(

@@ -13,7 +13,7 @@ import { codeNotebook, createAnalyser } from './support';
 let analyser: PythonAnalyser;
 beforeAll(async () => {
   analyser = await createAnalyser();
-});
+}, 60000); // loading the wasm parser takes seconds on a busy machine
 
 const analyze = (nb: NotebookData) => analyzeNotebook(nb, analyser);
 const step = (a: PipelineAnalysis, name: string) => a.steps.find(s => s.name === name)!;

@@ -176,7 +176,7 @@ describe('layoutPipeline', () => {
       codeNotebook(
         [['step:a'], 'x = 1'],
         [['step:a_much_longer_step_name', 'prev:a'], 'y = x'],
-        [['step:' + 'w'.repeat(80), 'prev:a'], 'z = x']
+        [['step:' + 'w'.repeat(63), 'prev:a'], 'z = x']
       )
     );
     const [short, long, huge] = l.nodes;
@@ -185,7 +185,7 @@ describe('layoutPipeline', () => {
     expect(long.label).toBe('a_much_longer_step_name');
     expect(huge.width).toBe(260);
     expect(huge.label.endsWith('…')).toBe(true);
-    expect(huge.label.length).toBeLessThan(80);
+    expect(huge.label.length).toBeLessThan(63);
     expect(short.height).toBe(long.height);
   });
 

@@ -15,7 +15,7 @@ const PYTHON = join(__dirname, '..', '..', '..', '..', '.venv', 'bin', 'python')
 let analyser: PythonAnalyser;
 beforeAll(async () => {
   analyser = await createAnalyser();
-});
+}, 60000);
 
 const indented = (levels: number) =>
   Array.from({ length: levels }, (_, i) => `${' '.repeat(i)}if a:\n`).join('') +
