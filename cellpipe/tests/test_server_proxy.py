@@ -81,12 +81,15 @@ def proxied(tmp_path):
             return err.code, json.loads(err.read() or b"null")
 
     try:
-        for _ in range(200):
+        # A busy machine may need a while to start Jupyter: wait for it to answer, up to two minutes.
+        deadline = time.time() + 120
+        while True:
             try:
-                urllib.request.urlopen(base + "api/status?token=secret", timeout=1)
+                urllib.request.urlopen(base + "api/status?token=secret", timeout=5)
                 break
             except OSError:
-                time.sleep(0.1)
+                assert time.time() < deadline, "the Jupyter server did not start"
+                time.sleep(0.2)
         yield call
     finally:
         jupyter.terminate()

@@ -34,7 +34,9 @@ export interface AdoptOptions extends Omit<ExecuteOptions, 'mode' | 'reason' | '
   /** Take over only runs whose gone owner was of this kind. */
   onlyOwnedBy?: RunOwner['kind'];
   /** Follows a cluster run again (servers only); without it cluster orphans are left alone. */
-  refollow?: (dir: string, record: RunRecord) => Promise<RunRecord>;
+  refollow?: (dir: string, record: RunRecord, signal?: AbortSignal) => Promise<RunRecord>;
+  /** The signal that cancels one adopted run (default: `signal`, for all of them). */
+  signalFor?: (id: string) => AbortSignal;
 }
 
 export interface Adopted {
@@ -83,10 +85,14 @@ export async function adoptOrphans(notebookPath: string, options: AdoptOptions):
     record.owner = owner;
     record.resumed = (record.resumed ?? 0) + 1;
     const resume = orphan.kind === 'server' && options.kind === 'server';
+    const signal = options.signalFor?.(id) ?? options.signal;
     const done = cluster
-      ? options.refollow!(dir, record)
+      ? options.refollow!(dir, record, signal)
       : executeRun(dir, record, {
           ...options,
+          // The Python it was started with, so its remaining steps see the same libraries.
+          python: record.python ?? options.python,
+          signal,
           mode: resume ? 'run' : 'close',
           reason:
             `Interrupted: ${orphan.owner} stopped before the run finished. Steps that had finished keep ` +

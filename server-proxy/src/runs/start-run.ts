@@ -128,6 +128,7 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
     throw err;
   }
   const python = options.python ?? (await pythonFor(notebook, options.jupyterPython));
+  prepared.record.python = python;
   let recorded: () => void = () => undefined;
   const isRecorded = new Promise<void>(resolve => (recorded = resolve));
   const done = runPrepared(prepared, {

@@ -101,13 +101,17 @@ export class RunService {
    * that is gone are closed as failed (once their live steps ended), cluster runs are followed again.
    */
   async adopt(notebookPath: string): Promise<string[]> {
-    const controller = new AbortController();
+    const controllers = new Map<string, AbortController>();
     const adopted = await adoptOrphans(notebookPath, {
       kind: 'server',
       python: this.python,
-      signal: controller.signal,
+      signalFor: id => {
+        const controller = new AbortController();
+        controllers.set(id, controller);
+        return controller.signal;
+      },
       onStep: (step, s, run) => this.stepEvent(notebookPath, run.id, step, s),
-      refollow: async (dir, record) => {
+      refollow: async (dir, record, signal) => {
         let connection: ClusterConnection;
         try {
           connection = this.clusterConnection();
@@ -115,7 +119,7 @@ export class RunService {
           return record;
         }
         const following = refollowClusterRun(dir, record, connection, {
-          signal: controller.signal,
+          signal,
           pollMs: this.options.clusterPollMs,
           onStep: (step, s) => this.stepEvent(notebookPath, record.id, step, s)
         });
@@ -123,7 +127,7 @@ export class RunService {
       }
     });
     for (const run of adopted) {
-      this.track(notebookPath, run.record, controller, run.done);
+      this.track(notebookPath, run.record, controllers.get(run.id)!, run.done);
     }
     return adopted.map(run => run.id);
   }

@@ -71,6 +71,8 @@ export interface RunRecord {
   reason?: string;
   /** The process that runs it now (the lease in the run folder says so; this copy is for people). */
   owner?: RunOwner;
+  /** Local runs: the Python the steps run on (a run taken over goes on with the same one). */
+  python?: string;
   /** How many times another process took it over after its owner was gone. */
   resumed?: number;
   /** Set by readers when the owner of a run still marked running is gone (never stored). */
