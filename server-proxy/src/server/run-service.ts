@@ -183,23 +183,25 @@ export class RunService {
     const id = record.id;
     this.begin(notebook, record, controller);
     this.active.set(id, { record, notebook, controller, done });
-    done
-      .then(
-        end => {
-          this.emit({ run: id, notebook, status: end.status });
-          return this.keepUntilSaved(notebook, end);
-        },
-        err => {
-          serverLog(
-            `cellpipe server: run ${id} ended with an internal error: ${(err as Error)?.stack ?? String(err)}`
-          );
-          record.status = 'failed';
-          record.reason = 'cellpipe failed while running it (see the server log).';
-          this.unsaved.set(id, record);
-          this.emit({ run: id, notebook, status: 'failed' });
-        }
-      )
-      .finally(() => this.active.delete(id));
+    done.then(
+      end => {
+        // Over: no longer cancellable; served from memory until its final record is on disk.
+        this.active.delete(id);
+        this.unsaved.set(id, end);
+        this.emit({ run: id, notebook, status: end.status });
+        return this.keepUntilSaved(notebook, end);
+      },
+      err => {
+        serverLog(
+          `cellpipe server: run ${id} ended with an internal error: ${(err as Error)?.stack ?? String(err)}`
+        );
+        this.active.delete(id);
+        record.status = 'failed';
+        record.reason = 'cellpipe failed while running it (see the server log).';
+        this.unsaved.set(id, record);
+        this.emit({ run: id, notebook, status: 'failed' });
+      }
+    );
   }
 
   /** Writes the final record; when the folder cannot take it now, keeps it and tries again later. */

@@ -50,6 +50,8 @@ async function waitForRun(server: ServerProcess, notebook: string, run: string) 
 
 const stepRunning = (folder: string, step: string) => () =>
   runRecord(folder)?.steps?.[step]?.status === 'running';
+/** The step's process has started (its pid is in run.json). */
+const stepStarted = (folder: string, step: string) => () => !!runRecord(folder)?.steps?.[step]?.process?.pid;
 
 describe('kill -9 of the server mid-step (D2, S4)', () => {
   it('GET changes nothing; the next server adopts the orphan step, runs it once, and resumes the run', async () => {
@@ -64,7 +66,7 @@ describe('kill -9 of the server mid-step (D2, S4)', () => {
     const runA = (await first.api('POST', '/api/runs', { notebook: 'four.ipynb', cache: false })).json().run;
     const runB = (await first.api('POST', '/api/runs', { notebook: 'other/four.ipynb', cache: false })).json()
       .run;
-    await until('s2 to run in both', () => stepRunning(a, 's2')() && stepRunning(b, 's2')(), {
+    await until('s2 to run in both', () => stepStarted(a, 's2')() && stepStarted(b, 's2')(), {
       timeoutMs: 60000
     });
     const before = runRecord(a);
@@ -106,6 +108,61 @@ describe('kill -9 of the server mid-step (D2, S4)', () => {
   });
 });
 
+describe('an owner killed between recording a step as running and starting it', () => {
+  it('the step never started: a resumed run starts it, once', async () => {
+    const folder = tempFolder('never');
+    const counter = join(tempFolder('nevercount'), 'count');
+    const notebook = fourSteps(folder, counter, 0);
+    expect((await cli(['run', notebook, '--no-cache'], folder)).code).toBe(0);
+    expect(timesRun(counter)).toBe(1);
+    // The record as an owner leaves it when killed right after marking s2 running: no process, no log yet.
+    const id = runRecord(folder).id;
+    const dir = join(folder, '.cellpipe', 'runs', id);
+    const record = runRecord(folder);
+    record.status = 'running';
+    delete record.finished;
+    record.metrics = {};
+    record.steps.s2 = { status: 'running', cached: false, started: record.steps.s2.started };
+    record.steps.s3 = { status: 'queued', cached: false };
+    record.steps.s4 = { status: 'queued', cached: false };
+    for (const gone of [
+      'steps/s2',
+      'steps/s3',
+      'steps/s4',
+      'data/s2',
+      'data/s3',
+      'logs/s2.log',
+      'logs/s3.log',
+      'logs/s4.log'
+    ]) {
+      rmSync(join(dir, gone), { recursive: true, force: true });
+    }
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
+    const dead = JSON.parse(
+      readFileSync(
+        join(
+          dir,
+          readdirSync(dir).find(n => n.startsWith('owner-'))!
+        ),
+        'utf8'
+      )
+    );
+    for (const n of readdirSync(dir).filter(n => n.startsWith('owner-'))) {
+      rmSync(join(dir, n));
+    }
+    writeFileSync(join(dir, 'owner-1.json'), JSON.stringify({ ...dead, kind: 'server' }));
+
+    const server = await new ServerProcess(folder).start();
+    cleanup.add(() => server.kill());
+    expect((await server.api('POST', '/api/runs/adopt', { notebook: 'four.ipynb' })).json().adopted).toEqual([
+      id
+    ]);
+    const end = await waitForRun(server, 'four.ipynb', id);
+    expect(end).toMatchObject({ status: 'succeeded', metrics: { w: 4 } });
+    expect(timesRun(counter)).toBe(2); // the first run, and now the attempt that had never started
+  });
+});
+
 describe('kill -9 of the CLI mid-step (D4)', () => {
   it('the next reader shows the orphan, then closes the run as failed with the reason once its step ended', async () => {
     const folder = tempFolder('d4');
@@ -113,7 +170,7 @@ describe('kill -9 of the CLI mid-step (D4)', () => {
     const notebook = fourSteps(folder, counter, 3);
     let child: import('child_process').ChildProcess | undefined;
     const ran = cli(['run', notebook, '--no-cache'], folder, c => (child = c));
-    await until('s2 to run', stepRunning(folder, 's2'), { timeoutMs: 60000 });
+    await until('s2 to run', stepStarted(folder, 's2'), { timeoutMs: 60000 });
     child!.kill('SIGKILL');
     await ran;
 

@@ -10,7 +10,7 @@
  * be written (folder made read-only, disk full), no further step starts, the running ones are stopped,
  * and the run fails with that reason (the record is still returned, with the reason, to the caller).
  */
-import { readFile, rm } from 'fs/promises';
+import { readFile, rm, stat } from 'fs/promises';
 import { cpus } from 'os';
 import { dirname, join } from 'path';
 import { RunLifecycle } from '../../../../src/core/runs/lifecycle';
@@ -99,6 +99,7 @@ export async function executeRun(
       // A fresh start: nothing of an earlier attempt (a stale error.json) stays beside this one.
       await rm(stepDir, { recursive: true, force: true });
       await rm(dataDir, { recursive: true, force: true });
+      await rm(join(dir, 'logs', `${step}.log`), { force: true });
     } catch (err) {
       return fail(step, started, fileProblem(err, 'clear the step folder', dir));
     }
@@ -160,6 +161,13 @@ export async function executeRun(
   const adopt = async (step: string) => {
     const known = record.steps[step].process;
     const refs = isRunning(known) ? [known!] : processesWithArgument(program(step));
+    if (refs.length === 0 && !known && !(await exists(join(dir, 'logs', `${step}.log`)))) {
+      // Its owner died after recording it but before opening its log: it never started. It goes back to
+      // the queue (a correction of the record, not a step moving back).
+      record.steps[step] = { status: 'queued', cached: false };
+      options.onStep?.(step, record.steps[step], record);
+      return;
+    }
     const started = Date.parse(record.steps[step].started ?? '') || Date.now();
     for (const ref of refs.slice(1)) {
       await adoptStep(ref).exited; // the same step twice (a wrapper and its Python): wait for all
@@ -239,6 +247,15 @@ function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Part
     }
   }
   return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readJson<T>(path: string, fallback: T): Promise<T> {
