@@ -2,7 +2,9 @@
 // The step graph's layout is pure too, and its view is checked by rendering to static markup: Node as well.
 // Frontend model tests (src/**/__tests__ outside src/core and src/graph) join as a jsdom project when they exist.
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
-const ignored = ['<rootDir>/cellpipe/labextension', '<rootDir>/.venv', '<rootDir>/ui-tests'];
+const ignored = ['<rootDir>/cellpipe/labextension', '<rootDir>/.venv', '<rootDir>/ui-tests', '<rootDir>/build'];
+// Only the sources are crawled: build/cluster (the lab, make cluster) holds gigabytes of Go modules.
+const roots = ['<rootDir>/src', '<rootDir>/server-proxy', '<rootDir>/schema', '<rootDir>/examples'];
 
 // JupyterLab and the dependencies that ship only as ES modules (as in @jupyterlab/testing's jest config).
 const JUPYTER_ES_MODULES = [
@@ -38,7 +40,8 @@ module.exports = {
       testEnvironment: 'node',
       testMatch: ['<rootDir>/src/core/**/__tests__/**/*.spec.ts'],
       transform: { '^.+\\.tsx?$': tsJest },
-      modulePathIgnorePatterns: ignored
+      modulePathIgnorePatterns: ignored,
+      roots
     },
     {
       // Frontend models and views that need no DOM: run state, badge state, graph layout and its SVG.
@@ -46,7 +49,8 @@ module.exports = {
       testEnvironment: 'node',
       testMatch: ['<rootDir>/src/{run,badges,graph}/**/__tests__/**/*.spec.ts?(x)'],
       transform: { '^.+\\.tsx?$': tsJest },
-      modulePathIgnorePatterns: ignored
+      modulePathIgnorePatterns: ignored,
+      roots
     },
     {
       // Frontend models on JupyterLab's real notebook model, in JupyterLab's jsdom test environment.
@@ -61,7 +65,8 @@ module.exports = {
       },
       transform: { '^.+\\.tsx?$': tsJest, '^.+\\.m?jsx?$': 'babel-jest' },
       transformIgnorePatterns: [`/node_modules/(?!${JUPYTER_ES_MODULES}).+`],
-      modulePathIgnorePatterns: ignored
+      modulePathIgnorePatterns: ignored,
+      roots
     },
     {
       displayName: 'server',
@@ -69,7 +74,8 @@ module.exports = {
       testMatch: ['<rootDir>/server-proxy/test/**/*.spec.ts'],
       transform: { '^.+\\.tsx?$': tsJest, '^.+\\.m?jsx?$': 'babel-jest' },
       transformIgnorePatterns: [`/node_modules/(?!${KUBERNETES_ES_MODULES}).+`],
-      modulePathIgnorePatterns: ignored
+      modulePathIgnorePatterns: ignored,
+      roots
     }
   ]
 };

@@ -16,6 +16,7 @@ export interface StepView {
   skippedBecause?: string;
   /** Why a step was skipped or cancelled when no upstream step explains it. */
   reason?: string;
+  waiting?: string;
 }
 
 export interface RunView {
@@ -41,7 +42,8 @@ function stepView(record: StepRecord): StepView {
     seconds: record.seconds,
     error: record.error,
     skippedBecause: record.skippedBecause,
-    reason: record.reason
+    reason: record.reason,
+    waiting: record.waiting
   };
 }
 

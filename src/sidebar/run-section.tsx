@@ -179,6 +179,7 @@ export function RunSection(props: {
                     </span>
                   </button>
                   {s?.error && <div className="jp-cellpipe-Error">{s.error.message}</div>}
+                  {s?.waiting && <div className="jp-cellpipe-Waiting">{s.waiting}</div>}
                 </li>
               );
             })}

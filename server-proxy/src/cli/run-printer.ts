@@ -28,8 +28,16 @@ export class RunPrinter {
   /** A step changed: `✓ train 2.1 s`, `– report (skipped: train failed)`, `✗ train 0.4 s` and its error. */
   step(record: RunRecord, step: string): void {
     const s = record.steps[step];
+    if (this.json) {
+      return;
+    }
+    if (s.status === 'queued' && s.waiting) {
+      // A cluster step that does not start yet: why, and what to do.
+      this.err.write(`… ${step} waiting: ${s.waiting}\n`);
+      return;
+    }
     const symbol = SYMBOL[s.status];
-    if (!symbol || this.json) {
+    if (!symbol) {
       return;
     }
     const detail =

@@ -25,6 +25,11 @@ export interface StepRecord {
   reason?: string;
   /** Local runs: the step's process, so that a new owner of the run finds it (see `RunOwner`). */
   process?: ProcessRef;
+  /**
+   * For a queued step on a cluster: why it does not start yet and what to do (unschedulable, quota, an
+   * image that cannot be pulled), as one line.
+   */
+  waiting?: string;
 }
 
 /** A process, told apart from a later one with the same pid by its start (boot id and start time). */

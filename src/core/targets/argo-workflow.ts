@@ -60,7 +60,13 @@ export interface ArgoContainerTemplate {
     };
   };
   container: ArgoContainer;
-  outputs: { parameters: Array<{ name: string; valueFrom: { path: string; default: string } }> };
+  outputs: {
+    parameters: Array<{ name: string; valueFrom: { path: string; default: string } }>;
+    /** With an artifact repository: whole files, not tarred. */
+    artifacts?: Array<{ name: string; path: string; optional: boolean; archive: { none: Record<string, never> } }>;
+  };
+  /** With an artifact repository: the step's log is archived there too. */
+  archiveLocation?: { archiveLogs: boolean };
 }
 
 export interface ArgoWorkflow {
@@ -70,6 +76,8 @@ export interface ArgoWorkflow {
   spec: {
     entrypoint: string;
     arguments?: { parameters: Array<{ name: string; value: string }> };
+    /** The namespace's artifact repository (ConfigMap and key). */
+    artifactRepositoryRef?: { configMap: string; key: string };
     volumeClaimTemplates: ArgoClaimTemplate[];
     volumeClaimGC: { strategy: string };
     volumes?: ArgoVolume[];

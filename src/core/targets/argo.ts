@@ -36,7 +36,7 @@ import type {
   ArgoVolume,
   ArgoWorkflow
 } from './argo-workflow';
-import { AdapterFlag, containerCommand, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
+import { AdapterFlag, containerCommand, ERROR_FILE, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
 import type { CompiledPipeline } from './kfp';
 import { toYaml } from './yaml-text';
 
@@ -122,16 +122,18 @@ export function argoDocuments(
   const spec: ArgoWorkflow['spec'] = {
     entrypoint: ENTRYPOINT,
     ...(plan.parameters.length > 0
-      ? {
-          arguments: {
-            parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) }))
-          }
-        }
+      ? { arguments: { parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) })) } }
       : {}),
+    ...(options.artifactRepository ? { artifactRepositoryRef: { ...options.artifactRepository } } : {}),
     volumeClaimTemplates: claimTemplates,
     volumeClaimGC: { strategy: 'OnWorkflowCompletion' },
     ...(volumes.length > 0 ? { volumes } : {}),
-    templates: [dag, ...plan.steps.map(s => stepTemplate(s, plan, mounts, singleNode, options.workingDir))]
+    templates: [
+      dag,
+      ...plan.steps.map(s =>
+        stepTemplate(s, plan, mounts, singleNode, options.workingDir, !!options.artifactRepository)
+      )
+    ]
   };
   const metadata: ArgoWorkflow['metadata'] = {
     generateName: `${plan.name.slice(0, 62)}-`,
@@ -176,7 +178,8 @@ function stepTemplate(
   plan: ClusterPlan,
   volumeMounts: ArgoContainer['volumeMounts'],
   singleNode: boolean,
-  workingDir: string | undefined
+  workingDir: string | undefined,
+  artifacts: boolean
 ): ArgoContainerTemplate {
   const settings = s.step.settings;
   const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
@@ -186,8 +189,9 @@ function stepTemplate(
   if (s.metrics.length > 0) {
     flags.push(['--metrics', METRICS_FILE]);
   }
-  // The step's outputs come back as an output parameter, so JupyterLab can show them beside the notebook.
-  flags.push(['--outputs', OUTPUTS_FILE]);
+  // The step's outputs come back (an artifact, else an output parameter), so JupyterLab can show them
+  // beside the notebook; so does a failed step's error, which is small.
+  flags.push([artifacts ? '--full-outputs' : '--outputs', OUTPUTS_FILE], ['--error', ERROR_FILE]);
   const command = containerCommand(s.program, s.binding, flags);
   const env: ArgoEnvVar[] = Object.entries(settings.env ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -247,13 +251,31 @@ function stepTemplate(
       }
     };
   }
-  const outputs: ArgoContainerTemplate['outputs']['parameters'] = [
-    { name: 'outputs', valueFrom: { path: OUTPUTS_FILE, default: '{}' } }
-  ];
+  const files: [string, string][] = [['outputs', OUTPUTS_FILE]];
   if (s.metrics.length > 0) {
-    outputs.push({ name: 'metrics', valueFrom: { path: METRICS_FILE, default: '{}' } });
+    files.push(['metrics', METRICS_FILE]);
   }
-  return { ...template, container, outputs: { parameters: outputs } };
+  const error = { name: 'error', valueFrom: { path: ERROR_FILE, default: '{}' } };
+  if (artifacts) {
+    // Whole files in the artifact store, not tarred (archive none), and the step's log archived beside
+    // them so it outlives the pod.
+    return {
+      ...template,
+      container,
+      outputs: {
+        parameters: [error],
+        artifacts: files.map(([name, path]) => ({ name, path, optional: true, archive: { none: {} } }))
+      },
+      archiveLocation: { archiveLogs: true }
+    };
+  }
+  return {
+    ...template,
+    container,
+    outputs: {
+      parameters: [...files.map(([name, path]) => ({ name, valueFrom: { path, default: '{}' } })), error]
+    }
+  };
 }
 
 function argoResources(settings: StepSettings): ArgoContainer['resources'] | null {

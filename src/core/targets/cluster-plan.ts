@@ -40,6 +40,12 @@ export interface ClusterCompileOptions {
   workingDir?: string;
   /** Argo: the run volume that carries passed data between steps. */
   runVolume?: { storageClass?: string; size?: string; accessMode?: 'ReadWriteOnce' | 'ReadWriteMany' };
+  /**
+   * Argo: the namespace's artifact repository (ConfigMap and key, `artifact-repositories` by Argo's
+   * convention). With it a step's outputs and metrics are output artifacts and its log is archived, so
+   * they come back whole; without it they are output parameters, capped to fit a pod annotation.
+   */
+  artifactRepository?: { configMap: string; key: string };
 }
 
 export const DEFAULT_IMAGE = 'python:3.12-slim';

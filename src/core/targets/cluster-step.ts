@@ -28,8 +28,14 @@ export const BOOTSTRAP =
 /** Where the adapter copies the step's metrics (a fixed path: no name reaches a path). */
 export const METRICS_FILE = '/tmp/cellpipe/metrics.json';
 
-/** Where the adapter writes the step's outputs (capped JSON) for Argo to return them. */
+/**
+ * Where the adapter writes the step's outputs for Argo to return them: capped JSON (output parameter), or
+ * whole (output artifact, when the cluster has an artifact repository).
+ */
 export const OUTPUTS_FILE = '/tmp/cellpipe/outputs.json';
+
+/** Where the adapter writes a failed step's error (cell, line, exception) for Argo to return it. */
+export const ERROR_FILE = '/tmp/cellpipe/error.json';
 
 /** Above this, Linux refuses one argument string (MAX_ARG_STRLEN is 128 KiB). */
 export const MAX_ARG_BYTES = 128 * 1024 - 1;
@@ -80,6 +86,8 @@ export type AdapterFlag =
   | ['--metrics', string]
   | ['--html', string]
   | ['--outputs', string]
+  | ['--full-outputs', string]
+  | ['--error', string]
   | ['--executor-input', string]
   | ['--workdir', string];
 

@@ -1,7 +1,7 @@
 /**
  * What a cluster engine is, for the rest of cellpipe: one interface that Argo (`argo-engine.ts`) and KFP
- * (`kfp-engine.ts`) implement. It compiles the pipeline into the engine's typed documents (pure, from the
- * core's targets), submits them, and follows a submitted run (poll, watch, cancel, logs) through a
+ * (`kfp-engine.ts`) implement. It learns what it needs from the cluster (`prepare`), compiles the pipeline
+ * into the engine's typed documents (pure, from the core's targets), submits them, and follows a submitted run (poll, watch, cancel, logs) through a
  * `ClusterBackend`, for a run just submitted and for one followed again after its follower was gone.
  */
 import type { NotebookData } from '../../../../src/core/notebook/model';
@@ -40,6 +40,11 @@ export interface FollowConnection {
 
 export interface ClusterTarget<Documents> {
   kind: ClusterKind;
+  /** What the engine must learn from the cluster before it compiles (Argo: the artifact repository). */
+  prepare?(context: Pick<SubmitContext, 'namespace' | 'kube'>): Promise<{
+    options: Partial<Omit<ClusterCompileOptions, 'runtimeSource'>>;
+    warnings: string[];
+  }>;
   compile(
     analysis: PipelineAnalysis,
     notebook: NotebookData,
