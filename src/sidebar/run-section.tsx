@@ -1,7 +1,7 @@
 /** Run: parameter values, Run / Run this step / Run from here / Cancel, and the states of the current run. */
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { refusal as pipelineRefusal } from '../core/refusal';
+import { runRefusal } from '../core/runs/refusal';
 import { formatParameterValue } from '../core/tags/parameters';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
 import { runSeconds } from '../run/run-state';
@@ -22,18 +22,21 @@ export function runPipeline(
   let refusal: string | undefined;
   if (!analysis) {
     refusal = trans.__('The pipeline is still being analysed; try again in a moment.');
-  } else if (session.pipeline.target !== 'local' && steps?.mode !== 'all') {
-    refusal = trans.__('On a cluster the whole pipeline runs: use Run, or set the target to Local.');
   } else {
-    const refused = pipelineRefusal(analysis);
+    // The core's rule decides; the sidebar words it (the problems are listed below it).
+    const refused = runRefusal(analysis, { target: session.pipeline.target, steps });
     if (refused?.code === 'no-steps') {
       refusal = trans.__('No cell is tagged as a step yet.');
-    } else if (refused) {
+    } else if (refused?.code === 'cluster-runs-every-step') {
+      refusal = trans.__('On a cluster the whole pipeline runs: use Run, or set the target to Local.');
+    } else if (refused?.code === 'pipeline-has-errors') {
       refusal = trans.__(
         'Fix the %1 problem(s) listed below first: %2',
         refused.errors.length,
         refused.errors[0].message
       );
+    } else if (refused) {
+      refusal = refused.message;
     }
   }
   return session.runs.start(session.content(), steps, session.pipeline.target, refusal, volumes);

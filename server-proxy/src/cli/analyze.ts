@@ -7,7 +7,7 @@
 import { basename } from 'path';
 import { formatDiagnostic } from '../../../src/core/diagnostics';
 import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
-import { errorDiagnostics } from '../../../src/core/refusal';
+import { errorDiagnostics } from '../../../src/core/runs/refusal';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 

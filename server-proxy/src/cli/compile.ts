@@ -8,7 +8,7 @@
  */
 import { basename } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
-import { refusal } from '../../../src/core/refusal';
+import { runRefusal } from '../../../src/core/runs/refusal';
 import { compileArgo } from '../../../src/core/targets/argo';
 import type { ClusterCompileOptions, SnapshotSource } from '../../../src/core/targets/cluster-plan';
 import { CompileError } from '../../../src/core/targets/cluster-step';
@@ -54,7 +54,7 @@ export async function compileCommand(
   if (target !== 'kfp' && target !== 'argo') {
     throw new UsageError(`${path}: say which cluster to compile for: --target kfp or --target argo`);
   }
-  const refused = refusal(analysis, file);
+  const refused = runRefusal(analysis, { file });
   if (refused) {
     const count = refused.errors.length;
     reportRefusal(

@@ -1,7 +1,7 @@
 /** What the commands that act on a pipeline (run, submit, compile) report the same way. */
 import { basename } from 'path';
 import { formatDiagnostic } from '../../../src/core/diagnostics';
-import type { Refusal } from '../../../src/core/refusal';
+import type { Refusal } from '../../../src/core/runs/refusal';
 import { StartRunError } from '../runs/start-run';
 
 /** A problem with the command line itself (exit status 2). */

@@ -7,7 +7,7 @@
 import type { Diagnostic } from '../../../src/core/diagnostics';
 import type { NotebookData } from '../../../src/core/notebook/model';
 import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
-import { refusal } from '../../../src/core/refusal';
+import { runRefusal } from '../../../src/core/runs/refusal';
 import type { RunOwner, RunRecord, StartRunRequest } from '../../../src/core/runs/run-record';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { ClusterError } from '../engines/cluster/cluster-errors';
@@ -70,21 +70,12 @@ export class StartRunError extends Error {
 export async function startRun(options: StartOptions): Promise<StartedRun> {
   const { notebook, notebookPath } = options;
   const analysis = analyzeNotebook(notebook, await nodeAnalyser());
-  const refused = refusal(analysis, basename(notebookPath));
-  if (refused) {
+  const selection = options.steps ?? { mode: 'all' };
+  const target = options.target ?? analysis.pipeline.target;
+  const refused = runRefusal(analysis, { file: basename(notebookPath), target, steps: selection });
+  if (refused?.code === 'pipeline-has-errors' || refused?.code === 'no-steps') {
     throw new StartRunError(refused.code, 422, refused.message, false, refused.errors);
   }
-  const parameters = parameterValues(options.parameters ?? [], analysis);
-  const selection = options.steps ?? { mode: 'all' };
-  if (selection.mode !== 'all' && !analysis.order.includes(selection.step ?? '')) {
-    throw new StartRunError(
-      'no-such-step',
-      400,
-      `The pipeline has no step "${selection.step}" (it has ${analysis.order.join(', ')}).`,
-      true
-    );
-  }
-  const target = options.target ?? analysis.pipeline.target;
   if (options.requireCluster && target !== 'kfp' && target !== 'argo') {
     throw new StartRunError(
       'invalid-request',
@@ -93,15 +84,12 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
       true
     );
   }
+  if (refused) {
+    // Which steps were asked for is the caller's mistake (a CLI usage error).
+    throw new StartRunError(refused.code, 400, refused.message, true);
+  }
+  const parameters = parameterValues(options.parameters ?? [], analysis);
   if (target === 'kfp' || target === 'argo') {
-    if (selection.mode !== 'all') {
-      throw new StartRunError(
-        'invalid-request',
-        400,
-        'Cluster runs run every step ("steps" must be "all").',
-        true
-      );
-    }
     return startCluster(options, analysis, parameters, target);
   }
   const only =

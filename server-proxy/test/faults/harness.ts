@@ -13,7 +13,9 @@ import { until } from '../until';
 
 export const REPO = join(__dirname, '..', '..', '..');
 export const PYTHON = join(REPO, '.venv', 'bin', 'python');
-const BUNDLES = join(REPO, 'cellpipe', 'js');
+// CELLPIPE_FAULT_BUNDLES points the suite at another build (say main's, before a fix) to see that it
+// reproduces the faults there.
+const BUNDLES = process.env.CELLPIPE_FAULT_BUNDLES ?? join(REPO, 'cellpipe', 'js');
 
 /** The prerequisites: the bundles (npm run build) and the venv (make develop); a missing one fails. */
 export function checkPrerequisites(): void {

@@ -71,9 +71,12 @@ export class RunLifecycle {
     return true;
   }
 
-  /** Adds facts to a step without changing its state (its process, once started). */
-  annotate(step: string, fields: Partial<Omit<StepRecord, 'status'>>): void {
+  /** Adds facts to a step without changing its state (its process; why it waits); `announce`: tell the listener. */
+  annotate(step: string, fields: Partial<Omit<StepRecord, 'status'>>, announce = false): void {
     this.record.steps[step] = { ...this.record.steps[step], ...fields };
+    if (announce) {
+      this.listener(step, this.record.steps[step]);
+    }
   }
 
   /** The upstream step that keeps `step` from running: a failed one first, else a skipped one. */

@@ -63,7 +63,12 @@ export interface ArgoContainerTemplate {
   outputs: {
     parameters: Array<{ name: string; valueFrom: { path: string; default: string } }>;
     /** With an artifact repository: whole files, not tarred. */
-    artifacts?: Array<{ name: string; path: string; optional: boolean; archive: { none: Record<string, never> } }>;
+    artifacts?: Array<{
+      name: string;
+      path: string;
+      optional: boolean;
+      archive: { none: Record<string, never> };
+    }>;
   };
   /** With an artifact repository: the step's log is archived there too. */
   archiveLocation?: { archiveLogs: boolean };

@@ -122,7 +122,11 @@ export function argoDocuments(
   const spec: ArgoWorkflow['spec'] = {
     entrypoint: ENTRYPOINT,
     ...(plan.parameters.length > 0
-      ? { arguments: { parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) })) } }
+      ? {
+          arguments: {
+            parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) }))
+          }
+        }
       : {}),
     ...(options.artifactRepository ? { artifactRepositoryRef: { ...options.artifactRepository } } : {}),
     volumeClaimTemplates: claimTemplates,

@@ -5,7 +5,7 @@
  */
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis, PipelineStep } from '../pipeline';
-import { refusal } from '../refusal';
+import { runRefusal } from '../runs/refusal';
 import type { ParameterValue } from '../tags/parameters';
 import { defaultPipelineName } from '../tags/settings';
 import { CompileError, encodedProgram, StepBinding } from './cluster-step';
@@ -121,7 +121,7 @@ export function planCluster(
   options: ClusterCompileOptions,
   reservedLabels: string[]
 ): ClusterPlan {
-  const refused = refusal(analysis, notebook.name);
+  const refused = runRefusal(analysis, { file: notebook.name });
   if (refused) {
     throw new CompileError(refused.message);
   }

@@ -20,6 +20,8 @@ export interface FollowOptions {
   /** Stop following (not the run) after this long: the result says `timedOut`. */
   timeoutMs?: number;
   pollMs?: number;
+  /** Done once the run has ended, before its final record (deleting its snapshots). */
+  cleanup?: (record: RunRecord) => Promise<void>;
 }
 
 export interface FollowResult {
@@ -84,6 +86,7 @@ export async function followClusterRun(
                 : undefined,
             now: new Date().toISOString()
           });
+          await options.cleanup?.(record);
           await journal.save(true);
           return { record, timedOut: false };
         }
@@ -112,7 +115,18 @@ async function applyTask(
   task: string,
   backend: ClusterBackend
 ): Promise<void> {
+  const old = life.record.steps[step];
+  if (old && old.status === 'queued' && state.status === 'queued') {
+    // Still queued: only why it waits may have changed.
+    if (state.waiting !== old.waiting) {
+      life.annotate(step, { waiting: state.waiting }, true);
+    }
+    return;
+  }
   let next: Partial<StepRecord> & { status: StepRecord['status'] } = { status: state.status, cached: false };
+  if (state.status === 'queued' && state.waiting) {
+    next.waiting = state.waiting;
+  }
   if (state.started) {
     next.started = state.started;
   }
@@ -128,20 +142,36 @@ async function applyTask(
     next = { status: 'skipped', cached: false, ...(blocker ? { skippedBecause: blocker } : {}) };
   }
   if (state.status === 'failed') {
-    next.error = { message: state.message || `Step ${step} failed on the cluster.`, cell: null, line: null };
+    next.error = {
+      message: state.message || `Step ${step} failed on the cluster.`,
+      cell: state.error?.cell ?? null,
+      line: state.error?.line ?? null
+    };
   }
   if (!life.move(step, next)) {
     return;
   }
-  if (state.status === 'succeeded' && state.metrics) {
-    Object.assign(life.record.metrics, state.metrics);
+  const record = life.record;
+  let { outputs, metrics } = state;
+  if (FINISHED.has(state.status) && backend.results) {
+    // Outputs and metrics kept as artifacts come back whole; a store that cannot be read is said in the log.
+    try {
+      const results = await backend.results(task);
+      outputs = results.outputs ?? outputs;
+      metrics = results.metrics ?? metrics;
+    } catch (err) {
+      record.warnings = [...new Set([...(record.warnings ?? []), (err as Error).message])];
+    }
+  }
+  if (state.status === 'succeeded' && metrics) {
+    Object.assign(record.metrics, metrics);
   }
   if (FINISHED.has(state.status)) {
     try {
       await writeFile(join(dir, 'logs', `${step}.log`), await backend.log(task));
-      if (state.outputs) {
+      if (outputs) {
         // Where a local run keeps them: GET /api/runs/ID/steps/STEP serves them the same way.
-        await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), state.outputs);
+        await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), outputs);
       }
     } catch {
       // The run folder cannot be written: the next journal write says so and stops following.

@@ -15,6 +15,7 @@ import type { RecordedSnapshot, RunOwner, RunRecord } from '../../../../src/core
 import type { ClusterCompileOptions, SnapshotSource } from '../../../../src/core/targets/cluster-plan';
 import { CompileError } from '../../../../src/core/targets/cluster-step';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import { parseQuantity } from '../../../../src/core/tags/quantity';
 import { runtimeSource } from '../../runtime-source';
 import { RunJournal } from '../../runs/run-journal';
 import { createLease, ownerOfThisProcess } from '../../runs/run-lease';
@@ -26,6 +27,7 @@ import type { ClusterKind, ClusterTarget } from './cluster-target';
 import { ClusterWorkspace, clusterWorkspace } from './cluster-workspace';
 import { ClusterConnection, kubeAccess } from './connection';
 import { DEFAULT_KFP_ENDPOINT } from './kfp-client';
+import type { KubeClients } from './kube-client';
 import { kfpTarget } from './kfp-engine';
 import { deleteSnapshots, planSnapshots, takeSnapshots, TakenSnapshot } from './snapshots';
 
@@ -71,6 +73,9 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   const kube = kubeAccess(options);
   const mode = options.volumes ?? 'snapshot';
   const workspace = await clusterWorkspace(analysis, notebookPath, options, mode, kube);
+  const prepared = target.prepare
+    ? await target.prepare({ namespace: workspace.namespace, kube })
+    : { options: {}, warnings: [] };
   const runAnalysis: PipelineAnalysis = {
     ...analysis,
     parameters: { ...analysis.parameters, ...options.parameters },
@@ -82,7 +87,8 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
       defaultImage: workspace.image,
       snapshots,
       workingDir: workspace.workingDir,
-      runVolume: { storageClass: options.runStorageClass }
+      runVolume: { storageClass: options.runStorageClass },
+      ...prepared.options
     };
     try {
       return target.compile(runAnalysis, options.notebook, runtimeSource(), compileOptions);
@@ -109,7 +115,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
           t.claim,
           {
             snapshot: t.snapshot,
-            size: t.restoreSize ?? t.size,
+            size: restoredSize(t.size, t.restoreSize),
             storageClass: t.storageClass,
             accessMode: t.accessMode
           }
@@ -140,7 +146,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     })),
     ...workspace.mounted.map(v => ({ claim: v.claim, mountPath: v.mountPath }))
   ];
-  const warnings = [...workspace.warnings, ...compiled.warnings];
+  const warnings = [...workspace.warnings, ...prepared.warnings, ...compiled.warnings];
   const owner = ownerOfThisProcess(options.owner ?? 'cli');
   const deps = Object.fromEntries(
     runAnalysis.steps.map(s => [s.name, [...new Set([...s.deps, ...Object.values(s.sources)])].sort()])
@@ -177,10 +183,20 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     record.followError = journal.failure!;
   }
   const tasks = new Map(compiled.plan.steps.map(s => [s.name, s.step.name]));
+  const cleanup = snapshotCleanup(
+    kube,
+    workspace.namespace,
+    taken.map(t => t.snapshot)
+  );
   const follow = (followOptions: FollowOptions = {}) => {
     const backend = target.follow(cluster, [...tasks.keys()], { kube, kfpToken: options.kfpToken });
-    return followClusterRun(dir, record, backend!, tasks, { pollMs: options.pollMs, ...followOptions });
+    return followClusterRun(dir, record, backend!, tasks, {
+      pollMs: options.pollMs,
+      ...followOptions,
+      cleanup
+    });
   };
+
   return { record, follow };
 }
 
@@ -188,7 +204,7 @@ async function snapshotWorkspace(
   workspace: ClusterWorkspace,
   options: ClusterSubmitOptions,
   id: string,
-  kube: (action: string) => ReturnType<NonNullable<ClusterConnection['kube']>>
+  kube: (action: string) => KubeClients
 ): Promise<TakenSnapshot[]> {
   if (workspace.snapshot.length === 0) {
     return [];
@@ -222,7 +238,7 @@ async function withSnapshotsDeleted(
   err: unknown,
   taken: TakenSnapshot[],
   namespace: string,
-  kube: (action: string) => ReturnType<NonNullable<ClusterConnection['kube']>>
+  kube: (action: string) => KubeClients
 ): Promise<unknown> {
   if (taken.length === 0) {
     return err;
@@ -256,9 +272,58 @@ export function refollowClusterRun(
     return null;
   }
   const tasks = new Map(Object.entries(record.clusterTasks ?? {}).map(([step, task]) => [task, step]));
+  const kube = kubeAccess(connection);
   const backend = CLUSTER_TARGETS[cluster.kind].follow(cluster, [...tasks.keys()], {
-    kube: kubeAccess(connection),
+    kube,
     kfpToken: connection.kfpToken
   });
-  return backend ? followClusterRun(dir, record, backend, tasks, options) : null;
+  const cleanup = snapshotCleanup(
+    kube,
+    cluster.namespace,
+    (record.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []))
+  );
+  return backend ? followClusterRun(dir, record, backend, tasks, { ...options, cleanup }) : null;
+}
+
+/**
+ * Deletes the run's VolumeSnapshots once it has ended (its restored claims are gone with the workflow), so
+ * a run leaves nothing behind; a snapshot that cannot be deleted is named in the run's warnings.
+ */
+function snapshotCleanup(
+  kube: (action: string) => KubeClients,
+  namespace: string,
+  names: string[]
+): ((record: RunRecord) => Promise<void>) | undefined {
+  if (names.length === 0) {
+    return undefined;
+  }
+  return async record => {
+    let left: string[];
+    try {
+      left = await deleteSnapshots(kube('delete the snapshots'), namespace, names);
+    } catch {
+      left = names;
+    }
+    if (left.length > 0) {
+      record.warnings = [
+        ...(record.warnings ?? []),
+        `The VolumeSnapshots ${left.join(', ')} of this run could not be deleted; delete them yourself.`
+      ];
+    }
+  };
+}
+
+/**
+ * The size of a claim restored from a snapshot: the workspace PVC's own size, or the snapshot's
+ * `restoreSize` when that is larger (a restore may not be smaller). CSI drivers report `restoreSize` as the
+ * bytes the snapshot holds (the lab's driver: "15783"), so taking it alone would give the steps a workspace
+ * with no room to write in.
+ */
+export function restoredSize(claimSize: string, restoreSize: string | undefined): string {
+  if (!restoreSize) {
+    return claimSize;
+  }
+  const claim = parseQuantity(claimSize);
+  const restore = parseQuantity(restoreSize);
+  return claim !== null && restore !== null && restore > claim ? restoreSize : claimSize;
 }
