@@ -50,8 +50,8 @@ async function waitForRun(server: ServerProcess, notebook: string, run: string) 
 
 const stepRunning = (folder: string, step: string) => () =>
   runRecord(folder)?.steps?.[step]?.status === 'running';
-/** The step's process has started (its pid is in run.json). */
-const stepStarted = (folder: string, step: string) => () => !!runRecord(folder)?.steps?.[step]?.process?.pid;
+/** A counted step's Python is in its cell (it wrote its pid): seen from outside, whatever run.json says. */
+const inItsCell = (counter: string) => () => timesRun(counter) === 1;
 
 describe('kill -9 of the server mid-step (D2, S4)', () => {
   it('GET changes nothing; the next server adopts the orphan step, runs it once, and resumes the run', async () => {
@@ -66,7 +66,7 @@ describe('kill -9 of the server mid-step (D2, S4)', () => {
     const runA = (await first.api('POST', '/api/runs', { notebook: 'four.ipynb', cache: false })).json().run;
     const runB = (await first.api('POST', '/api/runs', { notebook: 'other/four.ipynb', cache: false })).json()
       .run;
-    await until('s2 to run in both', () => stepStarted(a, 's2')() && stepStarted(b, 's2')(), {
+    await until('s2 to run in both', () => inItsCell(join(counts, 'a'))() && inItsCell(join(counts, 'b'))(), {
       timeoutMs: 60000
     });
     const before = runRecord(a);
@@ -82,7 +82,7 @@ describe('kill -9 of the server mid-step (D2, S4)', () => {
       orphan: { kind: 'server', liveSteps: ['s2'] }
     });
     expect(runRecord(a).steps.s3.status).toBe('queued');
-    expect(timesRun(join(counts, 'a'))).toBeLessThanOrEqual(1); // the orphan may not have reached its cell yet
+    expect(timesRun(join(counts, 'a'))).toBe(1);
 
     // A POST takes the orphans over: the step still running is waited for, never started again.
     expect((await second.api('POST', '/api/runs/adopt', { notebook: 'four.ipynb' })).json().adopted).toEqual([
@@ -170,7 +170,7 @@ describe('kill -9 of the CLI mid-step (D4)', () => {
     const notebook = fourSteps(folder, counter, 3);
     let child: import('child_process').ChildProcess | undefined;
     const ran = cli(['run', notebook, '--no-cache'], folder, c => (child = c));
-    await until('s2 to run', stepStarted(folder, 's2'), { timeoutMs: 60000 });
+    await until('s2 to run', inItsCell(counter), { timeoutMs: 60000 });
     child!.kill('SIGKILL');
     await ran;
 
@@ -213,17 +213,16 @@ describe('kill -9 of the CLI mid-step (D4)', () => {
 describe('kill -9 of a step (U1)', () => {
   it('names the signal, skips what is below on its branch only, and the other branch goes on', async () => {
     const folder = tempFolder('u1');
+    const counter = join(tempFolder('u1count'), 'count');
     const notebook = writeNotebook(join(folder, 'branches.ipynb'), [
       [['step:s1'], 'x = 1'],
-      [['step:s2', 'prev:s1'], 'import time\ntime.sleep(60)\ny = x'],
+      [['step:s2', 'prev:s1'], counted(counter, 'import time\ntime.sleep(60)\ny = x')],
       [['step:s3', 'prev:s2'], 'z = y'],
       [['step:side', 'prev:s1'], 'import time\ntime.sleep(2)\nq = x']
     ]);
     const ran = cli(['run', notebook, '--no-cache', '--parallel', '2'], folder);
-    const pid = await until('s2 to have a process', () => runRecord(folder)?.steps?.s2?.process?.pid, {
-      timeoutMs: 60000
-    });
-    process.kill(pid, 'SIGKILL');
+    await until('s2 to be in its cell', inItsCell(counter), { timeoutMs: 60000 });
+    process.kill(Number(readFileSync(counter, 'utf8').trim()), 'SIGKILL'); // the pid the step wrote
     const result = await ran;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('✗ s2');
