@@ -6,6 +6,7 @@ import { readCellTags } from '../core/notebook/read';
 export function liveNotebookData(shared: ISharedNotebook, name: string): NotebookData {
   const cells: CellData[] = shared.cells.map((cell, index) => {
     const { tags, problem } = readCellTags(cell.getMetadata('tags'));
+    const notebookPath = cell.getMetadata('notebook_path');
     const data: CellData = {
       index,
       type: cell.cell_type === 'code' || cell.cell_type === 'markdown' ? cell.cell_type : 'raw',
@@ -15,6 +16,9 @@ export function liveNotebookData(shared: ISharedNotebook, name: string): Noteboo
     };
     if (problem) {
       data.tagsProblem = problem;
+    }
+    if (typeof notebookPath === 'string') {
+      data.notebookPath = notebookPath;
     }
     return data;
   });

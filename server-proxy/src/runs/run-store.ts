@@ -27,8 +27,9 @@ export function runDir(notebookPath: string, id: string): string | null {
   return RUN_ID.test(id) && !/^\.+$/.test(id) ? join(runsDir(notebookPath), id) : null;
 }
 
+/** A step, or a sub-pipeline's step `NOTEBOOK_STEP.STEP` (never a path: no `/`, no empty or `..` part). */
 export function isStepName(name: string): boolean {
-  return stepNameProblem(name) === null;
+  return name.split('.').every(part => stepNameProblem(part) === null);
 }
 
 export async function readRun(notebookPath: string, id: string): Promise<RunRecord | null> {

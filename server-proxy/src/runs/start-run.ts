@@ -10,15 +10,17 @@ import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
 import { runRefusal } from '../../../src/core/runs/refusal';
 import type { RunOwner, RunRecord, StartRunRequest } from '../../../src/core/runs/run-record';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
+import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import type { FollowOptions, FollowResult } from '../engines/cluster/cluster-follow';
 import { submitClusterRun } from '../engines/cluster/cluster-submit';
 import type { ClusterConnection } from '../engines/cluster/connection';
-import { runPrepared, stepAndDownstream } from '../engines/local/engine';
+import { runPrepared } from '../engines/local/engine';
 import { prepareLocalRun, RunSetupError } from '../engines/local/prepare';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
-import { basename } from 'path';
+import { analysisOptions } from '../notebook-file';
+import { basename, dirname } from 'path';
 import { ownerOfThisProcess } from './run-lease';
 
 export interface StartOptions extends Pick<StartRunRequest, 'cache' | 'steps' | 'target' | 'volumes'> {
@@ -26,6 +28,11 @@ export interface StartOptions extends Pick<StartRunRequest, 'cache' | 'steps' | 
   notebookPath: string;
   /** What to run: the file's content or the live content the frontend sent. */
   notebook: NotebookData;
+  /**
+   * The server's Jupyter root: the notebooks this one runs (`notebook:` steps) are named relative to it and
+   * cannot be outside it. Default (the CLI): the notebook's folder, unconfined.
+   */
+  root?: string;
   /** `NAME=VALUE` texts, typed by the notebook's parameters. */
   parameters?: string[];
   parallel?: number;
@@ -69,7 +76,11 @@ export class StartRunError extends Error {
 
 export async function startRun(options: StartOptions): Promise<StartedRun> {
   const { notebook, notebookPath } = options;
-  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+  const analysis = analyzeNotebook(
+    notebook,
+    await nodeAnalyser(),
+    await analysisOptions(notebookPath, notebook, options.root ?? dirname(notebookPath), !!options.root)
+  );
   const selection = options.steps ?? { mode: 'all' };
   const target = options.target ?? analysis.pipeline.target;
   const refused = runRefusal(analysis, { file: basename(notebookPath), target, steps: selection });
@@ -92,11 +103,13 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
   if (target === 'kfp' || target === 'argo') {
     return startCluster(options, analysis, parameters, target);
   }
+  // A step name selects that step, or every step of a notebook step's sub-pipeline.
+  const runnable = runnableSteps(analysis, notebook);
   const only =
     selection.mode === 'one'
-      ? [selection.step!]
+      ? selectSteps(runnable, selection.step!)
       : selection.mode === 'from'
-        ? stepAndDownstream(analysis, selection.step!)
+        ? stepAndDownstream(runnable, selection.step!)
         : undefined;
   let prepared;
   try {

@@ -21,6 +21,8 @@ export type StartRequest = Omit<StartRunRequest, 'notebook' | 'content' | 'param
 };
 
 export interface RunServiceOptions {
+  /** The Jupyter root: notebooks name the notebooks they run relative to it, and cannot reach outside it. */
+  root?: string;
   /** How to reach the cluster (default: from the environment: service account, kubeconfig). */
   cluster?: () => ClusterConnection;
   /** How often cluster runs are polled, in ms. */
@@ -61,6 +63,7 @@ export class RunService {
       started = await startRun({
         notebookPath,
         notebook,
+        root: this.options.root,
         parameters: Object.entries(request.parameters ?? {}).map(([name, text]) => `${name}=${text}`),
         steps: request.steps,
         target: request.target,

@@ -6,6 +6,7 @@
  */
 import { Diagnostic, formatDiagnostic } from '../diagnostics';
 import type { PipelineAnalysis } from '../pipeline';
+import { runnableSteps, selectSteps } from '../targets/runnable-steps';
 import type { StartRunRequest } from './run-record';
 
 export type RefusalCode = 'pipeline-has-errors' | 'no-steps' | 'cluster-runs-every-step' | 'no-such-step';
@@ -30,10 +31,7 @@ export function errorDiagnostics(analysis: Pick<PipelineAnalysis, 'diagnostics'>
 }
 
 /** Why `analysis` cannot be run (or compiled) as asked, or null when it can. */
-export function runRefusal(
-  analysis: Pick<PipelineAnalysis, 'diagnostics' | 'steps' | 'order'>,
-  request: RefusalRequest = {}
-): Refusal | null {
+export function runRefusal(analysis: PipelineAnalysis, request: RefusalRequest = {}): Refusal | null {
   const file = request.file ?? 'the notebook';
   const errors = errorDiagnostics(analysis);
   if (errors.length > 0) {
@@ -62,10 +60,12 @@ export function runRefusal(
       errors: []
     };
   }
-  if (!analysis.order.includes(selection.step ?? '')) {
+  // A name selects a step, or every step of a notebook step's sub-pipeline (`train` or `train.fit`).
+  const runnable = runnableSteps(analysis);
+  if (selectSteps(runnable, selection.step ?? '').length === 0) {
     return {
       code: 'no-such-step',
-      message: `The pipeline has no step "${selection.step ?? ''}" (it has ${analysis.order.join(', ')}).`,
+      message: `The pipeline has no step "${selection.step ?? ''}" (it has ${runnable.map(s => s.name).join(', ')}).`,
       errors: []
     };
   }

@@ -17,8 +17,21 @@ export interface KfpParameterSpec {
   isOptional?: boolean;
 }
 
+/** The tasks of a DAG (the pipeline's root, or a sub-pipeline's DAG component) and what it hands out. */
+export interface KfpDag {
+  tasks: Record<string, KfpTask>;
+  outputs?: {
+    artifacts: Record<
+      string,
+      { artifactSelectors: Array<{ outputArtifactKey: string; producerSubtask: string }> }
+    >;
+  };
+}
+
+/** A container component (`executorLabel`) or a DAG component (`dag`: a sub-pipeline). */
 export interface KfpComponent {
-  executorLabel: string;
+  executorLabel?: string;
+  dag?: KfpDag;
   inputDefinitions?: {
     parameters?: Record<string, KfpParameterSpec>;
     artifacts?: Record<string, KfpArtifactType>;
@@ -64,6 +77,11 @@ export interface KfpTaskOutput {
   producerTask: string;
 }
 
+/** Where a task's input artifact comes from: a task beside it, or the enclosing DAG component's input. */
+export type KfpArtifactSource =
+  | { taskOutputArtifact: { outputArtifactKey: string; producerTask: string } }
+  | { componentInputArtifact: string };
+
 export interface KfpTask {
   cachingOptions: { enableCache: boolean };
   componentRef: { name: string };
@@ -71,7 +89,7 @@ export interface KfpTask {
   dependentTasks?: string[];
   inputs?: {
     parameters?: Record<string, KfpValueSource>;
-    artifacts?: Record<string, { taskOutputArtifact: { outputArtifactKey: string; producerTask: string } }>;
+    artifacts?: Record<string, KfpArtifactSource>;
   };
   retryPolicy?: {
     backoffDuration: string;
@@ -86,7 +104,7 @@ export interface KfpPipelineSpec {
   deploymentSpec: { executors: Record<string, KfpExecutor> };
   pipelineInfo: { name: string; description?: string };
   root: {
-    dag: { tasks: Record<string, KfpTask> };
+    dag: KfpDag;
     inputDefinitions?: { parameters: Record<string, KfpParameterSpec> };
   };
   schemaVersion: '2.1.0';
@@ -95,6 +113,7 @@ export interface KfpPipelineSpec {
 
 export type KfpPvcMount =
   | { constant: string; mountPath: string; pvcNameParameter: KfpValueSource }
+  | { componentInputParameter: string; mountPath: string; pvcNameParameter: KfpValueSource }
   | { mountPath: string; pvcNameParameter: KfpValueSource; taskOutputParameter: KfpTaskOutput };
 
 export interface KfpToleration {

@@ -148,8 +148,11 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   ];
   const warnings = [...workspace.warnings, ...prepared.warnings, ...compiled.warnings];
   const owner = ownerOfThisProcess(options.owner ?? 'cli');
+  // The runnable steps (a notebook step's sub-pipeline steps are `NOTEBOOK_STEP.STEP`), as a local run has them.
+  const runnable = compiled.plan.steps.map(s => s.runnable);
+  const order = runnable.map(r => r.name);
   const deps = Object.fromEntries(
-    runAnalysis.steps.map(s => [s.name, [...new Set([...s.deps, ...Object.values(s.sources)])].sort()])
+    runnable.map(r => [r.name, [...new Set([...r.deps, ...Object.values(r.sources)])].sort()])
   );
   const record: RunRecord = {
     id,
@@ -158,14 +161,14 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     status: 'running',
     started: new Date().toISOString(),
     parameters: options.parameters,
-    order: runAnalysis.order,
+    order,
     plan: { deps, cacheKeys: {}, reuse: {} },
     owner,
-    steps: Object.fromEntries(runAnalysis.order.map(s => [s, { status: 'queued', cached: false }])),
+    steps: Object.fromEntries(order.map(s => [s, { status: 'queued', cached: false }])),
     metrics: {},
     target: options.target,
     cluster,
-    clusterTasks: Object.fromEntries(compiled.plan.steps.map(s => [s.step.name, s.name])),
+    clusterTasks: Object.fromEntries(compiled.plan.steps.map(s => [s.runnable.name, s.name])),
     snapshots,
     volumes: mode,
     ...(warnings.length > 0 ? { warnings } : {})
@@ -182,7 +185,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   if (!(await journal.save())) {
     record.followError = journal.failure!;
   }
-  const tasks = new Map(compiled.plan.steps.map(s => [s.name, s.step.name]));
+  const tasks = new Map(compiled.plan.steps.map(s => [s.name, s.runnable.name]));
   const cleanup = snapshotCleanup(
     kube,
     workspace.namespace,

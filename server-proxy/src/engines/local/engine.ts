@@ -3,23 +3,11 @@
  * parallel up to a bound. Everything a run makes lives in `.cellpipe/runs/RUN_ID/` beside the notebook;
  * the notebook itself is never touched. `prepare.ts` makes the run folder, `execute.ts` runs it.
  */
-import type { PipelineAnalysis } from '../../../../src/core/pipeline';
 import type { RunRecord } from '../../../../src/core/runs/run-record';
 import { RunJournal } from '../../runs/run-journal';
 import { executeRun, ExecuteOptions } from './execute';
 import type { PreparedRun } from './prepare';
 import { dropChangedObjects } from './snapshot';
-
-/** A step and every step below it. */
-export function stepAndDownstream(analysis: PipelineAnalysis, step: string): string[] {
-  const below = new Set([step]);
-  for (const name of analysis.order) {
-    if (analysis.steps.find(s => s.name === name)!.deps.some(d => below.has(d))) {
-      below.add(name);
-    }
-  }
-  return analysis.order.filter(name => below.has(name));
-}
 
 /**
  * Runs a prepared run to its end. Afterwards, workspace files a step changed in place leave the object

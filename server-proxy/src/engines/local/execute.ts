@@ -19,7 +19,7 @@ import type { StepSettings } from '../../../../src/core/tags/settings';
 import { isRunning, processesWithArgument } from '../../process-identity';
 import { fileProblem } from '../../runs/file-problem';
 import { RunJournal } from '../../runs/run-journal';
-import { STEP_SETTINGS } from './prepare';
+import { STEP_SETTINGS, stepParametersFile } from './prepare';
 import { StepCache } from './step-cache';
 import { stepEnvironment, StepEnvironmentError } from './step-env';
 import { stepOutcome } from './step-outcome';
@@ -123,7 +123,7 @@ export async function executeRun(
     try {
       proc = launchStep({
         python: options.python,
-        args: [program(step), dir, join(dir, 'parameters.json')],
+        args: [program(step), dir, stepParametersFile(dir, step)],
         cwd: join(dir, 'workspace'),
         env: stepEnvironment(step, settings[step] ?? {}),
         log: join(dir, 'logs', `${step}.log`)

@@ -10,7 +10,8 @@ import type { NotebookData } from '../../../../src/core/notebook/model';
 import type { PipelineAnalysis } from '../../../../src/core/pipeline';
 import type { RunOwner, RunRecord } from '../../../../src/core/runs/run-record';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
-import { stepProgram } from '../../../../src/core/targets/step-program';
+import { neededSteps, RunnableStep, runnableSteps } from '../../../../src/core/targets/runnable-steps';
+import { runnableProgram } from '../../../../src/core/targets/step-program';
 import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import { fileProblem } from '../../runs/file-problem';
@@ -46,25 +47,13 @@ export const STEP_SETTINGS = 'step-settings.json';
 /** The run could not be prepared; nothing of it is left on disk. */
 export class RunSetupError extends Error {}
 
-/** The steps a selection needs: the selected ones and every step above them. */
-export function neededSteps(analysis: PipelineAnalysis, only: readonly string[]): Set<string> {
-  const deps = new Map(analysis.steps.map(s => [s.name, s.deps]));
-  const needed = new Set<string>();
-  const visit = (step: string) => {
-    if (!needed.has(step)) {
-      needed.add(step);
-      (deps.get(step) ?? []).forEach(visit);
-    }
-  };
-  only.forEach(visit);
-  return needed;
-}
-
 export async function prepareLocalRun(options: PrepareOptions): Promise<PreparedRun> {
-  const { analysis, notebookPath } = options;
+  const { analysis, notebook, notebookPath } = options;
+  const runnable = runnableSteps(analysis, notebook);
   for (const step of options.only ?? []) {
-    if (!analysis.steps.some(s => s.name === step)) {
-      throw new RunSetupError(`The pipeline has no step "${step}" (it has ${analysis.order.join(', ')}).`);
+    if (!runnable.some(s => s.name === step)) {
+      const names = runnable.map(s => s.name).join(', ');
+      throw new RunSetupError(`The pipeline has no step "${step}" (it has ${names}).`);
     }
   }
   const id = options.id ?? newRunId();
@@ -75,7 +64,7 @@ export async function prepareLocalRun(options: PrepareOptions): Promise<Prepared
     await mkdir(dir);
     created = true;
     await createLease(dir, options.owner);
-    return await fill(dir, id, options);
+    return await fill(dir, id, runnable, options);
   } catch (err) {
     if (created) {
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -87,12 +76,18 @@ export async function prepareLocalRun(options: PrepareOptions): Promise<Prepared
   }
 }
 
-async function fill(dir: string, id: string, options: PrepareOptions): Promise<PreparedRun> {
-  const { analysis, notebook, notebookPath } = options;
+async function fill(
+  dir: string,
+  id: string,
+  runnable: RunnableStep[],
+  options: PrepareOptions
+): Promise<PreparedRun> {
+  const { analysis, notebookPath } = options;
   const parameters = { ...analysis.parameters, ...options.parameters };
-  const needed = options.only ? neededSteps(analysis, options.only) : new Set(analysis.order);
+  const needed = options.only ? neededSteps(runnable, options.only) : null;
+  const steps = runnable.filter(s => !needed || needed.has(s.name));
+  const order = steps.map(s => s.name);
   const forced = new Set(options.only ?? []);
-  const order = analysis.order.filter(step => needed.has(step));
 
   await mkdir(join(dir, 'logs'), { recursive: true });
   // The steps work in a snapshot of the notebook's folder: exactly these files, and their writes stay here.
@@ -104,14 +99,26 @@ async function fill(dir: string, id: string, options: PrepareOptions): Promise<P
   await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
   const runtime = runtimeSource();
   const plan: RunRecord['plan'] = { deps: {}, cacheKeys: {}, reuse: {} };
-  for (const name of order) {
-    const step = analysis.steps.find(s => s.name === name)!;
-    const program = stepProgram({ analysis, notebook, step: name, runtimeSource: runtime });
+  for (const step of steps) {
+    const name = step.name;
+    const program = runnableProgram(step, runtime);
     await writeFileAtomic(join(dir, 'programs', `${name}.py`), program);
-    const inputs = Object.fromEntries(step.ins.map(i => [i, plan.cacheKeys[step.sources[i]] ?? '']));
-    plan.deps[name] = step.deps.filter(d => needed.has(d));
-    plan.cacheKeys[name] = stepCacheKey({ program, parameters, workspace: manifest.hash, inputs });
-    plan.reuse[name] = options.cache !== false && step.settings.caching !== false && !forced.has(name);
+    // A sub-pipeline step gets the run's values of the parameters passed down to it, and only those.
+    const overrides = pick(options.parameters ?? {}, step.runParameters);
+    if (step.scope.length > 0) {
+      await writeJsonAtomic(stepParametersFile(dir, name), overrides);
+    }
+    const inputs = Object.fromEntries(
+      Object.entries(step.sources).map(([i, p]) => [i, plan.cacheKeys[p] ?? ''])
+    );
+    plan.deps[name] = step.deps.filter(d => !needed || needed.has(d));
+    plan.cacheKeys[name] = stepCacheKey({
+      program,
+      parameters: { ...step.parameters, ...overrides },
+      workspace: manifest.hash,
+      inputs
+    });
+    plan.reuse[name] = options.cache !== false && step.step.settings.caching !== false && !forced.has(name);
   }
   await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
   // What each step's environment is made of (env values and secret references, never secret values),
@@ -119,9 +126,7 @@ async function fill(dir: string, id: string, options: PrepareOptions): Promise<P
   await writeJsonAtomic(
     join(dir, STEP_SETTINGS),
     Object.fromEntries(
-      analysis.steps
-        .filter(s => needed.has(s.name))
-        .map(s => [s.name, { env: s.settings.env, secrets: s.settings.secrets }])
+      steps.map(s => [s.name, { env: s.step.settings.env, secrets: s.step.settings.secrets }])
     )
   );
   const record: RunRecord = {
@@ -144,4 +149,16 @@ async function fill(dir: string, id: string, options: PrepareOptions): Promise<P
     metrics: {}
   };
   return { dir, record, store, snapshot };
+}
+
+/**
+ * The parameter overrides of a step: `parameters.json` for the notebook's own steps, and for a
+ * sub-pipeline's step (`NOTEBOOK_STEP.STEP`) those passed down to it.
+ */
+export function stepParametersFile(dir: string, step: string): string {
+  return step.includes('.') ? join(dir, 'parameters', `${step}.json`) : join(dir, 'parameters.json');
+}
+
+function pick<T>(record: Record<string, T>, names: readonly string[]): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).filter(([name]) => names.includes(name)));
 }
