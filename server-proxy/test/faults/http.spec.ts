@@ -4,7 +4,7 @@
  * and stays up throughout.
  */
 import { execFileSync } from 'child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { until } from '../until';
 import { checkPrerequisites, rawExchange, ServerProcess, tempFolder, writeNotebook } from './harness';
@@ -159,6 +159,20 @@ describe('symlinks out of the root (S2)', () => {
     expect([res.status, res.json().error.code]).toEqual([403, 'outside-root']);
     expect(existsSync(join(outside, 'folder', '.cellpipe'))).toBe(false);
     expect(existsSync(join(outside, 'runs'))).toBe(false);
+  });
+
+  it('a notebook: step whose notebook links out of the root is refused, at its cell', async () => {
+    writeNotebook(join(outside, 'child.ipynb'), [[['step:inner'], 'y = 2']]);
+    symlinkSync(join(outside, 'child.ipynb'), join(root, 'child-link.ipynb'));
+    const parent = JSON.parse(
+      readFileSync(writeNotebook(join(root, 'parent.ipynb'), [[['notebook:child'], '']]), 'utf8')
+    );
+    parent.cells[0].metadata.notebook_path = 'child-link.ipynb';
+    writeFileSync(join(root, 'parent.ipynb'), JSON.stringify(parent));
+    const res = await server.api('POST', '/api/runs', { notebook: 'parent.ipynb' });
+    expect([res.status, res.json().error.code]).toEqual([422, 'pipeline-has-errors']);
+    expect(res.json().error.message).toMatch(/parent\.ipynb, cell 1.*outside the Jupyter root/);
+    expect(res.text).not.toContain(outside);
   });
 
   it('a run file that links out of the root is not served', async () => {
