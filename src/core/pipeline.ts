@@ -26,6 +26,11 @@ export interface PipelineStep {
   outs: string[];
   /** The providing step of each input. */
   sources: Record<string, string>;
+  /**
+   * The pipeline parameters the step reads (directly or through the functions it calls), sorted: the
+   * only ones its program gets and its cache key holds. Read them with `stepParameters`.
+   */
+  parameters: string[];
   settings: StepSettings;
 }
 
@@ -126,6 +131,7 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
       ins: f.ins,
       outs: f.outs,
       sources: f.sources,
+      parameters: f.parameters,
       settings: resolved.settings
     };
   });

@@ -106,7 +106,7 @@ export function argoDocuments(
         }))
       }
     },
-    ...plan.steps.map(s => stepTemplate(s, plan, mounts, singleNode, options.workingDir))
+    ...plan.steps.map(s => stepTemplate(s, mounts, singleNode, options.workingDir))
   ];
 
   const annotations: Doc = {};
@@ -167,14 +167,13 @@ export function compileArgo(
 
 function stepTemplate(
   s: PlannedStep,
-  plan: ClusterPlan,
   volumeMounts: YamlValue[],
   singleNode: boolean,
   workingDir: string | undefined
 ): Doc {
   const settings = s.step.settings;
   const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
-  for (const p of plan.parameters) {
+  for (const p of s.parameters) {
     flags.push(['--param', p.key, `{{workflow.parameters.${p.key}}}`]);
   }
   if (s.metrics.length > 0) {

@@ -5,6 +5,8 @@
  */
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis, PipelineStep } from '../pipeline';
+import { runRefusal } from '../runs/refusal';
+import { stepMetrics, stepParameters } from '../step-queries';
 import type { ParameterValue } from '../tags/parameters';
 import { defaultPipelineName } from '../tags/settings';
 import { CompileError, encodedProgram, StepBinding } from './cluster-step';
@@ -65,6 +67,8 @@ export interface PlannedStep {
   binding: StepBinding;
   ins: PlannedInput[];
   outs: PlannedVariable[];
+  /** The pipeline parameters the step reads (`stepParameters`): the only ones passed to it. */
+  parameters: PlannedParameter[];
   /** Python names of the metrics this step records. */
   metrics: string[];
   /** Cluster names of the steps that must finish first (prev: edges and data providers). */
@@ -112,14 +116,11 @@ export function planCluster(
   options: ClusterCompileOptions,
   reservedLabels: string[]
 ): ClusterPlan {
-  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-  if (errors.length > 0) {
+  const refusal = runRefusal(analysis);
+  if (refusal) {
     throw new CompileError(
-      `The pipeline has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix ${errors.length === 1 ? 'it' : 'them'} first: ${errors[0].message}`
+      refusal.code === 'no-steps' ? 'No cell is tagged as a step: there is nothing to compile.' : refusal.message
     );
-  }
-  if (analysis.steps.length === 0) {
-    throw new CompileError('No cell is tagged as a step: there is nothing to compile.');
   }
   const warnings: string[] = [];
   const labels = new NameAllocator('label', reservedLabels);
@@ -149,8 +150,10 @@ export function planCluster(
       provider: labels.name(step.sources[name])
     }));
     const outs = step.outs.map(name => ({ name, key: varKeys.name(name) }));
+    const reads = stepParameters(analysis, step.name);
+    const stepParams = parameters.filter(p => p.name in reads);
     const binding: StepBinding = {
-      params: Object.fromEntries(parameters.map(p => [p.key, [p.name, p.value.type]])),
+      params: Object.fromEntries(stepParams.map(p => [p.key, [p.name, p.value.type]])),
       ins: Object.fromEntries(ins.map(v => [v.key, v.name])),
       outs: Object.fromEntries(outs.map(v => [v.key, v.name]))
     };
@@ -163,7 +166,8 @@ export function planCluster(
       binding,
       ins,
       outs,
-      metrics: analysis.metrics.filter(m => m.step === step.name).map(m => m.name),
+      parameters: stepParams,
+      metrics: stepMetrics(analysis, step.name),
       after: [...after].sort(),
       image
     };

@@ -99,7 +99,7 @@ export function kfpDocuments(
     const inputArtifacts: Doc = {};
     const outputArtifacts: Doc = {};
     const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
-    for (const p of plan.parameters) {
+    for (const p of s.parameters) {
       inputParameters[p.key] = { parameterType: PARAMETER_TYPES[p.value.type] };
       flags.push(['--param', p.key, `{{$.inputs.parameters['${p.key}']}}`]);
     }
@@ -160,9 +160,9 @@ export function kfpDocuments(
       task.dependentTasks = after;
     }
     const taskInputs: Doc = {};
-    if (plan.parameters.length > 0) {
+    if (s.parameters.length > 0) {
       taskInputs.parameters = Object.fromEntries(
-        plan.parameters.map(p => [p.key, { componentInputParameter: p.key }])
+        s.parameters.map(p => [p.key, { componentInputParameter: p.key }])
       );
     }
     if (s.ins.length > 0) {

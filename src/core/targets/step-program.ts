@@ -6,6 +6,7 @@
  */
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis } from '../pipeline';
+import { stepMetrics, stepParameters } from '../step-queries';
 import { formatParameterValue } from '../tags/parameters';
 
 export interface StepProgramOptions {
@@ -31,11 +32,12 @@ export function stepProgram({ analysis, notebook, step, runtimeSource }: StepPro
   if (!spec) {
     throw new Error(`The pipeline has no step "${step}".`);
   }
-  const parameters = Object.entries(analysis.parameters)
+  // Only the parameters the step reads: changing another one leaves its program (and cache key) as it was.
+  const parameters = Object.entries(stepParameters(analysis, step))
     .map(([name, p]) => `        ${str(name)}: ${formatParameterValue(p.value)},`)
     .join('\n');
   const ins = spec.ins.map(name => `        ${str(name)}: ${str(spec.sources[name])},`).join('\n');
-  const metrics = analysis.metrics.filter(m => m.step === step).map(m => m.name);
+  const metrics = stepMetrics(analysis, step);
   return [
     '#!/usr/bin/env python3',
     `# cellpipe step program: pipeline ${str(analysis.pipeline.name)}, step ${str(step)}.`,

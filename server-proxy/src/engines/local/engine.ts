@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'path';
 import type { NotebookData } from '../../../../src/core/notebook/model';
 import type { PipelineAnalysis } from '../../../../src/core/pipeline';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import { stepParameters } from '../../../../src/core/step-queries';
 import { stepProgram } from '../../../../src/core/targets/step-program';
 import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
@@ -106,7 +107,9 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     await writeFileAtomic(join(dir, 'programs', `${name}.py`), program);
     const inputs = Object.fromEntries(step.ins.map(i => [i, plan.cacheKeys[step.sources[i]] ?? '']));
     plan.deps[name] = step.deps;
-    plan.cacheKeys[name] = stepCacheKey({ program, parameters, workspace: manifest.hash, inputs });
+    // Only the parameters the step reads: changing another one leaves its key, and its cached result, alone.
+    const reads = stepParameters(analysis, name, options.parameters);
+    plan.cacheKeys[name] = stepCacheKey({ program, parameters: reads, workspace: manifest.hash, inputs });
     plan.reuse[name] = options.cache !== false && step.settings.caching !== false && !forced.has(name);
   }
   await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});

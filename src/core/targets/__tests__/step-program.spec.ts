@@ -57,7 +57,8 @@ describe('step programs', () => {
     expect(pythonView(text)).toEqual({
       step: 'use',
       prelude: [[0, 'import math']],
-      parameters: { rate: 0.5, names: ['a', 'b'] },
+      // Only the parameter it reads: `names` is not the step's, so changing it leaves this program alone.
+      parameters: { rate: 0.5 },
       ins: { out: 'make' },
       cells: [[3, 'result = len(out) * rate']],
       outs: [],
