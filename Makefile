@@ -21,10 +21,11 @@ lab: develop
 test: develop $(STAMPS)/chromium $(STAMPS)/ui-npm
 	@mkdir -p $(REPORTS)
 	@rm -f $(REPORTS)/*.json $(REPORTS)/*.xml ui-tests/test-results/results.json
+	-.ci/checks.sh $(REPORTS)/checks.json
 	-npx jest --json --outputFile=$(REPORTS)/jest.json
 	-$(VENV)/bin/pytest -q --junitxml=$(REPORTS)/pytest.xml
 	-cd ui-tests && CI=1 npx playwright test
-	@$(PYTHON) .ci/summarize.py jest=$(REPORTS)/jest.json pytest=$(REPORTS)/pytest.xml \
+	@$(PYTHON) .ci/summarize.py checks=$(REPORTS)/checks.json jest=$(REPORTS)/jest.json pytest=$(REPORTS)/pytest.xml \
 		playwright=ui-tests/test-results/results.json
 
 ## build: the frontend (tsc + labextension) and the Node bundles (server, CLI)

@@ -30,7 +30,12 @@ def playwright(path):
     return stats["expected"] + stats.get("flaky", 0), stats["unexpected"]
 
 
-READERS = {"jest": jest, "pytest": pytest, "playwright": playwright}
+def checks(path):
+    results = json.load(open(path))
+    return sum(1 for ok in results.values() if ok), sum(1 for ok in results.values() if not ok)
+
+
+READERS = {"jest": jest, "pytest": pytest, "playwright": playwright, "checks": checks}
 
 
 def main(args):

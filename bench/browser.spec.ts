@@ -59,6 +59,7 @@ test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, 
 
   // Observe every input event's duration (handler to next paint) while typing.
   await page.evaluate(() => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
     const w = window as any;
     w.__events = [];
     new PerformanceObserver(list => {
@@ -76,6 +77,7 @@ test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, 
   const typingMs = Date.now() - started;
   await page.waitForTimeout(1000);
   const typed = await page.evaluate(() => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
     const w = window as any;
     return {
       slowEvents: w.__events as Array<{ name: string; duration: number }>,
@@ -104,7 +106,8 @@ test('browser figures: typing in 300 cells, graph of 100 steps', async ({ page, 
   // each after a pause longer than the analysis debounce.
   for (let i = 0; i < 4; i++) {
     await page.evaluate(n => {
-      // galata exposes the app untyped; the notebook is the main-area widget with 300 cells.
+      // The notebook is the main-area widget with 300 cells.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
       for (const widget of (window as any).jupyterapp.shell.widgets('main')) {
         const shared = widget.content?.model?.sharedModel;
         if (shared?.cells?.length === 300) {

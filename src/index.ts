@@ -21,13 +21,13 @@ import { runPipeline } from './sidebar/run-section';
 import { SidebarWidget } from './sidebar/widget';
 import pipelineSvg from '../style/icons/pipeline.svg';
 
-export namespace CommandIDs {
-  export const openSidebar = 'cellpipe:open-sidebar';
-  export const openPanel = 'cellpipe:open-panel';
-  export const run = 'cellpipe:run';
-  export const runStep = 'cellpipe:run-step';
-  export const runFrom = 'cellpipe:run-from';
-  export const cancel = 'cellpipe:cancel';
+export enum CommandIDs {
+  openSidebar = 'cellpipe:open-sidebar',
+  openPanel = 'cellpipe:open-panel',
+  run = 'cellpipe:run',
+  runStep = 'cellpipe:run-step',
+  runFrom = 'cellpipe:run-from',
+  cancel = 'cellpipe:cancel'
 }
 
 export const SIDEBAR_ID = 'cellpipe-sidebar';

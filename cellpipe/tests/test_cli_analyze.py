@@ -7,10 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .conftest import EXAMPLES, KALE_EXAMPLES
+from .conftest import EXAMPLES, KALE_EXAMPLES, notebooks_in
 
-EXAMPLE_NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
-KALE_NOTEBOOKS = sorted(KALE_EXAMPLES.rglob("*.ipynb"))
+EXAMPLE_NOTEBOOKS = notebooks_in(EXAMPLES)
+KALE_NOTEBOOKS = notebooks_in(KALE_EXAMPLES, recursive=True)
 
 
 def run(cli, *args):

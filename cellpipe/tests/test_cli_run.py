@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, notebooks_in
 from .test_cli_analyze import write_notebook
 
 
@@ -26,7 +26,7 @@ def notebook_metrics(path, workdir):
     return dict(zip(names, values))
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.ipynb")))
+@pytest.mark.parametrize("name", [p.name for p in notebooks_in(EXAMPLES)])
 def test_the_pipeline_computes_what_the_notebook_computes(cellpipe_cli, tmp_path, name):
     path = tmp_path / name
     shutil.copy(EXAMPLES / name, path)

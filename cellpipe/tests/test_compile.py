@@ -12,13 +12,16 @@ import nbformat
 import pytest
 import yaml
 
-from .conftest import EXAMPLES, KALE_EXAMPLES, REPO
+# The test extra installs these: a missing one is a failure, not a skip.
+import hera.workflows.models as hera_models
+from google.protobuf import json_format
+from kfp.kubernetes import kubernetes_executor_config_pb2
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from .conftest import EXAMPLES, KALE_EXAMPLES, REPO, notebooks_in
 
 CLI = REPO / "cellpipe" / "js" / "cli.js"
-NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb")) + sorted(KALE_EXAMPLES.rglob("*.ipynb"))
-
-json_format = pytest.importorskip("google.protobuf.json_format")
-pipeline_spec_pb2 = pytest.importorskip("kfp.pipeline_spec.pipeline_spec_pb2")
+NOTEBOOKS = notebooks_in(EXAMPLES) + notebooks_in(KALE_EXAMPLES, recursive=True)
 
 
 def compile_nb(path, target, *extra):
@@ -70,17 +73,15 @@ def check_kfp(text):
     if len(docs) > 1:
         platform = pipeline_spec_pb2.PlatformSpec()
         json_format.ParseDict(docs[1], platform, ignore_unknown_fields=False)
-        config_pb2 = pytest.importorskip("kfp.kubernetes.kubernetes_executor_config_pb2")
         for name, executor in docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"].items():
             assert name in docs[0]["deploymentSpec"]["executors"]
-            json_format.ParseDict(executor, config_pb2.KubernetesExecutorConfig(), ignore_unknown_fields=False)
+            json_format.ParseDict(executor, kubernetes_executor_config_pb2.KubernetesExecutorConfig(), ignore_unknown_fields=False)
     return docs
 
 
 def check_argo(text):
-    models = pytest.importorskip("hera.workflows.models")
     doc = yaml.safe_load(text)
-    workflow = models.Workflow.model_validate(doc)
+    workflow = hera_models.Workflow.model_validate(doc)
     # Hera ignores unknown fields: a field it dropped (a typo, a wrong place) shows as a difference.
     assert workflow.model_dump(by_alias=True, exclude_none=True, mode="json") == doc
     return doc
@@ -146,7 +147,6 @@ def run_command(command, tmp_path):
 
 
 def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path):
-    pytest.importorskip("IPython")
     text = compile_nb(settings_notebook(tmp_path), "kfp").stdout
     spec = yaml.safe_load_all(text).__next__()
     tasks = spec["root"]["dag"]["tasks"]
@@ -179,7 +179,6 @@ def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path):
 
 
 def test_argo_commands_run_on_a_shared_run_folder(tmp_path):
-    pytest.importorskip("IPython")
     doc = yaml.safe_load(compile_nb(settings_notebook(tmp_path), "argo").stdout)
     args = {p["name"]: p["value"] for p in doc["spec"]["arguments"]["parameters"]}
     args["flag"] = "false"

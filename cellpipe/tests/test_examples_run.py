@@ -4,10 +4,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, notebooks_in
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.ipynb")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", notebooks_in(EXAMPLES), ids=lambda p: p.name)
 def test_example_runs_top_to_bottom_and_prints_its_metrics(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()

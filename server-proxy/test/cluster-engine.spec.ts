@@ -108,11 +108,20 @@ describe('Argo runs', () => {
     // The workflow restores them at the notebook's mount paths and runs on the notebook's image by digest.
     const [workflow] = [...fake.workflows.values()].map(w => w.body as any); // eslint-disable-line @typescript-eslint/no-explicit-any -- the submitted Workflow
     expect(workflow.metadata.labels['cellpipe.dev/run']).toBe(id);
-    const claims = workflow.spec.volumeClaimTemplates.filter((c: any) => c.spec.dataSource); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const claims = workflow.spec.volumeClaimTemplates.filter(
+      (c: { spec: { dataSource?: unknown } }) => c.spec.dataSource
+    );
     expect(
-      claims.map((c: any) => [c.spec.dataSource, c.spec.storageClassName, c.spec.resources.requests.storage])
+      claims.map(
+        (c: {
+          spec: {
+            dataSource: unknown;
+            storageClassName: string;
+            resources: { requests: { storage: string } };
+          };
+        }) => [c.spec.dataSource, c.spec.storageClassName, c.spec.resources.requests.storage]
+      )
     ).toEqual([
-      // eslint-disable-line @typescript-eslint/no-explicit-any
       [
         {
           apiGroup: 'snapshot.storage.k8s.io',
@@ -128,13 +137,13 @@ describe('Argo runs', () => {
         '5Gi'
       ]
     ]);
-    const step = workflow.spec.templates.find((t: any) => t.name === 'train'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const step = workflow.spec.templates.find((t: { name: string }) => t.name === 'train');
     expect(step.container.image).toBe(`kubeflownotebookswg/jupyter-scipy@sha256:${'ab'.repeat(32)}`);
-    expect(step.container.volumeMounts.map((m: any) => m.mountPath)).toEqual([
+    expect(step.container.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual([
       '/cellpipe/run',
       '/home/jovyan',
       '/data'
-    ]); // eslint-disable-line @typescript-eslint/no-explicit-any
+    ]);
     expect(submitted.record.cluster).toEqual({ kind: 'argo', name: 'sales-x7k2p', namespace: 'team-a' });
     expect(fake.tokens).toEqual(new Set(['Bearer kube-token']));
 

@@ -115,8 +115,8 @@ export class FakeCluster {
     return new Promise(resolve => this.server.close(() => resolve()));
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- request JSON of any shape
   private handle(req: IncomingMessage, res: ServerResponse, body: any): void {
-    // eslint-disable-line @typescript-eslint/no-explicit-any -- request JSON of any shape
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     const method = req.method;

@@ -14,6 +14,7 @@ import type { RunEvent } from '../../src/core/runs/run-record';
 import { startServer } from '../src/server/main';
 import { FakeCluster, FakeOptions } from './cluster-fake';
 import { writeClusterNotebook } from './cluster-notebook';
+import { until } from './until';
 
 jest.setTimeout(60000);
 
@@ -28,8 +29,8 @@ function call(
   method: string,
   path: string,
   body?: unknown
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test-side JSON of any shape
 ): Promise<{ status: number; json: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any -- test-side JSON
   return new Promise((resolve, reject) => {
     const req = request(
       { host: '127.0.0.1', port, method, path, headers: { 'Content-Type': 'application/json' } },
@@ -69,14 +70,10 @@ describe('POST /api/runs to a cluster', () => {
       const res = await call(port, 'POST', '/api/runs', { notebook, parameters: { rate: '0.75' } });
       expect(res.status).toBe(201);
       const id = res.json.run;
-      let run;
-      for (let i = 0; i < 200; i++) {
-        run = (await call(port, 'GET', `/api/runs/${id}?notebook=${encodeURIComponent(notebook)}`)).json;
-        if (run.status !== 'running') {
-          break;
-        }
-        await new Promise(r => setTimeout(r, 20));
-      }
+      const run = await until('the cluster run to finish', async () => {
+        const { json } = await call(port, 'GET', `/api/runs/${id}?notebook=${encodeURIComponent(notebook)}`);
+        return json.status !== 'running' && json;
+      });
       expect([run.status, run.target, run.cluster.kind, run.cluster.namespace]).toEqual([
         'succeeded',
         'argo',
@@ -190,7 +187,10 @@ function kubeconfig(url: string): string {
   return path;
 }
 
-(existsSync(CLI) ? describe : describe.skip)('cellpipe submit (built CLI)', () => {
+describe('cellpipe submit (built CLI)', () => {
+  // The bundle is built by `make test` (npm run build); without it these tests fail rather than vanish.
+  beforeAll(() => expect(existsSync(CLI)).toBe(true));
+
   const submit = async (fakeOptions: FakeOptions, extra: string[]) => {
     fake = await new FakeCluster(fakeOptions).start();
     const notebook = writeClusterNotebook({ namespace: 'team-a' });

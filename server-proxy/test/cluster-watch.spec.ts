@@ -11,6 +11,7 @@ import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
 import { FakeCluster, FakeOptions } from './cluster-fake';
 import { writeClusterNotebook } from './cluster-notebook';
+import { until } from './until';
 
 jest.setTimeout(30000);
 
@@ -60,11 +61,11 @@ const watchesOf = (path: string) => requests(path).filter(r => r.query.get('watc
 
 /** Every watch stream was closed (the client stopped watching once it had what it waited for). */
 async function closed(): Promise<void> {
-  for (let i = 0; i < 100 && fake.watches.size > 0; i++) {
-    await new Promise(resolve => setTimeout(resolve, 10));
-  }
-  expect(fake.watches.size).toBe(0);
+  await until('every watch stream to close', () => fake.watches.size === 0);
 }
+
+/** The follow loop has its watch open (so what happens next arrives through it). */
+const watching = () => until('a watch stream to open', () => fake.watches.size > 0);
 
 const ARGO_STEPS = [
   'load_data running',
@@ -106,7 +107,7 @@ describe('following an Argo Workflow through its watch', () => {
   it('cancels through the watch: the Terminate patch comes back as a MODIFIED event', async () => {
     const { follow } = await submitClusterRun(await options({ ticksPerTask: 1000 }));
     const cancel = new AbortController();
-    setTimeout(() => cancel.abort(), 50);
+    void watching().then(() => cancel.abort());
     const started = Date.now();
     const { record } = await follow({ pollMs: NEVER, signal: cancel.signal });
     expect(Date.now() - started).toBeLessThan(5000);
@@ -117,15 +118,15 @@ describe('following an Argo Workflow through its watch', () => {
   it('fails the run when the workflow is deleted while it runs (DELETED event)', async () => {
     const o = await options({ ticksPerTask: 1000 });
     const { follow } = await submitClusterRun(o);
-    setTimeout(() => {
-      void o.kube!().custom.deleteNamespacedCustomObject({
+    void watching().then(() =>
+      o.kube!().custom.deleteNamespacedCustomObject({
         group: 'argoproj.io',
         version: 'v1alpha1',
         namespace: 'team-a',
         plural: 'workflows',
         name: 'sales-x7k2p'
-      });
-    }, 50);
+      })
+    );
     const { record } = await follow({ pollMs: NEVER });
     expect(record.status).toBe('failed');
     expect(record.steps.load_data.status).toBe('failed');

@@ -9,6 +9,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import type { App } from '../src/server/app';
 import { startServer } from '../src/server/main';
+import { until } from './until';
 
 const REPO = join(__dirname, '..', '..');
 const VENV_PYTHON = join(REPO, '.venv', 'bin', 'python');
@@ -107,23 +108,27 @@ describe('cellpipe server', () => {
     });
 
     async function finished(notebook: string, run: string) {
-      for (let i = 0; i < 300; i++) {
-        const record = (await api('GET', `/api/runs/${run}?notebook=${notebook}`)).json();
-        if (record.status && record.status !== 'running') {
-          return record;
-        }
-        await new Promise(r => setTimeout(r, 100));
-      }
-      throw new Error('the run did not finish');
+      return until(
+        `run ${run} to finish`,
+        async () => {
+          const record = (await api('GET', `/api/runs/${run}?notebook=${notebook}`)).json();
+          return record.status && record.status !== 'running' && record;
+        },
+        { timeoutMs: 30000, everyMs: 100 }
+      );
     }
 
     it('starts a run, streams its events, and serves its record, outputs and logs', async () => {
       const events: string[] = [];
-      const stream = request({ host: '127.0.0.1', port, path: '/api/events' }, res =>
-        res.on('data', chunk => events.push(String(chunk)))
-      );
-      stream.end();
-      await new Promise(r => setTimeout(r, 100));
+      // Subscribed once the server has answered the stream's request.
+      const stream = request({ host: '127.0.0.1', port, path: '/api/events' });
+      await new Promise<void>(resolve => {
+        stream.on('response', res => {
+          res.on('data', chunk => events.push(String(chunk)));
+          resolve();
+        });
+        stream.end();
+      });
 
       const started = await api('POST', '/api/runs', {
         notebook: 'mc.ipynb',
@@ -196,24 +201,18 @@ describe('cellpipe server', () => {
 
     it('follows a running step log and cancels the run', async () => {
       const { run } = (await api('POST', '/api/runs', { notebook: 'slow.ipynb' })).json();
+      let text = '';
       const follow = new Promise<string>(resolve => {
         request(
           { host: '127.0.0.1', port, path: `/api/runs/${run}/logs/wait?notebook=slow.ipynb&follow=1` },
           res => {
-            let text = '';
             res.on('data', chunk => (text += chunk));
             res.on('end', () => resolve(text));
           }
         ).end();
       });
-      for (let i = 0; i < 100; i++) {
-        const record = (await api('GET', `/api/runs/${run}?notebook=slow.ipynb`)).json();
-        if (record.steps?.wait?.status === 'running') {
-          break;
-        }
-        await new Promise(r => setTimeout(r, 100));
-      }
-      await new Promise(r => setTimeout(r, 1500));
+      // Cancelled while the step runs: it has printed, and the followed log has it.
+      await until('the running step to print', () => text.includes('waiting'), { timeoutMs: 30000 });
       expect((await api('POST', `/api/runs/${run}/cancel`)).status).toBe(202);
       const record = await finished('slow.ipynb', run);
       expect(record.status).toBe('cancelled');
@@ -252,14 +251,18 @@ describe('cellpipe server', () => {
       );
       const runsDir = join(root, '.cellpipe', 'runs');
       let before: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- run.json as written
-      for (let i = 0; i < 300 && before?.steps?.second?.status !== 'running'; i++) {
-        await new Promise(r => setTimeout(r, 100));
-        const records = (existsSync(runsDir) ? readdirSync(runsDir) : [])
-          .map(id => join(runsDir, id, 'run.json'))
-          .filter(path => existsSync(path))
-          .map(path => JSON.parse(readFileSync(path, 'utf8')));
-        before = records.find(r => r.notebook === join(root, 'resume.ipynb'));
-      }
+      await until(
+        'the CLI run to reach its second step',
+        () => {
+          const records = (existsSync(runsDir) ? readdirSync(runsDir) : [])
+            .map(id => join(runsDir, id, 'run.json'))
+            .filter(path => existsSync(path))
+            .map(path => JSON.parse(readFileSync(path, 'utf8')));
+          before = records.find(r => r.notebook === join(root, 'resume.ipynb'));
+          return before?.steps?.second?.status === 'running';
+        },
+        { timeoutMs: 30000, everyMs: 100 }
+      );
       expect(before.steps.first.status).toBe('succeeded');
       const gone = new Promise(resolve => cli.once('exit', resolve));
       cli.kill('SIGKILL'); // the process that owned the run dies mid-run

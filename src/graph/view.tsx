@@ -356,7 +356,8 @@ export function PipelineGraph(props: PipelineGraphProps): JSX.Element {
         ty: size.height / 2 - (node.y + node.height / 2) * t.scale
       });
     }
-    // Only a change of selection moves the view, not the user's own panning.
+    // Only a change of selection moves the view, not the user's own panning or a new layout.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [selected]);
 
   const zoomBy = (factor: number) => {

@@ -6,7 +6,8 @@ test('cellpipe is active, its sidebar follows the notebook, and its server answe
   request
 }, testInfo) => {
   const plugin = await page.evaluate(() => {
-    const app = (window as any).jupyterapp; // galata exposes the app; it has no public type here
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
+    const app = (window as any).jupyterapp;
     return { has: app.hasPlugin('cellpipe:plugin'), active: app.isPluginActivated('cellpipe:plugin') };
   });
   expect(plugin).toEqual({ has: true, active: true });

@@ -10,7 +10,7 @@ export async function openNotebook(
 ): Promise<void> {
   await page.evaluate(
     async ({ path, content }) => {
-      // galata exposes the app on window, untyped.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
       await (window as any).jupyterapp.serviceManager.contents.save(path, {
         type: 'notebook',
         format: 'json',
@@ -24,6 +24,7 @@ export async function openNotebook(
 }
 
 export async function runCommand(page: IJupyterLabPageFixture, command: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
   await page.evaluate(id => (window as any).jupyterapp.commands.execute(id), command);
 }
 

@@ -56,7 +56,8 @@ async function tagStep(
 
 const cellTags = (page: IJupyterLabPageFixture, index: number) =>
   page.evaluate(i => {
-    const panel = (window as any).jupyterapp.shell.currentWidget; // galata exposes the app untyped
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
+    const panel = (window as any).jupyterapp.shell.currentWidget;
     return panel.content.model.sharedModel.cells[i].getMetadata('tags');
   }, index);
 
@@ -99,6 +100,7 @@ test.describe('a notebook becomes a pipeline', () => {
     // A problem jumps to its cell; a badge selects its step in the sidebar.
     await problems.locator('[data-code="missing-upstream"] button').first().click();
     expect(
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
       await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.content.activeCellIndex)
     ).toBe(6);
     await badge(3).click();
@@ -213,7 +215,10 @@ test('HTML from a step is rendered as untrusted output: no script runs', async (
   await runCommand(page, 'cellpipe:open-panel');
   await page.locator('.jp-cellpipe-GraphView [data-step="show"]').click();
   await expect(page.locator('.jp-cellpipe-StepOutputs b.cp-html')).toHaveText('bold from a step');
-  expect(await page.evaluate(() => (window as any).cellpipeScriptRan)).toBeUndefined();
+  // The step's HTML would set this global if its script ran.
+  expect(
+    await page.evaluate(() => (window as unknown as Record<string, unknown>).cellpipeScriptRan)
+  ).toBeUndefined();
 });
 
 test('a failing step shows its traceback and skips what follows; a long run can be cancelled', async ({

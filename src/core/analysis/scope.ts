@@ -30,6 +30,7 @@ export class Scope {
    * comprehension and function scopes hide names they bind.
    */
   resolvesToGlobal(name: string): boolean {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking up the chain of scopes
     for (let s: Scope | null = this; s; s = s.parent) {
       switch (s.kind) {
         case 'module':
@@ -61,6 +62,7 @@ export class Scope {
 
   /** The scope a walrus binds in: the nearest one that is not a comprehension. */
   walrusTarget(): Scope {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking up the chain of scopes
     let s: Scope = this;
     while (s.kind === 'comprehension' && s.parent) {
       s = s.parent;

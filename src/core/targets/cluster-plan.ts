@@ -108,6 +108,8 @@ export interface ClusterPlan {
   warnings: string[];
 }
 
+// An absolute path without control characters or colons (Kubernetes mount paths).
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const MOUNT_PATH = /^\/[^\0-\x1f\x7f:]*$/;
 
 export function planCluster(
