@@ -1,8 +1,9 @@
 /**
  * One notebook's pipeline, live: re-analysed after edits (debounced, off the
  * typing path: the analysis runs in a later task, and the analyser parses only
- * cells whose source changed), and edited through the notebook's shared model
- * (tag edits are undoable in the cell, like its source).
+ * cells whose source changed) while the notebook is being looked at, and
+ * edited through the notebook's shared model (tag edits are undoable in the
+ * cell, like its source). `changed` is emitted only when the analysis changed.
  */
 import type { ISharedNotebook } from '@jupyter/ydoc';
 import type { INotebookModel } from '@jupyterlab/notebook';
@@ -20,7 +21,16 @@ import { liveNotebookData } from './notebook-data';
 /** Pipeline settings a user edits (the rest is derived). */
 export type EditablePipelineSettings = Pick<
   PipelineSettings,
-  'name' | 'description' | 'image' | 'target' | 'endpoint' | 'namespace' | 'snapshot' | 'caching'
+  | 'name'
+  | 'description'
+  | 'image'
+  | 'target'
+  | 'endpoint'
+  | 'namespace'
+  | 'experiment'
+  | 'volumes'
+  | 'snapshot'
+  | 'caching'
 >;
 
 export interface PipelineModelOptions {
@@ -42,7 +52,9 @@ export class PipelineModel {
     options.analyser.then(
       analyser => {
         this._analyser = analyser;
-        this._analyse();
+        if (this._active) {
+          this._analyse();
+        }
       },
       (err: unknown) => {
         this._error = err instanceof Error ? err.message : String(err);
@@ -51,9 +63,27 @@ export class PipelineModel {
     );
   }
 
-  /** Emitted after each analysis. */
+  /** Emitted when an analysis differs from the one before (or the parser failed to load). */
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  /**
+   * Whether the notebook is being looked at (it, or its pipeline panel, is visible, or it is the
+   * sidebar's notebook). Edits of a notebook nobody looks at are analysed once it is looked at again.
+   */
+  get active(): boolean {
+    return this._active;
+  }
+
+  set active(value: boolean) {
+    if (value === this._active) {
+      return;
+    }
+    this._active = value;
+    if (value && this._stale) {
+      this._schedule();
+    }
   }
 
   /** The latest analysis; null until the parser has loaded. */
@@ -163,8 +193,22 @@ export class PipelineModel {
     }
   }
 
+  /** Writes settings into `metadata.cellpipe`; an undefined value removes the setting (its default applies). */
   setPipelineSettings(patch: Partial<EditablePipelineSettings>): void {
-    this._writeOwnMetadata(own => ({ ...own, ...patch }));
+    this._writeOwnMetadata(own => {
+      const next: Record<string, unknown> = { ...own, ...patch };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === undefined) {
+          delete next[key];
+        }
+      }
+      return next;
+    });
+  }
+
+  /** The pipeline's own settings as stored (to tell a setting from its default). */
+  ownPipelineSettings(): Partial<EditablePipelineSettings> {
+    return (this._shared.getMetadata('cellpipe') as Partial<EditablePipelineSettings> | undefined) ?? {};
   }
 
   /** Replaces the step's own settings (`metadata.cellpipe.steps.NAME`); empty settings remove the entry. */
@@ -220,7 +264,10 @@ export class PipelineModel {
 
   private _schedule(): void {
     clearTimeout(this._timer);
-    this._timer = setTimeout(() => this._analyse(), this._debounce);
+    this._stale = true;
+    if (this._active) {
+      this._timer = setTimeout(() => this._analyse(), this._debounce);
+    }
   }
 
   private _analyse(): void {
@@ -228,14 +275,21 @@ export class PipelineModel {
       return;
     }
     const start = performance.now();
+    this._stale = false;
     this._notebook = liveNotebookData(this._shared, this._name());
-    this._analysis = analyzeNotebook(this._notebook, this._analyser);
+    const analysis = analyzeNotebook(this._notebook, this._analyser);
     const end = performance.now();
     this._lastMs = end - start;
     // Visible in the browser's performance timeline (and to the browser benchmark); jsdom has no measure().
     performance.measure?.('cellpipe:analysis', { start, end });
+    const same = this._analysis !== null && sameAnalysis(this._analysis, analysis);
+    if (!same) {
+      this._analysis = analysis;
+    }
     this._error = null;
-    this._changed.emit();
+    if (!same) {
+      this._changed.emit();
+    }
   }
 
   private readonly _model: INotebookModel;
@@ -246,7 +300,38 @@ export class PipelineModel {
   private _notebook: NotebookData | null = null;
   private _error: string | null = null;
   private _lastMs = 0;
+  private _active = true;
+  /** Edited since the last analysis. */
+  private _stale = true;
   private _timer: ReturnType<typeof setTimeout> | undefined;
   private _disposed = false;
   private readonly _changed = new Signal<this, void>(this);
+}
+
+/**
+ * Whether two analyses say the same: cell analyses are memoised by source, so unchanged cells have the
+ * same object; the rest is plain data, compared as JSON.
+ */
+function sameAnalysis(a: PipelineAnalysis, b: PipelineAnalysis): boolean {
+  if (a.analyses.size !== b.analyses.size) {
+    return false;
+  }
+  for (const [cell, analysis] of a.analyses) {
+    if (b.analyses.get(cell) !== analysis) {
+      return false;
+    }
+  }
+  const plain = (x: PipelineAnalysis) =>
+    JSON.stringify([
+      x.pipeline,
+      x.steps,
+      x.order,
+      x.parameters,
+      x.metrics,
+      x.suggestions,
+      x.diagnostics,
+      x.prelude,
+      [...x.roles]
+    ]);
+  return plain(a) === plain(b);
 }

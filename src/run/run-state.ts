@@ -14,6 +14,10 @@ export interface StepView {
   seconds?: number;
   error?: StepRecord['error'];
   skippedBecause?: string;
+  /** A cached step: the run whose result it is. */
+  cachedFrom?: string;
+  /** A cluster step: pod, node, why it waits, retries. */
+  cluster?: StepRecord['cluster'];
 }
 
 export interface RunView {
@@ -38,7 +42,9 @@ function stepView(record: StepRecord): StepView {
     state: record.cached && record.status === 'succeeded' ? 'cached' : record.status,
     seconds: record.seconds,
     error: record.error,
-    skippedBecause: record.skippedBecause
+    skippedBecause: record.skippedBecause,
+    cachedFrom: record.cachedFrom,
+    cluster: record.cluster
   };
 }
 

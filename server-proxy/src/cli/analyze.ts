@@ -38,6 +38,7 @@ export function toJson(a: PipelineAnalysis): Record<string, unknown> {
       ins: s.ins,
       outs: s.outs,
       sources: s.sources,
+      parameters: s.parameters,
       settings: s.settings
     })),
     parameters: a.parameters,
@@ -64,6 +65,9 @@ export function formatSummary(file: string, a: PipelineAnalysis): string {
     }
     if (s.outs.length > 0) {
       lines.push(`      out: ${s.outs.join(', ')}`);
+    }
+    if (s.parameters.length > 0) {
+      lines.push(`      parameters: ${s.parameters.join(', ')}`);
     }
   }
   const params = Object.entries(a.parameters);

@@ -8,17 +8,13 @@
  */
 import { basename } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
-import { compileArgo } from '../../../src/core/targets/argo';
-import type { ClusterCompileOptions, SnapshotSource } from '../../../src/core/targets/cluster-plan';
+import type { SnapshotSource } from '../../../src/core/targets/cluster-plan';
 import { CompileError } from '../../../src/core/targets/cluster-step';
-import { compileKfp } from '../../../src/core/targets/kfp';
 import { writeFileAtomic } from '../atomic-file';
+import { compileNotebook, CompileOptions } from '../compile-notebook';
 import { loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
-import { runtimeSource } from '../runtime-source';
 import { reportErrors, UsageError } from './pipeline-input';
-
-declare const CELLPIPE_VERSION: string | undefined;
 
 export interface CompileCliOptions {
   target?: string;
@@ -58,8 +54,7 @@ export async function compileCommand(
   if (reportErrors(file, analysis, err, refusal)) {
     return 1;
   }
-  const compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'> = {
-    cellpipeVersion: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev',
+  const compileOptions: CompileOptions = {
     defaultImage: options.image,
     snapshots: Object.fromEntries(options.snapshot.map(parseSnapshotOption)),
     workingDir: options.workingDir,
@@ -67,12 +62,7 @@ export async function compileCommand(
   };
   let result;
   try {
-    result = (target === 'kfp' ? compileKfp : compileArgo)(
-      analysis,
-      notebook,
-      runtimeSource(),
-      compileOptions
-    );
+    result = compileNotebook(analysis, notebook, target, compileOptions);
   } catch (e) {
     if (e instanceof CompileError) {
       err.write(`${file}: not compiled: ${e.message}\n`);

@@ -24,6 +24,7 @@ export interface SubmitOptions {
   namespace?: string;
   tokenFile?: string;
   kubeconfig?: string;
+  context?: string;
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;
@@ -66,7 +67,8 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
       notebook,
       analysis,
       parameters,
-      volumes: options.mountVolumes ? 'mount' : 'snapshot',
+      // Without the flag, the notebook's snapshot setting (snapshots by default).
+      volumes: options.mountVolumes ? 'mount' : undefined,
       image: options.image,
       runStorageClass: options.runStorageClass,
       pollMs

@@ -9,7 +9,13 @@ import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/re
 import { analyzeNotebook } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { newRunId, resumeOrphanedRuns, runLocal, stepAndDownstream } from '../engines/local/engine';
-import type { RunEvent, RunRecord, StartRunRequest, StepRecord } from '../../../src/core/runs/run-record';
+import type {
+  ClusterAccess,
+  RunEvent,
+  RunRecord,
+  StartRunRequest,
+  StepRecord
+} from '../../../src/core/runs/run-record';
 import { loadNotebookFile } from '../notebook-file';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
@@ -24,10 +30,27 @@ import { alive } from '../process-alive';
 export type StartRequest = Omit<StartRunRequest, 'notebook'>;
 
 export interface RunServiceOptions {
-  /** How to reach the cluster (default: from the environment: service account, kubeconfig). */
-  cluster?: () => ClusterConnection;
+  /**
+   * How to reach the cluster with the user's settings (default: from the environment: service account,
+   * kubeconfig and its context, token file).
+   */
+  cluster?: (access: ClusterAccess) => ClusterConnection;
   /** How often cluster runs are polled, in ms. */
   clusterPollMs?: number;
+}
+
+/** The notebook of a request: the live content the user sees when sent, else the file; not one is a 400. */
+export async function requestNotebook(notebookPath: string, content: unknown): Promise<NotebookData> {
+  try {
+    return content === undefined
+      ? await loadNotebookFile(notebookPath)
+      : readNotebook(content, basename(notebookPath));
+  } catch (err) {
+    if (err instanceof NotebookFormatError) {
+      throw new HttpError(400, 'not-a-notebook', err.message);
+    }
+    throw err;
+  }
 }
 
 export class RunService {
@@ -36,7 +59,7 @@ export class RunService {
   private readonly checked = new Set<string>();
   private readonly kernelPythons = new Map<string, Promise<string>>();
 
-  private connection: ClusterConnection | undefined;
+  private readonly connections = new Map<string, ClusterConnection>();
 
   constructor(
     private readonly python: string,
@@ -47,18 +70,7 @@ export class RunService {
   }
 
   async start(notebookPath: string, request: StartRequest): Promise<{ run: string }> {
-    let notebook: NotebookData;
-    try {
-      notebook =
-        request.content === undefined
-          ? await loadNotebookFile(notebookPath)
-          : readNotebook(request.content, basename(notebookPath));
-    } catch (err) {
-      if (err instanceof NotebookFormatError) {
-        throw new HttpError(400, 'not-a-notebook', err.message);
-      }
-      throw err;
-    }
+    const notebook = await requestNotebook(notebookPath, request.content);
     const analysis = analyzeNotebook(notebook, await nodeAnalyser());
     const errors = analysis.diagnostics.filter(d => d.severity === 'error');
     if (errors.length > 0) {
@@ -85,7 +97,15 @@ export class RunService {
       if (selection.mode !== 'all') {
         throw new HttpError(400, 'invalid-request', 'Cluster runs run every step ("steps" must be "all").');
       }
-      return this.startCluster(notebookPath, notebook, analysis, parameters, target, request.volumes);
+      return this.startCluster(
+        notebookPath,
+        notebook,
+        analysis,
+        parameters,
+        target,
+        request.volumes,
+        request.connection ?? {}
+      );
     }
     const only =
       selection.mode === 'one'
@@ -126,12 +146,14 @@ export class RunService {
     analysis: ReturnType<typeof analyzeNotebook>,
     parameters: Record<string, ParameterValue>,
     target: 'kfp' | 'argo',
-    volumes: StartRequest['volumes']
+    volumes: StartRequest['volumes'],
+    access: ClusterAccess
   ): Promise<{ run: string }> {
     let submitted;
     try {
       submitted = await submitClusterRun({
-        ...this.clusterConnection(),
+        ...this.clusterConnection(access),
+        access,
         target,
         notebookPath,
         notebook,
@@ -162,9 +184,17 @@ export class RunService {
       this.events.emit('event', { run: id, notebook: notebookPath, step, status: record.status, record });
   }
 
-  private clusterConnection(): ClusterConnection {
-    this.connection ??= this.options.cluster ? this.options.cluster() : environmentConnection();
-    return this.connection;
+  /** The connection for the user's settings, made once per distinct settings (reading a token file). */
+  clusterConnection(access: ClusterAccess = {}): ClusterConnection {
+    const key = JSON.stringify([access.context ?? '', access.tokenFile ?? '']);
+    let connection = this.connections.get(key);
+    if (!connection) {
+      connection = this.options.cluster
+        ? this.options.cluster(access)
+        : environmentConnection({ context: access.context, tokenFile: access.tokenFile });
+      this.connections.set(key, connection);
+    }
+    return connection;
   }
 
   /** Follows a cluster run in the background with the same events as a local run. */
@@ -223,7 +253,7 @@ export class RunService {
       }
       let connection: ClusterConnection;
       try {
-        connection = this.clusterConnection();
+        connection = this.clusterConnection(record.access ?? {});
       } catch {
         return;
       }

@@ -6,7 +6,7 @@ import { isStepName, listRuns, readRun, runDir } from '../engines/local/run-stor
 import { HttpError } from './http-json';
 import { confinedNotebookPath } from './notebook-path';
 import { Context, readJsonBody, Router } from './router';
-import type { RunEvent } from '../../../src/core/runs/run-record';
+import type { ClusterAccess, RunEvent } from '../../../src/core/runs/run-record';
 import type { RunService, StartRequest } from './run-service';
 
 const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
@@ -46,7 +46,8 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         steps: stepSelection(body.steps),
         parallel: parallelism(body.parallel),
         target: oneOf(body.target, 'target', ['local', 'kfp', 'argo'] as const),
-        volumes: oneOf(body.volumes, 'volumes', ['snapshot', 'mount'] as const)
+        volumes: oneOf(body.volumes, 'volumes', ['snapshot', 'mount'] as const),
+        connection: clusterAccess(body.connection)
       });
       return { status: 201, body: started };
     })
@@ -133,6 +134,25 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         runs.events.off('event', send);
       });
     });
+}
+
+/** `{context?, tokenFile?}`: the user's cluster connection settings. */
+export function clusterAccess(value: unknown): ClusterAccess | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const v = value as Record<string, unknown>;
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    Object.entries(v).every(([k, x]) => (k === 'context' || k === 'tokenFile') && typeof x === 'string');
+  if (!ok) {
+    throw new HttpError(400, 'invalid-request', '"connection" is {"context": NAME, "tokenFile": PATH}.');
+  }
+  return {
+    ...(v.context ? { context: v.context as string } : {}),
+    ...(v.tokenFile ? { tokenFile: v.tokenFile as string } : {})
+  };
 }
 
 function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T | undefined {

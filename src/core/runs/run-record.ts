@@ -11,6 +11,8 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 export interface StepRecord {
   status: StepStatus;
   cached: boolean;
+  /** A step taken from the cache: the run whose result (data, outputs, log) it is. */
+  cachedFrom?: string;
   started?: string;
   finished?: string;
   seconds?: number;
@@ -19,6 +21,20 @@ export interface StepRecord {
   error?: { message: string; cell: number | null; line: number | null };
   /** For a skipped step: the upstream step that failed. */
   skippedBecause?: string;
+  /** A cluster step: where it runs, why it waits, how often it was retried. */
+  cluster?: ClusterStepInfo;
+}
+
+/** What the cluster says about a step's pod, as the follow loop last read it. */
+export interface ClusterStepInfo {
+  /** The pod running the step (its latest attempt). */
+  pod?: string;
+  /** The node the pod was scheduled on. */
+  node?: string;
+  /** Why the step is not running yet (its pod is Pending), in the cluster's words with what to do. */
+  waiting?: { reason: 'unschedulable' | 'image-pull' | 'pending'; message: string };
+  /** Attempts after the first so far (the step's retries setting). */
+  retries?: number;
 }
 
 export interface RunRecord {
@@ -60,6 +76,8 @@ export interface RunRecord {
   warnings?: string[];
   /** Why following a cluster run stopped before it finished (the run may still be going). */
   followError?: string;
+  /** A cluster run: the user's connection settings it was submitted with (to follow it again the same way). */
+  access?: ClusterAccess;
 }
 
 export interface RecordedSnapshot {
@@ -95,6 +113,17 @@ export interface RunEvent {
   record?: StepRecord;
 }
 
+/**
+ * How the server reaches the cluster for a request (the user's settings in JupyterLab, the CLI's flags);
+ * what is left out comes from the server's environment (the pod's service account, KUBECONFIG).
+ */
+export interface ClusterAccess {
+  /** A context of the kubeconfig; absent: its current context (or, in a pod without one, the service account). */
+  context?: string;
+  /** A file holding the bearer token for Kubeflow Pipelines. */
+  tokenFile?: string;
+}
+
 /** `POST /api/runs`: what to run and how. The server validates it; the frontend sends it. */
 export interface StartRunRequest {
   /** Notebook path relative to the Jupyter root. */
@@ -112,4 +141,6 @@ export interface StartRunRequest {
   target?: 'local' | 'kfp' | 'argo';
   /** Cluster runs: restore the workspace volumes from snapshots (default) or mount them as they are. */
   volumes?: 'snapshot' | 'mount';
+  /** Cluster runs: how to reach the cluster. */
+  connection?: ClusterAccess;
 }

@@ -4,7 +4,7 @@
  * read a step's log from its pod (container `main`).
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { StepStatus } from '../../../../src/core/runs/run-record';
+import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
 import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
 import { clusterError } from './cluster-errors';
 import type { KubeClients } from './kube-client';
@@ -19,8 +19,13 @@ interface ArgoNode {
   name?: string;
   displayName?: string;
   type?: string;
+  templateName?: string;
   phase?: string;
   message?: string;
+  /** The node the pod was scheduled on. */
+  hostNodeName?: string;
+  /** A Retry node's attempts (Pod nodes), by id. */
+  children?: string[];
   startedAt?: string;
   finishedAt?: string;
   outputs?: { parameters?: { name: string; value?: string }[] };
@@ -159,12 +164,14 @@ export function argoBackend(
 /** The run's state in a Workflow object (read or from a watch event). */
 function workflowState(workflow: Workflow, known: Set<string>): ClusterPoll {
   const states = new Map<string, TaskState>();
-  for (const node of Object.values(workflow.status?.nodes ?? {})) {
+  const nodes = workflow.status?.nodes ?? {};
+  const name = workflow.metadata?.name ?? '';
+  for (const node of Object.values(nodes)) {
     // A retried step has a Retry node named after the task and Pod children named `task(N)`.
     if (!node.displayName || !known.has(node.displayName) || !node.phase) {
       continue;
     }
-    const parameter = (name: string) => node.outputs?.parameters?.find(p => p.name === name)?.value;
+    const parameter = (key: string) => node.outputs?.parameters?.find(p => p.name === key)?.value;
     const metrics = parameter('metrics');
     const outputs = parameter('outputs');
     states.set(node.displayName, {
@@ -173,7 +180,8 @@ function workflowState(workflow: Workflow, known: Set<string>): ClusterPoll {
       finished: node.finishedAt || undefined,
       message: node.message,
       metrics: metrics ? parseObject(metrics) : undefined,
-      outputs: outputs ? parseObject(outputs) : undefined
+      outputs: outputs ? parseObject(outputs) : undefined,
+      cluster: podInfo(name, node, nodes)
     });
   }
   const phase = workflow.status?.phase;
@@ -187,6 +195,59 @@ function workflowState(workflow: Workflow, known: Set<string>): ClusterPoll {
           : 'failed'
         : 'running';
   return { status, message: workflow.status?.message, tasks: states };
+}
+
+/**
+ * Where a task runs, as Argo's node status says: its latest attempt (a Retry node's last child, else the
+ * Pod node itself), that pod's name (Argo's v2 pod names: WORKFLOW-TEMPLATE-HASH, the hash being the
+ * node id's suffix), the node it was scheduled on, why it is Pending (Argo copies the pod's reason into
+ * `message`: "Unschedulable: 0/3 nodes are available…", "ImagePullBackOff: …") and how many retries.
+ */
+function podInfo(
+  workflow: string,
+  node: ArgoNode,
+  nodes: Record<string, ArgoNode>
+): ClusterStepInfo | undefined {
+  const attempts =
+    node.type === 'Retry' ? (node.children ?? []).map(id => nodes[id]).filter(Boolean) : [node];
+  const latest = attempts[attempts.length - 1];
+  if (!latest || latest.type !== 'Pod') {
+    return undefined;
+  }
+  const info: ClusterStepInfo = {};
+  const template = latest.templateName ?? node.templateName;
+  if (latest.id.startsWith(`${workflow}-`) && template) {
+    info.pod = `${workflow}-${template}-${latest.id.slice(workflow.length + 1)}`;
+  }
+  if (latest.hostNodeName) {
+    info.node = latest.hostNodeName;
+  }
+  if (attempts.length > 1) {
+    info.retries = attempts.length - 1;
+  }
+  if (latest.phase === 'Pending' && latest.message) {
+    info.waiting = pendingReason(latest.message);
+  }
+  return Object.keys(info).length > 0 ? info : undefined;
+}
+
+/** A Pending pod's reason in words a user can act on. */
+export function pendingReason(message: string): NonNullable<ClusterStepInfo['waiting']> {
+  if (/^Unschedulable\b|nodes are available/i.test(message)) {
+    return {
+      reason: 'unschedulable',
+      message:
+        `no node can take the step's pod (${message}). Lower its cpu, memory or GPU requests, check its ` +
+        'node selector and tolerations, or add nodes.'
+    };
+  }
+  if (/ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull/i.test(message)) {
+    return {
+      reason: 'image-pull',
+      message: `the step's image cannot be pulled (${message}). Check the image name and tag, and that the cluster may pull from its registry (an image pull secret).`
+    };
+  }
+  return { reason: 'pending', message };
 }
 
 /** The latest pod of a task: Argo annotates each pod with its node name, `WORKFLOW.TASK` or `WORKFLOW.TASK(N)`. */

@@ -1,5 +1,5 @@
 /** What the follow loop needs from a submitted cluster run, whichever the engine (Argo or KFP). */
-import type { RunStatus, StepStatus } from '../../../../src/core/runs/run-record';
+import type { ClusterStepInfo, RunStatus, StepStatus } from '../../../../src/core/runs/run-record';
 
 export interface TaskState {
   status: StepStatus;
@@ -10,6 +10,8 @@ export interface TaskState {
   metrics?: Record<string, unknown>;
   /** The task's cell outputs (nbformat, by cell index) when the engine returns them (Argo: `outputs`). */
   outputs?: Record<string, unknown>;
+  /** Its pod, node, why it waits, retries so far, as far as the engine tells. */
+  cluster?: ClusterStepInfo;
 }
 
 export interface ClusterPoll {

@@ -25,6 +25,7 @@ import { writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import { newRunId } from '../local/engine';
 import type {
+  ClusterAccess,
   ClusterInfo,
   RecordedSnapshot,
   RunRecord,
@@ -57,6 +58,8 @@ export interface ClusterConnection {
   namespace?: string;
   /** The notebook's pod, when the notebook runs in one (name and namespace). */
   pod?: { name: string; namespace: string };
+  /** This process runs in a pod of the cluster (KFP's in-cluster address can be used). */
+  inCluster?: boolean;
 }
 
 export interface ClusterSubmitOptions extends ClusterConnection {
@@ -66,13 +69,18 @@ export interface ClusterSubmitOptions extends ClusterConnection {
   analysis: PipelineAnalysis;
   /** Parameter overrides for this run. */
   parameters: Record<string, ParameterValue>;
-  /** `snapshot` (default): restore each workspace PVC from a snapshot; `mount`: mount them as they are. */
+  /**
+   * `snapshot`: restore each workspace PVC from a snapshot; `mount`: mount them as they are. Default: the
+   * pipeline's snapshot setting, else `snapshot`.
+   */
   volumes?: 'snapshot' | 'mount';
   /** The step image when neither the step nor the pipeline names one and the pod's cannot be read. */
   image?: string;
   /** Argo: a ReadWriteMany storage class for the run volume. */
   runStorageClass?: string;
   snapshotTimeoutMs?: number;
+  /** The user's connection settings (kubeconfig context, token file), recorded to follow the run again. */
+  access?: ClusterAccess;
   /** How often the cluster is asked (snapshots, run status). */
   pollMs?: number;
   id?: string;
@@ -135,7 +143,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
       'No namespace to submit to: set it in the pipeline settings or pass --namespace.'
     );
   }
-  const mode = options.volumes ?? 'snapshot';
+  const mode = options.volumes ?? (analysis.pipeline.snapshot === false ? 'mount' : 'snapshot');
   const workspace = workspaceVolumes(pod, analysis.pipeline.volumes, mode);
   const image = analysis.pipeline.image ? undefined : (pod?.image ?? options.image);
   if (!analysis.pipeline.image && !pod?.image && !options.image) {
@@ -241,7 +249,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
       cluster = { kind: 'argo', name, namespace, url: argoUrl(namespace, name) };
       backend = argoBackend(kc, namespace, name, tasks);
     } else {
-      const endpoint = options.endpoint || analysis.pipeline.endpoint || DEFAULT_KFP_ENDPOINT;
+      const endpoint = kfpEndpoint(options, analysis);
       const client = new KfpClient(endpoint, options.kfpToken, namespace);
       const run = await submitKfpRun(client, {
         displayName: `${compiled.plan.name} ${id}`,
@@ -250,7 +258,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
         parameters: Object.fromEntries(
           compiled.plan.parameters.map(p => [p.key, runAnalysis.parameters[p.name].value])
         ),
-        experiment: 'cellpipe'
+        experiment: analysis.pipeline.experiment || 'cellpipe'
       });
       cluster = { kind: 'kfp', id: run.run_id, namespace, endpoint, url: client.runUrl(run.run_id) };
       backend = kfpBackend(client, run.run_id, tasks);
@@ -407,10 +415,28 @@ async function updateStep(
 ): Promise<void> {
   const old = record.steps[step];
   // A watch event and a poll may arrive out of order: a step never moves back (running → queued, done → running).
-  if (old && (old.status === state.status || STAGE[state.status] < STAGE[old.status])) {
+  if (old && STAGE[state.status] < STAGE[old.status]) {
+    return;
+  }
+  if (old && old.status === state.status) {
+    // The same state, but the cluster may say more: the pod, its node, why it waits, another retry.
+    if (state.cluster && JSON.stringify(state.cluster) !== JSON.stringify(old.cluster ?? null)) {
+      record.steps[step] = { ...old, cluster: state.cluster };
+      onStep?.(step, record.steps[step]);
+    }
     return;
   }
   const next: StepRecord = { status: state.status, cached: false };
+  const cluster = state.cluster ?? old?.cluster;
+  if (cluster) {
+    // Once it runs it no longer waits; where it ran stays.
+    const { waiting: _waiting, ...placed } = cluster;
+    void _waiting;
+    const shown = state.status === 'queued' ? cluster : placed;
+    if (Object.keys(shown).length > 0) {
+      next.cluster = shown;
+    }
+  }
   if (state.started) {
     next.started = state.started;
   }
@@ -502,6 +528,7 @@ function newRecord(
     clusterTasks: Object.fromEntries(plan.steps.map(s => [s.step.name, s.name])),
     snapshots,
     volumes,
+    ...(options.access && Object.keys(options.access).length > 0 ? { access: options.access } : {}),
     ...(warnings.length > 0 ? { warnings } : {})
   };
 }
@@ -550,6 +577,28 @@ function workingDirOn(notebookPath: string, volumes: VolumeSettings[]): string |
     return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
   });
   return inside ? folder : undefined;
+}
+
+/**
+ * The KFP endpoint: the flag, else the pipeline settings, else (from a pod of the cluster) the in-cluster
+ * service; outside a cluster there is nothing to guess.
+ */
+export function kfpEndpoint(
+  connection: Pick<ClusterConnection, 'endpoint' | 'inCluster'>,
+  analysis: Pick<PipelineAnalysis, 'pipeline'>
+): string {
+  const endpoint = connection.endpoint || analysis.pipeline.endpoint;
+  if (endpoint) {
+    return endpoint;
+  }
+  if (connection.inCluster) {
+    return DEFAULT_KFP_ENDPOINT;
+  }
+  throw new ClusterError(
+    'no-endpoint',
+    'No Kubeflow Pipelines endpoint: set the KFP endpoint in the pipeline settings (or --endpoint), e.g. ' +
+      `https://HOST/pipeline. The in-cluster address ${DEFAULT_KFP_ENDPOINT} only works from a pod of the cluster.`
+  );
 }
 
 function lazy<T>(make: (() => T) | undefined): (() => T) | undefined {

@@ -49,11 +49,14 @@ export function kfpBackend(client: KfpClient, runId: string, tasks: string[]): C
         if (!name || !known.has(name) || !task.state) {
           continue;
         }
+        const pods = (task.child_tasks ?? []).map(c => c.pod_name).filter((p): p is string => !!p);
+        const pod = pods[pods.length - 1] ?? task.pod_name;
         states.set(name, {
           status: TASK_STATUS[task.state] ?? 'running',
           started: task.start_time || undefined,
           finished: task.end_time || undefined,
-          message: task.error?.message
+          message: task.error?.message,
+          ...(pod ? { cluster: { pod, ...(pods.length > 1 ? { retries: pods.length - 1 } : {}) } } : {})
         });
       }
       const state = run.state;

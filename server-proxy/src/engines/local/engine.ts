@@ -173,14 +173,18 @@ export async function executeRun(
     const started = new Date();
     const marked = update(step, { status: 'running', started: started.toISOString() });
     const key = plan.cacheKeys[step];
-    const dataDir = join(dir, 'data', step);
-    const stepDir = join(dir, 'steps', step);
+    const files = {
+      dataDir: join(dir, 'data', step),
+      stepDir: join(dir, 'steps', step),
+      log: join(dir, 'logs', `${step}.log`)
+    };
     await marked;
     if (plan.reuse[step] && (await cache.has(key))) {
-      await cache.restore(key, dataDir, stepDir);
+      const { run } = await cache.restore(key, files);
       await update(step, {
         status: 'succeeded',
         cached: true,
+        ...(run ? { cachedFrom: run } : {}),
         finished: new Date().toISOString(),
         seconds: 0
       });
@@ -197,7 +201,7 @@ export async function executeRun(
       await update(step, { status: 'cancelled', ...timing });
     } else if (exitCode === 0) {
       // Stored even when this run did not look in the cache: a later run may.
-      await cache.store(key, dataDir, stepDir);
+      await cache.store(key, files, record.id);
       await update(step, { status: 'succeeded', ...timing });
     } else {
       await update(step, { status: 'failed', ...timing, error: await readStepError(dir, step, exitCode) });

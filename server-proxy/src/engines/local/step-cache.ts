@@ -5,7 +5,7 @@
  * the steps that provide its inputs, so a change anywhere upstream reaches it.
  */
 import { createHash } from 'crypto';
-import { cp, link, mkdir, readdir, rm, stat } from 'fs/promises';
+import { cp, link, mkdir, readdir, readFile, rm, stat } from 'fs/promises';
 import { join } from 'path';
 import { writeJsonAtomic } from '../../atomic-file';
 
@@ -24,6 +24,13 @@ export function stepCacheKey(parts: {
     .digest('hex');
 }
 
+/** Where a step's results are in a run folder. */
+export interface CachedStepFiles {
+  dataDir: string;
+  stepDir: string;
+  log: string;
+}
+
 export class StepCache {
   constructor(private readonly root: string) {}
 
@@ -40,20 +47,34 @@ export class StepCache {
     }
   }
 
-  /** Copies a finished step's data and records into the cache; `complete.json` last, so a half copy is never used. */
-  async store(key: string, dataDir: string, stepDir: string): Promise<void> {
+  /**
+   * Copies a finished step's data, records and log into the cache, with the run that made them;
+   * `complete.json` last, so a half copy is never used.
+   */
+  async store(key: string, files: CachedStepFiles, run: string): Promise<void> {
     const entry = this.entry(key);
     await rm(entry, { recursive: true, force: true });
-    await linkTree(dataDir, join(entry, 'data'));
-    await cp(stepDir, join(entry, 'step'), { recursive: true });
-    await writeJsonAtomic(join(entry, 'complete.json'), { stored: new Date().toISOString() });
+    await linkTree(files.dataDir, join(entry, 'data'));
+    await cp(files.stepDir, join(entry, 'step'), { recursive: true });
+    await cp(files.log, join(entry, 'step.log')).catch(() => undefined);
+    await writeJsonAtomic(join(entry, 'complete.json'), { stored: new Date().toISOString(), run });
   }
 
-  /** Puts a cached step's data and records where a run expects them. */
-  async restore(key: string, dataDir: string, stepDir: string): Promise<void> {
+  /**
+   * Puts a cached step's data, records and log where a run expects them, so that it shows like a step
+   * that ran; returns the run that made them (when the entry says).
+   */
+  async restore(key: string, files: CachedStepFiles): Promise<{ run?: string }> {
     const entry = this.entry(key);
-    await linkTree(join(entry, 'data'), dataDir);
-    await cp(join(entry, 'step'), stepDir, { recursive: true });
+    await linkTree(join(entry, 'data'), files.dataDir);
+    await cp(join(entry, 'step'), files.stepDir, { recursive: true });
+    await cp(join(entry, 'step.log'), files.log).catch(() => undefined);
+    try {
+      const complete = JSON.parse(await readFile(join(entry, 'complete.json'), 'utf8')) as { run?: unknown };
+      return typeof complete.run === 'string' ? { run: complete.run } : {};
+    } catch {
+      return {};
+    }
   }
 }
 
