@@ -12,6 +12,7 @@ import { analyzeNotebook } from '../../src/core/pipeline';
 import type { StepRecord } from '../../src/core/runs/run-record';
 import { ClusterError, clusterError } from '../src/engines/cluster/cluster-errors';
 import { kfpEndpoint, submitClusterRun } from '../src/engines/cluster/cluster-run';
+import { KfpClient } from '../src/engines/cluster/kfp-client';
 import { kubeClients, loadKubeConfig, tokenKubeConfig } from '../src/engines/cluster/kube-client';
 import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
@@ -286,6 +287,17 @@ describe('connection errors say what to do', () => {
     const mapped = clusterError(err, { action: 'read the pod', service: 'Kubernetes', server: kube.server });
     expect(mapped.message).toContain('is a plain http:// address');
     expect(mapped.message).toContain('insecure-skip-tls-verify');
+  });
+
+  it('a KFP endpoint on a port fetch refuses: says so instead of "fetch failed"', async () => {
+    const client = new KfpClient('http://127.0.0.1:9', undefined, 'team');
+    const err = (await client.experimentId('cellpipe').catch(e => e)) as ClusterError;
+    expect(err.code).toBe('unreachable');
+    expect(err.message).toBe(
+      'Could not list the KFP experiments: cannot reach Kubeflow Pipelines at http://127.0.0.1:9 ' +
+        '(fetch refuses that port, one browsers block too; use the port the service listens on). ' +
+        'Check the KFP endpoint in the pipeline settings (or --endpoint) and that the service is running.'
+    );
   });
 
   it('KFP without an endpoint outside the cluster: set the endpoint, not a guess', () => {

@@ -10,7 +10,7 @@ import { graphlib, layout as dagreLayout } from '@dagrejs/dagre';
 import type { Diagnostic } from '../core/diagnostics';
 import type { PipelineAnalysis } from '../core/pipeline';
 import { diagnosticsByStep, stepMetrics, stepParameters } from '../core/step-queries';
-import type { ParameterValue } from '../core/tags/parameters';
+import { formatParameter, ParameterValue } from '../core/tags/parameters';
 
 export interface Point {
   x: number;
@@ -423,7 +423,7 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
     parameters: Object.entries(analysis.parameters).map(([name, p]) => ({
       name,
       type: p.type,
-      value: JSON.stringify(p.value)
+      value: formatParameter(p)
     })),
     metrics: analysis.metrics.map(m => ({ name: m.name, step: m.step }))
   };

@@ -48,7 +48,7 @@ export interface PipelineGraphProps {
    * The run shown, when there is one: the legend gives the parameter values it used (marking those that
    * differ from the notebook's), not the notebook's.
    */
-  run?: { label: string; parameters: Record<string, unknown> };
+  run?: { label: string; parameters: Record<string, string> };
   trans: TranslationBundle;
 }
 
@@ -268,7 +268,7 @@ function ParameterLegend(props: {
 }): JSX.Element {
   const { layout, run, trans } = props;
   const entries = layout.parameters.map(p => {
-    const used = run && p.name in run.parameters ? JSON.stringify(run.parameters[p.name]) : p.value;
+    const used = run?.parameters[p.name] ?? p.value;
     return { ...p, used, differs: used !== p.value };
   });
   return (

@@ -134,6 +134,9 @@ function StepHeader(props: {
         )}
       </h3>
       {!run && <p className="jp-cellpipe-Hint">{trans.__('Not run yet.')}</p>}
+      {run && !state && (
+        <p className="jp-cellpipe-Hint">{trans.__('Not part of the run shown (%1).', run.id)}</p>
+      )}
       {state?.state === 'cached' && (
         <p className="jp-cellpipe-Hint" data-cached-from={state.cachedFrom ?? ''}>
           {state.cachedFrom

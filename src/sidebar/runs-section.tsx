@@ -43,7 +43,7 @@ export function RunsSection(props: { session: NotebookPipeline; trans: Translati
                   {Object.keys(run.parameters).length > 0 && (
                     <span className="jp-cellpipe-RunItem-params">
                       {Object.entries(run.parameters)
-                        .map(([k, v]) => `${k}=${formatMetric(v)}`)
+                        .map(([k, v]) => `${k}=${v}`)
                         .join(' · ')}
                     </span>
                   )}

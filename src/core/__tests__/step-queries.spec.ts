@@ -22,7 +22,10 @@ describe('stepParameters', () => {
       [['pipeline-parameters'], 'gamma = 0.5\ntest_size = 0.2\nseed = 7\nunused = 1'],
       [['functions'], 'def scaled(x):\n    return x * gamma\n\ndef indirect(x):\n    return scaled(x) + 1'],
       [['step:load'], 'import random\nrandom.seed(seed)\ndata = [random.random() for _ in range(10)]'],
-      [['step:split', 'prev:load'], 'cut = int(len(data) * (1 - test_size))\ntrain, test = data[:cut], data[cut:]'],
+      [
+        ['step:split', 'prev:load'],
+        'cut = int(len(data) * (1 - test_size))\ntrain, test = data[:cut], data[cut:]'
+      ],
       [['step:fit', 'prev:split'], 'model = [indirect(x) for x in train]'],
       [['step:report', 'prev:fit'], 'seed = 3\nscore = sum(model) + seed'],
       [['pipeline-metrics'], 'score\ntest_size']
@@ -42,7 +45,9 @@ describe('stepParameters', () => {
   it('gives the values, with overrides where given', () => {
     const a = analyze(notebook());
     expect(stepParameters(a, 'load')).toEqual({ seed: { type: 'int', value: 7 } });
-    expect(stepParameters(a, 'load', { seed: { type: 'int', value: 9 }, gamma: { type: 'float', value: 1 } })).toEqual({
+    expect(
+      stepParameters(a, 'load', { seed: { type: 'int', value: 9 }, gamma: { type: 'float', value: 1 } })
+    ).toEqual({
       seed: { type: 'int', value: 9 }
     });
     expect(stepParameters(a, 'nope')).toEqual({});

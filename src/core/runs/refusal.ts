@@ -31,7 +31,11 @@ export function runRefusal(
   if (errors.length > 0) {
     const first = errors[0];
     const where =
-      first.cell === null ? '' : first.line === null ? ` (cell ${first.cell + 1})` : ` (cell ${first.cell + 1}, line ${first.line})`;
+      first.cell === null
+        ? ''
+        : first.line === null
+          ? ` (cell ${first.cell + 1})`
+          : ` (cell ${first.cell + 1}, line ${first.line})`;
     return {
       code: 'pipeline-has-errors',
       message:

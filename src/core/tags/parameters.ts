@@ -195,6 +195,17 @@ export function parseParameters(
 }
 
 /** The Python literal for a value (used in step programs; parses back to the same value). */
+/**
+ * A typed parameter as a Python literal: a float stays a float even when its value is whole (`1.0`, not
+ * `1`, which Python would read as an int: `f"{C}"` and `type(C)` would differ from the notebook's).
+ */
+export function formatParameter(p: ParameterValue): string {
+  if (p.type === 'float' && typeof p.value === 'number' && Number.isInteger(p.value)) {
+    return `${p.value}.0`;
+  }
+  return formatParameterValue(p.value);
+}
+
 export function formatParameterValue(value: ParameterLiteral): string {
   if (typeof value === 'boolean') {
     return value ? 'True' : 'False';

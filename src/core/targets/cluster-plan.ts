@@ -121,7 +121,9 @@ export function planCluster(
   const refusal = runRefusal(analysis);
   if (refusal) {
     throw new CompileError(
-      refusal.code === 'no-steps' ? 'No cell is tagged as a step: there is nothing to compile.' : refusal.message
+      refusal.code === 'no-steps'
+        ? 'No cell is tagged as a step: there is nothing to compile.'
+        : refusal.message
     );
   }
   const warnings: string[] = [];

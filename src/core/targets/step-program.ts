@@ -7,7 +7,7 @@
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis } from '../pipeline';
 import { stepMetrics, stepParameters } from '../step-queries';
-import { formatParameterValue } from '../tags/parameters';
+import { formatParameter } from '../tags/parameters';
 
 export interface StepProgramOptions {
   analysis: PipelineAnalysis;
@@ -34,7 +34,7 @@ export function stepProgram({ analysis, notebook, step, runtimeSource }: StepPro
   }
   // Only the parameters the step reads: changing another one leaves its program (and cache key) as it was.
   const parameters = Object.entries(stepParameters(analysis, step))
-    .map(([name, p]) => `        ${str(name)}: ${formatParameterValue(p.value)},`)
+    .map(([name, p]) => `        ${str(name)}: ${formatParameter(p)},`)
     .join('\n');
   const ins = spec.ins.map(name => `        ${str(name)}: ${str(spec.sources[name])},`).join('\n');
   const metrics = stepMetrics(analysis, step);

@@ -102,7 +102,7 @@ describe('layoutPipeline', () => {
     });
     expect(l.parameters).toEqual([
       { name: 'n_rows', type: 'int', value: '1000' },
-      { name: 'regions', type: 'list', value: '["north","south","east","west"]' }
+      { name: 'regions', type: 'list', value: '["north", "south", "east", "west"]' }
     ]);
     expect(l.nodes.every(n => n.diagnostics.errors === 0 && n.diagnostics.warnings === 0)).toBe(true);
   });

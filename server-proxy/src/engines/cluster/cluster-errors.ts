@@ -220,10 +220,15 @@ export function clusterError(err: unknown, attempt: Attempt): ClusterError {
         'insecure-skip-tls-verify for that cluster.'
     );
   }
-  if (err instanceof TypeError && /fetch failed/i.test(err.message)) {
+  // By name, not instanceof: fetch's TypeError may come from another realm (jest, bundles).
+  if ((err as Error)?.name === 'TypeError' && /fetch failed/i.test((err as Error).message)) {
+    // fetch refuses ports browsers block (9, 6000…) before connecting, saying only "bad port".
+    const why = /^bad port$/i.test(inner)
+      ? 'fetch refuses that port, one browsers block too; use the port the service listens on'
+      : inner;
     return new ClusterError(
       'unreachable',
-      `Could not ${attempt.action}: cannot reach ${attempt.service}${where} (${inner}). ${check}`
+      `Could not ${attempt.action}: cannot reach ${attempt.service}${where} (${why}). ${check}`
     );
   }
   return new ClusterError('cluster-error', `Could not ${attempt.action}: ${inner}`);

@@ -10,14 +10,13 @@ beforeAll(async () => {
 
 describe('runRefusal', () => {
   it('refuses a pipeline with error diagnostics, naming the first with its cell and line', () => {
-    const a = analyzeNotebook(
-      codeNotebook([['step:a'], 'x = 1'], [['step:b'], 'y = x\nz = w']),
-      analyser
-    );
+    const a = analyzeNotebook(codeNotebook([['step:a'], 'x = 1'], [['step:b'], 'y = x\nz = w']), analyser);
     const refusal = runRefusal(a)!;
     expect(refusal.code).toBe('pipeline-has-errors');
     expect(refusal.errors.map(e => e.code)).toEqual(['missing-upstream', 'undefined-name']);
-    expect(refusal.message).toMatch(/^Fix the 2 errors first; the first: Step b reads "x".*\(cell 2, line 1\)$/);
+    expect(refusal.message).toMatch(
+      /^Fix the 2 errors first; the first: Step b reads "x".*\(cell 2, line 1\)$/
+    );
   });
 
   it('refuses a notebook without steps, a step run on a cluster, and an unknown step', () => {

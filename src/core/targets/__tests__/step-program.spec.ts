@@ -76,3 +76,25 @@ describe('step programs', () => {
     expect(() => program('nope')).toThrow('The pipeline has no step "nope".');
   });
 });
+
+describe('step program parameters', () => {
+  it('keep a whole float a float, as the notebook has it', () => {
+    const nb: NotebookData = {
+      name: 'floats.ipynb',
+      metadata: {},
+      cells: [
+        { index: 0, type: 'code', tags: ['pipeline-parameters'], source: 'C = 1.0\nn = 3' },
+        { index: 1, type: 'code', tags: ['step:fit'], source: 'label = f"C={C}, n={n}"' }
+      ]
+    };
+    const text = stepProgram({
+      analysis: analyzeNotebook(nb, analyser),
+      notebook: nb,
+      step: 'fit',
+      runtimeSource: RUNTIME
+    });
+    const code =
+      'import sys\nsrc = sys.stdin.read()\nns = {}\nexec(compile(src.replace("if __name__ == \\"__main__\\":", "if False:"), "p", "exec"), ns)\np = ns["STEP"]["parameters"]\nprint(type(p["C"]).__name__, type(p["n"]).__name__)';
+    expect(execFileSync('python3', ['-c', code], { input: text }).toString().trim()).toBe('float int');
+  });
+});
