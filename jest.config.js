@@ -42,6 +42,8 @@ module.exports = {
       displayName: 'frontend',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/src/{run,badges,graph}/**/__tests__/**/*.spec.ts?(x)'],
+      // Their DOM tests (*.dom.spec) run in the project below.
+      testPathIgnorePatterns: ['\\.dom\\.spec\\.tsx?$'],
       transform: { '^.+\\.tsx?$': tsJest },
       modulePathIgnorePatterns: ignored
     },
@@ -51,13 +53,18 @@ module.exports = {
       testEnvironment: '@jupyterlab/testing/lib/jest-env.js',
       setupFiles: ['@jupyterlab/testing/lib/jest-shim.js'],
       resolver: '@jupyterlab/testing/lib/jest-resolver.js',
-      testMatch: ['<rootDir>/src/{pipeline,sidebar}/**/__tests__/**/*.spec.ts?(x)'],
+      // Frontend models and views on JupyterLab's real widgets, some against the real cellpipe server.
+      testMatch: [
+        '<rootDir>/src/{pipeline,sidebar}/**/__tests__/**/*.spec.ts?(x)',
+        '<rootDir>/src/**/__tests__/**/*.dom.spec.ts?(x)'
+      ],
       moduleNameMapper: {
         '\\.(css|less|sass|scss)$': 'identity-obj-proxy',
         '\\.svg$': '@jupyterlab/testing/lib/jest-file-mock.js'
       },
       transform: { '^.+\\.tsx?$': tsJest, '^.+\\.m?jsx?$': 'babel-jest' },
-      transformIgnorePatterns: [`/node_modules/(?!${JUPYTER_ES_MODULES}).+`],
+      // yaml: jsdom picks its browser build, an ES module.
+      transformIgnorePatterns: [`/node_modules/(?!${JUPYTER_ES_MODULES}|${KUBERNETES_ES_MODULES}|yaml/).+`],
       modulePathIgnorePatterns: ignored
     },
     {

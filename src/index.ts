@@ -11,6 +11,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { browserAnalyser } from './analysis/browser-analyser';
 import type { BadgeDisplay } from './badges/cell-badges';
 import { addCommands, CommandIDs } from './commands';
 import type { ClusterAccess } from './core/runs/run-record';
@@ -60,11 +61,15 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
     app.shell.add(sidebar, 'right', { rank: 600 });
     restorer?.add(sidebar, SIDEBAR_ID);
 
-    const pipelines = new PipelineTracker(trans, (pipeline, step) => {
-      pipeline.selectStep(step);
-      pipeline.revealStep(step);
-      app.shell.activateById(SIDEBAR_ID);
-    });
+    const pipelines = new PipelineTracker(
+      trans,
+      (pipeline, step) => {
+        pipeline.selectStep(step);
+        pipeline.revealStep(step);
+        app.shell.activateById(SIDEBAR_ID);
+      },
+      browserAnalyser
+    );
     notebooks.widgetAdded.connect((_, panel) => void pipelines.add(panel));
     notebooks.forEach(panel => void pipelines.add(panel));
     const follow = (panel: NotebookPanel | null) => {

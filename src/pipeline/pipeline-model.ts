@@ -309,15 +309,17 @@ export class PipelineModel {
 }
 
 /**
- * Whether two analyses say the same: cell analyses are memoised by source, so unchanged cells have the
- * same object; the rest is plain data, compared as JSON.
+ * Whether two analyses say the same. Cell analyses are memoised by source, so an unchanged cell has the
+ * same object, and only edited cells are compared (as JSON: an edited comment reads and writes the same
+ * names); the rest is plain data, compared as JSON.
  */
 function sameAnalysis(a: PipelineAnalysis, b: PipelineAnalysis): boolean {
   if (a.analyses.size !== b.analyses.size) {
     return false;
   }
   for (const [cell, analysis] of a.analyses) {
-    if (b.analyses.get(cell) !== analysis) {
+    const other = b.analyses.get(cell);
+    if (other !== analysis && (!other || JSON.stringify(other) !== JSON.stringify(analysis))) {
       return false;
     }
   }

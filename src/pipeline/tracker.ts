@@ -10,8 +10,8 @@ import type { Message } from '@lumino/messaging';
 import { MessageLoop } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import type { Widget } from '@lumino/widgets';
-import { browserAnalyser } from '../analysis/browser-analyser';
 import { BadgeDisplay, CellBadges } from '../badges/cell-badges';
+import type { PythonAnalyser } from '../core/analysis';
 import type { ClusterAccess } from '../core/runs/run-record';
 import type { Target } from '../core/tags/settings';
 import type { IPipelineTracker } from '../tokens';
@@ -23,7 +23,9 @@ export class PipelineTracker implements IPipelineTracker {
   constructor(
     private readonly trans: TranslationBundle,
     /** A badge was clicked: its step should show in the sidebar. */
-    private readonly onBadge: (pipeline: NotebookPipeline, step: string) => void
+    private readonly onBadge: (pipeline: NotebookPipeline, step: string) => void,
+    /** The Python analyser (the browser's: wasm files fetched from the extension). */
+    private readonly analyser: () => Promise<PythonAnalyser>
   ) {}
 
   get current(): NotebookPipeline | null {
@@ -44,7 +46,7 @@ export class PipelineTracker implements IPipelineTracker {
     if (existing) {
       return existing;
     }
-    const pipeline = new NotebookPipeline(panel, browserAnalyser());
+    const pipeline = new NotebookPipeline(panel, this.analyser());
     pipeline.connection = this._connection;
     this._pipelines.set(panel, pipeline);
     this.watch(pipeline, panel);

@@ -1,7 +1,7 @@
 /** Run: parameter values, Run / Run this step / Run from here / Cancel, and the states of the current run. */
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { formatParameter } from '../core/tags/parameters';
+import { parameterText } from '../core/tags/parameters';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
 import { runSeconds, StepView } from '../run/run-state';
 import { Section, TextField } from './fields';
@@ -34,7 +34,7 @@ export function RunSection(props: {
       {parameters.length > 0 && (
         <div className="jp-cellpipe-Grid" data-list="parameters">
           {parameters.map(([name, p]) => {
-            const notebookValue = formatParameter(p);
+            const notebookValue = parameterText(p);
             const typed = runs.parameters[name];
             const differs = typed !== undefined && typed !== notebookValue;
             return (

@@ -5,7 +5,7 @@
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { outputReaders, stepMetrics, stepParameters } from '../core/step-queries';
-import { formatParameter } from '../core/tags/parameters';
+import { parameterText } from '../core/tags/parameters';
 import { stepSettingProblems, StepSettings, Toleration } from '../core/tags/settings';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
 import { linesToRecord, recordToLines, Section, TextField } from './fields';
@@ -42,7 +42,7 @@ export function StepSection(props: {
                 <li key={`param:${name}`} data-kind="parameter" data-name={name}>
                   <code>{name}</code>{' '}
                   <span className="jp-cellpipe-From">
-                    {trans.__('parameter = %1', session.runs.parameters[name] ?? formatParameter(p))}
+                    {trans.__('parameter = %1', session.runs.parameters[name] ?? parameterText(p))}
                   </span>
                 </li>
               ))}

@@ -289,3 +289,26 @@ export function parseParameterOverride(
     }
   }
 }
+
+/**
+ * A parameter as text that reads back to the same typed value: what `--param NAME=TEXT` and the
+ * sidebar's fields take (a string as it is, a whole float with `.0`, lists and dicts as JSON), and what
+ * Argo passes and runtime.py `_parameter_from_text` reads.
+ */
+export function parameterText(value: ParameterValue): string {
+  const v = value.value;
+  if (value.type === 'str' && typeof v === 'string') {
+    return v;
+  }
+  if (value.type === 'float' && typeof v === 'number') {
+    if (!Number.isFinite(v)) {
+      return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+    }
+    const text = String(v);
+    return /[.e]/.test(text) ? text : `${text}.0`;
+  }
+  if (typeof v === 'boolean') {
+    return v ? 'true' : 'false';
+  }
+  return JSON.stringify(v);
+}

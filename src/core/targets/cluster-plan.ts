@@ -230,25 +230,6 @@ export function planCluster(
   };
 }
 
-/** Text form of a parameter value, as Argo passes it and as runtime.py `_parameter_from_text` reads it. */
-export function parameterText(value: ParameterValue): string {
-  const v = value.value;
-  if (value.type === 'str' && typeof v === 'string') {
-    return v;
-  }
-  if (value.type === 'float' && typeof v === 'number') {
-    if (!Number.isFinite(v)) {
-      return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
-    }
-    const text = String(v);
-    return /[.e]/.test(text) ? text : `${text}.0`;
-  }
-  if (typeof v === 'boolean') {
-    return v ? 'true' : 'false';
-  }
-  return JSON.stringify(v);
-}
-
 /** A step's Kubernetes labels and annotations (Kale's label:/annotation: tags), or null when it has none. */
 export function stepPodMetadata(
   settings: PipelineStep['settings']

@@ -140,7 +140,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   if (!namespace) {
     throw new ClusterError(
       'not-in-cluster',
-      'No namespace to submit to: set it in the pipeline settings or pass --namespace.'
+      'No namespace to submit to: set the namespace in the pipeline settings (on the command line: --namespace).'
     );
   }
   const mode = options.volumes ?? (analysis.pipeline.snapshot === false ? 'mount' : 'snapshot');
