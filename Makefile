@@ -11,7 +11,7 @@ REPORTS := build/reports
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: lab test build develop bench clean
+.PHONY: lab test build develop bench clean wheel cluster cluster-down test-cluster
 
 ## lab: set up, build, and start JupyterLab with cellpipe on examples/
 lab: develop
@@ -67,5 +67,26 @@ $(STAMPS)/chromium:
 	command -v chromium > /dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 	@mkdir -p $(STAMPS) && touch $@
 
+## wheel: the cellpipe wheel (build/wheel/), what the notebook image installs
+wheel: build
+	rm -rf build/wheel && $(VENV)/bin/pip wheel --quiet --no-deps -w build/wheel .
+
+## cluster: build the local Kubernetes lab (cached under build/cluster: a second run only starts it) and
+## start it, with JupyterLab and cellpipe in a notebook pod; see cluster/README.md
+cluster: develop wheel
+	cluster/scripts/build.sh
+	cluster/image/build-notebook.sh build/wheel/cellpipe-*.whl
+	cluster/scripts/up.sh
+
+## cluster-down: stop the lab and return the machine to how it was
+cluster-down:
+	cluster/scripts/down.sh
+
+## test-cluster: the end-to-end suite on the lab (starts it first); the last line is "N passed, N failed"
+test-cluster: cluster $(STAMPS)/chromium $(STAMPS)/ui-npm
+	cluster/test/run.sh
+
 clean:
-	rm -rf build lib tsconfig.tsbuildinfo cellpipe/labextension cellpipe/js
+	# build/cluster (the lab: Go caches, images, etcd) stays: `make cluster-down`, then delete it by hand
+	find build -mindepth 1 -maxdepth 1 ! -name cluster -exec rm -rf {} + 2>/dev/null || true
+	rm -rf lib tsconfig.tsbuildinfo cellpipe/labextension cellpipe/js

@@ -2,7 +2,14 @@
 // The step graph's layout is pure too, and its view is checked by rendering to static markup: Node as well.
 // Frontend model tests (src/**/__tests__ outside src/core and src/graph) join as a jsdom project when they exist.
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
-const ignored = ['<rootDir>/cellpipe/labextension', '<rootDir>/.venv', '<rootDir>/ui-tests'];
+const ignored = [
+  '<rootDir>/cellpipe/labextension',
+  '<rootDir>/.venv',
+  '<rootDir>/ui-tests',
+  '<rootDir>/build'
+];
+// Only the sources are crawled: build/cluster (the lab, make cluster) holds gigabytes of Go modules.
+const roots = ['<rootDir>/src', '<rootDir>/server-proxy', '<rootDir>/schema', '<rootDir>/examples'];
 
 // JupyterLab and the dependencies that ship only as ES modules (as in @jupyterlab/testing's jest config).
 const JUPYTER_ES_MODULES = [
@@ -26,16 +33,27 @@ const JUPYTER_ES_MODULES = [
 
 // @kubernetes/client-node 1.x and the dependencies it imports ship only as ES modules; the server tests
 // run them through babel-jest (the bundle and Node 20's require(esm) need no such step).
-const KUBERNETES_ES_MODULES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', 'jsonpath-plus', 'rfc4648'].join('|');
+const KUBERNETES_ES_MODULES = [
+  '@kubernetes/client-node',
+  'openid-client',
+  'oauth4webapi',
+  'jose',
+  'jsonpath-plus',
+  'rfc4648'
+].join('|');
 
 module.exports = {
+  // Generous for a machine shared with other work: loading the wasm parser or starting a Python can take
+  // seconds there. Tests wait on the state they need, so a longer bound slows no passing test.
+  testTimeout: 30000,
   projects: [
     {
       displayName: 'core',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/src/core/**/__tests__/**/*.spec.ts'],
       transform: { '^.+\\.tsx?$': tsJest },
-      modulePathIgnorePatterns: ignored
+      modulePathIgnorePatterns: ignored,
+      roots
     },
     {
       // Frontend models and views that need no DOM: run state, badge state, graph layout and its SVG.
@@ -45,7 +63,8 @@ module.exports = {
       // Their DOM tests (*.dom.spec) run in the project below.
       testPathIgnorePatterns: ['\\.dom\\.spec\\.tsx?$'],
       transform: { '^.+\\.tsx?$': tsJest },
-      modulePathIgnorePatterns: ignored
+      modulePathIgnorePatterns: ignored,
+      roots
     },
     {
       // Frontend models on JupyterLab's real notebook model, in JupyterLab's jsdom test environment.
@@ -65,7 +84,8 @@ module.exports = {
       transform: { '^.+\\.tsx?$': tsJest, '^.+\\.m?jsx?$': 'babel-jest' },
       // yaml: jsdom picks its browser build, an ES module.
       transformIgnorePatterns: [`/node_modules/(?!${JUPYTER_ES_MODULES}|${KUBERNETES_ES_MODULES}|yaml/).+`],
-      modulePathIgnorePatterns: ignored
+      modulePathIgnorePatterns: ignored,
+      roots
     },
     {
       displayName: 'server',
@@ -73,7 +93,8 @@ module.exports = {
       testMatch: ['<rootDir>/server-proxy/test/**/*.spec.ts'],
       transform: { '^.+\\.tsx?$': tsJest, '^.+\\.m?jsx?$': 'babel-jest' },
       transformIgnorePatterns: [`/node_modules/(?!${KUBERNETES_ES_MODULES}).+`],
-      modulePathIgnorePatterns: ignored
+      modulePathIgnorePatterns: ignored,
+      roots
     }
   ]
 };

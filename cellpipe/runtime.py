@@ -448,7 +448,7 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
 # Words of the container command and how many values follow each (src/core/targets/cluster-step.ts).
 _CLUSTER_FLAGS = {
     "--run-dir": 1, "--param": 2, "--in": 2, "--out": 2, "--metrics": 1, "--html": 1, "--outputs": 1,
-    "--executor-input": 1, "--workdir": 1,
+    "--full-outputs": 1, "--error": 1, "--executor-input": 1, "--workdir": 1,
 }
 
 # Argo keeps a step's output parameters in one pod annotation, and annotations hold 256 KiB in all.
@@ -545,6 +545,8 @@ def cluster_main(spec, args):
     types. `--in KEY DIR` / `--out KEY DIR` give a variable's folder (a KFP artifact path; on Argo the run
     volume's default layout is used instead). `--metrics PATH` receives the step's metrics as JSON;
     `--html PATH` the step's outputs as an HTML page; `--outputs PATH` as capped JSON (Argo output parameter);
+    `--full-outputs PATH` as JSON, whole (an Argo output artifact); `--error PATH` a failed step's error
+    (cell, line, exception and message, as error.json; `{}` when it succeeded);
     `--workdir DIR` is the cells' working directory (KFP has no container field for it);
     `--executor-input JSON` (KFP's `{{$}}`) says where the launcher reads the metrics artifact's metadata.
     """
@@ -585,8 +587,20 @@ def cluster_main(spec, args):
             cell_outputs = json.load(f)
     except OSError:
         cell_outputs = {}
+    def error_text():
+        try:
+            with open(os.path.join(run_dir, "steps", spec["step"], "error.json"), encoding="utf-8") as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            return "{}"
+        # Small enough for an output parameter: the last lines of the traceback are the ones that matter.
+        record["traceback"] = record.get("traceback", [])[-20:]
+        return json.dumps(record)
+
     for flag, render in (("--html", lambda: outputs_html(spec["step"], cell_outputs)),
-                         ("--outputs", lambda: capped_outputs(cell_outputs))):
+                         ("--outputs", lambda: capped_outputs(cell_outputs)),
+                         ("--full-outputs", lambda: json.dumps(cell_outputs)),
+                         ("--error", lambda: error_text() if status != 0 else "{}")):
         for (path,) in values[flag]:
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             with open(path, "w", encoding="utf-8") as f:

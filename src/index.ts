@@ -6,6 +6,7 @@
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -17,6 +18,7 @@ import { addCommands, CommandIDs } from './commands';
 import type { ClusterAccess } from './core/runs/run-record';
 import type { Target } from './core/tags/settings';
 import { PipelinePanel } from './panel/pipeline-panel';
+import { ReferencedNotebooks } from './pipeline/referenced-notebooks';
 import { PipelineTracker } from './pipeline/tracker';
 import { runEvents } from './services/api';
 import { ClusterModel } from './sidebar/cluster-model';
@@ -68,7 +70,8 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
         pipeline.revealStep(step);
         app.shell.activateById(SIDEBAR_ID);
       },
-      browserAnalyser
+      browserAnalyser,
+      new ReferencedNotebooks(app.serviceManager.contents, PageConfig.getOption('serverRoot'))
     );
     notebooks.widgetAdded.connect((_, panel) => void pipelines.add(panel));
     notebooks.forEach(panel => void pipelines.add(panel));

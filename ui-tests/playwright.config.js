@@ -47,7 +47,8 @@ module.exports = {
       CELLPIPE_POD_NAMESPACE: 'team'
     },
     url: `${baseURL}/lab`,
-    timeout: 180 * 1000,
+    // A loaded 2-core machine can take minutes to start JupyterLab.
+    timeout: 300 * 1000,
     reuseExistingServer: false
   }
 };

@@ -75,14 +75,14 @@ describe('Argo runs', () => {
         mountPath: '/home/jovyan',
         snapshot: `cellpipe-${id}-workspace-notebook`,
         snapshotClass: 'rbd-default',
-        restoreSize: '5Gi'
+        restoreSize: '15783'
       },
       {
         claim: 'data-vol',
         mountPath: '/data',
         snapshot: `cellpipe-${id}-data-vol`,
         snapshotClass: 'rbd-default',
-        restoreSize: '5Gi'
+        restoreSize: '15783'
       }
     ]);
     // Each read once, then waited for through a watch of it (the fake moves a watched snapshot on).
@@ -183,6 +183,8 @@ describe('Argo runs', () => {
     expect(readFileSync(join(dir, 'logs', 'train.log'), 'utf8')).toBe(
       'log of sales-x7k2p-train-1010 (container main)\n'
     );
+    // The run's snapshots were deleted when it ended: nothing is left behind.
+    expect(fake.snapshots.size).toBe(0);
     // The step's outputs came back through its `outputs` parameter, where a local run keeps them.
     expect(JSON.parse(readFileSync(join(dir, 'steps', 'train', 'outputs.json'), 'utf8'))).toEqual({
       '1': [{ output_type: 'stream', name: 'stdout', text: 'hello from train\n' }]
@@ -195,7 +197,11 @@ describe('Argo runs', () => {
     const { record } = await follow({ pollMs: 5 });
     expect(record.status).toBe('failed');
     expect(record.steps.load_data.status).toBe('succeeded');
-    expect(record.steps.train.error).toEqual({ message: 'Error (exit code 1)', cell: null, line: null });
+    expect(record.steps.train.error).toEqual({
+      message: 'Step train failed on the cluster: Error (exit code 1)',
+      cell: null,
+      line: null
+    });
     expect(record.steps.evaluate).toEqual(expect.objectContaining({ status: 'skipped' }));
     expect(record.snapshots).toEqual([]);
   });
@@ -214,7 +220,10 @@ describe('Argo runs', () => {
       )
     );
     expect(record.status).toBe('cancelled');
+    // Argo fails the step it stopped ("Stopped with strategy 'Terminate'") and omits the rest, as the lab's
+    // real controller does: all of them were cancelled, none failed.
     expect(Object.values(record.steps).map(s => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    expect(Object.values(record.steps).filter(s => s.error)).toEqual([]);
   });
 
   it('says there is no access to the namespace (403) and writes no run', async () => {
@@ -282,6 +291,24 @@ describe('Argo runs', () => {
 });
 
 describe('snapshots', () => {
+  it('snapshots with the default class when the account may not read cluster-scoped classes (as on the lab)', async () => {
+    const o = await options(
+      { clusterReadsForbidden: true },
+      { target: 'argo', namespace: 'team-a' },
+      { pod: { name: 'notebook-0', namespace: 'team-a' } }
+    );
+    const submitted = await submitClusterRun(o);
+    // No class named: the snapshot controller chose its default for the driver, and the run records it.
+    expect([...fake.snapshots.values()].map(s => s.body.spec.source)).toEqual([
+      { persistentVolumeClaimName: 'workspace-notebook' },
+      { persistentVolumeClaimName: 'data-vol' }
+    ]);
+    expect(fake.requests.filter(r => r.startsWith('POST /apis/snapshot.storage.k8s.io')).length).toBe(2);
+    expect(submitted.record.snapshots?.map(s => s.snapshotClass)).toEqual(['rbd-default', 'rbd-default']);
+    const { record } = await submitted.follow({ pollMs: 5 });
+    expect(record.status).toBe('succeeded');
+  });
+
   it('surfaces status.error.message, deletes what it created, and submits nothing', async () => {
     const o = await options(
       { snapshotError: 'Failed to create snapshot: rbd: image is busy' },

@@ -26,6 +26,8 @@ export interface FakeOptions {
   snapshotError?: string;
   /** No VolumeSnapshotClass for the PVC's driver. */
   noSnapshotClass?: boolean;
+  /** Listing VolumeSnapshotClasses and reading StorageClasses (cluster-scoped) answer 403, as to a namespaced account. */
+  clusterReadsForbidden?: boolean;
   /** KFP create-run answer instead of 200. */
   kfpCreate?: { code: number; message: string };
   /** How many GETs (or watch ticks) a run/workflow stays at each stage (default 1). */
@@ -71,6 +73,8 @@ interface Stored {
 }
 
 interface Workflow extends Stored {
+  /** Ticks when it was stopped (spec.shutdown): its nodes stay as they were then. */
+  stoppedAt?: number;
   body: { metadata: { name: string; labels?: Record<string, string> }; spec: WorkflowSpec; status?: unknown };
 }
 
@@ -198,7 +202,13 @@ export class FakeCluster {
     }
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(path)) && method === 'GET') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
-      return void res.end(`log of ${m[2]} (container ${url.searchParams.get('container')})\n`);
+      // Argo's emissary executor logs in the main container too, around the step's own output.
+      return void res.end(
+        'time="2026-01-01T00:00:01.000Z" level=info msg="capturing logs" argo=true\n' +
+          `log of ${m[2]} (container ${url.searchParams.get('container')})\n` +
+          'time="2026-01-01T00:00:06.000Z" level=info msg="sub-process exited" argo=true error="<nil>"\n' +
+          'time="2026-01-01T00:00:06.000Z" level=info msg="Taring /tmp/cellpipe/outputs.json"\n'
+      );
     }
     if (
       (m = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]+)$/.exec(path)) &&
@@ -215,6 +225,20 @@ export class FakeCluster {
         },
         status: { phase: 'Bound', capacity: { storage: '5Gi' } }
       });
+    }
+    if (
+      this.options.clusterReadsForbidden &&
+      (path.startsWith('/apis/storage.k8s.io/v1/storageclasses') ||
+        path === '/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses')
+    ) {
+      const what = path.includes('storageclasses') ? 'storageclasses' : 'volumesnapshotclasses';
+      const group = what === 'storageclasses' ? 'storage.k8s.io' : 'snapshot.storage.k8s.io';
+      return status(
+        res,
+        403,
+        'Forbidden',
+        `${what}.${group} is forbidden: User "system:serviceaccount:team-a:default-editor" cannot list resource "${what}" in API group "${group}" at the cluster scope`
+      );
     }
     if ((m = /^\/apis\/storage.k8s.io\/v1\/storageclasses\/([^/]+)$/.exec(path)) && method === 'GET') {
       return json(res, 200, {
@@ -279,7 +303,12 @@ export class FakeCluster {
             `volumesnapshots.snapshot.storage.k8s.io "${name}" already exists`
           );
         }
-        const created = { ...body, metadata: { ...body.metadata, uid: `uid-${name}` } };
+        // The snapshot controller fills in the default class of the PVC's driver when none is named.
+        const created = {
+          ...body,
+          metadata: { ...body.metadata, uid: `uid-${name}` },
+          spec: { volumeSnapshotClassName: 'rbd-default', ...body.spec }
+        };
         const snap = this.store('volumesnapshots', created);
         this.snapshots.set(name, snap);
         return json(res, 201, this.view(snap));
@@ -327,6 +356,7 @@ export class FakeCluster {
         for (const op of body as { path: string; value: string }[]) {
           if (op.path === '/spec/shutdown') {
             wf.body.spec.shutdown = op.value;
+            wf.stoppedAt ??= wf.ticks;
           }
         }
         this.change(wf);
@@ -538,7 +568,8 @@ export class FakeCluster {
     return {
       readyToUse: ready,
       ...(ready
-        ? { restoreSize: '5Gi', boundVolumeSnapshotContentName: `snapcontent-${stored.body.metadata.name}` }
+        ? // CSI drivers report the bytes the snapshot holds, not the size of the claim it was taken of.
+          { restoreSize: '15783', boundVolumeSnapshotContentName: `snapcontent-${stored.body.metadata.name}` }
         : {})
     };
   }
@@ -694,10 +725,21 @@ export class FakeCluster {
   private workflowStatus(wf: Workflow): { phase: string; nodes: Record<string, FakeNode> } {
     const tasks = dagTasks(wf.body.spec);
     const name = wf.body.metadata.name;
-    if (wf.body.spec.shutdown) {
-      return { phase: 'Failed', message: "Stopped with strategy 'Terminate'", nodes: {} } as never;
-    }
-    const { phase, states } = this.progress(tasks, wf.ticks);
+    const stopped = !!wf.body.spec.shutdown;
+    const STOP = "Stopped with strategy 'Terminate'";
+    // Stopped: Argo fails the running (and pending) steps with its stop message and omits the rest.
+    const { phase, states } = stopped
+      ? (() => {
+          const p = this.progress(tasks, wf.stoppedAt ?? wf.ticks);
+          const stop = (st: TaskProgress | undefined): TaskProgress =>
+            !st
+              ? { phase: 'Omitted', attempts: [] }
+              : st.phase === 'Running' || st.phase === 'Pending'
+                ? { phase: 'Failed', message: STOP, attempts: [{ phase: 'Failed', message: STOP }] }
+                : st;
+          return { phase: 'Failed' as const, states: p.states.map(stop) };
+        })()
+      : this.progress(tasks, wf.ticks);
     const nodes: Record<string, FakeNode> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
@@ -769,7 +811,13 @@ export class FakeCluster {
         nodes[node.id] = node;
       }
     });
-    return { phase, startedAt: '2026-01-01T00:00:00Z', nodes, progress: '0/1' } as never;
+    return {
+      phase,
+      startedAt: '2026-01-01T00:00:00Z',
+      nodes,
+      progress: '0/1',
+      ...(stopped ? { message: STOP } : {})
+    } as never;
   }
 
   private kfpStatus(

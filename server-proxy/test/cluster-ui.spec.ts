@@ -54,15 +54,13 @@ describe('the follow loop records what the cluster says about each step', () => 
     const seen: StepRecord[] = [];
     const { record } = await run.follow({ pollMs: 5, onStep: (s, r) => s === 'train' && seen.push(r) });
     expect(record.status).toBe('succeeded');
-    const waiting = seen.find(r => r.cluster?.waiting);
+    const waiting = seen.find(r => r.waiting);
     expect(waiting?.status).toBe('queued');
-    expect(waiting?.cluster?.waiting).toEqual({
-      reason: 'unschedulable',
-      message:
-        "no node can take the step's pod (Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.). " +
-        'Lower its cpu, memory or GPU requests, check its node selector and tolerations, or add nodes.'
-    });
+    expect(waiting?.waiting).toMatch(
+      /^Step train cannot be scheduled: 0\/1 nodes are available: 1 Insufficient cpu\. Lower the step's CPU/
+    );
     // Once it runs it waits no more; where it ran stays.
+    expect(record.steps.train.waiting).toBeUndefined();
     expect(record.steps.train.cluster).toEqual({ pod: 'sales-x7k2p-train-1010', node: 'worker-1' });
   });
 
@@ -76,7 +74,7 @@ describe('the follow loop records what the cluster says about each step', () => 
     );
     const seen: StepRecord[] = [];
     await run.follow({ pollMs: 5, onStep: (s, r) => s === 'load_data' && seen.push(r) });
-    expect(seen.find(r => r.cluster?.waiting)?.cluster?.waiting?.reason).toBe('image-pull');
+    expect(seen.find(r => r.waiting)?.waiting).toMatch(/its image nope:1 cannot be pulled/);
   });
 
   it('counts the retries of a step and follows its latest pod', async () => {

@@ -133,7 +133,7 @@ describe('following an Argo Workflow through its watch', () => {
     expect(record.status).toBe('failed');
     expect(record.steps.load_data.status).toBe('failed');
     expect(record.steps.load_data.error?.message).toBe(
-      'The Argo Workflow sales-x7k2p was deleted before it finished.'
+      'The Argo Workflow sales-x7k2p was deleted before it finished (its pods are gone with it); run the pipeline again.'
     );
   });
 
@@ -189,7 +189,7 @@ describe('following an Argo Workflow through its watch', () => {
     const snapshots = '/apis/snapshot.storage.k8s.io/v1/namespaces/team-a/volumesnapshots';
     expect(watchesOf(snapshots)).toHaveLength(2);
     expect(fake.requests.filter(r => r.startsWith(`GET ${snapshots}/`))).toHaveLength(6);
-    expect(submitted.record.snapshots?.map(s => s.restoreSize)).toEqual(['5Gi', '5Gi']);
+    expect(submitted.record.snapshots?.map(s => s.restoreSize)).toEqual(['15783', '15783']);
 
     const events: string[] = [];
     const { record } = await submitted.follow({
@@ -212,8 +212,8 @@ describe('waiting for a VolumeSnapshot through its watch', () => {
     const { record } = await submitClusterRun(o);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(record.snapshots?.map(s => [s.claim, s.restoreSize])).toEqual([
-      ['workspace-notebook', '5Gi'],
-      ['data-vol', '5Gi']
+      ['workspace-notebook', '15783'],
+      ['data-vol', '15783']
     ]);
     const snapshots = '/apis/snapshot.storage.k8s.io/v1/namespaces/team-a/volumesnapshots';
     expect(fake.requests.filter(r => r.startsWith(`GET ${snapshots}/`))).toHaveLength(2);
@@ -227,7 +227,7 @@ describe('waiting for a VolumeSnapshot through its watch', () => {
       { pod: { name: 'notebook-0', namespace: 'team-a' } }
     );
     const { record } = await submitClusterRun(o);
-    expect(record.snapshots?.map(s => s.restoreSize)).toEqual(['5Gi', '5Gi']);
+    expect(record.snapshots?.map(s => s.restoreSize)).toEqual(['15783', '15783']);
     const snapshots = '/apis/snapshot.storage.k8s.io/v1/namespaces/team-a/volumesnapshots';
     const lists = requests(snapshots).filter(r => r.method === 'GET' && !r.query.get('watch'));
     expect(lists.length).toBeGreaterThan(0);

@@ -1,11 +1,13 @@
 /**
  * What the frontend's DOM tests share: a real NotebookPanel (JupyterLab's widgets on its in-memory
  * contents service) holding a notebook of tagged cells, its NotebookPipeline with the real Python
- * analyser, and the real cellpipe server on loopback behind a `cellpipe/` prefix as jupyter-server-proxy
- * serves it, its run events delivered to the models as the plugin's EventSource delivers them.
+ * analyser, and the real cellpipe server (the built bundle, as its own process) on loopback behind a
+ * `cellpipe/` prefix as jupyter-server-proxy serves it, its run events read from its event stream and
+ * delivered to the models as the plugin's EventSource delivers them.
  */
+import { ChildProcess, spawn } from 'child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'fs';
-import { createServer, Server } from 'http';
+import { createServer, get, IncomingMessage, request, Server } from 'http';
 import { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -16,7 +18,6 @@ import { Widget } from '@lumino/widgets';
 import { PythonAnalyser } from '../core/analysis';
 import type { RunEvent } from '../core/runs/run-record';
 import { NotebookPipeline } from '../pipeline/notebook-pipeline';
-import { createApp } from '../../server-proxy/src/server/app';
 import { locateWasmNode } from '../../server-proxy/src/wasm-node';
 
 export type TestCell = ['markdown', string] | [string[], string];
@@ -93,28 +94,89 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+const SERVER_BUNDLE = join(REPO, 'cellpipe', 'js', 'server.js');
+
+/** Starts the built server on a free loopback port; resolves with its port once it listens. */
+function startServerProcess(root: string): Promise<{ child: ChildProcess; port: number }> {
+  if (!existsSync(SERVER_BUNDLE)) {
+    throw new Error(`${SERVER_BUNDLE} is missing: run npm run build first`);
+  }
+  const child = spawn(process.execPath, [SERVER_BUNDLE, '--port', '0', '--root', root, '--python', PYTHON], {
+    stdio: ['ignore', 'inherit', 'pipe']
+  });
+  return new Promise((resolve, reject) => {
+    let said = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+      const port = /listening on [\d.]+:(\d+)/.exec(said)?.[1];
+      if (port) {
+        resolve({ child, port: Number(port) });
+      }
+    });
+    child.on('exit', code => reject(new Error(`the cellpipe server exited (${code}): ${said}`)));
+  });
+}
+
 /** The real cellpipe server on loopback, as JupyterLab reaches it: `<base_url>cellpipe/`. */
 export async function startTestServer(): Promise<TestServer> {
   const root = mkdtempSync(join(tmpdir(), 'cellpipe-frontend-'));
-  const app = createApp({ version: 'test', root, python: PYTHON });
-  const server: Server = createServer((req, res) => {
-    req.url = (req.url ?? '/').replace(/^\/cellpipe(?=\/)/, '');
-    app.listener(req, res);
+  const { child, port: serverPort } = await startServerProcess(root);
+  // What jupyter-server-proxy does: `<base_url>cellpipe/PATH` reaches the server as `/PATH`.
+  const proxy: Server = createServer((req, res) => {
+    const upstream = request(
+      {
+        host: '127.0.0.1',
+        port: serverPort,
+        method: req.method,
+        path: (req.url ?? '/').replace(/^\/cellpipe(?=\/)/, ''),
+        headers: req.headers
+      },
+      answer => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      }
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
   });
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve));
+  const { port } = proxy.address() as AddressInfo;
   PageConfig.setOption('baseUrl', `http://127.0.0.1:${port}/`);
+
+  // The event stream, read as server-sent events: one `data:` line per event.
+  const listeners: Array<(event: RunEvent) => void> = [];
+  const events = await new Promise<IncomingMessage>(resolve =>
+    get({ host: '127.0.0.1', port: serverPort, path: '/api/events' }, resolve)
+  );
+  let buffered = '';
+  events.setEncoding('utf8');
+  events.on('data', (chunk: string) => {
+    buffered += chunk;
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const message = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const data = /^data: (.*)$/m.exec(message)?.[1];
+      if (data) {
+        const event = JSON.parse(data) as RunEvent;
+        listeners.forEach(listener => listener(event));
+      }
+    }
+  });
   return {
     root,
     notebook(name, cells) {
       writeFileSync(join(root, name), JSON.stringify(notebookJson(cells)));
       return name;
     },
-    onEvent: listener => app.runs.events.on('event', listener),
+    onEvent: listener => listeners.push(listener),
     async close() {
-      await app.runs.settle();
-      server.closeAllConnections();
-      await new Promise(resolve => server.close(resolve));
+      events.destroy();
+      proxy.closeAllConnections();
+      await new Promise(resolve => proxy.close(resolve));
+      const exited = new Promise(resolve => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
     }
   };
 }

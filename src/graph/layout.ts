@@ -9,8 +9,10 @@
 import { graphlib, layout as dagreLayout } from '@dagrejs/dagre';
 import type { Diagnostic } from '../core/diagnostics';
 import type { PipelineAnalysis } from '../core/pipeline';
-import { diagnosticsByStep, stepMetrics, stepParameters } from '../core/step-queries';
+import { pathFrom } from '../core/composition/references';
+import { diagnosticsByStep, stepMetrics } from '../core/step-queries';
 import { formatParameter, ParameterValue } from '../core/tags/parameters';
+import { lastSteps, runnableSteps } from '../core/targets/runnable-steps';
 
 export interface Point {
   x: number;
@@ -18,6 +20,7 @@ export interface Point {
 }
 
 export interface GraphNode {
+  /** The step's name; in a sub-pipeline, the runnable name `NOTEBOOK_STEP.STEP` (what runs record). */
   step: string;
   /** The step name as drawn: cut with "…" when wider than the widest node. */
   label: string;
@@ -40,6 +43,33 @@ export interface GraphNode {
    */
   lines: string[];
   /** Errors and warnings that belong to the step (by `step`, or by the cell they point at). */
+  diagnostics: { errors: number; warnings: number; items: Diagnostic[] };
+  /** The notebook step (qualified) whose sub-pipeline holds it; null for the notebook's own steps. */
+  group: string | null;
+  /** In a sub-pipeline: the notebook it comes from (its cells are that notebook's), as `GraphGroup.path`. */
+  path?: string;
+}
+
+/**
+ * A `notebook:` step drawn as a box around the steps of the notebook it runs (nested boxes for nested
+ * notebooks). A notebook step whose notebook could not be read, or has no steps, is a node instead.
+ */
+export interface GraphGroup {
+  /** The notebook step's qualified name (`data`, or `outer.inner`). */
+  step: string;
+  /** Its name, as drawn. */
+  label: string;
+  /** The notebook it runs (relative to the graph's notebook when in its folder). */
+  path: string;
+  /** Top-left corner and size, around its steps and its header. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** 0 for a notebook step of the notebook itself, 1 inside it, … */
+  depth: number;
+  /** The enclosing group, or null. */
+  parent: string | null;
   diagnostics: { errors: number; warnings: number; items: Diagnostic[] };
 }
 
@@ -80,8 +110,10 @@ export interface GraphEdge {
 export interface GraphLayout {
   width: number;
   height: number;
-  /** In notebook order of the steps. */
+  /** In notebook order of the steps (a sub-pipeline's steps in run order where its notebook step is). */
   nodes: GraphNode[];
+  /** The sub-pipelines, outermost first. */
+  groups: GraphGroup[];
   /** Declared, then suggested; each group sorted by (to, from) in notebook order. */
   edges: GraphEdge[];
   /** Indirect data edges (not routed: one cubic curve), sorted by (to, from) in notebook order. */
@@ -275,22 +307,136 @@ interface EdgeData {
   y?: number;
 }
 
+/** A node to lay out: a step of the notebook, or of a sub-pipeline. */
+interface Item {
+  id: string;
+  label: string;
+  cells: number[];
+  ins: string[];
+  outs: string[];
+  deps: string[];
+  sources: Record<string, string>;
+  parameters: string[];
+  metrics: string[];
+  diagnostics: Diagnostic[];
+  group: string | null;
+  path?: string;
+}
+
+interface GroupItem extends Omit<GraphGroup, 'x' | 'y' | 'width' | 'height' | 'diagnostics'> {
+  diagnostics: Diagnostic[];
+}
+
+/** The notebook's own steps. */
+function plainItems(analysis: PipelineAnalysis): Item[] {
+  const diagnostics = diagnosticsByStep(analysis);
+  return analysis.steps.map(step => ({
+    id: step.name,
+    label: step.name,
+    cells: [...step.cells],
+    ins: [...step.ins],
+    outs: [...step.outs],
+    deps: step.deps,
+    sources: step.sources,
+    parameters: step.parameters,
+    metrics: stepMetrics(analysis, step.name),
+    diagnostics: diagnostics.get(step.name) ?? [],
+    group: null
+  }));
+}
+
+/**
+ * A composition: the runnable steps (a notebook step's sub-pipeline in its place), each in the box of
+ * its notebook step; a notebook step with nothing to run (unreadable, or no steps) is a node itself.
+ */
+function compositionItems(analysis: PipelineAnalysis): { items: Item[]; groups: GroupItem[] } {
+  const runnable = runnableSteps(analysis);
+  const items: Item[] = [];
+  const groups: GroupItem[] = [];
+  const hasSteps = (qualified: string) => runnable.some(r => r.scope.includes(qualified));
+  // Per notebook: its diagnostics by step, computed once.
+  const perLevel = new Map<PipelineAnalysis, Map<string, Diagnostic[]>>();
+  const level = (a: PipelineAnalysis) => {
+    let known = perLevel.get(a);
+    if (!known) {
+      known = diagnosticsByStep(a);
+      perLevel.set(a, known);
+    }
+    return known;
+  };
+  const visit = (a: PipelineAnalysis, prefix: string, parent: string | null, depth: number) => {
+    for (const name of a.order) {
+      const step = a.steps.find(s => s.name === name)!;
+      const qualified = prefix + name;
+      const sub = a.subPipelines[name];
+      if (sub && hasSteps(qualified)) {
+        groups.push({
+          step: qualified,
+          label: name,
+          path: pathFrom(analysis.path, sub.path),
+          depth,
+          parent,
+          diagnostics: level(a).get(name) ?? []
+        });
+        visit(sub.analysis, `${qualified}.`, qualified, depth + 1);
+        continue;
+      }
+      const r = runnable.find(x => x.name === qualified);
+      const reads = new Set(parent ? (subOf(analysis, parent)?.reads[name] ?? []) : []);
+      items.push({
+        id: qualified,
+        label: name,
+        cells: [...step.cells],
+        ins: r ? Object.keys(r.sources) : [...step.ins],
+        outs: r ? r.outs : [...step.outs],
+        deps: r ? r.deps : step.deps.flatMap(d => lastSteps({ analysis: a, prefix }, d)),
+        sources: r ? r.sources : {},
+        parameters: r ? Object.keys(r.parameters) : step.parameters,
+        metrics: r ? r.metrics : stepMetrics(a, name),
+        // What the parent answers (a read of its variables) is no problem of the step's.
+        diagnostics: (level(a).get(name) ?? []).filter(
+          d => !(d.code === 'undefined-name' && reads.has(d.name!))
+        ),
+        group: parent,
+        ...(parent ? { path: pathFrom(analysis.path, subOf(analysis, parent)!.path) } : {})
+      });
+    }
+  };
+  visit(analysis, '', null, 0);
+  return { items, groups };
+}
+
+function subOf(
+  analysis: PipelineAnalysis,
+  qualified: string
+): PipelineAnalysis['subPipelines'][string] | undefined {
+  const [first, ...rest] = qualified.split('.');
+  const sub = analysis.subPipelines[first];
+  return rest.length === 0 || !sub ? sub : subOf(sub.analysis, rest.join('.'));
+}
+
 export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOptions = {}): GraphLayout {
   const o: Required<LayoutOptions> = { ...DEFAULTS, ...options };
-  const steps = analysis.steps;
-  const stepIndex = new Map(steps.map((s, i) => [s.name, i]));
+  const composed = Object.keys(analysis.subPipelines).length > 0;
+  const { items, groups } = composed
+    ? compositionItems(analysis)
+    : { items: plainItems(analysis), groups: [] };
+  const stepIndex = new Map(items.map((s, i) => [s.id, i]));
 
-  const diagnostics = diagnosticsByStep(analysis);
-  const all = collectEdges(analysis, stepIndex, o);
+  const all = collectEdges(items, analysis, stepIndex, o);
   const edges = all.filter(e => e.kind !== 'indirect');
 
-  const g = new graphlib.Graph<Record<string, unknown>, NodeData, EdgeData>({ multigraph: false });
+  // Compound only when there are boxes to draw: dagre's compound layout costs more.
+  const g = new graphlib.Graph<Record<string, unknown>, NodeData, EdgeData>({
+    multigraph: false,
+    compound: composed
+  });
   g.setGraph({
     rankdir: 'TB',
     ranker:
       o.ranker !== 'auto'
         ? o.ranker
-        : steps.length <= NETWORK_SIMPLEX_MAX_STEPS
+        : items.length <= NETWORK_SIMPLEX_MAX_STEPS
           ? 'network-simplex'
           : 'tight-tree',
     ranksep: o.rankSep,
@@ -303,15 +449,13 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
 
   const measure = o.measure;
   const { paddingX, badge, infoFont, maxLinesPerList } = NODE_METRICS;
-  const nodes: GraphNode[] = steps.map(step => {
-    const diag = diagnostics.get(step.name) ?? [];
-    const errors = diag.filter(d => d.severity === 'error').length;
-    const warnings = diag.filter(d => d.severity === 'warning').length;
-    const parameters = Object.keys(stepParameters(analysis, step.name));
-    const metrics = stepMetrics(analysis, step.name);
+  const nodes: GraphNode[] = items.map(item => {
+    const errors = item.diagnostics.filter(d => d.severity === 'error').length;
+    const warnings = item.diagnostics.filter(d => d.severity === 'warning').length;
+    const { parameters, metrics } = item;
     // The name leaves room for the diagnostics badge on its right; the lines below use the full width.
     const nameChrome = 2 * paddingX + badge;
-    const nameWidth = measure(step.name, o.fontSize, true);
+    const nameWidth = measure(item.label, o.fontSize, true);
     const listWidth = (prefix: string, names: string[]) =>
       names.length ? measure(`${prefix}${names.join(', ')}`, infoFont) + 2 * paddingX : 0;
     const width = Math.max(
@@ -331,23 +475,39 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
         : [])
     ];
     const height = NODE_METRICS.height + lines.length * NODE_METRICS.extraLine;
-    g.setNode(step.name, { width, height });
-    return {
-      step: step.name,
-      label: fitText(step.name, width - nameChrome, o.fontSize, true, measure),
+    g.setNode(item.id, { width, height });
+    const node: GraphNode = {
+      step: item.id,
+      label: fitText(item.label, width - nameChrome, o.fontSize, true, measure),
       x: 0,
       y: 0,
       width,
       height,
-      cells: [...step.cells],
-      ins: [...step.ins],
-      outs: [...step.outs],
+      cells: item.cells,
+      ins: item.ins,
+      outs: item.outs,
       parameters,
       metrics,
       lines,
-      diagnostics: { errors, warnings, items: diag }
+      diagnostics: { errors, warnings, items: item.diagnostics },
+      group: item.group
     };
+    if (item.path !== undefined) {
+      node.path = item.path;
+    }
+    return node;
   });
+  for (const group of groups) {
+    g.setNode(group.step, { width: 0, height: 0 });
+    if (group.parent) {
+      g.setParent(group.step, group.parent);
+    }
+  }
+  for (const item of items) {
+    if (item.group) {
+      g.setParent(item.id, item.group);
+    }
+  }
 
   for (const e of edges) {
     const text = edgeLabelText(e.variables, o.maxLabelNames);
@@ -369,6 +529,22 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
     node.x = round(placed.x! - node.width / 2);
     node.y = round(placed.y! - node.height / 2);
   }
+  const laidGroups: GraphGroup[] = groups.map(group => {
+    const placed = g.node(group.step);
+    const { diagnostics, ...rest } = group;
+    return {
+      ...rest,
+      x: round(placed.x! - placed.width / 2),
+      y: round(placed.y! - placed.height / 2),
+      width: round(placed.width),
+      height: round(placed.height),
+      diagnostics: {
+        errors: diagnostics.filter(d => d.severity === 'error').length,
+        warnings: diagnostics.filter(d => d.severity === 'warning').length,
+        items: diagnostics
+      }
+    };
+  });
   const laidEdges: GraphEdge[] = edges.map(e => {
     const data = g.edge(e.from, e.to);
     const text = edgeLabelText(e.variables, o.maxLabelNames);
@@ -415,9 +591,10 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
 
   const graph = g.graph() as { width?: number; height?: number };
   return {
-    width: steps.length ? round(graph.width ?? 0) : 0,
-    height: steps.length ? round(graph.height ?? 0) : 0,
+    width: items.length ? round(graph.width ?? 0) : 0,
+    height: items.length ? round(graph.height ?? 0) : 0,
     nodes,
+    groups: laidGroups,
     edges: laidEdges,
     indirect,
     parameters: Object.entries(analysis.parameters).map(([name, p]) => ({
@@ -433,6 +610,7 @@ type PendingEdge = Omit<GraphEdge, 'points' | 'label' | 'suggested'>;
 
 /** One edge per (from, to): declared wins over indirect, indirect over suggested (both carry data from upstream). */
 function collectEdges(
+  items: readonly Item[],
   analysis: PipelineAnalysis,
   stepIndex: Map<string, number>,
   o: Required<LayoutOptions>
@@ -441,22 +619,22 @@ function collectEdges(
   const key = (from: string, to: string) => `${from}\u0000${to}`;
   const known = (name: string) => stepIndex.has(name);
 
-  for (const step of analysis.steps) {
+  for (const step of items) {
     for (const dep of step.deps) {
-      if (known(dep) && dep !== step.name) {
-        byPair.set(key(dep, step.name), { from: dep, to: step.name, kind: 'declared', variables: [] });
+      if (known(dep) && dep !== step.id) {
+        byPair.set(key(dep, step.id), { from: dep, to: step.id, kind: 'declared', variables: [] });
       }
     }
   }
-  for (const step of analysis.steps) {
+  for (const step of items) {
     for (const [name, provider] of Object.entries(step.sources)) {
-      if (!known(provider) || provider === step.name) {
+      if (!known(provider) || provider === step.id) {
         continue;
       }
-      const k = key(provider, step.name);
+      const k = key(provider, step.id);
       let edge = byPair.get(k);
       if (!edge) {
-        edge = { from: provider, to: step.name, kind: 'indirect', variables: [] };
+        edge = { from: provider, to: step.id, kind: 'indirect', variables: [] };
         byPair.set(k, edge);
       }
       edge.variables.push(name);

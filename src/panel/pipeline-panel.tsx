@@ -148,16 +148,19 @@ function StepHeader(props: {
         </p>
       )}
       {state && <ClusterStepDetail step={state} trans={trans} />}
-      {detail?.outputs && Object.keys(detail.outputs).length > 0 && (
-        <button
-          className="jp-mod-styled jp-Button"
-          data-action="show-in-cells"
-          aria-pressed={showingInCells}
-          onClick={onShowInCells}
-        >
-          {showingInCells ? trans.__('Hide from the cells') : trans.__('Show under the cells')}
-        </button>
-      )}
+      {/* A sub-pipeline's step ran cells of its own notebook, not of this one. */}
+      {detail?.outputs &&
+        Object.keys(detail.outputs).length > 0 &&
+        session.pipeline.analysis?.steps.some(s => s.name === step && s.notebook === undefined) && (
+          <button
+            className="jp-mod-styled jp-Button"
+            data-action="show-in-cells"
+            aria-pressed={showingInCells}
+            onClick={onShowInCells}
+          >
+            {showingInCells ? trans.__('Hide from the cells') : trans.__('Show under the cells')}
+          </button>
+        )}
       {state?.error && <p className="jp-cellpipe-Error">{state.error.message}</p>}
       {metrics.length > 0 && (
         <table className="jp-cellpipe-Metrics">

@@ -15,16 +15,21 @@ import { RunsModel } from '../run/runs-model';
 import type { INotebookPipeline, RunSelection } from '../tokens';
 import { CompileModel } from './compile-model';
 import { PipelineModel } from './pipeline-model';
+import type { ReferencedNotebooks } from './referenced-notebooks';
 
 export class NotebookPipeline implements INotebookPipeline {
   constructor(
     readonly panel: NotebookPanel,
-    analyser: Promise<PythonAnalyser>
+    analyser: Promise<PythonAnalyser>,
+    references?: ReferencedNotebooks
   ) {
     const context = panel.context;
     this.pipeline = new PipelineModel({
       model: context.model,
       name: () => context.path.split('/').pop() ?? context.path,
+      // The contents manager's path, without a drive prefix.
+      path: () => context.localPath,
+      references,
       analyser
     });
     this.runs = new RunsModel(context.path);

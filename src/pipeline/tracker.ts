@@ -16,6 +16,7 @@ import type { ClusterAccess } from '../core/runs/run-record';
 import type { Target } from '../core/tags/settings';
 import type { IPipelineTracker } from '../tokens';
 import { NotebookPipeline } from './notebook-pipeline';
+import type { ReferencedNotebooks } from './referenced-notebooks';
 
 const VISIBILITY_MESSAGES = new Set(['after-show', 'after-hide', 'after-attach', 'after-detach']);
 
@@ -25,7 +26,9 @@ export class PipelineTracker implements IPipelineTracker {
     /** A badge was clicked: its step should show in the sidebar. */
     private readonly onBadge: (pipeline: NotebookPipeline, step: string) => void,
     /** The Python analyser (the browser's: wasm files fetched from the extension). */
-    private readonly analyser: () => Promise<PythonAnalyser>
+    private readonly analyser: () => Promise<PythonAnalyser>,
+    /** The notebooks that notebook: steps run, read once for all open notebooks. */
+    private readonly references?: ReferencedNotebooks
   ) {}
 
   get current(): NotebookPipeline | null {
@@ -46,7 +49,7 @@ export class PipelineTracker implements IPipelineTracker {
     if (existing) {
       return existing;
     }
-    const pipeline = new NotebookPipeline(panel, this.analyser());
+    const pipeline = new NotebookPipeline(panel, this.analyser(), this.references);
     pipeline.connection = this._connection;
     this._pipelines.set(panel, pipeline);
     this.watch(pipeline, panel);

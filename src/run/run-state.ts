@@ -17,7 +17,9 @@ export interface StepView {
   skippedBecause?: string;
   /** A cached step: the run whose result it is. */
   cachedFrom?: string;
-  /** A cluster step: pod, node, why it waits, retries. */
+  /** A queued cluster step: why it does not start yet, and what to do. */
+  waiting?: string;
+  /** A cluster step: its pod, node and retries. */
   cluster?: StepRecord['cluster'];
 }
 
@@ -46,6 +48,7 @@ function stepView(record: StepRecord): StepView {
     error: record.error,
     skippedBecause: record.skippedBecause,
     cachedFrom: record.cachedFrom,
+    waiting: record.waiting,
     cluster: record.cluster
   };
 }
@@ -86,6 +89,27 @@ export function applyRunEvent(run: RunView, event: RunEvent): RunView {
     return { ...run, status: event.status as RunStatus };
   }
   return run;
+}
+
+/**
+ * A notebook: step's state, from the states of the steps of its sub-pipeline (`NAME.STEP`): failed or
+ * running when one is, finished when all are; undefined before any ran.
+ */
+export function notebookStepView(steps: Record<string, StepView>, name: string): StepView | undefined {
+  const inside = Object.entries(steps)
+    .filter(([step]) => step.startsWith(`${name}.`))
+    .map(([, s]) => s);
+  if (inside.length === 0) {
+    return undefined;
+  }
+  for (const state of ['failed', 'running', 'cancelled', 'skipped', 'queued'] as const) {
+    const first = inside.find(s => s.state === state);
+    if (first) {
+      return first;
+    }
+  }
+  const seconds = inside.reduce((sum, s) => sum + (s.seconds ?? 0), 0);
+  return { state: inside.every(s => s.state === 'cached') ? 'cached' : 'succeeded', seconds };
 }
 
 /** Seconds from start to finish (or to `now` while running). */

@@ -184,22 +184,21 @@ export function RunSection(props: {
 /** Where a cluster step runs (pod, node), why it waits, and how often it was retried. */
 export function ClusterStepDetail(props: { step: StepView; trans: TranslationBundle }): JSX.Element | null {
   const { step, trans } = props;
-  const c = step.cluster;
-  if (!c) {
-    return null;
-  }
+  const c = step.cluster ?? {};
   const where = [
     c.pod ? trans.__('pod %1', c.pod) : '',
     c.node ? trans.__('node %1', c.node) : '',
     c.retries ? trans._n('%1 retry', '%1 retries', c.retries) : ''
   ].filter(Boolean);
+  if (where.length === 0 && !step.waiting) {
+    return null;
+  }
   return (
     <div className="jp-cellpipe-ClusterStep">
       {where.length > 0 && <div className="jp-cellpipe-ClusterStep-where">{where.join(' · ')}</div>}
-      {c.waiting && (
-        <div className="jp-cellpipe-ClusterStep-waiting" data-reason={c.waiting.reason}>
-          {trans.__('Waiting: %1', c.waiting.message)}
-        </div>
+      {/* Why it waits is the server's sentence (server-proxy step-messages.ts), with what to do. */}
+      {step.waiting && (
+        <div className="jp-cellpipe-ClusterStep-waiting jp-cellpipe-Waiting">{step.waiting}</div>
       )}
     </div>
   );

@@ -218,7 +218,7 @@ test('a cluster run shows each step’s pod and node, why a step waits, and its 
   await sidebar.locator('[data-action="run"]').click();
   const state = (step: string) => sidebar.locator(`.jp-cellpipe-StepStates li[data-step="${step}"]`);
   await expect(state('train').locator('.jp-cellpipe-ClusterStep-waiting')).toContainText(
-    "Waiting: no node can take the step's pod (Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.)",
+    'Step train cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu.',
     { timeout: 60_000 }
   );
   await expect(state('train')).toHaveAttribute('data-state', 'queued');

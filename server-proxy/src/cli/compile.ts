@@ -12,7 +12,7 @@ import type { SnapshotSource } from '../../../src/core/targets/cluster-plan';
 import { CompileError } from '../../../src/core/targets/cluster-step';
 import { writeFileAtomic } from '../atomic-file';
 import { compileNotebook, CompileOptions } from '../compile-notebook';
-import { loadNotebookFile } from '../notebook-file';
+import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 import { reportErrors, UsageError } from './pipeline-input';
 
@@ -44,7 +44,7 @@ export async function compileCommand(
 ): Promise<number> {
   const file = basename(path);
   const notebook = await loadNotebookFile(path);
-  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+  const analysis = analyzeNotebook(notebook, await nodeAnalyser(), await analysisOptions(path, notebook));
   const target = options.target ?? analysis.pipeline.target;
   if (target !== 'kfp' && target !== 'argo') {
     throw new UsageError(`${path}: say which cluster to compile for: --target kfp or --target argo`);

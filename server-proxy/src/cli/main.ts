@@ -144,6 +144,9 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 if (require.main === module) {
+  // Deprecation warnings of bundled libraries (the Kubernetes client's fetch calls url.parse, DEP0169 on
+  // Node >= 24) are for their authors; users of the command would only see noise on every cluster call.
+  process.noDeprecation = true;
   main(process.argv.slice(2)).then(
     code => {
       process.exitCode = code;

@@ -4,7 +4,6 @@
  * new version of its pipeline (created when missing).
  */
 import type { CompileResult, UploadResult } from '../../../src/core/cluster-api';
-import { analyzeNotebook } from '../../../src/core/pipeline';
 import { CompileError } from '../../../src/core/targets/cluster-step';
 import { defaultPipelineName } from '../../../src/core/tags/settings';
 import { compileNotebook } from '../compile-notebook';
@@ -12,7 +11,6 @@ import { ClusterError } from '../engines/cluster/cluster-errors';
 import { clusterReport } from '../engines/cluster/cluster-report';
 import { kfpEndpoint } from '../engines/cluster/cluster-run';
 import { KfpClient } from '../engines/cluster/kfp-client';
-import { nodeAnalyser } from '../node-analyser';
 import { HttpError } from './http-json';
 import { confinedNotebookPath } from './notebook-path';
 import { readJsonBody, Router } from './router';
@@ -23,7 +21,7 @@ export function addClusterRoutes(router: Router, root: string, runs: RunService)
   const analysed = async (body: Record<string, unknown>) => {
     const path = confinedNotebookPath(root, body.notebook);
     const notebook = await requestNotebook(path, body.content);
-    return { notebook, analysis: analyzeNotebook(notebook, await nodeAnalyser()) };
+    return { notebook, analysis: await runs.analyse(path, notebook) };
   };
   const compiled = (...args: Parameters<typeof compileNotebook>) => {
     try {

@@ -74,6 +74,9 @@ async function run(): Promise<void> {
 }
 
 if (require.main === module) {
+  // Deprecation warnings of bundled libraries (the Kubernetes client's fetch calls url.parse, DEP0169 on
+  // Node >= 24) are for their authors; the Jupyter server log would only fill with noise.
+  process.noDeprecation = true;
   run().catch(err => {
     process.stderr.write(`cellpipe server: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

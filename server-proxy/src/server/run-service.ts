@@ -3,12 +3,13 @@
  * status events for every listener, and cancellation.
  */
 import { EventEmitter } from 'events';
-import { basename } from 'path';
+import { basename, dirname } from 'path';
 import type { NotebookData } from '../../../src/core/notebook/model';
 import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
-import { analyzeNotebook } from '../../../src/core/pipeline';
+import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
-import { newRunId, resumeOrphanedRuns, runLocal, stepAndDownstream } from '../engines/local/engine';
+import { newRunId, resumeOrphanedRuns, runLocal } from '../engines/local/engine';
+import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
 import type {
   ClusterAccess,
   RunEvent,
@@ -16,7 +17,7 @@ import type {
   StartRunRequest,
   StepRecord
 } from '../../../src/core/runs/run-record';
-import { loadNotebookFile } from '../notebook-file';
+import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
 import { HttpError } from './http-json';
@@ -30,6 +31,8 @@ import { alive } from '../process-alive';
 export type StartRequest = Omit<StartRunRequest, 'notebook'>;
 
 export interface RunServiceOptions {
+  /** The Jupyter root: notebooks name the notebooks they run relative to it, and cannot reach outside it. */
+  root?: string;
   /**
    * How to reach the cluster with the user's settings (default: from the environment: service account,
    * kubeconfig and its context, token file).
@@ -69,9 +72,23 @@ export class RunService {
     this.events.setMaxListeners(0);
   }
 
+  /** The analysis of a notebook, with the notebooks its `notebook:` steps run (read inside the root). */
+  async analyse(notebookPath: string, notebook: NotebookData): Promise<PipelineAnalysis> {
+    return analyzeNotebook(
+      notebook,
+      await nodeAnalyser(),
+      await analysisOptions(
+        notebookPath,
+        notebook,
+        this.options.root ?? dirname(notebookPath),
+        !!this.options.root
+      )
+    );
+  }
+
   async start(notebookPath: string, request: StartRequest): Promise<{ run: string }> {
     const notebook = await requestNotebook(notebookPath, request.content);
-    const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+    const analysis = await this.analyse(notebookPath, notebook);
     const errors = analysis.diagnostics.filter(d => d.severity === 'error');
     if (errors.length > 0) {
       throw new HttpError(
@@ -89,7 +106,8 @@ export class RunService {
       }
     }
     const selection = request.steps ?? { mode: 'all' };
-    if (selection.mode !== 'all' && !analysis.order.includes(selection.step ?? '')) {
+    const runnable = runnableSteps(analysis, notebook);
+    if (selection.mode !== 'all' && selectSteps(runnable, selection.step ?? '').length === 0) {
       throw new HttpError(400, 'no-such-step', `The pipeline has no step "${selection.step}".`);
     }
     const target = request.target ?? analysis.pipeline.target;
@@ -109,9 +127,9 @@ export class RunService {
     }
     const only =
       selection.mode === 'one'
-        ? [selection.step!]
+        ? selectSteps(runnable, selection.step!)
         : selection.mode === 'from'
-          ? stepAndDownstream(analysis, selection.step!)
+          ? stepAndDownstream(runnable, selection.step!)
           : undefined;
     const id = newRunId();
     const controller = new AbortController();
@@ -143,7 +161,7 @@ export class RunService {
   private async startCluster(
     notebookPath: string,
     notebook: NotebookData,
-    analysis: ReturnType<typeof analyzeNotebook>,
+    analysis: PipelineAnalysis,
     parameters: Record<string, ParameterValue>,
     target: 'kfp' | 'argo',
     volumes: StartRequest['volumes'],

@@ -21,7 +21,12 @@ export interface StepRecord {
   error?: { message: string; cell: number | null; line: number | null };
   /** For a skipped step: the upstream step that failed. */
   skippedBecause?: string;
-  /** A cluster step: where it runs, why it waits, how often it was retried. */
+  /**
+   * For a queued step on a cluster: why it does not start yet and what to do (unschedulable, quota, an
+   * image that cannot be pulled), as one line.
+   */
+  waiting?: string;
+  /** A cluster step: where it runs and how often it was retried. */
   cluster?: ClusterStepInfo;
 }
 
@@ -31,8 +36,6 @@ export interface ClusterStepInfo {
   pod?: string;
   /** The node the pod was scheduled on. */
   node?: string;
-  /** Why the step is not running yet (its pod is Pending), in the cluster's words with what to do. */
-  waiting?: { reason: 'unschedulable' | 'image-pull' | 'pending'; message: string };
   /** Attempts after the first so far (the step's retries setting). */
   retries?: number;
 }

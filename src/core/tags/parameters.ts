@@ -194,7 +194,6 @@ export function parseParameters(
   return { parameters, diagnostics };
 }
 
-/** The Python literal for a value (used in step programs; parses back to the same value). */
 /**
  * A typed parameter as a Python literal: a float stays a float even when its value is whole (`1.0`, not
  * `1`, which Python would read as an int: `f"{C}"` and `type(C)` would differ from the notebook's).
@@ -206,6 +205,7 @@ export function formatParameter(p: ParameterValue): string {
   return formatParameterValue(p.value);
 }
 
+/** The Python literal for a value (parses back to the same value). */
 export function formatParameterValue(value: ParameterLiteral): string {
   if (typeof value === 'boolean') {
     return value ? 'True' : 'False';

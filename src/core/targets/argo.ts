@@ -12,6 +12,10 @@
  * running, so parallel branches can mount it (the first pod matches its own
  * term, which Kubernetes allows when no other pod does).
  *
+ * A `notebook:` step is a `dag` template of its own holding its sub-pipeline's
+ * steps, called as one task of its parent's DAG; the data its steps exchange
+ * with the rest is on the run volume like any other.
+ *
  * Argo expands `{{...}}` in every string of a template: notebook text only
  * reaches a template base64-encoded (cluster-step.ts), and names only as keys
  * and DNS labels.
@@ -24,10 +28,12 @@ import {
   ClusterCompileOptions,
   ClusterPlan,
   planCluster,
+  PlannedGroup,
   PlannedStep,
-  stepPodMetadata
+  stepPodMetadata,
+  stepSummary
 } from './cluster-plan';
-import { AdapterFlag, containerCommand, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
+import { AdapterFlag, containerCommand, ERROR_FILE, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
 import type { CompiledPipeline } from './kfp';
 import { toYaml, YamlValue } from './yaml-text';
 
@@ -95,18 +101,28 @@ export function argoDocuments(
     ...plan.volumes.map(v => ({ name: v.name, mountPath: v.mountPath }))
   ];
 
-  const templates: YamlValue[] = [
-    {
-      name: ENTRYPOINT,
-      dag: {
-        tasks: plan.steps.map(s => ({
-          name: s.name,
-          template: s.name,
-          ...(s.after.length > 0 ? { dependencies: s.after } : {})
-        }))
+  // The tasks of a DAG ('' the pipeline's own, else a sub-pipeline's), in run order.
+  const dagTasks = (dag: string) => {
+    const tasks: Array<PlannedStep | PlannedGroup> = [];
+    for (const s of plan.steps) {
+      const task =
+        s.dag === dag ? s : plan.groups.find(g => g.dag === dag && s.runnable.scope.includes(g.qualified));
+      if (task && !tasks.includes(task)) {
+        tasks.push(task);
       }
-    },
-    ...plan.steps.map(s => stepTemplate(s, mounts, singleNode, options.workingDir))
+    }
+    return tasks.map(t => ({
+      name: t.name,
+      template: t.name,
+      ...(t.after.length > 0 ? { dependencies: t.after } : {})
+    }));
+  };
+  const templates: YamlValue[] = [
+    { name: ENTRYPOINT, dag: { tasks: dagTasks('') } },
+    ...plan.groups.map(g => ({ name: g.name, dag: { tasks: dagTasks(g.name) } })),
+    ...plan.steps.map(s =>
+      stepTemplate(s, mounts, singleNode, options.workingDir, !!options.artifactRepository)
+    )
   ];
 
   const annotations: Doc = {};
@@ -119,6 +135,9 @@ export function argoDocuments(
     spec.arguments = {
       parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) }))
     };
+  }
+  if (options.artifactRepository) {
+    spec.artifactRepositoryRef = { ...options.artifactRepository };
   }
   spec.volumeClaimTemplates = claimTemplates;
   spec.volumeClaimGC = { strategy: 'OnWorkflowCompletion' };
@@ -151,7 +170,10 @@ export function compileArgo(
   }
   lines.push('Steps (template: notebook step):');
   for (const s of plan.steps) {
-    lines.push(`   ${s.name}: ${s.step.name}, cells ${s.step.cells.map(c => c + 1).join(', ')}`);
+    lines.push(`   ${stepSummary(s)}`);
+  }
+  for (const g of plan.groups) {
+    lines.push(`   ${g.name}: runs ${g.path} (dag template)`);
   }
   const renamed = plan.parameters.filter(p => p.key !== p.name);
   if (renamed.length > 0) {
@@ -169,18 +191,20 @@ function stepTemplate(
   s: PlannedStep,
   volumeMounts: YamlValue[],
   singleNode: boolean,
-  workingDir: string | undefined
+  workingDir: string | undefined,
+  artifacts: boolean
 ): Doc {
   const settings = s.step.settings;
   const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
-  for (const p of s.parameters) {
+  for (const p of s.parameters.filter(p => p.fromRun)) {
     flags.push(['--param', p.key, `{{workflow.parameters.${p.key}}}`]);
   }
   if (s.metrics.length > 0) {
     flags.push(['--metrics', METRICS_FILE]);
   }
-  // The step's outputs come back as an output parameter, so JupyterLab can show them beside the notebook.
-  flags.push(['--outputs', OUTPUTS_FILE]);
+  // The step's outputs come back (an artifact, else an output parameter), so JupyterLab can show them
+  // beside the notebook; so does a failed step's error, which is small.
+  flags.push([artifacts ? '--full-outputs' : '--outputs', OUTPUTS_FILE], ['--error', ERROR_FILE]);
   const command = containerCommand(s.program, s.binding, flags);
   const container: Doc = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
   const env: YamlValue[] = Object.entries(settings.env ?? {})
@@ -242,11 +266,24 @@ function stepTemplate(
     };
   }
   template.container = container;
-  const outputs: YamlValue[] = [{ name: 'outputs', valueFrom: { path: OUTPUTS_FILE, default: '{}' } }];
+  const files: [string, string][] = [['outputs', OUTPUTS_FILE]];
   if (s.metrics.length > 0) {
-    outputs.push({ name: 'metrics', valueFrom: { path: METRICS_FILE, default: '{}' } });
+    files.push(['metrics', METRICS_FILE]);
   }
-  template.outputs = { parameters: outputs };
+  const error = { name: 'error', valueFrom: { path: ERROR_FILE, default: '{}' } };
+  if (artifacts) {
+    // Whole files in the artifact store, not tarred (archive none), and the step's log archived beside
+    // them so it outlives the pod.
+    template.outputs = {
+      parameters: [error],
+      artifacts: files.map(([name, path]) => ({ name, path, optional: true, archive: { none: {} } }))
+    };
+    template.archiveLocation = { archiveLogs: true };
+  } else {
+    template.outputs = {
+      parameters: [...files.map(([name, path]) => ({ name, valueFrom: { path, default: '{}' } })), error]
+    };
+  }
   return template;
 }
 

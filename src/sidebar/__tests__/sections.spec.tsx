@@ -103,6 +103,7 @@ describe('the sidebar sections', () => {
     expect($$('[data-field="role"] option').map(o => o.textContent)).toEqual([
       'Not tagged',
       'Step',
+      'Notebook',
       'Skip',
       'Imports',
       'Functions',

@@ -5,9 +5,11 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
-import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
+import { ArtifactStore, S3Repository, s3Store } from './artifact-store';
+import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
 import { clusterError } from './cluster-errors';
 import type { KubeClients } from './kube-client';
+import { failureMessage, StepError, waitingReason } from './step-messages';
 import { watchObject } from './watch';
 
 const GROUP = 'argoproj.io';
@@ -24,17 +26,27 @@ interface ArgoNode {
   message?: string;
   /** The node the pod was scheduled on. */
   hostNodeName?: string;
-  /** A Retry node's attempts (Pod nodes), by id. */
-  children?: string[];
   startedAt?: string;
   finishedAt?: string;
-  outputs?: { parameters?: { name: string; value?: string }[] };
+  /** A Retry node's attempts (Pod nodes named `TASK(N)`). */
+  children?: string[];
+  outputs?: {
+    parameters?: { name: string; value?: string }[];
+    /** With an artifact repository: `outputs`, `metrics`, and `main-logs` (archived log), by S3 key. */
+    artifacts?: { name: string; s3?: { key?: string } }[];
+  };
 }
 
 interface Workflow {
   metadata?: { name?: string; uid?: string; resourceVersion?: string };
-  spec?: { shutdown?: string };
-  status?: { phase?: string; message?: string; nodes?: Record<string, ArgoNode> };
+  spec?: { shutdown?: string; templates?: { name: string; activeDeadlineSeconds?: number | string }[] };
+  status?: {
+    phase?: string;
+    message?: string;
+    nodes?: Record<string, ArgoNode>;
+    /** The artifact repository the workflow used, resolved by the controller. */
+    artifactRepositoryRef?: { artifactRepository?: { s3?: S3Repository } };
+  };
 }
 
 const NODE_STATUS: Record<string, StepStatus> = {
@@ -51,6 +63,41 @@ const NODE_STATUS: Record<string, StepStatus> = {
 export function argoUrl(namespace: string, name: string): string | undefined {
   const ui = process.env.CELLPIPE_ARGO_UI_URL?.replace(/\/+$/, '');
   return ui ? `${ui}/workflows/${namespace}/${name}` : undefined;
+}
+
+/** Argo's convention for a namespace's artifact repositories, and the annotation naming the default one. */
+const REPOSITORIES = 'artifact-repositories';
+const DEFAULT_REPOSITORY = 'workflows.argoproj.io/default-artifact-repository';
+
+/**
+ * The namespace's default artifact repository (ConfigMap `artifact-repositories`, as Kubeflow makes in
+ * every profile namespace), or why there is none to use: then outputs go the output-parameter way.
+ */
+export async function namespaceArtifactRepository(
+  kube: KubeClients,
+  namespace: string
+): Promise<{ ref?: { configMap: string; key: string }; note?: string }> {
+  try {
+    const cm = await kube.core.readNamespacedConfigMap({ name: REPOSITORIES, namespace });
+    const key = cm.metadata?.annotations?.[DEFAULT_REPOSITORY];
+    if (key && cm.data?.[key] !== undefined) {
+      return { ref: { configMap: REPOSITORIES, key } };
+    }
+    return {
+      note: `ConfigMap ${REPOSITORIES} names no default repository (annotation ${DEFAULT_REPOSITORY})`
+    };
+  } catch (err) {
+    const e = clusterError(err, {
+      action: `read the ConfigMap ${REPOSITORIES}`,
+      namespace,
+      server: kube.server,
+      service: 'Kubernetes'
+    });
+    if (e.code === 'not-found') {
+      return {};
+    }
+    return { note: e.message };
+  }
 }
 
 export async function submitWorkflow(
@@ -89,6 +136,22 @@ export function argoBackend(
 ): ClusterBackend {
   const known = new Set(tasks);
   const attempt = (action: string) => ({ action, namespace, server: kube.server, service: 'Kubernetes' });
+  // The last state seen: a finished task's artifact keys and the repository they are in.
+  let last: Workflow | undefined;
+  let store: Promise<ArtifactStore> | undefined;
+  const artifactStore = (): Promise<ArtifactStore> | undefined => {
+    const repo = last?.status?.artifactRepositoryRef?.artifactRepository?.s3;
+    if (!repo) {
+      return undefined;
+    }
+    store ??= s3Store(kube, namespace, repo);
+    return store;
+  };
+  const artifact = async (task: string, name: string): Promise<string | undefined> => {
+    const key = taskNode(last, task)?.outputs?.artifacts?.find(a => a.name === name)?.s3?.key;
+    const s3 = key ? artifactStore() : undefined;
+    return key && s3 ? (await s3).read(key) : undefined;
+  };
   return {
     kind: 'argo',
     async poll(): Promise<ClusterPoll> {
@@ -104,7 +167,8 @@ export function argoBackend(
       } catch (err) {
         throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
       }
-      return workflowState(workflow, known);
+      last = workflow;
+      return workflowState(workflow, known, namespace);
     },
     watch(listener) {
       return watchObject<Workflow>(
@@ -112,11 +176,16 @@ export function argoBackend(
         { group: GROUP, version: VERSION, plural: PLURAL, namespace, name },
         {
           onEvent(type, workflow) {
-            const state = workflowState(workflow, known);
+            if (type !== 'DELETED') {
+              last = workflow;
+            }
+            const state = workflowState(workflow, known, namespace);
             if (type === 'DELETED' && state.status === 'running') {
               // Deleted before it finished (kubectl delete, a TTL): its pods are gone with it.
               state.status = 'failed';
-              state.message = `The Argo Workflow ${name} was deleted before it finished.`;
+              state.message =
+                `The Argo Workflow ${name} was deleted before it finished (its pods are gone with it); run ` +
+                'the pipeline again.';
             }
             listener.push(state);
           },
@@ -146,46 +215,122 @@ export function argoBackend(
           labelSelector: `workflows.argoproj.io/workflow=${name}`
         });
         const pod = lastPodOf(pods.items, name, task);
-        if (!pod?.metadata?.name) {
-          return `(no pod of step ${task} was found: the workflow's pods may have been garbage-collected)\n`;
+        if (pod?.metadata?.name) {
+          return withoutExecutorLines(
+            await kube.core.readNamespacedPodLog({
+              name: pod.metadata.name,
+              namespace,
+              container: 'main'
+            })
+          );
         }
-        return await kube.core.readNamespacedPodLog({
-          name: pod.metadata.name,
-          namespace,
-          container: 'main'
-        });
       } catch (err) {
-        return `(could not read the log of step ${task}: ${clusterError(err, attempt('read the pod log')).message})\n`;
+        const archived = await artifact(task, 'main-logs').catch(() => undefined);
+        return (
+          (archived === undefined ? undefined : withoutExecutorLines(archived)) ??
+          `(could not read the log of step ${task}: ${clusterError(err, attempt('read the pod log')).message})\n`
+        );
       }
+      // The pod was garbage-collected: the log archived in the artifact store, when there is one.
+      try {
+        const archived = await artifact(task, 'main-logs');
+        if (archived !== undefined) {
+          return withoutExecutorLines(archived);
+        }
+      } catch (err) {
+        return `(the pod of step ${task} is gone and its archived log could not be read: ${(err as Error).message})\n`;
+      }
+      return `(no pod of step ${task} was found: the workflow's pods were garbage-collected, and it has no archived log)\n`;
+    },
+    async results(task: string): Promise<TaskResults> {
+      // Whole, from the artifact store (the outputs parameter route caps them); a missing artifact is no result.
+      const [outputs, metrics] = await Promise.all(
+        ['outputs', 'metrics'].map(a =>
+          artifact(task, a).then(
+            text => (text === undefined ? undefined : parseObject(text)),
+            (err: Error) => {
+              throw new Error(
+                `could not read the ${a} of step ${task} from the artifact store: ${err.message}`
+              );
+            }
+          )
+        )
+      );
+      return { outputs, metrics };
     }
   };
 }
 
+/**
+ * The step's own output: Argo's emissary executor runs in the main container and logs there too
+ * (`time="…" level=info msg="capturing logs" argo=true`, "Taring …"), lines the user did not write.
+ */
+export function withoutExecutorLines(log: string): string {
+  return log
+    .split('\n')
+    .filter(line => !/^time="[^"]*" level=(debug|info|warning|error|fatal) msg="/.test(line))
+    .join('\n');
+}
+
+/** The node of a task (DAG task `displayName`): a Pod node, or the Retry node over its attempts. */
+function taskNode(workflow: Workflow | undefined, task: string): ArgoNode | undefined {
+  return Object.values(workflow?.status?.nodes ?? {}).find(n => n.displayName === task && n.phase);
+}
+
 /** The run's state in a Workflow object (read or from a watch event). */
-function workflowState(workflow: Workflow, known: Set<string>): ClusterPoll {
+function workflowState(workflow: Workflow, known: Set<string>, namespace: string): ClusterPoll {
   const states = new Map<string, TaskState>();
   const nodes = workflow.status?.nodes ?? {};
   const name = workflow.metadata?.name ?? '';
+  const cancelled = !!workflow.spec?.shutdown;
   for (const node of Object.values(nodes)) {
     // A retried step has a Retry node named after the task and Pod children named `task(N)`.
     if (!node.displayName || !known.has(node.displayName) || !node.phase) {
       continue;
     }
-    const parameter = (key: string) => node.outputs?.parameters?.find(p => p.name === key)?.value;
+    const task = node.displayName;
+    const attempts = (node.children ?? []).map(id => nodes[id]).filter(Boolean);
+    // What the latest attempt says (a Retry node's own message is only "No more retries left").
+    const latest = attempts.length > 0 ? attempts[attempts.length - 1] : node;
+    const parameter = (name: string) =>
+      (node.outputs ?? latest.outputs)?.parameters?.find(p => p.name === name)?.value;
     const metrics = parameter('metrics');
     const outputs = parameter('outputs');
-    states.set(node.displayName, {
-      status: NODE_STATUS[node.phase] ?? 'running',
+    const error = parameter('error');
+    const status = NODE_STATUS[node.phase] ?? 'running';
+    const state: TaskState = {
+      status,
       started: node.startedAt || undefined,
       finished: node.finishedAt || undefined,
-      message: node.message,
       metrics: metrics ? parseObject(metrics) : undefined,
       outputs: outputs ? parseObject(outputs) : undefined,
       cluster: podInfo(name, node, nodes)
-    });
+    };
+    if (status === 'queued' || (status === 'running' && latest.phase === 'Pending')) {
+      state.status = 'queued';
+      state.waiting = waitingReason(task, latest.message, namespace);
+    } else if (cancelled && (status === 'skipped' || (status === 'failed' && !hasError(error)))) {
+      // Stopped (spec.shutdown): Argo fails the steps it stopped ("Stopped with strategy 'Terminate'",
+      // "omitted: depends condition not met" for one that never started); they were cancelled.
+      state.status = 'cancelled';
+    } else if (status === 'failed') {
+      const stepError = error ? (parseObject(error) as StepError | undefined) : undefined;
+      state.error = stepError && Object.keys(stepError).length > 0 ? stepError : undefined;
+      const deadline = workflow.spec?.templates?.find(
+        t => t.name === node.templateName
+      )?.activeDeadlineSeconds;
+      state.message = failureMessage(task, {
+        raw: latest.message ?? node.message,
+        attempts: node.type === 'Retry' ? attempts.length : undefined,
+        timeoutSeconds: deadline === undefined ? undefined : Number(deadline),
+        error: state.error
+      });
+    } else {
+      state.message = node.message;
+    }
+    states.set(task, state);
   }
   const phase = workflow.status?.phase;
-  const cancelled = !!workflow.spec?.shutdown;
   const status =
     phase === 'Succeeded'
       ? 'succeeded'
@@ -225,29 +370,7 @@ function podInfo(
   if (attempts.length > 1) {
     info.retries = attempts.length - 1;
   }
-  if (latest.phase === 'Pending' && latest.message) {
-    info.waiting = pendingReason(latest.message);
-  }
   return Object.keys(info).length > 0 ? info : undefined;
-}
-
-/** A Pending pod's reason in words a user can act on. */
-export function pendingReason(message: string): NonNullable<ClusterStepInfo['waiting']> {
-  if (/^Unschedulable\b|nodes are available/i.test(message)) {
-    return {
-      reason: 'unschedulable',
-      message:
-        `no node can take the step's pod (${message}). Lower its cpu, memory or GPU requests, check its ` +
-        'node selector and tolerations, or add nodes.'
-    };
-  }
-  if (/ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull/i.test(message)) {
-    return {
-      reason: 'image-pull',
-      message: `the step's image cannot be pulled (${message}). Check the image name and tag, and that the cluster may pull from its registry (an image pull secret).`
-    };
-  }
-  return { reason: 'pending', message };
 }
 
 /** The latest pod of a task: Argo annotates each pod with its node name, `WORKFLOW.TASK` or `WORKFLOW.TASK(N)`. */
@@ -263,6 +386,12 @@ function lastPodOf(pods: V1Pod[], workflow: string, task: string): V1Pod | undef
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Whether the `error` output parameter holds a step's own error (`{}` when it has none). */
+function hasError(text: string | undefined): boolean {
+  const error = text ? parseObject(text) : undefined;
+  return !!error && Object.keys(error).length > 0;
 }
 
 /** A JSON object from an output parameter; anything else (truncated, not JSON) is ignored. */

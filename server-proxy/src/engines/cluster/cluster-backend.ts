@@ -1,5 +1,6 @@
 /** What the follow loop needs from a submitted cluster run, whichever the engine (Argo or KFP). */
 import type { ClusterStepInfo, RunStatus, StepStatus } from '../../../../src/core/runs/run-record';
+import type { StepError } from './step-messages';
 
 export interface TaskState {
   status: StepStatus;
@@ -10,8 +11,18 @@ export interface TaskState {
   metrics?: Record<string, unknown>;
   /** The task's cell outputs (nbformat, by cell index) when the engine returns them (Argo: `outputs`). */
   outputs?: Record<string, unknown>;
-  /** Its pod, node, why it waits, retries so far, as far as the engine tells. */
+  /** Its pod, node and retries so far, as far as the engine tells. */
   cluster?: ClusterStepInfo;
+  /** For a failed task: the step's own error (cell, line), when it got to run its cells. */
+  error?: StepError;
+  /** For a queued task: why it does not start yet, as one line (see step-messages.ts). */
+  waiting?: string;
+}
+
+/** What a finished task left in the artifact store (outputs, metrics), read once when it finishes. */
+export interface TaskResults {
+  outputs?: Record<string, unknown>;
+  metrics?: Record<string, unknown>;
 }
 
 export interface ClusterPoll {
@@ -41,4 +52,6 @@ export interface ClusterBackend {
   cancel(): Promise<void>;
   /** A finished task's log, or a line saying where to read it. */
   log(task: string): Promise<string>;
+  /** A finished task's outputs and metrics when they are artifacts rather than part of its state. */
+  results?(task: string): Promise<TaskResults>;
 }

@@ -20,6 +20,7 @@ import type {
 import { CompileError } from '../../../../src/core/targets/cluster-step';
 import { kfpDocuments } from '../../../../src/core/targets/kfp';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import { parseQuantity } from '../../../../src/core/tags/quantity';
 import type { VolumeSettings } from '../../../../src/core/tags/settings';
 import { writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
@@ -33,7 +34,7 @@ import type {
   StepStatus
 } from '../../../../src/core/runs/run-record';
 import { runDir } from '../local/run-store';
-import { argoBackend, argoUrl, submitWorkflow } from './argo-engine';
+import { argoBackend, argoUrl, namespaceArtifactRepository, submitWorkflow } from './argo-engine';
 import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
 import { ClusterError } from './cluster-errors';
 import { DEFAULT_KFP_ENDPOINT, KfpClient } from './kfp-client';
@@ -157,6 +158,18 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     parameters: { ...analysis.parameters, ...options.parameters },
     pipeline: { ...analysis.pipeline, volumes: workspace.volumes }
   };
+  // Argo: the namespace's artifact repository carries outputs, metrics and logs whole; without one they
+  // are output parameters, capped to what a pod annotation holds.
+  let artifactRepository: { configMap: string; key: string } | undefined;
+  if (target === 'argo' && options.kube) {
+    const found = await namespaceArtifactRepository(kube!(), namespace);
+    artifactRepository = found.ref;
+    if (found.note) {
+      warnings.push(
+        `No artifact repository is used (${found.note}): step outputs larger than 200 KiB come back cut.`
+      );
+    }
+  }
   const compileOptions = (
     snapshots: Record<string, SnapshotSource>
   ): Omit<ClusterCompileOptions, 'runtimeSource'> => ({
@@ -164,7 +177,8 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     defaultImage: image,
     snapshots,
     workingDir,
-    runVolume: { storageClass: options.runStorageClass }
+    runVolume: { storageClass: options.runStorageClass },
+    artifactRepository
   });
   const compile = (snapshots: Record<string, SnapshotSource>) => {
     try {
@@ -221,7 +235,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
         t.claim,
         {
           snapshot: t.snapshot,
-          size: t.restoreSize ?? t.size,
+          size: restoredSize(t.size, t.restoreSize),
           storageClass: t.storageClass,
           accessMode: t.accessMode
         }
@@ -296,7 +310,16 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   const record = newRecord(id, options, runAnalysis, compiled.plan, cluster, snapshots, mode, warnings);
   await mkdir(join(dir, 'logs'), { recursive: true });
   await writeJsonAtomic(join(dir, 'run.json'), record);
-  return { record, follow: followOptions => followRun(dir, record, backend, compiled.plan, followOptions) };
+  const cleanup = snapshotCleanup(
+    kube,
+    namespace,
+    taken.map(t => t.snapshot)
+  );
+  return {
+    record,
+    follow: followOptions =>
+      followLoop(dir, record, backend, taskNames(record, compiled.plan), { ...followOptions, cleanup })
+  };
 }
 
 /** Follows a cluster run again (after a server restart), from its record. */
@@ -321,23 +344,41 @@ export function reattach(
   } else {
     return null;
   }
-  return options => followLoop(dir, record, backend, tasks, options ?? {});
+  const cleanup = snapshotCleanup(
+    connection.kube,
+    cluster.namespace,
+    (record.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []))
+  );
+  return options => followLoop(dir, record, backend, tasks, { ...options, cleanup });
 }
 
-function followRun(
-  dir: string,
-  record: RunRecord,
-  backend: ClusterBackend,
-  plan: ClusterPlan,
-  options: FollowOptions = {}
-): Promise<{ record: RunRecord; timedOut: boolean }> {
-  return followLoop(dir, record, backend, taskNames(record, plan), options);
+/**
+ * Deletes the run's VolumeSnapshots once it has ended (its restored claims are gone with the workflow), so
+ * a run leaves nothing behind; a snapshot that cannot be deleted is named in the run's warnings.
+ */
+function snapshotCleanup(
+  kube: (() => KubeClients) | undefined,
+  namespace: string,
+  names: string[]
+): ((record: RunRecord) => Promise<void>) | undefined {
+  if (!kube || names.length === 0) {
+    return undefined;
+  }
+  return async record => {
+    const left = await deleteSnapshots(kube(), namespace, names);
+    if (left.length > 0) {
+      record.warnings = [
+        ...(record.warnings ?? []),
+        `The VolumeSnapshots ${left.join(', ')} of this run could not be deleted; delete them yourself.`
+      ];
+    }
+  };
 }
 
 /** Cluster task name → step name, from the plan or, after a restart, from the record. */
 function taskNames(record: RunRecord, plan: Pick<ClusterPlan, 'steps'> | null): Map<string, string> {
   if (plan) {
-    return new Map(plan.steps.map(s => [s.name, s.step.name]));
+    return new Map(plan.steps.map(s => [s.name, s.runnable.name]));
   }
   return new Map(Object.entries(record.clusterTasks ?? {}).map(([step, task]) => [task, step]));
 }
@@ -347,7 +388,7 @@ async function followLoop(
   record: RunRecord,
   backend: ClusterBackend,
   tasks: Map<string, string>,
-  options: FollowOptions
+  options: FollowOptions & { cleanup?: (record: RunRecord) => Promise<void> }
 ): Promise<{ record: RunRecord; timedOut: boolean }> {
   const pollMs = options.pollMs ?? 3000;
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
@@ -388,6 +429,7 @@ async function followLoop(
         }
         if (poll.status !== 'running') {
           finish(record, poll.status, poll.message, options.onStep);
+          await options.cleanup?.(record);
           await save();
           return { record, timedOut: false };
         }
@@ -419,23 +461,30 @@ async function updateStep(
     return;
   }
   if (old && old.status === state.status) {
-    // The same state, but the cluster may say more: the pod, its node, why it waits, another retry.
-    if (state.cluster && JSON.stringify(state.cluster) !== JSON.stringify(old.cluster ?? null)) {
-      record.steps[step] = { ...old, cluster: state.cluster };
+    // The same state, but the cluster may say more: why it waits (while queued), its pod, node, a retry.
+    const waiting = state.status === 'queued' ? state.waiting : old.waiting;
+    const cluster = state.cluster ?? old.cluster;
+    if (waiting !== old.waiting || JSON.stringify(cluster ?? null) !== JSON.stringify(old.cluster ?? null)) {
+      const updated: StepRecord = { ...old };
+      delete updated.waiting;
+      delete updated.cluster;
+      record.steps[step] = {
+        ...updated,
+        ...(waiting ? { waiting } : {}),
+        ...(cluster ? { cluster } : {})
+      };
       onStep?.(step, record.steps[step]);
     }
     return;
   }
   const next: StepRecord = { status: state.status, cached: false };
+  // Once it runs it no longer waits; where it ran stays.
+  if (state.status === 'queued' && state.waiting) {
+    next.waiting = state.waiting;
+  }
   const cluster = state.cluster ?? old?.cluster;
   if (cluster) {
-    // Once it runs it no longer waits; where it ran stays.
-    const { waiting: _waiting, ...placed } = cluster;
-    void _waiting;
-    const shown = state.status === 'queued' ? cluster : placed;
-    if (Object.keys(shown).length > 0) {
-      next.cluster = shown;
-    }
+    next.cluster = cluster;
   }
   if (state.started) {
     next.started = state.started;
@@ -454,17 +503,32 @@ async function updateStep(
     return;
   }
   if (state.status === 'failed') {
-    next.error = { message: state.message || `Step ${step} failed on the cluster.`, cell: null, line: null };
+    next.error = {
+      message: state.message || `Step ${step} failed on the cluster.`,
+      cell: state.error?.cell ?? null,
+      line: state.error?.line ?? null
+    };
   }
   record.steps[step] = next;
-  if (state.status === 'succeeded' && state.metrics) {
-    Object.assign(record.metrics, state.metrics);
+  let { outputs, metrics } = state;
+  if (FINISHED.has(state.status) && backend.results) {
+    // Outputs and metrics kept as artifacts come back whole; a store that cannot be read is said in the log.
+    try {
+      const results = await backend.results(task);
+      outputs = results.outputs ?? outputs;
+      metrics = results.metrics ?? metrics;
+    } catch (err) {
+      record.warnings = [...new Set([...(record.warnings ?? []), (err as Error).message])];
+    }
+  }
+  if (state.status === 'succeeded' && metrics) {
+    Object.assign(record.metrics, metrics);
   }
   if (FINISHED.has(state.status)) {
     await writeFile(join(dir, 'logs', `${step}.log`), await backend.log(task));
-    if (state.outputs) {
+    if (outputs) {
       // Where a local run keeps them: GET /api/runs/ID/steps/STEP serves them the same way.
-      await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), state.outputs);
+      await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), outputs);
     }
   }
   onStep?.(step, next);
@@ -508,8 +572,11 @@ function newRecord(
   volumes: 'snapshot' | 'mount',
   warnings: string[]
 ): RunRecord {
+  // The runnable steps (a notebook step's sub-pipeline steps are `NOTEBOOK_STEP.STEP`), as a local run has them.
+  const runnable = plan.steps.map(s => s.runnable);
+  const order = runnable.map(r => r.name);
   const deps = Object.fromEntries(
-    analysis.steps.map(s => [s.name, [...new Set([...s.deps, ...Object.values(s.sources)])].sort()])
+    runnable.map(r => [r.name, [...new Set([...r.deps, ...Object.values(r.sources)])].sort()])
   );
   return {
     id,
@@ -518,14 +585,14 @@ function newRecord(
     status: 'running',
     started: new Date().toISOString(),
     parameters: options.parameters,
-    order: analysis.order,
+    order,
     plan: { deps, cacheKeys: {}, reuse: {} },
     owner: process.pid,
-    steps: Object.fromEntries(analysis.order.map(s => [s, { status: 'queued', cached: false }])),
+    steps: Object.fromEntries(order.map(s => [s, { status: 'queued', cached: false }])),
     metrics: {},
     target: options.target,
     cluster,
-    clusterTasks: Object.fromEntries(plan.steps.map(s => [s.step.name, s.name])),
+    clusterTasks: Object.fromEntries(plan.steps.map(s => [s.runnable.name, s.name])),
     snapshots,
     volumes,
     ...(options.access && Object.keys(options.access).length > 0 ? { access: options.access } : {}),
@@ -599,6 +666,21 @@ export function kfpEndpoint(
     'No Kubeflow Pipelines endpoint: set the KFP endpoint in the pipeline settings (or --endpoint), e.g. ' +
       `https://HOST/pipeline. The in-cluster address ${DEFAULT_KFP_ENDPOINT} only works from a pod of the cluster.`
   );
+}
+
+/**
+ * The size of a claim restored from a snapshot: the workspace PVC's own size, or the snapshot's
+ * `restoreSize` when that is larger (a restore may not be smaller). CSI drivers report `restoreSize` as the
+ * bytes the snapshot holds (the lab's driver: "15783"), so taking it alone would give the steps a workspace
+ * with no room to write in.
+ */
+export function restoredSize(claimSize: string, restoreSize: string | undefined): string {
+  if (!restoreSize) {
+    return claimSize;
+  }
+  const claim = parseQuantity(claimSize);
+  const restore = parseQuantity(restoreSize);
+  return claim !== null && restore !== null && restore > claim ? restoreSize : claimSize;
 }
 
 function lazy<T>(make: (() => T) | undefined): (() => T) | undefined {

@@ -5,7 +5,9 @@
  *
  * A snapshot needs a VolumeSnapshotClass whose `driver` is the PVC's CSI provisioner; when there is none
  * (or the API is missing) `planSnapshots` says why instead of failing, so the caller can offer to mount
- * the existing volumes.
+ * the existing volumes. An account that may not list classes (they are cluster-scoped; a notebook's
+ * namespace-scoped account often may not) names no class, and the snapshot controller takes the default
+ * class of the PVC's driver, as it does for `kubectl` users.
  */
 import { ClusterError, clusterError } from './cluster-errors';
 import type { KubeClients } from './kube-client';
@@ -21,7 +23,11 @@ const PROVISIONER_ANNOTATIONS = [
 ];
 
 export interface SnapshotPlan extends PodVolume {
-  snapshotClass: string;
+  /**
+   * The VolumeSnapshotClass; undefined when the account may not list classes (cluster-scoped): the
+   * snapshot then names none and the snapshot controller takes the default class of the PVC's driver.
+   */
+  snapshotClass?: string;
   /** The PVC's StorageClass: restores use it, as its provisioner is the snapshot's driver. */
   storageClass?: string;
   /** The PVC's capacity (a restore must be at least the snapshot's restoreSize). */
@@ -44,6 +50,7 @@ interface SnapshotClass {
 
 interface VolumeSnapshot {
   metadata?: { name?: string; resourceVersion?: string };
+  spec?: { volumeSnapshotClassName?: string };
   status?: { readyToUse?: boolean; restoreSize?: string; error?: { message?: string } };
 }
 
@@ -53,7 +60,8 @@ export async function planSnapshots(
   namespace: string,
   volumes: PodVolume[]
 ): Promise<SnapshotAvailability> {
-  let classes: SnapshotClass[];
+  // null: the account may not list classes (a namespace-scoped notebook account often may not).
+  let classes: SnapshotClass[] | null;
   try {
     const list = (await kube.custom.listClusterCustomObject({
       group: GROUP,
@@ -73,10 +81,10 @@ export async function planSnapshots(
         reason: 'the cluster has no CSI snapshot API (the VolumeSnapshot CRDs are not installed)'
       };
     }
-    if (e.code === 'forbidden') {
-      return { ok: false, reason: 'your account may not list VolumeSnapshotClasses' };
+    if (e.code !== 'forbidden') {
+      throw e;
     }
-    throw e;
+    classes = null;
   }
   const plans: SnapshotPlan[] = [];
   for (const volume of volumes) {
@@ -103,25 +111,29 @@ export async function planSnapshots(
         }
       }
     }
-    if (!driver) {
-      return {
-        ok: false,
-        reason: `the CSI driver of PVC ${volume.claim} is unknown (no StorageClass provisioner)`
-      };
-    }
-    const matching = classes.filter(c => c.driver === driver);
-    const chosen =
-      matching.find(c => c.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') ?? matching[0];
-    if (!chosen?.metadata?.name) {
-      return {
-        ok: false,
-        reason: `no VolumeSnapshotClass has driver ${driver} (the driver of PVC ${volume.claim})`
-      };
+    let snapshotClass: string | undefined;
+    if (classes !== null) {
+      if (!driver) {
+        return {
+          ok: false,
+          reason: `the CSI driver of PVC ${volume.claim} is unknown (no StorageClass provisioner)`
+        };
+      }
+      const matching = classes.filter(c => c.driver === driver);
+      const chosen =
+        matching.find(c => c.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') ?? matching[0];
+      if (!chosen?.metadata?.name) {
+        return {
+          ok: false,
+          reason: `no VolumeSnapshotClass has driver ${driver} (the driver of PVC ${volume.claim})`
+        };
+      }
+      snapshotClass = chosen.metadata.name;
     }
     const modes = pvc.spec?.accessModes ?? [];
     plans.push({
       ...volume,
-      snapshotClass: chosen.metadata.name,
+      snapshotClass,
       storageClass,
       size: pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage ?? '10Gi',
       accessMode: modes.includes('ReadWriteMany') ? 'ReadWriteMany' : 'ReadWriteOnce'
@@ -174,7 +186,7 @@ export async function takeSnapshots(
             kind: 'VolumeSnapshot',
             metadata: { name, namespace, labels: { 'cellpipe.dev/run': options.runId, ...options.labels } },
             spec: {
-              volumeSnapshotClassName: plan.snapshotClass,
+              ...(plan.snapshotClass ? { volumeSnapshotClassName: plan.snapshotClass } : {}),
               source: { persistentVolumeClaimName: plan.claim }
             }
           }
@@ -263,7 +275,9 @@ async function waitReady(
           );
         }
         if (status.readyToUse === true) {
-          return { ...plan, snapshot: name, restoreSize: status.restoreSize };
+          // The class the snapshot controller chose when none was named.
+          const snapshotClass = plan.snapshotClass ?? event.snapshot.spec?.volumeSnapshotClassName;
+          return { ...plan, snapshotClass, snapshot: name, restoreSize: status.restoreSize };
         }
       }
       if (options.signal?.aborted) {

@@ -123,9 +123,15 @@ describe('target argo', () => {
     ]);
     expect(train.outputs.parameters).toEqual([
       { name: 'outputs', valueFrom: { path: '/tmp/cellpipe/outputs.json', default: '{}' } },
-      { name: 'metrics', valueFrom: { path: '/tmp/cellpipe/metrics.json', default: '{}' } }
+      { name: 'metrics', valueFrom: { path: '/tmp/cellpipe/metrics.json', default: '{}' } },
+      { name: 'error', valueFrom: { path: '/tmp/cellpipe/error.json', default: '{}' } }
     ]);
-    expect(train.container.args.slice(-2)).toEqual(['--outputs', '/tmp/cellpipe/outputs.json']);
+    expect(train.container.args.slice(-4)).toEqual([
+      '--outputs',
+      '/tmp/cellpipe/outputs.json',
+      '--error',
+      '/tmp/cellpipe/error.json'
+    ]);
     expect(templates.load.metadata).toEqual({ labels: { tier: 'gold' }, annotations: { team: 'ml' } });
     expect(templates.load.container.resources).toEqual({ limits: { cpu: '2' } });
     expect(result.text).toBe((await workflow()).result.text);

@@ -1,0 +1,174 @@
+"""The lab as the end-to-end tests see it: kubectl against the lab's API server, commands in the
+notebook pod (as a user types them in a JupyterLab terminal), files on its workspace PVC, and the
+cellpipe server of that pod's JupyterLab."""
+
+import json
+import os
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = Path(os.environ["LAB"])
+KUBECTL = str(LAB / "bin" / "kubectl")
+NS = os.environ.get("NB_NS", "team-a")
+POD = "nb-0"
+HOME = "/home/jovyan"
+#: The notebook server's base URL inside the pod (NB_PREFIX, as Kubeflow sets it).
+BASE = f"http://127.0.0.1:8888/notebook/{NS}/nb"
+ENV = {**os.environ, "KUBECONFIG": str(LAB / "admin.kubeconfig")}
+
+
+def kubectl(*args, input=None, check=True, timeout=120, ns=NS):
+    cmd = [KUBECTL, *(["-n", ns] if ns else []), *args]
+    done = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout, env=ENV)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()}")
+    return done
+
+
+def kget(*args, ns=NS):
+    """`kubectl get ... -o json` as a dict."""
+    return json.loads(kubectl("get", *args, "-o", "json", ns=ns).stdout)
+
+
+def items(kind, selector=None, ns=NS):
+    args = [kind] + (["-l", selector] if selector else [])
+    return kget(*args, ns=ns)["items"]
+
+
+def sh(script, timeout=900, check=False, pod=POD):
+    """Runs a bash script in the notebook container, in the notebook's home, as the notebook's user."""
+    return kubectl(
+        "exec", "-i", pod, "-c", "nb", "--", "bash", "-c", f"cd {HOME} && {script}", check=check, timeout=timeout
+    )
+
+
+def write(path, text):
+    """Writes a file on the workspace PVC (through the pod, as the notebook's user)."""
+    q = shlex.quote(path)
+    kubectl("exec", "-i", POD, "-c", "nb", "--", "bash", "-c",
+            f"cd {HOME} && mkdir -p $(dirname {q}) && cat > {q}.tmp && mv {q}.tmp {q}", input=text)
+
+
+def read(path):
+    return sh(f"cat {shlex.quote(path)}", check=True).stdout
+
+
+def exists(path):
+    return sh(f"test -e {shlex.quote(path)}").returncode == 0
+
+
+def run_record(folder, run_id):
+    return json.loads(read(f"{folder}/.cellpipe/runs/{run_id}/run.json"))
+
+
+def server(method, path, body=None, timeout=60):
+    """A request to the cellpipe server of the pod's JupyterLab (through jupyter-server-proxy), from
+    inside the pod: what the frontend asks."""
+    code = (
+        "import json,sys,urllib.request as u\n"
+        "m,url,body=sys.argv[1],sys.argv[2],sys.stdin.read()\n"
+        "r=u.Request(url,method=m,data=body.encode() if body else None,headers={'Content-Type':'application/json'})\n"
+        "try:\n  res=u.urlopen(r,timeout=%d); print(res.status); print(res.read().decode())\n"
+        "except u.HTTPError as e:\n  print(e.code); print(e.read().decode())\n" % timeout
+    )
+    done = kubectl(
+        "exec", "-i", POD, "-c", "nb", "--", "python3", "-c", code, method, f"{BASE}/cellpipe{path}",
+        input=json.dumps(body) if body is not None else "", timeout=timeout + 30,
+    )
+    status, _, text = done.stdout.partition("\n")
+    return int(status), (json.loads(text) if text.strip() else None)
+
+
+def wait(what, predicate, timeout=300, every=2):
+    """Polls `predicate` until it returns something true; fails with `what` after `timeout` seconds."""
+    end = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > end:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+def leftovers(run_id):
+    """What a finished run may not leave behind: its VolumeSnapshots, PVCs of its workflow, running pods."""
+    snaps = [s["metadata"]["name"] for s in items("volumesnapshots", f"cellpipe.dev/run={run_id}")]
+    wf_pvcs = [
+        p["metadata"]["name"]
+        for p in items("pvc")
+        if p["metadata"]["name"] != "nb-workspace"
+    ]
+    running = [
+        p["metadata"]["name"]
+        for p in items("pods", "workflows.argoproj.io/workflow")
+        if p["status"].get("phase") in ("Pending", "Running")
+    ]
+    return {"volumesnapshots": snaps, "pvcs": wf_pvcs, "running pods": running}
+
+
+def no_leftovers(run_id, timeout=120):
+    """Waits until the run left nothing behind (PVC deletion takes the controllers a moment)."""
+    last = {}
+
+    def clean():
+        nonlocal last
+        last = leftovers(run_id)
+        return not any(last.values())
+
+    try:
+        wait(f"run {run_id} to leave nothing behind", clean, timeout=timeout, every=3)
+    except AssertionError as err:
+        raise AssertionError(f"{err}: left {last}") from None
+
+
+def notebook(cells, name="e2e", steps=None):
+    """An nbformat notebook of code cells: `cells` is a list of (tags, source); `steps` the per-step
+    settings (metadata.cellpipe.steps)."""
+    meta = {"name": name}
+    if steps:
+        meta["steps"] = steps
+    return json.dumps({
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                     "cellpipe": meta},
+        "cells": [
+            {"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags}, "execution_count": None,
+             "outputs": [], "source": source}
+            for i, (tags, source) in enumerate(cells)
+        ],
+    })
+
+
+def fresh(folder, name, text):
+    """A new folder on the workspace with one notebook in it."""
+    sh(f"rm -rf {folder} && mkdir -p {folder}", check=True)
+    write(f"{folder}/{name}", text)
+
+
+def submit(folder, name, *flags, timeout=900, background=False):
+    """`cellpipe submit NAME --target argo ...` in the notebook's folder, as typed in its terminal: with
+    `--json` in the foreground (the result on stdout), without it in the background (the progress lines a
+    user reads on stderr, in submit.err)."""
+    args = " ".join(shlex.quote(f) for f in flags)
+    cmd = f"cd {folder} && cellpipe submit {shlex.quote(name)} --target argo --json {args}"
+    if background:
+        # Output to files on the workspace; `submit.pid` to stop it as Ctrl-C would. setsid: it outlives
+        # this exec session, as a command left running in a JupyterLab terminal does.
+        d = f"{HOME}/{folder}"
+        return sh(
+            # `cd` on its own: `$!` must be cellpipe's process, not a subshell's.
+            f"cd {folder}; setsid nohup cellpipe submit {shlex.quote(name)} --target argo {args} "
+            f"> {d}/submit.out 2> {d}/submit.err < /dev/null & echo $! > {d}/submit.pid",
+            check=True,
+        )
+    return sh(cmd, timeout=timeout)
+
+
+def latest_run(folder):
+    """The id of the newest run recorded in `folder` (run ids sort by time)."""
+    ids = sh(f"ls {folder}/.cellpipe/runs 2>/dev/null").stdout.split()
+    return sorted(ids)[-1] if ids else None

@@ -1,0 +1,77 @@
+/**
+ * The artifact repository of a cluster run: the S3-compatible store (MinIO in Kubeflow, any S3) where Argo
+ * keeps the steps' output artifacts and archived logs, read with the AWS SDK so a step's outputs, metrics
+ * and log come back whole, however large (an output parameter holds 256 KiB at most).
+ *
+ * Where the store is and its credentials come from the cluster: Argo records the repository a workflow
+ * used in `status.artifactRepositoryRef.artifactRepository` (endpoint, bucket, the Secret keys), and the
+ * Secret is in the workflow's namespace.
+ */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { clusterError } from './cluster-errors';
+import type { KubeClients } from './kube-client';
+
+/** Argo's `s3` artifact repository (workflow-controller ConfigMap or namespace `artifact-repositories`). */
+export interface S3Repository {
+  endpoint?: string;
+  bucket?: string;
+  region?: string;
+  insecure?: boolean;
+  accessKeySecret?: { name: string; key: string };
+  secretKeySecret?: { name: string; key: string };
+}
+
+export interface ArtifactStore {
+  /** The object's text. */
+  read(key: string): Promise<string>;
+}
+
+/** An S3 client for the repository, with the credentials read from its Secrets in `namespace`. */
+export async function s3Store(
+  kube: KubeClients,
+  namespace: string,
+  repo: S3Repository
+): Promise<ArtifactStore> {
+  if (!repo.endpoint || !repo.bucket) {
+    throw new Error('the artifact repository names no S3 endpoint or bucket');
+  }
+  const secret = async (ref: { name: string; key: string } | undefined): Promise<string | undefined> => {
+    if (!ref) {
+      return undefined;
+    }
+    try {
+      const s = await kube.core.readNamespacedSecret({ name: ref.name, namespace });
+      const value = s.data?.[ref.key];
+      return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+    } catch (err) {
+      throw clusterError(err, {
+        action: `read the artifact store's credentials (Secret ${ref.name})`,
+        namespace,
+        server: kube.server,
+        service: 'Kubernetes'
+      });
+    }
+  };
+  const [accessKeyId, secretAccessKey] = await Promise.all([
+    secret(repo.accessKeySecret),
+    secret(repo.secretKeySecret)
+  ]);
+  const scheme = repo.insecure ? 'http' : 'https';
+  const client = new S3Client({
+    endpoint: /^[a-z]+:\/\//.test(repo.endpoint) ? repo.endpoint : `${scheme}://${repo.endpoint}`,
+    region: repo.region || 'us-east-1',
+    // MinIO and other S3 servers are addressed by path, not by a bucket host name.
+    forcePathStyle: true,
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {})
+  });
+  const bucket = repo.bucket;
+  return {
+    async read(key: string): Promise<string> {
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!object.Body) {
+        throw new Error(`the artifact ${key} is empty`);
+      }
+      return object.Body.transformToString('utf8');
+    }
+  };
+}
