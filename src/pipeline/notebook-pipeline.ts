@@ -80,7 +80,8 @@ export class NotebookPipeline implements INotebookPipeline {
     if (!analysis) {
       return 'The pipeline is still being analysed; try again in a moment.';
     }
-    return runRefusal(analysis, { target: this.pipeline.target, steps })?.message ?? null;
+    const file = this.panel.context.path.split('/').pop();
+    return runRefusal(analysis, { file, target: this.pipeline.target, steps })?.message ?? null;
   }
 
   /** Runs the live notebook (as the user sees it, saved or not); a refusal is shown instead of asking the server. */

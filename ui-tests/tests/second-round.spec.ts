@@ -284,7 +284,7 @@ test('5. an error goes once what it was about is fixed', async ({ page, tmpPath 
   const sidebar = await open(page, tmpPath, digits());
   await sidebar.locator('[data-action="run"]').click();
   const error = sidebar.locator('.jp-cellpipe-Error[role="alert"]');
-  await expect(error).toContainText('Fix the error first');
+  await expect(error).toContainText('fix it first');
   await shots(page, testInfo, '05-refused');
   await sidebar
     .locator('.jp-cellpipe-Suggestion')

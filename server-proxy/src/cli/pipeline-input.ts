@@ -1,7 +1,8 @@
 /** What the commands that act on a pipeline (run, submit, compile) check and read the same way. */
 import type { PipelineAnalysis } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
-import { formatDiagnostic } from './analyze';
+import { formatDiagnostic } from '../../../src/core/diagnostics';
+import { errorDiagnostics } from '../../../src/core/runs/refusal';
 
 /** A problem with the command line itself (exit status 2). */
 export class UsageError extends Error {}
@@ -16,7 +17,7 @@ export function reportErrors(
   err: NodeJS.WritableStream,
   refusal: (count: number) => string
 ): boolean {
-  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
+  const errors = errorDiagnostics(analysis);
   for (const d of errors) {
     err.write(formatDiagnostic(file, d) + '\n');
   }

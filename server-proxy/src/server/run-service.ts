@@ -7,6 +7,7 @@ import { basename, dirname } from 'path';
 import type { NotebookData } from '../../../src/core/notebook/model';
 import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
 import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
+import { runRefusal } from '../../../src/core/runs/refusal';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { newRunId, resumeOrphanedRuns, runLocal } from '../engines/local/engine';
 import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
@@ -89,13 +90,13 @@ export class RunService {
   async start(notebookPath: string, request: StartRequest): Promise<{ run: string }> {
     const notebook = await requestNotebook(notebookPath, request.content);
     const analysis = await this.analyse(notebookPath, notebook);
-    const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-    if (errors.length > 0) {
-      throw new HttpError(
-        422,
-        'pipeline-has-errors',
-        `The pipeline has ${errors.length} error(s); fix them before running.`
-      );
+    const selection = request.steps ?? { mode: 'all' };
+    const target = request.target ?? analysis.pipeline.target;
+    const refused = runRefusal(analysis, { file: basename(notebookPath), target, steps: selection });
+    if (refused) {
+      // The analysis's own problems are the notebook's (422); a step that is not there, the request's.
+      const status = refused.code === 'pipeline-has-errors' || refused.code === 'no-steps' ? 422 : 400;
+      throw new HttpError(status, refused.code, refused.message);
     }
     const parameters: Record<string, ParameterValue> = {};
     for (const [name, text] of Object.entries(request.parameters ?? {})) {
@@ -105,16 +106,8 @@ export class RunService {
         throw new HttpError(400, 'invalid-parameter', (err as Error).message);
       }
     }
-    const selection = request.steps ?? { mode: 'all' };
     const runnable = runnableSteps(analysis, notebook);
-    if (selection.mode !== 'all' && selectSteps(runnable, selection.step ?? '').length === 0) {
-      throw new HttpError(400, 'no-such-step', `The pipeline has no step "${selection.step}".`);
-    }
-    const target = request.target ?? analysis.pipeline.target;
     if (target === 'kfp' || target === 'argo') {
-      if (selection.mode !== 'all') {
-        throw new HttpError(400, 'invalid-request', 'Cluster runs run every step ("steps" must be "all").');
-      }
       return this.startCluster(
         notebookPath,
         notebook,

@@ -160,7 +160,7 @@ export function planCluster(
   options: ClusterCompileOptions,
   reservedLabels: string[]
 ): ClusterPlan {
-  const refusal = runRefusal(analysis);
+  const refusal = runRefusal(analysis, { file: notebook.name });
   if (refusal) {
     throw new CompileError(
       refusal.code === 'no-steps'

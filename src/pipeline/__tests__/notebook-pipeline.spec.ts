@@ -36,7 +36,9 @@ describe('NotebookPipeline', () => {
   it('refuses a run with error diagnostics before asking the server, and drops the refusal once fixed', async () => {
     const path = server.notebook('refused.ipynb', CELLS);
     const pipeline = await openPipeline(CELLS, { path });
-    expect(pipeline.refusal()).toMatch(/^Fix the error first: Step total reads "xs"/);
+    expect(pipeline.refusal()).toMatch(
+      /^The pipeline has 1 error; fix it first: refused\.ipynb, cell \d+, line 1: error \[[a-z-]+\] Step total reads "xs"/
+    );
     await pipeline.run();
     expect([pipeline.runs.errorKind, pipeline.runs.runs]).toEqual(['refused', []]);
     // The one-click fix: the refusal goes with the error it was about.
@@ -47,7 +49,7 @@ describe('NotebookPipeline', () => {
     pipeline.pipeline.setPipelineSettings({ target: 'argo' });
     pipeline.pipeline.refresh();
     expect(pipeline.refusal({ mode: 'one', step: 'make' })).toBe(
-      'On a cluster the whole pipeline runs: use Run, or set the target to Local.'
+      'On a cluster the whole pipeline runs: run every step, or set the target to local.'
     );
     pipeline.dispose();
   });
