@@ -113,7 +113,7 @@ describe('POST /api/runs to a cluster', () => {
           }
         ).end()
       );
-      expect(log).toBe('log of sales-x7k2p-train-1001 (container main)\n');
+      expect(log).toBe('log of sales-x7k2p-train-1010 (container main)\n');
     } finally {
       s.closeAllConnections();
       s.close();

@@ -34,6 +34,11 @@ export interface PipelineStep {
   outs: string[];
   /** The providing step of each input. */
   sources: Record<string, string>;
+  /**
+   * The pipeline parameters the step reads (directly or through the functions it calls), sorted: the
+   * only ones its program gets and its cache key holds. Read them with `stepParameters`.
+   */
+  parameters: string[];
   settings: StepSettings;
   /** A `notebook:` step: the path of the notebook it runs (its pipeline is in `subPipelines`). */
   notebook?: string;
@@ -223,14 +228,22 @@ function analyze(
       deps: graph.deps.get(step.name) ?? [],
       ins: f.ins,
       outs: f.outs,
-      sources: f.sources
+      sources: f.sources,
+      parameters: f.parameters
     };
     if (step.notebook) {
       const child = children.get(step.name);
       if (child) {
         subPipelines[step.name] = subPipeline(step.name, child, parameters, f.ins);
       }
-      return { ...common, settings: {}, notebook: child?.path ?? step.notebook.path ?? '' };
+      // A notebook step reads the parameters it passes down to its sub-pipeline.
+      const passed = subPipelines[step.name]?.passed ?? [];
+      return {
+        ...common,
+        parameters: [...new Set([...f.parameters, ...passed])].sort(),
+        settings: {},
+        notebook: child?.path ?? step.notebook.path ?? ''
+      };
     }
     const resolved = resolveStepSettings(settings.settings, step.name, roles, step.cells);
     diagnostics.push(...resolved.diagnostics);

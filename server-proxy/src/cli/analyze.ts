@@ -53,6 +53,7 @@ function stepsJson(a: PipelineAnalysis): Array<Record<string, unknown>> {
       ins: s.ins,
       outs: s.outs,
       sources: s.sources,
+      parameters: s.parameters,
       settings: s.settings
     };
     const sub = a.subPipelines[s.name];
@@ -85,6 +86,9 @@ function stepLines(a: PipelineAnalysis, indent: string): string[] {
     }
     if (s.outs.length > 0) {
       lines.push(`${indent}    out: ${s.outs.join(', ')}`);
+    }
+    if (s.parameters.length > 0) {
+      lines.push(`${indent}    parameters: ${s.parameters.join(', ')}`);
     }
     const sub = a.subPipelines[s.name];
     if (sub) {

@@ -9,17 +9,13 @@
 import { basename } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
 import { runRefusal } from '../../../src/core/runs/refusal';
-import { compileArgo } from '../../../src/core/targets/argo';
-import type { ClusterCompileOptions, SnapshotSource } from '../../../src/core/targets/cluster-plan';
+import type { SnapshotSource } from '../../../src/core/targets/cluster-plan';
 import { CompileError } from '../../../src/core/targets/cluster-step';
-import { compileKfp } from '../../../src/core/targets/kfp';
 import { writeFileAtomic } from '../atomic-file';
+import { compileNotebook, CompileOptions } from '../compile-notebook';
 import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
-import { runtimeSource } from '../runtime-source';
 import { reportRefusal, UsageError } from './pipeline-input';
-
-declare const CELLPIPE_VERSION: string | undefined;
 
 export interface CompileCliOptions {
   target?: string;
@@ -65,8 +61,7 @@ export async function compileCommand(
     );
     return 1;
   }
-  const compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'> = {
-    cellpipeVersion: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev',
+  const compileOptions: CompileOptions = {
     defaultImage: options.image,
     snapshots: Object.fromEntries(options.snapshot.map(parseSnapshotOption)),
     workingDir: options.workingDir,
@@ -74,12 +69,7 @@ export async function compileCommand(
   };
   let result;
   try {
-    result = (target === 'kfp' ? compileKfp : compileArgo)(
-      analysis,
-      notebook,
-      runtimeSource(),
-      compileOptions
-    );
+    result = compileNotebook(analysis, notebook, target, compileOptions);
   } catch (e) {
     if (e instanceof CompileError) {
       err.write(`${file}: not compiled: ${e.message}\n`);

@@ -21,6 +21,7 @@ export interface SubmitOptions {
   namespace?: string;
   tokenFile?: string;
   kubeconfig?: string;
+  context?: string;
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;
@@ -47,7 +48,8 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
       notebook,
       parameters: options.param,
       target: options.target as 'kfp' | 'argo' | undefined,
-      volumes: options.mountVolumes ? 'mount' : 'snapshot',
+      // Without the flag, the notebook's snapshot setting (snapshots by default).
+      volumes: options.mountVolumes ? 'mount' : undefined,
       image: options.image,
       runStorageClass: options.runStorageClass,
       pollMs,

@@ -8,7 +8,7 @@ import type { Diagnostic } from '../../../src/core/diagnostics';
 import type { NotebookData } from '../../../src/core/notebook/model';
 import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
 import { runRefusal } from '../../../src/core/runs/refusal';
-import type { RunOwner, RunRecord, StartRunRequest } from '../../../src/core/runs/run-record';
+import type { ClusterAccess, RunOwner, RunRecord, StartRunRequest } from '../../../src/core/runs/run-record';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
 import { ClusterError } from '../engines/cluster/cluster-errors';
@@ -49,6 +49,8 @@ export interface StartOptions extends Pick<StartRunRequest, 'cache' | 'steps' | 
   signal?: AbortSignal;
   /** Cluster runs: how to reach the cluster, and the submit settings the CLI has flags for. */
   cluster?: () => ClusterConnection;
+  /** The user's connection settings, recorded so that the run can be followed again with them. */
+  access?: ClusterAccess;
   image?: string;
   runStorageClass?: string;
   pollMs?: number;
@@ -74,13 +76,22 @@ export class StartRunError extends Error {
   }
 }
 
-export async function startRun(options: StartOptions): Promise<StartedRun> {
-  const { notebook, notebookPath } = options;
-  const analysis = analyzeNotebook(
+/** The analysis a run starts from, with the notebooks its `notebook:` steps run (inside `root` when given). */
+export async function analyseRunNotebook(
+  notebookPath: string,
+  notebook: NotebookData,
+  root?: string
+): Promise<PipelineAnalysis> {
+  return analyzeNotebook(
     notebook,
     await nodeAnalyser(),
-    await analysisOptions(notebookPath, notebook, options.root ?? dirname(notebookPath), !!options.root)
+    await analysisOptions(notebookPath, notebook, root ?? dirname(notebookPath), !!root)
   );
+}
+
+export async function startRun(options: StartOptions): Promise<StartedRun> {
+  const { notebook, notebookPath } = options;
+  const analysis = await analyseRunNotebook(notebookPath, notebook, options.root);
   const selection = options.steps ?? { mode: 'all' };
   const target = options.target ?? analysis.pipeline.target;
   const refused = runRefusal(analysis, { file: basename(notebookPath), target, steps: selection });
@@ -165,6 +176,7 @@ async function startCluster(
   try {
     const submitted = await submitClusterRun({
       ...connection,
+      access: options.access,
       target,
       notebookPath: options.notebookPath,
       notebook: options.notebook,

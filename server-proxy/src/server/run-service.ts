@@ -6,13 +6,20 @@
 import { EventEmitter } from 'events';
 import { join } from 'path';
 import type { NotebookData } from '../../../src/core/notebook/model';
-import type { RunEvent, RunRecord, StartRunRequest, StepRecord } from '../../../src/core/runs/run-record';
+import type { PipelineAnalysis } from '../../../src/core/pipeline';
+import type {
+  ClusterAccess,
+  RunEvent,
+  RunRecord,
+  StartRunRequest,
+  StepRecord
+} from '../../../src/core/runs/run-record';
 import { refollowClusterRun } from '../engines/cluster/cluster-submit';
 import { ClusterConnection, environmentConnection } from '../engines/cluster/connection';
 import { adoptOrphans } from '../runs/orphans';
 import { RunJournal } from '../runs/run-journal';
 import { runsDir } from '../runs/run-store';
-import { startRun, StartRunError } from '../runs/start-run';
+import { analyseRunNotebook, startRun, StartRunError } from '../runs/start-run';
 import { HttpError, serverLog } from './http-json';
 
 /** A start request once its notebook is read (from the file or the content sent). */
@@ -23,8 +30,11 @@ export type StartRequest = Omit<StartRunRequest, 'notebook' | 'content' | 'param
 export interface RunServiceOptions {
   /** The Jupyter root: notebooks name the notebooks they run relative to it, and cannot reach outside it. */
   root?: string;
-  /** How to reach the cluster (default: from the environment: service account, kubeconfig). */
-  cluster?: () => ClusterConnection;
+  /**
+   * How to reach the cluster with the user's settings (default: from the environment: service account,
+   * kubeconfig and its context, token file).
+   */
+  cluster?: (access: ClusterAccess) => ClusterConnection;
   /** How often cluster runs are polled, in ms. */
   clusterPollMs?: number;
   /** How often a final record that could not be written is tried again, in ms. */
@@ -43,7 +53,7 @@ export class RunService {
   private readonly active = new Map<string, ActiveRun>();
   /** Ended runs whose final record is not on disk yet. */
   private readonly unsaved = new Map<string, RunRecord>();
-  private connection: ClusterConnection | undefined;
+  private readonly connections = new Map<string, ClusterConnection>();
 
   constructor(
     private readonly python: string,
@@ -51,6 +61,11 @@ export class RunService {
   ) {
     // Every open event stream is a listener.
     this.events.setMaxListeners(0);
+  }
+
+  /** The analysis of a notebook, with the notebooks its `notebook:` steps run (read inside the root). */
+  analyse(notebookPath: string, notebook: NotebookData): Promise<PipelineAnalysis> {
+    return analyseRunNotebook(notebookPath, notebook, this.options.root);
   }
 
   async start(notebookPath: string, notebook: NotebookData, request: StartRequest): Promise<{ run: string }> {
@@ -75,7 +90,8 @@ export class RunService {
         signal: controller.signal,
         onStarted: record => this.begin(notebookPath, record, controller),
         onStep: (step, run) => this.stepEvent(notebookPath, run.id, step, run.steps[step]),
-        cluster: () => this.clusterConnection(),
+        cluster: () => this.clusterConnection(request.connection),
+        access: request.connection,
         pollMs: this.options.clusterPollMs
       });
     } catch (err) {
@@ -117,7 +133,7 @@ export class RunService {
       refollow: async (dir, record, signal) => {
         let connection: ClusterConnection;
         try {
-          connection = this.clusterConnection();
+          connection = this.clusterConnection(record.access);
         } catch {
           return record;
         }
@@ -163,9 +179,17 @@ export class RunService {
     this.events.emit('event', event);
   }
 
-  private clusterConnection(): ClusterConnection {
-    this.connection ??= this.options.cluster ? this.options.cluster() : environmentConnection();
-    return this.connection;
+  /** The connection for the user's settings, made once per distinct settings (reading a token file). */
+  clusterConnection(access: ClusterAccess = {}): ClusterConnection {
+    const key = JSON.stringify([access.context ?? '', access.tokenFile ?? '']);
+    let connection = this.connections.get(key);
+    if (!connection) {
+      connection = this.options.cluster
+        ? this.options.cluster(access)
+        : environmentConnection({ context: access.context, tokenFile: access.tokenFile });
+      this.connections.set(key, connection);
+    }
+    return connection;
   }
 
   /** A run exists: it can be read and cancelled, and every listener hears of it (before its steps). */

@@ -7,7 +7,7 @@ import { readFile, stat } from 'fs/promises';
 import { basename, join } from 'path';
 import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
 import type { NotebookData } from '../../../src/core/notebook/model';
-import type { RunEvent, RunRecord } from '../../../src/core/runs/run-record';
+import type { ClusterAccess, RunEvent, RunRecord } from '../../../src/core/runs/run-record';
 import { loadNotebookFile, NotebookFileError } from '../notebook-file';
 import { isStepName, listRuns, readRun, runDir } from '../runs/run-store';
 import { HttpError } from './http-json';
@@ -74,9 +74,10 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         steps: stepSelection(body.steps),
         parallel: parallelism(body.parallel),
         target: oneOf(body.target, 'target', ['local', 'kfp', 'argo'] as const),
-        volumes: oneOf(body.volumes, 'volumes', ['snapshot', 'mount'] as const)
+        volumes: oneOf(body.volumes, 'volumes', ['snapshot', 'mount'] as const),
+        connection: clusterAccess(body.connection)
       };
-      const notebook = await notebookContent(notebookPath, body.content, String(body.notebook));
+      const notebook = await requestNotebook(notebookPath, body.content, String(body.notebook));
       return { status: 201, body: await runs.start(notebookPath, notebook, request) };
     })
     .add('POST', '/api/runs/adopt', async ctx => {
@@ -166,7 +167,11 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
 }
 
 /** The notebook to run: the live content sent with the request, else the file; 400 when it is not one. */
-async function notebookContent(path: string, content: unknown, requested: string): Promise<NotebookData> {
+export async function requestNotebook(
+  path: string,
+  content: unknown,
+  requested: string
+): Promise<NotebookData> {
   try {
     return content === undefined ? await loadNotebookFile(path) : readNotebook(content, basename(path));
   } catch (err) {
@@ -179,6 +184,25 @@ async function notebookContent(path: string, content: unknown, requested: string
     }
     throw err;
   }
+}
+
+/** `{context?, tokenFile?}`: the user's cluster connection settings. */
+export function clusterAccess(value: unknown): ClusterAccess | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const v = value as Record<string, unknown>;
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    Object.entries(v).every(([k, x]) => (k === 'context' || k === 'tokenFile') && typeof x === 'string');
+  if (!ok) {
+    throw new HttpError(400, 'invalid-request', '"connection" is {"context": NAME, "tokenFile": PATH}.');
+  }
+  return {
+    ...(v.context ? { context: v.context as string } : {}),
+    ...(v.tokenFile ? { tokenFile: v.tokenFile as string } : {})
+  };
 }
 
 function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T | undefined {

@@ -11,6 +11,8 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 export interface StepRecord {
   status: StepStatus;
   cached: boolean;
+  /** A step taken from the cache: the run whose result (data, outputs, log) it is. */
+  cachedFrom?: string;
   started?: string;
   finished?: string;
   seconds?: number;
@@ -30,6 +32,18 @@ export interface StepRecord {
    * image that cannot be pulled), as one line.
    */
   waiting?: string;
+  /** A cluster step: where it runs and how often it was retried. */
+  cluster?: ClusterStepInfo;
+}
+
+/** What the cluster says about a step's pod, as the follow loop last read it. */
+export interface ClusterStepInfo {
+  /** The pod running the step (its latest attempt). */
+  pod?: string;
+  /** The node the pod was scheduled on. */
+  node?: string;
+  /** Attempts after the first so far (the step's retries setting). */
+  retries?: number;
 }
 
 /** A process, told apart from a later one with the same pid by its start (boot id and start time). */
@@ -98,6 +112,8 @@ export interface RunRecord {
   warnings?: string[];
   /** Why following a cluster run stopped before it finished (the run may still be going). */
   followError?: string;
+  /** A cluster run: the user's connection settings it was submitted with (to follow it again the same way). */
+  access?: ClusterAccess;
 }
 
 export interface RecordedSnapshot {
@@ -133,6 +149,17 @@ export interface RunEvent {
   record?: StepRecord;
 }
 
+/**
+ * How the server reaches the cluster for a request (the user's settings in JupyterLab, the CLI's flags);
+ * what is left out comes from the server's environment (the pod's service account, KUBECONFIG).
+ */
+export interface ClusterAccess {
+  /** A context of the kubeconfig; absent: its current context (or, in a pod without one, the service account). */
+  context?: string;
+  /** A file holding the bearer token for Kubeflow Pipelines. */
+  tokenFile?: string;
+}
+
 /** `POST /api/runs`: what to run and how. The server validates it; the frontend sends it. */
 export interface StartRunRequest {
   /** Notebook path relative to the Jupyter root. */
@@ -150,4 +177,6 @@ export interface StartRunRequest {
   target?: 'local' | 'kfp' | 'argo';
   /** Cluster runs: restore the workspace volumes from snapshots (default) or mount them as they are. */
   volumes?: 'snapshot' | 'mount';
+  /** Cluster runs: how to reach the cluster. */
+  connection?: ClusterAccess;
 }

@@ -23,10 +23,10 @@
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis } from '../pipeline';
 import type { StepSettings } from '../tags/settings';
+import { parameterText } from '../tags/parameters';
 import {
   ClusterCompileOptions,
   ClusterPlan,
-  parameterText,
   planCluster,
   PlannedGroup,
   PlannedStep,

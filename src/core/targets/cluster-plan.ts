@@ -160,9 +160,13 @@ export function planCluster(
   options: ClusterCompileOptions,
   reservedLabels: string[]
 ): ClusterPlan {
-  const refused = runRefusal(analysis, { file: notebook.name });
-  if (refused) {
-    throw new CompileError(refused.message);
+  const refusal = runRefusal(analysis, { file: notebook.name });
+  if (refusal) {
+    throw new CompileError(
+      refusal.code === 'no-steps'
+        ? 'No cell is tagged as a step: there is nothing to compile.'
+        : refusal.message
+    );
   }
   const warnings: string[] = [];
   const labels = new NameAllocator('label', reservedLabels);
@@ -405,25 +409,6 @@ function wireDags(
 export function stepSummary(s: PlannedStep): string {
   const where = s.runnable.path !== undefined ? ` (${s.runnable.path})` : '';
   return `${s.name}: ${s.runnable.name}${where}, cells ${s.step.cells.map(c => c + 1).join(', ')}`;
-}
-
-/** Text form of a parameter value, as Argo passes it and as runtime.py `_parameter_from_text` reads it. */
-export function parameterText(value: ParameterValue): string {
-  const v = value.value;
-  if (value.type === 'str' && typeof v === 'string') {
-    return v;
-  }
-  if (value.type === 'float' && typeof v === 'number') {
-    if (!Number.isFinite(v)) {
-      return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
-    }
-    const text = String(v);
-    return /[.e]/.test(text) ? text : `${text}.0`;
-  }
-  if (typeof v === 'boolean') {
-    return v ? 'true' : 'false';
-  }
-  return JSON.stringify(v);
 }
 
 /** A step's Kubernetes labels and annotations (Kale's label:/annotation: tags), or null when it has none. */

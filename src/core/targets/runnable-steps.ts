@@ -36,7 +36,10 @@ export interface RunnableStep {
   sources: Record<string, string>;
   /** The names it saves, sorted. */
   outs: string[];
-  /** The parameters it gets, with the values of its notebook (or passed down). */
+  /**
+   * The parameters it reads (directly or through the functions it calls), with the values of its notebook
+   * (or passed down): the only ones its program gets and its cache key holds.
+   */
   parameters: Record<string, ParameterValue>;
   /** Which of them a run of the top notebook sets (names passed down all the way). */
   runParameters: string[];
@@ -168,6 +171,10 @@ function flatten(level: Level, out: RunnableStep[]): void {
         sources[read] = level.external[read];
       }
     }
+    // Only the parameters the step reads (its own analysis says which; in a sub-pipeline also those it
+    // reads from the parent): changing another one leaves its program and cache key as they were.
+    const reads = new Set([...step.parameters, ...(sub?.reads[name] ?? [])]);
+    const parameters = Object.fromEntries(Object.entries(level.parameters).filter(([p]) => reads.has(p)));
     out.push({
       name: qualified,
       scope: level.scope,
@@ -178,8 +185,8 @@ function flatten(level: Level, out: RunnableStep[]): void {
       deps,
       sources: sortKeys(sources),
       outs: [...new Set([...step.outs, ...handedUp(level.exported, name)])].sort(),
-      parameters: level.parameters,
-      runParameters: level.runParameters,
+      parameters,
+      runParameters: level.runParameters.filter(p => p in parameters),
       metrics: [...new Set([...ownMetrics, ...handedUp(level.exportedMetrics, name)])],
       // A cell its own notebook has too (the same imports, typically) runs once.
       outerPrelude: level.outerPrelude.filter(p => !ownPrelude.has(p.source))

@@ -4,7 +4,7 @@
  * read a step's log from its pod (container `main`).
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { StepStatus } from '../../../../src/core/runs/run-record';
+import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
 import { argoDocuments } from '../../../../src/core/targets/argo';
 import type { ArgoWorkflow } from '../../../../src/core/targets/argo-workflow';
 import { ArtifactStore, S3Repository, s3Store } from './artifact-store';
@@ -27,6 +27,8 @@ interface ArgoNode {
   templateName?: string;
   phase?: string;
   message?: string;
+  /** The node the pod was scheduled on. */
+  hostNodeName?: string;
   startedAt?: string;
   finishedAt?: string;
   /** A Retry node's attempts (Pod nodes named `TASK(N)`). */
@@ -282,6 +284,7 @@ function taskNode(workflow: Workflow | undefined, task: string): ArgoNode | unde
 function workflowState(workflow: Workflow, known: Set<string>, namespace: string): ClusterPoll {
   const states = new Map<string, TaskState>();
   const nodes = workflow.status?.nodes ?? {};
+  const name = workflow.metadata?.name ?? '';
   const cancelled = !!workflow.spec?.shutdown;
   for (const node of Object.values(nodes)) {
     // A retried step has a Retry node named after the task and Pod children named `task(N)`.
@@ -303,7 +306,8 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
       started: node.startedAt || undefined,
       finished: node.finishedAt || undefined,
       metrics: metrics ? parseObject(metrics) : undefined,
-      outputs: outputs ? parseObject(outputs) : undefined
+      outputs: outputs ? parseObject(outputs) : undefined,
+      cluster: podInfo(name, node, nodes)
     };
     if (status === 'queued' || (status === 'running' && latest.phase === 'Pending')) {
       state.status = 'queued';
@@ -339,6 +343,37 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
           : 'failed'
         : 'running';
   return { status, message: workflow.status?.message, tasks: states };
+}
+
+/**
+ * Where a task runs, as Argo's node status says: its latest attempt (a Retry node's last child, else the
+ * Pod node itself), that pod's name (Argo's v2 pod names: WORKFLOW-TEMPLATE-HASH, the hash being the
+ * node id's suffix), the node it was scheduled on, why it is Pending (Argo copies the pod's reason into
+ * `message`: "Unschedulable: 0/3 nodes are available…", "ImagePullBackOff: …") and how many retries.
+ */
+function podInfo(
+  workflow: string,
+  node: ArgoNode,
+  nodes: Record<string, ArgoNode>
+): ClusterStepInfo | undefined {
+  const attempts =
+    node.type === 'Retry' ? (node.children ?? []).map(id => nodes[id]).filter(Boolean) : [node];
+  const latest = attempts[attempts.length - 1];
+  if (!latest || latest.type !== 'Pod') {
+    return undefined;
+  }
+  const info: ClusterStepInfo = {};
+  const template = latest.templateName ?? node.templateName;
+  if (latest.id.startsWith(`${workflow}-`) && template) {
+    info.pod = `${workflow}-${template}-${latest.id.slice(workflow.length + 1)}`;
+  }
+  if (latest.hostNodeName) {
+    info.node = latest.hostNodeName;
+  }
+  if (attempts.length > 1) {
+    info.retries = attempts.length - 1;
+  }
+  return Object.keys(info).length > 0 ? info : undefined;
 }
 
 /** The latest pod of a task: Argo annotates each pod with its node name, `WORKFLOW.TASK` or `WORKFLOW.TASK(N)`. */

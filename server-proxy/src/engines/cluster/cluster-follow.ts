@@ -116,16 +116,23 @@ async function applyTask(
   backend: ClusterBackend
 ): Promise<void> {
   const old = life.record.steps[step];
-  if (old && old.status === 'queued' && state.status === 'queued') {
-    // Still queued: only why it waits may have changed.
-    if (state.waiting !== old.waiting) {
-      life.annotate(step, { waiting: state.waiting }, true);
+  if (old && old.status === state.status) {
+    // The same state, but the cluster may say more: why it waits (while queued), its pod, node, a retry.
+    const waiting = state.status === 'queued' ? state.waiting : old.waiting;
+    const cluster = state.cluster ?? old.cluster;
+    if (waiting !== old.waiting || JSON.stringify(cluster ?? null) !== JSON.stringify(old.cluster ?? null)) {
+      life.annotate(step, { waiting, cluster }, true);
     }
     return;
   }
   let next: Partial<StepRecord> & { status: StepRecord['status'] } = { status: state.status, cached: false };
+  // Once it runs it no longer waits; where it ran stays.
   if (state.status === 'queued' && state.waiting) {
     next.waiting = state.waiting;
+  }
+  const cluster = state.cluster ?? old?.cluster;
+  if (cluster) {
+    next.cluster = cluster;
   }
   if (state.started) {
     next.started = state.started;

@@ -11,7 +11,12 @@ import { mkdir } from 'fs/promises';
 import { join } from 'path';
 import type { NotebookData } from '../../../../src/core/notebook/model';
 import type { PipelineAnalysis } from '../../../../src/core/pipeline';
-import type { RecordedSnapshot, RunOwner, RunRecord } from '../../../../src/core/runs/run-record';
+import type {
+  ClusterAccess,
+  RecordedSnapshot,
+  RunOwner,
+  RunRecord
+} from '../../../../src/core/runs/run-record';
 import type { ClusterCompileOptions, SnapshotSource } from '../../../../src/core/targets/cluster-plan';
 import { CompileError } from '../../../../src/core/targets/cluster-step';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
@@ -25,8 +30,7 @@ import { ClusterError } from './cluster-errors';
 import { followClusterRun, FollowOptions, FollowResult } from './cluster-follow';
 import type { ClusterKind, ClusterTarget } from './cluster-target';
 import { ClusterWorkspace, clusterWorkspace } from './cluster-workspace';
-import { ClusterConnection, kubeAccess } from './connection';
-import { DEFAULT_KFP_ENDPOINT } from './kfp-client';
+import { ClusterConnection, kfpEndpoint, kubeAccess } from './connection';
 import type { KubeClients } from './kube-client';
 import { kfpTarget } from './kfp-engine';
 import { deleteSnapshots, planSnapshots, takeSnapshots, TakenSnapshot } from './snapshots';
@@ -40,13 +44,18 @@ export interface ClusterSubmitOptions extends ClusterConnection {
   analysis: PipelineAnalysis;
   /** Parameter overrides for this run. */
   parameters: Record<string, ParameterValue>;
-  /** `snapshot` (default): restore each workspace PVC from a snapshot; `mount`: mount them as they are. */
+  /**
+   * `snapshot`: restore each workspace PVC from a snapshot; `mount`: mount them as they are. Default: the
+   * pipeline's snapshot setting, else `snapshot`.
+   */
   volumes?: 'snapshot' | 'mount';
   /** The step image when neither the step nor the pipeline names one and the pod's cannot be read. */
   image?: string;
   /** Argo: a ReadWriteMany storage class for the run volume. */
   runStorageClass?: string;
   snapshotTimeoutMs?: number;
+  /** The user's connection settings (kubeconfig context, token file), recorded to follow the run again. */
+  access?: ClusterAccess;
   /** How often the cluster is asked (snapshots, run status). */
   pollMs?: number;
   id?: string;
@@ -71,7 +80,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   const id = options.id ?? newRunId();
   const dir = runDir(notebookPath, id)!;
   const kube = kubeAccess(options);
-  const mode = options.volumes ?? 'snapshot';
+  const mode = options.volumes ?? (analysis.pipeline.snapshot === false ? 'mount' : 'snapshot');
   const workspace = await clusterWorkspace(analysis, notebookPath, options, mode, kube);
   const prepared = target.prepare
     ? await target.prepare({ namespace: workspace.namespace, kube })
@@ -129,8 +138,9 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
         compiled.plan.parameters.map(p => [p.key, runAnalysis.parameters[p.name].value])
       ),
       kube,
-      endpoint: options.endpoint || analysis.pipeline.endpoint || DEFAULT_KFP_ENDPOINT,
-      kfpToken: options.kfpToken
+      kfpEndpoint: () => kfpEndpoint(options, analysis),
+      kfpToken: options.kfpToken,
+      experiment: analysis.pipeline.experiment || 'cellpipe'
     });
   } catch (err) {
     throw await withSnapshotsDeleted(err, taken, workspace.namespace, kube);
@@ -171,6 +181,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     clusterTasks: Object.fromEntries(compiled.plan.steps.map(s => [s.runnable.name, s.name])),
     snapshots,
     volumes: mode,
+    ...(options.access && Object.keys(options.access).length > 0 ? { access: options.access } : {}),
     ...(warnings.length > 0 ? { warnings } : {})
   };
   // The run is on the cluster now: its folder records it (a folder that cannot be written is said in the

@@ -28,9 +28,10 @@ export interface SubmitContext {
   parameters: Record<string, unknown>;
   /** Kubernetes access; throws a ClusterError saying what needed it. */
   kube: (action: string) => KubeClients;
-  /** KFP: the endpoint and token. */
-  endpoint: string;
+  /** KFP: the endpoint (a ClusterError when there is none to use), token and experiment. */
+  kfpEndpoint: () => string;
   kfpToken?: string;
+  experiment: string;
 }
 
 export interface FollowConnection {

@@ -53,7 +53,7 @@ export async function clusterWorkspace(
   if (!namespace) {
     throw new ClusterError(
       'not-in-cluster',
-      'No namespace to submit to: set it in the pipeline settings or pass --namespace.'
+      'No namespace to submit to: set the namespace in the pipeline settings (on the command line: --namespace).'
     );
   }
   const byClaim = new Map<string, VolumeSettings>();

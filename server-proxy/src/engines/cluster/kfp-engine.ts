@@ -52,11 +52,14 @@ export function kfpBackend(client: KfpClient, runId: string, tasks: string[]): C
         if (!name || !known.has(name) || !task.state) {
           continue;
         }
+        const pods = (task.child_tasks ?? []).map(c => c.pod_name).filter((p): p is string => !!p);
+        const pod = pods[pods.length - 1] ?? task.pod_name;
         states.set(name, {
           status: TASK_STATUS[task.state] ?? 'running',
           started: task.start_time || undefined,
           finished: task.end_time || undefined,
-          message: task.error?.message
+          message: task.error?.message,
+          ...(pod ? { cluster: { pod, ...(pods.length > 1 ? { retries: pods.length - 1 } : {}) } } : {})
         });
       }
       const state = run.state;
@@ -94,19 +97,20 @@ export const kfpTarget: ClusterTarget<KfpDocumentPair> = {
     return { documents: { pipelineSpec, platformSpec }, plan, warnings };
   },
   async submit(run, context) {
-    const client = new KfpClient(context.endpoint, context.kfpToken, context.namespace);
+    const endpoint = context.kfpEndpoint();
+    const client = new KfpClient(endpoint, context.kfpToken, context.namespace);
     const created = await submitKfpRun(client, {
       displayName: `${run.plan.name} ${context.id}`,
       pipelineSpec: run.documents.pipelineSpec,
       platformSpec: run.documents.platformSpec,
       parameters: context.parameters,
-      experiment: 'cellpipe'
+      experiment: context.experiment
     });
     return {
       kind: 'kfp',
       id: created.run_id,
       namespace: context.namespace,
-      endpoint: context.endpoint,
+      endpoint,
       url: client.runUrl(created.run_id)
     };
   },

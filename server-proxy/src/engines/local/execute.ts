@@ -20,7 +20,7 @@ import { isRunning, processesWithArgument } from '../../process-identity';
 import { fileProblem } from '../../runs/file-problem';
 import { RunJournal } from '../../runs/run-journal';
 import { STEP_SETTINGS, stepParametersFile } from './prepare';
-import { StepCache } from './step-cache';
+import { CachedStepFiles, StepCache } from './step-cache';
 import { stepEnvironment, StepEnvironmentError } from './step-env';
 import { stepOutcome } from './step-outcome';
 import { adoptStep, launchStep, StepProcess } from './step-process';
@@ -73,7 +73,7 @@ export async function executeRun(
       if (outcome.status === 'succeeded') {
         // Stored even when this run did not look in the cache: a later run may.
         await cache
-          .store(record.plan.cacheKeys[step], join(dir, 'data', step), join(dir, 'steps', step))
+          .store(record.plan.cacheKeys[step], stepFiles(dir, step), record.id)
           .catch(err =>
             warn(
               record,
@@ -106,10 +106,11 @@ export async function executeRun(
     const key = record.plan.cacheKeys[step];
     if (record.plan.reuse[step] && (await cache.has(key))) {
       try {
-        await cache.restore(key, dataDir, stepDir);
+        const { run } = await cache.restore(key, stepFiles(dir, step));
         life.move(step, {
           status: 'succeeded',
           cached: true,
+          ...(run ? { cachedFrom: run } : {}),
           finished: new Date().toISOString(),
           seconds: 0
         });
@@ -264,4 +265,13 @@ async function readJson<T>(path: string, fallback: T): Promise<T> {
   } catch {
     return fallback;
   }
+}
+
+/** Where a step's results are in its run folder. */
+function stepFiles(dir: string, step: string): CachedStepFiles {
+  return {
+    dataDir: join(dir, 'data', step),
+    stepDir: join(dir, 'steps', step),
+    log: join(dir, 'logs', `${step}.log`)
+  };
 }

@@ -8,7 +8,7 @@
  * half entry that a later run would take for a whole one.
  */
 import { createHash, randomBytes } from 'crypto';
-import { copyFile, link, mkdir, readdir, rename, rm, stat } from 'fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'fs/promises';
 import { dirname, join } from 'path';
 
 export function stepCacheKey(parts: {
@@ -24,6 +24,20 @@ export function stepCacheKey(parts: {
   return createHash('sha256')
     .update(JSON.stringify([parts.program, parts.parameters, parts.workspace, inputs]))
     .digest('hex');
+}
+
+/** Where a step's results are in a run folder. */
+export interface CachedStepFiles {
+  dataDir: string;
+  stepDir: string;
+  log: string;
+}
+
+/** Where a step's results are in a run folder. */
+export interface CachedStepFiles {
+  dataDir: string;
+  stepDir: string;
+  log: string;
 }
 
 export class StepCache {
@@ -43,25 +57,38 @@ export class StepCache {
   }
 
   /**
-   * Stores a finished step's data and records (only for a step that wrote its completion record). An entry
-   * that is already whole stays: it is never replaced under a run that may be restoring from it.
+   * Stores a finished step's data, records and log, with the run that made them (only for a step that
+   * wrote its completion record). An entry that is already whole stays: it is never replaced under a run
+   * that may be restoring from it.
    */
-  async store(key: string, dataDir: string, stepDir: string): Promise<void> {
+  async store(key: string, files: CachedStepFiles, run: string): Promise<void> {
     const entry = this.entry(key);
     if (await this.has(key)) {
       return;
     }
     await placeWhole(entry, async tmp => {
-      await linkTree(dataDir, join(tmp, 'data'));
-      await linkTree(stepDir, join(tmp, 'step'));
+      await linkTree(files.dataDir, join(tmp, 'data'));
+      await linkTree(files.stepDir, join(tmp, 'step'));
+      await copyFile(files.log, join(tmp, 'step.log')).catch(() => undefined);
+      await writeFile(join(tmp, 'origin.json'), JSON.stringify({ run }));
     });
   }
 
-  /** Puts a cached step's data and records where a run expects them, each folder whole. */
-  async restore(key: string, dataDir: string, stepDir: string): Promise<void> {
+  /**
+   * Puts a cached step's data, records and log where a run expects them, each folder whole, so that it
+   * shows like a step that ran; returns the run that made them (when the entry says).
+   */
+  async restore(key: string, files: CachedStepFiles): Promise<{ run?: string }> {
     const entry = this.entry(key);
-    await placeWhole(dataDir, tmp => linkTree(join(entry, 'data'), tmp));
-    await placeWhole(stepDir, tmp => linkTree(join(entry, 'step'), tmp));
+    await placeWhole(files.dataDir, tmp => linkTree(join(entry, 'data'), tmp));
+    await placeWhole(files.stepDir, tmp => linkTree(join(entry, 'step'), tmp));
+    await copyFile(join(entry, 'step.log'), files.log).catch(() => undefined);
+    try {
+      const origin = JSON.parse(await readFile(join(entry, 'origin.json'), 'utf8')) as { run?: unknown };
+      return typeof origin.run === 'string' ? { run: origin.run } : {};
+    } catch {
+      return {};
+    }
   }
 }
 
