@@ -2,7 +2,12 @@
 // The step graph's layout is pure too, and its view is checked by rendering to static markup: Node as well.
 // Frontend model tests (src/**/__tests__ outside src/core and src/graph) join as a jsdom project when they exist.
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
-const ignored = ['<rootDir>/cellpipe/labextension', '<rootDir>/.venv', '<rootDir>/ui-tests', '<rootDir>/build'];
+const ignored = [
+  '<rootDir>/cellpipe/labextension',
+  '<rootDir>/.venv',
+  '<rootDir>/ui-tests',
+  '<rootDir>/build'
+];
 // Only the sources are crawled: build/cluster (the lab, make cluster) holds gigabytes of Go modules.
 const roots = ['<rootDir>/src', '<rootDir>/server-proxy', '<rootDir>/schema', '<rootDir>/examples'];
 
@@ -28,7 +33,14 @@ const JUPYTER_ES_MODULES = [
 
 // @kubernetes/client-node 1.x and the dependencies it imports ship only as ES modules; the server tests
 // run them through babel-jest (the bundle and Node 20's require(esm) need no such step).
-const KUBERNETES_ES_MODULES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', 'jsonpath-plus', 'rfc4648'].join('|');
+const KUBERNETES_ES_MODULES = [
+  '@kubernetes/client-node',
+  'openid-client',
+  'oauth4webapi',
+  'jose',
+  'jsonpath-plus',
+  'rfc4648'
+].join('|');
 
 module.exports = {
   // Generous for a machine shared with other work: loading the wasm parser or starting a Python can take
@@ -48,6 +60,8 @@ module.exports = {
       displayName: 'frontend',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/src/{run,badges,graph}/**/__tests__/**/*.spec.ts?(x)'],
+      // Their DOM tests (*.dom.spec) run in the project below.
+      testPathIgnorePatterns: ['\\.dom\\.spec\\.tsx?$'],
       transform: { '^.+\\.tsx?$': tsJest },
       modulePathIgnorePatterns: ignored,
       roots
@@ -58,13 +72,18 @@ module.exports = {
       testEnvironment: '@jupyterlab/testing/lib/jest-env.js',
       setupFiles: ['@jupyterlab/testing/lib/jest-shim.js'],
       resolver: '@jupyterlab/testing/lib/jest-resolver.js',
-      testMatch: ['<rootDir>/src/{pipeline,sidebar}/**/__tests__/**/*.spec.ts?(x)'],
+      // Frontend models and views on JupyterLab's real widgets, some against the real cellpipe server.
+      testMatch: [
+        '<rootDir>/src/{pipeline,sidebar}/**/__tests__/**/*.spec.ts?(x)',
+        '<rootDir>/src/**/__tests__/**/*.dom.spec.ts?(x)'
+      ],
       moduleNameMapper: {
         '\\.(css|less|sass|scss)$': 'identity-obj-proxy',
         '\\.svg$': '@jupyterlab/testing/lib/jest-file-mock.js'
       },
       transform: { '^.+\\.tsx?$': tsJest, '^.+\\.m?jsx?$': 'babel-jest' },
-      transformIgnorePatterns: [`/node_modules/(?!${JUPYTER_ES_MODULES}).+`],
+      // yaml: jsdom picks its browser build, an ES module.
+      transformIgnorePatterns: [`/node_modules/(?!${JUPYTER_ES_MODULES}|${KUBERNETES_ES_MODULES}|yaml/).+`],
       modulePathIgnorePatterns: ignored,
       roots
     },

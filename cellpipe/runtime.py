@@ -19,6 +19,7 @@ import traceback
 import types
 
 FORMAT_VERSION = 1
+COMPLETE_FILE = "complete.json"
 
 
 class StepDataError(Exception):
@@ -240,13 +241,23 @@ def _submodules(module):
     return sorted(found)
 
 
+def file_stem(name):
+    """The file name of a variable: its name, or for a very long one (file names hold 255 bytes, with room
+    kept for suffixes and temporary names) a prefix and a hash of the whole name."""
+    if len(name.encode("utf-8")) <= 100:
+        return name
+    import hashlib
+
+    return name[:60] + "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+
+
 def save_value(folder, name, value, step="?"):
     """Save one variable as `folder/name.<ext>` plus `folder/name.json` describing it."""
     fmt = _choose_format(value)
     if isinstance(value, _PickleOnly):
         value = value.value
     meta = {"format": fmt, "type": _type_name(value), "version": FORMAT_VERSION}
-    path = os.path.join(folder, name + EXTENSIONS.get(fmt, ""))
+    path = os.path.join(folder, file_stem(name) + EXTENSIONS.get(fmt, ""))
     try:
         if fmt == "module":
             meta["module"] = value.__name__
@@ -287,13 +298,13 @@ def save_value(folder, name, value, step="?"):
                 step, name, meta["type"], type(err).__name__, err, UNSERIALISABLE_HINT
             )
         ) from err
-    write_json(os.path.join(folder, name + ".json"), meta)
+    write_json(os.path.join(folder, file_stem(name) + ".json"), meta)
     return meta
 
 
 def _read_meta(folder, name, step):
     try:
-        with open(os.path.join(folder, name + ".json"), encoding="utf-8") as f:
+        with open(os.path.join(folder, file_stem(name) + ".json"), encoding="utf-8") as f:
             return json.load(f)
     except OSError as err:
         raise StepDataError(
@@ -306,8 +317,9 @@ def pass_on(source, folder, name, step="?"):
     import shutil
 
     meta = _read_meta(source, name, step)
-    files = [name + EXTENSIONS.get(meta["format"], "")] if meta["format"] in EXTENSIONS else []
-    for file in files + [name + ".json"]:
+    stem = file_stem(name)
+    files = [stem + EXTENSIONS.get(meta["format"], "")] if meta["format"] in EXTENSIONS else []
+    for file in files + [stem + ".json"]:
         target = os.path.join(folder, file)
 
         def link(tmp, file=file):
@@ -324,7 +336,7 @@ def pass_on(source, folder, name, step="?"):
 def load_value(folder, name, step="?"):
     meta = _read_meta(folder, name, step)
     fmt = meta["format"]
-    path = os.path.join(folder, name + EXTENSIONS.get(fmt, ""))
+    path = os.path.join(folder, file_stem(name) + EXTENSIONS.get(fmt, ""))
     try:
         if fmt == "module":
             module = importlib.import_module(meta["module"])
@@ -1038,9 +1050,12 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
 
     def fail(record):
         record["step"] = step
-        write_json(os.path.join(step_dir, "error.json"), record)
-        write_json(os.path.join(step_dir, "outputs.json"), cell_outputs)
         sys.stderr.write("cellpipe: step {} failed: {}\n".format(step, record["message"]))
+        try:
+            write_json(os.path.join(step_dir, "error.json"), record)
+            write_json(os.path.join(step_dir, "outputs.json"), cell_outputs)
+        except OSError as err:  # a full disk or a folder that cannot be written: the log still says why
+            sys.stderr.write("cellpipe: could not record the failure of step {}: {}\n".format(step, err))
         return 1
 
     for index, source in spec["prelude"]:
@@ -1104,6 +1119,9 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
     write_json(os.path.join(step_dir, "metrics.json"), metrics)
     write_json(os.path.join(step_dir, "saved.json"), saved)
     write_json(os.path.join(step_dir, "timing.json"), {"started": started, "finished": time.time()})
+    # The completion record, last: a step is done only once everything above is on disk (a process that
+    # exits 0 without it, e.g. through os._exit, did not finish).
+    write_json(os.path.join(step_dir, COMPLETE_FILE), {"step": step, "finished": time.time()})
     return 0
 
 

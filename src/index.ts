@@ -1,60 +1,61 @@
 /**
- * The cellpipe JupyterLab plugin: for every open notebook a live pipeline,
- * badges on its cells, a sidebar to tag cells and run, and a pipeline panel
- * (graph, logs, outputs) beside the notebook.
+ * The cellpipe JupyterLab plugin: for every open notebook a live pipeline
+ * (offered to other extensions as `IPipelineTracker`), badges on its cells, a
+ * sidebar to tag cells and run, and a pipeline panel (graph, logs, outputs)
+ * beside the notebook, restored after a reload.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { browserAnalyser } from './analysis/browser-analyser';
 import type { BadgeDisplay } from './badges/cell-badges';
+import { addCommands, CommandIDs } from './commands';
+import type { ClusterAccess } from './core/runs/run-record';
 import type { Target } from './core/tags/settings';
-import type { NotebookPipeline } from './pipeline/notebook-pipeline';
+import { PipelinePanel } from './panel/pipeline-panel';
 import { ReferencedNotebooks } from './pipeline/referenced-notebooks';
-import { Sessions } from './pipeline/sessions';
-import { createPipelinePanel } from './panel/pipeline-panel';
+import { PipelineTracker } from './pipeline/tracker';
 import { runEvents } from './services/api';
+import { ClusterModel } from './sidebar/cluster-model';
 import { SidebarModel } from './sidebar/model';
-import { runPipeline } from './sidebar/run-section';
 import { SidebarWidget } from './sidebar/widget';
+import { IPipelineTracker } from './tokens';
 import pipelineSvg from '../style/icons/pipeline.svg';
 
-export enum CommandIDs {
-  openSidebar = 'cellpipe:open-sidebar',
-  openPanel = 'cellpipe:open-panel',
-  run = 'cellpipe:run',
-  runStep = 'cellpipe:run-step',
-  runFrom = 'cellpipe:run-from',
-  cancel = 'cellpipe:cancel'
-}
+export { CommandIDs } from './commands';
+export * from './tokens';
 
 export const SIDEBAR_ID = 'cellpipe-sidebar';
 const PLUGIN_ID = 'cellpipe:plugin';
 
 const pipelineIcon = new LabIcon({ name: 'cellpipe:pipeline', svgstr: pipelineSvg });
 
-const plugin: JupyterFrontEndPlugin<void> = {
+const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
   id: PLUGIN_ID,
   description:
     'Turn a notebook into a pipeline: tag cells as steps and see the variables that flow between them.',
   autoStart: true,
+  provides: IPipelineTracker,
   requires: [INotebookTracker, IRenderMimeRegistry],
   optional: [ICommandPalette, ILayoutRestorer, ITranslator, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
-    tracker: INotebookTracker,
+    notebooks: INotebookTracker,
     rendermime: IRenderMimeRegistry,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     translator: ITranslator | null,
     settingRegistry: ISettingRegistry | null
-  ) => {
+  ): IPipelineTracker => {
     const trans = (translator ?? nullTranslator).load('cellpipe');
-    const model = new SidebarModel();
+    let saveConnection: (access: ClusterAccess) => Promise<void> = async () => undefined;
+    const cluster = new ClusterModel(access => saveConnection(access));
+    const model = new SidebarModel(cluster);
     const sidebar = new SidebarWidget(model, trans);
     sidebar.id = SIDEBAR_ID;
     sidebar.title.icon = pipelineIcon;
@@ -62,29 +63,45 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(sidebar, 'right', { rank: 600 });
     restorer?.add(sidebar, SIDEBAR_ID);
 
-    const sessions = new Sessions(
+    const pipelines = new PipelineTracker(
       trans,
-      (session, step) => {
-        session.selectStep(step);
+      (pipeline, step) => {
+        pipeline.selectStep(step);
+        pipeline.revealStep(step);
         app.shell.activateById(SIDEBAR_ID);
       },
+      browserAnalyser,
       new ReferencedNotebooks(app.serviceManager.contents, PageConfig.getOption('serverRoot'))
     );
-    tracker.widgetAdded.connect((_, panel) => void sessions.add(panel));
-    tracker.forEach(panel => void sessions.add(panel));
+    notebooks.widgetAdded.connect((_, panel) => void pipelines.add(panel));
+    notebooks.forEach(panel => void pipelines.add(panel));
     const follow = (panel: NotebookPanel | null) => {
       // The tracker may announce a new current notebook before it announces the notebook as added.
-      model.session = panel ? sessions.add(panel) : null;
+      const pipeline = panel ? pipelines.add(panel) : null;
+      pipelines.setCurrent(pipeline);
+      model.session = pipeline;
     };
-    tracker.currentChanged.connect((_, panel) => follow(panel));
-    follow(tracker.currentWidget);
+    notebooks.currentChanged.connect((_, panel) => follow(panel));
+    follow(notebooks.currentWidget);
+    cluster.changed.connect(() => (pipelines.connection = cluster.access));
+
+    const panels = new WidgetTracker<PipelinePanel>({ namespace: 'cellpipe-pipeline' });
+    void restorer?.restore(panels, {
+      command: CommandIDs.openPanel,
+      args: panel => ({ path: panel.session.path }),
+      name: panel => panel.session.path
+    });
 
     if (settingRegistry) {
       void settingRegistry.load(PLUGIN_ID).then(settings => {
         const apply = () => {
-          sessions.badgeDisplay = settings.get('badges').composite as BadgeDisplay;
-          sessions.parallelism = settings.get('parallelism').composite as number;
-          sessions.defaultTarget = settings.get('defaultTarget').composite as Target;
+          pipelines.badgeDisplay = settings.get('badges').composite as BadgeDisplay;
+          pipelines.parallelism = settings.get('parallelism').composite as number;
+          pipelines.defaultTarget = settings.get('defaultTarget').composite as Target;
+          cluster.setAccess((settings.get('cluster').composite as ClusterAccess | undefined) ?? {});
+        };
+        saveConnection = async access => {
+          await settings.set('cluster', { ...access });
         };
         apply();
         settings.changed.connect(apply);
@@ -96,78 +113,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
       await model.checkServer();
       // Opened whatever the health check said: EventSource reconnects by itself once the server answers.
       runEvents(
-        event => sessions.forEach(s => s.runs.handleEvent(event)),
-        () => sessions.forEach(s => void s.runs.refresh())
+        event => pipelines.forEach(p => p.runs.handleEvent(event)),
+        () => pipelines.forEach(p => void p.runs.refresh())
       );
     });
 
-    const current = () => (tracker.currentWidget ? sessions.get(tracker.currentWidget) : null);
-    const hasSession = () => current() !== null;
-    const openPanel = (session: NotebookPipeline) => {
-      const existing = sessions.panelOf(session);
-      if (existing) {
-        app.shell.activateById(existing.id);
-        return;
-      }
-      const widget = createPipelinePanel(session, rendermime, trans);
-      widget.id = `cellpipe-panel-${session.panel.id}`;
-      sessions.setPanel(session, widget);
-      app.shell.add(widget, 'main', { mode: 'split-right', ref: session.panel.id });
-    };
-
-    app.commands.addCommand(CommandIDs.openSidebar, {
-      label: trans.__('Open the Pipeline Sidebar'),
-      caption: trans.__('Show the cellpipe pipeline of the active notebook'),
-      icon: pipelineIcon,
-      execute: () => {
-        app.shell.activateById(SIDEBAR_ID);
-        void model.checkServer();
-      }
-    });
-    app.commands.addCommand(CommandIDs.openPanel, {
-      label: trans.__('Show the Pipeline Graph'),
-      caption: trans.__("Open the notebook's step graph, logs and outputs beside it"),
-      isEnabled: hasSession,
-      execute: () => {
-        const session = current();
-        if (session) {
-          openPanel(session);
-        }
-      }
-    });
-    const runCommand = (id: string, label: string, mode: 'all' | 'one' | 'from') =>
-      app.commands.addCommand(id, {
-        label,
-        icon: mode === 'all' ? pipelineIcon : undefined,
-        isEnabled: () => hasSession() && (mode === 'all' || !!current()?.selectedStep),
-        execute: () => {
-          const session = current();
-          if (!session) {
-            return;
-          }
-          const step = session.selectedStep ?? undefined;
-          app.shell.activateById(SIDEBAR_ID);
-          return runPipeline(session, mode === 'all' ? { mode } : { mode, step }, trans);
-        }
-      });
-    runCommand(CommandIDs.run, trans.__('Run the Pipeline'), 'all');
-    runCommand(CommandIDs.runStep, trans.__('Run the Selected Step'), 'one');
-    runCommand(CommandIDs.runFrom, trans.__('Run from the Selected Step'), 'from');
-    app.commands.addCommand(CommandIDs.cancel, {
-      label: trans.__('Cancel the Pipeline Run'),
-      isEnabled: () => current()?.runs.current?.status === 'running',
-      execute: () => current()?.runs.cancel()
-    });
-    for (const command of [
-      CommandIDs.openSidebar,
-      CommandIDs.openPanel,
-      CommandIDs.run,
-      CommandIDs.runStep,
-      CommandIDs.runFrom,
-      CommandIDs.cancel
-    ]) {
-      palette?.addItem({ command, category: trans.__('Pipeline') });
-    }
+    addCommands(
+      app,
+      {
+        pipelines,
+        notebooks,
+        panels,
+        cluster,
+        rendermime,
+        trans,
+        icon: pipelineIcon,
+        sidebarId: SIDEBAR_ID,
+        checkServer: () => model.checkServer()
+      },
+      palette
+    );
+    return pipelines;
   }
 };
 

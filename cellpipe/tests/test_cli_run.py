@@ -153,7 +153,8 @@ def test_unchanged_steps_are_reused_and_changes_rerun_what_they_reach(cellpipe_c
     edited, _ = cached_steps(cellpipe_cli, path)
     assert edited == {"sample_a": True, "sample_b": True, "count": False, "estimate": False}
 
-    # A parameter the run sets differently reruns every step.
+    # A parameter the run sets differently reruns the steps that read it and the steps below them:
+    # all of them here (both samples read the seed).
     changed, _ = cached_steps(cellpipe_cli, path, "--param", "seed=3")
     assert not any(changed.values())
 
@@ -164,6 +165,27 @@ def test_unchanged_steps_are_reused_and_changes_rerun_what_they_reach(cellpipe_c
 
     no_cache, _ = cached_steps(cellpipe_cli, path, "--no-cache")
     assert not any(no_cache.values())
+
+
+def test_changing_a_parameter_reruns_only_the_steps_that_read_it(cellpipe_cli, tmp_path):
+    path = write_notebook(
+        tmp_path / "params.ipynb",
+        [
+            ("gamma = 0.5\ntest_size = 0.2", ["pipeline-parameters"]),
+            ("def scaled(x):\n    return x * gamma", ["functions"]),
+            ("data = list(range(10))", ["step:load"]),
+            ("cut = int(len(data) * (1 - test_size))\ntrain = data[:cut]", ["step:split", "prev:load"]),
+            ("model = [scaled(x) for x in train]", ["step:fit", "prev:split"]),
+            ("total = sum(data)", ["step:other", "prev:load"]),
+        ],
+    )
+    cached_steps(cellpipe_cli, path)
+    # fit reads gamma through scaled(); nothing else reads it.
+    gamma, _ = cached_steps(cellpipe_cli, path, "--param", "gamma=2.0")
+    assert gamma == {"load": True, "split": True, "fit": False, "other": True}
+    # split reads test_size, and fit is below it.
+    size, _ = cached_steps(cellpipe_cli, path, "--param", "gamma=2.0", "--param", "test_size=0.5")
+    assert size == {"load": True, "split": False, "fit": False, "other": True}
 
 
 def test_run_one_step_or_from_a_step_reusing_the_steps_above(cellpipe_cli, tmp_path):

@@ -4,6 +4,7 @@ result is what the notebooks compute when run one after the other in one kernel.
 
 import ast
 import json
+import os
 import shutil
 import subprocess
 
@@ -13,8 +14,13 @@ from nbclient import NotebookClient
 from .conftest import EXAMPLES
 
 
-def run(cli, path, *args):
-    return subprocess.run([cli, "run", str(path), *args], capture_output=True, text=True, timeout=600)
+def run(cli, path, *args, env=None):
+    return subprocess.run([cli, "run", str(path), *args], capture_output=True, text=True, timeout=600, env=env)
+
+
+# A local step gets the secrets it names, from files or cellpipe's environment (kale_pair's transform step
+# names secret db, key password): without it the step fails before it starts, saying where to put it.
+KALE_SECRETS = {**os.environ, "DB_PASSWORD": "not-a-real-password"}
 
 
 def write(path, cells, kale=None):
@@ -120,7 +126,7 @@ def kale_pair(folder):
 
 def test_a_kale_composition_runs_unchanged_with_parameters_passed_down_and_the_childrens_metrics(cellpipe_cli, tmp_path):
     main = kale_pair(tmp_path)
-    result = run(cellpipe_cli, main, "--json")
+    result = run(cellpipe_cli, main, "--json", env=KALE_SECRETS)
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(result.stdout)
     assert [s["name"] for s in data["steps"]] == [
@@ -130,16 +136,16 @@ def test_a_kale_composition_runs_unchanged_with_parameters_passed_down_and_the_c
     assert expected == {"scale": 10, "total": sum(x * 10 for x in range(7)) + 100, "final": 2 * (210 + 100)}
     assert data["metrics"] == expected
 
-    again = json.loads(run(cellpipe_cli, main, "--json", "--param", "epochs=4", "--param", "batch=1").stdout)
+    again = json.loads(run(cellpipe_cli, main, "--json", "--param", "epochs=4", "--param", "batch=1", env=KALE_SECRETS).stdout)
     assert again["metrics"] == composition_metrics(main, tmp_path, {"epochs": 4, "batch": 1})
     # cache:disabled (a Kale 2.x tag of the child's step) is honoured; the other steps of the child may be reused
-    cached = {s["name"]: s["cached"] for s in json.loads(run(cellpipe_cli, main, "--json").stdout)["steps"]}
+    cached = {s["name"]: s["cached"] for s in json.loads(run(cellpipe_cli, main, "--json", env=KALE_SECRETS).stdout)["steps"]}
     assert cached["producer.load"] is False and cached["producer.transform"] is True
 
 
 def test_one_sub_pipeline_runs_alone_and_its_steps_from_the_command_line(cellpipe_cli, tmp_path):
     main = kale_pair(tmp_path)
-    data = json.loads(run(cellpipe_cli, main, "--json", "--step", "consumer").stdout)
+    data = json.loads(run(cellpipe_cli, main, "--json", "--step", "consumer", env=KALE_SECRETS).stdout)
     # the notebook step's own steps, with the steps above it that it needs
     assert [s["name"] for s in data["steps"]] == ["producer.load", "producer.transform", "consumer.consume"]
     assert data["status"] == "succeeded"

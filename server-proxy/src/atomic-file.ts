@@ -10,7 +10,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    // The first failure is the one to report (a folder made immutable meanwhile also refuses the cleanup).
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
 }

@@ -2,7 +2,7 @@
  * Reading a notebook from disk for the CLI and the server. Failures become a
  * `NotebookFileError` whose message names the file and says what is wrong.
  */
-import { readFile } from 'fs/promises';
+import { readFile, realpath } from 'fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'path';
 import { loadReferencedNotebooks } from '../../src/core/composition/references';
 import type { NotebookData } from '../../src/core/notebook/model';
@@ -74,8 +74,8 @@ export async function analysisOptions(
   const path = label(resolve(file));
   const resolver = await loadReferencedNotebooks(path, notebook, async reference => {
     const full = resolve(base, reference);
-    const rel = relative(base, full);
-    if (confine && (rel.startsWith('..') || isAbsolute(rel))) {
+    // Confined by where the file really is: a link inside the root to a notebook outside it is outside.
+    if (confine && !within(await realOrAsIs(base), await realOrAsIs(full))) {
       throw new Error('it is outside the Jupyter root directory');
     }
     try {
@@ -88,4 +88,14 @@ export async function analysisOptions(
     }
   });
   return { path, resolver };
+}
+
+function within(base: string, path: string): boolean {
+  const rel = relative(base, path);
+  return !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/** The path with its links resolved; as it is when it does not exist (reading it then says so). */
+function realOrAsIs(path: string): Promise<string> {
+  return realpath(path).catch(() => path);
 }

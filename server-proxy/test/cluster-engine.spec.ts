@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { createServer } from 'net';
 import { analyzeNotebook } from '../../src/core/pipeline';
-import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-run';
+import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-submit';
 import { ClusterError } from '../src/engines/cluster/cluster-errors';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
 import type { StepRecord } from '../../src/core/runs/run-record';
@@ -167,7 +167,9 @@ describe('Argo runs', () => {
       cached: false,
       started: '2026-01-01T00:00:00Z',
       finished: '2026-01-01T00:00:07Z',
-      seconds: 7
+      seconds: 7,
+      // Argo's v2 pod name (WORKFLOW-TEMPLATE-HASH of the node id) and the node it ran on.
+      cluster: { pod: 'sales-x7k2p-train-1010', node: 'worker-1' }
     });
     expect(record.metrics).toEqual({ accuracy: 0.9 });
     const dir = join(dirname(o.notebookPath), '.cellpipe', 'runs', id);
@@ -179,7 +181,7 @@ describe('Argo runs', () => {
       { load_data: 'load-data', train: 'train', evaluate: 'evaluate' }
     ]);
     expect(readFileSync(join(dir, 'logs', 'train.log'), 'utf8')).toBe(
-      'log of sales-x7k2p-train-1001 (container main)\n'
+      'log of sales-x7k2p-train-1010 (container main)\n'
     );
     // The run's snapshots were deleted when it ended: nothing is left behind.
     expect(fake.snapshots.size).toBe(0);
@@ -429,8 +431,9 @@ describe('KFP runs', () => {
     const refused = await failure(submitClusterRun(o));
     expect([refused.code, refused.httpStatus]).toEqual(['unreachable', 502]);
     expect(refused.message).toBe(
-      `Could not list the KFP experiments: cannot reach Kubeflow Pipelines at http://127.0.0.1:${port} (the connection was refused). ` +
-        'Check the endpoint (pipeline settings, --endpoint) and that the service is running.'
+      `Could not list the KFP experiments: cannot reach Kubeflow Pipelines at http://127.0.0.1:${port} ` +
+        '(the connection was refused: nothing listens at that address and port). ' +
+        'Check the KFP endpoint in the pipeline settings (or --endpoint) and that the service is running.'
     );
     const dns = await failure(
       submitClusterRun({ ...o, endpoint: 'http://ml-pipeline.nowhere.invalid:8888' })

@@ -40,6 +40,22 @@ export interface FakeOptions {
   watchExpires?: boolean;
   /** Answer watch requests with this status instead of a stream (403: no `watch` verb; 404: no endpoint). */
   watchRefused?: 403 | 404;
+  /**
+   * A task whose pod stays Pending for `stages` stages first, with the reason Argo copies from the pod
+   * into the node's `message` (e.g. "Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.").
+   */
+  pendingTask?: { task: string; message: string; stages?: number };
+  /** A task whose first attempt fails and second succeeds (a Retry node with two Pod children). */
+  retryTask?: string;
+}
+
+type Phase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted';
+
+/** A task at one moment: its phase, and each attempt's (the last is the current one). */
+interface TaskProgress {
+  phase: Phase;
+  message?: string;
+  attempts: Array<{ phase: Phase; message?: string }>;
 }
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -80,6 +96,24 @@ export class FakeCluster {
   readonly workflows = new Map<string, Workflow>();
   readonly kfpRuns = new Map<string, { body: Record<string, unknown>; gets: number; tasks: string[] }>();
   readonly experiments: { experiment_id: string; display_name: string; namespace: string }[] = [];
+  /** KFP pipelines uploaded, with their versions (the uploaded file's text). */
+  readonly pipelines: Array<{
+    pipeline_id: string;
+    name: string;
+    display_name: string;
+    description: string;
+    namespace: string;
+    created_at: string;
+    versions: Array<{
+      pipeline_id: string;
+      pipeline_version_id: string;
+      name: string;
+      display_name: string;
+      created_at: string;
+      filename: string;
+      text: string;
+    }>;
+  }> = [];
   readonly tokens = new Set<string>();
   /** Watch streams open now. */
   readonly watches = new Set<WatchStream>();
@@ -98,7 +132,8 @@ export class FakeCluster {
         this.requests.push(`${req.method} ${req.url}`);
         this.tokens.add(req.headers.authorization ?? '');
         try {
-          this.handle(req, res, text ? JSON.parse(text) : undefined);
+          const multipart = /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
+          this.handle(req, res, multipart ? { multipart: text } : text ? JSON.parse(text) : undefined);
         } catch (err) {
           status(res, 500, 'InternalError', String(err));
         }
@@ -135,6 +170,9 @@ export class FakeCluster {
       );
     }
     let m: RegExpExecArray | null;
+    if (path.startsWith('/apis/v2beta1/pipelines')) {
+      return this.kfpPipelines(req, res, url, body);
+    }
     // Core: the notebook pod, its PVCs, the Argo pods and their logs.
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path)) && method === 'GET') {
       if (m[2] !== 'notebook-0') {
@@ -147,17 +185,17 @@ export class FakeCluster {
         url.searchParams.get('labelSelector') ?? ''
       )?.[1];
       const workflow = wf ? this.workflows.get(wf) : undefined;
-      const tasks = workflow ? dagTasks(workflow.body.spec) : [];
+      const nodes = workflow ? podNodes(this.workflowStatus(workflow)) : [];
       return json(res, 200, {
         kind: 'PodList',
         apiVersion: 'v1',
         metadata: {},
-        items: tasks.map((t, i) => ({
+        items: nodes.map(n => ({
           metadata: {
-            name: `${wf}-${t}-${1000 + i}`,
+            name: n.podName,
             namespace: m![1],
-            creationTimestamp: '2026-01-01T00:00:00Z',
-            annotations: { 'workflows.argoproj.io/node-name': `${wf}.${t}` }
+            creationTimestamp: `2026-01-01T00:00:0${n.attempt}Z`,
+            annotations: { 'workflows.argoproj.io/node-name': n.name }
           }
         }))
       });
@@ -383,6 +421,100 @@ export class FakeCluster {
     status(res, 404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
   }
 
+  /**
+   * KFP's pipeline API v2beta1: look a pipeline up by name, list its versions, and the upload endpoints
+   * (multipart, the file in `uploadfile`; errors as `{error_message, error_details}`, as KFP's upload
+   * server writes them; the others as gRPC-gateway errors).
+   */
+  private kfpPipelines(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: { multipart?: string } | undefined
+  ): void {
+    const path = url.pathname;
+    const q = url.searchParams;
+    const grpcError = (code: number, grpc: number, message: string) =>
+      json(res, code, { error: message, code: grpc, message, details: [] });
+    const view = (p: FakeCluster['pipelines'][number]) => {
+      const { versions: _v, ...rest } = p;
+      void _v;
+      return rest;
+    };
+    const versionView = (v: FakeCluster['pipelines'][number]['versions'][number]) => {
+      const { text: _t, filename: _f, ...rest } = v;
+      void _t;
+      void _f;
+      return rest;
+    };
+    let m: RegExpExecArray | null;
+    if ((m = /^\/apis\/v2beta1\/pipelines\/names\/([^/]+)$/.exec(path)) && req.method === 'GET') {
+      const name = decodeURIComponent(m[1]);
+      const found = this.pipelines.find(p => p.name === name && p.namespace === (q.get('namespace') ?? ''));
+      return found ? json(res, 200, view(found)) : grpcError(404, 5, `Pipeline ${name} not found`);
+    }
+    if ((m = /^\/apis\/v2beta1\/pipelines\/([^/]+)\/versions$/.exec(path)) && req.method === 'GET') {
+      const found = this.pipelines.find(p => p.pipeline_id === m![1]);
+      if (!found) {
+        return grpcError(404, 5, `Pipeline ${m[1]} not found`);
+      }
+      const versions = [...found.versions].reverse().slice(0, Number(q.get('page_size') ?? 100));
+      return json(res, 200, {
+        pipeline_versions: versions.map(versionView),
+        total_size: found.versions.length
+      });
+    }
+    if (path === '/apis/v2beta1/pipelines/upload' || path === '/apis/v2beta1/pipelines/upload_version') {
+      const file = uploadedFile(body?.multipart);
+      const uploadError = (code: number, message: string) =>
+        json(res, code, { error_message: message, error_details: message });
+      if (req.method !== 'POST' || !file) {
+        return uploadError(400, 'Failed to read pipeline from file');
+      }
+      const stamp = '2026-01-01T00:00:00Z';
+      const version = (pipelineId: string, name: string) => ({
+        pipeline_id: pipelineId,
+        pipeline_version_id: `ver-${this.pipelines.reduce((n, p) => n + p.versions.length, 0) + 1}`,
+        name,
+        display_name: q.get('display_name') || name,
+        created_at: stamp,
+        ...file
+      });
+      if (path.endsWith('/upload')) {
+        const name = q.get('name') || file.filename.replace(/\.[^.]*$/, '');
+        const namespace = q.get('namespace') ?? '';
+        if (this.pipelines.some(p => p.name === name && p.namespace === namespace)) {
+          return uploadError(409, 'Failed to create a pipeline and a pipeline version');
+        }
+        const pipeline_id = `pipe-${this.pipelines.length + 1}`;
+        const pipeline = {
+          pipeline_id,
+          name,
+          display_name: q.get('display_name') || name,
+          description: q.get('description') ?? '',
+          namespace,
+          created_at: stamp,
+          versions: [] as FakeCluster['pipelines'][number]['versions']
+        };
+        pipeline.versions.push(version(pipeline_id, name));
+        this.pipelines.push(pipeline);
+        return json(res, 200, view(pipeline));
+      }
+      const pipeline = this.pipelines.find(p => p.pipeline_id === q.get('pipelineid'));
+      if (!pipeline) {
+        return uploadError(400, 'Failed to create a pipeline version');
+      }
+      const name = q.get('name') || file.filename;
+      if (pipeline.versions.some(v => v.name === name)) {
+        return uploadError(409, 'Failed to create a pipeline version');
+      }
+      const created = version(pipeline.pipeline_id, name);
+      pipeline.versions.push(created);
+      return json(res, 200, versionView(created));
+    }
+    status(res, 404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`);
+  }
+
   /** A new object at the next resourceVersion (its ADDED event). */
   private store(kind: Stored['kind'], body: Stored['body']): Stored {
     const stored: Stored = { kind, body, ticks: 0, resourceVersion: 0, last: '', history: [] };
@@ -531,81 +663,152 @@ export class FakeCluster {
     res.on('close', done);
   }
 
-  /** Tasks run one after another, one stage per `ticksPerTask` reads; `failTask` fails, the rest are omitted. */
+  /**
+   * Tasks run one after another, one stage per `ticksPerTask` reads: Pending first for `pendingTask`,
+   * Running, then done; `retryTask` fails its first attempt and runs again; `failTask` fails, and the
+   * tasks after it are omitted.
+   */
   private progress(
     tasks: string[],
     gets: number
-  ): {
-    phase: 'Running' | 'Succeeded' | 'Failed';
-    states: ('Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted' | undefined)[];
-  } {
+  ): { phase: 'Running' | 'Succeeded' | 'Failed'; states: (TaskProgress | undefined)[] } {
     const tick = Math.floor(gets / (this.options.ticksPerTask ?? 1));
-    const states: ('Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted' | undefined)[] = [];
+    const pending = this.options.pendingTask;
+    const stagesOf = (t: string): TaskProgress[] => {
+      const waiting: TaskProgress[] =
+        t === pending?.task
+          ? Array.from({ length: pending.stages ?? 2 }, () => ({
+              phase: 'Pending' as const,
+              message: pending.message,
+              attempts: [{ phase: 'Pending' as const, message: pending.message }]
+            }))
+          : [];
+      const running: TaskProgress[] =
+        t === this.options.retryTask
+          ? [
+              { phase: 'Running', attempts: [{ phase: 'Running' }] },
+              {
+                phase: 'Running',
+                attempts: [{ phase: 'Failed', message: 'Error (exit code 1)' }, { phase: 'Running' }]
+              }
+            ]
+          : [{ phase: 'Running', attempts: [{ phase: 'Running' }] }];
+      return [...waiting, ...running];
+    };
+    const finalOf = (t: string, stages: TaskProgress[]): TaskProgress => {
+      const phase: Phase = t === this.options.failTask ? 'Failed' : 'Succeeded';
+      const message = phase === 'Failed' ? 'Error (exit code 1)' : undefined;
+      const before = stages[stages.length - 1].attempts.slice(0, -1);
+      return { phase, message, attempts: [...before, { phase, message }] };
+    };
+    const states: (TaskProgress | undefined)[] = [];
+    let start = 1;
     let failed = false;
-    tasks.forEach((t, i) => {
+    for (const t of tasks) {
+      const stages = stagesOf(t);
+      const end = start + stages.length;
       if (failed) {
-        states.push(tick > i + 1 ? 'Omitted' : undefined);
-      } else if (tick > i + 1) {
-        failed = t === this.options.failTask;
-        states.push(failed ? 'Failed' : 'Succeeded');
+        states.push(tick >= start ? { phase: 'Omitted', attempts: [] } : undefined);
+      } else if (tick >= end) {
+        const done = finalOf(t, stages);
+        failed = done.phase === 'Failed';
+        states.push(done);
       } else {
-        states.push(tick === i + 1 ? 'Running' : undefined);
+        states.push(tick >= start ? stages[tick - start] : undefined);
       }
-    });
-    const done = tick > tasks.length;
+      start = end;
+    }
+    const done = tick >= start;
     return { phase: failed && done ? 'Failed' : done ? 'Succeeded' : 'Running', states };
   }
 
-  private workflowStatus(wf: Workflow): unknown {
+  private workflowStatus(wf: Workflow): { phase: string; nodes: Record<string, FakeNode> } {
     const tasks = dagTasks(wf.body.spec);
     const name = wf.body.metadata.name;
     const stopped = !!wf.body.spec.shutdown;
+    const STOP = "Stopped with strategy 'Terminate'";
     // Stopped: Argo fails the running (and pending) steps with its stop message and omits the rest.
     const { phase, states } = stopped
       ? (() => {
           const p = this.progress(tasks, wf.stoppedAt ?? wf.ticks);
-          return {
-            phase: 'Failed' as const,
-            states: p.states.map(st => (st === 'Running' ? 'Failed' : (st ?? 'Omitted')))
-          };
+          const stop = (st: TaskProgress | undefined): TaskProgress =>
+            !st
+              ? { phase: 'Omitted', attempts: [] }
+              : st.phase === 'Running' || st.phase === 'Pending'
+                ? { phase: 'Failed', message: STOP, attempts: [{ phase: 'Failed', message: STOP }] }
+                : st;
+          return { phase: 'Failed' as const, states: p.states.map(stop) };
         })()
       : this.progress(tasks, wf.ticks);
-    const nodes: Record<string, unknown> = {
+    const nodes: Record<string, FakeNode> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
     tasks.forEach((t, i) => {
       const state = states[i];
-      if (state) {
-        const id = `${name}-${1000 + i}`;
+      if (!state) {
+        return;
+      }
+      const finished = ['Succeeded', 'Failed'].includes(state.phase);
+      const outputs =
+        state.phase === 'Succeeded'
+          ? {
+              outputs: {
+                parameters: [
+                  { name: 'metrics', value: t === tasks[tasks.length - 1] ? '{"accuracy": 0.9}' : '{}' },
+                  {
+                    name: 'outputs',
+                    value: JSON.stringify({
+                      '1': [{ output_type: 'stream', name: 'stdout', text: `hello from ${t}\n` }]
+                    })
+                  }
+                ],
+                exitCode: '0'
+              }
+            }
+          : {};
+      // Argo's node ids are WORKFLOW-HASH; these stand for the hashes.
+      const pod = (attempt: number, s: { phase: Phase; message?: string }, suffix = ''): FakeNode => ({
+        id: `${name}-${1000 + i * 10 + attempt}`,
+        name: `${name}.${t}${suffix}`,
+        displayName: `${t}${suffix}`,
+        type: 'Pod',
+        templateName: t,
+        phase: s.phase,
+        startedAt: '2026-01-01T00:00:00Z',
+        finishedAt: ['Succeeded', 'Failed'].includes(s.phase) ? '2026-01-01T00:00:07Z' : null,
+        ...(s.phase === 'Pending' ? {} : { hostNodeName: 'worker-1' }),
+        ...(s.message ? { message: s.message } : {})
+      });
+      if (state.phase === 'Omitted') {
+        const id = `${name}-${1000 + i * 10}`;
         nodes[id] = {
           id,
           name: `${name}.${t}`,
           displayName: t,
-          type: state === 'Omitted' ? 'Skipped' : 'Pod',
+          type: 'Skipped',
           templateName: t,
-          phase: state,
-          startedAt: '2026-01-01T00:00:00Z',
-          finishedAt: state === 'Running' ? null : '2026-01-01T00:00:07Z',
-          ...(state === 'Failed'
-            ? { message: stopped ? "Stopped with strategy 'Terminate'" : 'Error (exit code 1)' }
-            : {}),
-          ...(state === 'Succeeded'
-            ? {
-                outputs: {
-                  parameters: [
-                    { name: 'metrics', value: t === tasks[tasks.length - 1] ? '{"accuracy": 0.9}' : '{}' },
-                    {
-                      name: 'outputs',
-                      value: JSON.stringify({
-                        '1': [{ output_type: 'stream', name: 'stdout', text: `hello from ${t}\n` }]
-                      })
-                    }
-                  ],
-                  exitCode: '0'
-                }
-              }
-            : {})
+          phase: 'Omitted'
         };
+      } else if (t === this.options.retryTask) {
+        const children = state.attempts.map((a, n) => pod(n, a, `(${n})`));
+        const id = `${name}-${1000 + i * 10 + 9}`;
+        nodes[id] = {
+          id,
+          name: `${name}.${t}`,
+          displayName: t,
+          type: 'Retry',
+          templateName: t,
+          phase: state.phase,
+          startedAt: '2026-01-01T00:00:00Z',
+          finishedAt: finished ? '2026-01-01T00:00:09Z' : null,
+          children: children.map(c => c.id),
+          ...(state.message ? { message: state.message } : {}),
+          ...outputs
+        };
+        children.forEach(c => (nodes[c.id] = c));
+      } else {
+        const node = { ...pod(0, state), ...outputs };
+        nodes[node.id] = node;
       }
     });
     return {
@@ -613,8 +816,8 @@ export class FakeCluster {
       startedAt: '2026-01-01T00:00:00Z',
       nodes,
       progress: '0/1',
-      ...(stopped ? { message: "Stopped with strategy 'Terminate'" } : {})
-    };
+      ...(stopped ? { message: STOP } : {})
+    } as never;
   }
 
   private kfpStatus(
@@ -630,7 +833,7 @@ export class FakeCluster {
           : phase === 'Succeeded'
             ? 'SUCCEEDED'
             : 'FAILED';
-    const kfpState = {
+    const kfpState: Record<Phase, string> = {
       Pending: 'PENDING',
       Running: 'RUNNING',
       Succeeded: 'SUCCEEDED',
@@ -646,24 +849,74 @@ export class FakeCluster {
       run_details: {
         task_details: [
           { task_id: 'root-1', display_name: 'root', state: 'RUNNING' },
-          ...run.tasks.flatMap((t, i) =>
-            states[i]
-              ? [
-                  {
-                    task_id: `t-${i}`,
-                    display_name: t,
-                    state: kfpState[states[i]!],
-                    start_time: '2026-01-01T00:00:00Z',
-                    ...(states[i] === 'Running' ? {} : { end_time: '2026-01-01T00:00:05Z' }),
-                    ...(states[i] === 'Failed' ? { error: { message: 'exit status 1' } } : {})
-                  }
-                ]
-              : []
-          )
+          ...run.tasks.flatMap((t, i) => {
+            const state = states[i];
+            if (!state) {
+              return [];
+            }
+            return [
+              {
+                task_id: `t-${i}`,
+                display_name: t,
+                state: kfpState[state.phase],
+                start_time: '2026-01-01T00:00:00Z',
+                ...(['Running', 'Pending'].includes(state.phase) ? {} : { end_time: '2026-01-01T00:00:05Z' }),
+                ...(state.phase === 'Failed' ? { error: { message: 'exit status 1' } } : {}),
+                // The executor pods of its attempts, as KFP lists them.
+                child_tasks: state.attempts
+                  .filter(a => a.phase !== 'Pending')
+                  .map((_, n) => ({ task_id: `t-${i}-${n}`, pod_name: `${id.slice(0, 8)}-${t}-${n}-impl` }))
+              }
+            ];
+          })
         ]
       }
     };
   }
+}
+
+/** An Argo node status (v3.7), as the fake writes it. */
+interface FakeNode {
+  id: string;
+  name: string;
+  displayName: string;
+  type: string;
+  templateName: string;
+  phase: string;
+  startedAt?: string;
+  finishedAt?: string | null;
+  hostNodeName?: string;
+  message?: string;
+  children?: string[];
+  outputs?: unknown;
+}
+
+/** The pods of a workflow's Pod nodes, named as Argo's v2 pod names: WORKFLOW-TEMPLATE-HASH. */
+function podNodes(status: {
+  nodes: Record<string, FakeNode>;
+}): Array<{ name: string; podName: string; attempt: number }> {
+  return Object.values(status.nodes ?? {})
+    .filter(n => n.type === 'Pod')
+    .map(n => {
+      const workflow = n.name.slice(0, n.name.indexOf('.'));
+      return {
+        name: n.name,
+        podName: `${workflow}-${n.templateName}-${n.id.slice(workflow.length + 1)}`,
+        attempt: Number(/\((\d+)\)$/.exec(n.name)?.[1] ?? 0)
+      };
+    });
+}
+
+/** The `uploadfile` part of a multipart body: its file name and text. */
+function uploadedFile(body: unknown): { filename: string; text: string } | null {
+  if (typeof body !== 'string') {
+    return null;
+  }
+  const part =
+    /Content-Disposition: form-data; name="uploadfile"; filename="([^"]*)"\r\n(?:[^\r\n]+\r\n)*\r\n([\s\S]*?)\r\n--/.exec(
+      body
+    );
+  return part ? { filename: part[1], text: part[2] } : null;
 }
 
 function dagTasks(spec: WorkflowSpec): string[] {

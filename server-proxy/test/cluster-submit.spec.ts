@@ -85,6 +85,10 @@ describe('POST /api/runs to a cluster', () => {
       expect((workflow.body.spec as unknown as { arguments: unknown }).arguments).toEqual({
         parameters: [{ name: 'rate', value: '0.75' }]
       });
+      // The end is announced once the run's record is final: wait for that event.
+      await until('the end of the run to be announced', () =>
+        events.some(e => e.run === id && !e.step && e.status !== 'running')
+      );
       expect(events.filter(e => e.run === id).map(e => `${e.step ?? '-'} ${e.status}`)).toEqual([
         '- running',
         'load_data running',
@@ -109,7 +113,7 @@ describe('POST /api/runs to a cluster', () => {
           }
         ).end()
       );
-      expect(log).toBe('log of sales-x7k2p-train-1001 (container main)\n');
+      expect(log).toBe('log of sales-x7k2p-train-1010 (container main)\n');
     } finally {
       s.closeAllConnections();
       s.close();
@@ -200,8 +204,8 @@ describe('cellpipe submit (built CLI)', () => {
   it('exits 0 when the watched run succeeds', async () => {
     const r = await submit({}, ['--watch', '--timeout', '20', '--param', 'rate=0.1']);
     expect(r.stderr).toContain('submitted run');
-    expect(r.stderr).toContain('train succeeded');
-    expect(r.stdout).toMatch(/^run \S+ succeeded\n$/);
+    expect(r.stderr).toContain('✓ train 7.0 s');
+    expect(r.stdout).toMatch(/^run \S+ succeeded: accuracy=0.9\n$/);
     expect(r.code).toBe(0);
     expect(fake.tokens).toEqual(new Set(['Bearer cli-token']));
   });

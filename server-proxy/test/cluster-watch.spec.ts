@@ -5,7 +5,7 @@
  * that is refused (403, 404) falls back to polling.
  */
 import { analyzeNotebook } from '../../src/core/pipeline';
-import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-run';
+import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-submit';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
 import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
@@ -93,7 +93,9 @@ describe('following an Argo Workflow through its watch', () => {
       cached: false,
       started: '2026-01-01T00:00:00Z',
       finished: '2026-01-01T00:00:07Z',
-      seconds: 7
+      seconds: 7,
+      // Argo's v2 pod name (WORKFLOW-TEMPLATE-HASH of the node id) and the node it ran on.
+      cluster: { pod: 'sales-x7k2p-train-1010', node: 'worker-1' }
     });
     expect(record.metrics).toEqual({ accuracy: 0.9 });
     // One read before the watch was open, then only the watch of this workflow by name.
@@ -129,10 +131,11 @@ describe('following an Argo Workflow through its watch', () => {
     );
     const { record } = await follow({ pollMs: NEVER });
     expect(record.status).toBe('failed');
-    expect(record.steps.load_data.status).toBe('failed');
-    expect(record.steps.load_data.error?.message).toBe(
-      'The Argo Workflow sales-x7k2p was deleted before it finished (its pods are gone with it); run the pipeline again.'
-    );
+    const why =
+      'The Argo Workflow sales-x7k2p was deleted before it finished (its pods are gone with it); run the pipeline again.';
+    expect(record.reason).toBe(why);
+    // No step had started: each was skipped for the run's reason.
+    expect(record.steps.load_data).toMatchObject({ status: 'skipped', reason: why });
   });
 
   it('re-establishes a watch the server ended, from the last resourceVersion it saw', async () => {

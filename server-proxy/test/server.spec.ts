@@ -247,7 +247,7 @@ describe('cellpipe server', () => {
       expect((await api('POST', `/api/runs/${run}/cancel`)).status).toBe(409);
     }, 60000);
 
-    it('resumes a run whose process died, keeping the steps that had finished', async () => {
+    it('shows a run whose CLI was killed as an orphan on GET, changing nothing; a POST closes it with the reason', async () => {
       const cell = (tags: string[], source: string) => ({
         cell_type: 'code',
         metadata: { tags },
@@ -264,6 +264,7 @@ describe('cellpipe server', () => {
           cells: [
             cell(['step:first'], 'x = 20'),
             cell(['step:second', 'prev:first'], 'import time\ntime.sleep(2)\ny = x + 1'),
+            cell(['step:third', 'prev:second'], 'z = y'),
             cell(['pipeline-metrics'], 'print(y)')
           ]
         })
@@ -292,16 +293,26 @@ describe('cellpipe server', () => {
       );
       expect(before.steps.first.status).toBe('succeeded');
       const gone = new Promise(resolve => cli.once('exit', resolve));
-      cli.kill('SIGKILL'); // the process that owned the run dies mid-run
+      cli.kill('SIGKILL'); // the process that owned the run dies mid-run; its step runs on
       await gone;
 
       const listed = (await api('GET', '/api/runs?notebook=resume.ipynb')).json();
-      expect(listed.runs[0].id).toBe(before.id);
+      expect(listed.runs[0]).toMatchObject({ id: before.id, status: 'running', orphan: { kind: 'cli' } });
+      expect(listed.runs[0].orphan.owner).toMatch(/^cellpipe run \(pid \d+\)$/);
+      const onDisk = () => JSON.parse(readFileSync(join(runsDir, before.id, 'run.json'), 'utf8'));
+      expect(onDisk().status).toBe('running'); // the GET changed nothing
+
+      expect((await api('POST', '/api/runs/adopt', { notebook: 'resume.ipynb' })).json()).toEqual({
+        adopted: [before.id]
+      });
       const after = await finished('resume.ipynb', before.id);
-      expect(after.status).toBe('succeeded');
-      expect(after.resumed).toBe(1);
-      expect(after.steps.first.started).toBe(before.steps.first.started); // not run again
-      expect(after.metrics).toEqual({ y: 21 });
+      // The orphaned step ran to its end once and kept its result; nothing else ran; the reason says why.
+      expect(after.status).toBe('failed');
+      expect(after.reason).toMatch(/^Interrupted: cellpipe run \(pid \d+\) stopped before the run finished/);
+      expect(after.steps.first.started).toBe(before.steps.first.started);
+      expect(after.steps.second).toMatchObject({ status: 'succeeded', started: before.steps.second.started });
+      expect(after.steps.third).toMatchObject({ status: 'skipped' });
+      expect(onDisk().status).toBe('failed');
     }, 60000);
 
     it.each([

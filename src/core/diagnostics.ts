@@ -59,3 +59,15 @@ export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
       a.code.localeCompare(b.code)
   );
 }
+
+/** `file, cell 3, line 2: error [undefined-name] message`: cells and lines counted from 1, as a person does. */
+export function formatDiagnostic(file: string, d: Diagnostic): string {
+  const place = [file];
+  if (d.cell !== null) {
+    place.push(`cell ${d.cell + 1}`);
+  }
+  if (d.line !== null) {
+    place.push(`line ${d.line}`);
+  }
+  return `${place.join(', ')}: ${d.severity} [${d.code}] ${d.message}`;
+}

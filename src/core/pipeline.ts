@@ -34,6 +34,11 @@ export interface PipelineStep {
   outs: string[];
   /** The providing step of each input. */
   sources: Record<string, string>;
+  /**
+   * The pipeline parameters the step reads (directly or through the functions it calls), sorted: the
+   * only ones its program gets and its cache key holds. Read them with `stepParameters`.
+   */
+  parameters: string[];
   /** Inputs the step may change by a method call and passes on; the runtime saves them again only if changed. */
   fingerprint: string[];
   /** Inputs whose change by this step a step outside its downstream would miss: the run fails if it happens. */
@@ -116,6 +121,18 @@ function analyze(
   const roles = new Map<number, CellRole>();
   for (const cell of notebook.cells) {
     if (cell.type === 'code') {
+      if (cell.tagsProblem) {
+        diagnostics.push(
+          diagnostic(
+            'error',
+            'invalid-tags',
+            `${cell.tagsProblem}. The cell's tags are ignored until then.`,
+            {
+              cell: cell.index
+            }
+          )
+        );
+      }
       const parsed = parseCellTags(cell.tags, cell.index);
       roles.set(cell.index, parsed.role);
       diagnostics.push(...parsed.diagnostics);
@@ -221,6 +238,7 @@ function analyze(
       ins: f.ins,
       outs: f.outs,
       sources: f.sources,
+      parameters: f.parameters,
       fingerprint: f.fingerprint,
       guards: f.guards,
       state: { from: graph.deps.get(step.name) ?? [], at: step.cells[step.cells.length - 1] }
@@ -230,7 +248,14 @@ function analyze(
       if (child) {
         subPipelines[step.name] = subPipeline(step.name, child, parameters, f.ins);
       }
-      return { ...common, settings: {}, notebook: child?.path ?? step.notebook.path ?? '' };
+      // A notebook step reads the parameters it passes down to its sub-pipeline.
+      const passed = subPipelines[step.name]?.passed ?? [];
+      return {
+        ...common,
+        parameters: [...new Set([...f.parameters, ...passed])].sort(),
+        settings: {},
+        notebook: child?.path ?? step.notebook.path ?? ''
+      };
     }
     const resolved = resolveStepSettings(settings.settings, step.name, roles, step.cells);
     diagnostics.push(...resolved.diagnostics);

@@ -7,11 +7,11 @@
  * graph; a node's and a label's x, y are their top-left corner.
  */
 import { graphlib, layout as dagreLayout } from '@dagrejs/dagre';
-import type { CellAnalysis } from '../core/analysis/types';
 import type { Diagnostic } from '../core/diagnostics';
 import type { PipelineAnalysis } from '../core/pipeline';
-import type { ParameterValue } from '../core/tags/parameters';
 import { pathFrom } from '../core/composition/references';
+import { diagnosticsByStep, stepMetrics } from '../core/step-queries';
+import { formatParameter, ParameterValue } from '../core/tags/parameters';
 import { lastSteps, runnableSteps } from '../core/targets/runnable-steps';
 
 export interface Point {
@@ -37,6 +37,11 @@ export interface GraphNode {
   parameters: string[];
   /** Metrics the step records. */
   metrics: string[];
+  /**
+   * The lines below the counts: "uses …" (its parameters) and "records …" (its metrics), wrapped to the
+   * node's width, each fitting it (a list too long ends with "+N").
+   */
+  lines: string[];
   /** Errors and warnings that belong to the step (by `step`, or by the cell they point at). */
   diagnostics: { errors: number; warnings: number; items: Diagnostic[] };
   /** The notebook step (qualified) whose sub-pipeline holds it; null for the notebook's own steps. */
@@ -137,12 +142,20 @@ export interface LayoutOptions {
   /** At most this many variable names on an edge label before "+N". Default 3. */
   maxLabelNames?: number;
   /**
+   * Width of a text in px as it will be drawn. Default: an estimate from character classes (no DOM);
+   * the view passes the browser's own measure.
+   */
+  measure?: TextMeasure;
+  /**
    * dagre's ranking: 'network-simplex' gives the shortest edges and is the slowest; 'tight-tree' halves
    * the layout time of 100 layered steps (bench/graph-layout.ts). Default 'auto': network-simplex up to
    * 50 steps, tight-tree above.
    */
   ranker?: 'auto' | 'network-simplex' | 'tight-tree' | 'longest-path';
 }
+
+/** Width in px of `text` at `fontSize` (bold or not). */
+export type TextMeasure = (text: string, fontSize: number, bold?: boolean) => number;
 
 const DEFAULTS: Required<LayoutOptions> = {
   fontSize: 13,
@@ -154,6 +167,7 @@ const DEFAULTS: Required<LayoutOptions> = {
   margin: 16,
   suggestedEdges: true,
   maxLabelNames: 3,
+  measure: (text, fontSize, bold) => textWidth(text, fontSize, bold),
   ranker: 'auto'
 };
 
@@ -167,8 +181,12 @@ export const NODE_METRICS = {
   badge: 22,
   /** Height with two text lines (name; in/out counts and state). */
   height: 46,
-  /** Extra height of the third line (parameters and metrics). */
+  /** Height of each line below the counts (parameters, metrics). */
   extraLine: 16,
+  /** Font size of the node's small text (counts, parameters, metrics). */
+  infoFont: 11,
+  /** At most this many lines of parameters, and of metrics. */
+  maxLinesPerList: 2,
   labelPaddingX: 4,
   labelHeight: 16
 } as const;
@@ -203,15 +221,62 @@ export function textWidth(text: string, fontSize: number, bold = false): number 
 }
 
 /** `text`, cut with "…" to fit `maxWidth` at `fontSize`. */
-export function fitText(text: string, maxWidth: number, fontSize: number, bold = false): string {
-  if (textWidth(text, fontSize, bold) <= maxWidth) {
+export function fitText(
+  text: string,
+  maxWidth: number,
+  fontSize: number,
+  bold = false,
+  measure: TextMeasure = textWidth
+): string {
+  if (measure(text, fontSize, bold) <= maxWidth) {
     return text;
   }
   const chars = [...text];
-  while (chars.length > 1 && textWidth(chars.join('') + '…', fontSize, bold) > maxWidth) {
+  while (chars.length > 1 && measure(chars.join('') + '…', fontSize, bold) > maxWidth) {
     chars.pop();
   }
   return chars.join('') + '…';
+}
+
+/**
+ * `prefix` and the names, wrapped into at most `maxLines` lines of `maxWidth`: names stay whole (a name
+ * wider than a line is cut with "…"), and names left over end the last line as "+N".
+ */
+export function wrapList(
+  prefix: string,
+  names: readonly string[],
+  maxWidth: number,
+  fontSize: number,
+  maxLines: number,
+  measure: TextMeasure = textWidth
+): string[] {
+  const lines: string[] = [];
+  let line = prefix;
+  let i = 0;
+  for (; i < names.length; i++) {
+    const piece = `${line === prefix ? '' : ', '}${names[i]}`;
+    if (measure(line + piece, fontSize) <= maxWidth || line === prefix) {
+      line += piece;
+      continue;
+    }
+    if (lines.length + 1 === maxLines) {
+      break;
+    }
+    lines.push(fitText(line + ',', maxWidth, fontSize, false, measure));
+    line = names[i];
+  }
+  if (i < names.length) {
+    // Names left over: drop names from the line until "+N" (N counting them too) fits after it.
+    let kept = line;
+    let shown = i;
+    while (kept.includes(', ') && measure(`${kept} +${names.length - shown}`, fontSize) > maxWidth) {
+      kept = kept.slice(0, kept.lastIndexOf(', '));
+      shown--;
+    }
+    line = `${kept} +${names.length - shown}`;
+  }
+  lines.push(fitText(line, maxWidth, fontSize, false, measure));
+  return lines;
 }
 
 /** The label of an edge: the first `max` names, then "+N" for the rest. */
@@ -262,21 +327,9 @@ interface GroupItem extends Omit<GraphGroup, 'x' | 'y' | 'width' | 'height' | 'd
   diagnostics: Diagnostic[];
 }
 
-function metricsOf(analysis: PipelineAnalysis): Map<string, string[]> {
-  const metricsByStep = new Map<string, string[]>();
-  for (const m of analysis.metrics) {
-    if (m.step !== null) {
-      metricsByStep.set(m.step, [...(metricsByStep.get(m.step) ?? []), m.name]);
-    }
-  }
-  return metricsByStep;
-}
-
 /** The notebook's own steps. */
 function plainItems(analysis: PipelineAnalysis): Item[] {
   const diagnostics = diagnosticsByStep(analysis);
-  const usedParameters = parametersByStep(analysis);
-  const metrics = metricsOf(analysis);
   return analysis.steps.map(step => ({
     id: step.name,
     label: step.name,
@@ -285,8 +338,8 @@ function plainItems(analysis: PipelineAnalysis): Item[] {
     outs: [...step.outs],
     deps: step.deps,
     sources: step.sources,
-    parameters: usedParameters.get(step.name) ?? [],
-    metrics: metrics.get(step.name) ?? [],
+    parameters: step.parameters,
+    metrics: stepMetrics(analysis, step.name),
     diagnostics: diagnostics.get(step.name) ?? [],
     group: null
   }));
@@ -301,15 +354,12 @@ function compositionItems(analysis: PipelineAnalysis): { items: Item[]; groups: 
   const items: Item[] = [];
   const groups: GroupItem[] = [];
   const hasSteps = (qualified: string) => runnable.some(r => r.scope.includes(qualified));
-  // Per notebook: its diagnostics, parameters and metrics by step, computed once.
-  const perLevel = new Map<
-    PipelineAnalysis,
-    { d: Map<string, Diagnostic[]>; p: Map<string, string[]>; m: Map<string, string[]> }
-  >();
+  // Per notebook: its diagnostics by step, computed once.
+  const perLevel = new Map<PipelineAnalysis, Map<string, Diagnostic[]>>();
   const level = (a: PipelineAnalysis) => {
     let known = perLevel.get(a);
     if (!known) {
-      known = { d: diagnosticsByStep(a), p: parametersByStep(a), m: metricsOf(a) };
+      known = diagnosticsByStep(a);
       perLevel.set(a, known);
     }
     return known;
@@ -326,7 +376,7 @@ function compositionItems(analysis: PipelineAnalysis): { items: Item[]; groups: 
           path: pathFrom(analysis.path, sub.path),
           depth,
           parent,
-          diagnostics: level(a).d.get(name) ?? []
+          diagnostics: level(a).get(name) ?? []
         });
         visit(sub.analysis, `${qualified}.`, qualified, depth + 1);
         continue;
@@ -341,10 +391,10 @@ function compositionItems(analysis: PipelineAnalysis): { items: Item[]; groups: 
         outs: r ? r.outs : [...step.outs],
         deps: r ? r.deps : step.deps.flatMap(d => lastSteps({ analysis: a, prefix }, d)),
         sources: r ? r.sources : {},
-        parameters: level(a).p.get(name) ?? [],
-        metrics: r ? r.metrics : (level(a).m.get(name) ?? []),
+        parameters: r ? Object.keys(r.parameters) : step.parameters,
+        metrics: r ? r.metrics : stepMetrics(a, name),
         // What the parent answers (a read of its variables) is no problem of the step's.
-        diagnostics: (level(a).d.get(name) ?? []).filter(
+        diagnostics: (level(a).get(name) ?? []).filter(
           d => !(d.code === 'undefined-name' && reads.has(d.name!))
         ),
         group: parent,
@@ -397,18 +447,38 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
   });
   g.setDefaultEdgeLabel(() => ({ width: 0, height: 0, labelpos: 'c', weight: 1, minlen: 1 }));
 
+  const measure = o.measure;
+  const { paddingX, badge, infoFont, maxLinesPerList } = NODE_METRICS;
   const nodes: GraphNode[] = items.map(item => {
     const errors = item.diagnostics.filter(d => d.severity === 'error').length;
     const warnings = item.diagnostics.filter(d => d.severity === 'warning').length;
-    const chrome = 2 * NODE_METRICS.paddingX + NODE_METRICS.badge;
-    const nameWidth = textWidth(item.label, o.fontSize, true);
-    const width = Math.max(o.minNodeWidth, Math.min(o.maxNodeWidth, nameWidth + chrome));
-    const height =
-      NODE_METRICS.height + (item.parameters.length || item.metrics.length ? NODE_METRICS.extraLine : 0);
+    const { parameters, metrics } = item;
+    // The name leaves room for the diagnostics badge on its right; the lines below use the full width.
+    const nameChrome = 2 * paddingX + badge;
+    const nameWidth = measure(item.label, o.fontSize, true);
+    const listWidth = (prefix: string, names: string[]) =>
+      names.length ? measure(`${prefix}${names.join(', ')}`, infoFont) + 2 * paddingX : 0;
+    const width = Math.max(
+      o.minNodeWidth,
+      Math.min(
+        o.maxNodeWidth,
+        Math.max(nameWidth + nameChrome, listWidth('uses ', parameters), listWidth('records ', metrics))
+      )
+    );
+    const textWidthInside = width - 2 * paddingX;
+    const lines = [
+      ...(parameters.length
+        ? wrapList('uses ', parameters, textWidthInside, infoFont, maxLinesPerList, measure)
+        : []),
+      ...(metrics.length
+        ? wrapList('records ', metrics, textWidthInside, infoFont, maxLinesPerList, measure)
+        : [])
+    ];
+    const height = NODE_METRICS.height + lines.length * NODE_METRICS.extraLine;
     g.setNode(item.id, { width, height });
     const node: GraphNode = {
       step: item.id,
-      label: fitText(item.label, width - chrome, o.fontSize, true),
+      label: fitText(item.label, width - nameChrome, o.fontSize, true, measure),
       x: 0,
       y: 0,
       width,
@@ -416,8 +486,9 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
       cells: item.cells,
       ins: item.ins,
       outs: item.outs,
-      parameters: item.parameters,
-      metrics: item.metrics,
+      parameters,
+      metrics,
+      lines,
       diagnostics: { errors, warnings, items: item.diagnostics },
       group: item.group
     };
@@ -442,7 +513,7 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
     const text = edgeLabelText(e.variables, o.maxLabelNames);
     const hasLabel = text.length > 0;
     g.setEdge(e.from, e.to, {
-      width: hasLabel ? textWidth(text, o.labelFontSize) + 2 * NODE_METRICS.labelPaddingX : 0,
+      width: hasLabel ? measure(text, o.labelFontSize) + 2 * NODE_METRICS.labelPaddingX : 0,
       height: hasLabel ? NODE_METRICS.labelHeight : 0,
       labelpos: 'c',
       // Declared edges shape the ranks; the others follow them.
@@ -506,7 +577,7 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
       const end = { x: to.x + to.width, y: round(to.y + to.height / 2) };
       const bow = round(Math.max(start.x, end.x) + 24 + Math.min(96, Math.abs(end.y - start.y) * 0.08));
       const text = edgeLabelText(e.variables, o.maxLabelNames);
-      const width = textWidth(text, o.labelFontSize) + 2 * NODE_METRICS.labelPaddingX;
+      const width = measure(text, o.labelFontSize) + 2 * NODE_METRICS.labelPaddingX;
       const height = NODE_METRICS.labelHeight;
       // The curve's middle (t = 1/2).
       const mid = { x: (start.x + end.x) / 8 + (bow * 3) / 4, y: (start.y + end.y) / 2 };
@@ -529,7 +600,7 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
     parameters: Object.entries(analysis.parameters).map(([name, p]) => ({
       name,
       type: p.type,
-      value: JSON.stringify(p.value)
+      value: formatParameter(p)
     })),
     metrics: analysis.metrics.map(m => ({ name: m.name, step: m.step }))
   };
@@ -595,85 +666,6 @@ function collectEdges(
       stepIndex.get(a.to)! - stepIndex.get(b.to)! ||
       stepIndex.get(a.from)! - stepIndex.get(b.from)!
   );
-}
-
-/** Errors and warnings per step: a diagnostic's `step`, else the step owning its cell. */
-function diagnosticsByStep(analysis: PipelineAnalysis): Map<string, Diagnostic[]> {
-  const stepOfCell = new Map<number, string>();
-  for (const step of analysis.steps) {
-    for (const cell of step.cells) {
-      stepOfCell.set(cell, step.name);
-    }
-  }
-  const out = new Map<string, Diagnostic[]>();
-  for (const d of analysis.diagnostics) {
-    if (d.severity === 'info') {
-      continue;
-    }
-    const step = d.step ?? (d.cell !== null ? stepOfCell.get(d.cell) : undefined);
-    if (step !== undefined) {
-      out.set(step, [...(out.get(step) ?? []), d]);
-    }
-  }
-  return out;
-}
-
-/**
- * The pipeline parameters each step reads: module-level reads in its cells, and the global reads of
- * the functions it calls (defined in the step or in the imports/functions cells), transitively.
- * A name the step binds before reading it is its own variable, not the parameter.
- */
-function parametersByStep(analysis: PipelineAnalysis): Map<string, string[]> {
-  const parameters = new Set(Object.keys(analysis.parameters));
-  const out = new Map<string, string[]>();
-  if (parameters.size === 0) {
-    return out;
-  }
-  const preludeFunctions = functionsIn(analysis.prelude.map(c => analysis.analyses.get(c)));
-  for (const step of analysis.steps) {
-    const analyses = step.cells.map(c => analysis.analyses.get(c));
-    const functions = new Map([...preludeFunctions, ...functionsIn(analyses)]);
-    const bound = new Set<string>();
-    const used = new Set<string>();
-    const visit = (name: string, seen: Set<string>) => {
-      if (parameters.has(name) && !bound.has(name)) {
-        used.add(name);
-      }
-      const reads = functions.get(name);
-      if (reads && !seen.has(name)) {
-        seen.add(name);
-        reads.forEach(r => visit(r, seen));
-      }
-    };
-    for (const a of analyses) {
-      for (const event of a?.events ?? []) {
-        if (event.kind === 'read') {
-          visit(event.name, new Set());
-        } else if (event.how === 'bind') {
-          bound.add(event.name);
-        }
-      }
-    }
-    if (used.size) {
-      out.set(step.name, [...used].sort());
-    }
-  }
-  return out;
-}
-
-function functionsIn(analyses: Array<CellAnalysis | undefined>): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const a of analyses) {
-    for (const event of a?.events ?? []) {
-      if (event.kind === 'write' && event.deferred) {
-        out.set(
-          event.name,
-          event.deferred.reads.map(r => r.name)
-        );
-      }
-    }
-  }
-  return out;
 }
 
 function round(n: number): number {

@@ -45,6 +45,11 @@ export interface PipelineGraphProps {
   selected?: string;
   /** A node was clicked, or activated with Enter or Space. */
   onSelect?(step: string): void;
+  /**
+   * The run shown, when there is one: the legend gives the parameter values it used (marking those that
+   * differ from the notebook's), not the notebook's.
+   */
+  run?: { label: string; parameters: Record<string, string> };
   trans: TranslationBundle;
 }
 
@@ -153,9 +158,6 @@ function NodeView(props: {
   // The run state or duration is right-aligned and always whole; the counts get what is left.
   const runWidth = run ? estimateWidth(run, INFO_FONT) + 8 : 0;
   const info = fitText(counts, textWidth - runWidth, INFO_FONT);
-  const uses = node.parameters.length ? trans.__('uses %1', node.parameters.join(', ')) : '';
-  const records = node.metrics.length ? trans.__('records %1', node.metrics.join(', ')) : '';
-  const extra = [uses, records].filter(Boolean).join(' · ');
   const { errors, warnings, items } = node.diagnostics;
   const badgeKind = errors ? 'error' : warnings ? 'warning' : null;
   const select = () => onSelect?.(node.step);
@@ -193,11 +195,16 @@ function NodeView(props: {
           {run}
         </text>
       )}
-      {extra && (
-        <text className="jp-cellpipe-Graph-nodeVars" x={paddingX} y={36 + NODE_METRICS.extraLine}>
-          {fitText(extra, textWidth, INFO_FONT)}
+      {node.lines.map((line, i) => (
+        <text
+          key={i}
+          className="jp-cellpipe-Graph-nodeVars"
+          x={paddingX}
+          y={36 + (i + 1) * NODE_METRICS.extraLine}
+        >
+          {line}
         </text>
-      )}
+      ))}
       {badgeKind && (
         <g
           className="jp-cellpipe-Graph-badge"
@@ -324,6 +331,47 @@ function EdgeView(props: {
         </g>
       )}
     </g>
+  );
+}
+
+/** The parameters: the shown run's values (those differing from the notebook's marked), else the notebook's. */
+function ParameterLegend(props: {
+  layout: GraphLayout;
+  run?: PipelineGraphProps['run'];
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { layout, run, trans } = props;
+  const entries = layout.parameters.map(p => {
+    const used = run?.parameters[p.name] ?? p.value;
+    return { ...p, used, differs: used !== p.value };
+  });
+  return (
+    <div
+      className="jp-cellpipe-Graph-legendRow"
+      data-legend="parameters"
+      title={entries
+        .map(p =>
+          p.differs
+            ? trans.__('%1 = %2 in this run (the notebook says %3)', p.name, p.used, p.value)
+            : `${p.name} = ${p.used} (${p.type})`
+        )
+        .join('\n')}
+    >
+      <span className="jp-cellpipe-Graph-legendKey">
+        {run ? trans.__('Parameters of %1', run.label) : trans.__('Parameters')}
+      </span>{' '}
+      {entries.map((p, i) => (
+        <React.Fragment key={p.name}>
+          {i > 0 && ', '}
+          <span data-parameter={p.name} data-differs={p.differs ? 'true' : undefined}>
+            {p.name} = {p.used}
+            {p.differs && (
+              <span className="jp-cellpipe-Graph-legendWas"> ({trans.__('notebook %1', p.value)})</span>
+            )}
+          </span>
+        </React.Fragment>
+      ))}
+    </div>
   );
 }
 
@@ -550,15 +598,7 @@ export function PipelineGraph(props: PipelineGraphProps): JSX.Element {
       </div>
       {(layout.parameters.length > 0 || layout.metrics.length > 0) && (
         <div className="jp-cellpipe-Graph-legend">
-          {layout.parameters.length > 0 && (
-            <div
-              className="jp-cellpipe-Graph-legendRow"
-              title={layout.parameters.map(p => `${p.name} = ${p.value} (${p.type})`).join('\n')}
-            >
-              <span className="jp-cellpipe-Graph-legendKey">{trans.__('Parameters')}</span>{' '}
-              {layout.parameters.map(p => `${p.name} = ${p.value}`).join(', ')}
-            </div>
-          )}
+          {layout.parameters.length > 0 && <ParameterLegend layout={layout} run={props.run} trans={trans} />}
           {layout.metrics.length > 0 && (
             <div
               className="jp-cellpipe-Graph-legendRow"

@@ -44,15 +44,23 @@ export class CellRunOutputs {
     private readonly trans: TranslationBundle
   ) {}
 
-  /** Shows `outputs` (by cell index) under those cells of `cells`, replacing what an earlier call showed. */
-  show(cells: readonly Cell[], outputs: Record<string, nbformat.IOutput[]>, title: string): void {
+  /**
+   * Shows `outputs` (by cell index) under those cells of `cells`, replacing what an earlier call showed;
+   * `onClose` runs when the user closes them.
+   */
+  show(
+    cells: readonly Cell[],
+    outputs: Record<string, nbformat.IOutput[]>,
+    title: string,
+    onClose: () => void = () => this.clear()
+  ): void {
     this.clear();
     for (const [index, list] of Object.entries(outputs)) {
       const cell = cells[Number(index)];
       if (!cell || list.length === 0) {
         continue;
       }
-      const widget = new RunOutputs(list, title, this.rendermime, this.trans, () => this.clear());
+      const widget = new RunOutputs(list, title, this.rendermime, this.trans, onClose);
       (cell.layout as PanelLayout).addWidget(widget);
       this._shown.push(widget);
     }

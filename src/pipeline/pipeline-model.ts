@@ -1,8 +1,9 @@
 /**
  * One notebook's pipeline, live: re-analysed after edits (debounced, off the
  * typing path: the analysis runs in a later task, and the analyser parses only
- * cells whose source changed), and edited through the notebook's shared model
- * (tag edits are undoable in the cell, like its source).
+ * cells whose source changed) while the notebook is being looked at, and
+ * edited through the notebook's shared model (tag edits are undoable in the
+ * cell, like its source). `changed` is emitted only when the analysis changed.
  */
 import type { ISharedNotebook } from '@jupyter/ydoc';
 import type { INotebookModel } from '@jupyterlab/notebook';
@@ -21,7 +22,16 @@ import type { ReferencedNotebooks } from './referenced-notebooks';
 /** Pipeline settings a user edits (the rest is derived). */
 export type EditablePipelineSettings = Pick<
   PipelineSettings,
-  'name' | 'description' | 'image' | 'target' | 'endpoint' | 'namespace' | 'snapshot' | 'caching'
+  | 'name'
+  | 'description'
+  | 'image'
+  | 'target'
+  | 'endpoint'
+  | 'namespace'
+  | 'experiment'
+  | 'volumes'
+  | 'snapshot'
+  | 'caching'
 >;
 
 export interface PipelineModelOptions {
@@ -50,7 +60,9 @@ export class PipelineModel {
     options.analyser.then(
       analyser => {
         this._analyser = analyser;
-        this._analyse();
+        if (this._active) {
+          this._analyse();
+        }
       },
       (err: unknown) => {
         this._error = err instanceof Error ? err.message : String(err);
@@ -59,9 +71,27 @@ export class PipelineModel {
     );
   }
 
-  /** Emitted after each analysis. */
+  /** Emitted when an analysis differs from the one before (or the parser failed to load). */
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  /**
+   * Whether the notebook is being looked at (it, or its pipeline panel, is visible, or it is the
+   * sidebar's notebook). Edits of a notebook nobody looks at are analysed once it is looked at again.
+   */
+  get active(): boolean {
+    return this._active;
+  }
+
+  set active(value: boolean) {
+    if (value === this._active) {
+      return;
+    }
+    this._active = value;
+    if (value && this._stale) {
+      this._schedule();
+    }
   }
 
   /** The latest analysis; null until the parser has loaded. */
@@ -197,8 +227,22 @@ export class PipelineModel {
     }
   }
 
+  /** Writes settings into `metadata.cellpipe`; an undefined value removes the setting (its default applies). */
   setPipelineSettings(patch: Partial<EditablePipelineSettings>): void {
-    this._writeOwnMetadata(own => ({ ...own, ...patch }));
+    this._writeOwnMetadata(own => {
+      const next: Record<string, unknown> = { ...own, ...patch };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === undefined) {
+          delete next[key];
+        }
+      }
+      return next;
+    });
+  }
+
+  /** The pipeline's own settings as stored (to tell a setting from its default). */
+  ownPipelineSettings(): Partial<EditablePipelineSettings> {
+    return (this._shared.getMetadata('cellpipe') as Partial<EditablePipelineSettings> | undefined) ?? {};
   }
 
   /** Replaces the step's own settings (`metadata.cellpipe.steps.NAME`); empty settings remove the entry. */
@@ -261,7 +305,10 @@ export class PipelineModel {
 
   private _schedule(): void {
     clearTimeout(this._timer);
-    this._timer = setTimeout(() => this._analyse(), this._debounce);
+    this._stale = true;
+    if (this._active) {
+      this._timer = setTimeout(() => this._analyse(), this._debounce);
+    }
   }
 
   private _analyse(): void {
@@ -269,10 +316,11 @@ export class PipelineModel {
       return;
     }
     const start = performance.now();
+    this._stale = false;
     this._notebook = liveNotebookData(this._shared, this._name());
     const asked = new Set<string>();
     const references = this._references;
-    this._analysis = analyzeNotebook(this._notebook, this._analyser, {
+    const analysis = analyzeNotebook(this._notebook, this._analyser, {
       path: this._path(),
       resolver: references
         ? {
@@ -288,8 +336,14 @@ export class PipelineModel {
     this._lastMs = end - start;
     // Visible in the browser's performance timeline (and to the browser benchmark); jsdom has no measure().
     performance.measure?.('cellpipe:analysis', { start, end });
+    const same = this._analysis !== null && sameAnalysis(this._analysis, analysis);
+    if (!same) {
+      this._analysis = analysis;
+    }
     this._error = null;
-    this._changed.emit();
+    if (!same) {
+      this._changed.emit();
+    }
   }
 
   private readonly _model: INotebookModel;
@@ -304,7 +358,54 @@ export class PipelineModel {
   private _notebook: NotebookData | null = null;
   private _error: string | null = null;
   private _lastMs = 0;
+  private _active = true;
+  /** Edited since the last analysis. */
+  private _stale = true;
   private _timer: ReturnType<typeof setTimeout> | undefined;
   private _disposed = false;
   private readonly _changed = new Signal<this, void>(this);
+}
+
+/**
+ * Whether two analyses say the same. Cell analyses are memoised by source, so an unchanged cell has the
+ * same object, and only edited cells are compared (as JSON: an edited comment reads and writes the same
+ * names); the rest is plain data, compared as JSON.
+ */
+function sameAnalysis(a: PipelineAnalysis, b: PipelineAnalysis): boolean {
+  if (a.analyses.size !== b.analyses.size) {
+    return false;
+  }
+  for (const [cell, analysis] of a.analyses) {
+    const other = b.analyses.get(cell);
+    if (other !== analysis && (!other || JSON.stringify(other) !== JSON.stringify(analysis))) {
+      return false;
+    }
+  }
+  const plain = (x: PipelineAnalysis) =>
+    JSON.stringify([
+      x.pipeline,
+      x.steps,
+      x.order,
+      x.parameters,
+      x.metrics,
+      x.suggestions,
+      x.diagnostics,
+      x.prelude,
+      [...x.roles]
+    ]);
+  if (plain(a) !== plain(b)) {
+    return false;
+  }
+  // The notebooks that notebook: steps run: a change in one of them changes this pipeline too.
+  const subs = Object.keys(a.subPipelines);
+  if (subs.length !== Object.keys(b.subPipelines).length) {
+    return false;
+  }
+  return subs.every(name => {
+    const x = a.subPipelines[name];
+    const y = b.subPipelines[name];
+    const { analysis: xa, ...xs } = x;
+    const { analysis: ya, ...ys } = y ?? {};
+    return !!y && JSON.stringify(xs) === JSON.stringify(ys) && sameAnalysis(xa, ya!);
+  });
 }

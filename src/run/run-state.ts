@@ -3,6 +3,7 @@
  * current by its live events. Pure, so it is tested without a browser.
  */
 import type { RunEvent, RunRecord, RunStatus, StepRecord, StepStatus } from '../core/runs/run-record';
+import { formatParameter } from '../core/tags/parameters';
 
 export type { RunEvent, RunRecord, RunStatus, StepRecord };
 
@@ -14,7 +15,14 @@ export interface StepView {
   seconds?: number;
   error?: StepRecord['error'];
   skippedBecause?: string;
+  /** Why a step was skipped or cancelled when no upstream step explains it. */
+  reason?: string;
+  /** A cached step: the run whose result it is. */
+  cachedFrom?: string;
+  /** A queued cluster step: why it does not start yet, and what to do. */
   waiting?: string;
+  /** A cluster step: its pod, node and retries. */
+  cluster?: StepRecord['cluster'];
 }
 
 export interface RunView {
@@ -22,7 +30,8 @@ export interface RunView {
   status: RunStatus;
   started: string;
   finished?: string;
-  parameters: Record<string, unknown>;
+  /** NAME → the value as a Python literal (`1.0`, `"a"`, `[1, 2]`). */
+  parameters: Record<string, string>;
   order: string[];
   steps: Record<string, StepView>;
   metrics: Record<string, unknown>;
@@ -40,13 +49,16 @@ function stepView(record: StepRecord): StepView {
     seconds: record.seconds,
     error: record.error,
     skippedBecause: record.skippedBecause,
-    waiting: record.waiting
+    reason: record.reason,
+    cachedFrom: record.cachedFrom,
+    waiting: record.waiting,
+    cluster: record.cluster
   };
 }
 
-/** Parameters are recorded typed ({type, value}); the UI shows the values. */
-function parameterValues(parameters: RunRecord['parameters']): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(parameters).map(([name, p]) => [name, p.value]));
+/** Parameters are recorded typed ({type, value}); the UI shows them as the notebook writes them (Python). */
+function parameterTexts(parameters: RunRecord['parameters']): Record<string, string> {
+  return Object.fromEntries(Object.entries(parameters).map(([name, p]) => [name, formatParameter(p)]));
 }
 
 export function runView(record: RunRecord): RunView {
@@ -55,14 +67,21 @@ export function runView(record: RunRecord): RunView {
     status: record.status,
     started: record.started,
     finished: record.finished,
-    parameters: parameterValues(record.parameters),
+    parameters: parameterTexts(record.parameters),
     order: record.order,
     steps: Object.fromEntries(Object.entries(record.steps).map(([name, s]) => [name, stepView(s)])),
     metrics: record.metrics,
     target: record.target ?? 'local',
     cluster: record.cluster,
     snapshots: record.snapshots ?? [],
-    notes: [...(record.warnings ?? []), ...(record.followError ? [record.followError] : [])]
+    notes: [
+      ...(record.status !== 'succeeded' && record.reason ? [record.reason] : []),
+      ...(record.orphan
+        ? [`Its owner, ${record.orphan.owner}, is gone; cellpipe's server takes it over.`]
+        : []),
+      ...(record.warnings ?? []),
+      ...(record.followError ? [record.followError] : [])
+    ]
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 import {
+  adoptRuns,
   ApiError,
   cancelRun,
   followLog,
@@ -16,11 +17,27 @@ import {
 } from '../services/api';
 import type { StartRunRequest } from '../core/runs/run-record';
 import type { Target } from '../core/tags/settings';
+import type { IPipelineRuns, RunSelection } from '../tokens';
 import { applyRunEvent, RunEvent, RunView, runView } from './run-state';
 
-export type RunSelection = StartRunRequest['steps'];
+/** What a run is started with. */
+export interface StartOptions {
+  /** The live notebook (nbformat JSON). */
+  content: unknown;
+  steps: RunSelection;
+  target: Target;
+  /** Why the run is refused (shown instead of asking the server). */
+  refusal?: string;
+  volumes?: StartRunRequest['volumes'];
+  connection?: StartRunRequest['connection'];
+}
 
-export class RunsModel {
+/** Where the error shown comes from: a run refused before asking the server, or the server. */
+export type ErrorKind = 'refused' | 'server';
+/** Which request the error answered (a listing error goes once listing works again). */
+type ErrorSource = 'refused' | 'start' | 'list' | 'cancel';
+
+export class RunsModel implements IPipelineRuns {
   constructor(
     /** Notebook path relative to the Jupyter root. */
     private _path: string
@@ -82,6 +99,16 @@ export class RunsModel {
     this._changed.emit();
   }
 
+  /** The next run uses the notebook's value of `name` again. */
+  resetParameter(name: string): void {
+    if (name in this._parameters) {
+      const { [name]: _dropped, ...rest } = this._parameters;
+      void _dropped;
+      this._parameters = rest;
+      this._changed.emit();
+    }
+  }
+
   /** The server's code for the last error (e.g. `no-snapshot-class`), when it gave one. */
   get errorCode(): string | null {
     return this._errorCode;
@@ -92,44 +119,74 @@ export class RunsModel {
     return this._error;
   }
 
+  get errorKind(): ErrorKind | null {
+    return this._error === null ? null : this._errorSource === 'refused' ? 'refused' : 'server';
+  }
+
+  /** The refusal as it is now (a fix may have changed or ended it); null removes it. */
+  setRefusal(message: string | null): void {
+    if (this.errorKind === 'refused' && message !== this._error) {
+      this._error = message;
+      this._changed.emit();
+    }
+  }
+
+  /** Forgets the error shown (what it was about changed). */
+  clearError(): void {
+    if (this._error !== null) {
+      this._error = null;
+      this._errorCode = null;
+      this._changed.emit();
+    }
+  }
+
   async refresh(): Promise<void> {
     try {
       const { runs } = await listRuns(this._path);
       const views = runs.map(runView).sort((a, b) => b.started.localeCompare(a.started));
       this._runs = views;
       this._currentId ??= views[0]?.id ?? null;
-      this._error = null;
+      if (this._errorSource === 'list') {
+        this._error = null;
+      }
+      if (runs.some(r => r.orphan) && !this._adopting) {
+        // Runs whose server or CLI is gone: the server takes them over (resumes its own, closes a CLI's);
+        // the listing itself never changes a run.
+        this._adopting = true;
+        void adoptRuns(this._path)
+          .then(({ adopted }) => (adopted.length > 0 ? this.refresh() : undefined))
+          .catch(() => undefined)
+          .finally(() => (this._adopting = false));
+      }
     } catch (err) {
       this._error = message(err);
+      this._errorSource = 'list';
     }
     this._changed.emit();
   }
 
-  /** Starts a run of the live notebook with the typed parameters; `fail` shows a refusal without asking the server. */
-  async start(
-    content: unknown,
-    steps: RunSelection,
-    target: Target,
-    fail?: string,
-    volumes?: 'snapshot' | 'mount'
-  ): Promise<void> {
+  /** Starts a run of the live notebook with the typed parameters; a refusal is shown without asking the server. */
+  async start(options: StartOptions): Promise<void> {
     this._errorCode = null;
-    if (fail) {
-      this._error = fail;
+    if (options.refusal) {
+      this._error = options.refusal;
+      this._errorSource = 'refused';
       this._changed.emit();
       return;
     }
     const parameters = this._parameters;
     this._error = null;
+    this._starting = true;
     this._changed.emit();
     try {
       const { run } = await startRun({
         notebook: this._path,
-        content,
+        content: options.content,
         parameters,
-        steps,
-        target,
-        volumes,
+        steps: options.steps,
+        target: options.target,
+        volumes: options.volumes,
+        connection: options.connection,
         parallel: this.parallel
       });
       this._currentId = run;
@@ -142,9 +199,16 @@ export class RunsModel {
       void this._reload(run);
     } catch (err) {
       this._error = message(err);
+      this._errorSource = 'start';
       this._errorCode = err instanceof ApiError ? (err.code ?? null) : null;
     }
+    this._starting = false;
     this._changed.emit();
+  }
+
+  /** A run is being submitted (the server has not answered yet). */
+  get starting(): boolean {
+    return this._starting;
   }
 
   async cancel(): Promise<void> {
@@ -154,6 +218,7 @@ export class RunsModel {
         await cancelRun(run.id);
       } catch (err) {
         this._error = message(err);
+        this._errorSource = 'cancel';
         this._changed.emit();
       }
     }
@@ -268,6 +333,7 @@ export class RunsModel {
     this._runs = [view, ...others].sort((a, b) => b.started.localeCompare(a.started));
   }
 
+  private _adopting = false;
   private _parameters: Record<string, string> = {};
   private _runs: RunView[] = [];
   private _currentId: string | null = null;
@@ -278,7 +344,9 @@ export class RunsModel {
   /** The step whose log is being followed (or was, to its end). */
   private _following: { run: string; step: string } | null = null;
   private _error: string | null = null;
+  private _errorSource: ErrorSource = 'start';
   private _errorCode: string | null = null;
+  private _starting = false;
   private readonly _changed = new Signal<this, void>(this);
   private readonly _logChanged = new Signal<this, void>(this);
 }

@@ -5,7 +5,20 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import type * as nbformat from '@jupyterlab/nbformat';
-import type { RunEvent, RunRecord, StartRunRequest, StepRecord } from '../core/runs/run-record';
+import type {
+  ClusterReport,
+  CompileRequest,
+  CompileResult,
+  UploadRequest,
+  UploadResult
+} from '../core/cluster-api';
+import type {
+  ClusterAccess,
+  RunEvent,
+  RunRecord,
+  StartRunRequest,
+  StepRecord
+} from '../core/runs/run-record';
 
 /** jupyter-server-proxy serves the cellpipe server under this prefix. */
 const PREFIX = 'cellpipe';
@@ -59,6 +72,31 @@ export function getHealth(): Promise<Health> {
   return requestApi<Health>('api/health');
 }
 
+// --- cluster and compile ---------------------------------------------------
+
+/** What the server can reach with `access` (pod, kubeconfig contexts, snapshots, KFP token), for the settings. */
+export function getClusterReport(access: ClusterAccess, namespace?: string): Promise<ClusterReport> {
+  const query = new URLSearchParams();
+  if (access.context) {
+    query.set('context', access.context);
+  }
+  if (access.tokenFile) {
+    query.set('tokenFile', access.tokenFile);
+  }
+  if (namespace) {
+    query.set('namespace', namespace);
+  }
+  return requestApi(`api/cluster?${query}`);
+}
+
+export function compilePipeline(request: CompileRequest): Promise<CompileResult> {
+  return requestApi('api/compile', { method: 'POST', body: JSON.stringify(request) });
+}
+
+export function uploadToKfp(request: UploadRequest): Promise<UploadResult> {
+  return requestApi('api/kfp/pipelines', { method: 'POST', body: JSON.stringify(request) });
+}
+
 // --- runs ------------------------------------------------------------------
 
 export function startRun(request: StartRunRequest): Promise<{ run: string }> {
@@ -67,6 +105,11 @@ export function startRun(request: StartRunRequest): Promise<{ run: string }> {
 
 export function listRuns(notebook: string): Promise<{ runs: RunRecord[] }> {
   return requestApi(`api/runs?notebook=${encodeURIComponent(notebook)}`);
+}
+
+/** Takes over the notebook's runs whose owner is gone (a POST: it may resume them). */
+export function adoptRuns(notebook: string): Promise<{ adopted: string[] }> {
+  return requestApi('api/runs/adopt', { method: 'POST', body: JSON.stringify({ notebook }) });
 }
 
 export function getRun(notebook: string, run: string): Promise<RunRecord> {

@@ -8,7 +8,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { Diagnostic } from '../core/diagnostics';
 import { stepNameOfNotebook } from '../core/graph/steps';
 import type { CellRole, NotebookRole, StepRole } from '../core/tags/grammar';
-import { roleTags, STEP_NAME } from '../core/tags/grammar';
+import { MAX_STEP_NAME_LENGTH, roleTags, STEP_NAME } from '../core/tags/grammar';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
 import { Section, TextField } from './fields';
 
@@ -23,29 +23,75 @@ const ROLE_KINDS = [
   'pipeline-metrics'
 ] as const;
 
-function roleLabel(kind: (typeof ROLE_KINDS)[number], trans: TranslationBundle): string {
+type RoleKind = (typeof ROLE_KINDS)[number];
+
+/** Short enough for the sidebar's default width; what the role means is said below the menu. */
+function roleLabel(kind: RoleKind, trans: TranslationBundle): string {
   switch (kind) {
     case 'continue':
-      return trans.__('Not tagged (joins the cell above)');
+      return trans.__('Not tagged');
     case 'step':
       return trans.__('Step');
     case 'notebook':
-      return trans.__('Notebook (runs another notebook as a step)');
+      return trans.__('Notebook');
     case 'skip':
-      return trans.__('Skip (not in the pipeline)');
+      return trans.__('Skip');
     case 'imports':
       return trans.__('Imports');
     case 'functions':
       return trans.__('Functions');
     case 'pipeline-parameters':
-      return trans.__('Pipeline parameters');
+      return trans.__('Parameters');
     case 'pipeline-metrics':
-      return trans.__('Pipeline metrics');
+      return trans.__('Metrics');
+  }
+}
+
+function roleHint(kind: RoleKind, trans: TranslationBundle): string {
+  switch (kind) {
+    case 'continue':
+      return trans.__('Joins the cell above (its step, or its imports or functions).');
+    case 'step':
+      return trans.__('Starts a step: this cell and the untagged cells below it.');
+    case 'notebook':
+      return trans.__('Runs another notebook as a step (its steps as a sub-pipeline).');
+    case 'skip':
+      return trans.__('Left out of the pipeline.');
+    case 'imports':
+      return trans.__('Runs before every step.');
+    case 'functions':
+      return trans.__('Definitions every step gets.');
+    case 'pipeline-parameters':
+      return trans.__('Values a run can change.');
+    case 'pipeline-metrics':
+      return trans.__('Values each run records.');
   }
 }
 
 function emptyStep(name: string): StepRole {
   return { kind: 'step', name, prev: [], limits: {}, annotations: {}, labels: {} };
+}
+
+/** Why a step name would not do, or undefined. */
+export function stepNameProblem(name: string, trans: TranslationBundle): string | undefined {
+  const trimmed = name.trim();
+  if (trimmed === '') {
+    return trans.__('A step needs a name.');
+  }
+  if (!STEP_NAME.test(trimmed)) {
+    const suggestion = trimmed
+      .toLowerCase()
+      .replace(/[^_a-z0-9]+/g, '_')
+      .replace(/^([0-9])/, '_$1');
+    return trans.__(
+      'Use lowercase letters, digits and _, starting with a letter or _ (as Kale requires), e.g. %1.',
+      suggestion
+    );
+  }
+  if (trimmed.length > MAX_STEP_NAME_LENGTH) {
+    return trans.__('At most %1 characters (this name has %2).', MAX_STEP_NAME_LENGTH, trimmed.length);
+  }
+  return undefined;
 }
 
 export function CellRoleSection(props: {
@@ -59,7 +105,7 @@ export function CellRoleSection(props: {
   const cellType = session.panel.content.model?.sharedModel.cells[cell]?.cell_type;
   if (cell < 0 || cellType !== 'code') {
     return (
-      <Section name="cell" title={trans.__('Cell')}>
+      <Section name="cell" title={cell < 0 ? trans.__('Cell') : trans.__('Cell %1', cell + 1)}>
         <p className="jp-cellpipe-Hint">{trans.__('Select a code cell to tag it.')}</p>
       </Section>
     );
@@ -92,6 +138,7 @@ export function CellRoleSection(props: {
             </option>
           ))}
         </select>
+        <span className="jp-cellpipe-Field-hint">{roleHint(role.kind, trans)}</span>
       </label>
       {role.kind === 'step' && (
         <StepRoleFields
@@ -169,9 +216,6 @@ function StepRoleFields(props: {
   onChange: (role: StepRole) => void;
 }): JSX.Element {
   const { role, stepNames, trans, onChange } = props;
-  const nameError = STEP_NAME.test(role.name)
-    ? undefined
-    : trans.__('Lowercase letters, digits and _, starting with a letter or _ (as Kale requires).');
   // The step's settings tags (Kale 2.x and 1.x): shown so the user sees them read, removable one by one.
   const settingTags = roleTags(role).filter(t => !t.startsWith('step:') && !t.startsWith('prev:'));
   return (
@@ -186,7 +230,10 @@ function StepRoleFields(props: {
         label={trans.__('Step name')}
         value={role.name}
         list="jp-cellpipe-step-names"
-        error={nameError}
+        // A tag written with a bad name would turn the cell into something else: nothing is written
+        // until the name is valid, and the problem shows as it is typed.
+        validate={name => stepNameProblem(name, trans)}
+        error={stepNameProblem(role.name, trans)}
         onCommit={name => onChange({ ...role, name: name.trim() })}
       />
       <UpstreamField
@@ -265,10 +312,8 @@ function NotebookRoleFields(props: {
   onPath: (path: string) => void;
 }): JSX.Element {
   const { role, path, stepNames, problems, trans, onChange, onPath } = props;
-  const nameError =
-    role.name === '' || STEP_NAME.test(role.name)
-      ? undefined
-      : trans.__('Lowercase letters, digits and _, starting with a letter or _ (as Kale requires).');
+  // Empty: the step is named after the notebook (the placeholder).
+  const nameProblem = (name: string) => (name.trim() === '' ? undefined : stepNameProblem(name, trans));
   const pathError = problems
     .filter(d => d.severity === 'error')
     .map(d => d.message)
@@ -290,7 +335,8 @@ function NotebookRoleFields(props: {
         label={trans.__('Step name')}
         value={role.name}
         placeholder={stepNameOfNotebook(path)}
-        error={nameError}
+        validate={nameProblem}
+        error={nameProblem(role.name)}
         onCommit={name => onChange({ ...role, name: name.trim() })}
       />
       <UpstreamField
@@ -342,9 +388,7 @@ function UpstreamField(props: {
         value=""
         onChange={e => e.target.value && onChange([...prev, e.target.value])}
       >
-        <option value="">
-          {candidates.length ? trans.__('Add upstream step…') : trans.__('No other steps')}
-        </option>
+        <option value="">{candidates.length ? trans.__('Add…') : trans.__('No other steps')}</option>
         {candidates.map(n => (
           <option key={n} value={n}>
             {n}

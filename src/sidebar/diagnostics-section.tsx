@@ -21,6 +21,7 @@ export function DiagnosticsSection(props: {
           <span>{trans.__('Step %1 reads %2 from step %3.', s.to, s.names.join(', '), s.from)}</span>
           <button
             className="jp-mod-styled jp-mod-accept jp-Button"
+            title={trans.__('Make %1 an upstream step of %2 (tag prev:%1)', s.from, s.to)}
             onClick={() => session.pipeline.applySuggestion(s)}
           >
             {trans.__('Add prev:%1', s.from)}
@@ -38,8 +39,8 @@ export function DiagnosticsSection(props: {
               <button
                 className="jp-cellpipe-Diagnostic"
                 disabled={d.cell === null}
-                onClick={() => d.cell !== null && session.revealCell(d.cell)}
-                title={trans.__('Go to the cell')}
+                onClick={() => void session.revealDiagnostic(d)}
+                title={d.line === null ? trans.__('Go to the cell') : trans.__('Go to the line')}
               >
                 <span className="jp-cellpipe-Diagnostic-where">
                   {d.cell === null

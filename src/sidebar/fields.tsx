@@ -5,37 +5,78 @@ export function TextField(props: {
   label: string;
   value: string;
   placeholder?: string;
+  /** A problem with the saved value (shown until it is fixed). */
   error?: string;
+  /**
+   * Checks the text as it is typed: a problem is shown under the field at once and nothing is
+   * committed until the text is valid (Escape puts the saved value back).
+   */
+  validate?: (draft: string) => string | undefined;
+  /** A note under the field (e.g. how the value differs from the notebook's). */
+  hint?: string;
+  /** Shown as a button beside the field when given: puts the value back (e.g. to the notebook's). */
+  onReset?: () => void;
+  resetLabel?: string;
   list?: string;
   name: string;
   onCommit: (value: string) => void;
 }): JSX.Element {
-  const { label, value, placeholder, error, list, name, onCommit } = props;
+  const { label, value, placeholder, error, validate, hint, onReset, resetLabel, list, name, onCommit } =
+    props;
   const [draft, setDraft] = React.useState(value);
   React.useEffect(() => setDraft(value), [value]);
+  const draftProblem = draft !== value ? validate?.(draft) : undefined;
+  const shown = draftProblem ?? error;
   const commit = () => {
-    if (draft !== value) {
-      onCommit(draft);
+    if (draft === value) {
+      return;
     }
+    if (draftProblem) {
+      return;
+    }
+    onCommit(draft);
   };
   return (
-    <label className="jp-cellpipe-Field" data-field={name}>
+    <label className="jp-cellpipe-Field" data-field={name} data-changed={onReset ? 'true' : undefined}>
       <span className="jp-cellpipe-Field-label">{label}</span>
-      <input
-        className="jp-mod-styled jp-cellpipe-Field-input"
-        aria-invalid={error ? true : undefined}
-        value={draft}
-        placeholder={placeholder}
-        list={list}
-        onChange={e => setDraft(e.target.value)}
-        onBlur={commit}
-        onKeyDown={e => {
-          if (e.key === 'Enter') {
-            commit();
-          }
-        }}
-      />
-      {error && <span className="jp-cellpipe-Field-error">{error}</span>}
+      <span className="jp-cellpipe-Field-row">
+        <input
+          className="jp-mod-styled jp-cellpipe-Field-input"
+          aria-invalid={shown ? true : undefined}
+          value={draft}
+          placeholder={placeholder}
+          list={list}
+          onChange={e => setDraft(e.target.value)}
+          onBlur={commit}
+          onKeyDown={e => {
+            if (e.key === 'Enter') {
+              commit();
+            } else if (e.key === 'Escape') {
+              setDraft(value);
+            }
+          }}
+        />
+        {onReset && (
+          <button
+            type="button"
+            className="jp-cellpipe-Field-reset"
+            title={resetLabel}
+            aria-label={resetLabel}
+            onClick={e => {
+              e.preventDefault();
+              onReset();
+            }}
+          >
+            ↺
+          </button>
+        )}
+      </span>
+      {shown && (
+        <span className="jp-cellpipe-Field-error" role="alert">
+          {shown}
+        </span>
+      )}
+      {hint && !shown && <span className="jp-cellpipe-Field-hint">{hint}</span>}
     </label>
   );
 }

@@ -1,16 +1,24 @@
 /**
- * State of the cellpipe sidebar: the active notebook's pipeline, the active
- * cell, and how the server is. Re-emits the pipeline's and runs' changes so
- * the view has one signal to follow.
+ * State of the cellpipe sidebar: the current notebook's pipeline, its active
+ * cell, and how the server is. The selected step follows the active cell: the
+ * step it belongs to, or none (a markdown, imports, parameters or metrics
+ * cell). Re-emits the pipeline's and runs' changes so the view has one signal
+ * to follow.
  */
 import { ISignal, Signal } from '@lumino/signaling';
+import { stepOfCell } from '../core/step-queries';
 import { getHealth } from '../services/api';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
+import type { ClusterModel } from './cluster-model';
 
 export type ServerState =
   { kind: 'unknown' } | { kind: 'ok'; version: string } | { kind: 'error'; message: string };
 
 export class SidebarModel {
+  constructor(readonly cluster: ClusterModel) {
+    cluster.changed.connect(this._emit, this);
+  }
+
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -28,6 +36,7 @@ export class SidebarModel {
     if (session) {
       session.pipeline.changed.connect(this._onPipelineChanged, this);
       session.runs.changed.connect(this._emit, this);
+      session.compiler.changed.connect(this._emit, this);
       session.selectionChanged.connect(this._emit, this);
       session.panel.content.activeCellChanged.connect(this._onActiveCell, this);
       this._onActiveCell();
@@ -45,7 +54,7 @@ export class SidebarModel {
   /** The step of the active cell, if it belongs to one. */
   get activeStep(): string | null {
     const analysis = this._session?.pipeline.analysis;
-    return analysis?.steps.find(s => s.cells.includes(this._activeCell))?.name ?? null;
+    return analysis ? (stepOfCell(analysis, this._activeCell)?.name ?? null) : null;
   }
 
   get server(): ServerState {
@@ -69,19 +78,17 @@ export class SidebarModel {
       return;
     }
     this._activeCell = session.panel.content.activeCellIndex;
-    // Following the cursor: the step of the active cell becomes the selected step.
-    const step = this.activeStep;
-    this._lastActiveStep = step;
-    if (step) {
-      session.selectStep(step);
-    }
+    // Following the cursor: the step of the active cell is the selected step, and no step when the
+    // cell belongs to none (the sidebar then shows no step's data or settings).
+    this._lastActiveStep = this.activeStep;
+    session.selectStep(this._lastActiveStep);
     this._changed.emit();
   }
 
-  /** A cell just tagged (or renamed) makes its step the selected one, as moving to it would. */
+  /** A cell just tagged, renamed or untagged changes the step of the active cell, as moving to it would. */
   private _onPipelineChanged(): void {
     const step = this.activeStep;
-    if (step && step !== this._lastActiveStep) {
+    if (step !== this._lastActiveStep) {
       this._session?.selectStep(step);
     }
     this._lastActiveStep = step;
@@ -93,6 +100,7 @@ export class SidebarModel {
     if (old && !old.isDisposed) {
       old.pipeline.changed.disconnect(this._onPipelineChanged, this);
       old.runs.changed.disconnect(this._emit, this);
+      old.compiler.changed.disconnect(this._emit, this);
       old.selectionChanged.disconnect(this._emit, this);
       old.panel.content.activeCellChanged.disconnect(this._onActiveCell, this);
     }

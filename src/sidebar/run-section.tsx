@@ -1,38 +1,13 @@
 /** Run: parameter values, Run / Run this step / Run from here / Cancel, and the states of the current run. */
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { formatParameterValue } from '../core/tags/parameters';
+import { parameterText } from '../core/tags/parameters';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
-import { runSeconds } from '../run/run-state';
-import type { RunSelection } from '../run/runs-model';
+import { runSeconds, StepView } from '../run/run-state';
 import { Section, TextField } from './fields';
 
 /** Server error codes that mean the workspace cannot be snapshotted (mounting the volumes still works). */
 const SNAPSHOT_ERRORS = ['no-snapshot-class', 'snapshot-failed', 'snapshot-timeout'];
-
-/** Starts a run of the live notebook; refuses (with the reason) when the analysis has errors. */
-export function runPipeline(
-  session: NotebookPipeline,
-  steps: RunSelection,
-  trans: TranslationBundle,
-  volumes?: 'snapshot' | 'mount'
-): Promise<void> {
-  const analysis = session.pipeline.refresh();
-  let refusal: string | undefined;
-  if (!analysis) {
-    refusal = trans.__('The pipeline is still being analysed; try again in a moment.');
-  } else if (session.pipeline.target !== 'local' && steps?.mode !== 'all') {
-    refusal = trans.__('On a cluster the whole pipeline runs: use Run, or set the target to Local.');
-  } else if (analysis.steps.length === 0) {
-    refusal = trans.__('No cell is tagged as a step yet.');
-  } else {
-    const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-    if (errors.length > 0) {
-      refusal = trans.__('Fix the %1 problem(s) listed below first: %2', errors.length, errors[0].message);
-    }
-  }
-  return session.runs.start(session.content(), steps, session.pipeline.target, refusal, volumes);
-}
 
 export function RunSection(props: {
   session: NotebookPipeline;
@@ -49,35 +24,49 @@ export function RunSection(props: {
   const running = run?.status === 'running';
   const parameters = Object.entries(analysis.parameters);
   const onCluster = session.pipeline.target !== 'local';
+  const stepTitle = !step
+    ? trans.__('Select a cell of a step first')
+    : onCluster
+      ? trans.__('On a cluster the whole pipeline runs')
+      : undefined;
   return (
     <Section name="run" title={trans.__('Run')}>
       {parameters.length > 0 && (
         <div className="jp-cellpipe-Grid" data-list="parameters">
-          {parameters.map(([name, p]) => (
-            <TextField
-              key={name}
-              name={`param-${name}`}
-              label={name}
-              value={runs.parameters[name] ?? formatParameterValue(p.value)}
-              onCommit={v => runs.setParameter(name, v)}
-            />
-          ))}
+          {parameters.map(([name, p]) => {
+            const notebookValue = parameterText(p);
+            const typed = runs.parameters[name];
+            const differs = typed !== undefined && typed !== notebookValue;
+            return (
+              <TextField
+                key={name}
+                name={`param-${name}`}
+                label={name}
+                value={typed ?? notebookValue}
+                hint={differs ? trans.__('notebook: %1', notebookValue) : undefined}
+                onReset={differs ? () => runs.resetParameter(name) : undefined}
+                resetLabel={trans.__('Back to the notebook’s value (%1)', notebookValue)}
+                onCommit={v => runs.setParameter(name, v)}
+              />
+            );
+          })}
         </div>
       )}
       <div className="jp-cellpipe-Buttons">
         <button
           className="jp-mod-styled jp-mod-accept jp-Button"
           data-action="run"
-          onClick={() => void runPipeline(session, { mode: 'all' }, trans)}
+          disabled={runs.starting}
+          onClick={() => void session.run({ mode: 'all' })}
         >
-          {trans.__('Run')}
+          {runs.starting ? trans.__('Submitting…') : trans.__('Run')}
         </button>
         <button
           className="jp-mod-styled jp-Button"
           data-action="run-step"
           disabled={!step || onCluster}
-          title={onCluster ? trans.__('On a cluster the whole pipeline runs') : undefined}
-          onClick={() => step && void runPipeline(session, { mode: 'one', step }, trans)}
+          title={stepTitle}
+          onClick={() => step && void session.run({ mode: 'one', step })}
         >
           {trans.__('Run this step')}
         </button>
@@ -85,8 +74,8 @@ export function RunSection(props: {
           className="jp-mod-styled jp-Button"
           data-action="run-from"
           disabled={!step || onCluster}
-          title={onCluster ? trans.__('On a cluster the whole pipeline runs') : undefined}
-          onClick={() => step && void runPipeline(session, { mode: 'from', step }, trans)}
+          title={stepTitle}
+          onClick={() => step && void session.run({ mode: 'from', step })}
         >
           {trans.__('Run from here')}
         </button>
@@ -101,7 +90,7 @@ export function RunSection(props: {
         )}
       </div>
       {runs.error && (
-        <p className="jp-cellpipe-Error" role="alert">
+        <p className="jp-cellpipe-Error" role="alert" data-kind={runs.errorKind ?? undefined}>
           {runs.error}
         </p>
       )}
@@ -115,7 +104,7 @@ export function RunSection(props: {
           <button
             className="jp-mod-styled jp-Button"
             data-action="run-mounted"
-            onClick={() => void runPipeline(session, { mode: 'all' }, trans, 'mount')}
+            onClick={() => void session.run({ mode: 'all' }, 'mount')}
           >
             {trans.__('Run with the volumes mounted as they are')}
           </button>
@@ -123,8 +112,8 @@ export function RunSection(props: {
       )}
       {run && (
         <div className="jp-cellpipe-Run" data-status={run.status}>
-          <p>
-            {trans.__('Run %1: %2', run.id, run.status)}
+          <p className="jp-cellpipe-Run-title">
+            {trans.__('Run %1: %2', run.id, trans.__(run.status))}
             {run.finished && ` (${runSeconds(run).toFixed(1)} s)`}
           </p>
           {run.cluster && (
@@ -165,16 +154,23 @@ export function RunSection(props: {
               const s = run.steps[name];
               return (
                 <li key={name} data-step={name} data-state={s?.state ?? 'queued'}>
-                  <button className="jp-cellpipe-StepState" onClick={() => session.selectStep(name)}>
+                  <button
+                    className="jp-cellpipe-StepState"
+                    title={name}
+                    onClick={() => {
+                      session.selectStep(name);
+                      session.revealStep(name);
+                    }}
+                  >
                     <span className="jp-cellpipe-StateDot" />
-                    <span>{name}</span>
+                    <span className="jp-cellpipe-StepState-name">{name}</span>
                     <span className="jp-cellpipe-StepState-label">
                       {s ? trans.__(s.state) : ''}
                       {s?.seconds !== undefined ? ` · ${s.seconds.toFixed(1)} s` : ''}
                     </span>
                   </button>
+                  {s && <ClusterStepDetail step={s} trans={trans} />}
                   {s?.error && <div className="jp-cellpipe-Error">{s.error.message}</div>}
-                  {s?.waiting && <div className="jp-cellpipe-Waiting">{s.waiting}</div>}
                 </li>
               );
             })}
@@ -182,5 +178,28 @@ export function RunSection(props: {
         </div>
       )}
     </Section>
+  );
+}
+
+/** Where a cluster step runs (pod, node), why it waits, and how often it was retried. */
+export function ClusterStepDetail(props: { step: StepView; trans: TranslationBundle }): JSX.Element | null {
+  const { step, trans } = props;
+  const c = step.cluster ?? {};
+  const where = [
+    c.pod ? trans.__('pod %1', c.pod) : '',
+    c.node ? trans.__('node %1', c.node) : '',
+    c.retries ? trans._n('%1 retry', '%1 retries', c.retries) : ''
+  ].filter(Boolean);
+  if (where.length === 0 && !step.waiting) {
+    return null;
+  }
+  return (
+    <div className="jp-cellpipe-ClusterStep">
+      {where.length > 0 && <div className="jp-cellpipe-ClusterStep-where">{where.join(' · ')}</div>}
+      {/* Why it waits is the server's sentence (server-proxy step-messages.ts), with what to do. */}
+      {step.waiting && (
+        <div className="jp-cellpipe-ClusterStep-waiting jp-cellpipe-Waiting">{step.waiting}</div>
+      )}
+    </div>
   );
 }

@@ -4,6 +4,8 @@
  */
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
+import { outputReaders, stepMetrics, stepParameters } from '../core/step-queries';
+import { parameterText } from '../core/tags/parameters';
 import { stepSettingProblems, StepSettings, Toleration } from '../core/tags/settings';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
 import { linesToRecord, recordToLines, Section, TextField } from './fields';
@@ -14,36 +16,54 @@ export function StepSection(props: {
   trans: TranslationBundle;
 }): JSX.Element | null {
   const { session, step, trans } = props;
-  const spec = session.pipeline.analysis?.steps.find(s => s.name === step);
-  if (!spec) {
+  const analysis = session.pipeline.analysis;
+  const spec = analysis?.steps.find(s => s.name === step);
+  if (!analysis || !spec) {
     return null;
   }
+  const parameters = Object.entries(stepParameters(analysis, step));
+  const metrics = stepMetrics(analysis, step);
+  const readers = outputReaders(analysis, step);
   return (
     <>
       <Section name="flow" title={trans.__('Step %1: data', step)}>
         <div className="jp-cellpipe-Flow">
           <h4>{trans.__('Inputs')}</h4>
-          {spec.ins.length === 0 ? (
+          {spec.ins.length + parameters.length === 0 ? (
             <p className="jp-cellpipe-Hint">{trans.__('None')}</p>
           ) : (
             <ul className="jp-cellpipe-VarList" data-list="ins">
               {spec.ins.map(name => (
-                <li key={name}>
+                <li key={name} data-kind="variable">
                   <code>{name}</code> <span className="jp-cellpipe-From">← {spec.sources[name]}</span>
+                </li>
+              ))}
+              {parameters.map(([name, p]) => (
+                <li key={`param:${name}`} data-kind="parameter" data-name={name}>
+                  <code>{name}</code>{' '}
+                  <span className="jp-cellpipe-From">
+                    {trans.__('parameter = %1', session.runs.parameters[name] ?? parameterText(p))}
+                  </span>
                 </li>
               ))}
             </ul>
           )}
           <h4>{trans.__('Outputs')}</h4>
-          {spec.outs.length === 0 ? (
+          {spec.outs.length + metrics.length === 0 ? (
             <p className="jp-cellpipe-Hint">
               {trans.__('None (no step below reads what this step defines)')}
             </p>
           ) : (
             <ul className="jp-cellpipe-VarList" data-list="outs">
               {spec.outs.map(name => (
-                <li key={name}>
-                  <code>{name}</code>
+                <li key={name} data-kind="variable">
+                  <code>{name}</code> <span className="jp-cellpipe-From">→ {readers[name].join(', ')}</span>
+                </li>
+              ))}
+              {metrics.map(name => (
+                <li key={`metric:${name}`} data-kind="metric" data-name={name}>
+                  <code>{name}</code>{' '}
+                  <span className="jp-cellpipe-From">{trans.__('metric of the run')}</span>
                 </li>
               ))}
             </ul>
@@ -136,7 +156,7 @@ function StepSettingsForm(props: {
             key={`${key}.${kind}`}
             name={`${key}.${kind}`}
             label={resourceLabel(key, kind, trans)}
-            placeholder={placeholder}
+            placeholder={trans.__('e.g. %1', placeholder)}
             value={own[key]?.[kind] ?? ''}
             error={errorOf(`${key}.${kind}`)}
             onCommit={v => amount(key, kind, v)}
@@ -145,7 +165,7 @@ function StepSettingsForm(props: {
         <TextField
           name="gpu.count"
           label={trans.__('GPUs')}
-          placeholder="0"
+          placeholder={trans.__('none')}
           value={own.gpu ? String(own.gpu.count) : ''}
           error={errorOf('gpu.count')}
           onCommit={v =>
@@ -208,7 +228,7 @@ function StepSettingsForm(props: {
         <TextField
           name="retries"
           label={trans.__('Retries')}
-          placeholder="0"
+          placeholder={trans.__('none')}
           value={own.retries?.toString() ?? ''}
           error={errorOf('retries')}
           onCommit={v => save({ ...own, retries: number(v) })}
@@ -216,6 +236,7 @@ function StepSettingsForm(props: {
         <TextField
           name="timeout"
           label={trans.__('Timeout (seconds)')}
+          placeholder={trans.__('no limit')}
           value={own.timeout?.toString() ?? ''}
           error={errorOf('timeout')}
           onCommit={v => save({ ...own, timeout: number(v) })}

@@ -65,7 +65,7 @@ function SidebarView(props: { model: SidebarModel; trans: TranslationBundle }): 
           <CellRoleSection session={session} cell={model.activeCell} trans={trans} />
           {step && <StepSection session={session} step={step} trans={trans} />}
           <DiagnosticsSection session={session} trans={trans} />
-          <PipelineSection session={session} trans={trans} />
+          <PipelineSection session={session} cluster={model.cluster} trans={trans} />
           <RunsSection session={session} trans={trans} />
         </>
       )}

@@ -87,8 +87,9 @@ test('the graph shows a sub-pipeline per notebook step, and the run runs them', 
   await expect(detail.locator('.jp-cellpipe-StepDetail')).toHaveAttribute('data-step', 'model.predict');
   await expect(detail.locator('.jp-cellpipe-Log-text')).toContainText('mean absolute error');
   // The child notebooks' metrics are the run's, beside the notebook's own.
-  const row = sidebar.locator('.jp-cellpipe-RunsTable tbody tr').first();
-  await expect(row.locator('[data-metric="mae"]')).not.toBeEmpty();
-  await expect(row.locator('[data-metric="forecast_total"]')).not.toBeEmpty();
+  const run = sidebar.locator('.jp-cellpipe-RunItem').first();
+  for (const metric of ['mae', 'forecast_total']) {
+    await expect(run.locator(`[data-metric="${metric}"] .jp-cellpipe-RunItem-metricValue`)).not.toBeEmpty();
+  }
   await shot(page, testInfo, 'composition-03-run');
 });

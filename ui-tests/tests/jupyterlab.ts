@@ -23,9 +23,19 @@ export async function openNotebook(
   await page.notebook.activate(path.split('/').pop()!);
 }
 
-export async function runCommand(page: IJupyterLabPageFixture, command: string): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
-  await page.evaluate(id => (window as any).jupyterapp.commands.execute(id), command);
+/** Runs a JupyterLab command; what it returns (a widget…) stays in the page. */
+export async function runCommand(
+  page: IJupyterLabPageFixture,
+  command: string,
+  args: Record<string, unknown> = {}
+): Promise<void> {
+  await page.evaluate(
+    async ({ id, args }) => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
+      await (window as any).jupyterapp.commands.execute(id, args);
+    },
+    { id: command, args }
+  );
 }
 
 /** Opens the cellpipe sidebar and waits for its analysis of the notebook to show `steps` steps. */

@@ -167,17 +167,19 @@ test.describe('a notebook becomes a pipeline', () => {
     await param.fill('200');
     await param.press('Enter');
     await sidebar.locator('[data-action="run"]').click();
-    const rows = sidebar.locator('.jp-cellpipe-RunsTable tbody tr');
+    const rows = sidebar.locator('.jp-cellpipe-RunItem');
     await expect(rows).toHaveCount(2, { timeout: 30_000 });
-    await expect(rows.nth(0).locator('[data-metric="rows_kept"]')).toHaveText('196', { timeout: 120_000 });
-    await expect(rows.nth(1).locator('[data-metric="rows_kept"]')).toHaveText('980');
+    const kept = (i: number) =>
+      rows.nth(i).locator('[data-metric="rows_kept"] .jp-cellpipe-RunItem-metricValue');
+    await expect(kept(0)).toHaveText('196', { timeout: 120_000 });
+    await expect(kept(1)).toHaveText('980');
     await expect(sidebar.locator('.jp-cellpipe-MetricChart[data-metric="rows_kept"] rect')).toHaveCount(2);
     await sidebar.locator('[data-section="runs"]').scrollIntoViewIfNeeded();
     await shot(page, testInfo, '06-runs-compared');
 
     // Opening the earlier run shows its results again.
-    await rows.nth(1).click();
-    await expect(rows.nth(1)).toHaveAttribute('aria-selected', 'true');
+    await rows.nth(1).locator('button').click();
+    await expect(rows.nth(1).locator('button')).toHaveAttribute('aria-pressed', 'true');
     await expect(detail.locator('.jp-cellpipe-Metrics')).toContainText('980');
 
     // The same screens in the dark theme.
@@ -193,7 +195,7 @@ test('a new notebook is enabled as a pipeline and explains it has no steps yet',
   await expect(sidebar.locator('[data-section="run"]')).toHaveCount(0);
   await sidebar.locator('[data-action="enable"]').click();
   await sidebar.locator('[data-action="run"]').click();
-  await expect(sidebar.locator('.jp-cellpipe-Error')).toHaveText('No cell is tagged as a step yet.');
+  await expect(sidebar.locator('.jp-cellpipe-Error')).toContainText('No cell is tagged as a step in');
 });
 
 test('HTML from a step is rendered as untrusted output: no script runs', async ({ page, tmpPath }) => {

@@ -5,8 +5,9 @@
  * Exit status: 0 no error diagnostic, 1 at least one, 2 unusable input.
  */
 import { basename } from 'path';
-import type { Diagnostic } from '../../../src/core/diagnostics';
+import { formatDiagnostic } from '../../../src/core/diagnostics';
 import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
+import { errorDiagnostics } from '../../../src/core/runs/refusal';
 import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 
@@ -24,7 +25,7 @@ export async function analyzeCommand(
   out.write(
     options.json ? JSON.stringify(toJson(analysis), null, 2) + '\n' : formatSummary(basename(path), analysis)
   );
-  return analysis.diagnostics.some(d => d.severity === 'error') ? 1 : 0;
+  return errorDiagnostics(analysis).length > 0 ? 1 : 0;
 }
 
 /**
@@ -52,6 +53,7 @@ function stepsJson(a: PipelineAnalysis): Array<Record<string, unknown>> {
       ins: s.ins,
       outs: s.outs,
       sources: s.sources,
+      parameters: s.parameters,
       settings: s.settings
     };
     const sub = a.subPipelines[s.name];
@@ -84,6 +86,9 @@ function stepLines(a: PipelineAnalysis, indent: string): string[] {
     }
     if (s.outs.length > 0) {
       lines.push(`${indent}    out: ${s.outs.join(', ')}`);
+    }
+    if (s.parameters.length > 0) {
+      lines.push(`${indent}    parameters: ${s.parameters.join(', ')}`);
     }
     const sub = a.subPipelines[s.name];
     if (sub) {
@@ -128,20 +133,8 @@ export function formatSummary(file: string, a: PipelineAnalysis): string {
     for (const d of a.diagnostics) {
       lines.push(formatDiagnostic(file, d));
     }
-    const errors = a.diagnostics.filter(d => d.severity === 'error').length;
+    const errors = errorDiagnostics(a).length;
     lines.push('', `${count(errors, 'error')}, ${count(a.diagnostics.length - errors, 'other finding')}.`);
   }
   return lines.join('\n') + '\n';
-}
-
-/** `file, cell 3, line 2: error [undefined-name] message` — cells and lines counted from 1. */
-export function formatDiagnostic(file: string, d: Diagnostic): string {
-  const place = [file];
-  if (d.cell !== null) {
-    place.push(`cell ${d.cell + 1}`);
-  }
-  if (d.line !== null) {
-    place.push(`line ${d.line}`);
-  }
-  return `${place.join(', ')}: ${d.severity} [${d.code}] ${d.message}`;
 }

@@ -8,17 +8,14 @@
  */
 import { basename } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
-import { compileArgo } from '../../../src/core/targets/argo';
-import type { ClusterCompileOptions, SnapshotSource } from '../../../src/core/targets/cluster-plan';
+import { runRefusal } from '../../../src/core/runs/refusal';
+import type { SnapshotSource } from '../../../src/core/targets/cluster-plan';
 import { CompileError } from '../../../src/core/targets/cluster-step';
-import { compileKfp } from '../../../src/core/targets/kfp';
 import { writeFileAtomic } from '../atomic-file';
+import { compileNotebook, CompileOptions } from '../compile-notebook';
 import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
-import { runtimeSource } from '../runtime-source';
-import { reportErrors, UsageError } from './pipeline-input';
-
-declare const CELLPIPE_VERSION: string | undefined;
+import { reportRefusal, UsageError } from './pipeline-input';
 
 export interface CompileCliOptions {
   target?: string;
@@ -53,13 +50,18 @@ export async function compileCommand(
   if (target !== 'kfp' && target !== 'argo') {
     throw new UsageError(`${path}: say which cluster to compile for: --target kfp or --target argo`);
   }
-  const refusal = (count: number) =>
-    `${file}: not compiled: fix the ${count === 1 ? 'error' : 'errors'} above first.`;
-  if (reportErrors(file, analysis, err, refusal)) {
+  const refused = runRefusal(analysis, { file });
+  if (refused) {
+    const count = refused.errors.length;
+    reportRefusal(
+      path,
+      refused,
+      err,
+      `${file}: not compiled: fix the ${count === 1 ? 'error' : 'errors'} above first.`
+    );
     return 1;
   }
-  const compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'> = {
-    cellpipeVersion: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev',
+  const compileOptions: CompileOptions = {
     defaultImage: options.image,
     snapshots: Object.fromEntries(options.snapshot.map(parseSnapshotOption)),
     workingDir: options.workingDir,
@@ -67,12 +69,7 @@ export async function compileCommand(
   };
   let result;
   try {
-    result = (target === 'kfp' ? compileKfp : compileArgo)(
-      analysis,
-      notebook,
-      runtimeSource(),
-      compileOptions
-    );
+    result = compileNotebook(analysis, notebook, target, compileOptions);
   } catch (e) {
     if (e instanceof CompileError) {
       err.write(`${file}: not compiled: ${e.message}\n`);

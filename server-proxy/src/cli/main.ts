@@ -96,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--namespace <ns>', "the namespace (default: the pipeline setting, then the notebook pod's)")
     .option('--token-file <file>', 'a bearer token for KFP (default: the pod service-account token)')
     .option('--kubeconfig <file>', 'the kubeconfig for Kubernetes (default: in-cluster or KUBECONFIG)')
+    .option('--context <name>', 'a context of the kubeconfig (default: its current context)')
     .option('--mount-volumes', 'mount the workspace volumes as they are instead of snapshots of them')
     .option('--image <image>', "step image when neither step nor pipeline names one (default: the pod's)")
     .option('--run-storage-class <class>', 'Argo: a ReadWriteMany storage class for the run volume')

@@ -1,44 +1,53 @@
-/** What the commands that act on a pipeline (run, submit, compile) check and read the same way. */
-import type { PipelineAnalysis } from '../../../src/core/pipeline';
-import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
-import { formatDiagnostic } from './analyze';
+/** What the commands that act on a pipeline (run, submit, compile) report the same way. */
+import { basename } from 'path';
+import { formatDiagnostic } from '../../../src/core/diagnostics';
+import type { Refusal } from '../../../src/core/runs/refusal';
+import { StartRunError } from '../runs/start-run';
 
 /** A problem with the command line itself (exit status 2). */
 export class UsageError extends Error {}
 
-/**
- * Writes the analysis's errors, one line each naming file, cell and line, then `refusal(count)`; returns
- * whether there were any (the command then stops with exit status 1).
- */
-export function reportErrors(
-  file: string,
-  analysis: PipelineAnalysis,
+/** Writes a refused pipeline's errors, one line each naming file, cell and line, then `closing`. */
+export function reportRefusal(
+  path: string,
+  refused: Pick<Refusal, 'errors' | 'message'>,
   err: NodeJS.WritableStream,
-  refusal: (count: number) => string
-): boolean {
-  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-  for (const d of errors) {
+  closing: string
+): void {
+  const file = basename(path);
+  for (const d of refused.errors) {
     err.write(formatDiagnostic(file, d) + '\n');
   }
-  if (errors.length > 0) {
-    err.write(refusal(errors.length) + '\n');
-  }
-  return errors.length > 0;
+  err.write(`${refused.errors.length > 0 ? closing : `cellpipe: ${refused.message}`}\n`);
 }
 
-/** `--param NAME=VALUE` texts, typed by the notebook's parameters; a bad one is a usage error. */
-export function parameterOverrides(
-  texts: readonly string[],
-  declared: PipelineAnalysis['parameters']
-): Record<string, ParameterValue> {
-  const parameters: Record<string, ParameterValue> = {};
-  for (const text of texts) {
-    try {
-      const { name, value } = parseParameterOverride(text, declared);
-      parameters[name] = value;
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+/**
+ * A run that was not started, as the CLI says it: usage errors throw (exit 2), a refused pipeline lists
+ * its errors, anything else is one line. Returns the exit status (1).
+ */
+export function reportNotStarted(
+  path: string,
+  error: StartRunError,
+  verb: string,
+  json: boolean | undefined
+): number {
+  if (error.usage) {
+    throw new UsageError(error.message);
   }
-  return parameters;
+  if (error.code === 'pipeline-has-errors' || error.code === 'no-steps') {
+    reportRefusal(
+      path,
+      { errors: error.diagnostics, message: error.message },
+      process.stderr,
+      `cellpipe: not ${verb} ${basename(path)}: fix the errors above first.`
+    );
+  } else {
+    process.stderr.write(`cellpipe: ${error.message}\n`);
+  }
+  if (json) {
+    process.stdout.write(
+      JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2) + '\n'
+    );
+  }
+  return 1;
 }

@@ -1,28 +1,35 @@
 /** `cellpipe runs NOTEBOOK` and `cellpipe logs RUN_ID STEP`: what earlier local runs did. */
 import { readFile } from 'fs/promises';
 import { join, resolve } from 'path';
-import { isStepName, listRuns, runDir, runsDir } from '../engines/local/run-store';
+import { adoptOrphans } from '../runs/orphans';
+import { isStepName, listRuns, runDir, runsDir } from '../runs/run-store';
 import { UsageError } from './pipeline-input';
+import { RunPrinter } from './run-printer';
+
+/**
+ * Closes the notebook's runs whose `cellpipe run` is gone and whose steps have all ended, as failed with
+ * the reason (a command never waits here for a step that still runs without its owner; the server resumes
+ * its own runs).
+ */
+export async function closeOrphans(notebookPath: string): Promise<void> {
+  const closed = await adoptOrphans(notebookPath, {
+    kind: 'cli',
+    skipLive: true,
+    python: process.env.CELLPIPE_PYTHON ?? 'python3',
+    onlyOwnedBy: 'cli'
+  });
+  await Promise.all(closed.map(c => c.done));
+}
 
 export async function runsCommand(notebookPath: string, options: { json?: boolean }): Promise<number> {
-  const runs = await listRuns(resolve(notebookPath));
-  if (options.json) {
-    process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
-    return 0;
-  }
-  if (runs.length === 0) {
+  const path = resolve(notebookPath);
+  await closeOrphans(path).catch(() => undefined);
+  const runs = await listRuns(path);
+  if (!options.json && runs.length === 0) {
     process.stdout.write(`No runs of ${notebookPath} yet: start one with cellpipe run ${notebookPath}\n`);
     return 0;
   }
-  for (const run of runs) {
-    const seconds = run.finished ? (Date.parse(run.finished) - Date.parse(run.started)) / 1000 : null;
-    const metrics = Object.entries(run.metrics).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-    process.stdout.write(
-      `${run.id}  ${run.status.padEnd(9)}  ${run.started}  ${seconds === null ? '' : `${seconds.toFixed(1)} s`}` +
-        (metrics.length ? `  ${metrics.join(', ')}` : '') +
-        '\n'
-    );
-  }
+  new RunPrinter(process.stderr, process.stdout, options.json).list(runs);
   return 0;
 }
 

@@ -5,15 +5,12 @@
  * Exit status: 0 submitted (without --watch) or succeeded, 1 failed (or refused by the cluster, or error
  * diagnostics), 124 still running at --timeout (as timeout(1)), 2 usage errors.
  */
-import { basename, resolve } from 'path';
-import { analyzeNotebook } from '../../../src/core/pipeline';
-import { submitClusterRun } from '../engines/cluster/cluster-run';
-import { ClusterError } from '../engines/cluster/cluster-errors';
+import { resolve } from 'path';
 import { environmentConnection } from '../engines/cluster/connection';
-import type { RunRecord } from '../../../src/core/runs/run-record';
-import { analysisOptions, loadNotebookFile } from '../notebook-file';
-import { nodeAnalyser } from '../node-analyser';
-import { parameterOverrides, reportErrors, UsageError } from './pipeline-input';
+import { loadNotebookFile } from '../notebook-file';
+import { startRun, StartRunError } from '../runs/start-run';
+import { reportNotStarted, UsageError } from './pipeline-input';
+import { RunPrinter } from './run-printer';
 
 export interface SubmitOptions {
   target?: string;
@@ -24,6 +21,7 @@ export interface SubmitOptions {
   namespace?: string;
   tokenFile?: string;
   kubeconfig?: string;
+  context?: string;
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;
@@ -35,117 +33,72 @@ export const TIMED_OUT = 124;
 export async function submitCommand(path: string, options: SubmitOptions): Promise<number> {
   const notebookPath = resolve(path);
   const notebook = await loadNotebookFile(notebookPath);
-  const analysis = analyzeNotebook(
-    notebook,
-    await nodeAnalyser(),
-    await analysisOptions(notebookPath, notebook)
-  );
-  const target = options.target ?? analysis.pipeline.target;
-  if (target !== 'kfp' && target !== 'argo') {
+  if (options.target !== undefined && options.target !== 'kfp' && options.target !== 'argo') {
     throw new UsageError(`${path}: say where to submit: --target kfp or --target argo`);
   }
   const timeout = options.timeout === undefined ? undefined : Number(options.timeout);
   if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
     throw new UsageError(`--timeout ${options.timeout}: expected a number of seconds above 0`);
   }
-  const file = basename(path);
-  const refusal = () => `cellpipe: not submitting ${file}: fix the errors above first.`;
-  if (reportErrors(file, analysis, process.stderr, refusal)) {
-    return 1;
-  }
-  const parameters = parameterOverrides(options.param, analysis.parameters);
-  let connection;
-  try {
-    connection = environmentConnection(options);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
   const pollMs = Number(process.env.CELLPIPE_POLL_MS ?? '') || undefined;
-  let submitted;
+  let started;
   try {
-    submitted = await submitClusterRun({
-      ...connection,
-      target,
+    started = await startRun({
       notebookPath,
       notebook,
-      analysis,
-      parameters,
-      volumes: options.mountVolumes ? 'mount' : 'snapshot',
+      parameters: options.param,
+      target: options.target as 'kfp' | 'argo' | undefined,
+      // Without the flag, the notebook's snapshot setting (snapshots by default).
+      volumes: options.mountVolumes ? 'mount' : undefined,
       image: options.image,
       runStorageClass: options.runStorageClass,
-      pollMs
+      pollMs,
+      jupyterPython: 'python3',
+      owner: 'cli',
+      requireCluster: true,
+      cluster: () => environmentConnection(options)
     });
   } catch (err) {
-    if (err instanceof ClusterError) {
-      process.stderr.write(`cellpipe: ${err.message}\n`);
-      if (options.json) {
-        process.stdout.write(
-          JSON.stringify({ error: { code: err.code, message: err.message } }, null, 2) + '\n'
-        );
-      }
-      return 1;
+    if (err instanceof StartRunError) {
+      return reportNotStarted(path, err, 'submitting', options.json);
     }
     throw err;
   }
-  const where = submitted.record.cluster!;
+  if (started.kind !== 'cluster') {
+    throw new UsageError(`${path}: say where to submit: --target kfp or --target argo`);
+  }
+  const printer = new RunPrinter(process.stderr, process.stdout, options.json);
+  const submitted = started.record;
+  const where = submitted.cluster!;
   if (!options.json) {
-    for (const warning of submitted.record.warnings ?? []) {
+    for (const warning of submitted.warnings ?? []) {
       process.stderr.write(`cellpipe: warning: ${warning}\n`);
     }
     process.stderr.write(
-      `submitted run ${submitted.record.id} to ${target} (${where.name ?? where.id} in ${where.namespace})` +
+      `submitted run ${submitted.id} to ${submitted.target} (${where.name ?? where.id} in ${where.namespace})` +
         (where.url ? `: ${where.url}` : '') +
         '\n'
     );
   }
   if (!options.watch) {
-    print(submitted.record, options.json, false);
+    printer.end(submitted);
     return 0;
   }
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort();
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
-  const { record, timedOut } = await submitted.follow({
-    signal: cancel.signal,
-    timeoutMs: timeout === undefined ? undefined : timeout * 1000,
-    pollMs,
-    onStep: (step, s) => {
-      if (!options.json) {
-        const why = s.error?.message ?? s.waiting;
-        process.stderr.write(`${step} ${s.status}${why ? `: ${why}` : ''}\n`);
-      }
-    }
-  });
-  process.off('SIGINT', onInterrupt);
-  process.off('SIGTERM', onInterrupt);
-  print(record, options.json, timedOut);
-  if (record.followError) {
-    process.stderr.write(`cellpipe: stopped following: ${record.followError}\n`);
-  }
-  return timedOut ? TIMED_OUT : record.status === 'succeeded' ? 0 : 1;
-}
-
-function print(record: RunRecord, json: boolean | undefined, timedOut: boolean): void {
-  if (json) {
-    process.stdout.write(
-      JSON.stringify(
-        {
-          run: record.id,
-          status: record.status,
-          timedOut,
-          target: record.target,
-          cluster: record.cluster,
-          snapshots: record.snapshots,
-          steps: record.order.map(name => ({ name, status: record.steps[name].status })),
-          metrics: record.metrics
-        },
-        null,
-        2
-      ) + '\n'
-    );
-  } else {
-    const state = timedOut ? `still ${record.status} (stopped following at --timeout)` : record.status;
-    process.stdout.write(`run ${record.id} ${state}\n`);
+  try {
+    const { record, timedOut } = await started.follow({
+      signal: cancel.signal,
+      timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+      pollMs,
+      onStep: step => printer.step(submitted, step)
+    });
+    printer.end(record, timedOut);
+    return timedOut ? TIMED_OUT : record.status === 'succeeded' ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
   }
 }

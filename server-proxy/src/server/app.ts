@@ -5,6 +5,7 @@
 import type { RequestListener } from 'http';
 import { Router } from './router';
 import { RunService, RunServiceOptions } from './run-service';
+import { addClusterRoutes } from './cluster-api';
 import { addRunRoutes } from './runs-api';
 
 export interface AppOptions {
@@ -37,5 +38,6 @@ export function createApp(options: AppOptions): App {
       body: { status: 'ok', version: options.version, node: process.version }
     }));
   addRunRoutes(router, options.root, runs);
+  addClusterRoutes(router, options.root, runs);
   return { listener: (req, res) => router.handle(req, res), runs };
 }

@@ -6,6 +6,7 @@ import { createServer, Server } from 'http';
 import { existsSync, unlinkSync } from 'fs';
 import { resolve } from 'path';
 import { App, AppOptions, createApp } from './app';
+import { serverLog } from './http-json';
 
 declare const CELLPIPE_VERSION: string | undefined;
 
@@ -45,6 +46,14 @@ export function startServer(options: ServerOptions): Promise<{ server: Server; a
   const { listen } = options;
   const app = createApp(options);
   const server = createServer(app.listener);
+  // A malformed request line or header: Node answers 400 and closes that connection; nothing else.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    } else {
+      socket.destroy();
+    }
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     const ready = () => {
@@ -63,6 +72,16 @@ export function startServer(options: ServerOptions): Promise<{ server: Server; a
 }
 
 async function run(): Promise<void> {
+  // The server holds the runs of every notebook open in JupyterLab: a fault in one request or run is
+  // logged whole and the server goes on, rather than taking every other run down with it.
+  process.on('uncaughtException', err =>
+    serverLog(`cellpipe server: uncaught error: ${err.stack ?? String(err)}`)
+  );
+  process.on('unhandledRejection', err =>
+    serverLog(
+      `cellpipe server: unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`
+    )
+  );
   const { server } = await startServer(parseArgs(process.argv.slice(2)));
   const address = server.address();
   process.stderr.write(

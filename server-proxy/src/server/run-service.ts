@@ -1,45 +1,59 @@
 /**
- * Runs started through the server: one local engine run per request, live
- * status events for every listener, and cancellation.
+ * Runs started or taken over by the server: live status events for every listener, cancellation, and the
+ * records of the runs it owns, served from memory (fresher than run.json, and still there when the run
+ * folder could not be written; such a final record is written again until it is on disk).
  */
 import { EventEmitter } from 'events';
-import { basename, dirname } from 'path';
+import { join } from 'path';
 import type { NotebookData } from '../../../src/core/notebook/model';
-import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
-import { analyzeNotebook } from '../../../src/core/pipeline';
-import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
-import { newRunId, resumeOrphanedRuns, runLocal } from '../engines/local/engine';
-import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
-import type { RunEvent, RunRecord, StartRunRequest, StepRecord } from '../../../src/core/runs/run-record';
-import { analysisOptions, loadNotebookFile } from '../notebook-file';
-import { kernelPython, kernelSpecName } from '../kernel-python';
-import { nodeAnalyser } from '../node-analyser';
-import { HttpError } from './http-json';
-import { ClusterConnection, reattach, submitClusterRun } from '../engines/cluster/cluster-run';
-import { ClusterError } from '../engines/cluster/cluster-errors';
-import { environmentConnection } from '../engines/cluster/connection';
-import { listRuns } from '../engines/local/run-store';
-import { alive } from '../process-alive';
+import type { PipelineAnalysis } from '../../../src/core/pipeline';
+import type {
+  ClusterAccess,
+  RunEvent,
+  RunRecord,
+  StartRunRequest,
+  StepRecord
+} from '../../../src/core/runs/run-record';
+import { refollowClusterRun } from '../engines/cluster/cluster-submit';
+import { ClusterConnection, environmentConnection } from '../engines/cluster/connection';
+import { adoptOrphans } from '../runs/orphans';
+import { RunJournal } from '../runs/run-journal';
+import { runsDir } from '../runs/run-store';
+import { analyseRunNotebook, startRun, StartRunError } from '../runs/start-run';
+import { HttpError, serverLog } from './http-json';
 
-/** A start request once its notebook path is resolved (the server reads the notebook itself). */
-export type StartRequest = Omit<StartRunRequest, 'notebook'>;
+/** A start request once its notebook is read (from the file or the content sent). */
+export type StartRequest = Omit<StartRunRequest, 'notebook' | 'content' | 'parameters'> & {
+  parameters?: Record<string, string>;
+};
 
 export interface RunServiceOptions {
   /** The Jupyter root: notebooks name the notebooks they run relative to it, and cannot reach outside it. */
   root?: string;
-  /** How to reach the cluster (default: from the environment: service account, kubeconfig). */
-  cluster?: () => ClusterConnection;
+  /**
+   * How to reach the cluster with the user's settings (default: from the environment: service account,
+   * kubeconfig and its context, token file).
+   */
+  cluster?: (access: ClusterAccess) => ClusterConnection;
   /** How often cluster runs are polled, in ms. */
   clusterPollMs?: number;
+  /** How often a final record that could not be written is tried again, in ms. */
+  retryMs?: number;
+}
+
+interface ActiveRun {
+  record: RunRecord;
+  notebook: string;
+  controller: AbortController;
+  done: Promise<RunRecord>;
 }
 
 export class RunService {
   readonly events = new EventEmitter();
-  private readonly active = new Map<string, { controller: AbortController; done: Promise<RunRecord> }>();
-  private readonly checked = new Set<string>();
-  private readonly kernelPythons = new Map<string, Promise<string>>();
-
-  private connection: ClusterConnection | undefined;
+  private readonly active = new Map<string, ActiveRun>();
+  /** Ended runs whose final record is not on disk yet. */
+  private readonly unsaved = new Map<string, RunRecord>();
+  private readonly connections = new Map<string, ClusterConnection>();
 
   constructor(
     private readonly python: string,
@@ -49,208 +63,97 @@ export class RunService {
     this.events.setMaxListeners(0);
   }
 
-  async start(notebookPath: string, request: StartRequest): Promise<{ run: string }> {
-    let notebook: NotebookData;
-    try {
-      notebook =
-        request.content === undefined
-          ? await loadNotebookFile(notebookPath)
-          : readNotebook(request.content, basename(notebookPath));
-    } catch (err) {
-      if (err instanceof NotebookFormatError) {
-        throw new HttpError(400, 'not-a-notebook', err.message);
-      }
-      throw err;
-    }
-    const analysis = analyzeNotebook(
-      notebook,
-      await nodeAnalyser(),
-      await analysisOptions(
-        notebookPath,
-        notebook,
-        this.options.root ?? dirname(notebookPath),
-        !!this.options.root
-      )
-    );
-    const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-    if (errors.length > 0) {
-      throw new HttpError(
-        422,
-        'pipeline-has-errors',
-        `The pipeline has ${errors.length} error(s); fix them before running.`
-      );
-    }
-    const parameters: Record<string, ParameterValue> = {};
-    for (const [name, text] of Object.entries(request.parameters ?? {})) {
-      try {
-        parameters[name] = parseParameterOverride(`${name}=${text}`, analysis.parameters).value;
-      } catch (err) {
-        throw new HttpError(400, 'invalid-parameter', (err as Error).message);
-      }
-    }
-    const selection = request.steps ?? { mode: 'all' };
-    const runnable = runnableSteps(analysis, notebook);
-    if (selection.mode !== 'all' && selectSteps(runnable, selection.step ?? '').length === 0) {
-      throw new HttpError(400, 'no-such-step', `The pipeline has no step "${selection.step}".`);
-    }
-    const target = request.target ?? analysis.pipeline.target;
-    if (target === 'kfp' || target === 'argo') {
-      if (selection.mode !== 'all') {
-        throw new HttpError(400, 'invalid-request', 'Cluster runs run every step ("steps" must be "all").');
-      }
-      return this.startCluster(notebookPath, notebook, analysis, parameters, target, request.volumes);
-    }
-    const only =
-      selection.mode === 'one'
-        ? selectSteps(runnable, selection.step!)
-        : selection.mode === 'from'
-          ? stepAndDownstream(runnable, selection.step!)
-          : undefined;
-    const id = newRunId();
-    const controller = new AbortController();
-    const emit = (event: RunEvent) => this.events.emit('event', event);
-    let recorded: () => void = () => undefined;
-    const isRecorded = new Promise<void>(resolve => (recorded = resolve));
-    const done = runLocal({
-      id,
-      notebookPath,
-      notebook,
-      analysis,
-      parameters,
-      python: await this.pythonFor(notebook),
-      cache: request.cache,
-      parallel: request.parallel,
-      only,
-      signal: controller.signal,
-      onStep: (step, record) =>
-        emit({ run: id, notebook: notebookPath, step, status: record.status, record }),
-      onRecorded: () => recorded()
-    });
-    this.track(id, notebookPath, controller, done);
-    // Answer once the run can be read (the snapshot is taken by then); a failure to prepare is the answer.
-    await Promise.race([isRecorded, done]);
-    return { run: id };
+  /** The analysis of a notebook, with the notebooks its `notebook:` steps run (read inside the root). */
+  analyse(notebookPath: string, notebook: NotebookData): Promise<PipelineAnalysis> {
+    return analyseRunNotebook(notebookPath, notebook, this.options.root);
   }
 
-  /** Submits to the cluster (errors become HTTP errors, nothing half-submitted), then follows the run. */
-  private async startCluster(
-    notebookPath: string,
-    notebook: NotebookData,
-    analysis: ReturnType<typeof analyzeNotebook>,
-    parameters: Record<string, ParameterValue>,
-    target: 'kfp' | 'argo',
-    volumes: StartRequest['volumes']
-  ): Promise<{ run: string }> {
-    let submitted;
+  async start(notebookPath: string, notebook: NotebookData, request: StartRequest): Promise<{ run: string }> {
+    await this.adopt(notebookPath).catch(err =>
+      serverLog(`cellpipe server: could not take over orphaned runs: ${String(err)}`)
+    );
+    const controller = new AbortController();
+    let started;
     try {
-      submitted = await submitClusterRun({
-        ...this.clusterConnection(),
-        target,
+      started = await startRun({
         notebookPath,
         notebook,
-        analysis,
-        parameters,
-        volumes,
+        root: this.options.root,
+        parameters: Object.entries(request.parameters ?? {}).map(([name, text]) => `${name}=${text}`),
+        steps: request.steps,
+        target: request.target,
+        volumes: request.volumes,
+        cache: request.cache,
+        parallel: request.parallel,
+        jupyterPython: this.python,
+        owner: 'server',
+        signal: controller.signal,
+        onStarted: record => this.begin(notebookPath, record, controller),
+        onStep: (step, run) => this.stepEvent(notebookPath, run.id, step, run.steps[step]),
+        cluster: () => this.clusterConnection(request.connection),
+        access: request.connection,
         pollMs: this.options.clusterPollMs
       });
     } catch (err) {
-      if (err instanceof ClusterError) {
-        throw new HttpError(err.httpStatus, err.code, err.message);
+      if (err instanceof StartRunError) {
+        throw new HttpError(err.status, err.code, err.message);
       }
       throw err;
     }
-    const id = submitted.record.id;
-    this.follow(notebookPath, id, signal =>
-      submitted.follow({
-        signal,
-        pollMs: this.options.clusterPollMs,
-        onStep: this.stepEvents(notebookPath, id)
-      })
-    );
+    const id = started.record.id;
+    const done =
+      started.kind === 'local'
+        ? started.done
+        : started
+            .follow({
+              signal: controller.signal,
+              pollMs: this.options.clusterPollMs,
+              onStep: (step, s) => this.stepEvent(notebookPath, id, step, s)
+            })
+            .then(r => r.record);
+    this.track(notebookPath, started.record, controller, done);
     return { run: id };
   }
 
-  private stepEvents(notebookPath: string, id: string) {
-    return (step: string, record: StepRecord) =>
-      this.events.emit('event', { run: id, notebook: notebookPath, step, status: record.status, record });
-  }
-
-  private clusterConnection(): ClusterConnection {
-    this.connection ??= this.options.cluster ? this.options.cluster() : environmentConnection();
-    return this.connection;
-  }
-
-  /** Follows a cluster run in the background with the same events as a local run. */
-  private follow(
-    notebookPath: string,
-    id: string,
-    run: (signal: AbortSignal) => Promise<{ record: RunRecord }>
-  ): void {
-    const controller = new AbortController();
-    const done = run(controller.signal).then(r => r.record);
-    this.track(id, notebookPath, controller, done);
-  }
-
-  /** The kernel spec's Python, looked up once per kernel name (it starts a Python). */
-  private pythonFor(notebook: NotebookData): Promise<string> {
-    const name = kernelSpecName(notebook) ?? '';
-    let python = this.kernelPythons.get(name);
-    if (!python) {
-      python = kernelPython(notebook, this.python).then(k => k.python);
-      this.kernelPythons.set(name, python);
-    }
-    return python;
-  }
-
   /**
-   * Resumes, once per notebook and server process, runs that a previous
-   * server left running when it stopped.
+   * Takes over the notebook's runs whose owner is gone: the server's own runs are resumed, runs of a CLI
+   * that is gone are closed as failed (once their live steps ended), cluster runs are followed again.
    */
-  resumeOrphans(notebookPath: string): void {
-    if (this.checked.has(notebookPath)) {
-      return;
-    }
-    this.checked.add(notebookPath);
-    void this.refollowClusterRuns(notebookPath);
-    const emit = (event: RunEvent) => this.events.emit('event', event);
-    void resumeOrphanedRuns(notebookPath, {
+  async adopt(notebookPath: string): Promise<string[]> {
+    const controllers = new Map<string, AbortController>();
+    const adopted = await adoptOrphans(notebookPath, {
+      kind: 'server',
       python: this.python,
-      onStep: (step, record, run) =>
-        emit({ run, notebook: notebookPath, step, status: record.status, record })
-    }).then(
-      records => records.forEach(r => emit({ run: r.id, notebook: notebookPath, status: r.status })),
-      err => process.stderr.write(`cellpipe: could not resume the runs of ${notebookPath}: ${String(err)}\n`)
-    );
+      signalFor: id => {
+        const controller = new AbortController();
+        controllers.set(id, controller);
+        return controller.signal;
+      },
+      onStep: (step, s, run) => this.stepEvent(notebookPath, run.id, step, s),
+      refollow: async (dir, record, signal) => {
+        let connection: ClusterConnection;
+        try {
+          connection = this.clusterConnection(record.access);
+        } catch {
+          return record;
+        }
+        const following = refollowClusterRun(dir, record, connection, {
+          signal,
+          pollMs: this.options.clusterPollMs,
+          onStep: (step, s) => this.stepEvent(notebookPath, record.id, step, s)
+        });
+        return following ? (await following).record : record;
+      }
+    });
+    for (const run of adopted) {
+      this.track(notebookPath, run.record, controllers.get(run.id)!, run.done);
+    }
+    return adopted.map(run => run.id);
   }
 
-  /** Cluster runs left running by a process that is gone are followed again (they kept running there). */
-  private async refollowClusterRuns(notebookPath: string): Promise<void> {
-    for (const record of await listRuns(notebookPath)) {
-      if (
-        record.status !== 'running' ||
-        !record.cluster ||
-        this.active.has(record.id) ||
-        alive(record.owner)
-      ) {
-        continue;
-      }
-      let connection: ClusterConnection;
-      try {
-        connection = this.clusterConnection();
-      } catch {
-        return;
-      }
-      const follow = reattach(notebookPath, record, connection);
-      if (follow) {
-        this.follow(notebookPath, record.id, signal =>
-          follow({
-            signal,
-            pollMs: this.options.clusterPollMs,
-            onStep: this.stepEvents(notebookPath, record.id)
-          })
-        );
-      }
-    }
+  /** The live record of a run this server runs (or ran, while its final record is not on disk). */
+  record(id: string): RunRecord | undefined {
+    return this.active.get(id)?.record ?? this.unsaved.get(id);
   }
 
   cancel(id: string): boolean {
@@ -263,26 +166,80 @@ export class RunService {
     return this.active.has(id);
   }
 
-  /** Makes a started run cancellable and announces its start and its end to every listener. */
-  private track(
-    id: string,
-    notebookPath: string,
-    controller: AbortController,
-    done: Promise<RunRecord>
-  ): void {
-    const emit = (event: RunEvent) => this.events.emit('event', event);
-    this.active.set(id, { controller, done });
-    emit({ run: id, notebook: notebookPath, status: 'running' });
-    done
-      .then(
-        record => emit({ run: id, notebook: notebookPath, status: record.status }),
-        () => emit({ run: id, notebook: notebookPath, status: 'failed' })
-      )
-      .finally(() => this.active.delete(id));
-  }
-
   /** Waits for every active run (server shutdown, tests). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.active.values()].map(r => r.done));
+  }
+
+  private stepEvent(notebook: string, run: string, step: string, record: StepRecord): void {
+    this.emit({ run, notebook, step, status: record.status, record });
+  }
+
+  private emit(event: RunEvent): void {
+    this.events.emit('event', event);
+  }
+
+  /** The connection for the user's settings, made once per distinct settings (reading a token file). */
+  clusterConnection(access: ClusterAccess = {}): ClusterConnection {
+    const key = JSON.stringify([access.context ?? '', access.tokenFile ?? '']);
+    let connection = this.connections.get(key);
+    if (!connection) {
+      connection = this.options.cluster
+        ? this.options.cluster(access)
+        : environmentConnection({ context: access.context, tokenFile: access.tokenFile });
+      this.connections.set(key, connection);
+    }
+    return connection;
+  }
+
+  /** A run exists: it can be read and cancelled, and every listener hears of it (before its steps). */
+  private begin(notebook: string, record: RunRecord, controller: AbortController): void {
+    if (!this.active.has(record.id)) {
+      this.active.set(record.id, { record, notebook, controller, done: Promise.resolve(record) });
+      this.emit({ run: record.id, notebook, status: 'running' });
+    }
+  }
+
+  /** Follows a run to its end, then announces it; the final record stays served until it is on disk. */
+  private track(
+    notebook: string,
+    record: RunRecord,
+    controller: AbortController,
+    done: Promise<RunRecord>
+  ): void {
+    const id = record.id;
+    this.begin(notebook, record, controller);
+    this.active.set(id, { record, notebook, controller, done });
+    done.then(
+      end => {
+        // Over: no longer cancellable; served from memory until its final record is on disk.
+        this.active.delete(id);
+        this.unsaved.set(id, end);
+        this.emit({ run: id, notebook, status: end.status });
+        return this.keepUntilSaved(notebook, end);
+      },
+      err => {
+        serverLog(
+          `cellpipe server: run ${id} ended with an internal error: ${(err as Error)?.stack ?? String(err)}`
+        );
+        this.active.delete(id);
+        record.status = 'failed';
+        record.reason = 'cellpipe failed while running it (see the server log).';
+        this.unsaved.set(id, record);
+        this.emit({ run: id, notebook, status: 'failed' });
+      }
+    );
+  }
+
+  /** Writes the final record; when the folder cannot take it now, keeps it and tries again later. */
+  private async keepUntilSaved(notebook: string, record: RunRecord): Promise<void> {
+    const journal = new RunJournal(join(runsDir(notebook), record.id), record);
+    if (await journal.save(true)) {
+      this.unsaved.delete(record.id);
+      return;
+    }
+    this.unsaved.set(record.id, record);
+    const retry = setTimeout(() => void this.keepUntilSaved(notebook, record), this.options.retryMs ?? 5000);
+    retry.unref();
   }
 }

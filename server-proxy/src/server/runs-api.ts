@@ -1,37 +1,66 @@
-/** The run routes: start, list, get, cancel, step logs (optionally followed), step outputs, live events. */
-import { createReadStream } from 'fs';
+/**
+ * The run routes: start, list, get, cancel, take over orphans, step logs (optionally followed), step
+ * outputs, live events. GET requests only read: nothing is started, resumed or written on a GET.
+ */
+import { createReadStream, realpathSync } from 'fs';
 import { readFile, stat } from 'fs/promises';
-import { join } from 'path';
-import { isStepName, listRuns, readRun, runDir } from '../engines/local/run-store';
+import { basename, join } from 'path';
+import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
+import type { NotebookData } from '../../../src/core/notebook/model';
+import type { ClusterAccess, RunEvent, RunRecord } from '../../../src/core/runs/run-record';
+import { loadNotebookFile, NotebookFileError } from '../notebook-file';
+import { isStepName, listRuns, readRun, runDir } from '../runs/run-store';
 import { HttpError } from './http-json';
-import { confinedNotebookPath } from './notebook-path';
-import { Context, readJsonBody, Router } from './router';
-import type { RunEvent } from '../../../src/core/runs/run-record';
+import { confinedNotebookPath, inside } from './notebook-path';
+import { Context, Router } from './router';
 import type { RunService, StartRequest } from './run-service';
 
 const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 
 export function addRunRoutes(router: Router, root: string, runs: RunService): void {
-  const notebookFrom = (ctx: Context) => confinedNotebookPath(root, ctx.query.get('notebook'));
-  const runFolder = (ctx: Context) => {
-    const notebook = notebookFrom(ctx);
+  const notebookFrom = (value: unknown) => confinedNotebookPath(root, value);
+  /** A run's record: the live one when this server runs it, else run.json. */
+  const recordOf = async (notebook: string, id: string): Promise<RunRecord | null> => {
+    const live = runs.record(id);
+    return live && basename(live.notebook) === basename(notebook) ? live : readRun(notebook, id);
+  };
+  const runOf = async (ctx: Context) => {
+    const notebook = notebookFrom(ctx.query.get('notebook'));
     const dir = runDir(notebook, ctx.params.id);
-    if (!dir) {
+    const record = dir ? await recordOf(notebook, ctx.params.id) : null;
+    if (!dir || !record) {
       throw new HttpError(404, 'no-such-run', `There is no run ${ctx.params.id}.`);
     }
-    return { notebook, dir };
+    return { notebook, dir, record };
   };
-  const step = (ctx: Context) => {
-    if (!isStepName(ctx.params.step)) {
-      throw new HttpError(404, 'no-such-step', `There is no step ${ctx.params.step}.`);
+  const stepOf = (record: RunRecord, step: string) => {
+    if (!isStepName(step) || !record.steps[step]) {
+      throw new HttpError(404, 'no-such-step', `Run ${record.id} has no step ${step}.`);
     }
-    return ctx.params.step;
+    return step;
+  };
+  /** A file of a run folder, refused when it is a link that leads out of the root. */
+  const confined = (path: string) => {
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      return path; // not there (yet): reading it finds nothing
+    }
+    if (!inside(realpathSync(root), real)) {
+      throw new HttpError(
+        403,
+        'outside-root',
+        'That file of the run links outside the Jupyter root directory.'
+      );
+    }
+    return real;
   };
 
   router
     .add('POST', '/api/runs', async ctx => {
-      const body = await readJsonBody(ctx.req);
-      const notebook = confinedNotebookPath(root, body.notebook);
+      const body = ctx.body;
+      const notebookPath = notebookFrom(body.notebook);
       const parameters = body.parameters;
       if (
         parameters !== undefined &&
@@ -39,30 +68,28 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
       ) {
         throw new HttpError(400, 'invalid-request', '"parameters" must be an object of NAME: VALUE.');
       }
-      const started = await runs.start(notebook, {
-        content: body.content,
+      const request: StartRequest = {
         parameters: Object.fromEntries(Object.entries(parameters ?? {}).map(([k, v]) => [k, String(v)])),
         cache: body.cache === undefined ? undefined : body.cache === true,
         steps: stepSelection(body.steps),
         parallel: parallelism(body.parallel),
         target: oneOf(body.target, 'target', ['local', 'kfp', 'argo'] as const),
-        volumes: oneOf(body.volumes, 'volumes', ['snapshot', 'mount'] as const)
-      });
-      return { status: 201, body: started };
+        volumes: oneOf(body.volumes, 'volumes', ['snapshot', 'mount'] as const),
+        connection: clusterAccess(body.connection)
+      };
+      const notebook = await requestNotebook(notebookPath, body.content, String(body.notebook));
+      return { status: 201, body: await runs.start(notebookPath, notebook, request) };
+    })
+    .add('POST', '/api/runs/adopt', async ctx => {
+      const adopted = await runs.adopt(notebookFrom(ctx.body.notebook));
+      return { status: 202, body: { adopted } };
     })
     .add('GET', '/api/runs', async ctx => {
-      const notebook = notebookFrom(ctx);
-      runs.resumeOrphans(notebook);
-      return { status: 200, body: { runs: await listRuns(notebook) } };
+      const notebook = notebookFrom(ctx.query.get('notebook'));
+      const onDisk = await listRuns(notebook);
+      return { status: 200, body: { runs: onDisk.map(r => runs.record(r.id) ?? r) } };
     })
-    .add('GET', '/api/runs/:id', async ctx => {
-      const { notebook } = runFolder(ctx);
-      const record = await readRun(notebook, ctx.params.id);
-      if (!record) {
-        throw new HttpError(404, 'no-such-run', `There is no run ${ctx.params.id}.`);
-      }
-      return { status: 200, body: record };
-    })
+    .add('GET', '/api/runs/:id', async ctx => ({ status: 200, body: (await runOf(ctx)).record }))
     .add('POST', '/api/runs/:id/cancel', ctx => {
       if (!runs.cancel(ctx.params.id)) {
         throw new HttpError(409, 'not-running', `Run ${ctx.params.id} is not running.`);
@@ -70,16 +97,15 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
       return { status: 202, body: { run: ctx.params.id, status: 'cancelling' } };
     })
     .add('GET', '/api/runs/:id/steps/:step', async ctx => {
-      const { notebook, dir } = runFolder(ctx);
-      const name = step(ctx);
-      const record = await readRun(notebook, ctx.params.id);
-      if (!record?.steps[name]) {
-        throw new HttpError(404, 'no-such-step', `Run ${ctx.params.id} has no step ${name}.`);
-      }
+      const { dir, record } = await runOf(ctx);
+      const name = stepOf(record, ctx.params.step);
       const read = async (file: string) => {
         try {
-          return JSON.parse(await readFile(join(dir, 'steps', name, file), 'utf8')) as unknown;
-        } catch {
+          return JSON.parse(await readFile(confined(join(dir, 'steps', name, file)), 'utf8')) as unknown;
+        } catch (err) {
+          if (err instanceof HttpError) {
+            throw err;
+          }
           return null;
         }
       };
@@ -93,9 +119,9 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
       };
     })
     .add('GET', '/api/runs/:id/logs/:step', async ctx => {
-      const { notebook, dir } = runFolder(ctx);
-      const name = step(ctx);
-      const path = join(dir, 'logs', `${name}.log`);
+      const { notebook, dir, record } = await runOf(ctx);
+      const name = stepOf(record, ctx.params.step);
+      const path = confined(join(dir, 'logs', `${name}.log`));
       ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
       if (ctx.query.get('follow') !== '1') {
         await pipeFrom(path, 0, ctx);
@@ -106,10 +132,9 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
       let offset = 0;
       for (;;) {
         offset = await pipeFrom(path, offset, ctx);
-        const record = await readRun(notebook, ctx.params.id);
-        const status = record?.steps[name]?.status;
-        // Before run.json exists the run may still be starting.
-        const over = record ? !!status && FINISHED.has(status) : !runs.isActive(ctx.params.id);
+        const now = await recordOf(notebook, record.id);
+        const status = now?.steps[name]?.status;
+        const over = !now || (!!status && FINISHED.has(status)) || (now.status !== 'running' && !now.orphan);
         if (ctx.res.destroyed || (over && (await size(path)) === offset)) {
           break;
         }
@@ -124,15 +149,60 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         Connection: 'keep-alive'
       });
       ctx.res.write(': cellpipe events\n\n');
-      const send = (event: RunEvent) => ctx.res.write(`data: ${JSON.stringify(event)}\n\n`);
+      const send = (event: RunEvent) => {
+        if (!ctx.res.destroyed) {
+          ctx.res.write(`data: ${JSON.stringify(event)}\n\n`);
+        }
+      };
       // Proxies close quiet connections; a comment line keeps this one open.
-      const heartbeat = setInterval(() => ctx.res.write(': heartbeat\n\n'), 15000);
+      const heartbeat = setInterval(() => ctx.res.destroyed || ctx.res.write(': heartbeat\n\n'), 15000);
       runs.events.on('event', send);
-      ctx.req.on('close', () => {
+      const stop = () => {
         clearInterval(heartbeat);
         runs.events.off('event', send);
-      });
+      };
+      ctx.req.on('close', stop);
+      ctx.res.on('close', stop);
     });
+}
+
+/** The notebook to run: the live content sent with the request, else the file; 400 when it is not one. */
+export async function requestNotebook(
+  path: string,
+  content: unknown,
+  requested: string
+): Promise<NotebookData> {
+  try {
+    return content === undefined ? await loadNotebookFile(path) : readNotebook(content, basename(path));
+  } catch (err) {
+    if (err instanceof NotebookFormatError) {
+      throw new HttpError(400, 'not-a-notebook', err.message);
+    }
+    if (err instanceof NotebookFileError) {
+      // Its message names the server path: say it with the path the user gave.
+      throw new HttpError(400, 'not-a-notebook', err.message.split(path).join(requested));
+    }
+    throw err;
+  }
+}
+
+/** `{context?, tokenFile?}`: the user's cluster connection settings. */
+export function clusterAccess(value: unknown): ClusterAccess | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const v = value as Record<string, unknown>;
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    Object.entries(v).every(([k, x]) => (k === 'context' || k === 'tokenFile') && typeof x === 'string');
+  if (!ok) {
+    throw new HttpError(400, 'invalid-request', '"connection" is {"context": NAME, "tokenFile": PATH}.');
+  }
+  return {
+    ...(v.context ? { context: v.context as string } : {}),
+    ...(v.tokenFile ? { tokenFile: v.tokenFile as string } : {})
+  };
 }
 
 function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T | undefined {
@@ -193,11 +263,16 @@ async function pipeFrom(path: string, offset: number, ctx: Context): Promise<num
   if (end <= offset) {
     return offset;
   }
-  await new Promise<void>((resolve, reject) => {
+  let sent = offset;
+  await new Promise<void>(resolve => {
     const stream = createReadStream(path, { start: offset, end: end - 1 });
-    stream.on('data', chunk => ctx.res.write(chunk));
+    stream.on('data', chunk => {
+      sent += chunk.length;
+      return ctx.res.destroyed || ctx.res.write(chunk);
+    });
     stream.on('end', resolve);
-    stream.on('error', reject);
+    // A log that went away or cannot be read ends this piece; the follow loop tries again.
+    stream.on('error', () => resolve());
   });
-  return end;
+  return sent;
 }

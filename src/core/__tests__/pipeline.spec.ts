@@ -15,7 +15,7 @@ import { codeNotebook, createAnalyser } from './support';
 let analyser: PythonAnalyser;
 beforeAll(async () => {
   analyser = await createAnalyser();
-});
+}, 60000); // loading the wasm parser takes seconds on a busy machine
 
 const analyze = (nb: NotebookData) => analyzeNotebook(nb, analyser);
 const step = (a: PipelineAnalysis, name: string) => a.steps.find(s => s.name === name)!;
@@ -29,6 +29,22 @@ function notebooksUnder(dir: string): string[] {
 }
 
 describe('analyzeNotebook', () => {
+  it('reports tags written as a string at their cell, instead of a pipeline without that step', () => {
+    const nb = readNotebook(
+      {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: [{ cell_type: 'code', source: 'x = 1', metadata: { tags: 'step:load' } }]
+      },
+      'n.ipynb'
+    );
+    const a = analyze(nb);
+    expect(codes(a)).toEqual(['no-steps@null:null', 'invalid-tags@0:null']);
+    expect(a.diagnostics[1]).toMatchObject({ severity: 'error' });
+    expect(a.diagnostics[1].message).toContain('write it as ["step:load"]');
+  });
+
   it('passes a mutated DataFrame from the mutating step, not the creating one', () => {
     const a = analyze(
       codeNotebook(

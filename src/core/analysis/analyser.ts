@@ -5,6 +5,7 @@
 import type { Parser } from 'web-tree-sitter';
 import { analyseTree } from './cell-analysis';
 import { neutraliseIPython } from './ipython';
+import { nestingProblem } from './nesting';
 import { createPythonParser, LocateWasm } from './parser';
 import type { CellAnalysis } from './types';
 
@@ -46,7 +47,12 @@ export class PythonAnalyser {
       throw new Error('tree-sitter returned no tree');
     }
     try {
-      const result = analyseTree(tree, ipython.isolated);
+      // Python refuses the cell as it is: say so as it would, and walk no further (the walk recurses).
+      const refused = nestingProblem(tree);
+      if (refused) {
+        return { events: [], issues: [refused, ...ipython.issues] };
+      }
+      const result = walkWithin(() => analyseTree(tree, ipython.isolated));
       for (const name of ipython.bindsAfter) {
         result.events.push({ kind: 'write', how: 'bind', ...name });
       }
@@ -55,5 +61,31 @@ export class PythonAnalyser {
     } finally {
       tree.delete();
     }
+  }
+}
+
+/**
+ * Runs the recursive walk. Python accepts nesting up to MAX_EXPRESSION_DEPTH, which a JavaScript stack
+ * holds for every construct we know of; if one does not, the cell gets an error diagnostic, never a crash.
+ */
+function walkWithin(walk: () => CellAnalysis): CellAnalysis {
+  try {
+    return walk();
+  } catch (err) {
+    if (err instanceof RangeError) {
+      return {
+        events: [],
+        issues: [
+          {
+            code: 'syntax-error',
+            message:
+              'The cell is nested too deeply for cellpipe to analyse it; split its expressions into smaller ones',
+            line: 1,
+            column: 0
+          }
+        ]
+      };
+    }
+    throw err;
   }
 }

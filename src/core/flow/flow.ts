@@ -44,6 +44,12 @@ export interface StepFlow {
   outs: string[];
   /** For each input, the step that provides it. */
   sources: Record<string, string>;
+  /**
+   * The pipeline parameters the step reads, sorted: directly, through the functions it calls
+   * (transitively), or as a metric it records; every parameter when it reaches into the namespace
+   * dynamically (`globals()`, `eval`), which the analysis cannot see through.
+   */
+  parameters: string[];
   /** Inputs the step may change by a method call and passes on: saved again only if they changed. */
   fingerprint: string[];
   /** Inputs whose change by this step would be lost to a step that reads them after it in notebook order. */
@@ -165,6 +171,8 @@ class FlowReplay {
   private readonly guards = new Map<string, Map<string, Guard>>();
   /** Per library, the last explicit seed or draw of its global random generator, in notebook order. */
   private readonly randomLast = new Map<RandomLibrary, { step: string | null; cell: number; line: number }>();
+  /** Per step: the pipeline parameters it reads. */
+  private readonly parameterReads = new Map<string, Set<string>>();
   private hasStarImport = false;
   /**
    * Per name, a change in place made through another name bound to (part of) its value in an earlier step
@@ -367,7 +375,9 @@ class FlowReplay {
   private resolveInput(name: string, site: Site, last: Write | undefined): void {
     const { graph, parameters, isBuiltin } = this.input;
     if (!last) {
-      if (!this.shared.has(name) && !parameters.has(name) && !isBuiltin(name)) {
+      if (parameters.has(name) && !this.shared.has(name)) {
+        this.readParameter(site.step, name);
+      } else if (!this.shared.has(name) && !isBuiltin(name)) {
         this.undefinedReads.push({ name, site });
       }
       return;
@@ -575,6 +585,15 @@ class FlowReplay {
     );
   }
 
+  private readParameter(step: string, name: string): void {
+    const reads = this.parameterReads.get(step);
+    if (reads) {
+      reads.add(name);
+    } else {
+      this.parameterReads.set(step, new Set([name]));
+    }
+  }
+
   private resolveMetric(metric: MetricRef): void {
     const site = { cell: metric.cell, line: metric.line, column: 0 };
     const last = this.lastWrite(metric.name);
@@ -586,9 +605,13 @@ class FlowReplay {
         consumer: { step: '', cell: metric.cell, line: metric.line, column: 0 }
       });
     } else if (!last && this.input.parameters.has(metric.name)) {
-      // Every step has the parameters; the last step records them.
+      // Every step can have the parameters; the last step records them.
       const order = this.input.graph.order;
-      this.metricFlows.push({ ...metric, step: order[order.length - 1] ?? null });
+      const last = order[order.length - 1] ?? null;
+      this.metricFlows.push({ ...metric, step: last });
+      if (last !== null) {
+        this.readParameter(last, metric.name);
+      }
     } else {
       this.diagnostics.push(
         diagnostic(
@@ -617,8 +640,19 @@ class FlowReplay {
 
   private finish(): FlowResult {
     const steps = new Map<string, StepFlow>();
+    const dynamic = this.stepsReadingDynamically();
     for (const step of this.input.grouping.steps) {
-      steps.set(step.name, { ins: [], outs: [], sources: {}, fingerprint: [], guards: [] });
+      const parameters = dynamic.has(step.name)
+        ? [...this.input.parameters]
+        : [...(this.parameterReads.get(step.name) ?? [])];
+      steps.set(step.name, {
+        ins: [],
+        outs: [],
+        sources: {},
+        parameters: parameters.sort(),
+        fingerprint: [],
+        guards: []
+      });
     }
     for (const p of this.provisions) {
       this.checkLaterWrites(p);
@@ -669,6 +703,17 @@ class FlowReplay {
       suggestions.push({ from, to, names: [...names].sort(), cell });
     }
     return { steps, metrics: this.metricFlows, suggestions, diagnostics: this.diagnostics };
+  }
+
+  /** Steps with a cell (or a prelude cell) that reaches into the namespace dynamically. */
+  private stepsReadingDynamically(): Set<string> {
+    const { grouping, analyses } = this.input;
+    const dynamicCell = (cell: number) =>
+      analyses.get(cell)?.issues.some(i => i.code === 'dynamic-namespace') ?? false;
+    if ([...grouping.imports, ...grouping.functions].some(dynamicCell)) {
+      return new Set(grouping.steps.map(s => s.name));
+    }
+    return new Set(grouping.steps.filter(s => s.cells.some(dynamicCell)).map(s => s.name));
   }
 
   /**

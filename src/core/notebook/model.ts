@@ -13,6 +13,8 @@ export interface CellData {
   source: string;
   /** `metadata.tags`, in order; empty when absent. */
   tags: string[];
+  /** What is wrong with `metadata.tags` when it is not a list of strings (the cell then has no tags). */
+  tagsProblem?: string;
   /** nbformat 4.5 cell id when present (stable across edits in JupyterLab). */
   id?: string;
   /** Kale 2.x: `metadata.notebook_path` of a `notebook:` cell, the notebook it runs. */

@@ -28,6 +28,30 @@ export function joinSource(source: unknown): string {
   return '';
 }
 
+/**
+ * A cell's `metadata.tags`: nbformat says a list of strings. Anything else is reported (a string such as
+ * "step:load" is the usual slip) rather than read as "no tags", which would silently drop the step.
+ */
+export function readCellTags(value: unknown): { tags: string[]; problem?: string } {
+  if (value === undefined || value === null) {
+    return { tags: [] };
+  }
+  if (typeof value === 'string') {
+    return {
+      tags: [],
+      problem: `metadata.tags is the string ${JSON.stringify(value.slice(0, 80))}, not a list: write it as [${JSON.stringify(value.slice(0, 80))}]`
+    };
+  }
+  if (!Array.isArray(value)) {
+    return { tags: [], problem: `metadata.tags must be a list of strings, not ${typeof value}` };
+  }
+  const tags = value.filter((t): t is string => typeof t === 'string');
+  if (tags.length < value.length) {
+    return { tags, problem: 'metadata.tags has entries that are not strings; every tag must be a string' };
+  }
+  return { tags };
+}
+
 export function readNotebook(json: unknown, name: string): NotebookData {
   if (!isRecord(json)) {
     throw new NotebookFormatError(`${name} is not a notebook: expected a JSON object`);
@@ -46,15 +70,16 @@ export function readNotebook(json: unknown, name: string): NotebookData {
     }
     const type: CellType = raw.cell_type === 'code' || raw.cell_type === 'markdown' ? raw.cell_type : 'raw';
     const metadata = isRecord(raw.metadata) ? raw.metadata : {};
-    const tags = Array.isArray(metadata.tags)
-      ? metadata.tags.filter((t): t is string => typeof t === 'string')
-      : [];
+    const { tags, problem } = readCellTags(metadata.tags);
     const cell: CellData = {
       index,
       type,
       source: joinSource(raw.source).replace(/\r\n?/g, '\n'),
       tags
     };
+    if (problem) {
+      cell.tagsProblem = problem;
+    }
     if (typeof raw.id === 'string') {
       cell.id = raw.id;
     }

@@ -11,19 +11,60 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 export interface StepRecord {
   status: StepStatus;
   cached: boolean;
+  /** A step taken from the cache: the run whose result (data, outputs, log) it is. */
+  cachedFrom?: string;
   started?: string;
   finished?: string;
   seconds?: number;
   exitCode?: number | null;
+  /** The signal that ended the step's process (e.g. `SIGKILL`), when one did. */
+  signal?: string;
   /** For a failed step: what went wrong, with the notebook cell (0-based) and line when known. */
   error?: { message: string; cell: number | null; line: number | null };
-  /** For a skipped step: the upstream step that failed. */
+  /** For a skipped step: its upstream step, on its own branch, that failed or was skipped. */
   skippedBecause?: string;
+  /** Why a step was skipped or cancelled when no upstream step explains it (the run itself stopped). */
+  reason?: string;
+  /** Local runs: the step's process, so that a new owner of the run finds it (see `RunOwner`). */
+  process?: ProcessRef;
   /**
    * For a queued step on a cluster: why it does not start yet and what to do (unschedulable, quota, an
    * image that cannot be pulled), as one line.
    */
   waiting?: string;
+  /** A cluster step: where it runs and how often it was retried. */
+  cluster?: ClusterStepInfo;
+}
+
+/** What the cluster says about a step's pod, as the follow loop last read it. */
+export interface ClusterStepInfo {
+  /** The pod running the step (its latest attempt). */
+  pod?: string;
+  /** The node the pod was scheduled on. */
+  node?: string;
+  /** Attempts after the first so far (the step's retries setting). */
+  retries?: number;
+}
+
+/** A process, told apart from a later one with the same pid by its start (boot id and start time). */
+export interface ProcessRef {
+  pid: number;
+  start?: string;
+}
+
+/** Who runs a run: the cellpipe server or a `cellpipe run`/`submit` process, on this host. */
+export interface RunOwner extends ProcessRef {
+  kind: 'server' | 'cli';
+  host: string;
+}
+
+/** What a reader adds to a run whose owner is gone (never stored in run.json). */
+export interface OrphanState {
+  /** The owner that is gone, as a person reads it (`cellpipe run (pid 123)`). */
+  owner: string;
+  kind: RunOwner['kind'];
+  /** Steps whose process still runs without an owner; their results are kept when they end. */
+  liveSteps: string[];
 }
 
 export interface RunRecord {
@@ -45,10 +86,16 @@ export interface RunRecord {
   order: string[];
   /** How to run (and resume) it: upstream steps, cache keys, and whether a step may come from the cache. */
   plan: { deps: Record<string, string[]>; cacheKeys: Record<string, string>; reuse: Record<string, boolean> };
-  /** The process running it; a "running" run whose owner is gone is resumed. */
-  owner?: number;
-  /** How many times it was resumed. */
+  /** Why it failed or was cancelled, in one line (the first failed step and its error, or the run's own reason). */
+  reason?: string;
+  /** The process that runs it now (the lease in the run folder says so; this copy is for people). */
+  owner?: RunOwner;
+  /** Local runs: the Python the steps run on (a run taken over goes on with the same one). */
+  python?: string;
+  /** How many times another process took it over after its owner was gone. */
   resumed?: number;
+  /** Set by readers when the owner of a run still marked running is gone (never stored). */
+  orphan?: OrphanState;
   steps: Record<string, StepRecord>;
   metrics: Record<string, unknown>;
   /** A cluster run: step name → its task name on the cluster (to map the cluster's tasks back). */
@@ -61,10 +108,12 @@ export interface RunRecord {
   snapshots?: RecordedSnapshot[];
   /** Cluster runs: `snapshot` (steps see the files as at submission) or `mount` (the live volumes). */
   volumes?: 'snapshot' | 'mount';
-  /** What the user should know about how it was submitted (image fallback, pod not readable…). */
+  /** What the user should know: how it was submitted (image fallback…), a step that could not be cached. */
   warnings?: string[];
   /** Why following a cluster run stopped before it finished (the run may still be going). */
   followError?: string;
+  /** A cluster run: the user's connection settings it was submitted with (to follow it again the same way). */
+  access?: ClusterAccess;
 }
 
 export interface RecordedSnapshot {
@@ -100,6 +149,17 @@ export interface RunEvent {
   record?: StepRecord;
 }
 
+/**
+ * How the server reaches the cluster for a request (the user's settings in JupyterLab, the CLI's flags);
+ * what is left out comes from the server's environment (the pod's service account, KUBECONFIG).
+ */
+export interface ClusterAccess {
+  /** A context of the kubeconfig; absent: its current context (or, in a pod without one, the service account). */
+  context?: string;
+  /** A file holding the bearer token for Kubeflow Pipelines. */
+  tokenFile?: string;
+}
+
 /** `POST /api/runs`: what to run and how. The server validates it; the frontend sends it. */
 export interface StartRunRequest {
   /** Notebook path relative to the Jupyter root. */
@@ -117,4 +177,6 @@ export interface StartRunRequest {
   target?: 'local' | 'kfp' | 'argo';
   /** Cluster runs: restore the workspace volumes from snapshots (default) or mount them as they are. */
   volumes?: 'snapshot' | 'mount';
+  /** Cluster runs: how to reach the cluster. */
+  connection?: ClusterAccess;
 }

@@ -55,6 +55,27 @@ export const SPECIAL_TAGS: readonly SpecialKind[] = [
 
 /** Kale's step name rule, kept so that notebooks stay readable by Kale. */
 export const STEP_NAME = /^[_a-z][_a-z0-9]*$/;
+/**
+ * At most this many characters: a step's name names its files in a run folder (file names are at most
+ * 255 bytes, with room for the suffixes and temporary names around it) and, on a cluster, its task.
+ */
+export const MAX_STEP_NAME_LENGTH = 63;
+
+/** What is wrong with a step name, or null when it is one (the sidebar shows the same words inline). */
+export function stepNameProblem(name: string): string | null {
+  if (!STEP_NAME.test(name)) {
+    return 'a step name starts with a lowercase letter or _ and has only lowercase letters, digits and _';
+  }
+  if (name.length > MAX_STEP_NAME_LENGTH) {
+    return `a step name has at most ${MAX_STEP_NAME_LENGTH} characters (this one has ${name.length})`;
+  }
+  return null;
+}
+
+/** A tag as a message shows it: long ones are cut. */
+function shown(tag: string): string {
+  return tag.length > 80 ? `${tag.slice(0, 77)}...` : tag;
+}
 const K8S_SEGMENT = '[a-zA-Z0-9]+([a-zA-Z0-9-_.]*[a-zA-Z0-9])?';
 const K8S_KEY = new RegExp(`^${K8S_SEGMENT}(/${K8S_SEGMENT})?$`);
 const LIMIT_KEY = /^[_a-z\-./]+$/;
@@ -158,11 +179,8 @@ export function parseCellTags(
         if (rest === '') {
           break; // an empty name joins the step above, as in Kale
         }
-        if (!STEP_NAME.test(rest)) {
-          error(
-            'invalid-step-name',
-            `"${tag}": a step name starts with a lowercase letter or _ and has only lowercase letters, digits and _.`
-          );
+        if (stepNameProblem(rest)) {
+          error('invalid-step-name', `"${shown(tag)}": ${stepNameProblem(rest)}.`);
         } else if (!names.includes(rest)) {
           names.push(rest);
         }
@@ -180,8 +198,8 @@ export function parseCellTags(
         }
         break;
       case 'prev':
-        if (!STEP_NAME.test(rest)) {
-          error('invalid-tag', `"${tag}": prev: takes the name of a step (lowercase letters, digits and _).`);
+        if (stepNameProblem(rest)) {
+          error('invalid-tag', `"${shown(tag)}": prev: takes the name of a step (${stepNameProblem(rest)}).`);
         } else if (!role.prev.includes(rest)) {
           role.prev.push(rest);
         }

@@ -3,6 +3,7 @@
  * become typed pipeline parameters (overridable per run).
  */
 import type { Node, Parser } from 'web-tree-sitter';
+import { nestingProblem } from '../analysis/nesting';
 import { Diagnostic, diagnostic } from '../diagnostics';
 
 export type ParameterType = 'int' | 'float' | 'str' | 'bool' | 'list' | 'dict';
@@ -163,6 +164,10 @@ export function parseParameters(
       )
     );
   try {
+    // Nesting Python refuses: the cell's analysis reports it (every parameters cell is analysed too).
+    if (nestingProblem(tree)) {
+      return { parameters, diagnostics };
+    }
     for (const statement of tree.rootNode.namedChildren) {
       if (!statement || statement.type === 'comment') {
         continue;
@@ -194,7 +199,18 @@ export function parseParameters(
   return { parameters, diagnostics };
 }
 
-/** The Python literal for a value (used in step programs; parses back to the same value). */
+/**
+ * A typed parameter as a Python literal: a float stays a float even when its value is whole (`1.0`, not
+ * `1`, which Python would read as an int: `f"{C}"` and `type(C)` would differ from the notebook's).
+ */
+export function formatParameter(p: ParameterValue): string {
+  if (p.type === 'float' && typeof p.value === 'number' && Number.isInteger(p.value)) {
+    return `${p.value}.0`;
+  }
+  return formatParameterValue(p.value);
+}
+
+/** The Python literal for a value (parses back to the same value). */
 export function formatParameterValue(value: ParameterLiteral): string {
   if (typeof value === 'boolean') {
     return value ? 'True' : 'False';
@@ -277,4 +293,27 @@ export function parseParameterOverride(
       return ok ? { name, value: { type: param.type, value: parsed as ParameterLiteral } } : fail();
     }
   }
+}
+
+/**
+ * A parameter as text that reads back to the same typed value: what `--param NAME=TEXT` and the
+ * sidebar's fields take (a string as it is, a whole float with `.0`, lists and dicts as JSON), and what
+ * Argo passes and runtime.py `_parameter_from_text` reads.
+ */
+export function parameterText(value: ParameterValue): string {
+  const v = value.value;
+  if (value.type === 'str' && typeof v === 'string') {
+    return v;
+  }
+  if (value.type === 'float' && typeof v === 'number') {
+    if (!Number.isFinite(v)) {
+      return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+    }
+    const text = String(v);
+    return /[.e]/.test(text) ? text : `${text}.0`;
+  }
+  if (typeof v === 'boolean') {
+    return v ? 'true' : 'false';
+  }
+  return JSON.stringify(v);
 }

@@ -68,11 +68,17 @@ export interface PipelineSettings {
   /** Default step image; empty: the notebook's own image when known. */
   image: string;
   target: Target;
+  /** Kubeflow Pipelines' API endpoint; empty: the in-cluster service (from a pod). */
   endpoint: string;
   namespace: string;
+  /** The KFP experiment runs go into; empty: `cellpipe`. */
+  experiment: string;
   volumes: VolumeSettings[];
-  /** Snapshot the workspace volumes before a cluster run. */
-  snapshot: boolean;
+  /**
+   * Cluster runs: restore the workspace volumes from snapshots taken at submission (true) or mount them
+   * as they are (false); absent: snapshots, which the server falls back from when it cannot take them.
+   */
+  snapshot?: boolean;
   caching: boolean;
   /** Settings every step starts from (Kale's steps_defaults). */
   stepDefaults: StepSettings;
@@ -110,8 +116,8 @@ export function readPipelineSettings(
     target: 'local',
     endpoint: '',
     namespace: '',
+    experiment: '',
     volumes: [],
-    snapshot: false,
     caching: true,
     stepDefaults: {},
     steps: {},
@@ -129,6 +135,7 @@ export function readPipelineSettings(
     settings.image = str(own.image);
     settings.endpoint = str(own.endpoint);
     settings.namespace = str(own.namespace);
+    settings.experiment = str(own.experiment);
     if (own.target !== undefined) {
       if (TARGETS.includes(own.target as Target)) {
         settings.target = own.target as Target;
@@ -136,7 +143,9 @@ export function readPipelineSettings(
         invalid('target', `"${String(own.target)}" is not one of ${TARGETS.join(', ')}`);
       }
     }
-    settings.snapshot = own.snapshot === true;
+    if (typeof own.snapshot === 'boolean') {
+      settings.snapshot = own.snapshot;
+    }
     settings.caching = own.caching !== false;
     if (Array.isArray(own.volumes)) {
       for (const v of own.volumes) {
@@ -165,7 +174,12 @@ export function readPipelineSettings(
     settings.name = str(kale.pipeline_name, settings.name) || settings.name;
     settings.description = str(kale.pipeline_description);
     settings.image = str(kale.base_image) || str(kale.docker_image);
-    settings.snapshot = kale.snapshot_volumes === true;
+    settings.experiment =
+      str(kale.experiment_name) || (isRecord(kale.experiment) ? str(kale.experiment.name) : '');
+    // Kale's false is its default, not a choice to mount: only its true says something.
+    if (kale.snapshot_volumes === true) {
+      settings.snapshot = true;
+    }
     settings.caching = kale.enable_caching !== false;
     if (Array.isArray(kale.volumes)) {
       for (const v of kale.volumes) {
@@ -362,4 +376,53 @@ function validateStepSettings(step: string, s: StepSettings, cell: number | null
   return stepSettingProblems(s).map(({ field, problem }) =>
     diagnostic('error', 'invalid-setting', `Step ${step}, ${field}: ${problem}.`, { cell, step })
   );
+}
+
+/** The cluster settings of a pipeline a user edits, checked as they are typed. */
+export type ClusterSettingsDraft = Partial<
+  Pick<PipelineSettings, 'endpoint' | 'namespace' | 'experiment' | 'image' | 'volumes'>
+>;
+
+const DNS_LABEL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// registry/repository[:tag][@digest], lowercase repository path components as the distribution spec says.
+const IMAGE =
+  /^([a-zA-Z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
+
+/** Field-by-field problems of cluster settings (empty values are not problems: they mean the default). */
+export function clusterSettingProblems(s: ClusterSettingsDraft): Array<{ field: string; problem: string }> {
+  const problems: Array<{ field: string; problem: string }> = [];
+  const add = (field: string, problem: string) => problems.push({ field, problem });
+  if (s.endpoint) {
+    let url: URL | null;
+    try {
+      url = new URL(s.endpoint);
+    } catch {
+      url = null;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      add('endpoint', `"${s.endpoint}" is not an http:// or https:// address, e.g. https://HOST/pipeline`);
+    }
+  }
+  if (s.namespace && (s.namespace.length > 63 || !DNS_LABEL_NAME.test(s.namespace))) {
+    add(
+      'namespace',
+      `"${s.namespace}" is not a Kubernetes namespace (lowercase letters, digits and -, at most 63)`
+    );
+  }
+  if (s.experiment !== undefined && s.experiment.length > 100) {
+    add('experiment', 'at most 100 characters');
+  }
+  if (s.image && !IMAGE.test(s.image)) {
+    add('image', `"${s.image}" is not an image reference such as registry.example.com/team/image:tag`);
+  }
+  for (const v of s.volumes ?? []) {
+    if (v.name.length > 253 || !DNS_SUBDOMAIN.test(v.name)) {
+      add('volumes', `"${v.name}" is not a PersistentVolumeClaim name (lowercase letters, digits, - and .)`);
+    }
+    if (!v.mountPath.startsWith('/')) {
+      add('volumes', `the mount path of ${v.name} must be absolute, got "${v.mountPath}"`);
+    }
+  }
+  return problems;
 }

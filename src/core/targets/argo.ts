@@ -23,21 +23,28 @@
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis } from '../pipeline';
 import type { StepSettings } from '../tags/settings';
+import { parameterText } from '../tags/parameters';
 import {
   ClusterCompileOptions,
   ClusterPlan,
-  parameterText,
   planCluster,
   PlannedGroup,
   PlannedStep,
   stepPodMetadata,
   stepSummary
 } from './cluster-plan';
+import type {
+  ArgoClaimTemplate,
+  ArgoContainer,
+  ArgoContainerTemplate,
+  ArgoDagTemplate,
+  ArgoEnvVar,
+  ArgoVolume,
+  ArgoWorkflow
+} from './argo-workflow';
 import { AdapterFlag, containerCommand, ERROR_FILE, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
 import type { CompiledPipeline } from './kfp';
-import { toYaml, YamlValue } from './yaml-text';
-
-type Doc = { [key: string]: YamlValue };
+import { toYaml } from './yaml-text';
 
 const RUN_DIR = '/cellpipe/run';
 const RUN_VOLUME = 'cellpipe-run';
@@ -47,7 +54,7 @@ const DEFAULT_RUN_SIZE = '10Gi';
 const WORKFLOW_POD_LABEL = 'workflows.argoproj.io/workflow';
 
 export interface ArgoDocuments {
-  workflow: Doc;
+  workflow: ArgoWorkflow;
   plan: ClusterPlan;
   warnings: string[];
   /** Whether the run volume is ReadWriteOnce (steps kept on one node). */
@@ -66,7 +73,7 @@ export function argoDocuments(
   const accessMode = run.accessMode ?? (run.storageClass ? 'ReadWriteMany' : 'ReadWriteOnce');
   const singleNode = accessMode === 'ReadWriteOnce';
 
-  const claimTemplates: YamlValue[] = [
+  const claimTemplates: ArgoClaimTemplate[] = [
     {
       metadata: { name: RUN_VOLUME },
       spec: {
@@ -76,7 +83,7 @@ export function argoDocuments(
       }
     }
   ];
-  const volumes: YamlValue[] = [];
+  const volumes: ArgoVolume[] = [];
   for (const v of plan.volumes) {
     if (v.type === 'pvc') {
       volumes.push({ name: v.name, persistentVolumeClaim: { claimName: v.claim } });
@@ -96,13 +103,13 @@ export function argoDocuments(
       });
     }
   }
-  const mounts: YamlValue[] = [
+  const mounts: ArgoContainer['volumeMounts'] = [
     { name: RUN_VOLUME, mountPath: RUN_DIR },
     ...plan.volumes.map(v => ({ name: v.name, mountPath: v.mountPath }))
   ];
 
   // The tasks of a DAG ('' the pipeline's own, else a sub-pipeline's), in run order.
-  const dagTasks = (dag: string) => {
+  const dagTasks = (dag: string): ArgoDagTemplate['dag']['tasks'] => {
     const tasks: Array<PlannedStep | PlannedGroup> = [];
     for (const s of plan.steps) {
       const task =
@@ -117,7 +124,7 @@ export function argoDocuments(
       ...(t.after.length > 0 ? { dependencies: t.after } : {})
     }));
   };
-  const templates: YamlValue[] = [
+  const templates: ArgoWorkflow['spec']['templates'] = [
     { name: ENTRYPOINT, dag: { tasks: dagTasks('') } },
     ...plan.groups.map(g => ({ name: g.name, dag: { tasks: dagTasks(g.name) } })),
     ...plan.steps.map(s =>
@@ -125,35 +132,35 @@ export function argoDocuments(
     )
   ];
 
-  const annotations: Doc = {};
+  const annotations: Record<string, string> = {};
   if (singleNode) {
     annotations['cellpipe.dev/run-volume'] =
       'ReadWriteOnce (no ReadWriteMany storage class configured): steps are kept on one node by pod affinity';
   }
-  const spec: Doc = { entrypoint: ENTRYPOINT };
-  if (plan.parameters.length > 0) {
-    spec.arguments = {
-      parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) }))
-    };
-  }
-  if (options.artifactRepository) {
-    spec.artifactRepositoryRef = { ...options.artifactRepository };
-  }
-  spec.volumeClaimTemplates = claimTemplates;
-  spec.volumeClaimGC = { strategy: 'OnWorkflowCompletion' };
-  if (volumes.length > 0) {
-    spec.volumes = volumes;
-  }
-  spec.templates = templates;
-
-  const metadata: Doc = {
+  // Keys in this order: the written YAML follows it.
+  const spec: ArgoWorkflow['spec'] = {
+    entrypoint: ENTRYPOINT,
+    ...(plan.parameters.length > 0
+      ? {
+          arguments: {
+            parameters: plan.parameters.map(p => ({ name: p.key, value: parameterText(p.value) }))
+          }
+        }
+      : {}),
+    ...(options.artifactRepository ? { artifactRepositoryRef: { ...options.artifactRepository } } : {}),
+    volumeClaimTemplates: claimTemplates,
+    volumeClaimGC: { strategy: 'OnWorkflowCompletion' },
+    ...(volumes.length > 0 ? { volumes } : {}),
+    templates
+  };
+  const metadata: ArgoWorkflow['metadata'] = {
     generateName: `${plan.name.slice(0, 62)}-`,
     labels: { 'cellpipe.dev/pipeline': plan.name }
   };
   if (Object.keys(annotations).length > 0) {
     metadata.annotations = annotations;
   }
-  const workflow: Doc = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata, spec };
+  const workflow: ArgoWorkflow = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata, spec };
   return { workflow, plan, warnings, singleNode };
 }
 
@@ -189,11 +196,11 @@ export function compileArgo(
 
 function stepTemplate(
   s: PlannedStep,
-  volumeMounts: YamlValue[],
+  volumeMounts: ArgoContainer['volumeMounts'],
   singleNode: boolean,
   workingDir: string | undefined,
   artifacts: boolean
-): Doc {
+): ArgoContainerTemplate {
   const settings = s.step.settings;
   const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
   for (const p of s.parameters.filter(p => p.fromRun)) {
@@ -206,27 +213,26 @@ function stepTemplate(
   // beside the notebook; so does a failed step's error, which is small.
   flags.push([artifacts ? '--full-outputs' : '--outputs', OUTPUTS_FILE], ['--error', ERROR_FILE]);
   const command = containerCommand(s.program, s.binding, flags);
-  const container: Doc = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
-  const env: YamlValue[] = Object.entries(settings.env ?? {})
+  const env: ArgoEnvVar[] = Object.entries(settings.env ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([name, value]) => ({ name, value }));
   for (const ref of settings.secrets ?? []) {
     // A reference: the value stays in the Secret.
     env.push({ name: ref.env, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } });
   }
-  if (env.length > 0) {
-    container.env = env;
-  }
   const resources = argoResources(settings);
-  if (resources) {
-    container.resources = resources;
-  }
-  container.volumeMounts = volumeMounts;
-  if (workingDir) {
-    container.workingDir = workingDir;
-  }
+  // Keys in this order: the written YAML follows it.
+  const container: ArgoContainer = {
+    image: s.image,
+    command: command.slice(0, 3),
+    args: command.slice(3),
+    ...(env.length > 0 ? { env } : {}),
+    ...(resources ? { resources } : {}),
+    volumeMounts,
+    ...(workingDir ? { workingDir } : {})
+  };
 
-  const template: Doc = { name: s.name };
+  const template: Omit<ArgoContainerTemplate, 'container' | 'outputs'> = { name: s.name };
   const metadata = stepPodMetadata(settings);
   if (metadata) {
     template.metadata = metadata;
@@ -242,7 +248,7 @@ function stepTemplate(
   }
   if (settings.tolerations && settings.tolerations.length > 0) {
     template.tolerations = settings.tolerations.map(t => {
-      const out: Doc = {};
+      const out: Record<string, string> = {};
       for (const key of ['key', 'operator', 'value', 'effect'] as const) {
         if (t[key] !== undefined) {
           out[key] = t[key]!;
@@ -265,7 +271,6 @@ function stepTemplate(
       }
     };
   }
-  template.container = container;
   const files: [string, string][] = [['outputs', OUTPUTS_FILE]];
   if (s.metrics.length > 0) {
     files.push(['metrics', METRICS_FILE]);
@@ -274,22 +279,28 @@ function stepTemplate(
   if (artifacts) {
     // Whole files in the artifact store, not tarred (archive none), and the step's log archived beside
     // them so it outlives the pod.
-    template.outputs = {
-      parameters: [error],
-      artifacts: files.map(([name, path]) => ({ name, path, optional: true, archive: { none: {} } }))
-    };
-    template.archiveLocation = { archiveLogs: true };
-  } else {
-    template.outputs = {
-      parameters: [...files.map(([name, path]) => ({ name, valueFrom: { path, default: '{}' } })), error]
+    return {
+      ...template,
+      container,
+      outputs: {
+        parameters: [error],
+        artifacts: files.map(([name, path]) => ({ name, path, optional: true, archive: { none: {} } }))
+      },
+      archiveLocation: { archiveLogs: true }
     };
   }
-  return template;
+  return {
+    ...template,
+    container,
+    outputs: {
+      parameters: [...files.map(([name, path]) => ({ name, valueFrom: { path, default: '{}' } })), error]
+    }
+  };
 }
 
-function argoResources(settings: StepSettings): Doc | null {
-  const requests: Doc = {};
-  const limits: Doc = {};
+function argoResources(settings: StepSettings): ArgoContainer['resources'] | null {
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
   for (const what of ['cpu', 'memory'] as const) {
     if (settings[what]?.request) {
       requests[what] = settings[what]!.request!;
@@ -304,7 +315,7 @@ function argoResources(settings: StepSettings): Doc | null {
   for (const [key, value] of Object.entries(settings.limits ?? {})) {
     limits[key] = value;
   }
-  const out: Doc = {};
+  const out: NonNullable<ArgoContainer['resources']> = {};
   if (Object.keys(requests).length > 0) {
     out.requests = requests;
   }

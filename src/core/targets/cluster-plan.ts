@@ -5,6 +5,7 @@
  */
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis, PipelineStep, SubPipeline } from '../pipeline';
+import { runRefusal } from '../runs/refusal';
 import type { ParameterValue } from '../tags/parameters';
 import { defaultPipelineName } from '../tags/settings';
 import { CompileError, encodedProgram, StepBinding } from './cluster-step';
@@ -165,14 +166,13 @@ export function planCluster(
   options: ClusterCompileOptions,
   reservedLabels: string[]
 ): ClusterPlan {
-  const errors = analysis.diagnostics.filter(d => d.severity === 'error');
-  if (errors.length > 0) {
+  const refusal = runRefusal(analysis, { file: notebook.name });
+  if (refusal) {
     throw new CompileError(
-      `The pipeline has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix ${errors.length === 1 ? 'it' : 'them'} first: ${errors[0].message}`
+      refusal.code === 'no-steps'
+        ? 'No cell is tagged as a step: there is nothing to compile.'
+        : refusal.message
     );
-  }
-  if (analysis.steps.length === 0) {
-    throw new CompileError('No cell is tagged as a step: there is nothing to compile.');
   }
   const warnings: string[] = [];
   const labels = new NameAllocator('label', reservedLabels);
@@ -428,25 +428,6 @@ function wireDags(
 export function stepSummary(s: PlannedStep): string {
   const where = s.runnable.path !== undefined ? ` (${s.runnable.path})` : '';
   return `${s.name}: ${s.runnable.name}${where}, cells ${s.step.cells.map(c => c + 1).join(', ')}`;
-}
-
-/** Text form of a parameter value, as Argo passes it and as runtime.py `_parameter_from_text` reads it. */
-export function parameterText(value: ParameterValue): string {
-  const v = value.value;
-  if (value.type === 'str' && typeof v === 'string') {
-    return v;
-  }
-  if (value.type === 'float' && typeof v === 'number') {
-    if (!Number.isFinite(v)) {
-      return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
-    }
-    const text = String(v);
-    return /[.e]/.test(text) ? text : `${text}.0`;
-  }
-  if (typeof v === 'boolean') {
-    return v ? 'true' : 'false';
-  }
-  return JSON.stringify(v);
 }
 
 /** A step's Kubernetes labels and annotations (Kale's label:/annotation: tags), or null when it has none. */

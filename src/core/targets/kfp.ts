@@ -36,9 +36,24 @@ import {
   stepSummary
 } from './cluster-plan';
 import { AdapterFlag, containerCommand } from './cluster-step';
+import type {
+  KfpArtifactSource,
+  KfpArtifactType,
+  KfpComponent,
+  KfpContainer,
+  KfpDag,
+  KfpExecutor,
+  KfpParameterSpec,
+  KfpParameterType,
+  KfpPipelineSpec,
+  KfpPlatformSpec,
+  KfpPvcMount,
+  KfpResources,
+  KfpTask,
+  KfpValueSource,
+  KubernetesExecutorConfig
+} from './kfp-spec';
 import { toYaml, YamlValue } from './yaml-text';
-
-type Doc = { [key: string]: YamlValue };
 
 export interface CompiledPipeline {
   /** The YAML file. */
@@ -47,7 +62,7 @@ export interface CompiledPipeline {
   warnings: string[];
 }
 
-const PARAMETER_TYPES: Record<ParameterType, string> = {
+const PARAMETER_TYPES: Record<ParameterType, KfpParameterType> = {
   int: 'NUMBER_INTEGER',
   float: 'NUMBER_DOUBLE',
   str: 'STRING',
@@ -65,15 +80,15 @@ const ARTIFACT_TYPES: Record<ArtifactKind, string> = {
 /** Inside the container: the runtime's scratch run folder (step files; data goes to artifacts). */
 const RUN_DIR = '/tmp/cellpipe/run';
 
-const artifactType = (schemaTitle: string): Doc => ({
+const artifactType = (schemaTitle: string): KfpArtifactType => ({
   artifactType: { schemaTitle, schemaVersion: '0.0.1' }
 });
-const constant = (value: YamlValue): Doc => ({ runtimeValue: { constant: value } });
+const constant = (value: YamlValue): KfpValueSource => ({ runtimeValue: { constant: value } });
 
 export interface KfpDocuments {
-  pipelineSpec: Doc;
+  pipelineSpec: KfpPipelineSpec;
   /** Null when no step needs Kubernetes settings. */
-  platformSpec: Doc | null;
+  platformSpec: KfpPlatformSpec | null;
   plan: ClusterPlan;
   warnings: string[];
 }
@@ -88,10 +103,10 @@ export function kfpDocuments(
   const warnings = [...plan.warnings];
   const typeOf = (name: string) => ARTIFACT_TYPES[options.artifactTypes?.[name] ?? 'artifact'];
 
-  const components: Doc = {};
-  const executors: Doc = {};
+  const components: Record<string, KfpComponent> = {};
+  const executors: Record<string, KfpExecutor> = {};
   /** The tasks of each DAG: the pipeline's ('') and each sub-pipeline's. */
-  const dags = new Map<string, Doc>([['', {}]]);
+  const dags = new Map<string, Record<string, KfpTask>>([['', {}]]);
   const dagOf = (name: string) => {
     let tasks = dags.get(name);
     if (!tasks) {
@@ -101,7 +116,7 @@ export function kfpDocuments(
     return tasks;
   };
   const tasks = dagOf('');
-  const platformExecutors: Doc = {};
+  const platformExecutors: Record<string, KubernetesExecutorConfig> = {};
 
   // Snapshot volumes: a createpvc task restores each, a deletepvc task removes it after the last steps.
   const snapshots = plan.volumes.filter(v => v.type === 'snapshot');
@@ -113,9 +128,9 @@ export function kfpDocuments(
     const settings = s.step.settings;
     const comp = `comp-${s.name}`;
     const exec = `exec-${s.name}`;
-    const inputParameters: Doc = {};
-    const inputArtifacts: Doc = {};
-    const outputArtifacts: Doc = {};
+    const inputParameters: Record<string, KfpParameterSpec> = {};
+    const inputArtifacts: Record<string, KfpArtifactType> = {};
+    const outputArtifacts: Record<string, KfpArtifactType> = {};
     const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
     // The run's parameters; a sub-pipeline's own values are in the program already.
     const runParameters = s.parameters.filter(p => p.fromRun);
@@ -146,9 +161,12 @@ export function kfpDocuments(
     if (options.workingDir) {
       flags.push(['--workdir', options.workingDir]);
     }
-    const component: Doc = { executorLabel: exec };
+    const component: KfpComponent = { executorLabel: exec };
     if (Object.keys(inputParameters).length + Object.keys(inputArtifacts).length > 0) {
-      component.inputDefinitions = nonEmpty({ parameters: inputParameters, artifacts: inputArtifacts });
+      component.inputDefinitions = {
+        ...(Object.keys(inputParameters).length > 0 ? { parameters: inputParameters } : {}),
+        ...(Object.keys(inputArtifacts).length > 0 ? { artifacts: inputArtifacts } : {})
+      };
     }
     if (Object.keys(outputArtifacts).length > 0) {
       component.outputDefinitions = { artifacts: outputArtifacts };
@@ -156,7 +174,7 @@ export function kfpDocuments(
     components[comp] = component;
 
     const command = containerCommand(s.program, s.binding, flags);
-    const container: Doc = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
+    const container: KfpContainer = { image: s.image, command: command.slice(0, 3), args: command.slice(3) };
     const env = Object.entries(settings.env ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
     if (env.length > 0) {
       container.env = env.map(([name, value]) => ({ name, value }));
@@ -172,7 +190,7 @@ export function kfpDocuments(
       );
     }
 
-    const task: Doc = {
+    const task: KfpTask = {
       cachingOptions: { enableCache: settings.caching ?? analysis.pipeline.caching },
       componentRef: { name: comp },
       taskInfo: { name: s.name }
@@ -181,7 +199,7 @@ export function kfpDocuments(
     if (after.length > 0) {
       task.dependentTasks = after;
     }
-    const taskInputs: Doc = {};
+    const taskInputs: NonNullable<KfpTask['inputs']> = {};
     if (runParameters.length > 0) {
       taskInputs.parameters = Object.fromEntries(
         runParameters.map(p => [p.key, { componentInputParameter: p.key }])
@@ -215,9 +233,9 @@ export function kfpDocuments(
   const typeOfKey = new Map(plan.steps.flatMap(s => [...s.ins, ...s.outs]).map(v => [v.key, v.name]));
   const parameterType = new Map(plan.steps.flatMap(s => s.parameters).map(p => [p.key, p.value.type]));
   for (const g of plan.groups) {
-    const inputs: Doc = {};
-    const parameters: Doc = Object.fromEntries(
-      g.runParameters.map(key => [key, { componentInputParameter: key }])
+    const inputs: NonNullable<KfpTask['inputs']> = {};
+    const parameters: Record<string, KfpValueSource> = Object.fromEntries(
+      g.runParameters.map((key): [string, KfpValueSource] => [key, { componentInputParameter: key }])
     );
     for (const v of snapshots) {
       parameters[v.key!] =
@@ -233,7 +251,7 @@ export function kfpDocuments(
         Object.entries(g.sources).map(([key, source]) => [key, artifactInput(key, source)])
       );
     }
-    const task: Doc = {
+    const task: KfpTask = {
       cachingOptions: { enableCache: analysis.pipeline.caching },
       componentRef: { name: `comp-${g.name}` },
       taskInfo: { name: g.name }
@@ -248,18 +266,18 @@ export function kfpDocuments(
     dagOf(g.dag)[g.name] = task;
   }
   for (const g of plan.groups) {
-    const artifactsIn = Object.keys(g.sources).map(key => [
+    const artifactsIn = Object.keys(g.sources).map((key): [string, KfpArtifactType] => [
       key,
       artifactType(typeOf(typeOfKey.get(key) ?? key))
     ]);
-    const parametersIn: Array<[string, YamlValue]> = [
-      ...g.runParameters.map((key): [string, YamlValue] => [
+    const parametersIn: Array<[string, KfpParameterSpec]> = [
+      ...g.runParameters.map((key): [string, KfpParameterSpec] => [
         key,
         { parameterType: PARAMETER_TYPES[parameterType.get(key) ?? 'str'] }
       ]),
-      ...snapshots.map((v): [string, YamlValue] => [v.key!, { parameterType: 'STRING' }])
+      ...snapshots.map((v): [string, KfpParameterSpec] => [v.key!, { parameterType: 'STRING' }])
     ];
-    const dag: Doc = { tasks: dagOf(g.name) };
+    const dag: KfpDag = { tasks: dagOf(g.name) };
     const outputs = Object.entries(g.outputs);
     if (outputs.length > 0) {
       dag.outputs = {
@@ -271,13 +289,12 @@ export function kfpDocuments(
         )
       };
     }
-    const component: Doc = { dag };
-    const inputDefinitions = nonEmpty({
-      artifacts: Object.fromEntries(artifactsIn),
-      parameters: Object.fromEntries(parametersIn)
-    });
-    if (Object.keys(inputDefinitions).length > 0) {
-      component.inputDefinitions = inputDefinitions;
+    const component: KfpComponent = { dag };
+    if (artifactsIn.length + parametersIn.length > 0) {
+      component.inputDefinitions = {
+        ...(artifactsIn.length > 0 ? { artifacts: Object.fromEntries(artifactsIn) } : {}),
+        ...(parametersIn.length > 0 ? { parameters: Object.fromEntries(parametersIn) } : {})
+      };
     }
     if (outputs.length > 0) {
       component.outputDefinitions = {
@@ -290,11 +307,11 @@ export function kfpDocuments(
     addPvcComponents(plan, components, executors, tasks, createTasks);
   }
 
-  const pipelineInfo: Doc = { name: plan.name };
+  const pipelineInfo: KfpPipelineSpec['pipelineInfo'] = { name: plan.name };
   if (plan.description) {
     pipelineInfo.description = plan.description;
   }
-  const root: Doc = { dag: { tasks } };
+  const root: KfpPipelineSpec['root'] = { dag: { tasks } };
   if (plan.parameters.length > 0) {
     root.inputDefinitions = {
       parameters: Object.fromEntries(
@@ -305,7 +322,7 @@ export function kfpDocuments(
       )
     };
   }
-  const pipelineSpec: Doc = {
+  const pipelineSpec: KfpPipelineSpec = {
     components,
     deploymentSpec: { executors },
     pipelineInfo,
@@ -336,14 +353,6 @@ export function compileKfp(
     toYaml(pipelineSpec, { sortKeys: true, comment: header(plan) }) +
     (platformSpec ? '---\n' + toYaml(platformSpec, { sortKeys: true }) : '');
   return { text, warnings };
-}
-
-function nonEmpty(doc: Doc): Doc {
-  return Object.fromEntries(
-    Object.entries(doc).filter(
-      ([, v]) => !(typeof v === 'object' && v !== null && Object.keys(v).length === 0)
-    )
-  );
 }
 
 /** The SDK's header, plus which notebook names the keys stand for (comments reach no program). */
@@ -377,15 +386,15 @@ function header(plan: ClusterPlan): string {
 
 /** Where a task takes a passed variable from, in IR. */
 /** `outputKey`: the producer's output key when it is not the input's (the interpreter state). */
-function artifactInput(key: string, source: PlannedSource, outputKey = key): Doc {
+function artifactInput(key: string, source: PlannedSource, outputKey = key): KfpArtifactSource {
   return source === 'parent'
     ? { componentInputArtifact: key }
     : { taskOutputArtifact: { outputArtifactKey: outputKey, producerTask: source.task } };
 }
 
 /** Container resources in both the current string form and the numeric form older backends read. */
-function kfpResources(settings: StepSettings): Doc | null {
-  const r: Doc = {};
+function kfpResources(settings: StepSettings): KfpResources | null {
+  const r: KfpResources = {};
   const set = (what: 'cpu' | 'memory', kind: 'request' | 'limit') => {
     const text = settings[what]?.[kind];
     if (!text) {
@@ -413,9 +422,13 @@ function kfpResources(settings: StepSettings): Doc | null {
 }
 
 /** KubernetesExecutorConfig (kfp-kubernetes) of one step: references to secrets, never values. */
-function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<string, string>): Doc {
+function kubernetesConfig(
+  s: PlannedStep,
+  plan: ClusterPlan,
+  createTasks: Map<string, string>
+): KubernetesExecutorConfig {
   const settings = s.step.settings;
-  const config: Doc = {};
+  const config: KubernetesExecutorConfig = {};
   if (settings.timeout) {
     config.activeDeadlineSeconds = String(Math.ceil(settings.timeout));
   }
@@ -426,7 +439,7 @@ function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<st
   if (podMetadata) {
     config.podMetadata = podMetadata;
   }
-  const mounts: YamlValue[] = plan.volumes.map((v): Doc => {
+  const mounts: KfpPvcMount[] = plan.volumes.map((v): KfpPvcMount => {
     if (v.type === 'pvc') {
       return { constant: v.claim, mountPath: v.mountPath, pvcNameParameter: constant(v.claim) };
     }
@@ -462,7 +475,7 @@ function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<st
   }
   if (settings.tolerations && settings.tolerations.length > 0) {
     config.tolerations = settings.tolerations.map(t => {
-      const out: Doc = {};
+      const out: Record<string, string> = {};
       for (const key of ['effect', 'key', 'operator', 'value'] as const) {
         if (t[key] !== undefined) {
           out[key] = t[key]!;
@@ -477,14 +490,17 @@ function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<st
 /** The kfp-kubernetes CreatePVC / DeletePVC stub components (the KFP backend runs them itself). */
 function addPvcComponents(
   plan: ClusterPlan,
-  components: Doc,
-  executors: Doc,
-  tasks: Doc,
+  components: Record<string, KfpComponent>,
+  executors: Record<string, KfpExecutor>,
+  tasks: Record<string, KfpTask>,
   createTasks: Map<string, string>
 ): void {
   const create = plan.labels.name('createpvc');
   const remove = plan.labels.name('deletepvc');
-  const optional = (parameterType: string): Doc => ({ isOptional: true, parameterType });
+  const optional = (parameterType: KfpParameterType): KfpParameterSpec => ({
+    isOptional: true,
+    parameterType
+  });
   components[`comp-${create}`] = {
     executorLabel: `exec-${create}`,
     inputDefinitions: {
@@ -517,7 +533,7 @@ function addPvcComponents(
       continue;
     }
     const createTask = createTasks.get(v.claim)!;
-    const parameters: Doc = {
+    const parameters: Record<string, KfpValueSource> = {
       access_modes: constant([v.snapshot.accessMode ?? 'ReadWriteOnce']),
       data_source: constant({
         apiGroup: 'snapshot.storage.k8s.io',

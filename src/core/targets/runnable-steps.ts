@@ -36,7 +36,10 @@ export interface RunnableStep {
   sources: Record<string, string>;
   /** The names it saves, sorted. */
   outs: string[];
-  /** The parameters it gets, with the values of its notebook (or passed down). */
+  /**
+   * The parameters it reads (directly or through the functions it calls), with the values of its notebook
+   * (or passed down): the only ones its program gets and its cache key holds.
+   */
   parameters: Record<string, ParameterValue>;
   /** Which of them a run of the top notebook sets (names passed down all the way). */
   runParameters: string[];
@@ -177,6 +180,10 @@ function flatten(level: Level, out: RunnableStep[]): void {
         sources[read] = level.external[read];
       }
     }
+    // Only the parameters the step reads (its own analysis says which; in a sub-pipeline also those it
+    // reads from the parent): changing another one leaves its program and cache key as they were.
+    const reads = new Set([...step.parameters, ...(sub?.reads[name] ?? [])]);
+    const parameters = Object.fromEntries(Object.entries(level.parameters).filter(([p]) => reads.has(p)));
     out.push({
       name: qualified,
       scope: level.scope,
@@ -187,8 +194,8 @@ function flatten(level: Level, out: RunnableStep[]): void {
       deps,
       sources: sortKeys(sources),
       outs: [...new Set([...step.outs, ...handedUp(level.exported, name)])].sort(),
-      parameters: level.parameters,
-      runParameters: level.runParameters,
+      parameters,
+      runParameters: level.runParameters.filter(p => p in parameters),
       metrics: [...new Set([...ownMetrics, ...handedUp(level.exportedMetrics, name)])],
       stateFrom: [...new Set(step.state.from.flatMap(stateOf))],
       // A cell its own notebook has too (the same imports, typically) runs once.
@@ -205,7 +212,7 @@ function sortKeys<T>(record: Record<string, T>): Record<string, T> {
  * The runnable steps a step name selects (`--step`, Run this step): the step, or every step of a
  * notebook step's sub-pipeline. Empty when the pipeline has no such step.
  */
-export function selectSteps(steps: readonly RunnableStep[], name: string): string[] {
+export function selectSteps(steps: ReadonlyArray<Pick<RunnableStep, 'name'>>, name: string): string[] {
   return steps.filter(s => s.name === name || s.name.startsWith(`${name}.`)).map(s => s.name);
 }
 

@@ -6,7 +6,7 @@
  */
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis } from '../pipeline';
-import { formatParameterValue } from '../tags/parameters';
+import { formatParameter } from '../tags/parameters';
 import { RunnableStep, runnableSteps } from './runnable-steps';
 
 export interface StepProgramOptions {
@@ -43,7 +43,7 @@ export function stepProgram({ analysis, notebook, step, runtimeSource }: StepPro
 export function runnableProgram(runnable: RunnableStep, runtimeSource: string): string {
   const { analysis, notebook, step: spec, name: step } = runnable;
   const parameters = Object.entries(runnable.parameters)
-    .map(([name, p]) => `        ${str(name)}: ${formatParameterValue(p.value)},`)
+    .map(([name, p]) => `        ${str(name)}: ${formatParameter(p)},`)
     .join('\n');
   const ins = Object.entries(runnable.sources)
     .map(([name, provider]) => `        ${str(name)}: ${str(provider)},`)

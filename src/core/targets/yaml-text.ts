@@ -15,8 +15,8 @@ export interface YamlOptions {
   comment?: string;
 }
 
-/** One YAML document (no `---`), ending with a newline. */
-export function toYaml(value: YamlValue, options: YamlOptions = {}): string {
+/** One YAML document (no `---`), ending with a newline; `value` is a typed document or a YamlValue. */
+export function toYaml(value: object, options: YamlOptions = {}): string {
   // No anchors and aliases: a value used twice is written twice, as Argo and the KFP SDK expect.
   const doc = new Document(value, {
     version: '1.1',

@@ -15,7 +15,9 @@ import {
   fitTransform,
   GraphLayout,
   layoutPipeline,
+  NODE_METRICS,
   textWidth,
+  wrapList,
   zoomAt
 } from '../layout';
 import { codeNotebook, createAnalyser } from '../../core/__tests__/support';
@@ -102,7 +104,7 @@ describe('layoutPipeline', () => {
     });
     expect(l.parameters).toEqual([
       { name: 'n_rows', type: 'int', value: '1000' },
-      { name: 'regions', type: 'list', value: '["north","south","east","west"]' }
+      { name: 'regions', type: 'list', value: '["north", "south", "east", "west"]' }
     ]);
     expect(l.nodes.every(n => n.diagnostics.errors === 0 && n.diagnostics.warnings === 0)).toBe(true);
   });
@@ -176,7 +178,7 @@ describe('layoutPipeline', () => {
       codeNotebook(
         [['step:a'], 'x = 1'],
         [['step:a_much_longer_step_name', 'prev:a'], 'y = x'],
-        [['step:' + 'w'.repeat(80), 'prev:a'], 'z = x']
+        [['step:' + 'w'.repeat(63), 'prev:a'], 'z = x']
       )
     );
     const [short, long, huge] = l.nodes;
@@ -185,7 +187,7 @@ describe('layoutPipeline', () => {
     expect(long.label).toBe('a_much_longer_step_name');
     expect(huge.width).toBe(260);
     expect(huge.label.endsWith('…')).toBe(true);
-    expect(huge.label.length).toBeLessThan(80);
+    expect(huge.label.length).toBeLessThan(63);
     expect(short.height).toBe(long.height);
   });
 
@@ -290,6 +292,72 @@ describe('view helpers', () => {
         { x: 20, y: 30 }
       ])
     ).toBe('M0,0Q10,10 15,10Q20,10 20,30');
+  });
+});
+
+describe('node text at its width', () => {
+  it('puts what a step uses and records on lines of their own, whole, and leaves the badge room', () => {
+    const l = lay(
+      codeNotebook(
+        [
+          ['pipeline-parameters'],
+          'gamma = 0.1\ntest_size = 0.2\nseed = 0\nC = 1.0\nkernel = "rbf"\ndegree = 3'
+        ],
+        [
+          ['step:rebuild_the_final_accuracy_report'],
+          'acc = gamma + test_size + seed + C + len(kernel) + degree'
+        ],
+        [['pipeline-metrics'], 'acc']
+      )
+    );
+    const n = node(l, 'rebuild_the_final_accuracy_report');
+    const inside = n.width - 2 * NODE_METRICS.paddingX;
+    expect(n.lines.length).toBeGreaterThanOrEqual(2);
+    expect(n.lines[0].startsWith('uses ')).toBe(true);
+    expect(n.lines[n.lines.length - 1]).toBe('records acc');
+    // Each line fits; names are never cut (a list too long for two lines ends with "+N").
+    for (const line of n.lines) {
+      expect(textWidth(line, NODE_METRICS.infoFont)).toBeLessThanOrEqual(inside);
+      expect(line).not.toContain('…');
+    }
+    const shown = n.lines
+      .filter(line => !line.startsWith('records'))
+      .join(' ')
+      .replace(/^uses /, '')
+      .split(/,\s*|\s+/)
+      .filter(Boolean);
+    const more = Number(/\+(\d+)$/.exec(shown[shown.length - 1] ?? '')?.[1] ?? 0);
+    expect(shown.filter(w => !w.startsWith('+')).length + more).toBe(6);
+    expect(n.height).toBe(NODE_METRICS.height + n.lines.length * NODE_METRICS.extraLine);
+    // The name leaves room for the diagnostics badge on its right.
+    expect(textWidth(n.label, 13, true)).toBeLessThanOrEqual(
+      n.width - 2 * NODE_METRICS.paddingX - NODE_METRICS.badge
+    );
+  });
+
+  it('measures text with the measure it is given (the browser passes its own)', () => {
+    const wide = (text: string, size: number) => text.length * size * 2;
+    const l = layoutPipeline(
+      analyzeNotebook(
+        codeNotebook([['pipeline-parameters'], 'alpha = 1'], [['step:a'], 'x = alpha']),
+        analyser
+      ),
+      { measure: wide }
+    );
+    expect(node(l, 'a').width).toBe(wide('uses alpha', NODE_METRICS.infoFont) + 2 * NODE_METRICS.paddingX);
+    expect(node(l, 'a').lines).toEqual(['uses alpha']);
+  });
+});
+
+describe('wrapList', () => {
+  it('keeps names whole and ends with +N when they do not all fit', () => {
+    expect(wrapList('uses ', ['a', 'b', 'c'], 1000, 11, 2)).toEqual(['uses a, b, c']);
+    const lines = wrapList('uses ', ['alpha', 'beta', 'gamma', 'delta', 'epsilon'], 60, 11, 2);
+    expect(lines.length).toBe(2);
+    expect(lines[1]).toMatch(/\+\d$/);
+    for (const line of lines) {
+      expect(textWidth(line, 11)).toBeLessThanOrEqual(60);
+    }
   });
 });
 

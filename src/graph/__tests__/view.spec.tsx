@@ -94,7 +94,7 @@ describe('PipelineGraph', () => {
     const html = render();
     expect(html).toContain('uses seed');
     expect(html).toContain('records score');
-    expect(html).toMatch(/Parameters<\/span> seed = 1/);
+    expect(html).toMatch(/Parameters<\/span> <span data-parameter="seed">seed = 1<\/span>/);
     expect(html).toMatch(/Metrics<\/span> score/);
   });
 

@@ -26,7 +26,7 @@ describe('run state from the server', () => {
     );
     expect(view.steps.load.state).toBe('cached');
     expect(view.steps.train.state).toBe('queued');
-    expect(view.parameters).toEqual({ n: 3 });
+    expect(view.parameters).toEqual({ n: '3' });
   });
 
   it('follows step events through running to succeeded or failed', () => {

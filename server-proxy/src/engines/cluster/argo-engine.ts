@@ -4,10 +4,13 @@
  * read a step's log from its pod (container `main`).
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { StepStatus } from '../../../../src/core/runs/run-record';
+import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
+import { argoDocuments } from '../../../../src/core/targets/argo';
+import type { ArgoWorkflow } from '../../../../src/core/targets/argo-workflow';
 import { ArtifactStore, S3Repository, s3Store } from './artifact-store';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
 import { clusterError } from './cluster-errors';
+import type { ClusterTarget } from './cluster-target';
 import type { KubeClients } from './kube-client';
 import { failureMessage, StepError, waitingReason } from './step-messages';
 import { watchObject } from './watch';
@@ -24,6 +27,8 @@ interface ArgoNode {
   templateName?: string;
   phase?: string;
   message?: string;
+  /** The node the pod was scheduled on. */
+  hostNodeName?: string;
   startedAt?: string;
   finishedAt?: string;
   /** A Retry node's attempts (Pod nodes named `TASK(N)`). */
@@ -101,7 +106,7 @@ export async function namespaceArtifactRepository(
 export async function submitWorkflow(
   kube: KubeClients,
   namespace: string,
-  workflow: Record<string, unknown>
+  workflow: ArgoWorkflow
 ): Promise<{ name: string }> {
   try {
     const created = (await kube.custom.createNamespacedCustomObject({
@@ -279,6 +284,7 @@ function taskNode(workflow: Workflow | undefined, task: string): ArgoNode | unde
 function workflowState(workflow: Workflow, known: Set<string>, namespace: string): ClusterPoll {
   const states = new Map<string, TaskState>();
   const nodes = workflow.status?.nodes ?? {};
+  const name = workflow.metadata?.name ?? '';
   const cancelled = !!workflow.spec?.shutdown;
   for (const node of Object.values(nodes)) {
     // A retried step has a Retry node named after the task and Pod children named `task(N)`.
@@ -300,7 +306,8 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
       started: node.startedAt || undefined,
       finished: node.finishedAt || undefined,
       metrics: metrics ? parseObject(metrics) : undefined,
-      outputs: outputs ? parseObject(outputs) : undefined
+      outputs: outputs ? parseObject(outputs) : undefined,
+      cluster: podInfo(name, node, nodes)
     };
     if (status === 'queued' || (status === 'running' && latest.phase === 'Pending')) {
       state.status = 'queued';
@@ -338,6 +345,37 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
   return { status, message: workflow.status?.message, tasks: states };
 }
 
+/**
+ * Where a task runs, as Argo's node status says: its latest attempt (a Retry node's last child, else the
+ * Pod node itself), that pod's name (Argo's v2 pod names: WORKFLOW-TEMPLATE-HASH, the hash being the
+ * node id's suffix), the node it was scheduled on, why it is Pending (Argo copies the pod's reason into
+ * `message`: "Unschedulable: 0/3 nodes are available…", "ImagePullBackOff: …") and how many retries.
+ */
+function podInfo(
+  workflow: string,
+  node: ArgoNode,
+  nodes: Record<string, ArgoNode>
+): ClusterStepInfo | undefined {
+  const attempts =
+    node.type === 'Retry' ? (node.children ?? []).map(id => nodes[id]).filter(Boolean) : [node];
+  const latest = attempts[attempts.length - 1];
+  if (!latest || latest.type !== 'Pod') {
+    return undefined;
+  }
+  const info: ClusterStepInfo = {};
+  const template = latest.templateName ?? node.templateName;
+  if (latest.id.startsWith(`${workflow}-`) && template) {
+    info.pod = `${workflow}-${template}-${latest.id.slice(workflow.length + 1)}`;
+  }
+  if (latest.hostNodeName) {
+    info.node = latest.hostNodeName;
+  }
+  if (attempts.length > 1) {
+    info.retries = attempts.length - 1;
+  }
+  return Object.keys(info).length > 0 ? info : undefined;
+}
+
 /** The latest pod of a task: Argo annotates each pod with its node name, `WORKFLOW.TASK` or `WORKFLOW.TASK(N)`. */
 function lastPodOf(pods: V1Pod[], workflow: string, task: string): V1Pod | undefined {
   const nodeName = new RegExp(`^${escape(workflow)}\\.${escape(task)}(\\(\\d+\\))?$`);
@@ -370,3 +408,54 @@ function parseObject(text: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+/** Argo behind the one cluster-target interface: the Workflow document, created as a custom object. */
+export const argoTarget: ClusterTarget<ArgoWorkflow> = {
+  kind: 'argo',
+  async prepare(context) {
+    // The namespace's artifact repository carries outputs, metrics and logs whole; without one they are
+    // output parameters, capped to what a pod annotation holds.
+    let kube;
+    try {
+      kube = context.kube('read the artifact repository');
+    } catch {
+      return { options: {}, warnings: [] };
+    }
+    const found = await namespaceArtifactRepository(kube, context.namespace);
+    return {
+      options: found.ref ? { artifactRepository: found.ref } : {},
+      warnings: found.note
+        ? [`No artifact repository is used (${found.note}): step outputs larger than 200 KiB come back cut.`]
+        : []
+    };
+  },
+  compile(analysis, notebook, runtimeSource, options) {
+    const { workflow, plan, warnings } = argoDocuments(analysis, notebook, runtimeSource, options);
+    return { documents: workflow, plan, warnings };
+  },
+  async submit(run, context) {
+    const workflow: ArgoWorkflow = {
+      ...run.documents,
+      metadata: {
+        ...run.documents.metadata,
+        labels: { ...run.documents.metadata.labels, 'cellpipe.dev/run': context.id }
+      }
+    };
+    const { name } = await submitWorkflow(
+      context.kube('submit an Argo Workflow'),
+      context.namespace,
+      workflow
+    );
+    return { kind: 'argo', name, namespace: context.namespace, url: argoUrl(context.namespace, name) };
+  },
+  follow(cluster, tasks, connection) {
+    if (!cluster.name) {
+      return null;
+    }
+    try {
+      return argoBackend(connection.kube('follow the Argo Workflow'), cluster.namespace, cluster.name, tasks);
+    } catch {
+      return null; // no Kubernetes access here
+    }
+  }
+};

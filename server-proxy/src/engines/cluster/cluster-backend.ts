@@ -1,5 +1,5 @@
 /** What the follow loop needs from a submitted cluster run, whichever the engine (Argo or KFP). */
-import type { RunStatus, StepStatus } from '../../../../src/core/runs/run-record';
+import type { ClusterStepInfo, RunStatus, StepStatus } from '../../../../src/core/runs/run-record';
 import type { StepError } from './step-messages';
 
 export interface TaskState {
@@ -11,6 +11,8 @@ export interface TaskState {
   metrics?: Record<string, unknown>;
   /** The task's cell outputs (nbformat, by cell index) when the engine returns them (Argo: `outputs`). */
   outputs?: Record<string, unknown>;
+  /** Its pod, node and retries so far, as far as the engine tells. */
+  cluster?: ClusterStepInfo;
   /** For a failed task: the step's own error (cell, line), when it got to run its cells. */
   error?: StepError;
   /** For a queued task: why it does not start yet, as one line (see step-messages.ts). */

@@ -13,6 +13,9 @@ export type ClusterErrorCode =
   | 'not-found'
   | 'unreachable'
   | 'not-in-cluster'
+  | 'no-such-context'
+  | 'no-endpoint'
+  | 'bad-token-file'
   | 'no-snapshot-class'
   | 'snapshot-failed'
   | 'snapshot-timeout'
@@ -28,6 +31,9 @@ const HTTP_STATUS: Record<ClusterErrorCode, number> = {
   'not-found': 404,
   unreachable: 502,
   'not-in-cluster': 409,
+  'no-such-context': 400,
+  'no-endpoint': 409,
+  'bad-token-file': 400,
   'no-snapshot-class': 409,
   'snapshot-failed': 502,
   'snapshot-timeout': 504,
@@ -56,24 +62,55 @@ export interface Attempt {
   service: string;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH'
-]);
+/** What each kind of network failure means for a user, by the errno-style or undici code Node gives. */
+const NETWORK_HINTS: Array<[RegExp, string]> = [
+  [/^(ENOTFOUND|EAI_AGAIN)$/, 'the host name does not resolve'],
+  [/^ECONNREFUSED$/, 'the connection was refused: nothing listens at that address and port'],
+  [/^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT)$/, 'the connection timed out'],
+  [/^(EHOSTUNREACH|ENETUNREACH)$/, 'there is no route to the host'],
+  [/^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/, 'the server closed the connection'],
+  [
+    /^(EPROTO|ERR_SSL_.*|ERR_TLS_.*|.*CERT.*|UNABLE_TO_.*)$/,
+    'the TLS handshake failed: check http:// or https:// in the address, and that its certificate is trusted'
+  ]
+];
 
-/** The errno-style code of a network failure, looking through fetch's `cause` chain. */
+/** The first errno-style code of a network failure, looking through fetch's `cause` chain and AggregateErrors. */
 export function networkCode(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
-    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) {
-      return e.code;
+  return networkCause(err)?.code;
+}
+
+function networkCause(err: unknown, depth = 0): { code: string; hint: string } | undefined {
+  if (typeof err !== 'object' || err === null || depth > 5) {
+    return undefined;
+  }
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string') {
+    const hint = NETWORK_HINTS.find(([pattern]) => pattern.test(e.code as string))?.[1];
+    if (hint) {
+      return { code: e.code, hint };
+    }
+  }
+  for (const inner of [e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
+    const found = networkCause(inner, depth + 1);
+    if (found) {
+      return found;
+    }
+  }
+  return undefined;
+}
+
+/** The innermost message of an error's `cause` chain ("fetch failed" says nothing; its cause does). */
+function innermostMessage(err: unknown): string {
+  let e = err as { message?: unknown; cause?: unknown } | undefined;
+  let message = err instanceof Error ? err.message : String(err);
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    if (typeof e.message === 'string' && e.message) {
+      message = e.message;
     }
     e = e.cause as typeof e;
   }
-  return undefined;
+  return message;
 }
 
 /** The `message` of a Kubernetes `Status` body or a KFP/gRPC-gateway error body (`{error, message}`). */
@@ -93,6 +130,11 @@ export function bodyMessage(body: unknown): string | undefined {
     }
     if (typeof b.error === 'string' && b.error) {
       return b.error;
+    }
+    // KFP's upload endpoints answer {error_message, error_details}.
+    const upload = parsed as { error_message?: unknown };
+    if (typeof upload.error_message === 'string' && upload.error_message) {
+      return upload.error_message;
     }
   }
   return undefined;
@@ -156,23 +198,38 @@ export function clusterError(err: unknown, attempt: Attempt): ClusterError {
   if (err instanceof Error && typeof api.code === 'number' && 'body' in err) {
     return errorForStatus(api.code, bodyMessage(api.body), attempt);
   }
-  const net = networkCode(err);
+  const net = networkCause(err);
+  const where = attempt.server ? ` at ${attempt.server}` : '';
+  const check =
+    attempt.service === 'Kubernetes'
+      ? 'Check the Kubernetes access in the pipeline settings (the kubeconfig context) and that the cluster is up.'
+      : 'Check the KFP endpoint in the pipeline settings (or --endpoint) and that the service is running.';
   if (net) {
-    const where = attempt.server ? ` at ${attempt.server}` : '';
-    const hint =
-      net === 'ENOTFOUND' || net === 'EAI_AGAIN'
-        ? 'the host name does not resolve'
-        : net === 'ECONNREFUSED'
-          ? 'the connection was refused'
-          : `the connection failed (${net})`;
     return new ClusterError(
       'unreachable',
-      `Could not ${attempt.action}: cannot reach ${attempt.service}${where} (${hint}). Check the endpoint ` +
-        '(pipeline settings, --endpoint) and that the service is running.'
+      `Could not ${attempt.action}: cannot reach ${attempt.service}${where} (${net.hint}). ${check}`
     );
   }
-  return new ClusterError(
-    'cluster-error',
-    `Could not ${attempt.action}: ${err instanceof Error ? err.message : String(err)}`
-  );
+  const inner = innermostMessage(err);
+  if (/HTTP protocol is not allowed/i.test(inner)) {
+    // client-node talks plain HTTP only when TLS verification is off.
+    return new ClusterError(
+      'unreachable',
+      `Could not ${attempt.action}: the kubeconfig's cluster${where} is a plain http:// address, which the ` +
+        'Kubernetes client uses only with insecure-skip-tls-verify: true. Use its https:// address, or set ' +
+        'insecure-skip-tls-verify for that cluster.'
+    );
+  }
+  // By name, not instanceof: fetch's TypeError may come from another realm (jest, bundles).
+  if ((err as Error)?.name === 'TypeError' && /fetch failed/i.test((err as Error).message)) {
+    // fetch refuses ports browsers block (9, 6000…) before connecting, saying only "bad port".
+    const why = /^bad port$/i.test(inner)
+      ? 'fetch refuses that port, one browsers block too; use the port the service listens on'
+      : inner;
+    return new ClusterError(
+      'unreachable',
+      `Could not ${attempt.action}: cannot reach ${attempt.service}${where} (${why}). ${check}`
+    );
+  }
+  return new ClusterError('cluster-error', `Could not ${attempt.action}: ${inner}`);
 }

@@ -4,7 +4,7 @@
  * one given (`--token-file`), else the projected KFP token or the pod's service-account token.
  */
 import { readFileSync } from 'fs';
-import { bodyMessage, clusterError, errorForStatus } from './cluster-errors';
+import { bodyMessage, ClusterError, clusterError, errorForStatus } from './cluster-errors';
 import { serviceAccountToken } from './kube-client';
 
 export const DEFAULT_KFP_ENDPOINT = 'http://ml-pipeline.kubeflow.svc.cluster.local:8888';
@@ -29,6 +29,8 @@ export interface KfpTaskDetail {
   end_time?: string;
   create_time?: string;
   pod_name?: string;
+  /** The task's executions: their pods (the last is the latest attempt). */
+  child_tasks?: { task_id?: string; pod_name?: string }[];
   error?: { message?: string };
 }
 
@@ -53,6 +55,36 @@ export interface KfpCreateRun {
   service_account?: string;
 }
 
+/** A v2beta1 Pipeline, as the API and the upload endpoint answer it (snake_case, as protojson writes it). */
+export interface KfpPipeline {
+  pipeline_id: string;
+  name?: string;
+  display_name?: string;
+  namespace?: string;
+  created_at?: string;
+}
+
+export interface KfpPipelineVersion {
+  pipeline_id: string;
+  pipeline_version_id: string;
+  name?: string;
+  display_name?: string;
+  created_at?: string;
+}
+
+/** A compiled pipeline to upload: its file name (KFP reads the extension) and YAML text. */
+export interface PipelineFile {
+  filename: string;
+  text: string;
+}
+
+/** The multipart form KFP's upload endpoints read: the file in the field `uploadfile`. */
+function uploadForm(file: PipelineFile): FormData {
+  const form = new FormData();
+  form.append('uploadfile', new Blob([file.text], { type: 'application/x-yaml' }), file.filename);
+  return form;
+}
+
 /** The token: a file's contents, else KF_PIPELINES_SA_TOKEN_PATH / the projected KFP token, else the SA token. */
 export function kfpToken(tokenFile?: string): string | undefined {
   const read = (path: string) => {
@@ -65,7 +97,11 @@ export function kfpToken(tokenFile?: string): string | undefined {
   if (tokenFile) {
     const token = read(tokenFile);
     if (!token) {
-      throw new Error(`--token-file ${tokenFile}: cannot read a token from it`);
+      throw new ClusterError(
+        'bad-token-file',
+        `The KFP token file ${tokenFile} cannot be read or is empty. Give the path of a file holding the ` +
+          'bearer token (in a Kubeflow notebook pod: /var/run/secrets/kubeflow/pipelines/token).'
+      );
     }
     return token;
   }
@@ -138,18 +174,80 @@ export class KfpClient {
     return created.experiment_id;
   }
 
+  /** The KFP UI page of a pipeline version. */
+  versionUrl(pipelineId: string, versionId: string): string {
+    return `${process.env.CELLPIPE_KFP_UI_URL?.replace(/\/+$/, '') ?? this.base}/#/pipelines/details/${pipelineId}/version/${versionId}`;
+  }
+
+  /** The pipeline of that name (KFP's unique `name`) in the namespace, or null when there is none. */
+  async pipelineByName(name: string): Promise<KfpPipeline | null> {
+    const query = this.namespace ? `?${new URLSearchParams({ namespace: this.namespace })}` : '';
+    try {
+      return await this.call<KfpPipeline>(
+        'GET',
+        `/apis/v2beta1/pipelines/names/${encodeURIComponent(name)}${query}`,
+        undefined,
+        `look up the KFP pipeline ${name}`
+      );
+    } catch (err) {
+      if (err instanceof ClusterError && err.code === 'not-found') {
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  /** Uploads a pipeline file as a new pipeline (with its first version) in the namespace. */
+  uploadPipeline(file: PipelineFile, name: string, description: string): Promise<KfpPipeline> {
+    const query = new URLSearchParams({ name, display_name: name, description });
+    if (this.namespace) {
+      query.set('namespace', this.namespace);
+    }
+    return this.call<KfpPipeline>(
+      'POST',
+      `/apis/v2beta1/pipelines/upload?${query}`,
+      uploadForm(file),
+      `upload the pipeline ${name} to KFP`
+    );
+  }
+
+  /** Uploads a pipeline file as a new version of the pipeline `pipelineId`. */
+  uploadPipelineVersion(file: PipelineFile, pipelineId: string, name: string): Promise<KfpPipelineVersion> {
+    const query = new URLSearchParams({ name, display_name: name, pipelineid: pipelineId });
+    return this.call<KfpPipelineVersion>(
+      'POST',
+      `/apis/v2beta1/pipelines/upload_version?${query}`,
+      uploadForm(file),
+      `upload version ${name} of the KFP pipeline`
+    );
+  }
+
+  /** The versions of a pipeline, newest first (the first is the one an upload of a new pipeline made). */
+  async latestVersion(pipelineId: string): Promise<KfpPipelineVersion | undefined> {
+    const query = new URLSearchParams({ page_size: '1', sort_by: 'created_at desc' });
+    const list = await this.call<{ pipeline_versions?: KfpPipelineVersion[] }>(
+      'GET',
+      `/apis/v2beta1/pipelines/${encodeURIComponent(pipelineId)}/versions?${query}`,
+      undefined,
+      'list the versions of the KFP pipeline'
+    );
+    return list.pipeline_versions?.[0];
+  }
+
   private async call<T>(method: string, path: string, body: unknown, action: string): Promise<T> {
     const attempt = { action, namespace: this.namespace, server: this.base, service: 'Kubeflow Pipelines' };
     let response: Response;
+    const form = body instanceof FormData;
     try {
       response = await fetch(this.base + path, {
         method,
         headers: {
           Accept: 'application/json',
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          // fetch sets the multipart boundary itself for a FormData body.
+          ...(body === undefined || form ? {} : { 'Content-Type': 'application/json' }),
           ...(this.token ? { Authorization: `Bearer ${this.token}` } : {})
         },
-        body: body === undefined ? undefined : JSON.stringify(body)
+        body: body === undefined ? undefined : form ? body : JSON.stringify(body)
       });
     } catch (err) {
       throw clusterError(err, attempt);

@@ -4,8 +4,11 @@
  * cluster name). Step logs are served by the KFP UI, not the v2beta1 API, so the log says where to look.
  */
 import type { StepStatus } from '../../../../src/core/runs/run-record';
+import { kfpDocuments } from '../../../../src/core/targets/kfp';
+import type { KfpPipelineSpec, KfpPlatformSpec } from '../../../../src/core/targets/kfp-spec';
 import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
-import type { KfpClient, KfpRun, KfpState } from './kfp-client';
+import type { ClusterTarget } from './cluster-target';
+import { KfpClient, KfpRun, KfpState } from './kfp-client';
 
 const TASK_STATUS: Partial<Record<KfpState, StepStatus>> = {
   PENDING: 'queued',
@@ -19,8 +22,8 @@ const TASK_STATUS: Partial<Record<KfpState, StepStatus>> = {
 
 export interface KfpSubmission {
   displayName: string;
-  pipelineSpec: unknown;
-  platformSpec: unknown | null;
+  pipelineSpec: KfpPipelineSpec;
+  platformSpec: KfpPlatformSpec | null;
   parameters: Record<string, unknown>;
   experiment?: string;
 }
@@ -49,11 +52,14 @@ export function kfpBackend(client: KfpClient, runId: string, tasks: string[]): C
         if (!name || !known.has(name) || !task.state) {
           continue;
         }
+        const pods = (task.child_tasks ?? []).map(c => c.pod_name).filter((p): p is string => !!p);
+        const pod = pods[pods.length - 1] ?? task.pod_name;
         states.set(name, {
           status: TASK_STATUS[task.state] ?? 'running',
           started: task.start_time || undefined,
           finished: task.end_time || undefined,
-          message: task.error?.message
+          message: task.error?.message,
+          ...(pod ? { cluster: { pod, ...(pods.length > 1 ? { retries: pods.length - 1 } : {}) } } : {})
         });
       }
       const state = run.state;
@@ -72,3 +78,50 @@ export function kfpBackend(client: KfpClient, runId: string, tasks: string[]): C
       `The logs of KFP steps are in the KFP UI: ${client.runUrl(runId)} (step ${task}).\n`
   };
 }
+
+export interface KfpDocumentPair {
+  pipelineSpec: KfpPipelineSpec;
+  platformSpec: KfpPlatformSpec | null;
+}
+
+/** KFP behind the one cluster-target interface: the IR (and platform spec) created inline as a run. */
+export const kfpTarget: ClusterTarget<KfpDocumentPair> = {
+  kind: 'kfp',
+  compile(analysis, notebook, runtimeSource, options) {
+    const { pipelineSpec, platformSpec, plan, warnings } = kfpDocuments(
+      analysis,
+      notebook,
+      runtimeSource,
+      options
+    );
+    return { documents: { pipelineSpec, platformSpec }, plan, warnings };
+  },
+  async submit(run, context) {
+    const endpoint = context.kfpEndpoint();
+    const client = new KfpClient(endpoint, context.kfpToken, context.namespace);
+    const created = await submitKfpRun(client, {
+      displayName: `${run.plan.name} ${context.id}`,
+      pipelineSpec: run.documents.pipelineSpec,
+      platformSpec: run.documents.platformSpec,
+      parameters: context.parameters,
+      experiment: context.experiment
+    });
+    return {
+      kind: 'kfp',
+      id: created.run_id,
+      namespace: context.namespace,
+      endpoint,
+      url: client.runUrl(created.run_id)
+    };
+  },
+  follow(cluster, tasks, connection) {
+    if (!cluster.id || !cluster.endpoint) {
+      return null;
+    }
+    return kfpBackend(
+      new KfpClient(cluster.endpoint, connection.kfpToken, cluster.namespace),
+      cluster.id,
+      tasks
+    );
+  }
+};

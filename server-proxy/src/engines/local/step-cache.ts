@@ -1,13 +1,15 @@
 /**
- * The step cache: a step whose program, parameters, workspace files and
- * inputs are the same as in an earlier successful run is not run again; its
- * saved data and outputs are reused. The key of a step includes the keys of
- * the steps that provide its inputs, so a change anywhere upstream reaches it.
+ * The step cache: a step whose program, parameters, workspace files and inputs are the same as in an
+ * earlier successful run is not run again; its saved data and outputs are reused. The key of a step
+ * includes the keys of the steps that provide its inputs, so a change anywhere upstream reaches it.
+ *
+ * Entries appear whole or not at all: an entry is built in a temporary folder beside its place and renamed
+ * into it, and a restore builds the step's folders the same way, so a crash or a full disk never leaves a
+ * half entry that a later run would take for a whole one.
  */
-import { createHash } from 'crypto';
-import { cp, link, mkdir, readdir, rm, stat } from 'fs/promises';
-import { join } from 'path';
-import { writeJsonAtomic } from '../../atomic-file';
+import { createHash, randomBytes } from 'crypto';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'fs/promises';
+import { dirname, join } from 'path';
 
 export function stepCacheKey(parts: {
   program: string;
@@ -24,6 +26,20 @@ export function stepCacheKey(parts: {
     .digest('hex');
 }
 
+/** Where a step's results are in a run folder. */
+export interface CachedStepFiles {
+  dataDir: string;
+  stepDir: string;
+  log: string;
+}
+
+/** Where a step's results are in a run folder. */
+export interface CachedStepFiles {
+  dataDir: string;
+  stepDir: string;
+  log: string;
+}
+
 export class StepCache {
   constructor(private readonly root: string) {}
 
@@ -33,33 +49,65 @@ export class StepCache {
 
   async has(key: string): Promise<boolean> {
     try {
-      await stat(join(this.entry(key), 'complete.json'));
+      await stat(join(this.entry(key), 'step', 'complete.json'));
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Copies a finished step's data and records into the cache; `complete.json` last, so a half copy is never used. */
-  async store(key: string, dataDir: string, stepDir: string): Promise<void> {
+  /**
+   * Stores a finished step's data, records and log, with the run that made them (only for a step that
+   * wrote its completion record). An entry that is already whole stays: it is never replaced under a run
+   * that may be restoring from it.
+   */
+  async store(key: string, files: CachedStepFiles, run: string): Promise<void> {
     const entry = this.entry(key);
-    await rm(entry, { recursive: true, force: true });
-    await linkTree(dataDir, join(entry, 'data'));
-    await cp(stepDir, join(entry, 'step'), { recursive: true });
-    await writeJsonAtomic(join(entry, 'complete.json'), { stored: new Date().toISOString() });
+    if (await this.has(key)) {
+      return;
+    }
+    await placeWhole(entry, async tmp => {
+      await linkTree(files.dataDir, join(tmp, 'data'));
+      await linkTree(files.stepDir, join(tmp, 'step'));
+      await copyFile(files.log, join(tmp, 'step.log')).catch(() => undefined);
+      await writeFile(join(tmp, 'origin.json'), JSON.stringify({ run }));
+    });
   }
 
-  /** Puts a cached step's data and records where a run expects them. */
-  async restore(key: string, dataDir: string, stepDir: string): Promise<void> {
+  /**
+   * Puts a cached step's data, records and log where a run expects them, each folder whole, so that it
+   * shows like a step that ran; returns the run that made them (when the entry says).
+   */
+  async restore(key: string, files: CachedStepFiles): Promise<{ run?: string }> {
     const entry = this.entry(key);
-    await linkTree(join(entry, 'data'), dataDir);
-    await cp(join(entry, 'step'), stepDir, { recursive: true });
+    await placeWhole(files.dataDir, tmp => linkTree(join(entry, 'data'), tmp));
+    await placeWhole(files.stepDir, tmp => linkTree(join(entry, 'step'), tmp));
+    await copyFile(join(entry, 'step.log'), files.log).catch(() => undefined);
+    try {
+      const origin = JSON.parse(await readFile(join(entry, 'origin.json'), 'utf8')) as { run?: unknown };
+      return typeof origin.run === 'string' ? { run: origin.run } : {};
+    } catch {
+      return {};
+    }
+  }
+}
+
+/** Builds a folder in a temporary sibling and renames it into place (replacing what was there). */
+async function placeWhole(target: string, build: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = join(dirname(target), `.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    await mkdir(tmp, { recursive: true });
+    await build(tmp);
+    await rm(target, { recursive: true, force: true });
+    await rename(tmp, target);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 }
 
 /**
- * Hard links when the file system allows (saved data is written once and
- * never changed in place), copies otherwise.
+ * Hard links when the file system allows (saved data is written once and never changed in place), copies
+ * otherwise.
  */
 async function linkTree(from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true });
@@ -74,8 +122,8 @@ async function linkTree(from: string, to: string): Promise<void> {
     const target = join(to, entry.name);
     if (entry.isDirectory()) {
       await linkTree(source, target);
-    } else {
-      await link(source, target).catch(() => cp(source, target));
+    } else if (entry.isFile()) {
+      await link(source, target).catch(() => copyFile(source, target));
     }
   }
 }

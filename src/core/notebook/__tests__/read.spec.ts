@@ -1,4 +1,4 @@
-import { NotebookFormatError, readNotebook } from '../read';
+import { NotebookFormatError, readCellTags, readNotebook } from '../read';
 
 describe('reading nbformat 4', () => {
   it('accepts sources as strings or lists of lines and keeps tags', () => {
@@ -16,7 +16,14 @@ describe('reading nbformat 4', () => {
       'n.ipynb'
     );
     expect(nb.cells).toEqual([
-      { index: 0, type: 'code', source: 'x = 1\ny = 2', tags: ['step:a'], id: 'a1' },
+      {
+        index: 0,
+        type: 'code',
+        source: 'x = 1\ny = 2',
+        tags: ['step:a'],
+        tagsProblem: 'metadata.tags has entries that are not strings; every tag must be a string',
+        id: 'a1'
+      },
       { index: 1, type: 'markdown', source: '# title', tags: [] },
       { index: 2, type: 'code', source: 'z = 3\n', tags: [] }
     ]);
@@ -32,5 +39,17 @@ describe('reading nbformat 4', () => {
   ])('rejects %j, naming the notebook', (json, message) => {
     expect(() => readNotebook(json, 'n.ipynb')).toThrow(NotebookFormatError);
     expect(() => readNotebook(json, 'n.ipynb')).toThrow(message);
+  });
+});
+
+describe('cell tags', () => {
+  it('reads a list of strings, and says what is wrong with anything else instead of reading no tags', () => {
+    expect(readCellTags(['step:a', 'prev:b'])).toEqual({ tags: ['step:a', 'prev:b'] });
+    expect(readCellTags(undefined)).toEqual({ tags: [] });
+    expect(readCellTags('step:load')).toEqual({
+      tags: [],
+      problem: 'metadata.tags is the string "step:load", not a list: write it as ["step:load"]'
+    });
+    expect(readCellTags({ step: 'a' }).problem).toBe('metadata.tags must be a list of strings, not object');
   });
 });

@@ -69,6 +69,15 @@ describe('tag grammar', () => {
     expect(codes(...tags)).toContain(code);
   });
 
+  it('limits a step name to 63 characters, saying so with the length, and cuts the tag in the message', () => {
+    expect(parse(`step:${'a'.repeat(63)}`).diagnostics).toEqual([]);
+    const [long] = parse(`step:${'a'.repeat(250)}`).diagnostics;
+    expect(long).toMatchObject({ severity: 'error', code: 'invalid-step-name', cell: 3 });
+    expect(long.message).toContain('at most 63 characters (this one has 250)');
+    expect(long.message.length).toBeLessThan(200);
+    expect(codes('step:a', `prev:${'b'.repeat(64)}`)).toContain('error:invalid-tag');
+  });
+
   it('reports problems at the cell they are on', () => {
     expect(parse('prev:a').diagnostics[0]).toMatchObject({ cell: 3, line: null });
   });

@@ -1,7 +1,12 @@
 import type { Parser } from 'web-tree-sitter';
 import { createPythonParser } from '../../analysis/parser';
 import { locateWasmNode } from '../../../../server-proxy/src/wasm-node';
-import { formatParameterValue, parseParameterOverride, parseParameters } from '../parameters';
+import {
+  formatParameter,
+  formatParameterValue,
+  parseParameterOverride,
+  parseParameters
+} from '../parameters';
 
 let parser: Parser;
 beforeAll(async () => {
@@ -72,6 +77,13 @@ describe('pipeline parameters', () => {
     expect(formatParameterValue(2.0)).toBe('2');
     const { parameters } = parseParameters(parser, 'p = 2.0', 0);
     expect(parameters.p.type).toBe('float');
+    // Typed, a whole float is written as Python reads a float back.
+    expect(formatParameter(parameters.p)).toBe('2.0');
+    expect(parseParameters(parser, `p = ${formatParameter(parameters.p)}`, 0).parameters.p).toEqual({
+      type: 'float',
+      value: 2
+    });
+    expect(formatParameter({ type: 'int', value: 2 })).toBe('2');
   });
 
   it('types --param overrides by the declared parameter', () => {

@@ -18,6 +18,7 @@ export function renamed(a: PipelineAnalysis, map: Record<string, string>): Pipel
       deps: s.deps.map(r),
       ins: s.ins.map(r),
       outs: s.outs.map(r),
+      parameters: s.parameters.map(r),
       sources: Object.fromEntries(Object.entries(s.sources).map(([k, v]) => [r(k), r(v)]))
     })),
     order: a.order.map(r),

@@ -48,7 +48,7 @@ describe('target kfp', () => {
     ]);
   });
 
-  it('types the pipeline parameters and passes them to every step', async () => {
+  it('types the pipeline parameters and passes each step only those it reads', async () => {
     const { spec } = await compiled();
     const types = Object.fromEntries(
       Object.entries(spec.root.inputDefinitions.parameters as Record<string, Json>).map(([k, v]) => [
@@ -64,10 +64,26 @@ describe('target kfp', () => {
       items: ['LIST', [1, 2]],
       conf: ['STRUCT', { a: 1 }]
     });
-    expect(spec.root.dag.tasks.load.inputs.parameters.rate).toEqual({ componentInputParameter: 'rate' });
+    expect(spec.root.dag.tasks.load.inputs.parameters).toEqual({
+      count: { componentInputParameter: 'count' },
+      rate: { componentInputParameter: 'rate' }
+    });
+    expect(Object.keys(spec.components['comp-load'].inputDefinitions.parameters).sort()).toEqual([
+      'count',
+      'rate'
+    ]);
     const args: string[] = spec.deploymentSpec.executors['exec-load'].container.args;
     const i = args.indexOf('rate');
     expect(args.slice(i - 1, i + 2)).toEqual(['--param', 'rate', "{{$.inputs.parameters['rate']}}"]);
+    // train reads no parameter: KFP's own cache then ignores them too; report reads four.
+    expect(spec.root.dag.tasks.train.inputs.parameters).toBeUndefined();
+    expect(spec.deploymentSpec.executors['exec-train'].container.args).not.toContain('--param');
+    expect(Object.keys(spec.root.dag.tasks.report.inputs.parameters).sort()).toEqual([
+      'conf',
+      'flag',
+      'items',
+      'label'
+    ]);
   });
 
   it('passes variables as artifacts and metrics as a system.Metrics artifact', async () => {

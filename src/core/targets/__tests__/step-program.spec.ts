@@ -57,7 +57,8 @@ describe('step programs', () => {
     expect(pythonView(text)).toEqual({
       step: 'use',
       prelude: [[0, 'import math']],
-      parameters: { rate: 0.5, names: ['a', 'b'] },
+      // Only the parameter it reads: `names` is not the step's, so changing it leaves this program alone.
+      parameters: { rate: 0.5 },
       ins: { out: 'make' },
       cells: [[3, 'result = len(out) * rate']],
       outs: [],
@@ -77,5 +78,27 @@ describe('step programs', () => {
 
   it('refuse a step the pipeline does not have', () => {
     expect(() => program('nope')).toThrow('The pipeline has no step "nope".');
+  });
+});
+
+describe('step program parameters', () => {
+  it('keep a whole float a float, as the notebook has it', () => {
+    const nb: NotebookData = {
+      name: 'floats.ipynb',
+      metadata: {},
+      cells: [
+        { index: 0, type: 'code', tags: ['pipeline-parameters'], source: 'C = 1.0\nn = 3' },
+        { index: 1, type: 'code', tags: ['step:fit'], source: 'label = f"C={C}, n={n}"' }
+      ]
+    };
+    const text = stepProgram({
+      analysis: analyzeNotebook(nb, analyser),
+      notebook: nb,
+      step: 'fit',
+      runtimeSource: RUNTIME
+    });
+    const code =
+      'import sys\nsrc = sys.stdin.read()\nns = {}\nexec(compile(src.replace("if __name__ == \\"__main__\\":", "if False:"), "p", "exec"), ns)\np = ns["STEP"]["parameters"]\nprint(type(p["C"]).__name__, type(p["n"]).__name__)';
+    expect(execFileSync('python3', ['-c', code], { input: text }).toString().trim()).toBe('float int');
   });
 });

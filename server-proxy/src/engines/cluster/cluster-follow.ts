@@ -1,0 +1,191 @@
+/**
+ * Following a submitted cluster run, whichever the engine: the run's state from its watch stream when the
+ * engine has one (Argo), polling while the watch is not open (or at all, for KFP), mapped onto the core's
+ * run lifecycle (steps move forward only, a skip names the upstream step of its own branch, one rule for
+ * the end) and written to run.json at each change, with each finished step's log and outputs beside it.
+ */
+import { writeFile } from 'fs/promises';
+import { join } from 'path';
+import { FINISHED, RunLifecycle, StepListener } from '../../../../src/core/runs/lifecycle';
+import type { RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
+import { writeJsonAtomic } from '../../atomic-file';
+import { RunJournal } from '../../runs/run-journal';
+import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
+import { WatchQueue } from './watch';
+
+export interface FollowOptions {
+  onStep?: StepListener;
+  /** Aborting asks the cluster to stop the run, then follows it to its end. */
+  signal?: AbortSignal;
+  /** Stop following (not the run) after this long: the result says `timedOut`. */
+  timeoutMs?: number;
+  pollMs?: number;
+  /** Done once the run has ended, before its final record (deleting its snapshots). */
+  cleanup?: (record: RunRecord) => Promise<void>;
+}
+
+export interface FollowResult {
+  record: RunRecord;
+  timedOut: boolean;
+}
+
+export async function followClusterRun(
+  dir: string,
+  record: RunRecord,
+  backend: ClusterBackend,
+  tasks: Map<string, string>,
+  options: FollowOptions
+): Promise<FollowResult> {
+  const pollMs = options.pollMs ?? 3000;
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const journal = new RunJournal(dir, record);
+  const life = new RunLifecycle(record, options.onStep);
+  let cancelAsked = false;
+  let failures = 0;
+  // Events as they happen when the engine can watch (Argo); polls while the watch is not open, or at all.
+  const feed = backend.watch ? new WatchQueue<ClusterPoll>().start(q => backend.watch!(q)) : undefined;
+  const stopFollowing = async (why: string) => {
+    record.followError = why;
+    await journal.save();
+    return { record, timedOut: false };
+  };
+  try {
+    for (;;) {
+      if (options.signal?.aborted && !cancelAsked) {
+        cancelAsked = true;
+        await backend.cancel().catch(err => {
+          record.followError = `Could not stop the run: ${(err as Error).message}`;
+        });
+      }
+      let poll = feed?.take();
+      if (!poll && !feed?.live) {
+        try {
+          poll = await backend.poll();
+          failures = 0;
+        } catch (err) {
+          // A blip of the API server or gateway: try again a few times before giving up on following.
+          if (++failures >= 5) {
+            return await stopFollowing((err as Error).message);
+          }
+        }
+      }
+      if (poll) {
+        for (const [task, state] of poll.tasks) {
+          const step = tasks.get(task);
+          if (step) {
+            await applyTask(dir, life, step, state, task, backend);
+          }
+        }
+        if (poll.status !== 'running') {
+          const failedStep = record.order.some(s => record.steps[s].status === 'failed');
+          life.finish({
+            cancelled: poll.status === 'cancelled',
+            failure:
+              poll.status === 'failed' && !failedStep
+                ? poll.message || 'The run failed on the cluster.'
+                : undefined,
+            now: new Date().toISOString()
+          });
+          await options.cleanup?.(record);
+          await journal.save(true);
+          return { record, timedOut: false };
+        }
+        if (!(await journal.save())) {
+          // The run goes on on the cluster; this process cannot record it.
+          return await stopFollowing(journal.failure!);
+        }
+      }
+      if (Date.now() >= deadline) {
+        return { record, timedOut: true };
+      }
+      const wait = Math.min(pollMs, Math.max(0, deadline - Date.now()));
+      await (feed ? feed.wait(wait, cancelAsked ? undefined : options.signal) : sleep(wait));
+    }
+  } finally {
+    feed?.stop();
+  }
+}
+
+/** One task's reported state, as a step change (ignored when it would move the step back). */
+async function applyTask(
+  dir: string,
+  life: RunLifecycle,
+  step: string,
+  state: TaskState,
+  task: string,
+  backend: ClusterBackend
+): Promise<void> {
+  const old = life.record.steps[step];
+  if (old && old.status === state.status) {
+    // The same state, but the cluster may say more: why it waits (while queued), its pod, node, a retry.
+    const waiting = state.status === 'queued' ? state.waiting : old.waiting;
+    const cluster = state.cluster ?? old.cluster;
+    if (waiting !== old.waiting || JSON.stringify(cluster ?? null) !== JSON.stringify(old.cluster ?? null)) {
+      life.annotate(step, { waiting, cluster }, true);
+    }
+    return;
+  }
+  let next: Partial<StepRecord> & { status: StepRecord['status'] } = { status: state.status, cached: false };
+  // Once it runs it no longer waits; where it ran stays.
+  if (state.status === 'queued' && state.waiting) {
+    next.waiting = state.waiting;
+  }
+  const cluster = state.cluster ?? old?.cluster;
+  if (cluster) {
+    next.cluster = cluster;
+  }
+  if (state.started) {
+    next.started = state.started;
+  }
+  if (state.finished && FINISHED.has(state.status)) {
+    next.finished = state.finished;
+    if (state.started) {
+      next.seconds = (Date.parse(state.finished) - Date.parse(state.started)) / 1000;
+    }
+  }
+  if (state.status === 'skipped') {
+    // The cluster omits the steps below a failed one: name the upstream step on this one's branch.
+    const blocker = life.blocker(step);
+    next = { status: 'skipped', cached: false, ...(blocker ? { skippedBecause: blocker } : {}) };
+  }
+  if (state.status === 'failed') {
+    next.error = {
+      message: state.message || `Step ${step} failed on the cluster.`,
+      cell: state.error?.cell ?? null,
+      line: state.error?.line ?? null
+    };
+  }
+  if (!life.move(step, next)) {
+    return;
+  }
+  const record = life.record;
+  let { outputs, metrics } = state;
+  if (FINISHED.has(state.status) && backend.results) {
+    // Outputs and metrics kept as artifacts come back whole; a store that cannot be read is said in the log.
+    try {
+      const results = await backend.results(task);
+      outputs = results.outputs ?? outputs;
+      metrics = results.metrics ?? metrics;
+    } catch (err) {
+      record.warnings = [...new Set([...(record.warnings ?? []), (err as Error).message])];
+    }
+  }
+  if (state.status === 'succeeded' && metrics) {
+    Object.assign(record.metrics, metrics);
+  }
+  if (FINISHED.has(state.status)) {
+    try {
+      await writeFile(join(dir, 'logs', `${step}.log`), await backend.log(task));
+      if (outputs) {
+        // Where a local run keeps them: GET /api/runs/ID/steps/STEP serves them the same way.
+        await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), outputs);
+      }
+    } catch {
+      // The run folder cannot be written: the next journal write says so and stops following.
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}

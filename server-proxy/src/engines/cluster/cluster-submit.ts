@@ -1,0 +1,343 @@
+/**
+ * Submitting a cluster run, whichever the engine: the workspace (`cluster-workspace.ts`), a compile with
+ * placeholder snapshots so that a pipeline that cannot compile touches nothing, the VolumeSnapshots, the
+ * real compile, the engine's submit (`ClusterTarget`), and the run folder with the same `run.json` a local
+ * run writes (plus `target`, `cluster`, `snapshots`), owned by this process (its lease).
+ *
+ * Nothing is left half-submitted: a failure before the cluster accepted the run deletes the snapshots this
+ * run created (the error names any that could not be deleted), and no run folder is written.
+ */
+import { mkdir } from 'fs/promises';
+import { join } from 'path';
+import type { NotebookData } from '../../../../src/core/notebook/model';
+import type { PipelineAnalysis } from '../../../../src/core/pipeline';
+import type {
+  ClusterAccess,
+  RecordedSnapshot,
+  RunOwner,
+  RunRecord
+} from '../../../../src/core/runs/run-record';
+import type { ClusterCompileOptions, SnapshotSource } from '../../../../src/core/targets/cluster-plan';
+import { CompileError } from '../../../../src/core/targets/cluster-step';
+import type { ParameterValue } from '../../../../src/core/tags/parameters';
+import { parseQuantity } from '../../../../src/core/tags/quantity';
+import { runtimeSource } from '../../runtime-source';
+import { RunJournal } from '../../runs/run-journal';
+import { createLease, ownerOfThisProcess } from '../../runs/run-lease';
+import { newRunId, runDir } from '../../runs/run-store';
+import { argoTarget } from './argo-engine';
+import { ClusterError } from './cluster-errors';
+import { followClusterRun, FollowOptions, FollowResult } from './cluster-follow';
+import type { ClusterKind, ClusterTarget } from './cluster-target';
+import { ClusterWorkspace, clusterWorkspace } from './cluster-workspace';
+import { ClusterConnection, kfpEndpoint, kubeAccess } from './connection';
+import type { KubeClients } from './kube-client';
+import { kfpTarget } from './kfp-engine';
+import { deleteSnapshots, planSnapshots, takeSnapshots, TakenSnapshot } from './snapshots';
+
+declare const CELLPIPE_VERSION: string | undefined;
+
+export interface ClusterSubmitOptions extends ClusterConnection {
+  target: ClusterKind;
+  notebookPath: string;
+  notebook: NotebookData;
+  analysis: PipelineAnalysis;
+  /** Parameter overrides for this run. */
+  parameters: Record<string, ParameterValue>;
+  /**
+   * `snapshot`: restore each workspace PVC from a snapshot; `mount`: mount them as they are. Default: the
+   * pipeline's snapshot setting, else `snapshot`.
+   */
+  volumes?: 'snapshot' | 'mount';
+  /** The step image when neither the step nor the pipeline names one and the pod's cannot be read. */
+  image?: string;
+  /** Argo: a ReadWriteMany storage class for the run volume. */
+  runStorageClass?: string;
+  snapshotTimeoutMs?: number;
+  /** The user's connection settings (kubeconfig context, token file), recorded to follow the run again. */
+  access?: ClusterAccess;
+  /** How often the cluster is asked (snapshots, run status). */
+  pollMs?: number;
+  id?: string;
+  /** Who submits (the run's first owner); default a CLI. */
+  owner?: RunOwner['kind'];
+}
+
+export interface SubmittedRun {
+  record: RunRecord;
+  /** Follows the run until it finishes (or the timeout), keeping run.json current. */
+  follow(options?: FollowOptions): Promise<FollowResult>;
+}
+
+export const CLUSTER_TARGETS: Record<ClusterKind, ClusterTarget<unknown>> = {
+  argo: argoTarget as ClusterTarget<unknown>,
+  kfp: kfpTarget as ClusterTarget<unknown>
+};
+
+export async function submitClusterRun(options: ClusterSubmitOptions): Promise<SubmittedRun> {
+  const { analysis, notebookPath } = options;
+  const target = CLUSTER_TARGETS[options.target];
+  const id = options.id ?? newRunId();
+  const dir = runDir(notebookPath, id)!;
+  const kube = kubeAccess(options);
+  const mode = options.volumes ?? (analysis.pipeline.snapshot === false ? 'mount' : 'snapshot');
+  const workspace = await clusterWorkspace(analysis, notebookPath, options, mode, kube);
+  const prepared = target.prepare
+    ? await target.prepare({ namespace: workspace.namespace, kube })
+    : { options: {}, warnings: [] };
+  const runAnalysis: PipelineAnalysis = {
+    ...analysis,
+    parameters: { ...analysis.parameters, ...options.parameters },
+    pipeline: { ...analysis.pipeline, volumes: workspace.volumes }
+  };
+  const compile = (snapshots: Record<string, SnapshotSource>) => {
+    const compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'> = {
+      cellpipeVersion: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev',
+      defaultImage: workspace.image,
+      snapshots,
+      workingDir: workspace.workingDir,
+      runVolume: { storageClass: options.runStorageClass },
+      ...prepared.options
+    };
+    try {
+      return target.compile(runAnalysis, options.notebook, runtimeSource(), compileOptions);
+    } catch (err) {
+      if (err instanceof CompileError) {
+        throw new ClusterError('not-compiled', err.message);
+      }
+      throw err;
+    }
+  };
+  // Compile once before touching the cluster, so a pipeline that cannot compile creates nothing.
+  compile(
+    Object.fromEntries(
+      workspace.snapshot.map(v => [v.claim, { snapshot: `${v.claim}-snapshot`, size: '1Gi' }])
+    )
+  );
+  const taken = await snapshotWorkspace(workspace, options, id, kube);
+  let compiled;
+  let cluster;
+  try {
+    compiled = compile(
+      Object.fromEntries(
+        taken.map(t => [
+          t.claim,
+          {
+            snapshot: t.snapshot,
+            size: restoredSize(t.size, t.restoreSize),
+            storageClass: t.storageClass,
+            accessMode: t.accessMode
+          }
+        ])
+      )
+    );
+    cluster = await target.submit(compiled, {
+      id,
+      namespace: workspace.namespace,
+      parameters: Object.fromEntries(
+        compiled.plan.parameters.map(p => [p.key, runAnalysis.parameters[p.name].value])
+      ),
+      kube,
+      kfpEndpoint: () => kfpEndpoint(options, analysis),
+      kfpToken: options.kfpToken,
+      experiment: analysis.pipeline.experiment || 'cellpipe'
+    });
+  } catch (err) {
+    throw await withSnapshotsDeleted(err, taken, workspace.namespace, kube);
+  }
+
+  const snapshots: RecordedSnapshot[] = [
+    ...taken.map(t => ({
+      claim: t.claim,
+      mountPath: t.mountPath,
+      snapshot: t.snapshot,
+      snapshotClass: t.snapshotClass,
+      restoreSize: t.restoreSize
+    })),
+    ...workspace.mounted.map(v => ({ claim: v.claim, mountPath: v.mountPath }))
+  ];
+  const warnings = [...workspace.warnings, ...prepared.warnings, ...compiled.warnings];
+  const owner = ownerOfThisProcess(options.owner ?? 'cli');
+  // The runnable steps (a notebook step's sub-pipeline steps are `NOTEBOOK_STEP.STEP`), as a local run has them.
+  const runnable = compiled.plan.steps.map(s => s.runnable);
+  const order = runnable.map(r => r.name);
+  const deps = Object.fromEntries(
+    runnable.map(r => [r.name, [...new Set([...r.deps, ...Object.values(r.sources)])].sort()])
+  );
+  const record: RunRecord = {
+    id,
+    notebook: notebookPath,
+    pipeline: runAnalysis.pipeline.name,
+    status: 'running',
+    started: new Date().toISOString(),
+    parameters: options.parameters,
+    order,
+    plan: { deps, cacheKeys: {}, reuse: {} },
+    owner,
+    steps: Object.fromEntries(order.map(s => [s, { status: 'queued', cached: false }])),
+    metrics: {},
+    target: options.target,
+    cluster,
+    clusterTasks: Object.fromEntries(compiled.plan.steps.map(s => [s.runnable.name, s.name])),
+    snapshots,
+    volumes: mode,
+    ...(options.access && Object.keys(options.access).length > 0 ? { access: options.access } : {}),
+    ...(warnings.length > 0 ? { warnings } : {})
+  };
+  // The run is on the cluster now: its folder records it (a folder that cannot be written is said in the
+  // record the caller gets; the run goes on on the cluster).
+  const journal = new RunJournal(dir, record);
+  try {
+    await mkdir(join(dir, 'logs'), { recursive: true });
+    await createLease(dir, owner);
+  } catch {
+    // the journal below reports what cannot be written
+  }
+  if (!(await journal.save())) {
+    record.followError = journal.failure!;
+  }
+  const tasks = new Map(compiled.plan.steps.map(s => [s.name, s.runnable.name]));
+  const cleanup = snapshotCleanup(
+    kube,
+    workspace.namespace,
+    taken.map(t => t.snapshot)
+  );
+  const follow = (followOptions: FollowOptions = {}) => {
+    const backend = target.follow(cluster, [...tasks.keys()], { kube, kfpToken: options.kfpToken });
+    return followClusterRun(dir, record, backend!, tasks, {
+      pollMs: options.pollMs,
+      ...followOptions,
+      cleanup
+    });
+  };
+
+  return { record, follow };
+}
+
+async function snapshotWorkspace(
+  workspace: ClusterWorkspace,
+  options: ClusterSubmitOptions,
+  id: string,
+  kube: (action: string) => KubeClients
+): Promise<TakenSnapshot[]> {
+  if (workspace.snapshot.length === 0) {
+    return [];
+  }
+  const kc = kube('snapshot the workspace volumes');
+  const availability = await planSnapshots(kc, workspace.namespace, workspace.snapshot);
+  if (!availability.ok) {
+    throw new ClusterError(
+      'no-snapshot-class',
+      `Cannot snapshot the workspace volumes: ${availability.reason}. Submit with --mount-volumes ` +
+        '(HTTP: "volumes": "mount") to mount the existing volumes instead; steps then see the files as they ' +
+        'are when they run, and need ReadWriteMany volumes to run on other nodes.'
+    );
+  }
+  return takeSnapshots(kc, availability.plans, {
+    runId: id,
+    namespace: workspace.namespace,
+    labels: {
+      'cellpipe.dev/pipeline': options.analysis.pipeline.name
+        .toLowerCase()
+        .replace(/[^a-z0-9.-]/g, '-')
+        .slice(0, 63)
+    },
+    timeoutMs: options.snapshotTimeoutMs,
+    pollMs: options.pollMs
+  });
+}
+
+/** The error of a submission that failed after snapshots were taken, once they are deleted again. */
+async function withSnapshotsDeleted(
+  err: unknown,
+  taken: TakenSnapshot[],
+  namespace: string,
+  kube: (action: string) => KubeClients
+): Promise<unknown> {
+  if (taken.length === 0) {
+    return err;
+  }
+  const left = await deleteSnapshots(
+    kube('delete the snapshots'),
+    namespace,
+    taken.map(t => t.snapshot)
+  );
+  if (!(err instanceof ClusterError)) {
+    return err;
+  }
+  return new ClusterError(
+    err.code,
+    `${err.message} ` +
+      (left.length > 0
+        ? `The VolumeSnapshots ${left.join(', ')} could not be deleted; delete them yourself.`
+        : `The VolumeSnapshots taken for this run were deleted.`)
+  );
+}
+
+/** Follows a cluster run again after the process that followed it was gone, from its record. */
+export function refollowClusterRun(
+  dir: string,
+  record: RunRecord,
+  connection: Pick<ClusterConnection, 'kube' | 'kfpToken'>,
+  options: FollowOptions = {}
+): Promise<FollowResult> | null {
+  const cluster = record.cluster;
+  if (!cluster) {
+    return null;
+  }
+  const tasks = new Map(Object.entries(record.clusterTasks ?? {}).map(([step, task]) => [task, step]));
+  const kube = kubeAccess(connection);
+  const backend = CLUSTER_TARGETS[cluster.kind].follow(cluster, [...tasks.keys()], {
+    kube,
+    kfpToken: connection.kfpToken
+  });
+  const cleanup = snapshotCleanup(
+    kube,
+    cluster.namespace,
+    (record.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []))
+  );
+  return backend ? followClusterRun(dir, record, backend, tasks, { ...options, cleanup }) : null;
+}
+
+/**
+ * Deletes the run's VolumeSnapshots once it has ended (its restored claims are gone with the workflow), so
+ * a run leaves nothing behind; a snapshot that cannot be deleted is named in the run's warnings.
+ */
+function snapshotCleanup(
+  kube: (action: string) => KubeClients,
+  namespace: string,
+  names: string[]
+): ((record: RunRecord) => Promise<void>) | undefined {
+  if (names.length === 0) {
+    return undefined;
+  }
+  return async record => {
+    let left: string[];
+    try {
+      left = await deleteSnapshots(kube('delete the snapshots'), namespace, names);
+    } catch {
+      left = names;
+    }
+    if (left.length > 0) {
+      record.warnings = [
+        ...(record.warnings ?? []),
+        `The VolumeSnapshots ${left.join(', ')} of this run could not be deleted; delete them yourself.`
+      ];
+    }
+  };
+}
+
+/**
+ * The size of a claim restored from a snapshot: the workspace PVC's own size, or the snapshot's
+ * `restoreSize` when that is larger (a restore may not be smaller). CSI drivers report `restoreSize` as the
+ * bytes the snapshot holds (the lab's driver: "15783"), so taking it alone would give the steps a workspace
+ * with no room to write in.
+ */
+export function restoredSize(claimSize: string, restoreSize: string | undefined): string {
+  if (!restoreSize) {
+    return claimSize;
+  }
+  const claim = parseQuantity(claimSize);
+  const restore = parseQuantity(restoreSize);
+  return claim !== null && restore !== null && restore > claim ? restoreSize : claimSize;
+}

@@ -1,0 +1,277 @@
+/**
+ * Running a prepared local run, as its owner: each step as soon as its upstream steps succeeded, at most
+ * `parallel` at once, driven by the core's run lifecycle. Also how a new owner takes over a run whose
+ * owner is gone: steps recorded as running are adopted (their process, still running or not, is waited
+ * for and judged by its files, never started again), then the run goes on (`mode: 'run'`) or is closed
+ * (`mode: 'close'`, for the reason given).
+ *
+ * A step is marked running in run.json before its process starts, so an owner that dies at any moment
+ * leaves a record from which the next owner knows every step that may have started. When run.json cannot
+ * be written (folder made read-only, disk full), no further step starts, the running ones are stopped,
+ * and the run fails with that reason (the record is still returned, with the reason, to the caller).
+ */
+import { readFile, rm, stat } from 'fs/promises';
+import { cpus } from 'os';
+import { dirname, join } from 'path';
+import { RunLifecycle } from '../../../../src/core/runs/lifecycle';
+import type { RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
+import type { StepSettings } from '../../../../src/core/tags/settings';
+import { isRunning, processesWithArgument } from '../../process-identity';
+import { fileProblem } from '../../runs/file-problem';
+import { RunJournal } from '../../runs/run-journal';
+import { STEP_SETTINGS, stepParametersFile } from './prepare';
+import { CachedStepFiles, StepCache } from './step-cache';
+import { stepEnvironment, StepEnvironmentError } from './step-env';
+import { stepOutcome } from './step-outcome';
+import { adoptStep, launchStep, StepProcess } from './step-process';
+
+export interface ExecuteOptions {
+  python: string;
+  /** How many steps run at once; default: the number of cores. */
+  parallel?: number;
+  onStep?: (step: string, record: StepRecord, run: RunRecord) => void;
+  /** Called once run.json exists: from then on the run can be read, listed and followed. */
+  onRecorded?: (record: RunRecord) => void;
+  /** Cancels the run: running steps are stopped, queued ones never start. */
+  signal?: AbortSignal;
+  /** `run` (default): run every step it can; `close`: only wait for adopted steps, then end for `reason`. */
+  mode?: 'run' | 'close';
+  /** Why a closed run ends (mode `close`). */
+  reason?: string;
+}
+
+export async function executeRun(
+  dir: string,
+  record: RunRecord,
+  options: ExecuteOptions
+): Promise<RunRecord> {
+  const journal = new RunJournal(dir, record);
+  const life = new RunLifecycle(record, (step, r) => options.onStep?.(step, r, record));
+  const cache = new StepCache(join(dirname(record.notebook), '.cellpipe', 'cache'));
+  const limit = Math.max(1, options.parallel ?? cpus().length);
+  const processes = new Map<string, StepProcess>();
+  const tasks = new Map<string, Promise<void>>();
+  const aborted = () => options.signal?.aborted === true;
+  const stopAll = () => processes.forEach(p => p.stop());
+  options.signal?.addEventListener('abort', stopAll);
+  const program = (step: string) => join(dir, 'programs', `${step}.py`);
+  const settings = await readJson<Record<string, Pick<StepSettings, 'env' | 'secrets'>>>(
+    join(dir, STEP_SETTINGS),
+    {}
+  );
+
+  /** Waits for a step's process and records how the step ended; `adopted`: not our child (no exit status). */
+  const settle = async (step: string, proc: StepProcess | null, started: number, adopted: boolean) => {
+    const exit = proc ? await proc.exited : null;
+    processes.delete(step);
+    const outcome = await stepOutcome(dir, step, adopted ? null : exit);
+    const finished = new Date();
+    const timing = { finished: finished.toISOString(), seconds: (finished.getTime() - started) / 1000 };
+    if (aborted() && outcome.status !== 'succeeded') {
+      life.move(step, { status: 'cancelled', ...timing, ...pick(outcome, 'exitCode', 'signal') });
+    } else {
+      if (outcome.status === 'succeeded') {
+        // Stored even when this run did not look in the cache: a later run may.
+        await cache
+          .store(record.plan.cacheKeys[step], stepFiles(dir, step), record.id)
+          .catch(err =>
+            warn(
+              record,
+              `Step ${step} could not be stored in the cache: ${fileProblem(err, 'store it', dir)}`
+            )
+          );
+      }
+      life.move(step, { ...outcome, ...timing });
+    }
+    await journal.save();
+  };
+
+  const runStep = async (step: string) => {
+    const started = Date.now();
+    // Recorded before anything starts: a new owner then knows this step may be running.
+    life.move(step, { status: 'running', started: new Date(started).toISOString() });
+    if (!(await journal.save())) {
+      return;
+    }
+    const stepDir = join(dir, 'steps', step);
+    const dataDir = join(dir, 'data', step);
+    try {
+      // A fresh start: nothing of an earlier attempt (a stale error.json) stays beside this one.
+      await rm(stepDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(join(dir, 'logs', `${step}.log`), { force: true });
+    } catch (err) {
+      return fail(step, started, fileProblem(err, 'clear the step folder', dir));
+    }
+    const key = record.plan.cacheKeys[step];
+    if (record.plan.reuse[step] && (await cache.has(key))) {
+      try {
+        const { run } = await cache.restore(key, stepFiles(dir, step));
+        life.move(step, {
+          status: 'succeeded',
+          cached: true,
+          ...(run ? { cachedFrom: run } : {}),
+          finished: new Date().toISOString(),
+          seconds: 0
+        });
+        await journal.save();
+        return;
+      } catch {
+        // an entry that went away or cannot be linked: run the step instead
+      }
+    }
+    let proc: StepProcess;
+    try {
+      proc = launchStep({
+        python: options.python,
+        args: [program(step), dir, stepParametersFile(dir, step)],
+        cwd: join(dir, 'workspace'),
+        env: stepEnvironment(step, settings[step] ?? {}),
+        log: join(dir, 'logs', `${step}.log`)
+      });
+    } catch (err) {
+      const message =
+        err instanceof StepEnvironmentError
+          ? err.message
+          : fileProblem(err, `open the log of step ${step}`, dir);
+      return fail(step, started, message);
+    }
+    processes.set(step, proc);
+    if (aborted()) {
+      proc.stop();
+    }
+    life.annotate(step, { process: proc.ref });
+    if (!(await journal.save())) {
+      proc.stop();
+    }
+    await settle(step, proc, started, false);
+  };
+
+  const fail = async (step: string, started: number, message: string) => {
+    const finished = new Date();
+    life.move(step, {
+      status: 'failed',
+      finished: finished.toISOString(),
+      seconds: (finished.getTime() - started) / 1000,
+      error: { message, cell: null, line: null }
+    });
+    await journal.save();
+  };
+
+  /** A step recorded as running by an owner that is gone: wait for its process, never start it again. */
+  const adopt = async (step: string) => {
+    const known = record.steps[step].process;
+    const refs = isRunning(known) ? [known!] : processesWithArgument(program(step));
+    if (refs.length === 0 && !known && !(await exists(join(dir, 'logs', `${step}.log`)))) {
+      // Its owner died after recording it but before opening its log: it never started. It goes back to
+      // the queue (a correction of the record, not a step moving back).
+      record.steps[step] = { status: 'queued', cached: false };
+      options.onStep?.(step, record.steps[step], record);
+      return;
+    }
+    const started = Date.parse(record.steps[step].started ?? '') || Date.now();
+    for (const ref of refs.slice(1)) {
+      await adoptStep(ref).exited; // the same step twice (a wrapper and its Python): wait for all
+    }
+    const proc = refs.length > 0 ? adoptStep(refs[0]) : null;
+    if (proc) {
+      processes.set(step, proc);
+      if (aborted()) {
+        proc.stop();
+      }
+    }
+    await settle(step, proc, started, true);
+  };
+
+  try {
+    if (!(await journal.save())) {
+      return finishRun(life, journal, options);
+    }
+    options.onRecorded?.(record);
+    for (const step of life.running()) {
+      tasks.set(step, adopt(step));
+    }
+    for (;;) {
+      const going = (options.mode ?? 'run') === 'run' && !aborted() && !journal.failure;
+      if (journal.failure) {
+        stopAll();
+      }
+      if (going) {
+        if (life.skipBlocked().length > 0) {
+          await journal.save();
+        }
+        for (const step of life.ready()) {
+          if (tasks.size >= limit) {
+            break;
+          }
+          tasks.set(step, runStep(step));
+        }
+      }
+      if (tasks.size === 0) {
+        break;
+      }
+      const done = await Promise.race([...tasks].map(([step, task]) => task.then(() => step)));
+      tasks.delete(done);
+    }
+    return await finishRun(life, journal, options);
+  } finally {
+    options.signal?.removeEventListener('abort', stopAll);
+  }
+}
+
+async function finishRun(
+  life: RunLifecycle,
+  journal: RunJournal,
+  options: ExecuteOptions
+): Promise<RunRecord> {
+  const record = life.record;
+  for (const step of record.order) {
+    if (record.steps[step].status === 'succeeded') {
+      Object.assign(record.metrics, await readJson(join(journal.dir, 'steps', step, 'metrics.json'), {}));
+    }
+  }
+  const failure = journal.failure ?? (options.mode === 'close' ? options.reason : undefined);
+  life.finish({ cancelled: options.signal?.aborted, failure, now: new Date().toISOString() });
+  await journal.save(true);
+  return record;
+}
+
+function warn(record: RunRecord, warning: string): void {
+  record.warnings = [...(record.warnings ?? []), warning];
+}
+
+function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) {
+    if (value[key] !== undefined) {
+      out[key] = value[key];
+    }
+  }
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readJson<T>(path: string, fallback: T): Promise<T> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Where a step's results are in its run folder. */
+function stepFiles(dir: string, step: string): CachedStepFiles {
+  return {
+    dataDir: join(dir, 'data', step),
+    stepDir: join(dir, 'steps', step),
+    log: join(dir, 'logs', `${step}.log`)
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * Starting a run: the one service behind `POST /api/runs`, `cellpipe run` and `cellpipe submit`. It
+ * analyses the notebook, refuses a pipeline with error diagnostics (the core's rule), reads the parameter
+ * overrides and the step selection, and starts the run on the local engine or submits it to the cluster.
+ * Shells turn its `StartRunError`s into their own answers (an HTTP status, an exit status).
+ */
+import type { Diagnostic } from '../../../src/core/diagnostics';
+import type { NotebookData } from '../../../src/core/notebook/model';
+import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
+import { runRefusal } from '../../../src/core/runs/refusal';
+import type { ClusterAccess, RunOwner, RunRecord, StartRunRequest } from '../../../src/core/runs/run-record';
+import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
+import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
+import { ClusterError } from '../engines/cluster/cluster-errors';
+import type { FollowOptions, FollowResult } from '../engines/cluster/cluster-follow';
+import { submitClusterRun } from '../engines/cluster/cluster-submit';
+import type { ClusterConnection } from '../engines/cluster/connection';
+import { runPrepared } from '../engines/local/engine';
+import { prepareLocalRun, RunSetupError } from '../engines/local/prepare';
+import { kernelPython, kernelSpecName } from '../kernel-python';
+import { nodeAnalyser } from '../node-analyser';
+import { analysisOptions } from '../notebook-file';
+import { basename, dirname } from 'path';
+import { ownerOfThisProcess } from './run-lease';
+
+export interface StartOptions extends Pick<StartRunRequest, 'cache' | 'steps' | 'target' | 'volumes'> {
+  /** Absolute path of the notebook (its folder holds the runs). */
+  notebookPath: string;
+  /** What to run: the file's content or the live content the frontend sent. */
+  notebook: NotebookData;
+  /**
+   * The server's Jupyter root: the notebooks this one runs (`notebook:` steps) are named relative to it and
+   * cannot be outside it. Default (the CLI): the notebook's folder, unconfined.
+   */
+  root?: string;
+  /** `NAME=VALUE` texts, typed by the notebook's parameters. */
+  parameters?: string[];
+  parallel?: number;
+  /** The Python for steps; default: the notebook kernel spec's, else `jupyterPython`. */
+  python?: string;
+  jupyterPython: string;
+  /** Who starts it (its first owner). */
+  owner: RunOwner['kind'];
+  /** The run exists (it can be read from now on), before any step of it changed. */
+  onStarted?: (run: RunRecord) => void;
+  /** A step changed (`run.steps[step]`); cluster runs report steps through `follow`. */
+  onStep?: (step: string, run: RunRecord) => void;
+  /** Local runs: cancels the run. */
+  signal?: AbortSignal;
+  /** Cluster runs: how to reach the cluster, and the submit settings the CLI has flags for. */
+  cluster?: () => ClusterConnection;
+  /** The user's connection settings, recorded so that the run can be followed again with them. */
+  access?: ClusterAccess;
+  image?: string;
+  runStorageClass?: string;
+  pollMs?: number;
+  /** `cellpipe submit`: a notebook whose target is local is a usage error, not a local run. */
+  requireCluster?: boolean;
+}
+
+export type StartedRun =
+  | { kind: 'local'; record: RunRecord; done: Promise<RunRecord> }
+  | { kind: 'cluster'; record: RunRecord; follow(options?: FollowOptions): Promise<FollowResult> };
+
+/** Why a run was not started: `code` and `status` for HTTP, `usage` for the CLI (exit 2 rather than 1). */
+export class StartRunError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly usage = false,
+    /** The error diagnostics of a refused pipeline, each with its cell and line. */
+    readonly diagnostics: Diagnostic[] = []
+  ) {
+    super(message);
+  }
+}
+
+/** The analysis a run starts from, with the notebooks its `notebook:` steps run (inside `root` when given). */
+export async function analyseRunNotebook(
+  notebookPath: string,
+  notebook: NotebookData,
+  root?: string
+): Promise<PipelineAnalysis> {
+  return analyzeNotebook(
+    notebook,
+    await nodeAnalyser(),
+    await analysisOptions(notebookPath, notebook, root ?? dirname(notebookPath), !!root)
+  );
+}
+
+export async function startRun(options: StartOptions): Promise<StartedRun> {
+  const { notebook, notebookPath } = options;
+  const analysis = await analyseRunNotebook(notebookPath, notebook, options.root);
+  const selection = options.steps ?? { mode: 'all' };
+  const target = options.target ?? analysis.pipeline.target;
+  const refused = runRefusal(analysis, { file: basename(notebookPath), target, steps: selection });
+  if (refused?.code === 'pipeline-has-errors' || refused?.code === 'no-steps') {
+    throw new StartRunError(refused.code, 422, refused.message, false, refused.errors);
+  }
+  if (options.requireCluster && target !== 'kfp' && target !== 'argo') {
+    throw new StartRunError(
+      'invalid-request',
+      400,
+      `${basename(notebookPath)}: say where to submit: --target kfp or --target argo`,
+      true
+    );
+  }
+  if (refused) {
+    // Which steps were asked for is the caller's mistake (a CLI usage error).
+    throw new StartRunError(refused.code, 400, refused.message, true);
+  }
+  const parameters = parameterValues(options.parameters ?? [], analysis);
+  if (target === 'kfp' || target === 'argo') {
+    return startCluster(options, analysis, parameters, target);
+  }
+  // A step name selects that step, or every step of a notebook step's sub-pipeline.
+  const runnable = runnableSteps(analysis, notebook);
+  const only =
+    selection.mode === 'one'
+      ? selectSteps(runnable, selection.step!)
+      : selection.mode === 'from'
+        ? stepAndDownstream(runnable, selection.step!)
+        : undefined;
+  let prepared;
+  try {
+    prepared = await prepareLocalRun({
+      notebookPath,
+      notebook,
+      analysis,
+      parameters,
+      cache: options.cache,
+      only,
+      owner: ownerOfThisProcess(options.owner)
+    });
+  } catch (err) {
+    if (err instanceof RunSetupError) {
+      throw new StartRunError('run-not-prepared', 500, err.message);
+    }
+    throw err;
+  }
+  const python = options.python ?? (await pythonFor(notebook, options.jupyterPython));
+  prepared.record.python = python;
+  let recorded: () => void = () => undefined;
+  const isRecorded = new Promise<void>(resolve => (recorded = resolve));
+  const done = runPrepared(prepared, {
+    python,
+    parallel: options.parallel,
+    signal: options.signal,
+    onStep: (step, _s, run) => options.onStep?.(step, run),
+    onRecorded: record => {
+      options.onStarted?.(record);
+      recorded();
+    }
+  });
+  // Started once the run can be read (or it ended at once, e.g. its folder could not be written).
+  await Promise.race([isRecorded, done]);
+  return { kind: 'local', record: prepared.record, done };
+}
+
+async function startCluster(
+  options: StartOptions,
+  analysis: PipelineAnalysis,
+  parameters: Record<string, ParameterValue>,
+  target: 'kfp' | 'argo'
+): Promise<StartedRun> {
+  if (!options.cluster) {
+    throw new StartRunError('not-in-cluster', 409, 'This shell has no cluster connection.');
+  }
+  let connection: ClusterConnection;
+  try {
+    connection = options.cluster();
+  } catch (err) {
+    throw new StartRunError('invalid-request', 400, (err as Error).message, true);
+  }
+  try {
+    const submitted = await submitClusterRun({
+      ...connection,
+      access: options.access,
+      target,
+      notebookPath: options.notebookPath,
+      notebook: options.notebook,
+      analysis,
+      parameters,
+      volumes: options.volumes,
+      image: options.image,
+      runStorageClass: options.runStorageClass,
+      pollMs: options.pollMs,
+      owner: options.owner
+    });
+    options.onStarted?.(submitted.record);
+    return { kind: 'cluster', record: submitted.record, follow: submitted.follow };
+  } catch (err) {
+    if (err instanceof ClusterError) {
+      throw new StartRunError(err.code, err.httpStatus, err.message);
+    }
+    throw err;
+  }
+}
+
+/** `NAME=VALUE` texts as typed values; a bad one is the caller's mistake. */
+function parameterValues(
+  texts: readonly string[],
+  analysis: PipelineAnalysis
+): Record<string, ParameterValue> {
+  const values: Record<string, ParameterValue> = {};
+  for (const text of texts) {
+    try {
+      const { name, value } = parseParameterOverride(text, analysis.parameters);
+      values[name] = value;
+    } catch (err) {
+      throw new StartRunError('invalid-parameter', 400, (err as Error).message, true);
+    }
+  }
+  return values;
+}
+
+/** The kernel spec's Python, looked up once per kernel name and process (it starts a Python). */
+const kernelPythons = new Map<string, Promise<string>>();
+
+function pythonFor(notebook: NotebookData, jupyterPython: string): Promise<string> {
+  const key = `${kernelSpecName(notebook) ?? ''}\0${jupyterPython}`;
+  let python = kernelPythons.get(key);
+  if (!python) {
+    python = kernelPython(notebook, jupyterPython).then(k => k.python);
+    kernelPythons.set(key, python);
+  }
+  return python;
+}

@@ -1,0 +1,91 @@
+/**
+ * The Argo Workflow (argoproj.io/v1alpha1) as cellpipe writes it: the fields of Argo's Workflow spec that
+ * cellpipe uses, with Kubernetes' own names for the container, volume and scheduling parts.
+ */
+
+export interface ArgoClaimTemplate {
+  metadata: { name: string };
+  spec: {
+    accessModes: string[];
+    storageClassName?: string;
+    resources: { requests: { storage: string } };
+    dataSource?: { apiGroup: string; kind: string; name: string };
+  };
+}
+
+export interface ArgoVolume {
+  name: string;
+  persistentVolumeClaim: { claimName: string };
+}
+
+export type ArgoEnvVar =
+  | { name: string; value: string }
+  | { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } };
+
+export interface ArgoContainer {
+  image: string;
+  command: string[];
+  args: string[];
+  env?: ArgoEnvVar[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  volumeMounts: Array<{ name: string; mountPath: string }>;
+  workingDir?: string;
+}
+
+export interface ArgoToleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+}
+
+export interface ArgoDagTemplate {
+  name: string;
+  dag: { tasks: Array<{ name: string; template: string; dependencies?: string[] }> };
+}
+
+export interface ArgoContainerTemplate {
+  name: string;
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  retryStrategy?: { limit: string; retryPolicy: string };
+  activeDeadlineSeconds?: number;
+  nodeSelector?: Record<string, string>;
+  tolerations?: ArgoToleration[];
+  affinity?: {
+    podAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: Array<{
+        labelSelector: { matchExpressions: Array<{ key: string; operator: string; values: string[] }> };
+        topologyKey: string;
+      }>;
+    };
+  };
+  container: ArgoContainer;
+  outputs: {
+    parameters: Array<{ name: string; valueFrom: { path: string; default: string } }>;
+    /** With an artifact repository: whole files, not tarred. */
+    artifacts?: Array<{
+      name: string;
+      path: string;
+      optional: boolean;
+      archive: { none: Record<string, never> };
+    }>;
+  };
+  /** With an artifact repository: the step's log is archived there too. */
+  archiveLocation?: { archiveLogs: boolean };
+}
+
+export interface ArgoWorkflow {
+  apiVersion: 'argoproj.io/v1alpha1';
+  kind: 'Workflow';
+  metadata: { generateName: string; labels: Record<string, string>; annotations?: Record<string, string> };
+  spec: {
+    entrypoint: string;
+    arguments?: { parameters: Array<{ name: string; value: string }> };
+    /** The namespace's artifact repository (ConfigMap and key). */
+    artifactRepositoryRef?: { configMap: string; key: string };
+    volumeClaimTemplates: ArgoClaimTemplate[];
+    volumeClaimGC: { strategy: string };
+    volumes?: ArgoVolume[];
+    templates: Array<ArgoDagTemplate | ArgoContainerTemplate>;
+  };
+}
