@@ -217,9 +217,10 @@ def test_the_argo_controller_restarted_mid_run():
 def test_the_notebook_pod_restarted_mid_run_is_followed_again():
     folder = "e2e/pod-restart"
     fresh(folder, "nb.ipynb", two_steps(first_source="time.sleep(45)"))
-    status, body = server("POST", "/api/runs", {"notebook": f"{folder}/nb.ipynb"})
+    # As the Run button does with the Argo target chosen.
+    status, body = server("POST", "/api/runs", {"notebook": f"{folder}/nb.ipynb", "target": "argo"})
     assert status == 201, body
-    run_id = body["run"]["id"]
+    run_id = body["run"]
     wait("step first to run", lambda: run_record(folder, run_id)["steps"]["first"]["status"] == "running", 240)
     kubectl("delete", "pod", POD, "--wait=true", timeout=180)
     kubectl("wait", "--for=condition=Ready", f"pod/{POD}", "--timeout=300s", timeout=320)

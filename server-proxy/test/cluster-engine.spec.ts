@@ -196,7 +196,8 @@ describe('Argo runs', () => {
     expect(record.status).toBe('failed');
     expect(record.steps.load_data.status).toBe('succeeded');
     expect(record.steps.train.error).toEqual({
-      message: 'Step train failed on the cluster: Error (exit code 1)',
+      // Argo's message for a container that exited non-zero, as the lab's v3.7 words it.
+      message: 'Step train failed on the cluster: main: Error (exit code 1)',
       cell: null,
       line: null
     });
@@ -228,10 +229,13 @@ describe('Argo runs', () => {
     const o = await options({ forbidden: ['team-b'] }, { target: 'argo', namespace: 'team-b' });
     const err = await failure(submitClusterRun(o));
     expect([err.code, err.httpStatus]).toEqual(['forbidden', 403]);
+    // Who may not do what, read from the API server's RBAC refusal (worded as the lab's real one).
     expect(err.message).toMatch(
-      /^Could not create the Argo Workflow: no access in namespace "team-b"\. Check the namespace/
+      /^Could not create the Argo Workflow: the service account default-editor \(namespace team-b\) may not create workflows\.argoproj\.io in namespace "team-b"\. Ask your cluster admin/
     );
-    expect(err.message).toContain('cannot create resource in the namespace "team-b"');
+    expect(err.message).toContain(
+      'The server said: workflows.argoproj.io is forbidden: User "system:serviceaccount:team-b:default-editor" cannot create resource "workflows" in API group "argoproj.io" in the namespace "team-b"'
+    );
     expect(runsOf(o.notebookPath)).toEqual([]);
   });
 

@@ -12,6 +12,7 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
+import { basename } from 'path';
 
 export interface FakeOptions {
   /** Namespaces where every request is answered 403 Forbidden. */
@@ -20,6 +21,24 @@ export interface FakeOptions {
   workflowCreate?: { code: number; reason: string; message: string };
   /** The step (task) that fails in Argo/KFP runs. */
   failTask?: string;
+  /** Argo: the failed task's node message (default as for a non-zero exit: "main: Error (exit code 1)"). */
+  failMessage?: string;
+  /** Argo: the failed task's `error` output parameter (what the step runtime wrote; default `{}`). */
+  failError?: Record<string, unknown>;
+  /** Argo: the failed task's retryStrategy limit: a Retry node over limit + 1 failed attempts. */
+  failRetries?: number;
+  /**
+   * Argo: the namespace has an artifact repository (ConfigMap `artifact-repositories`, Secret `lab-s3`) on
+   * this server's S3 (path style, bucket `argo-artifacts`): steps' outputs, metrics and logs are objects
+   * there, and the Workflow's status names the repository and each node's artifact keys.
+   */
+  artifacts?: boolean;
+  /** The workflow's pods were garbage-collected: listing them answers none. */
+  podsGone?: boolean;
+  /** What each step printed (its stream output); default `hello from TASK`. */
+  stdout?: string;
+  /** The access key the S3 store knows (default `lab`, the one in Secret `lab-s3`). */
+  s3AccessKey?: string;
   /** How many GETs until a VolumeSnapshot is readyToUse. */
   snapshotReadyAfter?: number;
   /** status.error.message a VolumeSnapshot reports instead of becoming ready. */
@@ -59,7 +78,11 @@ interface Stored {
 interface Workflow extends Stored {
   /** Ticks when it was stopped (spec.shutdown): its nodes stay as they were then. */
   stoppedAt?: number;
-  body: { metadata: { name: string; labels?: Record<string, string> }; spec: WorkflowSpec; status?: unknown };
+  body: {
+    metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+    spec: WorkflowSpec;
+    status?: unknown;
+  };
 }
 
 interface WatchStream {
@@ -69,7 +92,15 @@ interface WatchStream {
 }
 interface WorkflowSpec {
   shutdown?: string;
-  templates: { name: string; dag?: { tasks: { name: string }[] } }[];
+  templates: {
+    name: string;
+    dag?: { tasks: { name: string }[] };
+    outputs?: {
+      parameters?: { name: string; valueFrom?: { path: string; default?: string } }[];
+      artifacts?: { name: string; path: string }[];
+    };
+    archiveLocation?: { archiveLogs?: boolean };
+  }[];
 }
 
 export class FakeCluster {
@@ -81,6 +112,8 @@ export class FakeCluster {
   readonly kfpRuns = new Map<string, { body: Record<string, unknown>; gets: number; tasks: string[] }>();
   readonly experiments: { experiment_id: string; display_name: string; namespace: string }[] = [];
   readonly tokens = new Set<string>();
+  /** The S3 store's objects (bucket/key → text), as Argo's executor uploaded them. */
+  readonly objects = new Map<string, string>();
   /** Watch streams open now. */
   readonly watches = new Set<WatchStream>();
   /** The last resourceVersion given out; versions below `compacted` are gone (410 Expired). */
@@ -126,12 +159,17 @@ export class FakeCluster {
     const method = req.method;
     const ns = /\/namespaces\/([^/]+)/.exec(path)?.[1];
     if (ns && this.options.forbidden?.includes(ns)) {
-      const what = path.split('/').filter(Boolean).slice(-1)[0];
+      // As the lab's API server words an RBAC refusal (group-qualified resource, verb, API group).
+      const r = /^\/apis?\/(?:([^/]+)\/)?v[^/]+\/namespaces\/[^/]+\/([^/]+)(\/[^/]+)?/.exec(path);
+      const [group, plural, named] = [r?.[1] ?? '', r?.[2] ?? '', !!r?.[3]];
+      const verb =
+        method === 'GET' ? (named ? 'get' : 'list') : method === 'POST' ? 'create' : method!.toLowerCase();
       return status(
         res,
         403,
         'Forbidden',
-        `${what} is forbidden: User "system:serviceaccount:${ns}:default-editor" cannot ${method === 'GET' ? 'get' : 'create'} resource in the namespace "${ns}"`
+        `${group ? `${plural}.${group}` : plural} is forbidden: User "system:serviceaccount:${ns}:default-editor" ` +
+          `cannot ${verb} resource "${plural}"${group ? ` in API group "${group}"` : ''} in the namespace "${ns}"`
       );
     }
     let m: RegExpExecArray | null;
@@ -146,7 +184,7 @@ export class FakeCluster {
       const wf = /workflows.argoproj.io\/workflow=(.+)/.exec(
         url.searchParams.get('labelSelector') ?? ''
       )?.[1];
-      const workflow = wf ? this.workflows.get(wf) : undefined;
+      const workflow = wf && !this.options.podsGone ? this.workflows.get(wf) : undefined;
       const tasks = workflow ? dagTasks(workflow.body.spec) : [];
       return json(res, 200, {
         kind: 'PodList',
@@ -171,6 +209,40 @@ export class FakeCluster {
           'time="2026-01-01T00:00:06.000Z" level=info msg="sub-process exited" argo=true error="<nil>"\n' +
           'time="2026-01-01T00:00:06.000Z" level=info msg="Taring /tmp/cellpipe/outputs.json"\n'
       );
+    }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(path)) && method === 'GET') {
+      if (!this.options.artifacts || m[2] !== 'artifact-repositories') {
+        return status(res, 404, 'NotFound', `configmaps "${m[2]}" not found`);
+      }
+      // As Kubeflow's profile controller (and the lab's 80-notebook.sh) makes it.
+      return json(res, 200, {
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
+        metadata: {
+          name: m[2],
+          namespace: m[1],
+          annotations: { 'workflows.argoproj.io/default-artifact-repository': 'default-v1' }
+        },
+        data: {
+          'default-v1': `archiveLogs: true\ns3:\n  bucket: argo-artifacts\n  endpoint: ${this.s3Endpoint()}\n`
+        }
+      });
+    }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(path)) && method === 'GET') {
+      if (!this.options.artifacts || m[2] !== 'lab-s3') {
+        return status(res, 404, 'NotFound', `secrets "${m[2]}" not found`);
+      }
+      const b64 = (t: string) => Buffer.from(t).toString('base64');
+      return json(res, 200, {
+        kind: 'Secret',
+        apiVersion: 'v1',
+        metadata: { name: m[2], namespace: m[1] },
+        type: 'Opaque',
+        data: { accesskey: b64('lab'), secretkey: b64('labsecret') }
+      });
+    }
+    if ((m = /^\/argo-artifacts\/(.+)$/.exec(path)) && method === 'GET') {
+      return this.s3Get(req, res, 'argo-artifacts', decodeURIComponent(m[1]));
     }
     if (
       (m = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]+)$/.exec(path)) &&
@@ -383,6 +455,35 @@ export class FakeCluster {
     status(res, 404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
   }
 
+  /** Where the S3 store answers, as an Argo repository names it (host:port, `insecure`). */
+  s3Endpoint(): string {
+    return this.url.replace(/^http:\/\//, '');
+  }
+
+  /** GetObject, path style, signed (SigV4) with the Secret's access key, answered as S3 does. */
+  private s3Get(req: IncomingMessage, res: ServerResponse, bucket: string, key: string): void {
+    const credential = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    if (credential !== (this.options.s3AccessKey ?? 'lab')) {
+      return s3Error(
+        res,
+        403,
+        'InvalidAccessKeyId',
+        'The AWS Access Key Id you provided does not exist in our records.',
+        key
+      );
+    }
+    const text = this.objects.get(`${bucket}/${key}`);
+    if (text === undefined) {
+      return s3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.', key);
+    }
+    res.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': Buffer.byteLength(text),
+      ETag: '"0"'
+    });
+    res.end(text);
+  }
+
   /** A new object at the next resourceVersion (its ADDED event). */
   private store(kind: Stored['kind'], body: Stored['body']): Stored {
     const stored: Stored = { kind, body, ticks: 0, resourceVersion: 0, last: '', history: [] };
@@ -544,7 +645,8 @@ export class FakeCluster {
     let failed = false;
     tasks.forEach((t, i) => {
       if (failed) {
-        states.push(tick > i + 1 ? 'Omitted' : undefined);
+        // Argo marks the steps after a failed one omitted in the same update that fails it (seen on the lab).
+        states.push('Omitted');
       } else if (tick > i + 1) {
         failed = t === this.options.failTask;
         states.push(failed ? 'Failed' : 'Succeeded');
@@ -573,38 +675,64 @@ export class FakeCluster {
     const nodes: Record<string, unknown> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
+    const id = (i: number, attempt?: number) =>
+      `${name}-${1000 + i}${attempt === undefined ? '' : `-${attempt}`}`;
     tasks.forEach((t, i) => {
       const state = states[i];
-      if (state) {
-        const id = `${name}-${1000 + i}`;
-        nodes[id] = {
-          id,
-          name: `${name}.${t}`,
-          displayName: t,
+      if (!state) {
+        return;
+      }
+      const failed = state === 'Failed';
+      const retries = failed && !stopped && t === this.options.failTask ? (this.options.failRetries ?? 0) : 0;
+      // Pod names as Argo (POD_NAMES v2) gives them: WORKFLOW-TEMPLATE-HASH; the same in artifact keys.
+      const pod = `${name}-${t}-${1000 + i}`;
+      const outputs = this.nodeOutputs(wf, pod, t, i === tasks.length - 1, state, stopped);
+      const node = {
+        name: `${name}.${t}`,
+        displayName: t,
+        templateName: t,
+        phase: state,
+        startedAt: '2026-01-01T00:00:00Z',
+        finishedAt: state === 'Running' ? null : '2026-01-01T00:00:07Z',
+        boundaryID: name,
+        ...(failed
+          ? {
+              message: stopped
+                ? "Stopped with strategy 'Terminate'"
+                : (this.options.failMessage ?? 'main: Error (exit code 1)')
+            }
+          : {}),
+        ...(outputs ? { outputs } : {})
+      };
+      // A Pod node's children are the tasks after it (here the next one); a retried step's are on its
+      // Retry node's last attempt, and the Retry node's own children are its attempts.
+      const next = i + 1 < tasks.length && states[i + 1] ? [id(i + 1)] : undefined;
+      if (retries > 0) {
+        const attempts = Array.from({ length: retries + 1 }, (_, a) => id(i, a));
+        attempts.forEach((attemptId, a) => {
+          nodes[attemptId] = {
+            ...node,
+            id: attemptId,
+            name: `${name}.${t}(${a})`,
+            displayName: `${t}(${a})`,
+            type: 'Pod',
+            ...(a === retries && next ? { children: next } : {})
+          };
+        });
+        nodes[id(i)] = {
+          ...node,
+          id: id(i),
+          type: 'Retry',
+          message: 'No more retries left',
+          children: attempts
+        };
+      } else {
+        nodes[id(i)] = {
+          ...node,
+          id: id(i),
           type: state === 'Omitted' ? 'Skipped' : 'Pod',
-          templateName: t,
-          phase: state,
-          startedAt: '2026-01-01T00:00:00Z',
-          finishedAt: state === 'Running' ? null : '2026-01-01T00:00:07Z',
-          ...(state === 'Failed'
-            ? { message: stopped ? "Stopped with strategy 'Terminate'" : 'Error (exit code 1)' }
-            : {}),
-          ...(state === 'Succeeded'
-            ? {
-                outputs: {
-                  parameters: [
-                    { name: 'metrics', value: t === tasks[tasks.length - 1] ? '{"accuracy": 0.9}' : '{}' },
-                    {
-                      name: 'outputs',
-                      value: JSON.stringify({
-                        '1': [{ output_type: 'stream', name: 'stdout', text: `hello from ${t}\n` }]
-                      })
-                    }
-                  ],
-                  exitCode: '0'
-                }
-              }
-            : {})
+          ...(state === 'Omitted' ? { message: 'omitted: depends condition not met' } : {}),
+          ...(next ? { children: next } : {})
         };
       }
     });
@@ -613,7 +741,82 @@ export class FakeCluster {
       startedAt: '2026-01-01T00:00:00Z',
       nodes,
       progress: '0/1',
-      ...(stopped ? { message: "Stopped with strategy 'Terminate'" } : {})
+      ...(stopped ? { message: "Stopped with strategy 'Terminate'" } : {}),
+      ...(this.options.artifacts
+        ? {
+            // As the lab's controller resolves the namespace's default repository.
+            artifactRepositoryRef: {
+              configMap: 'artifact-repositories',
+              key: 'default-v1',
+              namespace: wf.body.metadata.namespace,
+              artifactRepository: {
+                archiveLogs: true,
+                s3: {
+                  accessKeySecret: { key: 'accesskey', name: 'lab-s3' },
+                  bucket: 'argo-artifacts',
+                  endpoint: this.s3Endpoint(),
+                  insecure: true,
+                  secretKeySecret: { key: 'secretkey', name: 'lab-s3' }
+                }
+              }
+            }
+          }
+        : {})
+    };
+  }
+
+  /**
+   * A finished node's outputs, as the template declares them (what the step container wrote): output
+   * parameters (`metrics`, capped `outputs`, `error`), or with an artifact repository output artifacts
+   * uploaded to the store (keys WORKFLOW/POD/FILE, `archive: none`) and the log archived as `main-logs`.
+   * A failed step wrote its error and outputs but no metrics (an optional artifact, a parameter's default).
+   */
+  private nodeOutputs(
+    wf: Workflow,
+    pod: string,
+    task: string,
+    last: boolean,
+    state: string,
+    stopped: boolean
+  ): Record<string, unknown> | undefined {
+    if (state !== 'Succeeded' && state !== 'Failed') {
+      return undefined;
+    }
+    const template = wf.body.spec.templates.find(t => t.name === task);
+    const succeeded = state === 'Succeeded';
+    const written: Record<string, string | undefined> = {
+      metrics: succeeded ? (last ? '{"accuracy": 0.9}' : '{}') : undefined,
+      outputs: JSON.stringify({
+        '1': [{ output_type: 'stream', name: 'stdout', text: this.options.stdout ?? `hello from ${task}\n` }]
+      }),
+      error: succeeded || stopped ? '{}' : JSON.stringify(this.options.failError ?? {})
+    };
+    const parameters = (template?.outputs?.parameters ?? []).map(p => ({
+      ...p,
+      value: written[p.name] ?? p.valueFrom?.default
+    }));
+    const upload = (file: string, text: string) => {
+      const key = `${wf.body.metadata.name}/${pod}/${file}`;
+      this.objects.set(`argo-artifacts/${key}`, text);
+      return { s3: { key } };
+    };
+    const artifacts = (template?.outputs?.artifacts ?? []).flatMap(a =>
+      written[a.name] === undefined ? [] : [{ ...a, ...upload(basename(a.path), written[a.name]!) }]
+    );
+    if (template?.archiveLocation?.archiveLogs) {
+      artifacts.push({
+        name: 'main-logs',
+        ...upload(
+          'main.log',
+          `archived log of ${pod}\n` +
+            'time="2026-01-01T00:00:06.000Z" level=info msg="sub-process exited" argo=true error="<nil>"\n'
+        )
+      } as never);
+    }
+    return {
+      ...(artifacts.length > 0 ? { artifacts } : {}),
+      exitCode: succeeded ? '0' : '1',
+      ...(parameters.length > 0 ? { parameters } : {})
     };
   }
 
@@ -737,4 +940,13 @@ function status(res: ServerResponse, code: number, reason: string, message: stri
     details: {},
     code
   });
+}
+
+/** An S3 error body (XML), as S3 and MinIO answer. */
+function s3Error(res: ServerResponse, code: number, name: string, message: string, key: string): void {
+  const text =
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<Error><Code>${name}</Code><Message>${message}</Message><Key>${key}</Key><RequestId>0</RequestId></Error>`;
+  res.writeHead(code, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }

@@ -124,7 +124,7 @@ describe('POST /api/runs to a cluster', () => {
       expect(forbidden.status).toBe(403);
       expect(forbidden.json.error.code).toBe('forbidden');
       expect(forbidden.json.error.message).toMatch(
-        /^Could not create the Argo Workflow: no access in namespace "team-b"/
+        /^Could not create the Argo Workflow: the service account default-editor \(namespace team-b\) may not create workflows\.argoproj\.io in namespace "team-b"/
       );
       const closed = await new Promise<number>(resolve => {
         const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -227,7 +227,7 @@ describe('cellpipe submit (built CLI)', () => {
     const r = await submit({ forbidden: ['team-a'] }, ['--watch']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^cellpipe: Could not create the Argo Workflow: no access in namespace "team-a"/
+      /^cellpipe: Could not create the Argo Workflow: the service account default-editor \(namespace team-a\) may not create workflows\.argoproj\.io in namespace "team-a"/
     );
     const usage = await cli(['submit', writeClusterNotebook({}), '--target', 'spark']);
     expect(usage.code).toBe(2);

@@ -116,6 +116,15 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
   process.off('SIGINT', onInterrupt);
   process.off('SIGTERM', onInterrupt);
   print(record, options.json, timedOut);
+  if (options.json) {
+    // stdout is for programs; what went wrong is still said to the person on stderr, one line per step.
+    for (const step of record.order) {
+      const message = record.steps[step].error?.message;
+      if (record.steps[step].status === 'failed' && message) {
+        process.stderr.write(`cellpipe: ${message}\n`);
+      }
+    }
+  }
   if (record.followError) {
     process.stderr.write(`cellpipe: stopped following: ${record.followError}\n`);
   }
@@ -133,7 +142,10 @@ function print(record: RunRecord, json: boolean | undefined, timedOut: boolean):
           target: record.target,
           cluster: record.cluster,
           snapshots: record.snapshots,
-          steps: record.order.map(name => ({ name, status: record.steps[name].status })),
+          steps: record.order.map(name => {
+            const { status, error } = record.steps[name];
+            return { name, status, ...(error ? { error: error.message } : {}) };
+          }),
           metrics: record.metrics
         },
         null,

@@ -26,7 +26,7 @@ interface ArgoNode {
   message?: string;
   startedAt?: string;
   finishedAt?: string;
-  /** A Retry node's attempts (Pod nodes named `TASK(N)`). */
+  /** A Retry node's attempts (Pod nodes named `TASK(N)`); a Pod node's dependents. */
   children?: string[];
   outputs?: {
     parameters?: { name: string; value?: string }[];
@@ -286,7 +286,8 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
       continue;
     }
     const task = node.displayName;
-    const attempts = (node.children ?? []).map(id => nodes[id]).filter(Boolean);
+    // A Retry node's children are its attempts; a Pod node's are the tasks that run after it.
+    const attempts = node.type === 'Retry' ? (node.children ?? []).map(id => nodes[id]).filter(Boolean) : [];
     // What the latest attempt says (a Retry node's own message is only "No more retries left").
     const latest = attempts.length > 0 ? attempts[attempts.length - 1] : node;
     const parameter = (name: string) =>
