@@ -31,6 +31,9 @@ const JUPYTER_ES_MODULES = [
 const KUBERNETES_ES_MODULES = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', 'jsonpath-plus', 'rfc4648'].join('|');
 
 module.exports = {
+  // Generous for a machine shared with other work: loading the wasm parser or starting a Python can take
+  // seconds there. Tests wait on the state they need, so a longer bound slows no passing test.
+  testTimeout: 30000,
   projects: [
     {
       displayName: 'core',

@@ -5,6 +5,7 @@
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -13,6 +14,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import type { BadgeDisplay } from './badges/cell-badges';
 import type { Target } from './core/tags/settings';
 import type { NotebookPipeline } from './pipeline/notebook-pipeline';
+import { ReferencedNotebooks } from './pipeline/referenced-notebooks';
 import { Sessions } from './pipeline/sessions';
 import { createPipelinePanel } from './panel/pipeline-panel';
 import { runEvents } from './services/api';
@@ -60,10 +62,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(sidebar, 'right', { rank: 600 });
     restorer?.add(sidebar, SIDEBAR_ID);
 
-    const sessions = new Sessions(trans, (session, step) => {
-      session.selectStep(step);
-      app.shell.activateById(SIDEBAR_ID);
-    });
+    const sessions = new Sessions(
+      trans,
+      (session, step) => {
+        session.selectStep(step);
+        app.shell.activateById(SIDEBAR_ID);
+      },
+      new ReferencedNotebooks(app.serviceManager.contents, PageConfig.getOption('serverRoot'))
+    );
     tracker.widgetAdded.connect((_, panel) => void sessions.add(panel));
     tracker.forEach(panel => void sessions.add(panel));
     const follow = (panel: NotebookPanel | null) => {

@@ -218,3 +218,156 @@ def test_cluster_parameters_are_read_as_their_declared_type():
     assert read("$(rm -rf /)", "str") == "$(rm -rf /)"
     with pytest.raises(ValueError):
         read("maybe", "bool")
+
+
+# --- notebook: steps (Kale 2.x composition) ------------------------------------------------------------
+
+COMPOSITION = EXAMPLES / "composition" / "forecast.ipynb"
+
+
+def composition_with_volumes(tmp_path):
+    """A root with a snapshot volume, running a notebook that runs another (nested, which Kale refuses)."""
+    def write(name, cells, metadata=None):
+        nb = nbformat.v4.new_notebook()
+        for tags, source, *path in cells:
+            meta = {"tags": tags}
+            if path:
+                meta["notebook_path"] = path[0]
+            nb.cells.append(nbformat.v4.new_code_cell(source, metadata=meta))
+        nb.metadata.update(metadata or {})
+        nbformat.write(nb, tmp_path / name)
+    write("leaf.ipynb", [(["step:make"], "base = [1, 2, 3]")])
+    write("middle.ipynb", [(["pipeline-parameters"], "factor = 5"), (["notebook:leaf"], "", "leaf.ipynb"),
+                           (["step:grow", "secret:db:password:DB_PASSWORD"], "grown = [b * factor for b in base]")])
+    write("root.ipynb", [(["pipeline-parameters"], "factor = 3"), (["notebook:middle"], "", "middle.ipynb"),
+                         (["step:total"], "total = sum(grown)\nprint(total)"), (["pipeline-metrics"], "print(total)")],
+          {"cellpipe": {"name": "nested", "volumes": [{"name": "home-pvc", "mountPath": "/home/jovyan", "type": "snapshot"}]}})
+    return tmp_path / "root.ipynb"
+
+
+def test_a_composition_compiles_to_a_kfp_dag_component_per_notebook_step_that_the_sdk_loads(tmp_path):
+    result = compile_nb(COMPOSITION, "kfp", "-o", str(tmp_path / "forecast.yaml"))
+    assert result.returncode == 0, result.stderr
+    docs = check_kfp((tmp_path / "forecast.yaml").read_text())
+    from kfp import components
+    assert components.load_component_from_file(str(tmp_path / "forecast.yaml")).name == "forecast"
+    spec = docs[0]
+    assert set(spec["root"]["dag"]["tasks"]) == {"data", "model", "summary"}
+    assert set(spec["components"]["comp-data"]["dag"]["tasks"]) == {"data-generate", "data-split"}
+    assert spec["components"]["comp-model"]["dag"]["outputs"]["artifacts"]["mae"]["artifactSelectors"] == [
+        {"outputArtifactKey": "mae", "producerSubtask": "model-predict"}]
+    # the Kale 2.x tags of the child's steps: cache:disabled, report:disabled
+    data_tasks = spec["components"]["comp-data"]["dag"]["tasks"]
+    assert data_tasks["data-generate"]["cachingOptions"] == {"enableCache": False}
+    assert "step_outputs" not in spec["components"]["comp-data-split"]["outputDefinitions"]["artifacts"]
+
+    nested = compile_nb(composition_with_volumes(tmp_path), "kfp", "--snapshot", "home-pvc=snap-1:20Gi")
+    assert nested.returncode == 0, nested.stderr
+    docs = check_kfp(nested.stdout)
+    (tmp_path / "nested.yaml").write_text(nested.stdout)
+    assert components.load_component_from_file(str(tmp_path / "nested.yaml")).name == "nested"
+    executors = docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    # inside a sub-DAG the restored claim's name is handed down as a parameter
+    assert executors["exec-middle-leaf-make"]["pvcMount"][0]["pvcNameParameter"] == {"componentInputParameter": "pvc_vol_home_pvc"}
+    assert executors["exec-middle-grow"]["secretAsEnv"][0]["secretName"] == "db"
+
+
+def test_a_composition_compiles_to_an_argo_dag_template_per_notebook_step_that_hera_validates(tmp_path):
+    for path in (COMPOSITION, composition_with_volumes(tmp_path)):
+        result = compile_nb(path, "argo", "-o", str(tmp_path / "out.yaml"))
+        assert result.returncode == 0, result.stderr
+        doc = check_argo((tmp_path / "out.yaml").read_text())
+    templates = {t["name"]: t for t in doc["spec"]["templates"]}
+    assert [t["name"] for t in templates["main"]["dag"]["tasks"]] == ["middle", "total"]
+    assert [t["name"] for t in templates["middle"]["dag"]["tasks"]] == ["middle-leaf", "middle-grow"]
+    assert [t["name"] for t in templates["middle-leaf"]["dag"]["tasks"]] == ["middle-leaf-make"]
+
+
+def run_kfp_dag(spec, tmp_path, params):
+    """Runs a compiled PipelineSpec's containers here, resolving inputs as KFP's driver does through DAGs."""
+    artifacts = tmp_path / "artifacts"
+    logs = {}
+
+    def run_dag(dag, inputs_params, inputs_artifacts, outputs):
+        done = {}
+        tasks = dict(dag["tasks"])
+        while tasks:
+            name = next(n for n, t in tasks.items() if all(d in done for d in t.get("dependentTasks", [])))
+            task = tasks.pop(name)
+            task_params = {}
+            for key, source in task.get("inputs", {}).get("parameters", {}).items():
+                task_params[key] = inputs_params[source["componentInputParameter"]]
+            task_artifacts = {}
+            for key, source in task.get("inputs", {}).get("artifacts", {}).items():
+                if "componentInputArtifact" in source:
+                    task_artifacts[key] = inputs_artifacts[source["componentInputArtifact"]]
+                else:
+                    ref = source["taskOutputArtifact"]
+                    task_artifacts[key] = done[ref["producerTask"]][ref["outputArtifactKey"]]
+            component = spec["components"][task["componentRef"]["name"]]
+            if "dag" in component:
+                inner = {}
+                run_dag(component["dag"], task_params, task_artifacts, inner)
+                selectors = component["dag"].get("outputs", {}).get("artifacts", {})
+                done[name] = {k: inner[s["artifactSelectors"][0]["producerSubtask"]][s["artifactSelectors"][0]["outputArtifactKey"]]
+                              for k, s in selectors.items()}
+            else:
+                container = spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"]
+                out_dir = artifacts / name
+
+                def resolve(arg):
+                    arg = re.sub(r"\{\{\$\.inputs\.parameters\['(\w+)'\]\}\}", lambda m: launcher_text(task_params[m.group(1)]), arg)
+                    arg = re.sub(r"\{\{\$\.inputs\.artifacts\['(\w+)'\]\.path\}\}", lambda m: str(task_artifacts[m.group(1)]), arg)
+                    arg = re.sub(r"\{\{\$\.outputs\.artifacts\['(\w+)'\]\.path\}\}", lambda m: str(out_dir / m.group(1)), arg)
+                    return json.dumps({"outputs": {}}) if arg == "{{$}}" else arg
+
+                result = run_command(container["command"] + [resolve(a) for a in container["args"]], tmp_path)
+                assert result.returncode == 0, result.stderr
+                logs[name] = result.stdout
+                outs = component.get("outputDefinitions", {}).get("artifacts", {})
+                done[name] = {k: out_dir / k for k in outs}
+            outputs[name] = done[name]
+
+    run_dag(spec["root"]["dag"], params, {}, {})
+    return artifacts, logs
+
+
+def test_the_composition_kfp_commands_pass_data_and_parameters_through_the_sub_dags(tmp_path):
+    pytest.importorskip("IPython")
+    spec = next(yaml.safe_load_all(compile_nb(COMPOSITION, "kfp").stdout))
+    params = {k: v["defaultValue"] for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
+    params["seed"] = 3
+    artifacts, logs = run_kfp_dag(spec, tmp_path, params)
+    # the parent's n_days and seed reached the child; its metric is the notebook's own value
+    assert "365 days" in logs["data-generate"]
+    assert json.loads((artifacts / "model-predict" / "cellpipe_metrics").read_text()) == {"mae": pytest.approx(1.593660103825519)}
+    assert "next 28 days: 3362 units" in logs["summary"]
+
+
+def test_the_composition_argo_commands_run_nested_dag_templates_on_the_run_folder(tmp_path):
+    pytest.importorskip("IPython")
+    doc = yaml.safe_load(compile_nb(composition_with_volumes(tmp_path), "argo").stdout)
+    args = {p["name"]: p["value"] for p in doc["spec"]["arguments"]["parameters"]}
+    args["factor"] = "4"
+    run_dir = tmp_path / "run"
+    metrics = tmp_path / "metrics.json"
+    templates = {t["name"]: t for t in doc["spec"]["templates"]}
+    printed = []
+
+    def run(template):
+        if "dag" in template:
+            for task in template["dag"]["tasks"]:
+                run(templates[task["template"]])
+            return
+        container = template["container"]
+        paths = {"/cellpipe/run": run_dir, "/tmp/cellpipe/metrics.json": metrics,
+                 "/tmp/cellpipe/outputs.json": tmp_path / "outputs.json"}
+        resolved = [str(paths.get(a, re.sub(r"\{\{workflow\.parameters\.(\w+)\}\}", lambda m: args[m.group(1)], a)))
+                    for a in container["args"]]
+        result = run_command(container["command"] + resolved, tmp_path)
+        assert result.returncode == 0, result.stderr
+        printed.append(result.stdout)
+
+    run(templates["main"])
+    # factor=4 from the run reached the middle notebook, which declares it: (1 + 2 + 3) * 4
+    assert "24" in printed[-1] and json.loads(metrics.read_text()) == {"total": 24}

@@ -4,7 +4,7 @@
  */
 import { request, Server } from 'http';
 import { spawn } from 'child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { App } from '../src/server/app';
@@ -163,6 +163,33 @@ describe('cellpipe server', () => {
       expect(statuses).toContain('estimate:succeeded');
       expect(statuses[statuses.length - 1]).toBe('run:succeeded');
     }, 60000);
+
+    it("runs a notebook's notebook: steps, read relative to it inside the Jupyter root, and serves their steps", async () => {
+      cpSync(join(REPO, 'examples', 'composition'), join(root, 'comp'), { recursive: true });
+      const { run } = (await api('POST', '/api/runs', { notebook: 'comp/forecast.ipynb' })).json();
+      const record = await finished('comp/forecast.ipynb', run);
+      expect(record.status).toBe('succeeded');
+      expect(record.order).toEqual(['data.generate', 'data.split', 'model.fit', 'model.predict', 'summary']);
+      expect(Object.keys(record.metrics).sort()).toEqual(['forecast_total', 'mae', 'series_mean']);
+      const step = (
+        await api('GET', `/api/runs/${run}/steps/model.predict?notebook=comp/forecast.ipynb`)
+      ).json();
+      expect(step.metrics.mae).toBe(record.metrics.mae);
+      const log = await api('GET', `/api/runs/${run}/logs/data.generate?notebook=comp/forecast.ipynb`);
+      expect(log.text).toMatch(/^365 days/);
+      expect((await api('GET', `/api/runs/${run}/logs/..%2Fx?notebook=comp/forecast.ipynb`)).status).toBe(
+        404
+      );
+
+      // A notebook cannot run one outside the Jupyter root through the server.
+      const outside = mkdtempSync(join(tmpdir(), 'cellpipe-outside-'));
+      copyFileSync(join(REPO, 'examples', 'composition', 'make_series.ipynb'), join(outside, 'series.ipynb'));
+      const escape = JSON.parse(readFileSync(join(root, 'comp', 'forecast.ipynb'), 'utf8'));
+      escape.cells[3].metadata.notebook_path = join(outside, 'series.ipynb');
+      writeFileSync(join(root, 'escape.ipynb'), JSON.stringify(escape));
+      const refused = await api('POST', '/api/runs', { notebook: 'escape.ipynb' });
+      expect([refused.status, refused.json().error.code]).toEqual([422, 'pipeline-has-errors']);
+    }, 90000);
 
     it('runs one step, taking the steps above it from the cache', async () => {
       const { run } = (

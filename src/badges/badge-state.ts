@@ -4,7 +4,7 @@
  * cell carries diagnostics. Pure: computed from the analysis and a run.
  */
 import type { PipelineAnalysis } from '../core/pipeline';
-import type { StepView } from '../run/run-state';
+import { notebookStepView, StepView } from '../run/run-state';
 
 /** Step colours cycle through this many CSS classes (jp-cellpipe-color-N). */
 export const STEP_COLORS = 8;
@@ -16,7 +16,10 @@ export interface BadgeState {
   color?: number;
   /** Declared upstream steps of the cell's step (shown on the step's first cell). */
   prev: string[];
-  /** The cell's role label: step, continues, skip, imports, functions, pipeline-parameters, pipeline-metrics, or none. */
+  /**
+   * The cell's role label: step, notebook, continues, skip, imports, functions, pipeline-parameters,
+   * pipeline-metrics, or none.
+   */
   role: string;
   /** The first cell of a step gets the full badge; the others a compact one. */
   first: boolean;
@@ -55,9 +58,15 @@ export function badgeStates(
         step: step.name,
         color: i % STEP_COLORS,
         prev: first ? step.deps : [],
-        role: analysis.roles.get(cell)?.kind === 'step' ? 'step' : 'continues',
+        role:
+          analysis.roles.get(cell)?.kind === 'step'
+            ? 'step'
+            : step.notebook !== undefined
+              ? 'notebook'
+              : 'continues',
         first,
-        run: runSteps[step.name],
+        // A notebook step's state is that of the steps of its sub-pipeline.
+        run: runSteps[step.name] ?? notebookStepView(runSteps, step.name),
         ...diagnosticsOf(cell)
       });
     });

@@ -43,7 +43,13 @@ class CellBadge extends Widget {
       'jp-cellpipe-Badge' + (state.color !== undefined ? ` jp-cellpipe-color-${state.color}` : '');
     const parts: string[] = [];
     if (state.step) {
-      parts.push(state.role === 'continues' ? `↳ ${state.step}` : state.step);
+      parts.push(
+        state.role === 'continues'
+          ? `↳ ${state.step}`
+          : state.role === 'notebook'
+            ? `▣ ${state.step}`
+            : state.step
+      );
       if (display === 'full' && state.prev.length > 0) {
         parts.push(`← ${state.prev.join(', ')}`);
       }

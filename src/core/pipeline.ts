@@ -5,10 +5,18 @@
  */
 import { isBuiltinName, PythonAnalyser } from './analysis';
 import type { CellAnalysis } from './analysis/types';
+import { withCompositionEdges } from './composition/edges';
+import type { NotebookResolver } from './composition/references';
+import {
+  ChildPipeline,
+  EMPTY_ANALYSIS,
+  explainAtNotebookCell,
+  resolveNotebookStep
+} from './composition/sub-pipeline';
 import { Diagnostic, diagnostic, sortDiagnostics } from './diagnostics';
 import { buildGraph } from './graph/dag';
-import { groupSteps } from './graph/steps';
-import { computeFlow, EdgeSuggestion, MetricFlow, MetricRef } from './flow/flow';
+import { groupSteps, StepDef } from './graph/steps';
+import { computeFlow, EdgeSuggestion, FlowInput, MetricFlow, MetricRef } from './flow/flow';
 import { issueDiagnostic } from './flow/issues';
 import type { NotebookData } from './notebook/model';
 import { CellRole, parseCellTags } from './tags/grammar';
@@ -27,9 +35,31 @@ export interface PipelineStep {
   /** The providing step of each input. */
   sources: Record<string, string>;
   settings: StepSettings;
+  /** A `notebook:` step: the path of the notebook it runs (its pipeline is in `subPipelines`). */
+  notebook?: string;
+}
+
+/** The pipeline of a notebook that a `notebook:` step runs, and what passes between it and its parent. */
+export interface SubPipeline {
+  /** The notebook step that runs it. */
+  step: string;
+  /** The notebook's path, as the resolver knows it. */
+  path: string;
+  notebook: NotebookData;
+  analysis: PipelineAnalysis;
+  /** The parameters its steps get: its own, with the parent's value of each name passed down. */
+  parameters: Record<string, ParameterValue>;
+  /** The parent's parameters passed down, by name: those the child declares, and those it reads without defining. */
+  passed: string[];
+  /** Per step of the child: the names it reads from the parent (the notebook step's inputs, or parameters). */
+  reads: Record<string, string[]>;
+  /** Each name the child's steps leave defined, with the child step whose value the parent gets. */
+  provides: Record<string, string>;
 }
 
 export interface PipelineAnalysis {
+  /** The notebook's path, as the resolver names files (its notebook: steps' paths are relative to it). */
+  path: string;
   pipeline: Omit<PipelineSettings, 'steps'>;
   /** Steps in notebook order of their first cell. */
   steps: PipelineStep[];
@@ -44,11 +74,35 @@ export interface PipelineAnalysis {
   prelude: number[];
   /** The role of each code cell, by index (for the UI's badges and the step programs). */
   roles: Map<number, CellRole>;
-  /** The analysis of each code cell in the pipeline, by index. */
+  /** The analysis of each code cell in the pipeline, by index (a notebook: cell: what it reads and writes). */
   analyses: Map<number, CellAnalysis>;
+  /** The pipelines the notebook: steps run, by step name. */
+  subPipelines: Record<string, SubPipeline>;
 }
 
-export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser): PipelineAnalysis {
+export interface AnalyzeOptions {
+  /** The notebook's path as the resolver names files: `notebook_path`s are relative to its folder. */
+  path?: string;
+  /** The notebooks that `notebook:` steps run, read by the shell (the core does no I/O). */
+  resolver?: NotebookResolver;
+}
+
+export function analyzeNotebook(
+  notebook: NotebookData,
+  analyser: PythonAnalyser,
+  options: AnalyzeOptions = {}
+): PipelineAnalysis {
+  const path = options.path ?? notebook.name ?? 'notebook.ipynb';
+  return analyze(notebook, analyser, options.resolver, path, [path]);
+}
+
+function analyze(
+  notebook: NotebookData,
+  analyser: PythonAnalyser,
+  resolver: NotebookResolver | undefined,
+  path: string,
+  chain: readonly string[]
+): PipelineAnalysis {
   const diagnostics: Diagnostic[] = [];
   const roles = new Map<number, CellRole>();
   for (const cell of notebook.cells) {
@@ -63,11 +117,30 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
   diagnostics.push(...settings.diagnostics);
 
   const grouping = groupSteps(notebook.cells, roles);
-  const graph = buildGraph(grouping.steps);
-  diagnostics.push(...graph.diagnostics);
+  diagnostics.push(...grouping.diagnostics);
 
   const analyses = new Map<number, CellAnalysis>();
+  const children = new Map<string, ChildPipeline>();
+  for (const step of grouping.steps) {
+    if (step.notebook) {
+      const resolved = resolveNotebookStep({
+        step,
+        from: path,
+        chain,
+        resolver,
+        analyse: (child, childPath, childChain) => analyze(child, analyser, resolver, childPath, childChain)
+      });
+      diagnostics.push(...resolved.diagnostics);
+      if (resolved.child) {
+        children.set(step.name, resolved.child);
+      }
+      analyses.set(step.notebook.cell, resolved.child?.cellAnalysis ?? EMPTY_ANALYSIS);
+    }
+  }
   for (const index of grouping.buckets.keys()) {
+    if (analyses.has(index)) {
+      continue;
+    }
     const analysis = analyser.analyseCell(notebook.cells[index].source);
     analyses.set(index, analysis);
     const step = grouping.buckets.get(index)!;
@@ -105,30 +178,53 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
     metrics.push(...parsed.metrics.map(m => ({ name: m.name, line: m.line, cell: index })));
   }
 
-  const flow = computeFlow({
+  const flowInput = (steps: readonly StepDef[]): FlowInput => ({
     grouping,
-    graph,
+    graph: buildGraph(steps),
     analyses,
     parameters: new Set(Object.keys(parameters)),
     metrics,
     isBuiltin: isBuiltinName
   });
-  diagnostics.push(...flow.diagnostics);
+  let input = flowInput(grouping.steps);
+  let flow = computeFlow(input);
+  if (grouping.steps.some(s => s.notebook)) {
+    // A composition: the edges its data and reading order imply (Kale 2.x), then the flow again with them.
+    input = flowInput(withCompositionEdges(grouping.steps, flow.suggestions));
+    flow = computeFlow(input);
+  }
+  const graph = input.graph;
+  diagnostics.push(...graph.diagnostics);
+  const stepDefs = new Map(grouping.steps.map(s => [s.name, s]));
+  for (const d of flow.diagnostics) {
+    const def = d.step !== undefined ? stepDefs.get(d.step) : undefined;
+    const child = def?.notebook ? children.get(def.name) : undefined;
+    diagnostics.push(child ? explainAtNotebookCell(d, def!, child) : d);
+  }
 
+  const subPipelines: Record<string, SubPipeline> = {};
   const steps: PipelineStep[] = grouping.steps.map(step => {
     const f = flow.steps.get(step.name)!;
-    const resolved = resolveStepSettings(settings.settings, step.name, roles, step.cells);
-    diagnostics.push(...resolved.diagnostics);
-    return {
+    const common = {
       name: step.name,
       cells: step.cells,
       deps: graph.deps.get(step.name) ?? [],
       ins: f.ins,
       outs: f.outs,
-      sources: f.sources,
-      settings: resolved.settings
+      sources: f.sources
     };
+    if (step.notebook) {
+      const child = children.get(step.name);
+      if (child) {
+        subPipelines[step.name] = subPipeline(step.name, child, parameters, f.ins);
+      }
+      return { ...common, settings: {}, notebook: child?.path ?? step.notebook.path ?? '' };
+    }
+    const resolved = resolveStepSettings(settings.settings, step.name, roles, step.cells);
+    diagnostics.push(...resolved.diagnostics);
+    return { ...common, settings: resolved.settings };
   });
+  diagnostics.push(...metricClashes(flow.metrics, subPipelines, stepDefs));
   if (steps.length === 0) {
     diagnostics.push(
       diagnostic(
@@ -142,6 +238,7 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
   const { steps: _perStep, ...pipeline } = settings.settings;
   void _perStep;
   return {
+    path,
     pipeline,
     steps,
     order: graph.order,
@@ -151,6 +248,82 @@ export function analyzeNotebook(notebook: NotebookData, analyser: PythonAnalyser
     diagnostics: sortDiagnostics(diagnostics),
     prelude: [...grouping.imports, ...grouping.functions].sort((a, b) => a - b),
     roles,
-    analyses
+    analyses,
+    subPipelines
+  };
+}
+
+/** Every metric name a pipeline records, its sub-pipelines' included. */
+function metricNames(analysis: PipelineAnalysis): string[] {
+  return [
+    ...analysis.metrics.map(m => m.name),
+    ...Object.values(analysis.subPipelines).flatMap(sub => metricNames(sub.analysis))
+  ];
+}
+
+/**
+ * A run keeps one value per metric name: two steps (of this notebook or of the notebooks it runs) that
+ * record the same name would overwrite each other.
+ */
+function metricClashes(
+  metrics: readonly MetricFlow[],
+  subPipelines: Record<string, SubPipeline>,
+  steps: ReadonlyMap<string, StepDef>
+): Diagnostic[] {
+  const recorders = new Map<string, Set<string>>();
+  const add = (name: string, unit: string) =>
+    recorders.set(name, (recorders.get(name) ?? new Set()).add(unit));
+  metrics.forEach(m => m.step !== null && add(m.name, m.step));
+  for (const [step, sub] of Object.entries(subPipelines)) {
+    metricNames(sub.analysis).forEach(name => add(name, step));
+  }
+  const out: Diagnostic[] = [];
+  for (const [name, units] of recorders) {
+    const notebookStep = [...units].map(u => steps.get(u)).find(def => def?.notebook);
+    if (units.size > 1 && notebookStep) {
+      out.push(
+        diagnostic(
+          'warning',
+          'duplicate-metric',
+          `The metric "${name}" is recorded by ${[...units].join(' and ')}; a run keeps one value per name ` +
+            `(the last one recorded). Rename one of them.`,
+          { cell: notebookStep.notebook!.cell, step: notebookStep.name, name }
+        )
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * The parameters a sub-pipeline's steps get. By name: each parameter of the parent that the child
+ * declares too (the parent's value wins, as in Kale 2.x) or reads without defining it.
+ */
+function subPipeline(
+  step: string,
+  child: ChildPipeline,
+  parentParameters: Record<string, ParameterValue>,
+  inputs: readonly string[]
+): SubPipeline {
+  const parameters = { ...child.analysis.parameters };
+  const passed: string[] = [];
+  for (const name of Object.keys(parentParameters)) {
+    const declared = name in parameters;
+    // A name the child reads undefined is the parameter unless a parent step rebinds it (then it is an input).
+    const read = child.needs.has(name) && !inputs.includes(name);
+    if (declared || read) {
+      parameters[name] = parentParameters[name];
+      passed.push(name);
+    }
+  }
+  return {
+    step,
+    path: child.path,
+    notebook: child.notebook,
+    analysis: child.analysis,
+    parameters,
+    passed: passed.sort(),
+    reads: child.reads,
+    provides: child.provides
   };
 }

@@ -11,6 +11,8 @@ import type { CellAnalysis } from '../core/analysis/types';
 import type { Diagnostic } from '../core/diagnostics';
 import type { PipelineAnalysis } from '../core/pipeline';
 import type { ParameterValue } from '../core/tags/parameters';
+import { pathFrom } from '../core/composition/references';
+import { lastSteps, runnableSteps } from '../core/targets/runnable-steps';
 
 export interface Point {
   x: number;
@@ -18,6 +20,7 @@ export interface Point {
 }
 
 export interface GraphNode {
+  /** The step's name; in a sub-pipeline, the runnable name `NOTEBOOK_STEP.STEP` (what runs record). */
   step: string;
   /** The step name as drawn: cut with "…" when wider than the widest node. */
   label: string;
@@ -35,6 +38,33 @@ export interface GraphNode {
   /** Metrics the step records. */
   metrics: string[];
   /** Errors and warnings that belong to the step (by `step`, or by the cell they point at). */
+  diagnostics: { errors: number; warnings: number; items: Diagnostic[] };
+  /** The notebook step (qualified) whose sub-pipeline holds it; null for the notebook's own steps. */
+  group: string | null;
+  /** In a sub-pipeline: the notebook it comes from (its cells are that notebook's), as `GraphGroup.path`. */
+  path?: string;
+}
+
+/**
+ * A `notebook:` step drawn as a box around the steps of the notebook it runs (nested boxes for nested
+ * notebooks). A notebook step whose notebook could not be read, or has no steps, is a node instead.
+ */
+export interface GraphGroup {
+  /** The notebook step's qualified name (`data`, or `outer.inner`). */
+  step: string;
+  /** Its name, as drawn. */
+  label: string;
+  /** The notebook it runs (relative to the graph's notebook when in its folder). */
+  path: string;
+  /** Top-left corner and size, around its steps and its header. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** 0 for a notebook step of the notebook itself, 1 inside it, … */
+  depth: number;
+  /** The enclosing group, or null. */
+  parent: string | null;
   diagnostics: { errors: number; warnings: number; items: Diagnostic[] };
 }
 
@@ -75,8 +105,10 @@ export interface GraphEdge {
 export interface GraphLayout {
   width: number;
   height: number;
-  /** In notebook order of the steps. */
+  /** In notebook order of the steps (a sub-pipeline's steps in run order where its notebook step is). */
   nodes: GraphNode[];
+  /** The sub-pipelines, outermost first. */
+  groups: GraphGroup[];
   /** Declared, then suggested; each group sorted by (to, from) in notebook order. */
   edges: GraphEdge[];
   /** Indirect data edges (not routed: one cubic curve), sorted by (to, from) in notebook order. */
@@ -210,30 +242,151 @@ interface EdgeData {
   y?: number;
 }
 
-export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOptions = {}): GraphLayout {
-  const o: Required<LayoutOptions> = { ...DEFAULTS, ...options };
-  const steps = analysis.steps;
-  const stepIndex = new Map(steps.map((s, i) => [s.name, i]));
+/** A node to lay out: a step of the notebook, or of a sub-pipeline. */
+interface Item {
+  id: string;
+  label: string;
+  cells: number[];
+  ins: string[];
+  outs: string[];
+  deps: string[];
+  sources: Record<string, string>;
+  parameters: string[];
+  metrics: string[];
+  diagnostics: Diagnostic[];
+  group: string | null;
+  path?: string;
+}
 
-  const diagnostics = diagnosticsByStep(analysis);
-  const usedParameters = parametersByStep(analysis);
+interface GroupItem extends Omit<GraphGroup, 'x' | 'y' | 'width' | 'height' | 'diagnostics'> {
+  diagnostics: Diagnostic[];
+}
+
+function metricsOf(analysis: PipelineAnalysis): Map<string, string[]> {
   const metricsByStep = new Map<string, string[]>();
   for (const m of analysis.metrics) {
     if (m.step !== null) {
       metricsByStep.set(m.step, [...(metricsByStep.get(m.step) ?? []), m.name]);
     }
   }
+  return metricsByStep;
+}
 
-  const all = collectEdges(analysis, stepIndex, o);
+/** The notebook's own steps. */
+function plainItems(analysis: PipelineAnalysis): Item[] {
+  const diagnostics = diagnosticsByStep(analysis);
+  const usedParameters = parametersByStep(analysis);
+  const metrics = metricsOf(analysis);
+  return analysis.steps.map(step => ({
+    id: step.name,
+    label: step.name,
+    cells: [...step.cells],
+    ins: [...step.ins],
+    outs: [...step.outs],
+    deps: step.deps,
+    sources: step.sources,
+    parameters: usedParameters.get(step.name) ?? [],
+    metrics: metrics.get(step.name) ?? [],
+    diagnostics: diagnostics.get(step.name) ?? [],
+    group: null
+  }));
+}
+
+/**
+ * A composition: the runnable steps (a notebook step's sub-pipeline in its place), each in the box of
+ * its notebook step; a notebook step with nothing to run (unreadable, or no steps) is a node itself.
+ */
+function compositionItems(analysis: PipelineAnalysis): { items: Item[]; groups: GroupItem[] } {
+  const runnable = runnableSteps(analysis);
+  const items: Item[] = [];
+  const groups: GroupItem[] = [];
+  const hasSteps = (qualified: string) => runnable.some(r => r.scope.includes(qualified));
+  // Per notebook: its diagnostics, parameters and metrics by step, computed once.
+  const perLevel = new Map<
+    PipelineAnalysis,
+    { d: Map<string, Diagnostic[]>; p: Map<string, string[]>; m: Map<string, string[]> }
+  >();
+  const level = (a: PipelineAnalysis) => {
+    let known = perLevel.get(a);
+    if (!known) {
+      known = { d: diagnosticsByStep(a), p: parametersByStep(a), m: metricsOf(a) };
+      perLevel.set(a, known);
+    }
+    return known;
+  };
+  const visit = (a: PipelineAnalysis, prefix: string, parent: string | null, depth: number) => {
+    for (const name of a.order) {
+      const step = a.steps.find(s => s.name === name)!;
+      const qualified = prefix + name;
+      const sub = a.subPipelines[name];
+      if (sub && hasSteps(qualified)) {
+        groups.push({
+          step: qualified,
+          label: name,
+          path: pathFrom(analysis.path, sub.path),
+          depth,
+          parent,
+          diagnostics: level(a).d.get(name) ?? []
+        });
+        visit(sub.analysis, `${qualified}.`, qualified, depth + 1);
+        continue;
+      }
+      const r = runnable.find(x => x.name === qualified);
+      const reads = new Set(parent ? (subOf(analysis, parent)?.reads[name] ?? []) : []);
+      items.push({
+        id: qualified,
+        label: name,
+        cells: [...step.cells],
+        ins: r ? Object.keys(r.sources) : [...step.ins],
+        outs: r ? r.outs : [...step.outs],
+        deps: r ? r.deps : step.deps.flatMap(d => lastSteps({ analysis: a, prefix }, d)),
+        sources: r ? r.sources : {},
+        parameters: level(a).p.get(name) ?? [],
+        metrics: r ? r.metrics : (level(a).m.get(name) ?? []),
+        // What the parent answers (a read of its variables) is no problem of the step's.
+        diagnostics: (level(a).d.get(name) ?? []).filter(
+          d => !(d.code === 'undefined-name' && reads.has(d.name!))
+        ),
+        group: parent,
+        ...(parent ? { path: pathFrom(analysis.path, subOf(analysis, parent)!.path) } : {})
+      });
+    }
+  };
+  visit(analysis, '', null, 0);
+  return { items, groups };
+}
+
+function subOf(
+  analysis: PipelineAnalysis,
+  qualified: string
+): PipelineAnalysis['subPipelines'][string] | undefined {
+  const [first, ...rest] = qualified.split('.');
+  const sub = analysis.subPipelines[first];
+  return rest.length === 0 || !sub ? sub : subOf(sub.analysis, rest.join('.'));
+}
+
+export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOptions = {}): GraphLayout {
+  const o: Required<LayoutOptions> = { ...DEFAULTS, ...options };
+  const composed = Object.keys(analysis.subPipelines).length > 0;
+  const { items, groups } = composed
+    ? compositionItems(analysis)
+    : { items: plainItems(analysis), groups: [] };
+  const stepIndex = new Map(items.map((s, i) => [s.id, i]));
+
+  const all = collectEdges(items, analysis, stepIndex, o);
   const edges = all.filter(e => e.kind !== 'indirect');
 
-  const g = new graphlib.Graph<Record<string, unknown>, NodeData, EdgeData>({ multigraph: false });
+  // Compound only when there are boxes to draw: dagre's compound layout costs more.
+  const g = new graphlib.Graph<Record<string, unknown>, NodeData, EdgeData>({
+    multigraph: false,
+    compound: composed
+  });
   g.setGraph({
     rankdir: 'TB',
     ranker:
       o.ranker !== 'auto'
         ? o.ranker
-        : steps.length <= NETWORK_SIMPLEX_MAX_STEPS
+        : items.length <= NETWORK_SIMPLEX_MAX_STEPS
           ? 'network-simplex'
           : 'tight-tree',
     ranksep: o.rankSep,
@@ -244,32 +397,46 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
   });
   g.setDefaultEdgeLabel(() => ({ width: 0, height: 0, labelpos: 'c', weight: 1, minlen: 1 }));
 
-  const nodes: GraphNode[] = steps.map(step => {
-    const diag = diagnostics.get(step.name) ?? [];
-    const errors = diag.filter(d => d.severity === 'error').length;
-    const warnings = diag.filter(d => d.severity === 'warning').length;
-    const parameters = usedParameters.get(step.name) ?? [];
-    const metrics = metricsByStep.get(step.name) ?? [];
+  const nodes: GraphNode[] = items.map(item => {
+    const errors = item.diagnostics.filter(d => d.severity === 'error').length;
+    const warnings = item.diagnostics.filter(d => d.severity === 'warning').length;
     const chrome = 2 * NODE_METRICS.paddingX + NODE_METRICS.badge;
-    const nameWidth = textWidth(step.name, o.fontSize, true);
+    const nameWidth = textWidth(item.label, o.fontSize, true);
     const width = Math.max(o.minNodeWidth, Math.min(o.maxNodeWidth, nameWidth + chrome));
-    const height = NODE_METRICS.height + (parameters.length || metrics.length ? NODE_METRICS.extraLine : 0);
-    g.setNode(step.name, { width, height });
-    return {
-      step: step.name,
-      label: fitText(step.name, width - chrome, o.fontSize, true),
+    const height =
+      NODE_METRICS.height + (item.parameters.length || item.metrics.length ? NODE_METRICS.extraLine : 0);
+    g.setNode(item.id, { width, height });
+    const node: GraphNode = {
+      step: item.id,
+      label: fitText(item.label, width - chrome, o.fontSize, true),
       x: 0,
       y: 0,
       width,
       height,
-      cells: [...step.cells],
-      ins: [...step.ins],
-      outs: [...step.outs],
-      parameters,
-      metrics,
-      diagnostics: { errors, warnings, items: diag }
+      cells: item.cells,
+      ins: item.ins,
+      outs: item.outs,
+      parameters: item.parameters,
+      metrics: item.metrics,
+      diagnostics: { errors, warnings, items: item.diagnostics },
+      group: item.group
     };
+    if (item.path !== undefined) {
+      node.path = item.path;
+    }
+    return node;
   });
+  for (const group of groups) {
+    g.setNode(group.step, { width: 0, height: 0 });
+    if (group.parent) {
+      g.setParent(group.step, group.parent);
+    }
+  }
+  for (const item of items) {
+    if (item.group) {
+      g.setParent(item.id, item.group);
+    }
+  }
 
   for (const e of edges) {
     const text = edgeLabelText(e.variables, o.maxLabelNames);
@@ -291,6 +458,22 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
     node.x = round(placed.x! - node.width / 2);
     node.y = round(placed.y! - node.height / 2);
   }
+  const laidGroups: GraphGroup[] = groups.map(group => {
+    const placed = g.node(group.step);
+    const { diagnostics, ...rest } = group;
+    return {
+      ...rest,
+      x: round(placed.x! - placed.width / 2),
+      y: round(placed.y! - placed.height / 2),
+      width: round(placed.width),
+      height: round(placed.height),
+      diagnostics: {
+        errors: diagnostics.filter(d => d.severity === 'error').length,
+        warnings: diagnostics.filter(d => d.severity === 'warning').length,
+        items: diagnostics
+      }
+    };
+  });
   const laidEdges: GraphEdge[] = edges.map(e => {
     const data = g.edge(e.from, e.to);
     const text = edgeLabelText(e.variables, o.maxLabelNames);
@@ -337,9 +520,10 @@ export function layoutPipeline(analysis: PipelineAnalysis, options: LayoutOption
 
   const graph = g.graph() as { width?: number; height?: number };
   return {
-    width: steps.length ? round(graph.width ?? 0) : 0,
-    height: steps.length ? round(graph.height ?? 0) : 0,
+    width: items.length ? round(graph.width ?? 0) : 0,
+    height: items.length ? round(graph.height ?? 0) : 0,
     nodes,
+    groups: laidGroups,
     edges: laidEdges,
     indirect,
     parameters: Object.entries(analysis.parameters).map(([name, p]) => ({
@@ -355,6 +539,7 @@ type PendingEdge = Omit<GraphEdge, 'points' | 'label' | 'suggested'>;
 
 /** One edge per (from, to): declared wins over indirect, indirect over suggested (both carry data from upstream). */
 function collectEdges(
+  items: readonly Item[],
   analysis: PipelineAnalysis,
   stepIndex: Map<string, number>,
   o: Required<LayoutOptions>
@@ -363,22 +548,22 @@ function collectEdges(
   const key = (from: string, to: string) => `${from}\u0000${to}`;
   const known = (name: string) => stepIndex.has(name);
 
-  for (const step of analysis.steps) {
+  for (const step of items) {
     for (const dep of step.deps) {
-      if (known(dep) && dep !== step.name) {
-        byPair.set(key(dep, step.name), { from: dep, to: step.name, kind: 'declared', variables: [] });
+      if (known(dep) && dep !== step.id) {
+        byPair.set(key(dep, step.id), { from: dep, to: step.id, kind: 'declared', variables: [] });
       }
     }
   }
-  for (const step of analysis.steps) {
+  for (const step of items) {
     for (const [name, provider] of Object.entries(step.sources)) {
-      if (!known(provider) || provider === step.name) {
+      if (!known(provider) || provider === step.id) {
         continue;
       }
-      const k = key(provider, step.name);
+      const k = key(provider, step.id);
       let edge = byPair.get(k);
       if (!edge) {
-        edge = { from: provider, to: step.name, kind: 'indirect', variables: [] };
+        edge = { from: provider, to: step.id, kind: 'indirect', variables: [] };
         byPair.set(k, edge);
       }
       edge.variables.push(name);

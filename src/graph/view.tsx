@@ -17,6 +17,7 @@ import {
   fitText,
   fitTransform,
   GraphEdge,
+  GraphGroup,
   GraphLayout,
   GraphNode,
   NODE_METRICS,
@@ -25,7 +26,7 @@ import {
   Transform,
   zoomAt
 } from './layout';
-import type { StepState } from '../run/run-state';
+import { notebookStepView, StepState } from '../run/run-state';
 
 /** The run states are the run model's. */
 export type StepRunState = StepState;
@@ -105,7 +106,12 @@ function diagnosticLine(d: Diagnostic, trans: TranslationBundle): string {
 /** The node's tooltip: everything the node shortens. */
 function nodeTitle(node: GraphNode, status: StepRunStatus | undefined, trans: TranslationBundle): string {
   const lines = [node.step];
-  lines.push(trans._n('Cell %2', 'Cells %2', node.cells.length, node.cells.map(c => c + 1).join(', ')));
+  const cells = node.cells.map(c => c + 1).join(', ');
+  lines.push(
+    node.path !== undefined
+      ? trans._n('Cell %2 of %3', 'Cells %2 of %3', node.cells.length, cells, node.path)
+      : trans._n('Cell %2', 'Cells %2', node.cells.length, cells)
+  );
   if (node.ins.length) {
     lines.push(trans.__('Inputs: %1', node.ins.join(', ')));
   }
@@ -199,6 +205,74 @@ function NodeView(props: {
           transform={`translate(${node.width - badge / 2 - 3},${badge / 2 + 2})`}
         >
           <title>{items.map(d => diagnosticLine(d, trans)).join('\n')}</title>
+          <circle r={8} />
+          <text textAnchor="middle" dy="0.35em">
+            {errors || warnings}
+          </text>
+        </g>
+      )}
+    </g>
+  );
+}
+
+/** A notebook: step: a box around the steps of the notebook it runs, with its name and notebook on top. */
+function GroupView(props: {
+  group: GraphGroup;
+  state?: StepRunState;
+  selected: boolean;
+  onSelect?(step: string): void;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { group, state, selected, onSelect, trans } = props;
+  const { errors, warnings, items } = group.diagnostics;
+  const badgeKind = errors ? 'error' : warnings ? 'warning' : null;
+  const title = [
+    trans.__('Notebook step %1: runs %2', group.step, group.path),
+    ...(state ? [stateLabel(state, trans)] : []),
+    ...items.map(d => diagnosticLine(d, trans))
+  ].join('\n');
+  const select = () => onSelect?.(group.step);
+  return (
+    <g
+      className="jp-cellpipe-Graph-group"
+      data-step={group.step}
+      data-depth={group.depth}
+      data-state={state ?? 'idle'}
+      data-selected={selected ? 'true' : undefined}
+      data-diagnostics={badgeKind ?? undefined}
+      transform={`translate(${group.x},${group.y})`}
+    >
+      <title>{title}</title>
+      <rect className="jp-cellpipe-Graph-groupBox" width={group.width} height={group.height} rx={8} ry={8} />
+      <g
+        className="jp-cellpipe-Graph-groupHeader"
+        tabIndex={0}
+        role="button"
+        aria-pressed={selected}
+        aria-label={title.replace(/\n/g, '; ')}
+        onClick={select}
+        onKeyDown={event => {
+          if (event.key === 'Enter' || event.key === ' ') {
+            event.preventDefault();
+            select();
+          }
+        }}
+      >
+        <text className="jp-cellpipe-Graph-groupName" x={10} y={16}>
+          {fitText(
+            `${group.label} · ${group.path}`,
+            group.width - 20 - (badgeKind ? 20 : 0),
+            INFO_FONT,
+            true
+          )}
+        </text>
+      </g>
+      {badgeKind && (
+        <g
+          className="jp-cellpipe-Graph-badge"
+          data-kind={badgeKind}
+          transform={`translate(${group.width - 14},${13})`}
+        >
           <circle r={8} />
           <text textAnchor="middle" dy="0.35em">
             {errors || warnings}
@@ -533,6 +607,18 @@ export function PipelineGraph(props: PipelineGraphProps): JSX.Element {
           ))}
         </defs>
         <g transform={`translate(${view.tx},${view.ty}) scale(${view.scale})`}>
+          <g className="jp-cellpipe-Graph-groups">
+            {layout.groups.map(group => (
+              <GroupView
+                key={group.step}
+                group={group}
+                state={states ? notebookStepView(states, group.step)?.state : undefined}
+                selected={group.step === selected}
+                onSelect={onSelect}
+                trans={trans}
+              />
+            ))}
+          </g>
           <g className="jp-cellpipe-Graph-edges">
             {layout.edges.map(edge => (
               <EdgeView

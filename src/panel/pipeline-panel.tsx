@@ -99,11 +99,14 @@ function StepHeader(props: {
         )}
       </h3>
       {!run && <p className="jp-cellpipe-Hint">{trans.__('Not run yet.')}</p>}
-      {session.runs.detail?.outputs && Object.keys(session.runs.detail.outputs).length > 0 && (
-        <button className="jp-mod-styled jp-Button" data-action="show-in-cells" onClick={onShowInCells}>
-          {trans.__('Show under the cells')}
-        </button>
-      )}
+      {/* A sub-pipeline's step ran cells of its own notebook, not of this one. */}
+      {session.runs.detail?.outputs &&
+        Object.keys(session.runs.detail.outputs).length > 0 &&
+        session.pipeline.analysis?.steps.some(s => s.name === step && s.notebook === undefined) && (
+          <button className="jp-mod-styled jp-Button" data-action="show-in-cells" onClick={onShowInCells}>
+            {trans.__('Show under the cells')}
+          </button>
+        )}
       {state?.error && <p className="jp-cellpipe-Error">{state.error.message}</p>}
       {metrics.length > 0 && (
         <table className="jp-cellpipe-Metrics">

@@ -8,16 +8,21 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type { PythonAnalyser } from '../core/analysis';
 import { RunsModel } from '../run/runs-model';
 import { PipelineModel } from './pipeline-model';
+import type { ReferencedNotebooks } from './referenced-notebooks';
 
 export class NotebookPipeline {
   constructor(
     readonly panel: NotebookPanel,
-    analyser: Promise<PythonAnalyser>
+    analyser: Promise<PythonAnalyser>,
+    references?: ReferencedNotebooks
   ) {
     const context = panel.context;
     this.pipeline = new PipelineModel({
       model: context.model,
       name: () => context.path.split('/').pop() ?? context.path,
+      // The contents manager's path, without a drive prefix.
+      path: () => context.localPath,
+      references,
       analyser
     });
     this.runs = new RunsModel(context.path);

@@ -16,6 +16,7 @@ import { CellRole, isPipelineTag, parseCellTags, printCellTags } from '../core/t
 import { defaultPipelineName } from '../core/tags/settings';
 import type { PipelineSettings, StepSettings, Target } from '../core/tags/settings';
 import { liveNotebookData } from './notebook-data';
+import type { ReferencedNotebooks } from './referenced-notebooks';
 
 /** Pipeline settings a user edits (the rest is derived). */
 export type EditablePipelineSettings = Pick<
@@ -27,6 +28,10 @@ export interface PipelineModelOptions {
   model: INotebookModel;
   /** The notebook's file name (the default pipeline name comes from it). */
   name: () => string;
+  /** Its path in the Jupyter root (`notebook_path`s are relative to its folder); default: the name. */
+  path?: () => string;
+  /** Reads the notebooks its `notebook:` steps run; without it they cannot be read. */
+  references?: ReferencedNotebooks;
   analyser: Promise<PythonAnalyser>;
   /** Milliseconds of quiet after an edit before re-analysing. */
   debounce?: number;
@@ -36,9 +41,12 @@ export class PipelineModel {
   constructor(options: PipelineModelOptions) {
     this._model = options.model;
     this._name = options.name;
+    this._path = options.path ?? options.name;
+    this._references = options.references ?? null;
     this._debounce = options.debounce ?? 150;
     this._model.contentChanged.connect(this._schedule, this);
     this._model.metadataChanged.connect(this._schedule, this);
+    this._references?.changed.connect(this._onReferenceChanged, this);
     options.analyser.then(
       analyser => {
         this._analyser = analyser;
@@ -88,6 +96,7 @@ export class PipelineModel {
     clearTimeout(this._timer);
     this._model.contentChanged.disconnect(this._schedule, this);
     this._model.metadataChanged.disconnect(this._schedule, this);
+    this._references?.changed.disconnect(this._onReferenceChanged, this);
     Signal.clearData(this);
   }
 
@@ -151,6 +160,31 @@ export class PipelineModel {
         shared.deleteMetadata('tags');
       } else {
         shared.setMetadata('tags', tags);
+      }
+      // The notebook a notebook: cell ran means nothing once the cell has another role.
+      if (role.kind !== 'notebook' && shared.getMetadata('notebook_path') !== undefined) {
+        shared.deleteMetadata('notebook_path');
+      }
+    }, true);
+  }
+
+  /** The `notebook_path` of a `notebook:` cell ('' when it has none). */
+  notebookPathOf(cell: number): string {
+    const path = this._shared.cells[cell]?.getMetadata('notebook_path');
+    return typeof path === 'string' ? path : '';
+  }
+
+  /** Sets the notebook a `notebook:` cell runs (Kale 2.x keeps it in the cell's `notebook_path`). */
+  setNotebookPath(cell: number, path: string): void {
+    const shared = this._shared.cells[cell];
+    if (!shared) {
+      return;
+    }
+    shared.transact(() => {
+      if (path === '') {
+        shared.deleteMetadata('notebook_path');
+      } else {
+        shared.setMetadata('notebook_path', path);
       }
     }, true);
   }
@@ -218,6 +252,13 @@ export class PipelineModel {
     this._shared.setMetadata('cellpipe', update(own) as PartialJSONObject);
   }
 
+  /** A notebook was read or changed: analyse again when this notebook asked for it. */
+  private _onReferenceChanged(_: unknown, path: string): void {
+    if (this._asked.has(path)) {
+      this._schedule();
+    }
+  }
+
   private _schedule(): void {
     clearTimeout(this._timer);
     this._timer = setTimeout(() => this._analyse(), this._debounce);
@@ -229,7 +270,20 @@ export class PipelineModel {
     }
     const start = performance.now();
     this._notebook = liveNotebookData(this._shared, this._name());
-    this._analysis = analyzeNotebook(this._notebook, this._analyser);
+    const asked = new Set<string>();
+    const references = this._references;
+    this._analysis = analyzeNotebook(this._notebook, this._analyser, {
+      path: this._path(),
+      resolver: references
+        ? {
+            get: path => {
+              asked.add(path);
+              return references.get(path);
+            }
+          }
+        : undefined
+    });
+    this._asked = asked;
     const end = performance.now();
     this._lastMs = end - start;
     // Visible in the browser's performance timeline (and to the browser benchmark); jsdom has no measure().
@@ -240,6 +294,10 @@ export class PipelineModel {
 
   private readonly _model: INotebookModel;
   private readonly _name: () => string;
+  private readonly _path: () => string;
+  private readonly _references: ReferencedNotebooks | null;
+  /** The notebooks the latest analysis read. */
+  private _asked = new Set<string>();
   private readonly _debounce: number;
   private _analyser: PythonAnalyser | null = null;
   private _analysis: PipelineAnalysis | null = null;

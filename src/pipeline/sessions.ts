@@ -8,13 +8,16 @@ import { browserAnalyser } from '../analysis/browser-analyser';
 import { BadgeDisplay, CellBadges } from '../badges/cell-badges';
 import type { Target } from '../core/tags/settings';
 import { NotebookPipeline } from './notebook-pipeline';
+import type { ReferencedNotebooks } from './referenced-notebooks';
 
 /** The NotebookPipeline of each open notebook, its badges and its pipeline panel. */
 export class Sessions {
   constructor(
     private readonly trans: TranslationBundle,
     /** A badge was clicked: its step should show in the sidebar. */
-    private readonly onBadge: (session: NotebookPipeline, step: string) => void
+    private readonly onBadge: (session: NotebookPipeline, step: string) => void,
+    /** The notebooks that notebook: steps run, read once for all open notebooks. */
+    private readonly references?: ReferencedNotebooks
   ) {}
 
   /** The notebook's session, created on first use. */
@@ -23,7 +26,7 @@ export class Sessions {
     if (existing) {
       return existing;
     }
-    const session = new NotebookPipeline(panel, browserAnalyser());
+    const session = new NotebookPipeline(panel, browserAnalyser(), this.references);
     this._sessions.set(panel, session);
     void panel.context.ready.then(() => {
       const badges = new CellBadges(session, this.trans, step => this.onBadge(session, step));

@@ -82,6 +82,27 @@ export function applyRunEvent(run: RunView, event: RunEvent): RunView {
   return run;
 }
 
+/**
+ * A notebook: step's state, from the states of the steps of its sub-pipeline (`NAME.STEP`): failed or
+ * running when one is, finished when all are; undefined before any ran.
+ */
+export function notebookStepView(steps: Record<string, StepView>, name: string): StepView | undefined {
+  const inside = Object.entries(steps)
+    .filter(([step]) => step.startsWith(`${name}.`))
+    .map(([, s]) => s);
+  if (inside.length === 0) {
+    return undefined;
+  }
+  for (const state of ['failed', 'running', 'cancelled', 'skipped', 'queued'] as const) {
+    const first = inside.find(s => s.state === state);
+    if (first) {
+      return first;
+    }
+  }
+  const seconds = inside.reduce((sum, s) => sum + (s.seconds ?? 0), 0);
+  return { state: inside.every(s => s.state === 'cached') ? 'cached' : 'succeeded', seconds };
+}
+
 /** Seconds from start to finish (or to `now` while running). */
 export function runSeconds(run: Pick<RunView, 'started' | 'finished'>, now: number = Date.now()): number {
   const end = run.finished ? Date.parse(run.finished) : now;

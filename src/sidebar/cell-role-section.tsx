@@ -1,14 +1,21 @@
-/** The active cell's role: step (name, upstream steps), skip, imports, functions, parameters or metrics. */
+/**
+ * The active cell's role: step (name, upstream steps, the settings its tags give), notebook (a step
+ * that runs another notebook: name, path, upstream steps), skip, imports, functions, parameters or
+ * metrics. The problems of the cell's tags show by the fields, as the analysis reports them.
+ */
 import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import type { CellRole, StepRole } from '../core/tags/grammar';
-import { STEP_NAME } from '../core/tags/grammar';
+import type { Diagnostic } from '../core/diagnostics';
+import { stepNameOfNotebook } from '../core/graph/steps';
+import type { CellRole, NotebookRole, StepRole } from '../core/tags/grammar';
+import { roleTags, STEP_NAME } from '../core/tags/grammar';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
 import { Section, TextField } from './fields';
 
 const ROLE_KINDS = [
   'continue',
   'step',
+  'notebook',
   'skip',
   'imports',
   'functions',
@@ -22,6 +29,8 @@ function roleLabel(kind: (typeof ROLE_KINDS)[number], trans: TranslationBundle):
       return trans.__('Not tagged (joins the cell above)');
     case 'step':
       return trans.__('Step');
+    case 'notebook':
+      return trans.__('Notebook (runs another notebook as a step)');
     case 'skip':
       return trans.__('Skip (not in the pipeline)');
     case 'imports':
@@ -60,10 +69,14 @@ export function CellRoleSection(props: {
   const setKind = (kind: CellRole['kind']) => {
     if (kind === 'step') {
       model.setRole(cell, emptyStep(uniqueName(stepNames)));
+    } else if (kind === 'notebook') {
+      model.setRole(cell, { kind: 'notebook', name: '', prev: [] });
     } else {
       model.setRole(cell, { kind } as CellRole);
     }
   };
+  // Problems of this cell's tags (the rest show in the Problems section and on the badge).
+  const tagProblems = (analysis?.diagnostics ?? []).filter(d => d.cell === cell && TAG_CODES.has(d.code));
   return (
     <Section name="cell" title={trans.__('Cell %1', cell + 1)}>
       <label className="jp-cellpipe-Field" data-field="role">
@@ -88,7 +101,55 @@ export function CellRoleSection(props: {
           onChange={r => model.setRole(cell, r)}
         />
       )}
+      {role.kind === 'notebook' && (
+        <NotebookRoleFields
+          role={role}
+          path={model.notebookPathOf(cell)}
+          stepNames={stepNames}
+          problems={(analysis?.diagnostics ?? []).filter(d => d.cell === cell && NOTEBOOK_CODES.has(d.code))}
+          trans={trans}
+          onChange={r => model.setRole(cell, r)}
+          onPath={path => model.setNotebookPath(cell, path)}
+        />
+      )}
+      <ProblemList problems={tagProblems} name="tags" />
     </Section>
+  );
+}
+
+/** Codes of problems with a cell's tags. */
+const TAG_CODES = new Set([
+  'invalid-tag',
+  'invalid-step-name',
+  'conflicting-tags',
+  'two-step-names',
+  'prev-without-step',
+  'settings-without-step',
+  'ignored-tags',
+  'duplicate-step'
+]);
+
+/** Codes of problems with the notebook a notebook: cell runs. */
+const NOTEBOOK_CODES = new Set([
+  'notebook-path-missing',
+  'notebook-unreadable',
+  'notebook-cycle',
+  'notebook-cell-code',
+  'notebook-loading'
+]);
+
+function ProblemList(props: { problems: Diagnostic[]; name: string }): JSX.Element | null {
+  if (props.problems.length === 0) {
+    return null;
+  }
+  return (
+    <ul className="jp-cellpipe-FieldProblems" data-problems={props.name}>
+      {props.problems.map((d, i) => (
+        <li key={i} className={`jp-cellpipe-Field-${d.severity === 'info' ? 'hint' : 'error'}`}>
+          {d.message}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -108,10 +169,11 @@ function StepRoleFields(props: {
   onChange: (role: StepRole) => void;
 }): JSX.Element {
   const { role, stepNames, trans, onChange } = props;
-  const candidates = stepNames.filter(n => n !== role.name && !role.prev.includes(n));
   const nameError = STEP_NAME.test(role.name)
     ? undefined
     : trans.__('Lowercase letters, digits and _, starting with a letter or _ (as Kale requires).');
+  // The step's settings tags (Kale 2.x and 1.x): shown so the user sees them read, removable one by one.
+  const settingTags = roleTags(role).filter(t => !t.startsWith('step:') && !t.startsWith('prev:'));
   return (
     <>
       <datalist id="jp-cellpipe-step-names">
@@ -127,38 +189,168 @@ function StepRoleFields(props: {
         error={nameError}
         onCommit={name => onChange({ ...role, name: name.trim() })}
       />
-      <div className="jp-cellpipe-Field" data-field="upstream">
-        <span className="jp-cellpipe-Field-label">{trans.__('Upstream steps')}</span>
-        <div className="jp-cellpipe-Chips">
-          {role.prev.map(p => (
-            <span key={p} className="jp-cellpipe-Chip">
-              {p}
-              <button
-                className="jp-cellpipe-Chip-remove"
-                title={trans.__('Remove upstream step %1', p)}
-                onClick={() => onChange({ ...role, prev: role.prev.filter(x => x !== p) })}
-              >
-                ×
-              </button>
-            </span>
-          ))}
+      <UpstreamField
+        prev={role.prev}
+        self={role.name}
+        stepNames={stepNames}
+        trans={trans}
+        onChange={prev => onChange({ ...role, prev })}
+      />
+      {settingTags.length > 0 && (
+        <div className="jp-cellpipe-Field" data-field="setting-tags">
+          <span className="jp-cellpipe-Field-label">{trans.__('Settings from tags')}</span>
+          <div className="jp-cellpipe-Chips">
+            {settingTags.map(tag => (
+              <span key={tag} className="jp-cellpipe-Chip">
+                <code>{tag}</code>
+                <button
+                  className="jp-cellpipe-Chip-remove"
+                  title={trans.__('Remove the tag %1', tag)}
+                  onClick={() => onChange(withoutSettingTag(role, tag))}
+                >
+                  ×
+                </button>
+              </span>
+            ))}
+          </div>
         </div>
-        <select
-          className="jp-mod-styled"
-          aria-label={trans.__('Add an upstream step')}
-          value=""
-          onChange={e => e.target.value && onChange({ ...role, prev: [...role.prev, e.target.value] })}
-        >
-          <option value="">
-            {candidates.length ? trans.__('Add upstream step…') : trans.__('No other steps')}
-          </option>
-          {candidates.map(n => (
-            <option key={n} value={n}>
-              {n}
-            </option>
-          ))}
-        </select>
-      </div>
+      )}
     </>
+  );
+}
+
+/** The role without one of its settings tags. */
+function withoutSettingTag(role: StepRole, tag: string): StepRole {
+  const [prefix, ...rest] = tag.split(':');
+  const key = rest[0];
+  const next: StepRole = {
+    ...role,
+    limits: { ...role.limits },
+    annotations: { ...role.annotations },
+    labels: { ...role.labels }
+  };
+  switch (prefix) {
+    case 'limit':
+      delete next.limits[key];
+      break;
+    case 'annotation':
+      delete next.annotations[key];
+      break;
+    case 'label':
+      delete next.labels[key];
+      break;
+    case 'image':
+      delete next.image;
+      break;
+    case 'cache':
+      delete next.cache;
+      break;
+    case 'report':
+      delete next.report;
+      break;
+    case 'secret':
+      next.secrets = (role.secrets ?? []).filter(s => `secret:${s.secret}:${s.key}:${s.env}` !== tag);
+      break;
+  }
+  return next;
+}
+
+function NotebookRoleFields(props: {
+  role: NotebookRole;
+  path: string;
+  stepNames: string[];
+  problems: Diagnostic[];
+  trans: TranslationBundle;
+  onChange: (role: NotebookRole) => void;
+  onPath: (path: string) => void;
+}): JSX.Element {
+  const { role, path, stepNames, problems, trans, onChange, onPath } = props;
+  const nameError =
+    role.name === '' || STEP_NAME.test(role.name)
+      ? undefined
+      : trans.__('Lowercase letters, digits and _, starting with a letter or _ (as Kale requires).');
+  const pathError = problems
+    .filter(d => d.severity === 'error')
+    .map(d => d.message)
+    .join(' ');
+  const loading = problems.find(d => d.severity === 'info');
+  return (
+    <>
+      <TextField
+        name="notebook-path"
+        label={trans.__('Notebook it runs')}
+        value={path}
+        placeholder={trans.__('e.g. ./prepare_data.ipynb (relative to this notebook)')}
+        error={pathError || undefined}
+        onCommit={value => onPath(value.trim())}
+      />
+      {loading && <p className="jp-cellpipe-Hint">{loading.message}</p>}
+      <TextField
+        name="notebook-name"
+        label={trans.__('Step name')}
+        value={role.name}
+        placeholder={stepNameOfNotebook(path)}
+        error={nameError}
+        onCommit={name => onChange({ ...role, name: name.trim() })}
+      />
+      <UpstreamField
+        prev={role.prev}
+        self={role.name || stepNameOfNotebook(path)}
+        stepNames={stepNames}
+        trans={trans}
+        onChange={prev => onChange({ ...role, prev })}
+      />
+      <p className="jp-cellpipe-Hint">
+        {trans.__(
+          'The notebook runs as a sub-pipeline: its steps get the variables they read from the steps above, ' +
+            'and the parameters it declares or reads from this notebook; the steps below get what it defines.'
+        )}
+      </p>
+    </>
+  );
+}
+
+function UpstreamField(props: {
+  prev: string[];
+  self: string;
+  stepNames: string[];
+  trans: TranslationBundle;
+  onChange: (prev: string[]) => void;
+}): JSX.Element {
+  const { prev, self, stepNames, trans, onChange } = props;
+  const candidates = stepNames.filter(n => n !== self && !prev.includes(n));
+  return (
+    <div className="jp-cellpipe-Field" data-field="upstream">
+      <span className="jp-cellpipe-Field-label">{trans.__('Upstream steps')}</span>
+      <div className="jp-cellpipe-Chips">
+        {prev.map(p => (
+          <span key={p} className="jp-cellpipe-Chip">
+            {p}
+            <button
+              className="jp-cellpipe-Chip-remove"
+              title={trans.__('Remove upstream step %1', p)}
+              onClick={() => onChange(prev.filter(x => x !== p))}
+            >
+              ×
+            </button>
+          </span>
+        ))}
+      </div>
+      <select
+        className="jp-mod-styled"
+        aria-label={trans.__('Add an upstream step')}
+        value=""
+        onChange={e => e.target.value && onChange([...prev, e.target.value])}
+      >
+        <option value="">
+          {candidates.length ? trans.__('Add upstream step…') : trans.__('No other steps')}
+        </option>
+        {candidates.map(n => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }

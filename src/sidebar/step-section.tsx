@@ -50,8 +50,63 @@ export function StepSection(props: {
           )}
         </div>
       </Section>
-      <StepSettingsForm session={session} step={step} resolved={spec.settings} trans={trans} />
+      {spec.notebook !== undefined ? (
+        <NotebookStepSummary session={session} step={step} trans={trans} />
+      ) : (
+        <StepSettingsForm session={session} step={step} resolved={spec.settings} trans={trans} />
+      )}
     </>
+  );
+}
+
+/** A notebook: step: the notebook it runs, the parameters passed down, and its steps (their settings are its own). */
+function NotebookStepSummary(props: {
+  session: NotebookPipeline;
+  step: string;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { session, step, trans } = props;
+  const sub = session.pipeline.analysis?.subPipelines[step];
+  return (
+    <Section name="notebook" title={trans.__('Step %1: notebook', step)}>
+      {!sub ? (
+        <p className="jp-cellpipe-Hint">
+          {trans.__('The notebook it runs could not be read (see Problems).')}
+        </p>
+      ) : (
+        <div className="jp-cellpipe-Flow">
+          <p>
+            {trans.__('Runs')} <code>{sub.path}</code>
+          </p>
+          <h4>{trans.__('Parameters passed down')}</h4>
+          {sub.passed.length === 0 ? (
+            <p className="jp-cellpipe-Hint">{trans.__('None')}</p>
+          ) : (
+            <ul className="jp-cellpipe-VarList" data-list="passed">
+              {sub.passed.map(name => (
+                <li key={name}>
+                  <code>{name}</code>
+                </li>
+              ))}
+            </ul>
+          )}
+          <h4>{trans.__('Its steps')}</h4>
+          <ul className="jp-cellpipe-VarList" data-list="sub-steps">
+            {sub.analysis.steps.map(s => (
+              <li key={s.name}>
+                <code>{s.name}</code>
+                {s.notebook !== undefined && (
+                  <span className="jp-cellpipe-From"> {trans.__('runs %1', s.notebook)}</span>
+                )}
+              </li>
+            ))}
+          </ul>
+          <p className="jp-cellpipe-Hint">
+            {trans.__('Its steps keep the settings of their own notebook; open it to change them.')}
+          </p>
+        </div>
+      )}
+    </Section>
   );
 }
 

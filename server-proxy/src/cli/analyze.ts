@@ -7,7 +7,7 @@
 import { basename } from 'path';
 import type { Diagnostic } from '../../../src/core/diagnostics';
 import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
-import { loadNotebookFile } from '../notebook-file';
+import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 
 export interface AnalyzeOptions {
@@ -20,18 +20,32 @@ export async function analyzeCommand(
   out: NodeJS.WritableStream
 ): Promise<number> {
   const notebook = await loadNotebookFile(path);
-  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+  const analysis = analyzeNotebook(notebook, await nodeAnalyser(), await analysisOptions(path, notebook));
   out.write(
     options.json ? JSON.stringify(toJson(analysis), null, 2) + '\n' : formatSummary(basename(path), analysis)
   );
   return analysis.diagnostics.some(d => d.severity === 'error') ? 1 : 0;
 }
 
-/** The stable JSON contract of `analyze --json` (users' scripts rely on it). */
+/**
+ * The stable JSON contract of `analyze --json` (users' scripts rely on it). A notebook step also has
+ * `notebook {path, parameters, passed, reads, provides, steps}`: its sub-pipeline, whose steps have the
+ * same shape.
+ */
 export function toJson(a: PipelineAnalysis): Record<string, unknown> {
   return {
     pipeline: a.pipeline,
-    steps: a.steps.map(s => ({
+    steps: stepsJson(a),
+    parameters: a.parameters,
+    metrics: a.metrics,
+    suggestions: a.suggestions,
+    diagnostics: a.diagnostics
+  };
+}
+
+function stepsJson(a: PipelineAnalysis): Array<Record<string, unknown>> {
+  return a.steps.map(s => {
+    const json: Record<string, unknown> = {
       name: s.name,
       cells: s.cells,
       deps: s.deps,
@@ -39,12 +53,47 @@ export function toJson(a: PipelineAnalysis): Record<string, unknown> {
       outs: s.outs,
       sources: s.sources,
       settings: s.settings
-    })),
-    parameters: a.parameters,
-    metrics: a.metrics,
-    suggestions: a.suggestions,
-    diagnostics: a.diagnostics
-  };
+    };
+    const sub = a.subPipelines[s.name];
+    if (s.notebook !== undefined) {
+      json.notebook = sub
+        ? {
+            path: sub.path,
+            parameters: sub.parameters,
+            passed: sub.passed,
+            reads: sub.reads,
+            provides: sub.provides,
+            steps: stepsJson(sub.analysis)
+          }
+        : { path: s.notebook };
+    }
+    return json;
+  });
+}
+
+/** The steps of a pipeline, one paragraph each; a notebook step's sub-pipeline indented below it. */
+function stepLines(a: PipelineAnalysis, indent: string): string[] {
+  const lines: string[] = [];
+  for (const s of a.steps) {
+    const cells = s.cells.map(c => c + 1).join(', ');
+    const after = s.deps.length > 0 ? `  after ${s.deps.join(', ')}` : '';
+    const runs = s.notebook !== undefined ? `  runs ${s.notebook}` : '';
+    lines.push(`${indent}${s.name}  (cell${s.cells.length === 1 ? '' : 's'} ${cells})${runs}${after}`);
+    if (s.ins.length > 0) {
+      lines.push(`${indent}    in:  ${s.ins.map(n => `${n} ← ${s.sources[n]}`).join(', ')}`);
+    }
+    if (s.outs.length > 0) {
+      lines.push(`${indent}    out: ${s.outs.join(', ')}`);
+    }
+    const sub = a.subPipelines[s.name];
+    if (sub) {
+      if (sub.passed.length > 0) {
+        lines.push(`${indent}    parameters passed down: ${sub.passed.join(', ')}`);
+      }
+      lines.push(...stepLines(sub.analysis, `${indent}  │ `));
+    }
+  }
+  return lines;
 }
 
 export function formatSummary(file: string, a: PipelineAnalysis): string {
@@ -55,17 +104,7 @@ export function formatSummary(file: string, a: PipelineAnalysis): string {
       `${count(Object.keys(a.parameters).length, 'parameter')}, ${count(a.metrics.length, 'metric')}`
   );
   lines.push('');
-  for (const s of a.steps) {
-    const cells = s.cells.map(c => c + 1).join(', ');
-    const after = s.deps.length > 0 ? `  after ${s.deps.join(', ')}` : '';
-    lines.push(`  ${s.name}  (cell${s.cells.length === 1 ? '' : 's'} ${cells})${after}`);
-    if (s.ins.length > 0) {
-      lines.push(`      in:  ${s.ins.map(n => `${n} ← ${s.sources[n]}`).join(', ')}`);
-    }
-    if (s.outs.length > 0) {
-      lines.push(`      out: ${s.outs.join(', ')}`);
-    }
-  }
+  lines.push(...stepLines(a, '  '));
   const params = Object.entries(a.parameters);
   if (params.length > 0) {
     lines.push('', 'parameters:');

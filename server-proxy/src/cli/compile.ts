@@ -13,7 +13,7 @@ import type { ClusterCompileOptions, SnapshotSource } from '../../../src/core/ta
 import { CompileError } from '../../../src/core/targets/cluster-step';
 import { compileKfp } from '../../../src/core/targets/kfp';
 import { writeFileAtomic } from '../atomic-file';
-import { loadNotebookFile } from '../notebook-file';
+import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 import { runtimeSource } from '../runtime-source';
 import { reportErrors, UsageError } from './pipeline-input';
@@ -48,7 +48,7 @@ export async function compileCommand(
 ): Promise<number> {
   const file = basename(path);
   const notebook = await loadNotebookFile(path);
-  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+  const analysis = analyzeNotebook(notebook, await nodeAnalyser(), await analysisOptions(path, notebook));
   const target = options.target ?? analysis.pipeline.target;
   if (target !== 'kfp' && target !== 'argo') {
     throw new UsageError(`${path}: say which cluster to compile for: --target kfp or --target argo`);

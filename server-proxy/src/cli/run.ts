@@ -4,9 +4,10 @@
  */
 import { basename, resolve } from 'path';
 import { analyzeNotebook } from '../../../src/core/pipeline';
-import { runLocal, stepAndDownstream } from '../engines/local/engine';
+import { runLocal } from '../engines/local/engine';
+import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
 import type { StepRecord } from '../../../src/core/runs/run-record';
-import { loadNotebookFile } from '../notebook-file';
+import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 import { parameterOverrides, reportErrors, UsageError } from './pipeline-input';
 import { kernelPython } from '../kernel-python';
@@ -33,7 +34,11 @@ const SYMBOL: Partial<Record<StepRecord['status'], string>> = {
 export async function runCommand(path: string, options: RunOptions): Promise<number> {
   const notebookPath = resolve(path);
   const notebook = await loadNotebookFile(notebookPath);
-  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+  const analysis = analyzeNotebook(
+    notebook,
+    await nodeAnalyser(),
+    await analysisOptions(notebookPath, notebook)
+  );
   const file = basename(path);
   if (
     reportErrors(
@@ -50,13 +55,15 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
     throw new UsageError('give --step or --from, not both');
   }
   const selected = options.step ?? options.from;
-  if (selected !== undefined && !analysis.order.includes(selected)) {
-    throw new UsageError(`the pipeline has no step "${selected}" (it has ${analysis.order.join(', ')})`);
+  const runnable = runnableSteps(analysis, notebook);
+  if (selected !== undefined && selectSteps(runnable, selected).length === 0) {
+    const names = runnable.map(s => s.name).join(', ');
+    throw new UsageError(`the pipeline has no step "${selected}" (it has ${names})`);
   }
   const only = options.step
-    ? [options.step]
+    ? selectSteps(runnable, options.step)
     : options.from
-      ? stepAndDownstream(analysis, options.from)
+      ? stepAndDownstream(runnable, options.from)
       : undefined;
   const parallel = options.parallel === undefined ? undefined : Number(options.parallel);
   if (parallel !== undefined && !(Number.isInteger(parallel) && parallel > 0)) {

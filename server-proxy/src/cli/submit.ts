@@ -11,7 +11,7 @@ import { submitClusterRun } from '../engines/cluster/cluster-run';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import { environmentConnection } from '../engines/cluster/connection';
 import type { RunRecord } from '../../../src/core/runs/run-record';
-import { loadNotebookFile } from '../notebook-file';
+import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
 import { parameterOverrides, reportErrors, UsageError } from './pipeline-input';
 
@@ -35,7 +35,11 @@ export const TIMED_OUT = 124;
 export async function submitCommand(path: string, options: SubmitOptions): Promise<number> {
   const notebookPath = resolve(path);
   const notebook = await loadNotebookFile(notebookPath);
-  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+  const analysis = analyzeNotebook(
+    notebook,
+    await nodeAnalyser(),
+    await analysisOptions(notebookPath, notebook)
+  );
   const target = options.target ?? analysis.pipeline.target;
   if (target !== 'kfp' && target !== 'argo') {
     throw new UsageError(`${path}: say where to submit: --target kfp or --target argo`);

@@ -25,6 +25,7 @@ export interface App {
 
 export function createApp(options: AppOptions): App {
   const runs = new RunService(options.python, {
+    root: options.root,
     cluster: options.cluster,
     clusterPollMs: options.clusterPollMs
   });

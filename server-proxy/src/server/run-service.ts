@@ -3,14 +3,15 @@
  * status events for every listener, and cancellation.
  */
 import { EventEmitter } from 'events';
-import { basename } from 'path';
+import { basename, dirname } from 'path';
 import type { NotebookData } from '../../../src/core/notebook/model';
 import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
 import { analyzeNotebook } from '../../../src/core/pipeline';
 import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
-import { newRunId, resumeOrphanedRuns, runLocal, stepAndDownstream } from '../engines/local/engine';
+import { newRunId, resumeOrphanedRuns, runLocal } from '../engines/local/engine';
+import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
 import type { RunEvent, RunRecord, StartRunRequest, StepRecord } from '../../../src/core/runs/run-record';
-import { loadNotebookFile } from '../notebook-file';
+import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
 import { HttpError } from './http-json';
@@ -24,6 +25,8 @@ import { alive } from '../process-alive';
 export type StartRequest = Omit<StartRunRequest, 'notebook'>;
 
 export interface RunServiceOptions {
+  /** The Jupyter root: notebooks name the notebooks they run relative to it, and cannot reach outside it. */
+  root?: string;
   /** How to reach the cluster (default: from the environment: service account, kubeconfig). */
   cluster?: () => ClusterConnection;
   /** How often cluster runs are polled, in ms. */
@@ -59,7 +62,16 @@ export class RunService {
       }
       throw err;
     }
-    const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+    const analysis = analyzeNotebook(
+      notebook,
+      await nodeAnalyser(),
+      await analysisOptions(
+        notebookPath,
+        notebook,
+        this.options.root ?? dirname(notebookPath),
+        !!this.options.root
+      )
+    );
     const errors = analysis.diagnostics.filter(d => d.severity === 'error');
     if (errors.length > 0) {
       throw new HttpError(
@@ -77,7 +89,8 @@ export class RunService {
       }
     }
     const selection = request.steps ?? { mode: 'all' };
-    if (selection.mode !== 'all' && !analysis.order.includes(selection.step ?? '')) {
+    const runnable = runnableSteps(analysis, notebook);
+    if (selection.mode !== 'all' && selectSteps(runnable, selection.step ?? '').length === 0) {
       throw new HttpError(400, 'no-such-step', `The pipeline has no step "${selection.step}".`);
     }
     const target = request.target ?? analysis.pipeline.target;
@@ -89,9 +102,9 @@ export class RunService {
     }
     const only =
       selection.mode === 'one'
-        ? [selection.step!]
+        ? selectSteps(runnable, selection.step!)
         : selection.mode === 'from'
-          ? stepAndDownstream(analysis, selection.step!)
+          ? stepAndDownstream(runnable, selection.step!)
           : undefined;
     const id = newRunId();
     const controller = new AbortController();

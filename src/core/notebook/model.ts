@@ -15,6 +15,8 @@ export interface CellData {
   tags: string[];
   /** nbformat 4.5 cell id when present (stable across edits in JupyterLab). */
   id?: string;
+  /** Kale 2.x: `metadata.notebook_path` of a `notebook:` cell, the notebook it runs. */
+  notebookPath?: string;
 }
 
 export interface NotebookData {

@@ -58,6 +58,9 @@ export function readNotebook(json: unknown, name: string): NotebookData {
     if (typeof raw.id === 'string') {
       cell.id = raw.id;
     }
+    if (typeof metadata.notebook_path === 'string') {
+      cell.notebookPath = metadata.notebook_path;
+    }
     return cell;
   });
   return { name, cells, metadata: isRecord(json.metadata) ? json.metadata : {} };

@@ -1,12 +1,14 @@
 /**
  * Pipeline and step settings from notebook metadata: `metadata.cellpipe`, or
  * Kale's `metadata.kubeflow_notebook` when that is absent. Step settings are
- * merged from, lowest first: Kale's steps_defaults, the step's limit:/
- * annotation:/label: tags, and `metadata.cellpipe.steps.NAME`.
+ * merged from, lowest first: Kale's steps_defaults (read whether or not
+ * cellpipe wrote its own metadata beside Kale's), the step's settings tags
+ * (limit:, annotation:, label:, image:, cache:, report:, secret:), and
+ * `metadata.cellpipe.steps.NAME`.
  */
 import { Diagnostic, diagnostic } from '../diagnostics';
 import type { NotebookData } from '../notebook/model';
-import { CellRole, parseCellTags, StepRole } from './grammar';
+import { CellRole, ENV_NAME, isSettingTag, parseCellTags, SECRET_NAME, StepRole } from './grammar';
 import { parseQuantity, quantityProblem } from './quantity';
 
 export type Target = 'local' | 'kfp' | 'argo';
@@ -45,6 +47,8 @@ export interface StepSettings {
   /** Seconds. */
   timeout?: number;
   caching?: boolean;
+  /** The step's outputs as an HTML report where the target has one (KFP); default true. */
+  report?: boolean;
   /** Other resource limits (limit:KEY:VALUE tags that are not cpu, memory or a GPU). */
   limits?: Record<string, string>;
   annotations?: Record<string, string>;
@@ -174,19 +178,53 @@ export function readPipelineSettings(
         }
       }
     }
-    if (Array.isArray(kale.steps_defaults)) {
-      const tags = kale.steps_defaults.filter((t): t is string => typeof t === 'string');
-      // steps_defaults are tag strings; read them as the tags of a step.
-      const { role } = parseCellTags(['step:defaults', ...tags], -1);
-      if (role.kind === 'step') {
-        settings.stepDefaults = tagSettings(role);
-      }
-    }
+  }
+  if (isRecord(kale) && Array.isArray(kale.steps_defaults)) {
+    const defaults = readStepsDefaults(kale.steps_defaults);
+    settings.stepDefaults = defaults.settings;
+    diagnostics.push(...defaults.diagnostics);
   }
   return { settings, diagnostics };
 }
 
-/** What a step's limit:/annotation:/label: tags say. */
+/**
+ * Kale's `steps_defaults`: settings tags every step starts from. Problems are
+ * notebook-level diagnostics that say where the tag is.
+ */
+function readStepsDefaults(list: unknown[]): { settings: StepSettings; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const tags: string[] = [];
+  for (const item of list) {
+    if (typeof item !== 'string') {
+      diagnostics.push(
+        diagnostic(
+          'error',
+          'invalid-setting',
+          `Kale steps_defaults: ${JSON.stringify(item)} is not a tag; write tags such as "limit:memory:4Gi".`
+        )
+      );
+    } else if (!isSettingTag(item)) {
+      diagnostics.push(
+        diagnostic(
+          'warning',
+          'ignored-tags',
+          `Kale steps_defaults: "${item}" is not a step setting (limit:, annotation:, label:, image:, cache:, ` +
+            `report:, secret:) and is ignored.`
+        )
+      );
+    } else {
+      tags.push(item);
+    }
+  }
+  // steps_defaults are tag strings: read them as the tags of a step.
+  const parsed = parseCellTags(['step:defaults', ...tags], -1);
+  for (const d of parsed.diagnostics) {
+    diagnostics.push({ ...d, cell: null, message: `Kale steps_defaults: ${d.message}` });
+  }
+  return { settings: parsed.role.kind === 'step' ? tagSettings(parsed.role) : {}, diagnostics };
+}
+
+/** What a step's settings tags say. */
 function tagSettings(role: StepRole): StepSettings {
   const s: StepSettings = {};
   for (const [key, value] of Object.entries(role.limits)) {
@@ -204,6 +242,18 @@ function tagSettings(role: StepRole): StepSettings {
   if (Object.keys(role.labels).length > 0) {
     s.labels = { ...role.labels };
   }
+  if (role.image !== undefined) {
+    s.image = role.image;
+  }
+  if (role.cache !== undefined) {
+    s.caching = role.cache;
+  }
+  if (role.report !== undefined) {
+    s.report = role.report;
+  }
+  if (role.secrets && role.secrets.length > 0) {
+    s.secrets = role.secrets.map(r => ({ ...r }));
+  }
   return s;
 }
 
@@ -218,6 +268,11 @@ function merge(base: StepSettings, over: StepSettings): StepSettings {
     if (base[key] || over[key]) {
       out[key] = { ...base[key], ...over[key] };
     }
+  }
+  if (base.secrets && over.secrets) {
+    // One variable, one secret: the higher layer's reference wins.
+    const envs = new Set(over.secrets.map(r => r.env));
+    out.secrets = [...base.secrets.filter(r => !envs.has(r.env)), ...over.secrets];
   }
   return out;
 }
@@ -242,9 +297,7 @@ export function resolveStepSettings(
   return { settings, diagnostics: validateStepSettings(step, settings, cells[0] ?? null) };
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** Field-by-field problems, each a message that names the step and the field. */
 export function stepSettingProblems(s: StepSettings): Array<{ field: string; problem: string }> {

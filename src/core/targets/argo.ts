@@ -12,6 +12,10 @@
  * running, so parallel branches can mount it (the first pod matches its own
  * term, which Kubernetes allows when no other pod does).
  *
+ * A `notebook:` step is a `dag` template of its own holding its sub-pipeline's
+ * steps, called as one task of its parent's DAG; the data its steps exchange
+ * with the rest is on the run volume like any other.
+ *
  * Argo expands `{{...}}` in every string of a template: notebook text only
  * reaches a template base64-encoded (cluster-step.ts), and names only as keys
  * and DNS labels.
@@ -24,8 +28,10 @@ import {
   ClusterPlan,
   parameterText,
   planCluster,
+  PlannedGroup,
   PlannedStep,
-  stepPodMetadata
+  stepPodMetadata,
+  stepSummary
 } from './cluster-plan';
 import { AdapterFlag, containerCommand, ERROR_FILE, METRICS_FILE, OUTPUTS_FILE } from './cluster-step';
 import type { CompiledPipeline } from './kfp';
@@ -95,19 +101,27 @@ export function argoDocuments(
     ...plan.volumes.map(v => ({ name: v.name, mountPath: v.mountPath }))
   ];
 
-  const templates: YamlValue[] = [
-    {
-      name: ENTRYPOINT,
-      dag: {
-        tasks: plan.steps.map(s => ({
-          name: s.name,
-          template: s.name,
-          ...(s.after.length > 0 ? { dependencies: s.after } : {})
-        }))
+  // The tasks of a DAG ('' the pipeline's own, else a sub-pipeline's), in run order.
+  const dagTasks = (dag: string) => {
+    const tasks: Array<PlannedStep | PlannedGroup> = [];
+    for (const s of plan.steps) {
+      const task =
+        s.dag === dag ? s : plan.groups.find(g => g.dag === dag && s.runnable.scope.includes(g.qualified));
+      if (task && !tasks.includes(task)) {
+        tasks.push(task);
       }
-    },
+    }
+    return tasks.map(t => ({
+      name: t.name,
+      template: t.name,
+      ...(t.after.length > 0 ? { dependencies: t.after } : {})
+    }));
+  };
+  const templates: YamlValue[] = [
+    { name: ENTRYPOINT, dag: { tasks: dagTasks('') } },
+    ...plan.groups.map(g => ({ name: g.name, dag: { tasks: dagTasks(g.name) } })),
     ...plan.steps.map(s =>
-      stepTemplate(s, plan, mounts, singleNode, options.workingDir, !!options.artifactRepository)
+      stepTemplate(s, mounts, singleNode, options.workingDir, !!options.artifactRepository)
     )
   ];
 
@@ -156,7 +170,10 @@ export function compileArgo(
   }
   lines.push('Steps (template: notebook step):');
   for (const s of plan.steps) {
-    lines.push(`   ${s.name}: ${s.step.name}, cells ${s.step.cells.map(c => c + 1).join(', ')}`);
+    lines.push(`   ${stepSummary(s)}`);
+  }
+  for (const g of plan.groups) {
+    lines.push(`   ${g.name}: runs ${g.path} (dag template)`);
   }
   const renamed = plan.parameters.filter(p => p.key !== p.name);
   if (renamed.length > 0) {
@@ -172,7 +189,6 @@ export function compileArgo(
 
 function stepTemplate(
   s: PlannedStep,
-  plan: ClusterPlan,
   volumeMounts: YamlValue[],
   singleNode: boolean,
   workingDir: string | undefined,
@@ -180,7 +196,7 @@ function stepTemplate(
 ): Doc {
   const settings = s.step.settings;
   const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
-  for (const p of plan.parameters) {
+  for (const p of s.parameters.filter(p => p.fromRun)) {
     flags.push(['--param', p.key, `{{workflow.parameters.${p.key}}}`]);
   }
   if (s.metrics.length > 0) {

@@ -4,11 +4,12 @@
  * targets only render this plan in their own format.
  */
 import type { NotebookData } from '../notebook/model';
-import type { PipelineAnalysis, PipelineStep } from '../pipeline';
+import type { PipelineAnalysis, PipelineStep, SubPipeline } from '../pipeline';
 import type { ParameterValue } from '../tags/parameters';
 import { defaultPipelineName } from '../tags/settings';
 import { CompileError, encodedProgram, StepBinding } from './cluster-step';
 import { isDnsSubdomain, NameAllocator } from './k8s-names';
+import { RunnableStep, runnableSteps } from './runnable-steps';
 
 /** A VolumeSnapshot to restore a `snapshot` volume from (taken before submission, by the caller). */
 export interface SnapshotSource {
@@ -62,20 +63,53 @@ export interface PlannedInput extends PlannedVariable {
   provider: string;
 }
 
-export interface PlannedStep {
-  step: PipelineStep;
-  /** DNS-1123 label: task, template and component name. */
+/**
+ * Where a task of a DAG gets a passed variable: from the output of a task of the same DAG (a step, or a
+ * sub-pipeline that hands it up), or from the inputs of the sub-pipeline the DAG is (`parent`).
+ */
+export type PlannedSource = { task: string } | 'parent';
+
+/** The tasks of one DAG: the pipeline's own (`dag` ''), or a sub-pipeline's (`dag` = its name). */
+interface PlannedTask {
+  /** DNS-1123 label: task name (and component or template name). */
   name: string;
+  /** The name of the sub-pipeline whose DAG holds it; '' for the pipeline's own DAG. */
+  dag: string;
+  /** Names of the tasks of the same DAG that must finish first (prev: edges and data providers). */
+  after: string[];
+  /** Passed variables it takes, by key: where from in its DAG. */
+  sources: Record<string, PlannedSource>;
+  /** Keys of the run's parameters it needs from its DAG (a sub-pipeline's are handed down by its parent task). */
+  runParameters: string[];
+}
+
+export interface PlannedStep extends PlannedTask {
+  step: PipelineStep;
+  /** The runnable step: its qualified name (`NOTEBOOK_STEP.STEP` in a sub-pipeline), scope and wiring. */
+  runnable: RunnableStep;
   /** base64 of the step program. */
   program: string;
   binding: StepBinding;
   ins: PlannedInput[];
   outs: PlannedVariable[];
+  /**
+   * Its parameters: the run's (`fromRun`, passed by key), or a sub-pipeline's own values, which its program
+   * holds already (never passed: Argo would expand `{{...}}` in them).
+   */
+  parameters: Array<PlannedParameter & { fromRun: boolean }>;
   /** Python names of the metrics this step records. */
   metrics: string[];
-  /** Cluster names of the steps that must finish first (prev: edges and data providers). */
-  after: string[];
   image: string;
+}
+
+/** A notebook step: a DAG of its own (KFP: a DAG component; Argo: a dag template), a task of its parent's. */
+export interface PlannedGroup extends PlannedTask {
+  /** The notebook step's qualified name (`a` or `a.b`). */
+  qualified: string;
+  /** The notebook it runs. */
+  path: string;
+  /** Variables its DAG hands up to its parent's: by key, the Python name and the task of its DAG that provides it. */
+  outputs: Record<string, { name: string; task: string }>;
 }
 
 export interface PlannedParameter {
@@ -92,6 +126,8 @@ export interface PlannedVolume {
   mountPath: string;
   type: 'pvc' | 'snapshot';
   snapshot?: SnapshotSource;
+  /** A `snapshot` volume: the key under which sub-pipelines hand down the restored claim's name (KFP). */
+  key?: string;
 }
 
 export interface ClusterPlan {
@@ -99,7 +135,10 @@ export interface ClusterPlan {
   name: string;
   description: string;
   notebook: string;
+  /** In run order; a sub-pipeline's steps where its notebook step is. */
   steps: PlannedStep[];
+  /** The sub-pipelines (notebook steps), outermost first. */
+  groups: PlannedGroup[];
   parameters: PlannedParameter[];
   volumes: PlannedVolume[];
   /** Key of the metrics output artifact (never a variable's key). */
@@ -139,10 +178,20 @@ export function planCluster(
   const pipelineName = defaultPipelineName(analysis.pipeline.name).replace(/-+$/, '') || 'pipeline';
 
   // Steps in run order, so that providers are named before their consumers (and output reads top-down).
-  const byName = new Map(analysis.steps.map(s => [s.name, s]));
-  const ordered = analysis.order.map(n => byName.get(n)!).filter(Boolean);
-  for (const step of ordered) {
-    labels.name(step.name);
+  const runnable = runnableSteps(analysis, notebook);
+  // A step of a sub-pipeline `a.fit` is the task `a-fit`; the pipeline's own steps keep their names.
+  const nested = new Set<string>();
+  for (const r of runnable) {
+    if (r.scope.length > 0) {
+      nested.add(r.name);
+    }
+    r.scope.slice(1).forEach(q => nested.add(q));
+  }
+  const label = (qualified: string) =>
+    labels.name(nested.has(qualified) ? qualified.replace(/\./g, '-') : qualified);
+  for (const r of runnable) {
+    r.scope.forEach(label);
+    label(r.name);
   }
   const parameters: PlannedParameter[] = Object.entries(analysis.parameters).map(([name, value]) => ({
     name,
@@ -150,33 +199,72 @@ export function planCluster(
     value
   }));
 
-  const steps: PlannedStep[] = ordered.map(step => {
-    const ins = step.ins.map(name => ({
+  const groups = new Map<string, PlannedGroup>();
+  const steps: PlannedStep[] = runnable.map(r => {
+    const step = r.step;
+    r.scope.forEach((qualified, depth) => {
+      if (!groups.has(qualified)) {
+        const sub = subPipelineOf(analysis, qualified);
+        groups.set(qualified, {
+          qualified,
+          name: label(qualified),
+          dag: depth > 0 ? label(r.scope[depth - 1]) : '',
+          path: sub?.path ?? '',
+          after: [],
+          sources: {},
+          runParameters: [],
+          outputs: {}
+        });
+      }
+    });
+    const ins = Object.entries(r.sources).map(([name, provider]) => ({
       name,
       key: varKeys.name(name),
-      provider: labels.name(step.sources[name])
+      provider: label(provider)
     }));
-    const outs = step.outs.map(name => ({ name, key: varKeys.name(name) }));
+    const outs = r.outs.map(name => ({ name, key: varKeys.name(name) }));
+    const stepParameters = Object.entries(r.parameters).map(([name, value]) => ({
+      name,
+      key: paramKeys.name(name),
+      value,
+      fromRun: r.runParameters.includes(name)
+    }));
     const binding: StepBinding = {
-      params: Object.fromEntries(parameters.map(p => [p.key, [p.name, p.value.type]])),
+      params: Object.fromEntries(
+        stepParameters.filter(p => p.fromRun).map(p => [p.key, [p.name, p.value.type]])
+      ),
       ins: Object.fromEntries(ins.map(v => [v.key, v.name])),
       outs: Object.fromEntries(outs.map(v => [v.key, v.name]))
     };
-    const after = new Set([...step.deps, ...Object.values(step.sources)].map(n => labels.name(n)));
-    const image = step.settings.image || analysis.pipeline.image || options.defaultImage || DEFAULT_IMAGE;
+    const image =
+      step.settings.image ||
+      r.analysis.pipeline.image ||
+      analysis.pipeline.image ||
+      options.defaultImage ||
+      DEFAULT_IMAGE;
     return {
       step,
-      name: labels.name(step.name),
-      program: encodedProgram(analysis, notebook, step, options.runtimeSource),
+      runnable: r,
+      name: label(r.name),
+      dag: r.scope.length > 0 ? label(r.scope[r.scope.length - 1]) : '',
+      after: [],
+      sources: {},
+      runParameters: [],
+      program: encodedProgram(r, options.runtimeSource),
       binding,
       ins,
       outs,
-      metrics: analysis.metrics.filter(m => m.step === step.name).map(m => m.name),
-      after: [...after].sort(),
+      parameters: stepParameters,
+      metrics: r.metrics,
       image
     };
   });
-  if (!analysis.pipeline.image && !options.defaultImage && steps.some(s => !s.step.settings.image)) {
+  wireDags(runnable, steps, groups, label, varKeys, paramKeys);
+  if (
+    !analysis.pipeline.image &&
+    !options.defaultImage &&
+    steps.some(s => !s.step.settings.image && !s.runnable.analysis.pipeline.image)
+  ) {
     warnings.push(
       `No image is set for the pipeline; steps run on ${DEFAULT_IMAGE}, which has no IPython or data libraries. ` +
         'Set the pipeline image (the notebook server image is usually right).'
@@ -213,6 +301,7 @@ export function planCluster(
         );
       }
       planned.snapshot = snapshot;
+      planned.key = paramKeys.name(`pvc_${planned.name.replace(/-/g, '_')}`);
     }
     return planned;
   });
@@ -221,6 +310,7 @@ export function planCluster(
     description: analysis.pipeline.description,
     notebook: notebook.name ?? 'notebook',
     steps,
+    groups: [...groups.values()],
     parameters,
     volumes,
     metricsKey,
@@ -228,6 +318,97 @@ export function planCluster(
     labels,
     warnings
   };
+}
+
+function subPipelineOf(analysis: PipelineAnalysis, qualified: string): SubPipeline | undefined {
+  const [first, ...rest] = qualified.split('.');
+  const sub = analysis.subPipelines[first];
+  return rest.length === 0 || !sub ? sub : subPipelineOf(sub.analysis, rest.join('.'));
+}
+
+/**
+ * Lifts each runnable step's upstream steps and inputs into the DAGs: an edge between two steps is an
+ * edge between the tasks of their innermost common DAG that contain them; a variable crossing out of a
+ * sub-pipeline is an output of each DAG it leaves, one crossing in an input of each DAG it enters. The
+ * run's parameters are handed down through every sub-pipeline that holds a step using them.
+ */
+function wireDags(
+  runnable: readonly RunnableStep[],
+  steps: PlannedStep[],
+  groups: Map<string, PlannedGroup>,
+  label: (qualified: string) => string,
+  varKeys: NameAllocator,
+  paramKeys: NameAllocator
+): void {
+  const byName = new Map(runnable.map(r => [r.name, r]));
+  const taskOf = new Map<string, PlannedTask>(steps.map(s => [s.runnable.name, s]));
+  for (const g of groups.values()) {
+    taskOf.set(g.qualified, g);
+  }
+  const pathOf = (r: RunnableStep) => [...r.scope, r.name];
+  /** The first position where two paths differ: the tasks there share a DAG. */
+  const split = (a: string[], b: string[]) => {
+    let k = 0;
+    while (k < a.length - 1 && k < b.length - 1 && a[k] === b[k]) {
+      k++;
+    }
+    return k;
+  };
+  const addAfter = (task: PlannedTask, upstream: string) => {
+    if (!task.after.includes(upstream)) {
+      task.after.push(upstream);
+      task.after.sort();
+    }
+  };
+  const setSource = (task: PlannedTask, key: string, source: PlannedSource) => {
+    const known = task.sources[key];
+    if (known !== undefined && JSON.stringify(known) !== JSON.stringify(source)) {
+      throw new CompileError(`Task ${task.name} would receive "${key}" from two places.`);
+    }
+    task.sources[key] = source;
+  };
+
+  for (const consumer of runnable) {
+    const pc = pathOf(consumer);
+    for (const dep of consumer.deps) {
+      const pd = pathOf(byName.get(dep)!);
+      const k = split(pc, pd);
+      addAfter(taskOf.get(pc[k])!, label(pd[k]));
+    }
+    for (const [name, provider] of Object.entries(consumer.sources)) {
+      const pd = pathOf(byName.get(provider)!);
+      const k = split(pc, pd);
+      const key = varKeys.name(name);
+      addAfter(taskOf.get(pc[k])!, label(pd[k]));
+      for (let j = k; j < pd.length - 1; j++) {
+        const group = groups.get(pd[j])!;
+        const known = group.outputs[key];
+        if (known && known.task !== label(pd[j + 1])) {
+          throw new CompileError(`Sub-pipeline ${group.name} would hand up "${name}" from two steps.`);
+        }
+        group.outputs[key] = { name, task: label(pd[j + 1]) };
+      }
+      setSource(taskOf.get(pc[k])!, key, { task: label(pd[k]) });
+      for (let j = k + 1; j < pc.length; j++) {
+        setSource(taskOf.get(pc[j])!, key, 'parent');
+      }
+    }
+    for (const name of consumer.runParameters) {
+      const key = paramKeys.name(name);
+      for (const qualified of pc) {
+        const task = taskOf.get(qualified)!;
+        if (!task.runParameters.includes(key)) {
+          task.runParameters.push(key);
+        }
+      }
+    }
+  }
+}
+
+/** A step in a compiled file's header: its cluster name, the step, its notebook and cells. */
+export function stepSummary(s: PlannedStep): string {
+  const where = s.runnable.path !== undefined ? ` (${s.runnable.path})` : '';
+  return `${s.name}: ${s.runnable.name}${where}, cells ${s.step.cells.map(c => c + 1).join(', ')}`;
 }
 
 /** Text form of a parameter value, as Argo passes it and as runtime.py `_parameter_from_text` reads it. */

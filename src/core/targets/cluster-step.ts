@@ -15,10 +15,9 @@
  *   `cluster_main` reads them positionally, so a value starting with `-` is
  *   still a value).
  */
-import type { NotebookData } from '../notebook/model';
-import type { PipelineAnalysis, PipelineStep } from '../pipeline';
 import type { ParameterType } from '../tags/parameters';
-import { stepProgram } from './step-program';
+import type { RunnableStep } from './runnable-steps';
+import { runnableProgram } from './step-program';
 
 /** Runs argv[1] (base64 of the program) as `__main__`, with the rest of argv as its arguments. */
 export const BOOTSTRAP =
@@ -61,13 +60,8 @@ export function base64Utf8(text: string): string {
 export class CompileError extends Error {}
 
 /** The base64 program of one step, checked against the argument size limit. */
-export function encodedProgram(
-  analysis: PipelineAnalysis,
-  notebook: NotebookData,
-  step: PipelineStep,
-  runtimeSource: string
-): string {
-  const program = base64Utf8(stepProgram({ analysis, notebook, step: step.name, runtimeSource }));
+export function encodedProgram(step: RunnableStep, runtimeSource: string): string {
+  const program = base64Utf8(runnableProgram(step, runtimeSource));
   if (program.length > MAX_ARG_BYTES) {
     throw new CompileError(
       `Step ${step.name}: its program is ${Math.ceil(program.length / 1024)} KiB encoded, above the ` +

@@ -12,6 +12,12 @@
  * otherwise (`artifactTypes`, e.g. from a local run's saved formats). Metrics
  * are one `system.Metrics` artifact per step that records any; the runtime
  * writes their values into the executor output so the KFP UI shows them.
+ *
+ * A `notebook:` step is a DAG component (as the KFP SDK compiles a pipeline
+ * called from a pipeline): its tasks are the sub-pipeline's steps; variables
+ * enter it as input artifacts (`componentInputArtifact` inside) and leave it as
+ * output artifacts (`artifactSelectors`); the run's parameters passed down are
+ * its input parameters, the sub-pipeline's own values are constants.
  */
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis } from '../pipeline';
@@ -23,8 +29,10 @@ import {
   ClusterCompileOptions,
   ClusterPlan,
   planCluster,
+  PlannedSource,
   PlannedStep,
-  stepPodMetadata
+  stepPodMetadata,
+  stepSummary
 } from './cluster-plan';
 import { AdapterFlag, containerCommand } from './cluster-step';
 import { toYaml, YamlValue } from './yaml-text';
@@ -81,15 +89,24 @@ export function kfpDocuments(
 
   const components: Doc = {};
   const executors: Doc = {};
-  const tasks: Doc = {};
+  /** The tasks of each DAG: the pipeline's ('') and each sub-pipeline's. */
+  const dags = new Map<string, Doc>([['', {}]]);
+  const dagOf = (name: string) => {
+    let tasks = dags.get(name);
+    if (!tasks) {
+      tasks = {};
+      dags.set(name, tasks);
+    }
+    return tasks;
+  };
+  const tasks = dagOf('');
   const platformExecutors: Doc = {};
 
   // Snapshot volumes: a createpvc task restores each, a deletepvc task removes it after the last steps.
   const snapshots = plan.volumes.filter(v => v.type === 'snapshot');
   const createTasks = new Map(snapshots.map(v => [v.claim, plan.labels.name(`createpvc-${v.claim}`)]));
-  if (snapshots.length > 0) {
-    addPvcComponents(plan, components, executors, tasks, createTasks);
-  }
+  /** Tasks of the pipeline's own DAG wait for the restored volumes. */
+  const afterVolumes = (dag: string) => (dag === '' ? [...createTasks.values()] : []);
 
   for (const s of plan.steps) {
     const settings = s.step.settings;
@@ -99,7 +116,9 @@ export function kfpDocuments(
     const inputArtifacts: Doc = {};
     const outputArtifacts: Doc = {};
     const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
-    for (const p of plan.parameters) {
+    // The run's parameters; a sub-pipeline's own values are in the program already.
+    const runParameters = s.parameters.filter(p => p.fromRun);
+    for (const p of runParameters) {
       inputParameters[p.key] = { parameterType: PARAMETER_TYPES[p.value.type] };
       flags.push(['--param', p.key, `{{$.inputs.parameters['${p.key}']}}`]);
     }
@@ -111,9 +130,11 @@ export function kfpDocuments(
       outputArtifacts[v.key] = artifactType(typeOf(v.name));
       flags.push(['--out', v.key, `{{$.outputs.artifacts['${v.key}'].path}}`]);
     }
-    // The step's outputs (text, tables, plots, errors) as one HTML page the KFP UI shows under its name.
-    outputArtifacts[plan.outputsKey] = artifactType('system.HTML');
-    flags.push(['--html', `{{$.outputs.artifacts['${plan.outputsKey}'].path}}`]);
+    if (settings.report !== false) {
+      // The step's outputs (text, tables, plots, errors) as one HTML page the KFP UI shows under its name.
+      outputArtifacts[plan.outputsKey] = artifactType('system.HTML');
+      flags.push(['--html', `{{$.outputs.artifacts['${plan.outputsKey}'].path}}`]);
+    }
     if (s.metrics.length > 0) {
       outputArtifacts[plan.metricsKey] = artifactType('system.Metrics');
       flags.push(
@@ -146,7 +167,7 @@ export function kfpDocuments(
     executors[exec] = { container };
     if (Object.keys(settings.limits ?? {}).length > 0) {
       warnings.push(
-        `Step ${s.step.name}: KFP has no field for the limits ${Object.keys(settings.limits!).join(', ')}; they are left out.`
+        `Step ${s.runnable.name}: KFP has no field for the limits ${Object.keys(settings.limits!).join(', ')}; they are left out.`
       );
     }
 
@@ -155,22 +176,19 @@ export function kfpDocuments(
       componentRef: { name: comp },
       taskInfo: { name: s.name }
     };
-    const after = [...s.after, ...createTasks.values()].sort();
+    const after = [...s.after, ...afterVolumes(s.dag)].sort();
     if (after.length > 0) {
       task.dependentTasks = after;
     }
     const taskInputs: Doc = {};
-    if (plan.parameters.length > 0) {
+    if (runParameters.length > 0) {
       taskInputs.parameters = Object.fromEntries(
-        plan.parameters.map(p => [p.key, { componentInputParameter: p.key }])
+        runParameters.map(p => [p.key, { componentInputParameter: p.key }])
       );
     }
     if (s.ins.length > 0) {
       taskInputs.artifacts = Object.fromEntries(
-        s.ins.map(v => [
-          v.key,
-          { taskOutputArtifact: { outputArtifactKey: v.key, producerTask: v.provider } }
-        ])
+        s.ins.map(v => [v.key, artifactInput(v.key, s.sources[v.key])])
       );
     }
     if (Object.keys(taskInputs).length > 0) {
@@ -184,12 +202,91 @@ export function kfpDocuments(
         maxRetryCount: settings.retries
       };
     }
-    tasks[s.name] = task;
+    dagOf(s.dag)[s.name] = task;
 
     const platform = kubernetesConfig(s, plan, createTasks);
     if (Object.keys(platform).length > 0) {
       platformExecutors[exec] = platform;
     }
+  }
+
+  // Each sub-pipeline: a task of its parent's DAG, and a DAG component of its own.
+  const typeOfKey = new Map(plan.steps.flatMap(s => [...s.ins, ...s.outs]).map(v => [v.key, v.name]));
+  const parameterType = new Map(plan.steps.flatMap(s => s.parameters).map(p => [p.key, p.value.type]));
+  for (const g of plan.groups) {
+    const inputs: Doc = {};
+    const parameters: Doc = Object.fromEntries(
+      g.runParameters.map(key => [key, { componentInputParameter: key }])
+    );
+    for (const v of snapshots) {
+      parameters[v.key!] =
+        g.dag === ''
+          ? { taskOutputParameter: { outputParameterKey: 'name', producerTask: createTasks.get(v.claim)! } }
+          : { componentInputParameter: v.key! };
+    }
+    if (Object.keys(parameters).length > 0) {
+      inputs.parameters = parameters;
+    }
+    if (Object.keys(g.sources).length > 0) {
+      inputs.artifacts = Object.fromEntries(
+        Object.entries(g.sources).map(([key, source]) => [key, artifactInput(key, source)])
+      );
+    }
+    const task: Doc = {
+      cachingOptions: { enableCache: analysis.pipeline.caching },
+      componentRef: { name: `comp-${g.name}` },
+      taskInfo: { name: g.name }
+    };
+    const after = [...g.after, ...afterVolumes(g.dag)].sort();
+    if (after.length > 0) {
+      task.dependentTasks = after;
+    }
+    if (Object.keys(inputs).length > 0) {
+      task.inputs = inputs;
+    }
+    dagOf(g.dag)[g.name] = task;
+  }
+  for (const g of plan.groups) {
+    const artifactsIn = Object.keys(g.sources).map(key => [
+      key,
+      artifactType(typeOf(typeOfKey.get(key) ?? key))
+    ]);
+    const parametersIn: Array<[string, YamlValue]> = [
+      ...g.runParameters.map((key): [string, YamlValue] => [
+        key,
+        { parameterType: PARAMETER_TYPES[parameterType.get(key) ?? 'str'] }
+      ]),
+      ...snapshots.map((v): [string, YamlValue] => [v.key!, { parameterType: 'STRING' }])
+    ];
+    const dag: Doc = { tasks: dagOf(g.name) };
+    const outputs = Object.entries(g.outputs);
+    if (outputs.length > 0) {
+      dag.outputs = {
+        artifacts: Object.fromEntries(
+          outputs.map(([key, o]) => [
+            key,
+            { artifactSelectors: [{ outputArtifactKey: key, producerSubtask: o.task }] }
+          ])
+        )
+      };
+    }
+    const component: Doc = { dag };
+    const inputDefinitions = nonEmpty({
+      artifacts: Object.fromEntries(artifactsIn),
+      parameters: Object.fromEntries(parametersIn)
+    });
+    if (Object.keys(inputDefinitions).length > 0) {
+      component.inputDefinitions = inputDefinitions;
+    }
+    if (outputs.length > 0) {
+      component.outputDefinitions = {
+        artifacts: Object.fromEntries(outputs.map(([key, o]) => [key, artifactType(typeOf(o.name))]))
+      };
+    }
+    components[`comp-${g.name}`] = component;
+  }
+  if (snapshots.length > 0) {
+    addPvcComponents(plan, components, executors, tasks, createTasks);
   }
 
   const pipelineInfo: Doc = { name: plan.name };
@@ -262,7 +359,10 @@ function header(plan: ClusterPlan): string {
   }
   lines.push(`Compiled by cellpipe from ${plan.notebook}. Steps (task: notebook step):`);
   for (const s of plan.steps) {
-    lines.push(`   ${s.name}: ${s.step.name}, cells ${s.step.cells.map(c => c + 1).join(', ')}`);
+    lines.push(`   ${stepSummary(s)}`);
+  }
+  for (const g of plan.groups) {
+    lines.push(`   ${g.name}: runs ${g.path} (sub-DAG comp-${g.name})`);
   }
   const renamed = [
     ...plan.parameters.filter(p => p.key !== p.name),
@@ -272,6 +372,13 @@ function header(plan: ClusterPlan): string {
     lines.push('Renamed keys:', ...renamed.map(r => `   ${r.key}: ${r.name}`));
   }
   return lines.join('\n');
+}
+
+/** Where a task takes a passed variable from, in IR. */
+function artifactInput(key: string, source: PlannedSource): Doc {
+  return source === 'parent'
+    ? { componentInputArtifact: key }
+    : { taskOutputArtifact: { outputArtifactKey: key, producerTask: source.task } };
 }
 
 /** Container resources in both the current string form and the numeric form older backends read. */
@@ -320,6 +427,14 @@ function kubernetesConfig(s: PlannedStep, plan: ClusterPlan, createTasks: Map<st
   const mounts: YamlValue[] = plan.volumes.map((v): Doc => {
     if (v.type === 'pvc') {
       return { constant: v.claim, mountPath: v.mountPath, pvcNameParameter: constant(v.claim) };
+    }
+    if (s.dag !== '') {
+      // Inside a sub-pipeline: the restored claim's name is handed down as a parameter.
+      return {
+        componentInputParameter: v.key!,
+        mountPath: v.mountPath,
+        pvcNameParameter: { componentInputParameter: v.key! }
+      };
     }
     const output = { outputParameterKey: 'name', producerTask: createTasks.get(v.claim)! };
     return {
@@ -391,9 +506,10 @@ function addPvcComponents(
   executors[`exec-${create}`] = { container: { image: 'argostub/createpvc' } };
   executors[`exec-${remove}`] = { container: { image: 'argostub/deletepvc' } };
 
-  // The steps no other step waits for: the restored volumes are deleted after them.
-  const upstream = new Set(plan.steps.flatMap(s => s.after));
-  const leaves = plan.steps.filter(s => !upstream.has(s.name)).map(s => s.name);
+  // The tasks of the pipeline's own DAG that no other waits for: the restored volumes are deleted after them.
+  const own = [...plan.steps, ...plan.groups].filter(t => t.dag === '');
+  const upstream = new Set(own.flatMap(s => s.after));
+  const leaves = own.filter(s => !upstream.has(s.name)).map(s => s.name);
   for (const v of plan.volumes) {
     if (v.type !== 'snapshot' || !v.snapshot) {
       continue;

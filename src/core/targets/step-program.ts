@@ -7,10 +7,12 @@
 import type { NotebookData } from '../notebook/model';
 import type { PipelineAnalysis } from '../pipeline';
 import { formatParameterValue } from '../tags/parameters';
+import { RunnableStep, runnableSteps } from './runnable-steps';
 
 export interface StepProgramOptions {
   analysis: PipelineAnalysis;
   notebook: NotebookData;
+  /** A runnable step: a step of the notebook, or `NOTEBOOK_STEP.STEP` in a sub-pipeline. */
   step: string;
   /** The source of cellpipe/runtime.py. */
   runtimeSource: string;
@@ -19,23 +21,33 @@ export interface StepProgramOptions {
 /** A Python string literal (a JSON string is one). */
 const str = (text: string) => JSON.stringify(text);
 
-function cellList(notebook: NotebookData, cells: readonly number[]): string {
+function cellList(cells: ReadonlyArray<{ cell: number; source: string }>): string {
   if (cells.length === 0) {
     return '[]';
   }
-  return `[\n${cells.map(i => `        (${i}, ${str(notebook.cells[i].source)}),`).join('\n')}\n    ]`;
+  return `[\n${cells.map(c => `        (${c.cell}, ${str(c.source)}),`).join('\n')}\n    ]`;
 }
 
+const cellsOf = (notebook: NotebookData, cells: readonly number[]) =>
+  cells.map(cell => ({ cell, source: notebook.cells[cell].source }));
+
 export function stepProgram({ analysis, notebook, step, runtimeSource }: StepProgramOptions): string {
-  const spec = analysis.steps.find(s => s.name === step);
-  if (!spec) {
+  const runnable = runnableSteps(analysis, notebook).find(r => r.name === step);
+  if (!runnable) {
     throw new Error(`The pipeline has no step "${step}".`);
   }
-  const parameters = Object.entries(analysis.parameters)
+  return runnableProgram(runnable, runtimeSource);
+}
+
+/** The program of one runnable step (its cells and prelude come from its own notebook). */
+export function runnableProgram(runnable: RunnableStep, runtimeSource: string): string {
+  const { analysis, notebook, step: spec, name: step } = runnable;
+  const parameters = Object.entries(runnable.parameters)
     .map(([name, p]) => `        ${str(name)}: ${formatParameterValue(p.value)},`)
     .join('\n');
-  const ins = spec.ins.map(name => `        ${str(name)}: ${str(spec.sources[name])},`).join('\n');
-  const metrics = analysis.metrics.filter(m => m.step === step).map(m => m.name);
+  const ins = Object.entries(runnable.sources)
+    .map(([name, provider]) => `        ${str(name)}: ${str(provider)},`)
+    .join('\n');
   return [
     '#!/usr/bin/env python3',
     `# cellpipe step program: pipeline ${str(analysis.pipeline.name)}, step ${str(step)}.`,
@@ -48,12 +60,12 @@ export function stepProgram({ analysis, notebook, step, runtimeSource }: StepPro
     '# ---- this step ----',
     'STEP = {',
     `    "step": ${str(step)},`,
-    `    "prelude": ${cellList(notebook, analysis.prelude)},`,
+    `    "prelude": ${cellList([...runnable.outerPrelude, ...cellsOf(notebook, analysis.prelude)])},`,
     `    "parameters": {${parameters ? `\n${parameters}\n    ` : ''}},`,
     `    "ins": {${ins ? `\n${ins}\n    ` : ''}},`,
-    `    "cells": ${cellList(notebook, spec.cells)},`,
-    `    "outs": [${spec.outs.map(str).join(', ')}],`,
-    `    "metrics": [${metrics.map(str).join(', ')}],`,
+    `    "cells": ${cellList(cellsOf(notebook, spec.cells))},`,
+    `    "outs": [${runnable.outs.map(str).join(', ')}],`,
+    `    "metrics": [${runnable.metrics.map(str).join(', ')}],`,
     '}',
     '',
     'if __name__ == "__main__":',

@@ -292,3 +292,71 @@ describe('view helpers', () => {
     ).toBe('M0,0Q10,10 15,10Q20,10 20,30');
   });
 });
+
+describe('layoutPipeline of a composition', () => {
+  const nb = (name: string, ...cells: Array<[string[], string, string?]>): NotebookData => ({
+    name,
+    metadata: {},
+    cells: cells.map(([tags, source, notebookPath], index) => ({
+      index,
+      type: 'code',
+      tags,
+      source,
+      ...(notebookPath ? { notebookPath } : {})
+    }))
+  });
+  const leaf = nb('leaf.ipynb', [['step:make'], 'base = [1, 2]']);
+  const middle = nb(
+    'middle.ipynb',
+    [['notebook:leaf'], '', 'leaf.ipynb'],
+    [['step:grow'], 'grown = base * 2']
+  );
+  const main = nb(
+    'main.ipynb',
+    [['notebook:middle'], '', 'middle.ipynb'],
+    [['notebook:gone'], '', 'gone.ipynb'],
+    [['step:show'], 'print(grown, base)']
+  );
+  const files: Record<string, NotebookData> = { 'middle.ipynb': middle, 'leaf.ipynb': leaf };
+  const resolver = { get: (p: string) => (files[p] ? { notebook: files[p] } : { error: 'no such file' }) };
+  const layout = () => layoutPipeline(analyzeNotebook(main, analyser, { path: 'main.ipynb', resolver }));
+
+  it("puts each sub-pipeline's steps in a box of its notebook step, nested for nested notebooks", () => {
+    const l = layout();
+    expect(l.groups.map(g => [g.step, g.path, g.depth, g.parent])).toEqual([
+      ['middle', 'middle.ipynb', 0, null],
+      ['middle.leaf', 'leaf.ipynb', 1, 'middle']
+    ]);
+    expect(l.nodes.map(n => [n.step, n.label, n.group])).toEqual([
+      ['middle.leaf.make', 'make', 'middle.leaf'],
+      ['middle.grow', 'grow', 'middle'],
+      ['gone', 'gone', null],
+      ['show', 'show', null]
+    ]);
+    const inside = (n: { x: number; y: number; width: number; height: number }, g: typeof n) =>
+      n.x >= g.x && n.y >= g.y && n.x + n.width <= g.x + g.width && n.y + n.height <= g.y + g.height;
+    const group = (step: string) => l.groups.find(g => g.step === step)!;
+    expect(inside(node(l, 'middle.leaf.make'), group('middle.leaf'))).toBe(true);
+    expect(inside(group('middle.leaf'), group('middle'))).toBe(true);
+    expect(inside(node(l, 'middle.grow'), group('middle'))).toBe(true);
+    expect(inside(node(l, 'show'), group('middle'))).toBe(false);
+    expect(node(l, 'middle.grow').y).toBeGreaterThan(node(l, 'middle.leaf.make').y);
+  });
+
+  it('draws the edges between the steps that run, across the boxes, with their variables', () => {
+    const l = layout();
+    expect(edges(l)).toEqual(
+      expect.arrayContaining([
+        'middle.leaf.make->middle.grow:declared:base',
+        'middle.grow->show:declared:grown'
+      ])
+    );
+    expect(l.indirect.map(e => `${e.from}->${e.to}:${e.variables}`)).toEqual(['middle.leaf.make->show:base']);
+  });
+
+  it("keeps an unreadable notebook step as a node carrying its error, and the box's own problems on the box", () => {
+    const l = layout();
+    expect(node(l, 'gone').diagnostics.items.map(d => d.code)).toContain('notebook-unreadable');
+    expect(l.groups[0].diagnostics.errors).toBe(0);
+  });
+});

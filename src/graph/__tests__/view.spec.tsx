@@ -116,6 +116,7 @@ describe('PipelineGraph', () => {
       width: 0,
       height: 0,
       nodes: [],
+      groups: [],
       edges: [],
       indirect: [],
       parameters: [],
@@ -124,6 +125,53 @@ describe('PipelineGraph', () => {
     const html = renderToStaticMarkup(<PipelineGraph layout={empty} trans={trans} />);
     expect(html).toContain('No steps yet');
     expect(html).not.toContain('jp-cellpipe-Graph-legend');
+  });
+});
+
+describe('a composition', () => {
+  it('draws a notebook step as a box around its steps, its state summing theirs', () => {
+    const child: NotebookData = {
+      name: 'child.ipynb',
+      metadata: {},
+      cells: [
+        { index: 0, type: 'code', tags: ['step:fit'], source: 'model = data * 2' },
+        { index: 1, type: 'code', tags: ['step:check', 'prev:fit'], source: 'ok = model > 0' }
+      ]
+    };
+    const main: NotebookData = {
+      name: 'main.ipynb',
+      metadata: {},
+      cells: [
+        { index: 0, type: 'code', tags: ['step:load'], source: 'data = 3' },
+        { index: 1, type: 'code', tags: ['notebook:train'], source: '', notebookPath: 'child.ipynb' },
+        { index: 2, type: 'code', tags: ['step:report'], source: 'print(ok)' }
+      ]
+    };
+    const resolver = {
+      get: (path: string) => (path === 'child.ipynb' ? { notebook: child } : { error: 'no' })
+    };
+    const composed = layoutPipeline(analyzeNotebook(main, analyser, { path: 'main.ipynb', resolver }));
+    const html = renderToStaticMarkup(
+      <PipelineGraph
+        layout={composed}
+        trans={trans}
+        selected="train"
+        states={{
+          load: { state: 'succeeded' },
+          'train.fit': { state: 'succeeded' },
+          'train.check': { state: 'running' }
+        }}
+      />
+    );
+    const group = tag(html, 'data-step', 'train');
+    expect(group).toContain('class="jp-cellpipe-Graph-group"');
+    expect(group).toContain('data-state="running"');
+    expect(group).toContain('data-selected="true"');
+    expect(html).toContain('train · child.ipynb');
+    expect(tag(html, 'data-step', 'train.fit')).toContain('jp-cellpipe-Graph-node');
+    expect(html).toContain('Cell 1 of child.ipynb');
+    // The box comes first: drawn under the edges and the nodes.
+    expect(html.indexOf('jp-cellpipe-Graph-groups')).toBeLessThan(html.indexOf('jp-cellpipe-Graph-nodes'));
   });
 });
 

@@ -7,7 +7,10 @@ import type * as nbformat from '@jupyterlab/nbformat';
 import { NotebookModel } from '@jupyterlab/notebook';
 import { PythonAnalyser } from '../../core/analysis';
 import { locateWasmNode } from '../../../server-proxy/src/wasm-node';
+import type { Contents } from '@jupyterlab/services';
+import { Signal } from '@lumino/signaling';
 import { PipelineModel } from '../pipeline-model';
+import { ReferencedNotebooks } from '../referenced-notebooks';
 
 let analyser: Promise<PythonAnalyser>;
 beforeAll(() => {
@@ -110,5 +113,72 @@ describe('PipelineModel', () => {
     expect(other.enabled).toBe(true);
     pipeline.dispose();
     other.dispose();
+  });
+
+  it('reads the notebooks its notebook: cells run, analyses again when they arrive and when they are saved', async () => {
+    // The contents API's answers, as a folder of notebooks kept in memory.
+    const files: Record<string, unknown> = {
+      'dir/child.ipynb': {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: [{ cell_type: 'code', metadata: { tags: ['step:fit'] }, source: 'model = 1', outputs: [] }]
+      }
+    };
+    const reads: string[] = [];
+    const fileChanged = new Signal<Contents.IManager, Contents.IChangedArgs>({} as Contents.IManager);
+    const contents = {
+      fileChanged,
+      get: async (path: string) => {
+        reads.push(path);
+        if (!(path in files)) {
+          throw Object.assign(new Error('Not Found'), { response: { status: 404 } });
+        }
+        return { name: path.split('/').pop(), path, content: files[path] } as Contents.IModel;
+      }
+    };
+    const references = new ReferencedNotebooks(contents, '/srv/jupyter');
+    const model = notebook([
+      { source: '', tags: ['notebook:train'] },
+      { source: 'print(model)', tags: ['step:show'] },
+      { source: '', tags: ['notebook:gone'] },
+      { source: '', tags: ['notebook:far'] }
+    ]);
+    model.sharedModel.cells[0].setMetadata('notebook_path', 'child.ipynb');
+    model.sharedModel.cells[2].setMetadata('notebook_path', 'missing.ipynb');
+    model.sharedModel.cells[3].setMetadata('notebook_path', '/etc/elsewhere.ipynb');
+    const pipeline = new PipelineModel({
+      model,
+      name: () => 'main.ipynb',
+      path: () => 'dir/main.ipynb',
+      references,
+      analyser,
+      debounce: 0
+    });
+    await changed(pipeline);
+    // Not read yet: the analysis says so, and runs again once the notebooks arrive.
+    const codes = () => pipeline.analysis!.diagnostics.map(d => `${d.code}@${d.cell}`);
+    if (codes().includes('notebook-loading@0')) {
+      await changed(pipeline);
+    }
+    expect(pipeline.analysis!.subPipelines.train.analysis.steps.map(s => s.name)).toEqual(['fit']);
+    expect(pipeline.analysis!.steps.find(s => s.name === 'show')!.sources).toEqual({ model: 'train' });
+    expect(codes()).toEqual(expect.arrayContaining(['notebook-unreadable@2', 'notebook-unreadable@3']));
+    expect(pipeline.analysis!.diagnostics.find(d => d.cell === 3)!.message).toContain(
+      'outside the Jupyter root'
+    );
+    expect(reads.sort()).toEqual(['dir/child.ipynb', 'dir/missing.ipynb']);
+
+    // Saved with another step: read again, analysed again.
+    (files['dir/child.ipynb'] as { cells: Array<{ metadata: { tags: string[] } }> }).cells[0].metadata.tags =
+      ['step:train_model'];
+    fileChanged.emit({ type: 'save', oldValue: null, newValue: { path: 'dir/child.ipynb' } });
+    await changed(pipeline);
+    if (codes().includes('notebook-loading@0')) {
+      await changed(pipeline);
+    }
+    expect(pipeline.analysis!.subPipelines.train.analysis.steps.map(s => s.name)).toEqual(['train_model']);
+    pipeline.dispose();
+    references.dispose();
   });
 });

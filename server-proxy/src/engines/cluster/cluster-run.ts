@@ -370,7 +370,7 @@ function snapshotCleanup(
 /** Cluster task name → step name, from the plan or, after a restart, from the record. */
 function taskNames(record: RunRecord, plan: Pick<ClusterPlan, 'steps'> | null): Map<string, string> {
   if (plan) {
-    return new Map(plan.steps.map(s => [s.name, s.step.name]));
+    return new Map(plan.steps.map(s => [s.name, s.runnable.name]));
   }
   return new Map(Object.entries(record.clusterTasks ?? {}).map(([step, task]) => [task, step]));
 }
@@ -550,8 +550,11 @@ function newRecord(
   volumes: 'snapshot' | 'mount',
   warnings: string[]
 ): RunRecord {
+  // The runnable steps (a notebook step's sub-pipeline steps are `NOTEBOOK_STEP.STEP`), as a local run has them.
+  const runnable = plan.steps.map(s => s.runnable);
+  const order = runnable.map(r => r.name);
   const deps = Object.fromEntries(
-    analysis.steps.map(s => [s.name, [...new Set([...s.deps, ...Object.values(s.sources)])].sort()])
+    runnable.map(r => [r.name, [...new Set([...r.deps, ...Object.values(r.sources)])].sort()])
   );
   return {
     id,
@@ -560,14 +563,14 @@ function newRecord(
     status: 'running',
     started: new Date().toISOString(),
     parameters: options.parameters,
-    order: analysis.order,
+    order,
     plan: { deps, cacheKeys: {}, reuse: {} },
     owner: process.pid,
-    steps: Object.fromEntries(analysis.order.map(s => [s, { status: 'queued', cached: false }])),
+    steps: Object.fromEntries(order.map(s => [s, { status: 'queued', cached: false }])),
     metrics: {},
     target: options.target,
     cluster,
-    clusterTasks: Object.fromEntries(plan.steps.map(s => [s.step.name, s.name])),
+    clusterTasks: Object.fromEntries(plan.steps.map(s => [s.runnable.name, s.name])),
     snapshots,
     volumes,
     ...(warnings.length > 0 ? { warnings } : {})

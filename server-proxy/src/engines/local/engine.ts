@@ -12,7 +12,8 @@ import { basename, dirname, join } from 'path';
 import type { NotebookData } from '../../../../src/core/notebook/model';
 import type { PipelineAnalysis } from '../../../../src/core/pipeline';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
-import { stepProgram } from '../../../../src/core/targets/step-program';
+import { runnableProgram } from '../../../../src/core/targets/step-program';
+import { neededSteps, runnableSteps } from '../../../../src/core/targets/runnable-steps';
 import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import type { RunRecord, StepRecord, StepStatus } from '../../../../src/core/runs/run-record';
@@ -42,33 +43,9 @@ export interface LocalRunOptions {
   /**
    * Run just these steps (always, not from the cache); the steps above them
    * come from the cache when it has them and run otherwise. Default: all.
+   * Names are those of the runnable steps (`NOTEBOOK_STEP.STEP` in a sub-pipeline).
    */
   only?: string[];
-}
-
-/** The steps a selection needs: the selected ones and every step above them. */
-export function neededSteps(analysis: PipelineAnalysis, only: readonly string[]): Set<string> {
-  const deps = new Map(analysis.steps.map(s => [s.name, s.deps]));
-  const needed = new Set<string>();
-  const visit = (step: string) => {
-    if (!needed.has(step)) {
-      needed.add(step);
-      (deps.get(step) ?? []).forEach(visit);
-    }
-  };
-  only.forEach(visit);
-  return needed;
-}
-
-/** A step and every step below it. */
-export function stepAndDownstream(analysis: PipelineAnalysis, step: string): string[] {
-  const below = new Set([step]);
-  for (const name of analysis.order) {
-    if (analysis.steps.find(s => s.name === name)!.deps.some(d => below.has(d))) {
-      below.add(name);
-    }
-  }
-  return analysis.order.filter(name => below.has(name));
 }
 
 export function newRunId(now = new Date()): string {
@@ -81,14 +58,16 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   const id = options.id ?? newRunId();
   const dir = join(runsDir(notebookPath), id);
   const parameters = { ...analysis.parameters, ...options.parameters };
+  const runnable = runnableSteps(analysis, notebook);
   for (const step of options.only ?? []) {
-    if (!analysis.steps.some(s => s.name === step)) {
-      throw new Error(`The pipeline has no step "${step}" (it has ${analysis.order.join(', ')}).`);
+    if (!runnable.some(s => s.name === step)) {
+      throw new Error(`The pipeline has no step "${step}" (it has ${runnable.map(s => s.name).join(', ')}).`);
     }
   }
-  const needed = options.only ? neededSteps(analysis, options.only) : new Set(analysis.order);
+  const needed = options.only ? neededSteps(runnable, options.only) : null;
+  const steps = runnable.filter(s => !needed || needed.has(s.name));
+  const order = steps.map(s => s.name);
   const forced = new Set(options.only ?? []);
-  const order = analysis.order.filter(step => needed.has(step));
 
   await mkdir(join(dir, 'logs'), { recursive: true });
   // The steps work in a snapshot of the notebook's folder: exactly these files, and their writes stay here.
@@ -100,14 +79,26 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
   await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
   const runtime = runtimeSource();
   const plan: RunRecord['plan'] = { deps: {}, cacheKeys: {}, reuse: {} };
-  for (const name of order) {
-    const step = analysis.steps.find(s => s.name === name)!;
-    const program = stepProgram({ analysis, notebook, step: name, runtimeSource: runtime });
+  for (const step of steps) {
+    const name = step.name;
+    const program = runnableProgram(step, runtime);
     await writeFileAtomic(join(dir, 'programs', `${name}.py`), program);
-    const inputs = Object.fromEntries(step.ins.map(i => [i, plan.cacheKeys[step.sources[i]] ?? '']));
+    // A sub-pipeline step gets the run's values of the parameters passed down to it, and only those.
+    const overrides = pick(options.parameters ?? {}, step.runParameters);
+    if (step.scope.length > 0) {
+      await writeJsonAtomic(stepParametersFile(dir, name), overrides);
+    }
+    const inputs = Object.fromEntries(
+      Object.entries(step.sources).map(([i, p]) => [i, plan.cacheKeys[p] ?? ''])
+    );
     plan.deps[name] = step.deps;
-    plan.cacheKeys[name] = stepCacheKey({ program, parameters, workspace: manifest.hash, inputs });
-    plan.reuse[name] = options.cache !== false && step.settings.caching !== false && !forced.has(name);
+    plan.cacheKeys[name] = stepCacheKey({
+      program,
+      parameters: { ...step.parameters, ...overrides },
+      workspace: manifest.hash,
+      inputs
+    });
+    plan.reuse[name] = options.cache !== false && step.step.settings.caching !== false && !forced.has(name);
   }
   await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
   const record: RunRecord = {
@@ -287,7 +278,11 @@ function spawnStep(
     const log = createWriteStream(join(runDir, 'logs', `${step}.log`));
     const child = spawn(
       python,
-      [join(runDir, 'programs', `${step}.py`), runDir, join(runDir, 'parameters.json')],
+      [
+        join(runDir, 'programs', `${step}.py`),
+        runDir,
+        step.includes('.') ? stepParametersFile(runDir, step) : join(runDir, 'parameters.json')
+      ],
       {
         cwd,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -308,6 +303,15 @@ function spawnStep(
       log.end(() => resolve(code));
     });
   });
+}
+
+/** The parameter overrides of a sub-pipeline step (`NOTEBOOK_STEP.STEP`): those passed down to it. */
+function stepParametersFile(runDir: string, step: string): string {
+  return join(runDir, 'parameters', `${step}.json`);
+}
+
+function pick<T>(record: Record<string, T>, names: readonly string[]): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).filter(([name]) => names.includes(name)));
 }
 
 async function readJson<T>(path: string, fallback: T): Promise<T> {

@@ -8,7 +8,8 @@ export function runsDir(notebookPath: string): string {
 }
 
 const RUN_ID = /^[\w.-]+$/;
-const STEP_NAME = /^\w+$/;
+/** A step, or a sub-pipeline's step `NOTEBOOK_STEP.STEP` (never a path: no `/`, no empty or `..` part). */
+const STEP_NAME = /^\w+(\.\w+)*$/;
 
 /** The folder of one run, or null when the id cannot be one (ids never contain path separators). */
 export function runDir(notebookPath: string, id: string): string | null {

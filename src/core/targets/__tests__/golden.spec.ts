@@ -9,7 +9,15 @@ import { basename, join } from 'path';
 import { compileArgo } from '../argo';
 import { compileKfp } from '../kfp';
 import { DNS_LABEL } from '../k8s-names';
-import { analyse, EXAMPLES, KALE_EXAMPLES, notebooksUnder, readNotebookFile, RUNTIME } from './helpers';
+import {
+  analyseFile,
+  compositionParts,
+  EXAMPLES,
+  KALE_EXAMPLES,
+  notebooksUnder,
+  readNotebookFile,
+  RUNTIME
+} from './helpers';
 import { parseAllDocuments } from 'yaml';
 
 /** Read as YAML 1.1, as the KFP SDK (PyYAML) and Argo (Go) read it. */
@@ -22,11 +30,12 @@ const UPDATE = process.env.CELLPIPE_UPDATE_GOLDEN === '1';
 const TARGETS = { kfp: compileKfp, argo: compileArgo };
 
 describe('golden files', () => {
-  for (const notebook of ['iris-classifier.ipynb', 'pandas-sales.ipynb']) {
+  for (const notebook of ['iris-classifier.ipynb', 'pandas-sales.ipynb', 'composition/forecast.ipynb']) {
     for (const [target, compile] of Object.entries(TARGETS)) {
       it(`${notebook} → ${target}`, async () => {
         const nb = readNotebookFile(join(EXAMPLES, notebook));
-        const text = compile(await analyse(nb), nb, STUB_RUNTIME, { cellpipeVersion: 'test' }).text;
+        const analysis = await analyseFile(join(EXAMPLES, notebook), nb);
+        const text = compile(analysis, nb, STUB_RUNTIME, { cellpipeVersion: 'test' }).text;
         const file = join(GOLDEN, `${basename(notebook, '.ipynb')}.${target}.yaml`);
         if (UPDATE) {
           mkdirSync(GOLDEN, { recursive: true });
@@ -41,7 +50,13 @@ describe('golden files', () => {
 });
 
 describe('every example notebook compiles to both targets', () => {
-  const notebooks = [...notebooksUnder(EXAMPLES), ...notebooksUnder(KALE_EXAMPLES)];
+  const all = [...notebooksUnder(EXAMPLES), ...notebooksUnder(KALE_EXAMPLES)];
+  const parts = compositionParts(all);
+  const notebooks = all.filter(p => !parts.has(p));
+
+  it('compiles the parts of a composition within it', () => {
+    expect([...parts].map(p => basename(p)).sort()).toEqual(['fit_trend.ipynb', 'make_series.ipynb']);
+  });
 
   it('finds the examples and the Kale examples', () => {
     expect(notebooksUnder(EXAMPLES).length).toBeGreaterThanOrEqual(3);
@@ -51,7 +66,7 @@ describe('every example notebook compiles to both targets', () => {
   for (const path of notebooks) {
     it(path.slice(path.lastIndexOf('examples')), async () => {
       const nb = readNotebookFile(path);
-      const analysis = await analyse(nb);
+      const analysis = await analyseFile(path, nb);
       if (analysis.steps.length === 0) {
         // A notebook without step tags (a helper notebook) has nothing to compile, and says so.
         expect(() => compileKfp(analysis, nb, RUNTIME)).toThrow(/No cell is tagged as a step/);
@@ -67,6 +82,7 @@ describe('every example notebook compiles to both targets', () => {
         root: { dag: { tasks: Record<string, unknown> } };
       };
       Object.keys(kfp.root.dag.tasks).forEach(n => expect(n).toMatch(DNS_LABEL));
+      // One task per step; a notebook: step is one task too (its sub-DAG holds its steps).
       expect(Object.keys(kfp.root.dag.tasks).length).toBeGreaterThanOrEqual(analysis.steps.length);
     });
   }

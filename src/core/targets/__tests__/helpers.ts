@@ -1,10 +1,12 @@
 /** Shared fixtures of the cluster target tests: notebooks from cells, and the analyses of files. */
 import { readdirSync, readFileSync, statSync } from 'fs';
-import { join, resolve } from 'path';
+import { dirname, join, resolve } from 'path';
 import { PythonAnalyser } from '../../analysis';
+import { notebookReferences, referencePath } from '../../composition/references';
 import type { NotebookData } from '../../notebook/model';
 import { readNotebook } from '../../notebook/read';
 import { analyzeNotebook, PipelineAnalysis } from '../../pipeline';
+import { analysisOptions } from '../../../../server-proxy/src/notebook-file';
 import { locateWasmNode } from '../../../../server-proxy/src/wasm-node';
 
 export const REPO_ROOT = resolve(__dirname, '../../../..');
@@ -32,6 +34,25 @@ export function notebookOf(
 
 export async function analyse(nb: NotebookData): Promise<PipelineAnalysis> {
   return analyzeNotebook(nb, await analyser());
+}
+
+/** The analysis of a notebook file with the notebooks its notebook: steps run, read from disk. */
+export async function analyseFile(path: string, nb = readNotebookFile(path)): Promise<PipelineAnalysis> {
+  return analyzeNotebook(nb, await analyser(), await analysisOptions(path, nb, dirname(path)));
+}
+
+/**
+ * The notebooks that another of `paths` runs as a notebook: step: parts of a composition, analysed and
+ * compiled within it (alone they read variables they do not define, as in Kale 2.x).
+ */
+export function compositionParts(paths: readonly string[]): Set<string> {
+  const parts = new Set<string>();
+  for (const path of paths) {
+    for (const ref of notebookReferences(readNotebookFile(path))) {
+      parts.add(resolve(referencePath(path, ref.path)));
+    }
+  }
+  return parts;
 }
 
 export function readNotebookFile(path: string): NotebookData {
