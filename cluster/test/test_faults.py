@@ -88,10 +88,11 @@ EOF""",
     assert done.returncode == 1, done.stderr
     line = one_line(done.stderr)
     assert "may not create" in line and "Argo Workflow" in line and NS in line, line
-    # Nothing was recorded as a run, and the snapshot it took first was deleted.
+    # Nothing was recorded as a run, and the snapshot it took first was deleted (the snapshot controller
+    # takes its finalizers off a moment after the delete was accepted).
     assert latest_run(folder) is None
-    assert not items("volumesnapshots")
     assert "deleted" in line
+    wait("the snapshot to be gone", lambda: not items("volumesnapshots"), timeout=60)
 
 
 def test_resource_quota_exceeded_says_so_and_the_run_can_be_stopped():
@@ -187,6 +188,7 @@ def test_the_workflow_deleted_mid_run():
     record = ended(folder, run_id, timeout=120)
     assert record["status"] == "failed"
     assert "was deleted" in record["steps"]["first"]["error"]["message"]
+    assert record["steps"]["second"] == {"status": "skipped", "cached": False, "skippedBecause": "first"}
     assert "was deleted" in read(f"{folder}/submit.err")
     no_leftovers(run_id)
 
@@ -211,6 +213,10 @@ def test_the_argo_controller_restarted_mid_run():
     record = ended(folder, run_id, timeout=400)
     assert record["status"] == "succeeded", record
     assert "second" in read(f"{folder}/.cellpipe/runs/{run_id}/logs/second.log")
+    # While its restored PVC is being bound (when Argo reports that moment) a step says so, never that
+    # its request is too large.
+    progress = read(f"{folder}/submit.err")
+    assert "cannot be scheduled" not in progress, progress
     no_leftovers(run_id)
 
 

@@ -14,6 +14,10 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
 import { basename } from 'path';
 
+/** The node message of a Pending step pod whose restored PVC is not bound yet (Argo v3.7, Kubernetes 1.34). */
+const UNBOUND_CLAIM =
+  'Unschedulable: 0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found';
+
 export interface FakeOptions {
   /** Namespaces where every request is answered 403 Forbidden. */
   forbidden?: string[];
@@ -51,6 +55,11 @@ export interface FakeOptions {
   kfpCreate?: { code: number; message: string };
   /** How many GETs (or watch ticks) a run/workflow stays at each stage (default 1). */
   ticksPerTask?: number;
+  /**
+   * Argo: the first step stays Pending for this many stages first, with the scheduler's message for a pod
+   * whose PVC (restored from the snapshot) is not bound yet, as every snapshot run does on the lab.
+   */
+  volumeBindTicks?: number;
   /** How often a watched Workflow or VolumeSnapshot moves on while a watch of it is open (default 10 ms). */
   watchTickMs?: number;
   /** The server ends each watch stream after this long (as the API server does at its timeout). */
@@ -640,7 +649,12 @@ export class FakeCluster {
     phase: 'Running' | 'Succeeded' | 'Failed';
     states: ('Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted' | undefined)[];
   } {
-    const tick = Math.floor(gets / (this.options.ticksPerTask ?? 1));
+    const stage = Math.floor(gets / (this.options.ticksPerTask ?? 1));
+    const binding = this.options.volumeBindTicks ?? 0;
+    if (stage >= 1 && stage <= binding) {
+      return { phase: 'Running', states: tasks.map((_, i) => (i === 0 ? 'Pending' : undefined)) };
+    }
+    const tick = stage > binding ? stage - binding : stage;
     const states: ('Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted' | undefined)[] = [];
     let failed = false;
     tasks.forEach((t, i) => {
@@ -693,8 +707,9 @@ export class FakeCluster {
         templateName: t,
         phase: state,
         startedAt: '2026-01-01T00:00:00Z',
-        finishedAt: state === 'Running' ? null : '2026-01-01T00:00:07Z',
+        finishedAt: state === 'Running' || state === 'Pending' ? null : '2026-01-01T00:00:07Z',
         boundaryID: name,
+        ...(state === 'Pending' ? { message: UNBOUND_CLAIM } : {}),
         ...(failed
           ? {
               message: stopped

@@ -133,6 +133,27 @@ describe('following an Argo Workflow through its watch', () => {
     expect(record.steps.load_data.error?.message).toBe(
       'The Argo Workflow sales-x7k2p was deleted before it finished (its pods are gone with it); run the pipeline again.'
     );
+    // The steps it never ran did not fail: they are skipped because of the one that did (as on the lab).
+    expect(record.steps.train).toEqual({ status: 'skipped', cached: false, skippedBecause: 'load_data' });
+    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'load_data' });
+  });
+
+  it('says a step restored from the snapshot waits for its volume, not for a smaller request', async () => {
+    const submitted = await submitClusterRun(await options({ ticksPerTask: 2, volumeBindTicks: 2 }));
+    const waiting: string[] = [];
+    const { record } = await submitted.follow({
+      pollMs: NEVER,
+      onStep: (step, r) => r.waiting && waiting.push(`${step}: ${r.waiting}`)
+    });
+    expect(record.status).toBe('succeeded');
+    expect(waiting).toEqual([
+      'load_data: Step load_data waits for its volumes: the workspace is being restored from its snapshot ' +
+        'into a new PVC (0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found). ' +
+        "If it keeps waiting, the storage driver cannot restore the snapshot: see the PVC's events " +
+        '(kubectl describe pvc), or cancel the run.'
+    ]);
+    // Once it runs, it no longer says it waits.
+    expect(record.steps.load_data.waiting).toBeUndefined();
   });
 
   it('re-establishes a watch the server ended, from the last resourceVersion it saw', async () => {

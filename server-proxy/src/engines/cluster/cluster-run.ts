@@ -253,7 +253,12 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
         }
       });
       cluster = { kind: 'argo', name, namespace, url: argoUrl(namespace, name) };
-      backend = argoBackend(kc, namespace, name, tasks);
+      backend = argoBackend(
+        kc,
+        namespace,
+        name,
+        new Map(compiled.plan.steps.map(s => [s.name, s.runnable.name]))
+      );
     } else {
       const endpoint = options.endpoint || analysis.pipeline.endpoint || DEFAULT_KFP_ENDPOINT;
       const client = new KfpClient(endpoint, options.kfpToken, namespace);
@@ -329,7 +334,7 @@ export function reattach(
   const tasks = taskNames(record, plan);
   let backend: ClusterBackend;
   if (cluster.kind === 'argo' && cluster.name && connection.kube) {
-    backend = argoBackend(connection.kube(), cluster.namespace, cluster.name, [...tasks.keys()]);
+    backend = argoBackend(connection.kube(), cluster.namespace, cluster.name, tasks);
   } else if (cluster.kind === 'kfp' && cluster.id && cluster.endpoint) {
     const client = new KfpClient(cluster.endpoint, connection.kfpToken, cluster.namespace);
     backend = kfpBackend(client, cluster.id, [...tasks.keys()]);
@@ -512,27 +517,38 @@ async function updateStep(
   onStep?.(step, next);
 }
 
-/** The run's end: steps the cluster never started are skipped (after a failure) or cancelled. */
+/**
+ * The run's end: steps the cluster never finished are cancelled or, after a failed step, skipped because of
+ * it. A run that failed with no failed step (its workflow deleted under it) fails the steps that were
+ * running with the run's message (the first unfinished one when none was), and the rest are skipped.
+ */
 function finish(
   record: RunRecord,
   status: RunRecord['status'],
   message: string | undefined,
   onStep?: StepListener
 ): void {
+  const unfinished = record.order.filter(s => !FINISHED.has(record.steps[s].status));
+  if (status === 'failed' && !record.order.some(s => record.steps[s].status === 'failed')) {
+    const running = unfinished.filter(s => record.steps[s].status === 'running');
+    for (const step of running.length > 0 ? running : unfinished.slice(0, 1)) {
+      const { started } = record.steps[step];
+      record.steps[step] = {
+        status: 'failed',
+        cached: false,
+        ...(started ? { started } : {}),
+        error: { message: message || 'The run failed on the cluster.', cell: null, line: null }
+      };
+      onStep?.(step, record.steps[step]);
+    }
+  }
   const failed = record.order.find(s => record.steps[s].status === 'failed');
   for (const step of record.order) {
-    const s = record.steps[step];
-    if (!FINISHED.has(s.status)) {
+    if (!FINISHED.has(record.steps[step].status)) {
       record.steps[step] =
         status === 'failed' && failed
           ? { status: 'skipped', cached: false, skippedBecause: failed }
-          : status === 'failed'
-            ? {
-                status: 'failed',
-                cached: false,
-                error: { message: message || 'The run failed on the cluster.', cell: null, line: null }
-              }
-            : { status: 'cancelled', cached: false };
+          : { status: 'cancelled', cached: false };
       onStep?.(step, record.steps[step]);
     }
   }
