@@ -19,7 +19,7 @@ import { ClusterConnection, reattach, submitClusterRun } from '../engines/cluste
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import { environmentConnection } from '../engines/cluster/connection';
 import { listRuns } from '../engines/local/run-store';
-import { alive } from '../process-alive';
+import { ownerAlive } from '../process-alive';
 
 /** A start request once its notebook path is resolved (the server reads the notebook itself). */
 export type StartRequest = Omit<StartRunRequest, 'notebook'>;
@@ -230,7 +230,7 @@ export class RunService {
         record.status !== 'running' ||
         !record.cluster ||
         this.active.has(record.id) ||
-        alive(record.owner)
+        ownerAlive(record)
       ) {
         continue;
       }

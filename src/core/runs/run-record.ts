@@ -45,8 +45,10 @@ export interface RunRecord {
   order: string[];
   /** How to run (and resume) it: upstream steps, cache keys, and whether a step may come from the cache. */
   plan: { deps: Record<string, string[]>; cacheKeys: Record<string, string>; reuse: Record<string, boolean> };
-  /** The process running it; a "running" run whose owner is gone is resumed. */
+  /** The process running it (pid); a "running" run whose owner is gone is resumed. */
   owner?: number;
+  /** When that process started (so that another process with the same pid is not taken for it). */
+  ownerStarted?: string;
   /** How many times it was resumed. */
   resumed?: number;
   steps: Record<string, StepRecord>;

@@ -42,6 +42,7 @@ import type { KubeClients } from './kube-client';
 import { NotebookPod, PodVolume, readNotebookPod } from './notebook-pod';
 import { deleteSnapshots, planSnapshots, takeSnapshots, TakenSnapshot } from './snapshots';
 import { WatchQueue } from './watch';
+import { thisOwner } from '../../process-alive';
 
 declare const CELLPIPE_VERSION: string | undefined;
 
@@ -392,7 +393,7 @@ async function followLoop(
   const save = () => writeJsonAtomic(join(dir, 'run.json'), record);
   let cancelAsked = false;
   let failures = 0;
-  record.owner = process.pid;
+  Object.assign(record, thisOwner());
   // Events as they happen when the engine can watch (Argo); polls while the watch is not open, or at all.
   const feed = backend.watch ? new WatchQueue<ClusterPoll>().start(q => backend.watch!(q)) : undefined;
   try {
@@ -581,7 +582,7 @@ function newRecord(
     parameters: options.parameters,
     order,
     plan: { deps, cacheKeys: {}, reuse: {} },
-    owner: process.pid,
+    ...thisOwner(),
     steps: Object.fromEntries(order.map(s => [s, { status: 'queued', cached: false }])),
     metrics: {},
     target: options.target,

@@ -20,7 +20,7 @@ import type { RunRecord, StepRecord, StepStatus } from '../../../../src/core/run
 import { listRuns, runsDir } from './run-store';
 import { StepCache, stepCacheKey } from './step-cache';
 import { dropChangedObjects, ObjectStore, takeSnapshot } from './snapshot';
-import { alive } from '../../process-alive';
+import { ownerAlive, thisOwner } from '../../process-alive';
 
 export interface LocalRunOptions {
   notebookPath: string;
@@ -107,7 +107,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RunRecord> {
     pipeline: analysis.pipeline.name,
     status: 'running',
     started: new Date().toISOString(),
-    owner: process.pid,
+    ...thisOwner(),
     parameters,
     workspace: manifest.hash,
     snapshot: {
@@ -251,7 +251,7 @@ export async function resumeOrphanedRuns(
   for (const record of await listRuns(notebookPath)) {
     // Cluster runs are followed again by the server (cluster-run.ts), never re-run here.
     const cluster = record.target !== undefined && record.target !== 'local';
-    if (record.status !== 'running' || alive(record.owner) || !record.plan || cluster) {
+    if (record.status !== 'running' || ownerAlive(record) || !record.plan || cluster) {
       continue;
     }
     for (const step of record.order) {
@@ -259,7 +259,7 @@ export async function resumeOrphanedRuns(
         record.steps[step] = { status: 'queued', cached: false };
       }
     }
-    record.owner = process.pid;
+    Object.assign(record, thisOwner());
     record.resumed = (record.resumed ?? 0) + 1;
     resumed.push(await executeRun(join(runsDir(notebookPath), record.id), record, options));
   }
