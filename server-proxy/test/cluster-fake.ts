@@ -14,6 +14,15 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
 import { basename } from 'path';
 
+/** FNV-1a, 32 bits, in decimal (Argo's node ids). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text)) {
+    h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
 /** The node message of a Pending step pod whose restored PVC is not bound yet (Argo v3.7, Kubernetes 1.34). */
 const UNBOUND_CLAIM =
   'Unschedulable: 0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found';
@@ -689,8 +698,9 @@ export class FakeCluster {
     const nodes: Record<string, unknown> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
+    // Node ids as Argo makes them: the workflow name and the FNV-1a hash of the node name.
     const id = (i: number, attempt?: number) =>
-      `${name}-${1000 + i}${attempt === undefined ? '' : `-${attempt}`}`;
+      `${name}-${fnv1a(`${name}.${tasks[i]}${attempt === undefined ? '' : `(${attempt})`}`)}`;
     tasks.forEach((t, i) => {
       const state = states[i];
       if (!state) {
@@ -754,7 +764,8 @@ export class FakeCluster {
     return {
       phase,
       startedAt: '2026-01-01T00:00:00Z',
-      nodes,
+      // Go writes a map's keys sorted: the nodes come in the order of their ids, not of the steps.
+      nodes: Object.fromEntries(Object.entries(nodes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       progress: '0/1',
       ...(stopped ? { message: "Stopped with strategy 'Terminate'" } : {}),
       ...(this.options.artifacts

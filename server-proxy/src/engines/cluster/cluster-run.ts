@@ -419,11 +419,13 @@ async function followLoop(
         }
       }
       if (poll) {
-        for (const [task, state] of poll.tasks) {
-          const step = tasks.get(task);
-          if (step) {
-            await updateStep(dir, record, step, state, task, backend, options.onStep);
-          }
+        // In the run's order: a failed step is recorded before the steps skipped because of it.
+        const changed = [...poll.tasks]
+          .map(([task, state]) => ({ task, state, step: tasks.get(task) }))
+          .filter((t): t is { task: string; state: TaskState; step: string } => t.step !== undefined)
+          .sort((a, b) => record.order.indexOf(a.step) - record.order.indexOf(b.step));
+        for (const { task, state, step } of changed) {
+          await updateStep(dir, record, step, state, task, backend, options.onStep);
         }
         if (poll.status !== 'running') {
           finish(record, poll.status, poll.message, options.onStep);
