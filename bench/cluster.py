@@ -36,7 +36,7 @@ def once(i):
     status, body = server("POST", "/api/runs", {"notebook": f"{folder}/three.ipynb", "target": "argo"})
     assert status == 201, body
     t_submitted = time.time()
-    run_id = body["run"]["id"]
+    run_id = body["run"]
     # Read now: the run deletes its snapshot when it ends.
     snap = kget("volumesnapshots", "-l", f"cellpipe.dev/run={run_id}")["items"]
     first_running = None

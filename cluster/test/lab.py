@@ -95,19 +95,34 @@ def wait(what, predicate, timeout=300, every=2):
 
 
 def leftovers(run_id):
-    """What a finished run may not leave behind: its VolumeSnapshots, PVCs of its workflow, running pods."""
+    """What a finished run may not leave behind: its VolumeSnapshots and their contents, PVCs of its
+    workflow and their volumes, running pods."""
     snaps = [s["metadata"]["name"] for s in items("volumesnapshots", f"cellpipe.dev/run={run_id}")]
     wf_pvcs = [
         p["metadata"]["name"]
         for p in items("pvc")
         if p["metadata"]["name"] != "nb-workspace"
     ]
+    # Cluster-scoped: the snapshots' contents (deletionPolicy Delete) and the restored claims' volumes.
+    contents = [
+        c["metadata"]["name"]
+        for c in items("volumesnapshotcontents", ns=None)
+        if c["spec"].get("volumeSnapshotRef", {}).get("namespace") == NS
+        and c["spec"]["volumeSnapshotRef"].get("name", "").startswith(f"cellpipe-{run_id}")
+    ]
+    volumes = [
+        v["metadata"]["name"]
+        for v in items("pv", ns=None)
+        if (v["spec"].get("claimRef") or {}).get("namespace") == NS
+        and v["spec"]["claimRef"].get("name") != "nb-workspace"
+    ]
     running = [
         p["metadata"]["name"]
         for p in items("pods", "workflows.argoproj.io/workflow")
         if p["status"].get("phase") in ("Pending", "Running")
     ]
-    return {"volumesnapshots": snaps, "pvcs": wf_pvcs, "running pods": running}
+    return {"volumesnapshots": snaps, "volumesnapshotcontents": contents, "pvcs": wf_pvcs, "pvs": volumes,
+            "running pods": running}
 
 
 def no_leftovers(run_id, timeout=120):

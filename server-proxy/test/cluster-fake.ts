@@ -12,6 +12,20 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
+import { basename } from 'path';
+
+/** FNV-1a, 32 bits, in decimal (Argo's node ids). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text)) {
+    h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** The node message of a Pending step pod whose restored PVC is not bound yet (Argo v3.7, Kubernetes 1.34). */
+const UNBOUND_CLAIM =
+  'Unschedulable: 0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found';
 
 export interface FakeOptions {
   /** Namespaces where every request is answered 403 Forbidden. */
@@ -20,6 +34,24 @@ export interface FakeOptions {
   workflowCreate?: { code: number; reason: string; message: string };
   /** The step (task) that fails in Argo/KFP runs. */
   failTask?: string;
+  /** Argo: the failed task's node message (default as for a non-zero exit: "main: Error (exit code 1)"). */
+  failMessage?: string;
+  /** Argo: the failed task's `error` output parameter (what the step runtime wrote; default `{}`). */
+  failError?: Record<string, unknown>;
+  /** Argo: the failed task's retryStrategy limit: a Retry node over limit + 1 failed attempts. */
+  failRetries?: number;
+  /**
+   * Argo: the namespace has an artifact repository (ConfigMap `artifact-repositories`, Secret `lab-s3`) on
+   * this server's S3 (path style, bucket `argo-artifacts`): steps' outputs, metrics and logs are objects
+   * there, and the Workflow's status names the repository and each node's artifact keys.
+   */
+  artifacts?: boolean;
+  /** The workflow's pods were garbage-collected: listing them answers none. */
+  podsGone?: boolean;
+  /** What each step printed (its stream output); default `hello from TASK`. */
+  stdout?: string;
+  /** The access key the S3 store knows (default `lab`, the one in Secret `lab-s3`). */
+  s3AccessKey?: string;
   /** How many GETs until a VolumeSnapshot is readyToUse. */
   snapshotReadyAfter?: number;
   /** status.error.message a VolumeSnapshot reports instead of becoming ready. */
@@ -32,6 +64,11 @@ export interface FakeOptions {
   kfpCreate?: { code: number; message: string };
   /** How many GETs (or watch ticks) a run/workflow stays at each stage (default 1). */
   ticksPerTask?: number;
+  /**
+   * Argo: the first step stays Pending for this many stages first, with the scheduler's message for a pod
+   * whose PVC (restored from the snapshot) is not bound yet, as every snapshot run does on the lab.
+   */
+  volumeBindTicks?: number;
   /** How often a watched Workflow or VolumeSnapshot moves on while a watch of it is open (default 10 ms). */
   watchTickMs?: number;
   /** The server ends each watch stream after this long (as the API server does at its timeout). */
@@ -75,7 +112,11 @@ interface Stored {
 interface Workflow extends Stored {
   /** Ticks when it was stopped (spec.shutdown): its nodes stay as they were then. */
   stoppedAt?: number;
-  body: { metadata: { name: string; labels?: Record<string, string> }; spec: WorkflowSpec; status?: unknown };
+  body: {
+    metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+    spec: WorkflowSpec;
+    status?: unknown;
+  };
 }
 
 interface WatchStream {
@@ -85,7 +126,15 @@ interface WatchStream {
 }
 interface WorkflowSpec {
   shutdown?: string;
-  templates: { name: string; dag?: { tasks: { name: string }[] } }[];
+  templates: {
+    name: string;
+    dag?: { tasks: { name: string }[] };
+    outputs?: {
+      parameters?: { name: string; valueFrom?: { path: string; default?: string } }[];
+      artifacts?: { name: string; path: string }[];
+    };
+    archiveLocation?: { archiveLogs?: boolean };
+  }[];
 }
 
 export class FakeCluster {
@@ -115,6 +164,8 @@ export class FakeCluster {
     }>;
   }> = [];
   readonly tokens = new Set<string>();
+  /** The S3 store's objects (bucket/key → text), as Argo's executor uploaded them. */
+  readonly objects = new Map<string, string>();
   /** Watch streams open now. */
   readonly watches = new Set<WatchStream>();
   /** The last resourceVersion given out; versions below `compacted` are gone (410 Expired). */
@@ -161,12 +212,17 @@ export class FakeCluster {
     const method = req.method;
     const ns = /\/namespaces\/([^/]+)/.exec(path)?.[1];
     if (ns && this.options.forbidden?.includes(ns)) {
-      const what = path.split('/').filter(Boolean).slice(-1)[0];
+      // As the lab's API server words an RBAC refusal (group-qualified resource, verb, API group).
+      const r = /^\/apis?\/(?:([^/]+)\/)?v[^/]+\/namespaces\/[^/]+\/([^/]+)(\/[^/]+)?/.exec(path);
+      const [group, plural, named] = [r?.[1] ?? '', r?.[2] ?? '', !!r?.[3]];
+      const verb =
+        method === 'GET' ? (named ? 'get' : 'list') : method === 'POST' ? 'create' : method!.toLowerCase();
       return status(
         res,
         403,
         'Forbidden',
-        `${what} is forbidden: User "system:serviceaccount:${ns}:default-editor" cannot ${method === 'GET' ? 'get' : 'create'} resource in the namespace "${ns}"`
+        `${group ? `${plural}.${group}` : plural} is forbidden: User "system:serviceaccount:${ns}:default-editor" ` +
+          `cannot ${verb} resource "${plural}"${group ? ` in API group "${group}"` : ''} in the namespace "${ns}"`
       );
     }
     let m: RegExpExecArray | null;
@@ -184,8 +240,8 @@ export class FakeCluster {
       const wf = /workflows.argoproj.io\/workflow=(.+)/.exec(
         url.searchParams.get('labelSelector') ?? ''
       )?.[1];
-      const workflow = wf ? this.workflows.get(wf) : undefined;
-      const nodes = workflow ? podNodes(this.workflowStatus(workflow)) : [];
+      const workflow = wf && !this.options.podsGone ? this.workflows.get(wf) : undefined;
+      const nodes = workflow ? this.render(workflow).pods : [];
       return json(res, 200, {
         kind: 'PodList',
         apiVersion: 'v1',
@@ -209,6 +265,40 @@ export class FakeCluster {
           'time="2026-01-01T00:00:06.000Z" level=info msg="sub-process exited" argo=true error="<nil>"\n' +
           'time="2026-01-01T00:00:06.000Z" level=info msg="Taring /tmp/cellpipe/outputs.json"\n'
       );
+    }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(path)) && method === 'GET') {
+      if (!this.options.artifacts || m[2] !== 'artifact-repositories') {
+        return status(res, 404, 'NotFound', `configmaps "${m[2]}" not found`);
+      }
+      // As Kubeflow's profile controller (and the lab's 80-notebook.sh) makes it.
+      return json(res, 200, {
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
+        metadata: {
+          name: m[2],
+          namespace: m[1],
+          annotations: { 'workflows.argoproj.io/default-artifact-repository': 'default-v1' }
+        },
+        data: {
+          'default-v1': `archiveLogs: true\ns3:\n  bucket: argo-artifacts\n  endpoint: ${this.s3Endpoint()}\n`
+        }
+      });
+    }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(path)) && method === 'GET') {
+      if (!this.options.artifacts || m[2] !== 'lab-s3') {
+        return status(res, 404, 'NotFound', `secrets "${m[2]}" not found`);
+      }
+      const b64 = (t: string) => Buffer.from(t).toString('base64');
+      return json(res, 200, {
+        kind: 'Secret',
+        apiVersion: 'v1',
+        metadata: { name: m[2], namespace: m[1] },
+        type: 'Opaque',
+        data: { accesskey: b64('lab'), secretkey: b64('labsecret') }
+      });
+    }
+    if ((m = /^\/argo-artifacts\/(.+)$/.exec(path)) && method === 'GET') {
+      return this.s3Get(req, res, 'argo-artifacts', decodeURIComponent(m[1]));
     }
     if (
       (m = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]+)$/.exec(path)) &&
@@ -515,6 +605,35 @@ export class FakeCluster {
     status(res, 404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`);
   }
 
+  /** Where the S3 store answers, as an Argo repository names it (host:port, `insecure`). */
+  s3Endpoint(): string {
+    return this.url.replace(/^http:\/\//, '');
+  }
+
+  /** GetObject, path style, signed (SigV4) with the Secret's access key, answered as S3 does. */
+  private s3Get(req: IncomingMessage, res: ServerResponse, bucket: string, key: string): void {
+    const credential = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    if (credential !== (this.options.s3AccessKey ?? 'lab')) {
+      return s3Error(
+        res,
+        403,
+        'InvalidAccessKeyId',
+        'The AWS Access Key Id you provided does not exist in our records.',
+        key
+      );
+    }
+    const text = this.objects.get(`${bucket}/${key}`);
+    if (text === undefined) {
+      return s3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.', key);
+    }
+    res.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': Buffer.byteLength(text),
+      ETag: '"0"'
+    });
+    res.end(text);
+  }
+
   /** A new object at the next resourceVersion (its ADDED event). */
   private store(kind: Stored['kind'], body: Stored['body']): Stored {
     const stored: Stored = { kind, body, ticks: 0, resourceVersion: 0, last: '', history: [] };
@@ -664,16 +783,28 @@ export class FakeCluster {
   }
 
   /**
-   * Tasks run one after another, one stage per `ticksPerTask` reads: Pending first for `pendingTask`,
-   * Running, then done; `retryTask` fails its first attempt and runs again; `failTask` fails, and the
-   * tasks after it are omitted.
+   * Tasks run one after another, one stage per `ticksPerTask` reads: the first Pending while its restored
+   * volume binds (`volumeBindTicks`), Pending first for `pendingTask`, Running, then done; `retryTask` fails
+   * its first attempt and runs again; `failTask` fails (after `failRetries` more failed attempts), and the
+   * tasks after it are omitted in the same update (as on the lab).
    */
   private progress(
     tasks: string[],
     gets: number
   ): { phase: 'Running' | 'Succeeded' | 'Failed'; states: (TaskProgress | undefined)[] } {
-    const tick = Math.floor(gets / (this.options.ticksPerTask ?? 1));
+    const stage = Math.floor(gets / (this.options.ticksPerTask ?? 1));
+    const binding = this.options.volumeBindTicks ?? 0;
+    if (stage >= 1 && stage <= binding) {
+      const bound: TaskProgress = {
+        phase: 'Pending',
+        message: UNBOUND_CLAIM,
+        attempts: [{ phase: 'Pending', message: UNBOUND_CLAIM }]
+      };
+      return { phase: 'Running', states: tasks.map((_, i) => (i === 0 ? bound : undefined)) };
+    }
+    const tick = stage > binding ? stage - binding : stage;
     const pending = this.options.pendingTask;
+    const failure = this.options.failMessage ?? 'main: Error (exit code 1)';
     const stagesOf = (t: string): TaskProgress[] => {
       const waiting: TaskProgress[] =
         t === pending?.task
@@ -689,17 +820,22 @@ export class FakeCluster {
               { phase: 'Running', attempts: [{ phase: 'Running' }] },
               {
                 phase: 'Running',
-                attempts: [{ phase: 'Failed', message: 'Error (exit code 1)' }, { phase: 'Running' }]
+                attempts: [{ phase: 'Failed', message: 'main: Error (exit code 1)' }, { phase: 'Running' }]
               }
             ]
           : [{ phase: 'Running', attempts: [{ phase: 'Running' }] }];
       return [...waiting, ...running];
     };
     const finalOf = (t: string, stages: TaskProgress[]): TaskProgress => {
-      const phase: Phase = t === this.options.failTask ? 'Failed' : 'Succeeded';
-      const message = phase === 'Failed' ? 'Error (exit code 1)' : undefined;
+      if (t === this.options.failTask) {
+        const attempts = Array.from({ length: (this.options.failRetries ?? 0) + 1 }, () => ({
+          phase: 'Failed' as const,
+          message: failure
+        }));
+        return { phase: 'Failed', message: failure, attempts };
+      }
       const before = stages[stages.length - 1].attempts.slice(0, -1);
-      return { phase, message, attempts: [...before, { phase, message }] };
+      return { phase: 'Succeeded', attempts: [...before, { phase: 'Succeeded' }] };
     };
     const states: (TaskProgress | undefined)[] = [];
     let start = 1;
@@ -708,7 +844,7 @@ export class FakeCluster {
       const stages = stagesOf(t);
       const end = start + stages.length;
       if (failed) {
-        states.push(tick >= start ? { phase: 'Omitted', attempts: [] } : undefined);
+        states.push({ phase: 'Omitted', attempts: [] });
       } else if (tick >= end) {
         const done = finalOf(t, stages);
         failed = done.phase === 'Failed';
@@ -718,11 +854,22 @@ export class FakeCluster {
       }
       start = end;
     }
-    const done = tick >= start;
-    return { phase: failed && done ? 'Failed' : done ? 'Succeeded' : 'Running', states };
+    const done = failed || tick >= start;
+    return { phase: failed ? 'Failed' : done ? 'Succeeded' : 'Running', states };
   }
 
   private workflowStatus(wf: Workflow): { phase: string; nodes: Record<string, FakeNode> } {
+    return this.render(wf).status;
+  }
+
+  /**
+   * A Workflow's status as Argo writes it, and its pods. Node ids are Argo's (the workflow name and the
+   * FNV-1a hash of the node name); a pod per attempt, named as Argo names it.
+   */
+  private render(wf: Workflow): {
+    status: { phase: string; nodes: Record<string, FakeNode> };
+    pods: Array<{ name: string; podName: string; attempt: number }>;
+  } {
     const tasks = dagTasks(wf.body.spec);
     const name = wf.body.metadata.name;
     const stopped = !!wf.body.spec.shutdown;
@@ -743,81 +890,165 @@ export class FakeCluster {
     const nodes: Record<string, FakeNode> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
+    const pods: Array<{ name: string; podName: string; attempt: number }> = [];
+    const id = (i: number, attempt?: number) =>
+      `${name}-${fnv1a(`${name}.${tasks[i]}${attempt === undefined ? '' : `(${attempt})`}`)}`;
     tasks.forEach((t, i) => {
       const state = states[i];
       if (!state) {
         return;
       }
-      const finished = ['Succeeded', 'Failed'].includes(state.phase);
-      const outputs =
-        state.phase === 'Succeeded'
-          ? {
-              outputs: {
-                parameters: [
-                  { name: 'metrics', value: t === tasks[tasks.length - 1] ? '{"accuracy": 0.9}' : '{}' },
-                  {
-                    name: 'outputs',
-                    value: JSON.stringify({
-                      '1': [{ output_type: 'stream', name: 'stdout', text: `hello from ${t}\n` }]
-                    })
-                  }
-                ],
-                exitCode: '0'
-              }
-            }
-          : {};
-      // Argo's node ids are WORKFLOW-HASH; these stand for the hashes.
-      const pod = (attempt: number, s: { phase: Phase; message?: string }, suffix = ''): FakeNode => ({
-        id: `${name}-${1000 + i * 10 + attempt}`,
-        name: `${name}.${t}${suffix}`,
-        displayName: `${t}${suffix}`,
-        type: 'Pod',
+      const retried = state.attempts.length > 1 || t === this.options.retryTask;
+      // Argo's v2 pod names: WORKFLOW-TEMPLATE-HASH, the hash being that of the pod's node id.
+      const podOf = (attempt: number) =>
+        `${name}-${t}-${(retried ? id(i, attempt) : id(i)).slice(name.length + 1)}`;
+      const lastPod = podOf(Math.max(0, state.attempts.length - 1));
+      const outputs = this.nodeOutputs(wf, lastPod, t, i === tasks.length - 1, state.phase, stopped);
+      // A Pod node's children are the tasks after it (here the next one); a retried step's are on its
+      // Retry node's last attempt, and the Retry node's own children are its attempts.
+      const next = i + 1 < tasks.length && states[i + 1] ? [id(i + 1)] : undefined;
+      const node = (s: {
+        phase: Phase;
+        message?: string;
+      }): Omit<FakeNode, 'id' | 'name' | 'displayName' | 'type'> => ({
         templateName: t,
         phase: s.phase,
         startedAt: '2026-01-01T00:00:00Z',
         finishedAt: ['Succeeded', 'Failed'].includes(s.phase) ? '2026-01-01T00:00:07Z' : null,
-        ...(s.phase === 'Pending' ? {} : { hostNodeName: 'worker-1' }),
+        boundaryID: name,
+        ...(s.phase === 'Pending' || s.phase === 'Omitted' ? {} : { hostNodeName: 'worker-1' }),
         ...(s.message ? { message: s.message } : {})
       });
       if (state.phase === 'Omitted') {
-        const id = `${name}-${1000 + i * 10}`;
-        nodes[id] = {
-          id,
+        nodes[id(i)] = {
+          ...node({ phase: 'Omitted', message: 'omitted: depends condition not met' }),
+          id: id(i),
           name: `${name}.${t}`,
           displayName: t,
-          type: 'Skipped',
-          templateName: t,
-          phase: 'Omitted'
+          type: 'Skipped'
         };
-      } else if (t === this.options.retryTask) {
-        const children = state.attempts.map((a, n) => pod(n, a, `(${n})`));
-        const id = `${name}-${1000 + i * 10 + 9}`;
-        nodes[id] = {
-          id,
+      } else if (retried) {
+        const attempts = state.attempts.map((a, n) => {
+          const attemptId = id(i, n);
+          nodes[attemptId] = {
+            ...node(a),
+            ...(n === state.attempts.length - 1 && outputs ? { outputs } : {}),
+            id: attemptId,
+            name: `${name}.${t}(${n})`,
+            displayName: `${t}(${n})`,
+            type: 'Pod',
+            ...(n === state.attempts.length - 1 && next ? { children: next } : {})
+          };
+          pods.push({ name: `${name}.${t}(${n})`, podName: podOf(n), attempt: n });
+          return attemptId;
+        });
+        nodes[id(i)] = {
+          ...node(state),
+          ...(outputs ? { outputs } : {}),
+          id: id(i),
           name: `${name}.${t}`,
           displayName: t,
           type: 'Retry',
-          templateName: t,
-          phase: state.phase,
-          startedAt: '2026-01-01T00:00:00Z',
-          finishedAt: finished ? '2026-01-01T00:00:09Z' : null,
-          children: children.map(c => c.id),
-          ...(state.message ? { message: state.message } : {}),
-          ...outputs
+          ...(state.phase === 'Failed' && !stopped ? { message: 'No more retries left' } : {}),
+          children: attempts
         };
-        children.forEach(c => (nodes[c.id] = c));
       } else {
-        const node = { ...pod(0, state), ...outputs };
-        nodes[node.id] = node;
+        nodes[id(i)] = {
+          ...node(state),
+          ...(outputs ? { outputs } : {}),
+          id: id(i),
+          name: `${name}.${t}`,
+          displayName: t,
+          type: 'Pod',
+          ...(next ? { children: next } : {})
+        };
+        pods.push({ name: `${name}.${t}`, podName: podOf(0), attempt: 0 });
       }
     });
-    return {
+    const status = {
       phase,
       startedAt: '2026-01-01T00:00:00Z',
-      nodes,
+      // Go writes a map's keys sorted: the nodes come in the order of their ids, not of the steps.
+      nodes: Object.fromEntries(Object.entries(nodes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       progress: '0/1',
-      ...(stopped ? { message: STOP } : {})
-    } as never;
+      ...(stopped ? { message: STOP } : {}),
+      ...(this.options.artifacts
+        ? {
+            // As the lab's controller resolves the namespace's default repository.
+            artifactRepositoryRef: {
+              configMap: 'artifact-repositories',
+              key: 'default-v1',
+              namespace: wf.body.metadata.namespace,
+              artifactRepository: {
+                archiveLogs: true,
+                s3: {
+                  accessKeySecret: { key: 'accesskey', name: 'lab-s3' },
+                  bucket: 'argo-artifacts',
+                  endpoint: this.s3Endpoint(),
+                  insecure: true,
+                  secretKeySecret: { key: 'secretkey', name: 'lab-s3' }
+                }
+              }
+            }
+          }
+        : {})
+    };
+    return { status, pods };
+  }
+
+  /**
+   * A finished node's outputs, as the template declares them (what the step container wrote): output
+   * parameters (`metrics`, capped `outputs`, `error`), or with an artifact repository output artifacts
+   * uploaded to the store (keys WORKFLOW/POD/FILE, `archive: none`) and the log archived as `main-logs`.
+   * A failed step wrote its error and outputs but no metrics (an optional artifact, a parameter's default).
+   */
+  private nodeOutputs(
+    wf: Workflow,
+    pod: string,
+    task: string,
+    last: boolean,
+    state: string,
+    stopped: boolean
+  ): Record<string, unknown> | undefined {
+    if (state !== 'Succeeded' && state !== 'Failed') {
+      return undefined;
+    }
+    const template = wf.body.spec.templates.find(t => t.name === task);
+    const succeeded = state === 'Succeeded';
+    const written: Record<string, string | undefined> = {
+      metrics: succeeded ? (last ? '{"accuracy": 0.9}' : '{}') : undefined,
+      outputs: JSON.stringify({
+        '1': [{ output_type: 'stream', name: 'stdout', text: this.options.stdout ?? `hello from ${task}\n` }]
+      }),
+      error: succeeded || stopped ? '{}' : JSON.stringify(this.options.failError ?? {})
+    };
+    const parameters = (template?.outputs?.parameters ?? []).map(p => ({
+      ...p,
+      value: written[p.name] ?? p.valueFrom?.default
+    }));
+    const upload = (file: string, text: string) => {
+      const key = `${wf.body.metadata.name}/${pod}/${file}`;
+      this.objects.set(`argo-artifacts/${key}`, text);
+      return { s3: { key } };
+    };
+    const artifacts = (template?.outputs?.artifacts ?? []).flatMap(a =>
+      written[a.name] === undefined ? [] : [{ ...a, ...upload(basename(a.path), written[a.name]!) }]
+    );
+    if (template?.archiveLocation?.archiveLogs) {
+      artifacts.push({
+        name: 'main-logs',
+        ...upload(
+          'main.log',
+          `archived log of ${pod}\n` +
+            'time="2026-01-01T00:00:06.000Z" level=info msg="sub-process exited" argo=true error="<nil>"\n'
+        )
+      } as never);
+    }
+    return {
+      ...(artifacts.length > 0 ? { artifacts } : {}),
+      exitCode: succeeded ? '0' : '1',
+      ...(parameters.length > 0 ? { parameters } : {})
+    };
   }
 
   private kfpStatus(
@@ -885,26 +1116,11 @@ interface FakeNode {
   phase: string;
   startedAt?: string;
   finishedAt?: string | null;
+  boundaryID?: string;
   hostNodeName?: string;
   message?: string;
   children?: string[];
   outputs?: unknown;
-}
-
-/** The pods of a workflow's Pod nodes, named as Argo's v2 pod names: WORKFLOW-TEMPLATE-HASH. */
-function podNodes(status: {
-  nodes: Record<string, FakeNode>;
-}): Array<{ name: string; podName: string; attempt: number }> {
-  return Object.values(status.nodes ?? {})
-    .filter(n => n.type === 'Pod')
-    .map(n => {
-      const workflow = n.name.slice(0, n.name.indexOf('.'));
-      return {
-        name: n.name,
-        podName: `${workflow}-${n.templateName}-${n.id.slice(workflow.length + 1)}`,
-        attempt: Number(/\((\d+)\)$/.exec(n.name)?.[1] ?? 0)
-      };
-    });
 }
 
 /** The `uploadfile` part of a multipart body: its file name and text. */
@@ -990,4 +1206,13 @@ function status(res: ServerResponse, code: number, reason: string, message: stri
     details: {},
     code
   });
+}
+
+/** An S3 error body (XML), as S3 and MinIO answer. */
+function s3Error(res: ServerResponse, code: number, name: string, message: string, key: string): void {
+  const text =
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<Error><Code>${name}</Code><Message>${message}</Message><Key>${key}</Key><RequestId>0</RequestId></Error>`;
+  res.writeHead(code, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }

@@ -113,7 +113,7 @@ describe('POST /api/runs to a cluster', () => {
           }
         ).end()
       );
-      expect(log).toBe('log of sales-x7k2p-train-1010 (container main)\n');
+      expect(log).toBe('log of sales-x7k2p-train-55022658 (container main)\n');
     } finally {
       s.closeAllConnections();
       s.close();
@@ -128,7 +128,7 @@ describe('POST /api/runs to a cluster', () => {
       expect(forbidden.status).toBe(403);
       expect(forbidden.json.error.code).toBe('forbidden');
       expect(forbidden.json.error.message).toMatch(
-        /^Could not create the Argo Workflow: no access in namespace "team-b"/
+        /^Could not create the Argo Workflow: the service account default-editor \(namespace team-b\) may not create workflows\.argoproj\.io in namespace "team-b"/
       );
       const closed = await new Promise<number>(resolve => {
         const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -231,7 +231,7 @@ describe('cellpipe submit (built CLI)', () => {
     const r = await submit({ forbidden: ['team-a'] }, ['--watch']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^cellpipe: Could not create the Argo Workflow: no access in namespace "team-a"/
+      /^cellpipe: Could not create the Argo Workflow: the service account default-editor \(namespace team-a\) may not create workflows\.argoproj\.io in namespace "team-a"/
     );
     const usage = await cli(['submit', writeClusterNotebook({}), '--target', 'spark']);
     expect(usage.code).toBe(2);

@@ -62,7 +62,7 @@ describe('the follow loop records what the cluster says about each step', () => 
     );
     // Once it runs it waits no more; where it ran stays.
     expect(record.steps.train.waiting).toBeUndefined();
-    expect(record.steps.train.cluster).toEqual({ pod: 'sales-x7k2p-train-1010', node: 'worker-1' });
+    expect(record.steps.train.cluster).toEqual({ pod: 'sales-x7k2p-train-55022658', node: 'worker-1' });
   });
 
   it('tells an image that cannot be pulled', async () => {
@@ -83,7 +83,7 @@ describe('the follow loop records what the cluster says about each step', () => 
     const { record } = await run.follow({ pollMs: 5 });
     expect(record.status).toBe('succeeded');
     expect(record.steps.train.cluster).toEqual({
-      pod: 'sales-x7k2p-train-1011',
+      pod: 'sales-x7k2p-train-1663334780',
       node: 'worker-1',
       retries: 1
     });

@@ -95,7 +95,7 @@ describe('following an Argo Workflow through its watch', () => {
       finished: '2026-01-01T00:00:07Z',
       seconds: 7,
       // Argo's v2 pod name (WORKFLOW-TEMPLATE-HASH of the node id) and the node it ran on.
-      cluster: { pod: 'sales-x7k2p-train-1010', node: 'worker-1' }
+      cluster: { pod: 'sales-x7k2p-train-55022658', node: 'worker-1' }
     });
     expect(record.metrics).toEqual({ accuracy: 0.9 });
     // One read before the watch was open, then only the watch of this workflow by name.
@@ -136,6 +136,24 @@ describe('following an Argo Workflow through its watch', () => {
     expect(record.reason).toBe(why);
     // No step had started: each was skipped for the run's reason.
     expect(record.steps.load_data).toMatchObject({ status: 'skipped', reason: why });
+  });
+
+  it('says a step restored from the snapshot waits for its volume, not for a smaller request', async () => {
+    const submitted = await submitClusterRun(await options({ ticksPerTask: 2, volumeBindTicks: 2 }));
+    const waiting: string[] = [];
+    const { record } = await submitted.follow({
+      pollMs: NEVER,
+      onStep: (step, r) => r.waiting && waiting.push(`${step}: ${r.waiting}`)
+    });
+    expect(record.status).toBe('succeeded');
+    expect(waiting).toEqual([
+      'load_data: Step load_data waits for its volumes: the workspace is being restored from its snapshot ' +
+        'into a new PVC (0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found). ' +
+        "If it keeps waiting, the storage driver cannot restore the snapshot: see the PVC's events " +
+        '(kubectl describe pvc), or cancel the run.'
+    ]);
+    // Once it runs, it no longer says it waits.
+    expect(record.steps.load_data.waiting).toBeUndefined();
   });
 
   it('re-establishes a watch the server ended, from the last resourceVersion it saw', async () => {

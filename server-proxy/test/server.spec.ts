@@ -295,6 +295,12 @@ describe('cellpipe server', () => {
       const gone = new Promise(resolve => cli.once('exit', resolve));
       cli.kill('SIGKILL'); // the process that owned the run dies mid-run; its step runs on
       await gone;
+      // After a pod restart the new server often has the dead owner's pid: a live process with that pid
+      // (here this test's) that started at another time is not the owner.
+      const recordPath = join(runsDir, before.id, 'run.json');
+      const orphan = JSON.parse(readFileSync(recordPath, 'utf8'));
+      expect(orphan.ownerStarted).toEqual(expect.any(String));
+      writeFileSync(recordPath, JSON.stringify({ ...orphan, owner: process.pid }));
 
       const listed = (await api('GET', '/api/runs?notebook=resume.ipynb')).json();
       expect(listed.runs[0]).toMatchObject({ id: before.id, status: 'running', orphan: { kind: 'cli' } });

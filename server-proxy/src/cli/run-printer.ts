@@ -61,6 +61,13 @@ export class RunPrinter {
   end(record: RunRecord, timedOut = false): void {
     if (this.json) {
       this.out.write(JSON.stringify(runJson(record, timedOut), null, 2) + '\n');
+      // stdout is for programs; what went wrong is still said to the person on stderr, a line per step.
+      for (const step of record.order) {
+        const error = record.steps[step].error;
+        if (record.steps[step].status === 'failed' && error) {
+          this.err.write(`cellpipe: ${stepError(record, error)}\n`);
+        }
+      }
       return;
     }
     const metrics = Object.entries(record.metrics).map(([k, v]) => `${k}=${JSON.stringify(v)}`);

@@ -31,7 +31,7 @@ interface ArgoNode {
   hostNodeName?: string;
   startedAt?: string;
   finishedAt?: string;
-  /** A Retry node's attempts (Pod nodes named `TASK(N)`). */
+  /** A Retry node's attempts (Pod nodes named `TASK(N)`); a Pod node's dependents. */
   children?: string[];
   outputs?: {
     parameters?: { name: string; value?: string }[];
@@ -135,9 +135,9 @@ export function argoBackend(
   kube: KubeClients,
   namespace: string,
   name: string,
-  tasks: string[]
+  /** Cluster task name → the step's own name, which the messages use (`load-data` is `load_data`). */
+  steps: ReadonlyMap<string, string>
 ): ClusterBackend {
-  const known = new Set(tasks);
   const attempt = (action: string) => ({ action, namespace, server: kube.server, service: 'Kubernetes' });
   // The last state seen: a finished task's artifact keys and the repository they are in.
   let last: Workflow | undefined;
@@ -171,7 +171,7 @@ export function argoBackend(
         throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
       }
       last = workflow;
-      return workflowState(workflow, known, namespace);
+      return workflowState(workflow, steps, namespace);
     },
     watch(listener) {
       return watchObject<Workflow>(
@@ -182,7 +182,7 @@ export function argoBackend(
             if (type !== 'DELETED') {
               last = workflow;
             }
-            const state = workflowState(workflow, known, namespace);
+            const state = workflowState(workflow, steps, namespace);
             if (type === 'DELETED' && state.status === 'running') {
               // Deleted before it finished (kubectl delete, a TTL): its pods are gone with it.
               state.status = 'failed';
@@ -281,18 +281,24 @@ function taskNode(workflow: Workflow | undefined, task: string): ArgoNode | unde
 }
 
 /** The run's state in a Workflow object (read or from a watch event). */
-function workflowState(workflow: Workflow, known: Set<string>, namespace: string): ClusterPoll {
+function workflowState(
+  workflow: Workflow,
+  steps: ReadonlyMap<string, string>,
+  namespace: string
+): ClusterPoll {
   const states = new Map<string, TaskState>();
   const nodes = workflow.status?.nodes ?? {};
   const name = workflow.metadata?.name ?? '';
   const cancelled = !!workflow.spec?.shutdown;
   for (const node of Object.values(nodes)) {
     // A retried step has a Retry node named after the task and Pod children named `task(N)`.
-    if (!node.displayName || !known.has(node.displayName) || !node.phase) {
+    const step = node.displayName ? steps.get(node.displayName) : undefined;
+    if (!node.displayName || !step || !node.phase) {
       continue;
     }
     const task = node.displayName;
-    const attempts = (node.children ?? []).map(id => nodes[id]).filter(Boolean);
+    // A Retry node's children are its attempts; a Pod node's are the tasks that run after it.
+    const attempts = node.type === 'Retry' ? (node.children ?? []).map(id => nodes[id]).filter(Boolean) : [];
     // What the latest attempt says (a Retry node's own message is only "No more retries left").
     const latest = attempts.length > 0 ? attempts[attempts.length - 1] : node;
     const parameter = (name: string) =>
@@ -311,7 +317,7 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
     };
     if (status === 'queued' || (status === 'running' && latest.phase === 'Pending')) {
       state.status = 'queued';
-      state.waiting = waitingReason(task, latest.message, namespace);
+      state.waiting = waitingReason(step, latest.message, namespace);
     } else if (cancelled && (status === 'skipped' || (status === 'failed' && !hasError(error)))) {
       // Stopped (spec.shutdown): Argo fails the steps it stopped ("Stopped with strategy 'Terminate'",
       // "omitted: depends condition not met" for one that never started); they were cancelled.
@@ -322,7 +328,7 @@ function workflowState(workflow: Workflow, known: Set<string>, namespace: string
       const deadline = workflow.spec?.templates?.find(
         t => t.name === node.templateName
       )?.activeDeadlineSeconds;
-      state.message = failureMessage(task, {
+      state.message = failureMessage(step, {
         raw: latest.message ?? node.message,
         attempts: node.type === 'Retry' ? attempts.length : undefined,
         timeoutSeconds: deadline === undefined ? undefined : Number(deadline),

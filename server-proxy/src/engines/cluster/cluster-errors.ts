@@ -151,6 +151,16 @@ export function errorForStatus(status: number, detail: string | undefined, attem
         `cpu/memory/gpu requests or ask for a larger quota.${said}`
     );
   }
+  const denied = status === 403 ? rbacDenial(detail) : undefined;
+  if (denied) {
+    const where = denied.namespace ?? attempt.namespace;
+    return new ClusterError(
+      'forbidden',
+      `Could not ${attempt.action}: ${denied.who} may not ${denied.verb} ${denied.resource}` +
+        `${where ? ` in namespace "${where}"` : ''}. Ask your cluster admin for a role binding that allows ` +
+        `it (the RBAC cellpipe needs is in its README), or submit to a namespace where you may.${said}`
+    );
+  }
   if (status === 403) {
     return new ClusterError(
       'forbidden',
@@ -186,6 +196,31 @@ export function errorForStatus(status: number, detail: string | undefined, attem
     );
   }
   return new ClusterError('cluster-error', `Could not ${attempt.action}${ns}: HTTP ${status}.${said}`);
+}
+
+/**
+ * Who may not do what, from the API server's RBAC refusal: `User "system:serviceaccount:NS:NAME" cannot
+ * VERB resource "R" in API group "G" in the namespace "NS"` (the group and namespace parts are absent for
+ * the core group and cluster-scoped resources).
+ */
+function rbacDenial(
+  detail: string | undefined
+): { who: string; verb: string; resource: string; namespace?: string } | undefined {
+  const m =
+    /User "([^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/.exec(
+      detail ?? ''
+    );
+  if (!m) {
+    return undefined;
+  }
+  const [, user, verb, resource, group, namespace] = m;
+  const account = /^system:serviceaccount:([^:]+):(.+)$/.exec(user);
+  return {
+    who: account ? `the service account ${account[2]} (namespace ${account[1]})` : `user ${user}`,
+    verb,
+    resource: group ? `${resource}.${group}` : resource,
+    namespace
+  };
 }
 
 /** Any failure of a call to Kubernetes (client-node) or KFP (fetch) as a ClusterError. */

@@ -70,11 +70,13 @@ export async function followClusterRun(
         }
       }
       if (poll) {
-        for (const [task, state] of poll.tasks) {
-          const step = tasks.get(task);
-          if (step) {
-            await applyTask(dir, life, step, state, task, backend);
-          }
+        // In the run's order: a failed step is recorded before the steps skipped because of it.
+        const changed = [...poll.tasks]
+          .map(([task, state]) => ({ task, state, step: tasks.get(task) }))
+          .filter((t): t is { task: string; state: TaskState; step: string } => t.step !== undefined)
+          .sort((a, b) => record.order.indexOf(a.step) - record.order.indexOf(b.step));
+        for (const { task, state, step } of changed) {
+          await applyTask(dir, life, step, state, task, backend);
         }
         if (poll.status !== 'running') {
           const failedStep = record.order.some(s => record.steps[s].status === 'failed');

@@ -203,7 +203,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     taken.map(t => t.snapshot)
   );
   const follow = (followOptions: FollowOptions = {}) => {
-    const backend = target.follow(cluster, [...tasks.keys()], { kube, kfpToken: options.kfpToken });
+    const backend = target.follow(cluster, tasks, { kube, kfpToken: options.kfpToken });
     return followClusterRun(dir, record, backend!, tasks, {
       pollMs: options.pollMs,
       ...followOptions,
@@ -287,7 +287,7 @@ export function refollowClusterRun(
   }
   const tasks = new Map(Object.entries(record.clusterTasks ?? {}).map(([step, task]) => [task, step]));
   const kube = kubeAccess(connection);
-  const backend = CLUSTER_TARGETS[cluster.kind].follow(cluster, [...tasks.keys()], {
+  const backend = CLUSTER_TARGETS[cluster.kind].follow(cluster, tasks, {
     kube,
     kfpToken: connection.kfpToken
   });

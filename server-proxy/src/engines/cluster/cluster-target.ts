@@ -54,6 +54,13 @@ export interface ClusterTarget<Documents> {
   ): CompiledRun<Documents>;
   /** Hands the documents to the cluster; where the run is (ClusterErrors say why not). */
   submit(run: CompiledRun<Documents>, context: SubmitContext): Promise<ClusterInfo>;
-  /** Follows the run `cluster` says; `tasks` are the cluster names of its steps. Null when it cannot. */
-  follow(cluster: ClusterInfo, tasks: string[], connection: FollowConnection): ClusterBackend | null;
+  /**
+   * Follows the run `cluster` says; `tasks` maps the cluster names of its steps to the steps' own names
+   * (which messages use). Null when it cannot.
+   */
+  follow(
+    cluster: ClusterInfo,
+    tasks: ReadonlyMap<string, string>,
+    connection: FollowConnection
+  ): ClusterBackend | null;
 }

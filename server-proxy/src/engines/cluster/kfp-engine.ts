@@ -118,10 +118,8 @@ export const kfpTarget: ClusterTarget<KfpDocumentPair> = {
     if (!cluster.id || !cluster.endpoint) {
       return null;
     }
-    return kfpBackend(
-      new KfpClient(cluster.endpoint, connection.kfpToken, cluster.namespace),
-      cluster.id,
-      tasks
-    );
+    return kfpBackend(new KfpClient(cluster.endpoint, connection.kfpToken, cluster.namespace), cluster.id, [
+      ...tasks.keys()
+    ]);
   }
 };

@@ -1,6 +1,7 @@
 /**
  * What a cluster says about a step, turned into one line a user can act on: why a queued step does not
- * start (no node fits its requests, the namespace's ResourceQuota, an image that cannot be pulled) and why
+ * start (its restored volume is not bound yet, no node fits its requests, the namespace's ResourceQuota, an
+ * image that cannot be pulled) and why
  * a step failed (its Python error, after how many attempts; its timeout; out of memory). The raw message
  * of Kubernetes or Argo stays in the line, so nothing it said is lost.
  */
@@ -15,6 +16,15 @@ export function waitingReason(step: string, raw: string | undefined, namespace: 
     return (
       `Step ${step} cannot start: namespace ${namespace} is over its ResourceQuota (${message}). ` +
       'It starts when quota is free again (finish or delete other work, or ask for more quota); or cancel the run.'
+    );
+  }
+  if (/unbound immediate PersistentVolumeClaims|persistentvolumeclaim "[^"]+" not found/i.test(message)) {
+    // Every step restored from a snapshot waits here a moment while its PVC is provisioned (seen on the lab):
+    // not a request to lower, and only a problem when it lasts.
+    return (
+      `Step ${step} waits for its volumes: the workspace is being restored from its snapshot into a new PVC ` +
+      `(${message.replace(/^Unschedulable:\s*/, '')}). If it keeps waiting, the storage driver cannot restore ` +
+      "the snapshot: see the PVC's events (kubectl describe pvc), or cancel the run."
     );
   }
   if (/Unschedulable|nodes are available|Insufficient |didn't match|untolerated taint/i.test(message)) {

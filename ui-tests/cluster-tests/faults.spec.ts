@@ -1,0 +1,100 @@
+/**
+ * What the lab's real cluster does to a run, as the sidebar shows it: a step no node can schedule says
+ * why it waits (and the run can be cancelled), and a failing step says its Python error with cell and line.
+ * The same one-line messages the CLI prints (cluster/test/test_faults.py).
+ */
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { openNotebook, openSidebar, shot } from '../tests/jupyterlab';
+
+test.use({
+  autoGoto: false,
+  waitForApplication: async ({}, use) => {
+    await use(async page => {
+      await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+    });
+  }
+});
+
+/** Two steps on Argo (the notebook's own target); `first` with the given settings and source. */
+function twoSteps(first: Record<string, unknown>, source: string): Record<string, unknown> {
+  const cell = (i: number, tags: string[], text: string) => ({
+    cell_type: 'code',
+    id: `c${i}`,
+    metadata: { tags },
+    execution_count: null,
+    outputs: [],
+    source: text
+  });
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+      cellpipe: { name: 'ui-fault', target: 'argo', steps: { first } }
+    },
+    cells: [
+      cell(0, ['imports'], 'import time'),
+      cell(1, ['step:first'], source),
+      cell(2, ['step:second', 'prev:first'], "print('second')")
+    ]
+  };
+}
+
+async function open(page: IJupyterLabPageFixture, name: string, content: Record<string, unknown>) {
+  await page.goto();
+  const folder = `e2e-ui/${name}-${Date.now()}`;
+  await page.evaluate(async f => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the page's JupyterLab global is untyped
+    const contents = (window as any).jupyterapp.serviceManager.contents;
+    for (const dir of ['e2e-ui', f]) {
+      await contents.get(dir, { content: false }).catch(() => contents.save(dir, { type: 'directory' }));
+    }
+  }, folder);
+  await openNotebook(page, `${folder}/nb.ipynb`, content);
+  const sidebar = await openSidebar(page, 2, 60_000);
+  const step = (name: string) => sidebar.locator(`.jp-cellpipe-StepStates li[data-step="${name}"]`);
+  return { sidebar, step };
+}
+
+test('a request no node can satisfy: the step says why it waits, and the run is cancelled', async ({
+  page
+}, testInfo) => {
+  const { sidebar, step } = await open(
+    page,
+    'unschedulable',
+    twoSteps({ memory: { request: '500Gi' } }, "print('first')")
+  );
+  await sidebar.locator('[data-action="run"]').click();
+  const waiting = step('first').locator('.jp-cellpipe-Waiting');
+  await expect(waiting).toContainText('Step first cannot be scheduled', { timeout: 300_000 });
+  await expect(waiting).toContainText('Insufficient memory');
+  await expect(waiting).toContainText("Lower the step's CPU, memory or GPU request");
+  await shot(page, testInfo, '01-unschedulable-waiting');
+  await sidebar.locator('[data-action="cancel"]').click();
+  await expect(sidebar.locator('.jp-cellpipe-Run')).toHaveAttribute('data-status', 'cancelled', {
+    timeout: 180_000
+  });
+  await expect(step('first')).toHaveAttribute('data-state', 'cancelled');
+  await expect(step('second')).toHaveAttribute('data-state', 'cancelled');
+  await shot(page, testInfo, '02-unschedulable-cancelled');
+});
+
+test('a failing step retried: its Python error, cell and line, after how many attempts', async ({
+  page
+}, testInfo) => {
+  const { sidebar, step } = await open(
+    page,
+    'retries',
+    twoSteps({ retries: 1 }, "raise ValueError('no data for ' + 'march')")
+  );
+  await sidebar.locator('[data-action="run"]').click();
+  await expect(sidebar.locator('.jp-cellpipe-Run')).toHaveAttribute('data-status', 'failed', {
+    timeout: 400_000
+  });
+  await expect(step('first')).toHaveAttribute('data-state', 'failed');
+  await expect(step('first').locator('.jp-cellpipe-Error')).toHaveText(
+    'Step first failed after 2 attempts: cell 2, line 1 raised ValueError: no data for march'
+  );
+  await expect(step('second')).toHaveAttribute('data-state', 'skipped');
+  await shot(page, testInfo, '03-retries-failed');
+});
