@@ -297,10 +297,14 @@ describe('cellpipe server', () => {
       await gone;
       // After a pod restart the new server often has the dead owner's pid: a live process with that pid
       // (here this test's) that started at another time is not the owner.
-      const recordPath = join(runsDir, before.id, 'run.json');
-      const orphan = JSON.parse(readFileSync(recordPath, 'utf8'));
-      expect(orphan.ownerStarted).toEqual(expect.any(String));
-      writeFileSync(recordPath, JSON.stringify({ ...orphan, owner: process.pid }));
+      const runFolder = join(runsDir, before.id);
+      const lease = readdirSync(runFolder)
+        .filter(f => /^owner-\d+\.json$/.test(f))
+        .sort((x, y) => Number(/\d+/.exec(x)![0]) - Number(/\d+/.exec(y)![0]))
+        .pop()!;
+      const owner = JSON.parse(readFileSync(join(runFolder, lease), 'utf8'));
+      expect(owner.start).toEqual(expect.anything());
+      writeFileSync(join(runFolder, lease), JSON.stringify({ ...owner, pid: process.pid }));
 
       const listed = (await api('GET', '/api/runs?notebook=resume.ipynb')).json();
       expect(listed.runs[0]).toMatchObject({ id: before.id, status: 'running', orphan: { kind: 'cli' } });
