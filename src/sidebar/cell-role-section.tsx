@@ -145,7 +145,12 @@ export function CellRoleSection(props: {
           role={role}
           stepNames={stepNames}
           trans={trans}
-          onChange={r => model.setRole(cell, r)}
+          update={change => {
+            const now = model.roleOf(cell);
+            if (now.kind === 'step') {
+              model.setRole(cell, change(now));
+            }
+          }}
         />
       )}
       {role.kind === 'notebook' && (
@@ -155,7 +160,12 @@ export function CellRoleSection(props: {
           stepNames={stepNames}
           problems={(analysis?.diagnostics ?? []).filter(d => d.cell === cell && NOTEBOOK_CODES.has(d.code))}
           trans={trans}
-          onChange={r => model.setRole(cell, r)}
+          update={change => {
+            const now = model.roleOf(cell);
+            if (now.kind === 'notebook') {
+              model.setRole(cell, change(now));
+            }
+          }}
           onPath={path => model.setNotebookPath(cell, path)}
         />
       )}
@@ -213,9 +223,10 @@ function StepRoleFields(props: {
   role: StepRole;
   stepNames: string[];
   trans: TranslationBundle;
-  onChange: (role: StepRole) => void;
+  /** Changes the role as the cell's tags are now (not as they were when this rendered: edits in a row all count). */
+  update: (change: (role: StepRole) => StepRole) => void;
 }): JSX.Element {
-  const { role, stepNames, trans, onChange } = props;
+  const { role, stepNames, trans, update } = props;
   // The step's settings tags (Kale 2.x and 1.x): shown so the user sees them read, removable one by one.
   const settingTags = roleTags(role).filter(t => !t.startsWith('step:') && !t.startsWith('prev:'));
   return (
@@ -234,14 +245,14 @@ function StepRoleFields(props: {
         // until the name is valid, and the problem shows as it is typed.
         validate={name => stepNameProblem(name, trans)}
         error={stepNameProblem(role.name, trans)}
-        onCommit={name => onChange({ ...role, name: name.trim() })}
+        onCommit={name => update(r => ({ ...r, name: name.trim() }))}
       />
       <UpstreamField
         prev={role.prev}
         self={role.name}
         stepNames={stepNames}
         trans={trans}
-        onChange={prev => onChange({ ...role, prev })}
+        onChange={edit => update(r => ({ ...r, prev: edit(r.prev) }))}
       />
       {settingTags.length > 0 && (
         <div className="jp-cellpipe-Field" data-field="setting-tags">
@@ -253,7 +264,7 @@ function StepRoleFields(props: {
                 <button
                   className="jp-cellpipe-Chip-remove"
                   title={trans.__('Remove the tag %1', tag)}
-                  onClick={() => onChange(withoutSettingTag(role, tag))}
+                  onClick={() => update(r => withoutSettingTag(r, tag))}
                 >
                   ×
                 </button>
@@ -308,10 +319,10 @@ function NotebookRoleFields(props: {
   stepNames: string[];
   problems: Diagnostic[];
   trans: TranslationBundle;
-  onChange: (role: NotebookRole) => void;
+  update: (change: (role: NotebookRole) => NotebookRole) => void;
   onPath: (path: string) => void;
 }): JSX.Element {
-  const { role, path, stepNames, problems, trans, onChange, onPath } = props;
+  const { role, path, stepNames, problems, trans, update, onPath } = props;
   // Empty: the step is named after the notebook (the placeholder).
   const nameProblem = (name: string) => (name.trim() === '' ? undefined : stepNameProblem(name, trans));
   const pathError = problems
@@ -337,14 +348,14 @@ function NotebookRoleFields(props: {
         placeholder={stepNameOfNotebook(path)}
         validate={nameProblem}
         error={nameProblem(role.name)}
-        onCommit={name => onChange({ ...role, name: name.trim() })}
+        onCommit={name => update(r => ({ ...r, name: name.trim() }))}
       />
       <UpstreamField
         prev={role.prev}
         self={role.name || stepNameOfNotebook(path)}
         stepNames={stepNames}
         trans={trans}
-        onChange={prev => onChange({ ...role, prev })}
+        onChange={edit => update(r => ({ ...r, prev: edit(r.prev) }))}
       />
       <p className="jp-cellpipe-Hint">
         {trans.__(
@@ -361,7 +372,8 @@ function UpstreamField(props: {
   self: string;
   stepNames: string[];
   trans: TranslationBundle;
-  onChange: (prev: string[]) => void;
+  /** Edits the upstream steps as they are when the user acts. */
+  onChange: (edit: (prev: string[]) => string[]) => void;
 }): JSX.Element {
   const { prev, self, stepNames, trans, onChange } = props;
   const candidates = stepNames.filter(n => n !== self && !prev.includes(n));
@@ -375,7 +387,7 @@ function UpstreamField(props: {
             <button
               className="jp-cellpipe-Chip-remove"
               title={trans.__('Remove upstream step %1', p)}
-              onClick={() => onChange(prev.filter(x => x !== p))}
+              onClick={() => onChange(now => now.filter(x => x !== p))}
             >
               ×
             </button>
@@ -386,7 +398,12 @@ function UpstreamField(props: {
         className="jp-mod-styled"
         aria-label={trans.__('Add an upstream step')}
         value=""
-        onChange={e => e.target.value && onChange([...prev, e.target.value])}
+        onChange={e => {
+          const added = e.target.value;
+          if (added) {
+            onChange(now => (now.includes(added) ? now : [...now, added]));
+          }
+        }}
       >
         <option value="">{candidates.length ? trans.__('Add…') : trans.__('No other steps')}</option>
         {candidates.map(n => (
