@@ -919,6 +919,14 @@ export class FakeCluster {
         ...(s.phase === 'Pending' || s.phase === 'Omitted' ? {} : { hostNodeName: 'worker-1' }),
         ...(s.message ? { message: s.message } : {})
       });
+      // The task's own node (a Pod, or the Retry node over its attempts).
+      const taskNode = {
+        ...node(state),
+        ...(outputs ? { outputs } : {}),
+        id: id(i),
+        name: `${name}.${t}`,
+        displayName: t
+      };
       if (state.phase === 'Omitted') {
         nodes[id(i)] = {
           ...node({ phase: 'Omitted', message: 'omitted: depends condition not met' }),
@@ -943,25 +951,13 @@ export class FakeCluster {
           return attemptId;
         });
         nodes[id(i)] = {
-          ...node(state),
-          ...(outputs ? { outputs } : {}),
-          id: id(i),
-          name: `${name}.${t}`,
-          displayName: t,
+          ...taskNode,
           type: 'Retry',
           ...(state.phase === 'Failed' && !stopped ? { message: 'No more retries left' } : {}),
           children: attempts
         };
       } else {
-        nodes[id(i)] = {
-          ...node(state),
-          ...(outputs ? { outputs } : {}),
-          id: id(i),
-          name: `${name}.${t}`,
-          displayName: t,
-          type: 'Pod',
-          ...(next ? { children: next } : {})
-        };
+        nodes[id(i)] = { ...taskNode, type: 'Pod', ...(next ? { children: next } : {}) };
         pods.push({ name: `${name}.${t}`, podName: podOf(0), attempt: 0 });
       }
     });
