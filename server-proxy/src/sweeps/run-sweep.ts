@@ -41,6 +41,40 @@ export interface SweepOptions extends Pick<
   signal?: AbortSignal;
   /** The sweep changed (a trial started or ended); the record is on disk already. */
   onChange?: (sweep: SweepRecord) => void;
+  /**
+   * Starts one trial's run; `onRun` hears of its record as its steps change. Default: `startRun` on the
+   * local engine. The server passes its own, so that each trial is a run it owns (live, cancellable).
+   */
+  startTrialRun?: TrialRunStarter;
+}
+
+export type TrialRunStarter = (
+  request: { parameters: string[]; cache: boolean | undefined },
+  onRun: (run: RunRecord) => void
+) => Promise<{ record: RunRecord; done: Promise<RunRecord> }>;
+
+/** Trials as runs of `startRun`, as the CLI runs them. */
+function localTrialRun(options: SweepOptions): TrialRunStarter {
+  return async (request, onRun) => {
+    const started = await startRun({
+      notebookPath: options.notebookPath,
+      notebook: options.notebook,
+      root: options.root,
+      parameters: request.parameters,
+      target: 'local',
+      cache: request.cache,
+      parallel: options.parallel,
+      python: options.python,
+      jupyterPython: options.jupyterPython,
+      owner: options.owner,
+      signal: options.signal,
+      onStep: (_step, run) => onRun(run)
+    });
+    if (started.kind !== 'local') {
+      throw new StartRunError('invalid-request', 400, 'a sweep runs on the local engine', true);
+    }
+    return started;
+  };
 }
 
 export function sweepsDir(notebookPath: string): string {
@@ -139,28 +173,16 @@ async function startTrial(
   options: SweepOptions,
   trial: TrialRecord,
   cache: boolean | undefined,
-  onRun?: (run: RunRecord) => void
+  onRun: (run: RunRecord) => void = () => undefined
 ): Promise<{ done: Promise<RunRecord> }> {
-  const started = await startRun({
-    notebookPath: options.notebookPath,
-    notebook: options.notebook,
-    root: options.root,
-    parameters: Object.entries(trial.parameters).map(([name, value]) => `${name}=${parameterText(value)}`),
-    target: 'local',
-    cache,
-    parallel: options.parallel,
-    python: options.python,
-    jupyterPython: options.jupyterPython,
-    owner: options.owner,
-    signal: options.signal,
-    onStep: (_step, run) => onRun?.(run)
-  });
-  if (started.kind !== 'local') {
-    throw new StartRunError('invalid-request', 400, 'a sweep runs on the local engine', true);
-  }
+  const start = options.startTrialRun ?? localTrialRun(options);
+  const parameters = Object.entries(trial.parameters).map(
+    ([name, value]) => `${name}=${parameterText(value)}`
+  );
+  const started = await start({ parameters, cache }, onRun);
   trial.run = started.record.id;
   trial.status = 'running';
-  onRun?.(started.record);
+  onRun(started.record);
   return { done: started.done };
 }
 
@@ -173,7 +195,7 @@ async function runTrials(
 ): Promise<SweepRecord> {
   const outcome = await shared;
   const rest = record.trials.slice(1);
-  if (outcome !== 'done') {
+  if (outcome !== 'done' && !options.signal?.aborted) {
     for (const trial of rest) {
       trial.status = 'not-run';
       trial.reason = `the shared step ${outcome.failed} did not succeed in the first trial`;
