@@ -15,9 +15,13 @@ const REPO = join(__dirname, '..', '..');
 const VENV_PYTHON = join(REPO, '.venv', 'bin', 'python');
 const PYTHON = existsSync(VENV_PYTHON) ? VENV_PYTHON : 'python3';
 
+interface Response {
+  status: number;
+  json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test-side JSON of any shape
+}
+
 function call(port: number, method: string, path: string, body?: unknown) {
-  return new Promise<{ status: number; json: () => any }>((resolve, reject) => {
-    // eslint-disable-line @typescript-eslint/no-explicit-any -- test-side JSON of any shape
+  return new Promise<Response>((resolve, reject) => {
     const req = request(
       { host: '127.0.0.1', port, method, path, headers: { 'Content-Type': 'application/json' } },
       res => {
