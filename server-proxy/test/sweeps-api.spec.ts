@@ -3,37 +3,18 @@
  * a run the server owns (listed and read like any other), the steps every trial shares run once, and a
  * sweep can be cancelled.
  */
-import { request, Server } from 'http';
+import type { Server } from 'http';
 import { existsSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { App } from '../src/server/app';
 import { startServer } from '../src/server/main';
+import { call } from './faults/harness';
 import { until } from './until';
 
 const REPO = join(__dirname, '..', '..');
 const VENV_PYTHON = join(REPO, '.venv', 'bin', 'python');
 const PYTHON = existsSync(VENV_PYTHON) ? VENV_PYTHON : 'python3';
-
-interface Response {
-  status: number;
-  json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test-side JSON of any shape
-}
-
-function call(port: number, method: string, path: string, body?: unknown) {
-  return new Promise<Response>((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, method, path, headers: { 'Content-Type': 'application/json' } },
-      res => {
-        let text = '';
-        res.on('data', chunk => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: () => JSON.parse(text) }));
-      }
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
 
 function notebook(cells: Array<[string, string[]]>) {
   return JSON.stringify({

@@ -53,36 +53,29 @@ export function SweepSection(props: { session: NotebookPipeline; trans: Translat
           </p>
           <div className="jp-cellpipe-SweepForm">
             {parameters.map(([name, value]) => (
-              <label key={name} className="jp-cellpipe-Field" data-field={`sweep-${name}`}>
-                <span className="jp-cellpipe-Field-label">{name}</span>
-                <input
-                  className="jp-mod-styled jp-cellpipe-Field-input"
-                  value={values[name] ?? ''}
-                  placeholder={trans.__('e.g. %1', parameterText(value))}
-                  onChange={e => setValues({ ...values, [name]: e.target.value })}
-                />
-              </label>
+              <DraftField
+                key={name}
+                name={`sweep-${name}`}
+                label={name}
+                value={values[name] ?? ''}
+                placeholder={trans.__('e.g. %1', parameterText(value))}
+                onChange={v => setValues({ ...values, [name]: v })}
+              />
             ))}
-            <label className="jp-cellpipe-Field" data-field="sweep-random">
-              <span className="jp-cellpipe-Field-label">
-                {trans.__('Random trials (empty: the whole grid)')}
-              </span>
-              <input
-                className="jp-mod-styled jp-cellpipe-Field-input"
-                inputMode="numeric"
-                value={random}
-                onChange={e => setRandom(e.target.value)}
-              />
-            </label>
-            <label className="jp-cellpipe-Field" data-field="sweep-parallel">
-              <span className="jp-cellpipe-Field-label">{trans.__('Trials at once')}</span>
-              <input
-                className="jp-mod-styled jp-cellpipe-Field-input"
-                inputMode="numeric"
-                value={maxParallel}
-                onChange={e => setMaxParallel(e.target.value)}
-              />
-            </label>
+            <DraftField
+              name="sweep-random"
+              label={trans.__('Random trials (empty: the whole grid)')}
+              value={random}
+              numeric
+              onChange={setRandom}
+            />
+            <DraftField
+              name="sweep-parallel"
+              label={trans.__('Trials at once')}
+              value={maxParallel}
+              numeric
+              onChange={setMaxParallel}
+            />
             {metrics.length > 0 && (
               <label className="jp-cellpipe-Field" data-field="sweep-objective">
                 <span className="jp-cellpipe-Field-label">{trans.__('Objective')}</span>
@@ -157,6 +150,29 @@ export function SweepSection(props: { session: NotebookPipeline; trans: Translat
       )}
       {current && <SweepResults sweep={current} session={session} trans={trans} />}
     </Section>
+  );
+}
+
+/** A labelled input whose text is the section's draft (read when the sweep starts). */
+function DraftField(props: {
+  name: string;
+  label: string;
+  value: string;
+  placeholder?: string;
+  numeric?: boolean;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <label className="jp-cellpipe-Field" data-field={props.name}>
+      <span className="jp-cellpipe-Field-label">{props.label}</span>
+      <input
+        className="jp-mod-styled jp-cellpipe-Field-input"
+        inputMode={props.numeric ? 'numeric' : undefined}
+        value={props.value}
+        placeholder={props.placeholder}
+        onChange={e => props.onChange(e.target.value)}
+      />
+    </label>
   );
 }
 
