@@ -65,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--from <name>', 'run this step and every step below it')
     .option('--no-cache', 'run every step, even those whose code, inputs and files did not change')
     .option('--json', 'print one JSON object with the run, its steps and metrics')
+    .option('--report <file.md>', 'write a Markdown report of the run for CI (plots beside it)')
+    .option('--junit <file.xml>', 'write the run as JUnit XML, a test case per step')
     .action(
       async (
         notebook: string,
@@ -76,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
           step?: string;
           from?: string;
           json?: boolean;
+          report?: string;
+          junit?: string;
         }
       ) => {
         status = await runCommand(notebook, options);
@@ -101,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--image <image>', "step image when neither step nor pipeline names one (default: the pod's)")
     .option('--run-storage-class <class>', 'Argo: a ReadWriteMany storage class for the run volume')
     .option('--json', 'print one JSON object with the run, where it runs and its steps')
+    .option('--report <file.md>', 'write a Markdown report of the run for CI (plots beside it)')
+    .option('--junit <file.xml>', 'write the run as JUnit XML, a test case per step')
     .action(async (notebook: string, options: SubmitOptions) => {
       status = await submitCommand(notebook, options);
     });

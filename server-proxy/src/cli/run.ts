@@ -8,6 +8,7 @@ import { closeOrphans } from './runs';
 import { startRun, StartRunError } from '../runs/start-run';
 import { reportNotStarted, UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';
+import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
 
 export interface RunOptions {
   param?: string[];
@@ -18,6 +19,10 @@ export interface RunOptions {
   cache?: boolean;
   step?: string;
   from?: string;
+  /** Write a Markdown report of the run (and its plots beside it). */
+  report?: string;
+  /** Write the run as JUnit XML. */
+  junit?: string;
 }
 
 export async function runCommand(path: string, options: RunOptions): Promise<number> {
@@ -57,7 +62,11 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
       });
     } catch (err) {
       if (err instanceof StartRunError) {
-        return reportNotStarted(path, err, 'running', options.json);
+        const status = reportNotStarted(path, err, 'running', options.json);
+        await reportsWritten(options, () =>
+          writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
+        );
+        return status;
       }
       throw err;
     }
@@ -66,7 +75,8 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
     }
     const record = await started.done;
     printer.end(record);
-    return record.status === 'succeeded' ? 0 : 1;
+    const reported = await reportsWritten(options, () => writeReports(record, options));
+    return record.status === 'succeeded' && reported ? 0 : 1;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);

@@ -11,6 +11,7 @@ import { loadNotebookFile } from '../notebook-file';
 import { startRun, StartRunError } from '../runs/start-run';
 import { reportNotStarted, UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';
+import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
 
 export interface SubmitOptions {
   target?: string;
@@ -26,6 +27,10 @@ export interface SubmitOptions {
   image?: string;
   runStorageClass?: string;
   json?: boolean;
+  /** Write a Markdown report of the run (and its plots beside it). */
+  report?: string;
+  /** Write the run as JUnit XML. */
+  junit?: string;
 }
 
 export const TIMED_OUT = 124;
@@ -60,7 +65,11 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
     });
   } catch (err) {
     if (err instanceof StartRunError) {
-      return reportNotStarted(path, err, 'submitting', options.json);
+      const status = reportNotStarted(path, err, 'submitting', options.json);
+      await reportsWritten(options, () =>
+        writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
+      );
+      return status;
     }
     throw err;
   }
@@ -82,7 +91,7 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
   }
   if (!options.watch) {
     printer.end(submitted);
-    return 0;
+    return (await reportsWritten(options, () => writeReports(submitted, options))) ? 0 : 1;
   }
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort();
@@ -96,7 +105,8 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
       onStep: step => printer.step(submitted, step)
     });
     printer.end(record, timedOut);
-    return timedOut ? TIMED_OUT : record.status === 'succeeded' ? 0 : 1;
+    const reported = await reportsWritten(options, () => writeReports(record, options));
+    return timedOut ? TIMED_OUT : record.status === 'succeeded' && reported ? 0 : 1;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
