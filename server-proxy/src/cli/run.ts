@@ -9,6 +9,7 @@ import { startRun, StartRunError } from '../runs/start-run';
 import { reportNotStarted, UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';
 import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
+import { findRun } from './lineage';
 
 export interface RunOptions {
   param?: string[];
@@ -19,6 +20,8 @@ export interface RunOptions {
   cache?: boolean;
   step?: string;
   from?: string;
+  /** Run again with that run's parameters and, when it is still there, its workspace snapshot. */
+  like?: string;
   /** Write a Markdown report of the run (and its plots beside it). */
   report?: string;
   /** Write the run as JUnit XML. */
@@ -36,6 +39,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
     throw new UsageError(`--parallel ${options.parallel}: expected a whole number above 0`);
   }
   const selected = options.step ?? options.from;
+  const like = options.like ? await findRun(options.like, notebookPath) : undefined;
   const printer = new RunPrinter(process.stderr, process.stdout, options.json);
   await closeOrphans(notebookPath);
   // Ctrl-C cancels the run: its steps are stopped and the run is recorded as cancelled.
@@ -54,6 +58,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
         target: 'local',
         cache: options.cache,
         parallel,
+        like: like && { run: like.id, parameters: like.parameters },
         python: options.python,
         jupyterPython: process.env.CELLPIPE_PYTHON ?? 'python3',
         owner: 'cli',
@@ -72,6 +77,11 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
     }
     if (started.kind !== 'local') {
       throw new UsageError('cellpipe run runs locally; use cellpipe submit for a cluster');
+    }
+    if (!options.json) {
+      for (const warning of started.record.warnings ?? []) {
+        process.stderr.write(`cellpipe: warning: ${warning}\n`);
+      }
     }
     const record = await started.done;
     printer.end(record);

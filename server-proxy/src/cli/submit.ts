@@ -12,6 +12,7 @@ import { startRun, StartRunError } from '../runs/start-run';
 import { reportNotStarted, UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';
 import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
+import { findRun } from './lineage';
 
 export interface SubmitOptions {
   target?: string;
@@ -26,6 +27,8 @@ export interface SubmitOptions {
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;
+  /** Submit again with that run's parameters. */
+  like?: string;
   json?: boolean;
   /** Write a Markdown report of the run (and its plots beside it). */
   report?: string;
@@ -46,12 +49,14 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
     throw new UsageError(`--timeout ${options.timeout}: expected a number of seconds above 0`);
   }
   const pollMs = Number(process.env.CELLPIPE_POLL_MS ?? '') || undefined;
+  const like = options.like ? await findRun(options.like, notebookPath) : undefined;
   let started;
   try {
     started = await startRun({
       notebookPath,
       notebook,
       parameters: options.param,
+      like: like && { run: like.id, parameters: like.parameters, snapshots: like.snapshots },
       target: options.target as 'kfp' | 'argo' | undefined,
       // Without the flag, the notebook's snapshot setting (snapshots by default).
       volumes: options.mountVolumes ? 'mount' : undefined,
