@@ -28,7 +28,9 @@ import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
 import { analysisOptions } from '../notebook-file';
 import { basename, dirname } from 'path';
+import { RunJournal } from './run-journal';
 import { ownerOfThisProcess } from './run-lease';
+import { runDir } from './run-store';
 
 export interface StartOptions extends Pick<StartRunRequest, 'cache' | 'steps' | 'target' | 'volumes'> {
   /** Absolute path of the notebook (its folder holds the runs). */
@@ -140,6 +142,8 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
           : [])
       ];
       record.warnings = [...notes, ...(record.warnings ?? [])];
+      // Recorded as submitted (a run not followed is not written again); a failure is the journal's to say.
+      await new RunJournal(runDir(options.notebookPath, record.id)!, record).save();
     }
     return started;
   }
