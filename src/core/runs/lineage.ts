@@ -62,6 +62,13 @@ export interface LineageChange {
   text: string;
 }
 
+/**
+ * What the lineage functions read of a run: its id, steps and lineage; for a run recorded without lineage,
+ * its parameters and workspace hash (the frontend's run view passes just the first three).
+ */
+export type LineageOf = Pick<RunRecord, 'id' | 'order' | 'lineage'> &
+  Partial<Pick<RunRecord, 'parameters' | 'workspace'>>;
+
 /** Optional detail for the diff: the workspace files (path → hash) of each run. */
 export interface DiffDetail {
   filesA?: Record<string, string>;
@@ -71,7 +78,7 @@ export interface DiffDetail {
 const KIND_ORDER: ChangeKind[] = ['steps', 'code', 'parameters', 'data', 'environment'];
 
 /** What changed from run `a` to run `b`, grouped as code, parameters, data and environment. */
-export function diffLineage(a: RunRecord, b: RunRecord, detail: DiffDetail = {}): LineageChange[] {
+export function diffLineage(a: LineageOf, b: LineageOf, detail: DiffDetail = {}): LineageChange[] {
   const changes: LineageChange[] = [];
   const la = a.lineage;
   const lb = b.lineage;
@@ -86,9 +93,10 @@ export function diffLineage(a: RunRecord, b: RunRecord, detail: DiffDetail = {})
   }
   if (!la || !lb) {
     // A run made before lineage was recorded: what its record says (the run's parameters, its workspace).
-    for (const name of union(Object.keys(a.parameters), Object.keys(b.parameters))) {
-      const ta = a.parameters[name] ? formatParameter(a.parameters[name]) : '(not set)';
-      const tb = b.parameters[name] ? formatParameter(b.parameters[name]) : '(not set)';
+    const [pa, pb] = [a.parameters ?? {}, b.parameters ?? {}];
+    for (const name of union(Object.keys(pa), Object.keys(pb))) {
+      const ta = pa[name] ? formatParameter(pa[name]) : '(not set)';
+      const tb = pb[name] ? formatParameter(pb[name]) : '(not set)';
       if (ta !== tb) {
         add('parameters', `parameter ${name} ${ta} → ${tb}`);
       }
@@ -189,7 +197,7 @@ function diffEnvironment(
 }
 
 /** The lines of `cellpipe runs --show` (and the run view): the run's lineage, step by step. */
-export function lineageLines(record: RunRecord): string[] {
+export function lineageLines(record: LineageOf): string[] {
   const lineage = record.lineage;
   if (!lineage) {
     return ['No lineage recorded (the run was made by an earlier cellpipe).'];
