@@ -40,6 +40,8 @@ export interface RunView {
   snapshots: NonNullable<RunRecord['snapshots']>;
   /** What the user should know: submission warnings, and why following stopped. */
   notes: string[];
+  /** What each step ran with (code, parameters, inputs), the workspace and the environment. */
+  lineage?: RunRecord['lineage'];
 }
 
 function stepView(record: StepRecord): StepView {
@@ -74,6 +76,7 @@ export function runView(record: RunRecord): RunView {
     target: record.target ?? 'local',
     cluster: record.cluster,
     snapshots: record.snapshots ?? [],
+    lineage: record.lineage,
     notes: [
       ...(record.status !== 'succeeded' && record.reason ? [record.reason] : []),
       ...(record.orphan

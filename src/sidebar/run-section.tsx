@@ -3,7 +3,8 @@ import * as React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { parameterText } from '../core/tags/parameters';
 import type { NotebookPipeline } from '../pipeline/notebook-pipeline';
-import { runSeconds, StepView } from '../run/run-state';
+import { diffLineage, lineageLines } from '../core/runs/lineage';
+import { RunView, runSeconds, StepView } from '../run/run-state';
 import { Section, TextField } from './fields';
 
 /** Server error codes that mean the workspace cannot be snapshotted (mounting the volumes still works). */
@@ -175,9 +176,60 @@ export function RunSection(props: {
               );
             })}
           </ul>
+          <LineageDetail run={run} previous={previousOf(session.runs.runs, run)} trans={trans} />
         </div>
       )}
     </Section>
+  );
+}
+
+/** The run listed after `run` (the list is newest first): the one its changes are counted from. */
+function previousOf(runs: readonly RunView[], run: RunView): RunView | undefined {
+  const at = runs.findIndex(r => r.id === run.id);
+  return at >= 0 ? runs[at + 1] : undefined;
+}
+
+/**
+ * The run's lineage (as `cellpipe runs --show` prints it) and what changed since the run before it (as
+ * `cellpipe diff`), folded: both are the core's.
+ */
+export function LineageDetail(props: {
+  run: RunView;
+  previous?: RunView;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { run, previous, trans } = props;
+  if (!run.lineage) {
+    return null;
+  }
+  // The view's parameters are texts; the lineage holds the typed values the diff compares.
+  const of = (r: RunView) => ({ id: r.id, order: r.order, lineage: r.lineage });
+  const changes = previous?.lineage ? diffLineage(of(previous), of(run)) : null;
+  return (
+    <details className="jp-cellpipe-Lineage">
+      <summary>
+        {changes === null
+          ? trans.__('Lineage')
+          : changes.length === 0
+            ? trans.__('Lineage: nothing changed since run %1', previous!.id)
+            : trans._n(
+                'Lineage: %1 change since run %2',
+                'Lineage: %1 changes since run %2',
+                changes.length,
+                previous!.id
+              )}
+      </summary>
+      {changes && changes.length > 0 && (
+        <ul className="jp-cellpipe-Lineage-changes">
+          {changes.map(c => (
+            <li key={`${c.kind}:${c.text}`} data-kind={c.kind}>
+              <span className="jp-cellpipe-Lineage-kind">{trans.__(c.kind)}</span> {c.text}
+            </li>
+          ))}
+        </ul>
+      )}
+      <pre className="jp-cellpipe-Lineage-lines">{lineageLines(of(run)).join('\n')}</pre>
+    </details>
   );
 }
 

@@ -8,6 +8,7 @@ import { analyzeCommand } from './analyze';
 import { compileCommand, CompileCliOptions } from './compile';
 import { runCommand } from './run';
 import { UsageError } from './pipeline-input';
+import { diffCommand, showCommand } from './lineage';
 import { logsCommand, runsCommand } from './runs';
 import { submitCommand, SubmitOptions } from './submit';
 import { SweepCliOptions, sweepCommand } from './sweep';
@@ -65,7 +66,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--step <name>', 'run just this step (the steps above it come from the cache when they can)')
     .option('--from <name>', 'run this step and every step below it')
     .option('--no-cache', 'run every step, even those whose code, inputs and files did not change')
+    .option('--like <run>', "run again with that run's parameters and, when still there, its workspace files")
     .option('--json', 'print one JSON object with the run, its steps and metrics')
+    .option('--report <file.md>', 'write a Markdown report of the run for CI (plots beside it)')
+    .option('--junit <file.xml>', 'write the run as JUnit XML, a test case per step')
     .action(
       async (
         notebook: string,
@@ -76,7 +80,10 @@ export async function main(argv: string[]): Promise<number> {
           cache: boolean;
           step?: string;
           from?: string;
+          like?: string;
           json?: boolean;
+          report?: string;
+          junit?: string;
         }
       ) => {
         status = await runCommand(notebook, options);
@@ -126,19 +133,40 @@ export async function main(argv: string[]): Promise<number> {
     .option('--context <name>', 'a context of the kubeconfig (default: its current context)')
     .option('--mount-volumes', 'mount the workspace volumes as they are instead of snapshots of them')
     .option('--image <image>', "step image when neither step nor pipeline names one (default: the pod's)")
+    .option('--like <run>', "submit again with that run's parameters")
     .option('--run-storage-class <class>', 'Argo: a ReadWriteMany storage class for the run volume')
     .option('--json', 'print one JSON object with the run, where it runs and its steps')
+    .option('--report <file.md>', 'write a Markdown report of the run for CI (plots beside it)')
+    .option('--junit <file.xml>', 'write the run as JUnit XML, a test case per step')
     .action(async (notebook: string, options: SubmitOptions) => {
       status = await submitCommand(notebook, options);
     });
 
   program
     .command('runs')
-    .description('List the local runs of a notebook, newest first.')
-    .argument('<notebook>', 'path to an .ipynb file')
+    .description('List the runs of a notebook, newest first; --show RUN: one run and its lineage.')
+    .argument('[notebook]', 'path to an .ipynb file')
+    .option('--show <run>', "one run: its steps' code, parameters, inputs, workspace and environment")
     .option('--json', 'print the run records as JSON')
-    .action(async (notebook: string, options: { json?: boolean }) => {
-      status = await runsCommand(notebook, options);
+    .action(async (notebook: string | undefined, options: { json?: boolean; show?: string }) => {
+      if (options.show) {
+        status = await showCommand(options.show, { notebook, json: options.json });
+      } else if (!notebook) {
+        throw new UsageError('say which notebook: cellpipe runs NOTEBOOK (or --show RUN)');
+      } else {
+        status = await runsCommand(notebook, options);
+      }
+    });
+
+  program
+    .command('diff')
+    .description('What changed from one run to another: code, parameters, data, environment.')
+    .argument('<run-a>', 'the earlier run id (from cellpipe runs)')
+    .argument('<run-b>', 'the later run id')
+    .option('--notebook <path>', 'the notebook of the runs (default: look in the current folder)')
+    .option('--json', 'print the changes as JSON')
+    .action(async (a: string, b: string, options: { notebook?: string; json?: boolean }) => {
+      status = await diffCommand(a, b, options);
     });
 
   program

@@ -8,6 +8,8 @@ import { closeOrphans } from './runs';
 import { startRun, StartRunError } from '../runs/start-run';
 import { reportNotStarted, UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';
+import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
+import { findRun } from './lineage';
 
 export interface RunOptions {
   param?: string[];
@@ -18,6 +20,12 @@ export interface RunOptions {
   cache?: boolean;
   step?: string;
   from?: string;
+  /** Run again with that run's parameters and, when it is still there, its workspace snapshot. */
+  like?: string;
+  /** Write a Markdown report of the run (and its plots beside it). */
+  report?: string;
+  /** Write the run as JUnit XML. */
+  junit?: string;
 }
 
 export async function runCommand(path: string, options: RunOptions): Promise<number> {
@@ -31,6 +39,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
     throw new UsageError(`--parallel ${options.parallel}: expected a whole number above 0`);
   }
   const selected = options.step ?? options.from;
+  const like = options.like ? await findRun(options.like, notebookPath) : undefined;
   const printer = new RunPrinter(process.stderr, process.stdout, options.json);
   await closeOrphans(notebookPath);
   // Ctrl-C cancels the run: its steps are stopped and the run is recorded as cancelled.
@@ -49,6 +58,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
         target: 'local',
         cache: options.cache,
         parallel,
+        like: like && { run: like.id, parameters: like.parameters },
         python: options.python,
         jupyterPython: process.env.CELLPIPE_PYTHON ?? 'python3',
         owner: 'cli',
@@ -57,16 +67,26 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
       });
     } catch (err) {
       if (err instanceof StartRunError) {
-        return reportNotStarted(path, err, 'running', options.json);
+        const status = reportNotStarted(path, err, 'running', options.json);
+        await reportsWritten(options, () =>
+          writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
+        );
+        return status;
       }
       throw err;
     }
     if (started.kind !== 'local') {
       throw new UsageError('cellpipe run runs locally; use cellpipe submit for a cluster');
     }
+    if (!options.json) {
+      for (const warning of started.record.warnings ?? []) {
+        process.stderr.write(`cellpipe: warning: ${warning}\n`);
+      }
+    }
     const record = await started.done;
     printer.end(record);
-    return record.status === 'succeeded' ? 0 : 1;
+    const reported = await reportsWritten(options, () => writeReports(record, options));
+    return record.status === 'succeeded' && reported ? 0 : 1;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);

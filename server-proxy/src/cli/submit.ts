@@ -11,6 +11,8 @@ import { loadNotebookFile } from '../notebook-file';
 import { startRun, StartRunError } from '../runs/start-run';
 import { reportNotStarted, UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';
+import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
+import { findRun } from './lineage';
 
 export interface SubmitOptions {
   target?: string;
@@ -25,7 +27,13 @@ export interface SubmitOptions {
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;
+  /** Submit again with that run's parameters. */
+  like?: string;
   json?: boolean;
+  /** Write a Markdown report of the run (and its plots beside it). */
+  report?: string;
+  /** Write the run as JUnit XML. */
+  junit?: string;
 }
 
 export const TIMED_OUT = 124;
@@ -41,12 +49,14 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
     throw new UsageError(`--timeout ${options.timeout}: expected a number of seconds above 0`);
   }
   const pollMs = Number(process.env.CELLPIPE_POLL_MS ?? '') || undefined;
+  const like = options.like ? await findRun(options.like, notebookPath) : undefined;
   let started;
   try {
     started = await startRun({
       notebookPath,
       notebook,
       parameters: options.param,
+      like: like && { run: like.id, parameters: like.parameters, snapshots: like.snapshots },
       target: options.target as 'kfp' | 'argo' | undefined,
       // Without the flag, the notebook's snapshot setting (snapshots by default).
       volumes: options.mountVolumes ? 'mount' : undefined,
@@ -60,7 +70,11 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
     });
   } catch (err) {
     if (err instanceof StartRunError) {
-      return reportNotStarted(path, err, 'submitting', options.json);
+      const status = reportNotStarted(path, err, 'submitting', options.json);
+      await reportsWritten(options, () =>
+        writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
+      );
+      return status;
     }
     throw err;
   }
@@ -82,7 +96,7 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
   }
   if (!options.watch) {
     printer.end(submitted);
-    return 0;
+    return (await reportsWritten(options, () => writeReports(submitted, options))) ? 0 : 1;
   }
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort();
@@ -96,7 +110,8 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
       onStep: step => printer.step(submitted, step)
     });
     printer.end(record, timedOut);
-    return timedOut ? TIMED_OUT : record.status === 'succeeded' ? 0 : 1;
+    const reported = await reportsWritten(options, () => writeReports(record, options));
+    return timedOut ? TIMED_OUT : record.status === 'succeeded' && reported ? 0 : 1;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);

@@ -12,6 +12,7 @@ const WHY: Record<string, string> = {
   EROFS: 'the file system is read-only',
   ENAMETOOLONG: 'a file name is too long',
   ENOENT: 'a file or folder is missing',
+  ENOTDIR: 'a part of the path is a file, not a folder',
   EMFILE: 'too many files are open',
   ENFILE: 'too many files are open',
   EIO: 'the disk reported an input/output error'

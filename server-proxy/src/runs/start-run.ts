@@ -8,20 +8,29 @@ import type { Diagnostic } from '../../../src/core/diagnostics';
 import type { NotebookData } from '../../../src/core/notebook/model';
 import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
 import { runRefusal } from '../../../src/core/runs/refusal';
-import type { ClusterAccess, RunOwner, RunRecord, StartRunRequest } from '../../../src/core/runs/run-record';
-import { parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
+import type {
+  ClusterAccess,
+  RecordedSnapshot,
+  RunOwner,
+  RunRecord,
+  StartRunRequest
+} from '../../../src/core/runs/run-record';
+import { parameterText, parseParameterOverride, ParameterValue } from '../../../src/core/tags/parameters';
 import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import type { FollowOptions, FollowResult } from '../engines/cluster/cluster-follow';
 import { submitClusterRun } from '../engines/cluster/cluster-submit';
 import type { ClusterConnection } from '../engines/cluster/connection';
 import { runPrepared } from '../engines/local/engine';
+import { pythonEnvironment } from '../engines/local/lineage';
 import { prepareLocalRun, RunSetupError } from '../engines/local/prepare';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
 import { analysisOptions } from '../notebook-file';
 import { basename, dirname } from 'path';
+import { RunJournal } from './run-journal';
 import { ownerOfThisProcess } from './run-lease';
+import { runDir } from './run-store';
 
 export interface StartOptions extends Pick<StartRunRequest, 'cache' | 'steps' | 'target' | 'volumes'> {
   /** Absolute path of the notebook (its folder holds the runs). */
@@ -54,6 +63,11 @@ export interface StartOptions extends Pick<StartRunRequest, 'cache' | 'steps' | 
   image?: string;
   runStorageClass?: string;
   pollMs?: number;
+  /**
+   * `--like RUN`: that run's id and parameter values (the `parameters` texts given too win); local runs
+   * work in its workspace snapshot when it is still there.
+   */
+  like?: { run: string; parameters: Record<string, ParameterValue>; snapshots?: RecordedSnapshot[] };
   /** `cellpipe submit`: a notebook whose target is local is a usage error, not a local run. */
   requireCluster?: boolean;
 }
@@ -110,9 +124,28 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
     // Which steps were asked for is the caller's mistake (a CLI usage error).
     throw new StartRunError(refused.code, 400, refused.message, true);
   }
-  const parameters = parameterValues(options.parameters ?? [], analysis);
+  const liked = likedParameters(options.like?.parameters ?? {}, analysis);
+  const parameters = { ...liked.values, ...parameterValues(options.parameters ?? [], analysis) };
   if (target === 'kfp' || target === 'argo') {
-    return startCluster(options, analysis, parameters, target);
+    const started = await startCluster(options, analysis, parameters, target);
+    if (options.like) {
+      const record = started.record;
+      record.lineage = { ...record.lineage!, like: options.like.run };
+      const earlier = (options.like.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []));
+      const notes = [
+        ...liked.warnings,
+        ...(earlier.length > 0
+          ? [
+              `The workspace volumes were snapshotted anew: the VolumeSnapshots of run ${options.like.run} ` +
+                `(${earlier.join(', ')}) are deleted when that run ends.`
+            ]
+          : [])
+      ];
+      record.warnings = [...notes, ...(record.warnings ?? [])];
+      // Recorded as submitted (a run not followed is not written again); a failure is the journal's to say.
+      await new RunJournal(runDir(options.notebookPath, record.id)!, record).save();
+    }
+    return started;
   }
   // A step name selects that step, or every step of a notebook step's sub-pipeline.
   const runnable = runnableSteps(analysis, notebook);
@@ -122,6 +155,9 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
       : selection.mode === 'from'
         ? stepAndDownstream(runnable, selection.step!)
         : undefined;
+  // What the steps' Python is (version, packages), asked while the workspace is snapshotted.
+  const python = options.python ?? (await pythonFor(notebook, options.jupyterPython));
+  const environment = pythonEnvironment(python);
   let prepared;
   try {
     prepared = await prepareLocalRun({
@@ -131,16 +167,20 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
       parameters,
       cache: options.cache,
       only,
-      owner: ownerOfThisProcess(options.owner)
+      owner: ownerOfThisProcess(options.owner),
+      like: options.like?.run
     });
+    if (options.like) {
+      prepared.record.warnings = [...liked.warnings, ...(prepared.record.warnings ?? [])];
+    }
   } catch (err) {
     if (err instanceof RunSetupError) {
       throw new StartRunError('run-not-prepared', 500, err.message);
     }
     throw err;
   }
-  const python = options.python ?? (await pythonFor(notebook, options.jupyterPython));
   prepared.record.python = python;
+  prepared.record.lineage!.environment = await environment;
   let recorded: () => void = () => undefined;
   const isRecorded = new Promise<void>(resolve => (recorded = resolve));
   const done = runPrepared(prepared, {
@@ -213,6 +253,27 @@ function parameterValues(
     }
   }
   return values;
+}
+
+/**
+ * The values of an earlier run (`--like`) that the notebook still declares, typed as it declares them now;
+ * the others are left out with a warning.
+ */
+function likedParameters(
+  earlier: Record<string, ParameterValue>,
+  analysis: PipelineAnalysis
+): { values: Record<string, ParameterValue>; warnings: string[] } {
+  const values: Record<string, ParameterValue> = {};
+  const warnings: string[] = [];
+  for (const [name, value] of Object.entries(earlier)) {
+    try {
+      const typed = parseParameterOverride(`${name}=${parameterText(value)}`, analysis.parameters);
+      values[typed.name] = typed.value;
+    } catch (err) {
+      warnings.push(`Parameter ${name} of the earlier run is left out: ${(err as Error).message}`);
+    }
+  }
+  return { values, warnings };
 }
 
 /** The kernel spec's Python, looked up once per kernel name and process (it starts a Python). */

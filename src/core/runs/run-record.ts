@@ -4,6 +4,7 @@
  * and the frontend. Types only.
  */
 import type { ParameterValue } from '../tags/parameters';
+import type { RunLineage } from './lineage';
 
 export type StepStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -114,6 +115,8 @@ export interface RunRecord {
   followError?: string;
   /** A cluster run: the user's connection settings it was submitted with (to follow it again the same way). */
   access?: ClusterAccess;
+  /** What each step ran with: code, parameters, inputs, workspace, environment (`lineage.ts`). */
+  lineage?: RunLineage;
 }
 
 export interface RecordedSnapshot {

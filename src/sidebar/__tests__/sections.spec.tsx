@@ -188,6 +188,40 @@ describe('the sidebar sections', () => {
     pipeline.dispose();
   });
 
+  it('show the run’s lineage and what changed since the run before it', async () => {
+    const path = server.notebook('lineage.ipynb', CELLS);
+    const pipeline = await openPipeline(CELLS, { path });
+    server.onEvent(event => pipeline.runs.handleEvent(event));
+    await show(pipeline, () => <RunSection session={pipeline} step={null} trans={trans} />);
+    for (const n of ['3', '4']) {
+      const before = pipeline.runs.runs.length;
+      pipeline.runs.setParameter('n', n);
+      await pipeline.run();
+      await until(
+        () =>
+          pipeline.runs.runs.length === before + 1 &&
+          pipeline.runs.current?.status === 'succeeded' &&
+          pipeline.runs.current.lineage?.steps.report?.inputs.xs?.hash !== undefined,
+        90000,
+        'the run and its lineage'
+      );
+    }
+    const [latest, first] = pipeline.runs.runs;
+    await until(() => $('.jp-cellpipe-Lineage summary') !== null, 5000, 'the lineage');
+    expect($('.jp-cellpipe-Lineage summary')!.textContent).toBe(`Lineage: 4 changes since run ${first.id}`);
+    const xs = (r: typeof latest) => r.lineage!.steps.total.inputs.xs.hash!.slice(7, 19);
+    expect($$('.jp-cellpipe-Lineage-changes li').map(li => li.textContent)).toEqual([
+      'parameters make: parameter n 3 → 4',
+      `data total: input xs (from make) changed: ${xs(first)} → ${xs(latest)}`,
+      expect.stringMatching(/^data report: input total \(from total\) changed: /),
+      `data report: input xs (from make) changed: ${xs(first)} → ${xs(latest)}`
+    ]);
+    const lines = $('.jp-cellpipe-Lineage-lines')!.textContent!.split('\n');
+    expect(lines).toContain('  parameter n = 4');
+    expect(lines).toContain(`  input xs from make (${xs(latest)})`);
+    pipeline.dispose();
+  });
+
   it('number the runs alike in the list and the chart, newest first', async () => {
     const path = server.notebook('runs.ipynb', CELLS);
     const pipeline = await openPipeline(CELLS, { path });

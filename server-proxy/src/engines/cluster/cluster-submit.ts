@@ -27,6 +27,7 @@ import { createLease, ownerOfThisProcess } from '../../runs/run-lease';
 import { newRunId, runDir } from '../../runs/run-store';
 import { argoTarget } from './argo-engine';
 import { ClusterError } from './cluster-errors';
+import { clusterLineage } from './cluster-lineage';
 import { followClusterRun, FollowOptions, FollowResult } from './cluster-follow';
 import type { ClusterKind, ClusterTarget } from './cluster-target';
 import { ClusterWorkspace, clusterWorkspace } from './cluster-workspace';
@@ -181,6 +182,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     clusterTasks: Object.fromEntries(compiled.plan.steps.map(s => [s.runnable.name, s.name])),
     snapshots,
     volumes: mode,
+    lineage: clusterLineage(compiled.plan.steps, runAnalysis.parameters, id, snapshots),
     ...(options.access && Object.keys(options.access).length > 0 ? { access: options.access } : {}),
     ...(warnings.length > 0 ? { warnings } : {})
   };

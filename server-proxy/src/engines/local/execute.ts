@@ -20,6 +20,7 @@ import { isRunning, processesWithArgument } from '../../process-identity';
 import { fileProblem } from '../../runs/file-problem';
 import { RunJournal } from '../../runs/run-journal';
 import { STEP_SETTINGS, stepParametersFile } from './prepare';
+import { noteStepInputs, noteStepOutputs } from './lineage';
 import { CachedStepFiles, StepCache } from './step-cache';
 import { stepEnvironment, StepEnvironmentError } from './step-env';
 import { stepOutcome } from './step-outcome';
@@ -71,6 +72,8 @@ export async function executeRun(
       life.move(step, { status: 'cancelled', ...timing, ...pick(outcome, 'exitCode', 'signal') });
     } else {
       if (outcome.status === 'succeeded') {
+        // The hashes of what it saved go into its lineage, and with its records into the cache entry.
+        await noteStepOutputs(dir, record, step).catch(() => undefined);
         // Stored even when this run did not look in the cache: a later run may.
         await cache
           .store(record.plan.cacheKeys[step], stepFiles(dir, step), record.id)
@@ -93,6 +96,7 @@ export async function executeRun(
     if (!(await journal.save())) {
       return;
     }
+    noteStepInputs(record, step);
     const stepDir = join(dir, 'steps', step);
     const dataDir = join(dir, 'data', step);
     try {
@@ -107,6 +111,7 @@ export async function executeRun(
     if (record.plan.reuse[step] && (await cache.has(key))) {
       try {
         const { run } = await cache.restore(key, stepFiles(dir, step));
+        await noteStepOutputs(dir, record, step).catch(() => undefined);
         life.move(step, {
           status: 'succeeded',
           cached: true,

@@ -4,10 +4,12 @@
  * that cannot be prepared (disk full, folder not writable, a name too long) leaves nothing behind: its
  * folder is removed and the error says what to do.
  */
-import { mkdir, rm } from 'fs/promises';
+import { createHash } from 'crypto';
+import { mkdir, readFile, rm } from 'fs/promises';
 import { basename, dirname, join } from 'path';
 import type { NotebookData } from '../../../../src/core/notebook/model';
 import type { PipelineAnalysis } from '../../../../src/core/pipeline';
+import type { RunLineage } from '../../../../src/core/runs/lineage';
 import type { RunOwner, RunRecord } from '../../../../src/core/runs/run-record';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
 import { neededSteps, RunnableStep, runnableSteps } from '../../../../src/core/targets/runnable-steps';
@@ -16,8 +18,9 @@ import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import { fileProblem } from '../../runs/file-problem';
 import { createLease } from '../../runs/run-lease';
-import { newRunId, runsDir } from '../../runs/run-store';
-import { ObjectStore, Snapshot, takeSnapshot } from './snapshot';
+import { newRunId, runDir, runsDir } from '../../runs/run-store';
+import { restoreWorkspace } from './lineage';
+import { Manifest, ObjectStore, Snapshot, takeSnapshot } from './snapshot';
 import { stepCacheKey } from './step-cache';
 
 export interface PrepareOptions {
@@ -32,6 +35,11 @@ export interface PrepareOptions {
   only?: string[];
   owner: RunOwner;
   id?: string;
+  /**
+   * `cellpipe run --like RUN`: the steps work in that run's workspace snapshot when the object store still
+   * has all of its files (else in a new snapshot, and the record says why).
+   */
+  like?: string;
 }
 
 export interface PreparedRun {
@@ -92,13 +100,20 @@ async function fill(
   await mkdir(join(dir, 'logs'), { recursive: true });
   // The steps work in a snapshot of the notebook's folder: exactly these files, and their writes stay here.
   const store = new ObjectStore(join(dirname(notebookPath), '.cellpipe', 'objects'));
-  const snapshot = await takeSnapshot(dirname(notebookPath), store, join(dir, 'workspace'), [
-    basename(notebookPath)
-  ]);
+  const warnings: string[] = [];
+  const snapshot =
+    (options.like && (await likeWorkspace(notebookPath, options.like, store, dir, warnings))) ||
+    (await takeSnapshot(dirname(notebookPath), store, join(dir, 'workspace'), [basename(notebookPath)]));
   const manifest = snapshot.manifest;
   await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
   const runtime = runtimeSource();
   const plan: RunRecord['plan'] = { deps: {}, cacheKeys: {}, reuse: {} };
+  const lineage: RunLineage = {
+    steps: {},
+    workspace: { hash: manifest.hash },
+    environment: {},
+    ...(options.like ? { like: options.like } : {})
+  };
   for (const step of steps) {
     const name = step.name;
     const program = runnableProgram(step, runtime);
@@ -112,13 +127,20 @@ async function fill(
       Object.entries(step.sources).map(([i, p]) => [i, plan.cacheKeys[p] ?? ''])
     );
     plan.deps[name] = step.deps.filter(d => !needed || needed.has(d));
+    // The values of the parameters the step reads (the run's, where passed to it).
+    const values = { ...step.parameters, ...overrides };
     plan.cacheKeys[name] = stepCacheKey({
       program,
-      parameters: { ...step.parameters, ...overrides },
+      parameters: values,
       workspace: manifest.hash,
       inputs
     });
     plan.reuse[name] = options.cache !== false && step.step.settings.caching !== false && !forced.has(name);
+    lineage.steps[name] = {
+      program: `sha256:${createHash('sha256').update(program).digest('hex')}`,
+      parameters: values,
+      inputs: Object.fromEntries(Object.entries(step.sources).map(([input, from]) => [input, { step: from }]))
+    };
   }
   await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
   // What each step's environment is made of (env values and secret references, never secret values),
@@ -146,7 +168,9 @@ async function fill(
     order,
     plan,
     steps: Object.fromEntries(order.map(name => [name, { status: 'queued', cached: false }])),
-    metrics: {}
+    metrics: {},
+    lineage,
+    ...(warnings.length > 0 ? { warnings } : {})
   };
   return { dir, record, store, snapshot };
 }
@@ -161,4 +185,35 @@ export function stepParametersFile(dir: string, step: string): string {
 
 function pick<T>(record: Record<string, T>, names: readonly string[]): Record<string, T> {
   return Object.fromEntries(Object.entries(record).filter(([name]) => names.includes(name)));
+}
+
+/** The workspace snapshot of run `like`, restored; null (with a warning why) when it cannot be. */
+async function likeWorkspace(
+  notebookPath: string,
+  like: string,
+  store: ObjectStore,
+  dir: string,
+  warnings: string[]
+): Promise<Snapshot | null> {
+  const from = runDir(notebookPath, like);
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(join(from!, 'workspace.json'), 'utf8')) as Manifest;
+  } catch {
+    warnings.push(`Run ${like} kept no workspace snapshot: the steps see the files as they are now.`);
+    return null;
+  }
+  const restored = await restoreWorkspace(manifest, store, join(dir, 'workspace'));
+  if ('snapshot' in restored) {
+    return restored.snapshot;
+  }
+  const { missing } = restored;
+  const named =
+    missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+  warnings.push(
+    `The workspace snapshot of run ${like} is gone (${missing.length} of ` +
+      `${Object.keys(manifest.files).length} files are no longer in .cellpipe/objects: ${named}; a step ` +
+      'rewrote them in place, or the store was cleared): the steps see the files as they are now.'
+  );
+  return null;
 }
