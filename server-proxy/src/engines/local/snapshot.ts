@@ -97,6 +97,16 @@ export class ObjectStore {
     return join(this.root, hash.slice(0, 2), hash);
   }
 
+  /** The object's size and mtime, or null when the store does not have it. */
+  async statObject(hash: string): Promise<{ size: number; mtimeMs: number } | null> {
+    try {
+      const s = await stat(this.path(hash));
+      return { size: s.size, mtimeMs: s.mtimeMs };
+    } catch {
+      return null;
+    }
+  }
+
   /**
    * Copies a file in and returns the hash of what was copied. The copy is
    * made by the kernel (copy_file_range; a reflink where the file system has
