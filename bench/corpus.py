@@ -53,8 +53,9 @@ def main(names):
         same = sum(1 for r in results.values() if (r.get(how) or {}).get("status") == "succeeded"
                    and not r[how]["differences"])
         noise = sum((r.get(how) or {}).get("noise", 0) for r in results.values())
-        print("{:10s}: {}/{} notebooks with the outputs of a top-to-bottom run ({} cell outputs set aside as "
-              "the notebooks' own noise)".format(how, same, total, noise))
+        outputs = sum((r.get(how) or {}).get("outputs", 0) for r in results.values())
+        print("{:10s}: {}/{} notebooks with the outputs of a top-to-bottom run ({} cell outputs compared, {} set "
+              "aside as the notebooks' own noise)".format(how, same, total, outputs, noise))
 
 
 if __name__ == "__main__":

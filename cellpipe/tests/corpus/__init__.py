@@ -215,6 +215,11 @@ def differences(first, second, pipeline):
     return found, noise
 
 
+def outputs_compared(views):
+    """How many cell outputs (stdout, result, images of a cell) a top-to-bottom run shows: what is compared."""
+    return sum(1 for view in views.values() for aspect in ("stdout", "result", "images") if view[aspect])
+
+
 def compare(cli, path, hows=("every-cell", "sections")):
     """Runs one notebook top to bottom twice and as a pipeline each way: a result per way."""
     nb = nbformat.read(path, as_version=4)
@@ -229,5 +234,5 @@ def compare(cli, path, hows=("every-cell", "sections")):
             views, status, errors = run_pipeline(cli, tag(nb, how), work)
         found, noise = differences(first, second, views)
         results[how] = {"status": status, "errors": errors, "differences": found, "noise": noise,
-                        "cells": len(first)}
+                        "cells": len(first), "outputs": outputs_compared(first)}
     return results

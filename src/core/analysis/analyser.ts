@@ -48,7 +48,7 @@ export class PythonAnalyser {
     }
     try {
       // Python refuses the cell as it is: say so as it would, and walk no further (the walk recurses).
-      const refused = nestingProblem(tree);
+      const refused = nestingProblem(tree, ipython.code);
       if (refused) {
         return { events: [], issues: [refused, ...ipython.issues] };
       }

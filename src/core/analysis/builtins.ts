@@ -14,5 +14,5 @@ const NAMES = new Set([...PYTHON.split(' '), ...IPYTHON.split(' ')]);
 const HISTORY = /^_i?\d+$/;
 
 export function isBuiltinName(name: string): boolean {
-  return NAMES.has(name) || HISTORY.test(name);
+  return NAMES.has(name) || (name.charCodeAt(0) === 0x5f && HISTORY.test(name));
 }

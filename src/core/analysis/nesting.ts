@@ -65,13 +65,37 @@ interface Level {
 }
 
 /** The first nesting of the cell that Python would refuse, as an issue at its line; null when there is none. */
-export function nestingProblem(tree: Tree): AnalysisIssue | null {
+export function nestingProblem(tree: Tree, code: string): AnalysisIssue | null {
+  if (withinLimits(tree, code)) {
+    return null;
+  }
   const cursor = tree.walk();
   try {
     return scan(cursor);
   } finally {
     cursor.delete();
   }
+}
+
+/**
+ * Whether the cell is too small to reach any limit, known without walking the tree (most cells): each open
+ * bracket is a character, each level of indentation starts on a line of its own, and each level of depth
+ * is at least one node of the tree.
+ */
+function withinLimits(tree: Tree, code: string): boolean {
+  let brackets = 0;
+  let lines = 1;
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c === 0x28 || c === 0x5b || c === 0x7b) {
+      brackets++;
+    } else if (c === 0x0a) {
+      lines++;
+    }
+  }
+  return (
+    brackets <= MAX_BRACKETS && lines < MAX_INDENT && tree.rootNode.descendantCount <= MAX_EXPRESSION_DEPTH
+  );
 }
 
 function scan(cursor: TreeCursor): AnalysisIssue | null {

@@ -107,8 +107,28 @@ interface Site {
   cell: number;
   line: number;
   column: number;
-  /** The function whose call caused this read or write, if any. */
-  via?: string;
+  /** The function whose call caused this read or write, if any (always present: one object shape). */
+  via: string | undefined;
+}
+
+/** A change in place made through a name bound to (part of) another name's value in an earlier step. */
+interface SharedChange {
+  part: string;
+  site: Site;
+  boundBy: string;
+}
+
+/** What the replay knows of one name, looked up once per event (the replay is the hot path of an edit). */
+interface NameState {
+  /** Every write by a step, in notebook order. */
+  writes: Write[];
+  /** The binding of the imports and functions cells: present in every step (rule 5). */
+  shared: Write | undefined;
+  /**
+   * A change in place made through another name bound to (part of) this one's value in an earlier step
+   * (`y = x` in one step, `y.append(3)` in a later one): the steps received them as separate copies.
+   */
+  change: SharedChange | undefined;
 }
 
 interface Provision {
@@ -156,12 +176,13 @@ class FlowReplay {
 
   // --- state -------------------------------------------------------------
 
-  /** Bindings of imports and functions cells: present in every step (rule 5). */
-  private readonly shared = new Map<string, Write>();
-  /** Every write by a step, per name, in notebook order. */
-  private readonly history = new Map<string, Write[]>();
+  /** Per name: its writes, its prelude binding, a change through a shared value. */
+  private readonly names = new Map<string, NameState>();
   /** Per step: names available in it, with the write whose value they hold. */
   private readonly available = new Map<string, Map<string, Write>>();
+  /** The step whose cells are replayed and its map of `available` (cells of a step mostly come together). */
+  private currentStep: string | undefined;
+  private currentState = new Map<string, Write>();
   private readonly provisions: Provision[] = [];
   private readonly metricFlows: MetricFlow[] = [];
   private readonly diagnostics: Diagnostic[] = [];
@@ -174,20 +195,15 @@ class FlowReplay {
   /** Per step: the pipeline parameters it reads. */
   private readonly parameterReads = new Map<string, Set<string>>();
   private hasStarImport = false;
-  /**
-   * Per name, a change in place made through another name bound to (part of) its value in an earlier step
-   * (`y = x` in one step, `y.append(3)` in a later one): the steps received them as separate copies.
-   */
-  private readonly sharedChanges = new Map<string, { part: string; site: Site; boundBy: string }>();
 
   private collectShared(): void {
     const { grouping, analyses } = this.input;
     for (const cell of [...grouping.imports, ...grouping.functions]) {
       for (const event of analyses.get(cell)?.events ?? []) {
         if (event.kind === 'write' && event.how !== 'mutate' && event.how !== 'maybe') {
-          this.shared.set(event.name, { ...toWrite(event, null, cell) });
+          this.nameState(event.name).shared = toWrite(event, null, cell);
         } else if (event.kind === 'read' && event.call) {
-          const binding = this.shared.get(event.name);
+          const binding = this.names.get(event.name)?.shared;
           for (const library of randomCall(binding?.module, event.call.attr)?.libraries ?? []) {
             this.randomLast.set(library, { step: null, cell, line: event.line });
           }
@@ -204,17 +220,35 @@ class FlowReplay {
     }
   }
 
+  private nameState(name: string): NameState {
+    let state = this.names.get(name);
+    if (!state) {
+      state = { writes: [], shared: undefined, change: undefined };
+      this.names.set(name, state);
+    }
+    return state;
+  }
+
   private lastWrite(name: string): Write | undefined {
-    const writes = this.history.get(name);
-    return writes?.[writes.length - 1];
+    return lastOf(this.names.get(name)?.writes);
+  }
+
+  /** Every write of `name` by a step, in notebook order. */
+  private writesOf(name: string): readonly Write[] {
+    return this.names.get(name)?.writes ?? [];
   }
 
   private stepState(step: string): Map<string, Write> {
+    if (step === this.currentStep) {
+      return this.currentState;
+    }
     let state = this.available.get(step);
     if (!state) {
       state = new Map();
       this.available.set(step, state);
     }
+    this.currentStep = step;
+    this.currentState = state;
     return state;
   }
 
@@ -236,7 +270,7 @@ class FlowReplay {
       ) {
         continue; // a call into a module (`np.arange(3)`, most method calls): library state, see write()
       }
-      const site: Site = { step, cell, line: event.line, column: event.column };
+      const site: Site = { step, cell, line: event.line, column: event.column, via: undefined };
       if (event.kind === 'read') {
         this.read(event.name, site, undefined, event.call);
       } else {
@@ -246,13 +280,13 @@ class FlowReplay {
   }
 
   private read(name: string, site: Site, expanding?: Set<string>, call?: CallInfo): void {
-    const shared = this.sharedChanges.get(name);
-    if (shared) {
-      this.reportSharedChange(name, shared, site);
+    const known = this.names.get(name);
+    if (known?.change) {
+      this.reportSharedChange(name, known.change, site);
     }
     const state = this.stepState(site.step);
     const held = state.get(name);
-    const last = this.lastWrite(name);
+    const last = lastOf(known?.writes);
     if (held) {
       if (last && last.step !== site.step && last !== held) {
         if (last.how === 'maybe') {
@@ -262,10 +296,10 @@ class FlowReplay {
         }
       }
     } else {
-      this.resolveInput(name, site, last);
+      this.resolveInput(name, site, last, known);
     }
-    // The binding after resolving (the read may have made it available): looked up once for both uses.
-    const binding = state.get(name) ?? this.lastWrite(name) ?? this.shared.get(name);
+    // The binding after resolving (which makes it available only when there is a last write).
+    const binding = held ?? (last ? (state.get(name) ?? last) : known?.shared);
     if (binding?.deferred && binding.how !== 'delete') {
       this.expandCall(name, binding.deferred, site, expanding, call);
     }
@@ -276,7 +310,8 @@ class FlowReplay {
 
   /** The binding a name has at this point of the step: its own, the last write, or the prelude's. */
   private binding(name: string, step: string): Write | undefined {
-    return this.stepState(step).get(name) ?? this.lastWrite(name) ?? this.shared.get(name);
+    const known = this.names.get(name);
+    return this.stepState(step).get(name) ?? lastOf(known?.writes) ?? known?.shared;
   }
 
   /** Rule 4: using a function runs its body, so its global reads and writes happen here. */
@@ -293,13 +328,20 @@ class FlowReplay {
     // Allocated only for calls: most reads are of plain values.
     const seen = expanding ?? new Set<string>();
     seen.add(name);
-    const via = site.via ?? name;
+    // One site for every effect of the body: sites are never changed once made.
+    const inside: Site = {
+      step: site.step,
+      cell: site.cell,
+      line: site.line,
+      column: site.column,
+      via: site.via ?? name
+    };
     for (const r of deferred.reads) {
-      this.read(r.name, { ...site, via }, seen, r.call && innerCall(r.call, deferred, call));
+      this.read(r.name, inside, seen, r.call && innerCall(r.call, deferred, call));
     }
     const at = { step: site.step, cell: site.cell, line: site.line, column: site.column };
     for (const w of deferred.writes) {
-      this.write(w.name, { ...at, how: w.how }, { ...site, via });
+      this.write(w.name, { ...at, how: w.how }, inside);
     }
     // A parameter the body changes in place is the caller's argument.
     if (call && deferred.mutates && deferred.params) {
@@ -309,9 +351,10 @@ class FlowReplay {
         if (arg && !seen.has(arg)) {
           // The arguments are evaluated before the body runs: the step loads the value it then changes.
           if (!this.stepState(site.step).has(arg)) {
-            this.resolveInput(arg, site, this.lastWrite(arg));
+            const known = this.names.get(arg);
+            this.resolveInput(arg, site, lastOf(known?.writes), known);
           }
-          this.write(arg, { ...at, how: m.how }, { ...site, via });
+          this.write(arg, { ...at, how: m.how }, inside);
         }
       }
     }
@@ -372,12 +415,18 @@ class FlowReplay {
     });
   }
 
-  private resolveInput(name: string, site: Site, last: Write | undefined): void {
+  private resolveInput(
+    name: string,
+    site: Site,
+    last: Write | undefined,
+    known: NameState | undefined
+  ): void {
     const { graph, parameters, isBuiltin } = this.input;
     if (!last) {
-      if (parameters.has(name) && !this.shared.has(name)) {
+      const shared = known?.shared !== undefined;
+      if (parameters.has(name) && !shared) {
         this.readParameter(site.step, name);
-      } else if (!this.shared.has(name) && !isBuiltin(name)) {
+      } else if (!shared && !isBuiltin(name)) {
         this.undefinedReads.push({ name, site });
       }
       return;
@@ -391,7 +440,7 @@ class FlowReplay {
         this.provide(name, fallback, site);
         return;
       }
-      const definite = [...(this.history.get(name) ?? [])].reverse().find(w => w.how !== 'maybe');
+      const definite = [...this.writesOf(name)].reverse().find(w => w.how !== 'maybe');
       if (!definite) {
         return;
       }
@@ -446,7 +495,7 @@ class FlowReplay {
 
   /** The latest write of `name` by an upstream step, before the read. */
   private fallbackWriter(name: string, site: Site): Write | undefined {
-    const writes = this.history.get(name) ?? [];
+    const writes = this.writesOf(name);
     for (let i = writes.length - 1; i >= 0; i--) {
       const w = writes[i];
       if (w.step !== null && this.input.graph.isUpstream(w.step, site.step)) {
@@ -462,8 +511,9 @@ class FlowReplay {
   }
 
   private write(name: string, w: Write, site: Site, changing?: Set<string>): void {
+    const known = this.nameState(name);
     if (w.how === 'maybe' || w.how === 'mutate') {
-      const previous = this.binding(name, site.step);
+      const previous = this.stepState(site.step).get(name) ?? lastOf(known.writes) ?? known.shared;
       if (!previous && this.input.isBuiltin(name)) {
         return; // `float.fromhex(...)`: a builtin is never passed
       }
@@ -508,25 +558,21 @@ class FlowReplay {
       );
     }
     if (w.how === 'bind' || w.how === 'delete') {
-      this.sharedChanges.delete(name);
+      known.change = undefined;
     }
     if (w.how === 'delete') {
       this.stepState(site.step).delete(name);
     } else {
       this.stepState(site.step).set(name, w);
     }
-    const writes = this.history.get(name);
-    if (writes) {
-      writes.push(w);
-    } else {
-      this.history.set(name, [w]);
-    }
+    known.writes.push(w);
   }
 
   /** `part` was bound to (part of) the value of `whole` by another step, and this step changes it in place. */
   private noteSharedChange(part: string, binding: Write, site: Site): void {
     const whole = binding.aliasOf!;
-    const latest = this.lastWrite(whole) ?? this.shared.get(whole);
+    const known = this.nameState(whole);
+    const latest = lastOf(known.writes) ?? known.shared;
     // `whole` bound again after `part` was taken from it: in the notebook too they no longer share.
     if (
       !latest ||
@@ -535,14 +581,10 @@ class FlowReplay {
     ) {
       return;
     }
-    this.sharedChanges.set(whole, { part, site, boundBy: binding.step! });
+    known.change = { part, site, boundBy: binding.step! };
   }
 
-  private reportSharedChange(
-    whole: string,
-    change: { part: string; site: Site; boundBy: string },
-    reader: Site
-  ): void {
+  private reportSharedChange(whole: string, change: SharedChange, reader: Site): void {
     const { part, site } = change;
     this.once(`shared:${site.step}:${part}:${whole}`, () =>
       diagnostic(
@@ -602,7 +644,7 @@ class FlowReplay {
       this.provisions.push({
         name: metric.name,
         writer: last,
-        consumer: { step: '', cell: metric.cell, line: metric.line, column: 0 }
+        consumer: { step: '', cell: metric.cell, line: metric.line, column: 0, via: undefined }
       });
     } else if (!last && this.input.parameters.has(metric.name)) {
       // Every step can have the parameters; the last step records them.
@@ -654,16 +696,26 @@ class FlowReplay {
         guards: []
       });
     }
+    // Collected as sets and sorted once: a step of a long notebook has many inputs and outputs.
+    const ins = new Map<string, Set<string>>();
+    const outs = new Map<string, Set<string>>();
+    const add = (sets: Map<string, Set<string>>, step: string, name: string) => {
+      const set = sets.get(step);
+      if (set) {
+        set.add(name);
+      } else {
+        sets.set(step, new Set([name]));
+      }
+    };
     for (const p of this.provisions) {
       this.checkLaterWrites(p);
       const provider = p.writer.step!;
       if (p.consumer.step === '') {
         continue; // a metric: recorded by its provider, not passed on
       }
-      const consumer = steps.get(p.consumer.step)!;
-      consumer.sources[p.name] = provider;
-      addSorted(consumer.ins, p.name);
-      addSorted(steps.get(provider)!.outs, p.name);
+      steps.get(p.consumer.step)!.sources[p.name] = provider;
+      add(ins, p.consumer.step, p.name);
+      add(outs, provider, p.name);
       if (p.writer.unserialisable) {
         this.once(`unserialisable:${provider}:${p.name}`, () =>
           diagnostic(
@@ -684,13 +736,15 @@ class FlowReplay {
       }
     }
     for (const [name, flow] of steps) {
+      const stepIns = ins.get(name) ?? new Set<string>();
+      flow.ins = [...stepIns].sort();
+      flow.outs = [...(outs.get(name) ?? [])].sort();
       // Inputs the step only may have changed: the runtime compares fingerprints before passing them on.
-      const guards = [...(this.guards.get(name)?.values() ?? [])].filter(g => flow.ins.includes(g.name));
+      const guards = [...(this.guards.get(name)?.values() ?? [])].filter(g => stepIns.has(g.name));
       flow.guards = guards.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      const maybeOnly = (n: string) =>
-        (this.history.get(n) ?? []).filter(w => w.step === name).every(w => w.how === 'maybe');
+      const maybeOnly = (n: string) => this.writesOf(n).every(w => w.step !== name || w.how === 'maybe');
       const watched = new Set([
-        ...flow.outs.filter(n => flow.ins.includes(n) && maybeOnly(n)),
+        ...flow.outs.filter(n => stepIns.has(n) && maybeOnly(n)),
         ...guards.map(g => g.name)
       ]);
       flow.fingerprint = [...watched].sort();
@@ -722,7 +776,7 @@ class FlowReplay {
    * value, while the notebook read the earlier one.
    */
   private checkLaterWrites(p: Provision): void {
-    const changed = (this.history.get(p.name) ?? []).find(
+    const changed = this.writesOf(p.name).find(
       w => w.step === p.writer.step && w.cell > p.consumer.cell && w.how !== 'maybe'
     );
     if (!changed) {
@@ -743,7 +797,7 @@ class FlowReplay {
 
   private reportUndefined(): void {
     for (const { name, site } of this.undefinedReads) {
-      const later = (this.history.get(name) ?? []).find(w => w.cell > site.cell && w.how !== 'delete');
+      const later = this.writesOf(name).find(w => w.cell > site.cell && w.how !== 'delete');
       const at = { ...where(site), name };
       if (later) {
         this.once(`undefined:${site.step}:${name}`, () =>
@@ -842,17 +896,14 @@ function mergeDeferred(a: Deferred | undefined, b: Deferred | undefined): Deferr
   };
 }
 
+function lastOf<T>(list: readonly T[] | undefined): T | undefined {
+  return list && list.length > 0 ? list[list.length - 1] : undefined;
+}
+
 function where(site: Site) {
   return { cell: site.cell, line: site.line, column: site.column, step: site.step };
 }
 
 function viaText(site: Site): string {
   return site.via ? ` (through a call of ${site.via})` : '';
-}
-
-function addSorted(list: string[], name: string): void {
-  if (!list.includes(name)) {
-    list.push(name);
-    list.sort();
-  }
 }

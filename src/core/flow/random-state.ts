@@ -70,12 +70,46 @@ const TORCH_DRAWS = new Set([
 
 const RANDOM_ROOTS = ['numpy', 'random', 'torch', 'tensorflow', 'keras'];
 
+/** Answers by module and attribute chain: the flow asks for every call into a module on every edit. */
+const answers = new Map<string, Map<string, RandomCall | null>>();
+/** The answers of a module outside the random libraries: no call into it seeds or draws. */
+const NEVER = new Map<string, RandomCall | null>();
+const MAX_ANSWERS = 10000;
+let answerCount = 0;
+
 /** `module` is what the called name was imported as (`numpy` for `np`), `attr` the chain after it. */
 export function randomCall(module: string | undefined, attr: string | undefined): RandomCall | null {
-  // Most calls are into other libraries (pandas, matplotlib): rejected before any string is built.
-  if (!module || !RANDOM_ROOTS.some(root => module.startsWith(root))) {
+  if (!module) {
     return null;
   }
+  let byAttr = answers.get(module);
+  if (byAttr === NEVER) {
+    return null;
+  }
+  const known = byAttr?.get(attr ?? '');
+  if (known !== undefined) {
+    return known;
+  }
+  if (answerCount >= MAX_ANSWERS) {
+    answers.clear();
+    answerCount = 0;
+    byAttr = undefined;
+  }
+  answerCount++;
+  if (!byAttr) {
+    // Most calls are into other libraries (pandas, matplotlib): known by the module alone.
+    byAttr = RANDOM_ROOTS.some(root => module.startsWith(root)) ? new Map() : NEVER;
+    answers.set(module, byAttr);
+    if (byAttr === NEVER) {
+      return null;
+    }
+  }
+  const answer = classify(module, attr);
+  byAttr.set(attr ?? '', answer);
+  return answer;
+}
+
+function classify(module: string, attr: string | undefined): RandomCall | null {
   const name = attr ? `${module}.${attr}` : module;
   const seeded = SEEDS[name];
   if (seeded) {

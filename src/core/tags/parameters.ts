@@ -165,7 +165,7 @@ export function parseParameters(
     );
   try {
     // Nesting Python refuses: the cell's analysis reports it (every parameters cell is analysed too).
-    if (nestingProblem(tree)) {
+    if (nestingProblem(tree, source)) {
       return { parameters, diagnostics };
     }
     for (const statement of tree.rootNode.namedChildren) {
