@@ -64,6 +64,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--step <name>', 'run just this step (the steps above it come from the cache when they can)')
     .option('--from <name>', 'run this step and every step below it')
     .option('--no-cache', 'run every step, even those whose code, inputs and files did not change')
+    .option(
+      '--no-warm',
+      'start each step as a fresh Python instead of forking it from one that ran the imports and functions ' +
+        'cells once (also CELLPIPE_WARM=0)'
+    )
     .option('--json', 'print one JSON object with the run, its steps and metrics')
     .action(
       async (
@@ -73,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
           python?: string;
           parallel?: string;
           cache: boolean;
+          warm: boolean;
           step?: string;
           from?: string;
           json?: boolean;

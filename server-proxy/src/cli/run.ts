@@ -16,6 +16,8 @@ export interface RunOptions {
   parallel?: string;
   /** commander's negation of --no-cache */
   cache?: boolean;
+  /** commander's negation of --no-warm (false: fresh step processes) */
+  warm?: boolean;
   step?: string;
   from?: string;
 }
@@ -48,6 +50,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
         steps: selected === undefined ? undefined : { mode: options.step ? 'one' : 'from', step: selected },
         target: 'local',
         cache: options.cache,
+        warm: options.warm === false ? false : undefined,
         parallel,
         python: options.python,
         jupyterPython: process.env.CELLPIPE_PYTHON ?? 'python3',
