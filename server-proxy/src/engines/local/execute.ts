@@ -24,7 +24,7 @@ import { CachedStepFiles, StepCache } from './step-cache';
 import { stepEnvironment, StepEnvironmentError } from './step-env';
 import { stepOutcome } from './step-outcome';
 import { adoptStep, launchStep, StepLaunch, StepProcess } from './step-process';
-import { warmEnabled, warmKey, WarmPool } from './warm-pool';
+import { WARM_OFF, warmEnabled, warmKey, WarmPool } from './warm-pool';
 
 export interface ExecuteOptions {
   python: string;
@@ -45,9 +45,6 @@ export interface ExecuteOptions {
    */
   warm?: WarmPool | false;
 }
-
-/** Why a run's steps start as fresh processes when the setting says so. */
-const WARM_OFF = 'warm Pythons are turned off (--no-warm or CELLPIPE_WARM=0)';
 
 export async function executeRun(
   dir: string,

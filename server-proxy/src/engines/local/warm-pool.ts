@@ -11,6 +11,9 @@
 import { createHash } from 'crypto';
 import { WarmPython, WarmStart } from './warm-python';
 
+/** Why a run's steps start as fresh processes when the setting says so (in run.json). */
+export const WARM_OFF = 'warm Pythons are turned off (--no-warm or CELLPIPE_WARM=0)';
+
 /** The environment variable that turns warm Pythons off (`0`, `false`, `no`, `off`). */
 export const WARM_ENV = 'CELLPIPE_WARM';
 
