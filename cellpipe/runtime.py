@@ -1531,6 +1531,15 @@ class WarmPython:
         os.dup2(log, 2)
         os.close(log)
         atexit._clear()  # the warm Python's exit handlers (IPython's history) are not the step's
+        history = getattr(self.runner.shell, "history_manager", None)
+        if getattr(history, "enabled", False):
+            # A history session of its own, on a connection of its own, as a fresh step has (IPython
+            # restarts its history thread in the child; siblings writing one session collide).
+            try:
+                history.init_db()
+                history.new_session()
+            except Exception as err:  # a history that cannot be written does not fail a step
+                sys.stderr.write("cellpipe: IPython's history: {}\n".format(err))
         program, args, cwd = request["program"], list(request["args"]), request["cwd"]
         os.chdir(cwd)
         with open(program, encoding="utf-8") as f:
