@@ -82,7 +82,7 @@ export async function executeRun(
     if (aborted()) {
       resolve(null);
     }
-    options.signal?.addEventListener('abort', () => resolve(null));
+    options.signal?.addEventListener('abort', () => resolve(null), { once: true });
   });
 
   /**
