@@ -1,24 +1,35 @@
-"""Local engine benchmarks (issue 3). Prints its figures; not a test.
+"""Local engine benchmarks (issues 3 and 13). Prints its figures, each measured side by side in one run,
+REPS times (min-max); not a test. The machine may be shared: read the ranges, not one figure.
 
-Run: make bench   (or .venv/bin/python bench/engine.py [--quick])
+Run: make bench   (or .venv/bin/python bench/engine.py [--quick] [--reps N])
 
-1. per-step overhead of a trivial 10-step pipeline vs executing each step as
-   its own notebook with papermill (goal: at most 1/3);
-2. four independent CPU-bound steps vs the same notebook run top to bottom
-   (goal: at least 1.8x on 2 cores);
-3. passing a DataFrame and an ndarray of SIZE between two steps vs a raw disk
-   write+read of the same bytes (goal: at least 50 %) and vs pickle (goal: at
-   least 3x).
+1. per-step overhead of a 10-step pipeline of trivial steps whose imports cell imports pandas, scikit-learn
+   and matplotlib: what one more step costs (10 steps minus 1 step, over 9), with steps forked from a warm
+   Python (the default) and as fresh Pythons (--no-warm), against papermill running each step as its own
+   notebook with the same imports (goal: <= 0.1 s and <= 1/10 of papermill per step);
+2. four independent CPU-bound steps (0.5 s and 5 s each) against the same notebook run top to bottom
+   (goal: >= 1.85x on 2 cores);
+3. a real notebook, every cell a step: the pipeline against its top-to-bottom run (goal: <= 0.8x);
+4. passing a DataFrame and an ndarray of SIZE between two steps vs a raw disk write+read of the same
+   bytes (goal: at least 50 %) and vs pickle (goal: at least 3x).
+
+"Top to bottom" is nbclient executing the notebook in a new kernel (what Restart and Run All costs), and also
+in a kernel already started. The pipeline is timed through the CLI (`cellpipe run`, a process of its own
+that starts its warm Python) and through the server, as Run in JupyterLab does it: the notebook's warm
+Python is kept between runs, so a run after the first forks its steps at once (runs with --no-cache).
 """
 
+import http.client
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -26,9 +37,12 @@ from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = str(REPO / ".venv" / "bin" / "cellpipe")
+PYTHON = str(REPO / ".venv" / "bin" / "python")
 QUICK = "--quick" in sys.argv
+REPS = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else (1 if QUICK else 3)
 GB = 1 << 30
 SIZE = (GB // 8) if QUICK else GB
+IMPORTS = "import pandas as pd\nimport sklearn\nfrom sklearn.linear_model import LogisticRegression\nimport matplotlib.pyplot as plt"
 
 
 def notebook(path, cells):
@@ -42,11 +56,19 @@ def notebook(path, cells):
     return path
 
 
-def cellpipe_run(path):
+def span(values, unit="s", digits=2):
+    """min-max of the repetitions."""
+    lo, hi = min(values), max(values)
+    return f"{lo:.{digits}f}-{hi:.{digits}f} {unit}".strip() if len(values) > 1 else f"{lo:.{digits}f} {unit}".strip()
+
+
+def cellpipe_run(path, *flags):
     start = time.perf_counter()
-    out = subprocess.run([CLI, "run", str(path), "--json", "--no-cache"], capture_output=True, text=True, check=True)
+    out = subprocess.run([CLI, "run", str(path), "--json", "--no-cache", *flags], capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    return seconds, json.loads(out.stdout)
+    data = json.loads(out.stdout)
+    assert data["status"] == "succeeded", out.stderr
+    return seconds, data
 
 
 def top_to_bottom(path):
@@ -56,40 +78,138 @@ def top_to_bottom(path):
     return time.perf_counter() - start
 
 
+def in_started_kernel(path):
+    """Top to bottom in a kernel that is already running: the cells' own time."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel():
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        return time.perf_counter() - start
+
+
+class Server:
+    """The cellpipe server on a loopback port, as JupyterLab starts it (one process, warm Pythons kept)."""
+
+    def __init__(self, root):
+        self.root = root
+        self.proc = subprocess.Popen(["node", str(REPO / "cellpipe" / "js" / "server.js"), "--port", "0", "--root",
+                                      str(root), "--python", PYTHON], stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        self.port = int(re.search(r":(\d+)\s*$", line).group(1))
+
+    def call(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers={"Content-Type": "application/json"})
+        return json.loads(conn.getresponse().read())
+
+    def run(self, path):
+        """Seconds from Run to the run's end, and its record."""
+        name = str(Path(path).relative_to(self.root))
+        start = time.perf_counter()
+        run = self.call("POST", "/api/runs", {"notebook": name, "cache": False})["run"]
+        while True:
+            record = self.call("GET", f"/api/runs/{run}?notebook={name}")
+            if record["status"] != "running":
+                break
+            time.sleep(0.02)
+        seconds = time.perf_counter() - start
+        assert record["status"] == "succeeded", record.get("reason")
+        return seconds, record
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
 def overhead(work):
-    cells = [("x0 = 0", ["step:s0"])] + [(f"x{i} = x{i - 1} + 1", [f"step:s{i}", f"prev:s{i - 1}"]) for i in range(1, 10)]
-    path = notebook(work / "trivial.ipynb", cells)
-    cellpipe_seconds, _ = cellpipe_run(path)
-    try:
-        import papermill
-    except ImportError:
-        print("1. overhead: papermill is not installed (pip install papermill); cellpipe took "
-              f"{cellpipe_seconds:.2f} s for 10 trivial steps")
-        return
-    start = time.perf_counter()
-    for i in range(10):
-        step = notebook(work / f"step{i}.ipynb", [(f"x = {i}", [])])
-        papermill.execute_notebook(str(step), str(work / f"out{i}.ipynb"), kernel_name="python3", progress_bar=False, log_output=False)
-    papermill_seconds = time.perf_counter() - start
-    print(f"1. per-step overhead, 10 trivial steps: cellpipe {cellpipe_seconds / 10:.2f} s/step, "
-          f"papermill {papermill_seconds / 10:.2f} s/step, ratio {cellpipe_seconds / papermill_seconds:.2f} (goal <= 0.33)")
+    """What one more step costs, from the run record: the time from the end of the first step to the end of
+    the tenth, over nine (the CLI's start and the warm Python's prelude come before the first step ends)."""
+    cells = [(IMPORTS, ["imports"]), ("x0 = 0", ["step:s0"])]
+    cells += [(f"x{i} = x{i - 1} + 1", [f"step:s{i}", f"prev:s{i - 1}"]) for i in range(1, 10)]
+    ten = notebook(work / "trivial10.ipynb", cells)
+    import papermill
+
+    step = notebook(work / "step.ipynb", [(IMPORTS, []), ("x = 1", [])])
+    figures = {"forked": [], "fresh": [], "papermill": []}
+    for _ in range(REPS):
+        for kind, flags in (("forked", ()), ("fresh", ("--no-warm",))):
+            _, data = cellpipe_run(ten, *flags)
+            assert data["processes"]["kind"] == kind, data["processes"]
+            record = json.loads((work / ".cellpipe" / "runs" / data["run"] / "run.json").read_text())
+            ends = [record["steps"][f"s{i}"]["finished"] for i in (0, 9)]
+            first, last = (datetime.fromisoformat(e.replace("Z", "+00:00")).timestamp() for e in ends)
+            figures[kind].append((last - first) / 9)
+        start = time.perf_counter()
+        papermill.execute_notebook(str(step), str(work / "out.ipynb"), kernel_name="python3", progress_bar=False,
+                                   log_output=False)
+        figures["papermill"].append(time.perf_counter() - start)
+    ratios = [f / p for f, p in zip(figures["forked"], figures["papermill"])]
+    print(f"1. per-step overhead, 10 trivial steps, imports cell with pandas, scikit-learn, matplotlib ({REPS} runs): "
+          f"forked {span(figures['forked'])}/step (goal <= 0.1 s), fresh {span(figures['fresh'])}/step, "
+          f"papermill {span(figures['papermill'])}/step; forked/papermill {span(ratios, '')} (goal <= 0.10)")
 
 
-def parallel(work):
+def pipeline_vs_notebook(server, path):
+    """REPS of: top to bottom (new kernel, started kernel), the CLI, the server's second run."""
+    rows = {"new kernel": [], "started kernel": [], "cli": [], "server": []}
+    server.run(path)  # the notebook is open: its warm Python starts with its first run
+    for _ in range(REPS):
+        rows["new kernel"].append(top_to_bottom(path))
+        rows["started kernel"].append(in_started_kernel(path))
+        rows["cli"].append(cellpipe_run(path)[0])
+        rows["server"].append(server.run(path)[0])
+    return rows
+
+
+def parallel(work, server):
     """Steps of about half a second are dominated by fixed costs (process start, loading inputs, the
     kernel start of the notebook run); steps of several seconds show what parallel steps gain."""
     loop = "def burn(n):\n    total = 0\n    for i in range(n):\n        total += i * i % 7\n    return total"
-    for n in (3_000_000,) if QUICK else (12_000_000, 100_000_000):
+    # Calibrated here: n such that one step takes about 0.5 s and 5 s on this machine, now.
+    start = time.perf_counter()
+    total = 0
+    for i in range(2_000_000):
+        total += i * i % 7
+    per = (time.perf_counter() - start) / 2_000_000
+    for goal in ((0.5,) if QUICK else (0.5, 5.0)):
+        n = int(goal / per)
         cells = [(loop, ["functions"])]
         cells += [(f"r{i} = burn({n})", [f"step:burn{i}"]) for i in range(4)]
         cells += [("total = r0 + r1 + r2 + r3", ["step:total", "prev:burn0", "prev:burn1", "prev:burn2", "prev:burn3"])]
         path = notebook(work / f"parallel{n}.ipynb", cells)
-        sequential = top_to_bottom(path)
-        pipeline, data = cellpipe_run(path)
-        assert data["status"] == "succeeded"
-        step = max(s["seconds"] for s in data["steps"])
-        print(f"2. four CPU-bound steps of {step:.1f} s: notebook top to bottom {sequential:.2f} s, pipeline "
-              f"{pipeline:.2f} s, speed-up {sequential / pipeline:.2f}x (goal >= 1.8x on {os.cpu_count()} cores)")
+        rows = pipeline_vs_notebook(server, path)
+        print(f"2. four CPU-bound steps of ~{goal} s ({REPS} runs): top to bottom {span(rows['new kernel'])} (new kernel), "
+              f"{span(rows['started kernel'])} (started kernel); pipeline {span(rows['server'])} (server, warm Python "
+              f"kept), {span(rows['cli'])} (cellpipe run); speed-up "
+              f"{span([a / b for a, b in zip(rows['new kernel'], rows['server'])], 'x')} against a new kernel, "
+              f"{span([a / b for a, b in zip(rows['started kernel'], rows['server'])], 'x')} against a started one "
+              f"(goal >= 1.85x on {os.cpu_count()} cores)")
+
+
+def real_notebook(work, server):
+    sys.path.insert(0, str(REPO))
+    from cellpipe.tests import corpus
+
+    [source] = corpus.fetch(["seaborn-set_theme"]).values()
+    nb = corpus.tag(nbformat.read(source, as_version=4), "every-cell")
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cases = [("seaborn-set_theme (corpus), every cell a step", work / "seaborn.ipynb", nb),
+             ("iris-classifier (examples), as tagged", work / "iris.ipynb",
+              nbformat.read(REPO / "examples" / "iris-classifier.ipynb", as_version=4))]
+    for label, path, content in cases:
+        nbformat.write(content, path)
+        steps = len(json.loads(subprocess.run([CLI, "analyze", str(path), "--json"], capture_output=True,
+                                              text=True).stdout)["steps"])
+        rows = pipeline_vs_notebook(server, path)
+        print(f"3. {label}, {steps} steps ({REPS} runs): top to bottom {span(rows['new kernel'])} (new kernel), "
+              f"{span(rows['started kernel'])} (started kernel); pipeline {span(rows['server'])} (server, warm "
+              f"Python kept), {span(rows['cli'])} (cellpipe run); pipeline/top to bottom "
+              f"{span([b / a for a, b in zip(rows['new kernel'], rows['server'])], 'x')} (new kernel), "
+              f"{span([b / a for a, b in zip(rows['started kernel'], rows['server'])], 'x')} (started kernel), "
+              f"cellpipe run {span([b / a for a, b in zip(rows['new kernel'], rows['cli'])], 'x')} (goal <= 0.8x)")
 
 
 def passing(work):
@@ -139,7 +259,7 @@ def passing(work):
     float(f2["a"].iloc[-1] + f2["b"].sum() + a2[-1])  # touch the data, as the step does
     cellpipe_seconds = time.perf_counter() - start
     total = 2 * SIZE
-    print(f"3. passing {total / GB:.2f} GiB ({saved / GB:.2f} GiB on disk) between two steps: cellpipe save+load "
+    print(f"4. passing {total / GB:.2f} GiB ({saved / GB:.2f} GiB on disk) between two steps: cellpipe save+load "
           f"{cellpipe_seconds:.2f} s, raw write+read {raw_seconds:.2f} s ({raw_seconds / cellpipe_seconds:.0%} of raw "
           f"speed, goal >= 50%), pickle {pickle_seconds:.2f} s ({pickle_seconds / cellpipe_seconds:.1f}x, goal >= 3x); "
           f"steps took {make['finished'] - make['started']:.1f} s and {use['finished'] - use['started']:.1f} s")
@@ -147,12 +267,17 @@ def passing(work):
 
 def main():
     work = Path(tempfile.mkdtemp(prefix="cellpipe-bench-"))
+    print(f"bench/engine.py: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    server = Server(work)
     try:
         overhead(work)
-        parallel(work)
+        parallel(work, server)
+        real_notebook(work, server)
         passing(work)
     finally:
+        server.close()
         shutil.rmtree(work, ignore_errors=True)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -600,10 +600,11 @@ def _set_tf_state(value):
 class InterpreterState:
     """The state of one step: merged from its upstream steps at the start, written at the end."""
 
-    def __init__(self, shell, position, log):
+    def __init__(self, shell, position, log, start=None):
+        """`start`: (working directory, sys.path, environment) as they were before the prelude ran; default now."""
         self.position, self.log = position, log
-        self.cwd_start, self.path_start = os.getcwd(), list(sys.path)
-        self.env_start = dict(os.environ)
+        cwd, path, env = start or (os.getcwd(), sys.path, os.environ)
+        self.cwd_start, self.path_start, self.env_start = cwd, list(path), dict(env)
         self.carried_env = {}
         self.handlers = _state_handlers(shell, self)
         self.entries = {}  # key -> {"value", "at": position of its last change, "seen": positions of changes}
@@ -1022,18 +1023,30 @@ def _data_error(message, ename="StepDataError"):
     return {"cell": None, "line": None, "ename": ename, "evalue": message, "message": message, "traceback": []}
 
 
+def run_prelude(runner, prelude):
+    """Runs the imports and functions cells; returns the error record of the first that fails, else None."""
+    for index, source in prelude:
+        outputs, err = runner.run(source)
+        if err is not None:
+            rec = _error_record(err, index, source)
+            rec["message"] = "cell {} (imports or functions) raised {}: {}".format(index + 1, rec["ename"], rec["evalue"])
+            return rec
+    return None
+
+
 # The names under which the interpreter state travels in --in/--out (never a Python name).
 STATE_OUT = "@state"
 STATE_IN = "@state:"
 
 
-def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
+def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=None):
     """Runs one step described by `spec`; returns the process exit status.
 
     Inputs are read from `RUN_DIR/data/PROVIDER/` and outputs saved to `RUN_DIR/data/STEP/`, unless
     `in_dirs` / `out_dirs` name another folder for a variable (a KFP artifact path, see cluster_main).
     In order: the prelude (imports and functions cells), the parameters, the inputs, the interpreter state
-    of the upstream steps, the step's cells; then the outputs, the state and the records.
+    of the upstream steps, the step's cells; then the outputs, the state and the records. With `warm` (a
+    forked child of a WarmPython), the prelude has already run in the process the child was forked from.
     """
     in_dirs, out_dirs = in_dirs or {}, out_dirs or {}
     step = spec["step"]
@@ -1041,11 +1054,12 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
     data_dir = os.path.join(run_dir, "data")
     os.makedirs(step_dir, exist_ok=True)
     started = time.time()
-    runner = CellRunner()
+    runner = warm.runner if warm is not None else CellRunner()
     ns = runner.namespace
     _NAMESPACE["current"] = ns
     state_spec = spec.get("state")
-    state = InterpreterState(runner.shell, state_spec["at"], sys.stderr.write) if state_spec else None
+    start = warm.start if warm is not None else None
+    state = InterpreterState(runner.shell, state_spec["at"], sys.stderr.write, start) if state_spec else None
     cell_outputs = {}
 
     def fail(record):
@@ -1058,12 +1072,9 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None):
             sys.stderr.write("cellpipe: could not record the failure of step {}: {}\n".format(step, err))
         return 1
 
-    for index, source in spec["prelude"]:
-        outputs, err = runner.run(source)
-        if err is not None:
-            rec = _error_record(err, index, source)
-            rec["message"] = "cell {} (imports or functions) raised {}: {}".format(index + 1, rec["ename"], rec["evalue"])
-            return fail(rec)
+    err = None if warm is not None else run_prelude(runner, spec["prelude"])
+    if err is not None:
+        return fail(err)
 
     params = dict(spec["parameters"])
     for name, typed in (parameters or {}).items():
@@ -1308,10 +1319,258 @@ def cluster_main(spec, args):
     return 0
 
 
-def main(spec, argv):
-    """Entry point of a step program: `python STEP.py RUN_DIR [PARAMS_JSON]`, or `--cluster ...` in a pod."""
+# --- warm Pythons: the prelude once, each step a fork of it -------------------
+#
+# `python STEP.py --warm LOG` runs the imports and functions cells (and starts the cell runner, ipykernel's
+# kernel object) once, then forks a child per step the engine asks for: the child runs the step program
+# it is given exactly as `python PROGRAM RUN_DIR [PARAMETERS]` would, without starting an interpreter,
+# a kernel or the prelude again. Requests and replies are JSON lines on fds 3 and 4. A child runs in a
+# session of its own (it outlives the engine, which stops it by its process group, as a fresh step).
+
+_RUNTIME_MARK = "# ---- the cellpipe runtime"
+_STEP_MARK = "\n# ---- this step ----\n"
+_MAIN_MARK = '\nif __name__ == "__main__":'
+_GUI_MODULES = ("PyQt5", "PyQt6", "PySide2", "PySide6", "tkinter", "wx", "gi")
+_FORK_UNSAFE = (("tensorflow", "TensorFlow"), ("jax", "JAX"))
+_HEADLESS_BACKENDS = ("agg", "module://matplotlib_inline.backend_inline", "inline", "pdf", "svg", "ps", "cairo",
+                      "pgf", "template")
+
+
+def _program_parts(text):
+    """A step program's runtime (what must be the warm Python's own) and its step (the STEP literal)."""
+    head, found, tail = text.partition(_STEP_MARK)
+    if not found or _RUNTIME_MARK not in head:
+        raise ValueError("not a cellpipe step program")
+    return head[head.index(_RUNTIME_MARK):], tail.partition(_MAIN_MARK)[0]
+
+
+def _step_literal(text):
+    namespace = {}
+    exec(compile(text, "<step>", "exec"), namespace)
+    return namespace["STEP"]
+
+
+def _open_fds():
+    fds = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            fds[int(name)] = os.readlink("/proc/self/fd/" + name)
+        except OSError:  # the listing's own descriptor, closed meanwhile
+            pass
+    return fds
+
+
+def fork_hazard(threads_before, fds_before):
+    """Why a fork of this process would not give a step what a fresh Python that ran the same prelude
+    gives it, or None: threads the prelude started (a fork copies only the calling thread), CUDA or a
+    runtime that keeps threads, a GUI toolkit, sockets and files the prelude left open (shared by every child)."""
+    import threading
+
+    threads = [t.name for t in threading.enumerate() if t.is_alive() and t not in threads_before]
+    if threads:
+        return "the imports or functions cells left threads running ({}), which a forked step would not have".format(
+            ", ".join(sorted(threads)))
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            maps = f.read()
+    except OSError:
+        maps = ""
+    if "libcuda.so" in maps:
+        return "the imports or functions cells loaded CUDA (libcuda), which does not survive a fork"
+    for module, label in _FORK_UNSAFE:
+        if module in sys.modules:
+            return "the imports or functions cells imported {}, whose runtime keeps threads a fork does not copy".format(label)
+    for module in _GUI_MODULES:
+        if module in sys.modules:
+            return "the imports or functions cells imported the GUI toolkit {}".format(module)
+    mpl = sys.modules.get("matplotlib")
+    backend = dict.get(mpl.rcParams, "backend") if mpl is not None and hasattr(mpl, "rcParams") else None
+    if isinstance(backend, str) and backend.lower() not in _HEADLESS_BACKENDS:
+        return "the imports or functions cells chose the matplotlib backend {!r}, which draws in a window".format(backend)
+    for fd, target in sorted(_open_fds().items()):
+        if fds_before.get(fd) == target:
+            continue
+        if target.startswith("socket:"):
+            return "the imports or functions cells left a socket open (a connection every forked step would share)"
+        if target.startswith("/") and not target.startswith(("/dev/", "/proc/")) and os.path.isfile(target):
+            return "the imports or functions cells left the file {} open (forked steps would share it)".format(target)
+    return None
+
+
+class WarmPython:
+    """The process steps are forked from: the cell runner started and the prelude run once."""
+
+    def __init__(self, spec, program, log):
+        import threading
+
+        with open(program, encoding="utf-8") as f:
+            self.runtime = _program_parts(f.read())[0]
+        self.prelude, self.home = spec["prelude"], os.path.dirname(os.path.abspath(program))
+        self.runner = CellRunner()
+        _NAMESPACE["current"] = self.runner.namespace
+        threads, fds = set(threading.enumerate()), _open_fds()
+        self.start = (os.getcwd(), list(sys.path), dict(os.environ))
+        self.error = run_prelude(self.runner, self.prelude)
+        self.cwd = os.path.relpath(os.getcwd(), self.start[0])
+        # IPython's history thread: a child could find its lock held at the fork, and steps keep no history.
+        history = getattr(self.runner.shell, "history_manager", None)
+        if getattr(history, "save_thread", None) is not None:
+            history.save_thread.stop()
+            history.save_thread = None
+        self.hazard = fork_hazard(threads, fds)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # What the prelude printed: every step's log starts with it, as a fresh step's log does.
+        with open(log, "rb") as f:
+            self.output = f.read()
+
+    def serve(self, requests=3, replies=4):
+        import select
+        import signal
+
+        def reply(message):
+            data = (json.dumps(message) + "\n").encode("utf-8")
+            while data:
+                data = data[os.write(replies, data):]
+
+        if self.error is not None or self.hazard is not None:
+            reason = self.hazard or "the imports or functions cells failed ({})".format(self.error["message"])
+            reply({"event": "refused", "reason": reason})
+            return 0
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(wake_w)
+        own = [requests, replies, wake_r, wake_w]
+        reply({"event": "ready", "pid": os.getpid()})
+        pending = b""
+        while True:
+            readable = select.select([requests, wake_r], [], [])[0]
+            if wake_r in readable:
+                while True:
+                    try:
+                        if not os.read(wake_r, 512):
+                            break
+                    except BlockingIOError:
+                        break
+            self._reap(reply)
+            if requests in readable:
+                data = os.read(requests, 65536)
+                if not data:
+                    return 0  # the engine is gone: forked steps go on by themselves, in their own sessions
+                pending += data
+                while b"\n" in pending:
+                    line, pending = pending.split(b"\n", 1)
+                    self._fork(json.loads(line), reply, own)
+
+    def _reap(self, reply):
+        import signal
+
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if os.WIFSIGNALED(status):
+                reply({"event": "exit", "pid": pid, "code": None, "signal": signal.Signals(os.WTERMSIG(status)).name})
+            else:
+                reply({"event": "exit", "pid": pid, "code": os.waitstatus_to_exitcode(status), "signal": None})
+
+    def _fork(self, request, reply, own):
+        import random
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        generator = random.getstate()  # a fork reseeds `random`; a fresh step continues the prelude's seed
+        try:
+            pid = os.fork()
+        except OSError as err:
+            reply({"event": "failed", "id": request["id"], "message": str(err)})
+            return
+        if pid != 0:
+            reply({"event": "started", "id": request["id"], "pid": pid})
+            return
+        status = 1
+        try:
+            random.setstate(generator)
+            status = self._child(request, own)
+        except SystemExit as done:
+            status = done.code if isinstance(done.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            try:
+                import atexit
+
+                atexit._run_exitfuncs()
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(status)
+
+    def _child(self, request, own):
+        import atexit
+        import signal
+
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in own:
+            os.close(fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        data = self.output
+        while data:
+            data = data[os.write(log, data):]
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        atexit._clear()  # the warm Python's exit handlers (IPython's history) are not the step's
+        history = getattr(self.runner.shell, "history_manager", None)
+        if getattr(history, "enabled", False):
+            # A history session of its own, on a connection of its own, as a fresh step has (IPython
+            # restarts its history thread in the child; siblings writing one session collide).
+            try:
+                history.init_db()
+                history.new_session()
+            except Exception as err:  # a history that cannot be written does not fail a step
+                sys.stderr.write("cellpipe: IPython's history: {}\n".format(err))
+        program, args, cwd = request["program"], list(request["args"]), request["cwd"]
+        os.chdir(cwd)
+        with open(program, encoding="utf-8") as f:
+            runtime, step = _program_parts(f.read())
+        spec = _step_literal(step)
+        if runtime != self.runtime or [list(c) for c in spec["prelude"]] != [list(c) for c in self.prelude]:
+            # Not the program this Python was warmed for: run it as a fresh process would.
+            os.execv(sys.executable, [sys.executable, program] + args)
+        here = os.path.dirname(os.path.abspath(program))
+        path = [here if i == 0 and p == self.home else p for i, p in enumerate(self.start[1])]
+        if sys.path and sys.path[0] == self.home:
+            sys.path[0] = here
+        if self.cwd != "." and os.path.isdir(os.path.join(cwd, self.cwd)):
+            os.chdir(os.path.join(cwd, self.cwd))  # where the prelude left the working directory
+        self.start = (cwd, path, self.start[2])
+        sys.argv = [program] + args
+        return main(spec, sys.argv, warm=self)
+
+
+def warm_main(spec, argv):
+    """`python STEP.py --warm LOG`: a warm Python for the steps whose prelude is this step's (LOG: its output)."""
+    return WarmPython(spec, argv[0], argv[2]).serve()
+
+
+def main(spec, argv, warm=None):
+    """Entry point of a step program: `python STEP.py RUN_DIR [PARAMS_JSON]`, or `--cluster ...` in a pod
+    (`--warm LOG`: the local engine's warm Python, see WarmPython)."""
     if len(argv) > 1 and argv[1] == "--cluster":
         return cluster_main(spec, argv[2:])
+    if len(argv) > 2 and argv[1] == "--warm":
+        return warm_main(spec, argv)
     if len(argv) < 2:
         sys.stderr.write("usage: python {} RUN_DIR [PARAMETERS.json]\n".format(os.path.basename(argv[0])))
         return 2
@@ -1319,4 +1578,4 @@ def main(spec, argv):
     if len(argv) > 2:
         with open(argv[2], encoding="utf-8") as f:
             parameters = json.load(f)
-    return run_step(spec, argv[1], parameters)
+    return run_step(spec, argv[1], parameters, warm=warm)

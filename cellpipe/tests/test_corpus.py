@@ -12,7 +12,7 @@ SUBSET = ["seaborn-set_theme", "seaborn-color_palette", "networkx-subgraphs"]
 
 
 @pytest.mark.parametrize("name", SUBSET)
-def test_a_real_notebook_gives_the_same_outputs_as_a_pipeline_both_ways(cellpipe_cli, name):
+def test_a_real_notebook_gives_the_same_outputs_as_a_pipeline_both_ways(cellpipe_cli, name, step_processes):
     [path] = corpus.fetch([name]).values()
     results = corpus.compare(cellpipe_cli, path)
     for how, result in results.items():

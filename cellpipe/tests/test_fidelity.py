@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from .conftest import recorded_processes
 from .test_cli_analyze import write_notebook
 from .test_cli_run import notebook_metrics
 
@@ -89,7 +90,7 @@ NOTEBOOKS = {
 
 
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
-def test_the_pipeline_computes_what_the_notebook_computes(cellpipe_cli, tmp_path, name):
+def test_the_pipeline_computes_what_the_notebook_computes(cellpipe_cli, tmp_path, name, step_processes):
     path = write_notebook(tmp_path / f"{name}.ipynb", NOTEBOOKS[name])
     analysis = subprocess.run(
         [cellpipe_cli, "analyze", str(path), "--json"], capture_output=True, text=True, timeout=120
@@ -100,6 +101,7 @@ def test_the_pipeline_computes_what_the_notebook_computes(cellpipe_cli, tmp_path
     result = subprocess.run([cellpipe_cli, "run", str(path), "--json"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(result.stdout)
+    assert recorded_processes(tmp_path) == step_processes
     expected = notebook_metrics(path, tmp_path)
     # Compared as values (JSON writes the float -1.0 as -1); print() shows a string without quotes.
     assert data["metrics"] == {k: v if k == "tag" else ast.literal_eval(v) for k, v in expected.items()}

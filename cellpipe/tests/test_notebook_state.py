@@ -87,7 +87,7 @@ NOTEBOOKS = {
 
 
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
-def test_the_pipeline_shows_what_the_notebook_shows(cellpipe_cli, tmp_path, name):
+def test_the_pipeline_shows_what_the_notebook_shows(cellpipe_cli, tmp_path, name, step_processes):
     views = same_as_notebook(cellpipe_cli, tmp_path, NOTEBOOKS[name])
     assert any(v["stdout"] or v["result"] for v in views.values())
 

@@ -228,6 +228,43 @@ describe('cellpipe server', () => {
       expect((await finished('mc.ipynb', run)).metrics).toEqual({ answer: 42 });
     }, 60000);
 
+    it("keeps a notebook's warm Python between its runs: the imports cell runs once until it changes", async () => {
+      const counter = join(mkdtempSync(join(tmpdir(), 'cellpipe-warm-')), 'prelude-runs');
+      const notebook = (imports: string) => ({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: [
+          [`${imports}\nwith open(${JSON.stringify(counter)}, 'a') as f:\n    f.write('x')`, ['imports']],
+          ['a = 20', ['step:first']],
+          ['b = a + 22', ['step:second', 'prev:first']],
+          ['print(b)', ['pipeline-metrics']]
+        ].map(([source, tags]) => ({
+          cell_type: 'code',
+          metadata: { tags },
+          source,
+          outputs: [],
+          execution_count: null
+        }))
+      });
+      writeFileSync(join(root, 'warm.ipynb'), JSON.stringify(notebook('import math')));
+      const runWith = async (imports: string) => {
+        const body = { notebook: 'warm.ipynb', content: notebook(imports), cache: false };
+        const { run } = (await api('POST', '/api/runs', body)).json();
+        return finished('warm.ipynb', run);
+      };
+      for (const imports of ['import math', 'import math', 'import math, json']) {
+        const record = await runWith(imports);
+        expect([record.status, record.metrics, record.processes]).toEqual([
+          'succeeded',
+          { b: 42 },
+          { kind: 'forked' }
+        ]);
+      }
+      // Two runs with one imports cell, then a changed one: two warm Pythons for three runs of four steps.
+      expect(readFileSync(counter, 'utf8')).toBe('xx');
+    }, 90000);
+
     it('follows a running step log and cancels the run', async () => {
       const { run } = (await api('POST', '/api/runs', { notebook: 'slow.ipynb' })).json();
       let text = '';

@@ -67,6 +67,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--from <name>', 'run this step and every step below it')
     .option('--no-cache', 'run every step, even those whose code, inputs and files did not change')
     .option('--like <run>', "run again with that run's parameters and, when still there, its workspace files")
+    .option(
+      '--no-warm',
+      'start each step as a fresh Python instead of forking it from one that ran the imports and functions ' +
+        'cells once (also CELLPIPE_WARM=0)'
+    )
     .option('--json', 'print one JSON object with the run, its steps and metrics')
     .option('--report <file.md>', 'write a Markdown report of the run for CI (plots beside it)')
     .option('--junit <file.xml>', 'write the run as JUnit XML, a test case per step')
@@ -78,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
           python?: string;
           parallel?: string;
           cache: boolean;
+          warm: boolean;
           step?: string;
           from?: string;
           like?: string;

@@ -6,6 +6,7 @@
 import { basename } from 'path';
 import { skipExplanation } from '../../../src/core/runs/lifecycle';
 import type { RunRecord, StepRecord } from '../../../src/core/runs/run-record';
+import { WARM_OFF } from '../engines/local/warm-pool';
 
 const SYMBOL: Partial<Record<StepRecord['status'], string>> = {
   running: '▶',
@@ -84,6 +85,10 @@ export class RunPrinter {
     if (record.followError) {
       this.err.write(`cellpipe: stopped following: ${record.followError}\n`);
     }
+    const processes = record.processes;
+    if (processes?.kind === 'fresh' && processes.reason && processes.reason !== WARM_OFF) {
+      this.err.write(`cellpipe: steps started as fresh Pythons, not forked: ${processes.reason}\n`);
+    }
   }
 
   /** `cellpipe runs`: one line per run, newest first. */
@@ -134,6 +139,7 @@ export function runJson(record: RunRecord, timedOut = false): Record<string, unk
     target: record.target ?? 'local',
     ...(record.cluster ? { cluster: record.cluster } : {}),
     ...(record.snapshots ? { snapshots: record.snapshots } : {}),
+    ...(record.processes ? { processes: record.processes } : {}),
     steps: record.order.map(name => {
       const s = record.steps[name];
       return {

@@ -18,6 +18,8 @@ export interface RunOptions {
   parallel?: string;
   /** commander's negation of --no-cache */
   cache?: boolean;
+  /** commander's negation of --no-warm (false: fresh step processes) */
+  warm?: boolean;
   step?: string;
   from?: string;
   /** Run again with that run's parameters and, when it is still there, its workspace snapshot. */
@@ -57,6 +59,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
         steps: selected === undefined ? undefined : { mode: options.step ? 'one' : 'from', step: selected },
         target: 'local',
         cache: options.cache,
+        warm: options.warm === false ? false : undefined,
         parallel,
         like: like && { run: like.id, parameters: like.parameters },
         python: options.python,

@@ -24,6 +24,7 @@ import type { ClusterConnection } from '../engines/cluster/connection';
 import { runPrepared } from '../engines/local/engine';
 import { pythonEnvironment } from '../engines/local/lineage';
 import { prepareLocalRun, RunSetupError } from '../engines/local/prepare';
+import type { WarmPool } from '../engines/local/warm-pool';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
 import { analysisOptions } from '../notebook-file';
@@ -45,6 +46,8 @@ export interface StartOptions extends Pick<StartRunRequest, 'cache' | 'steps' | 
   /** `NAME=VALUE` texts, typed by the notebook's parameters. */
   parameters?: string[];
   parallel?: number;
+  /** Local runs: where steps are forked from (`ExecuteOptions.warm`). */
+  warm?: WarmPool | false;
   /** The Python for steps; default: the notebook kernel spec's, else `jupyterPython`. */
   python?: string;
   jupyterPython: string;
@@ -186,6 +189,7 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
   const done = runPrepared(prepared, {
     python,
     parallel: options.parallel,
+    warm: options.warm,
     signal: options.signal,
     onStep: (step, _s, run) => options.onStep?.(step, run),
     onRecorded: record => {

@@ -18,6 +18,8 @@ export interface AppOptions {
   /** Cluster access (tests point it at a loopback server); default: from the environment. */
   cluster?: RunServiceOptions['cluster'];
   clusterPollMs?: number;
+  /** False: fresh step processes (`--no-warm`); default: warm Pythons unless CELLPIPE_WARM=0. */
+  warm?: boolean;
 }
 
 export interface App {
@@ -29,7 +31,8 @@ export function createApp(options: AppOptions): App {
   const runs = new RunService(options.python, {
     root: options.root,
     cluster: options.cluster,
-    clusterPollMs: options.clusterPollMs
+    clusterPollMs: options.clusterPollMs,
+    warm: options.warm
   });
   const router = new Router()
     // jupyter-server-proxy's readiness probe: any quick answer will do.

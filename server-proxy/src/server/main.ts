@@ -19,6 +19,8 @@ export interface ServerOptions {
   version: string;
   cluster?: AppOptions['cluster'];
   clusterPollMs?: number;
+  /** `--no-warm` (or CELLPIPE_WARM=0): steps start as fresh Pythons instead of forks of warm ones. */
+  warm?: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): ServerOptions {
@@ -29,7 +31,8 @@ export function parseArgs(argv: readonly string[]): ServerOptions {
   const common = {
     root: resolve(value('--root') ?? process.cwd()),
     python: value('--python') ?? process.env.CELLPIPE_PYTHON ?? 'python3',
-    version: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev'
+    version: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev',
+    ...(argv.includes('--no-warm') ? { warm: false } : {})
   };
   const socket = value('--socket');
   if (socket) {

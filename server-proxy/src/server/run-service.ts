@@ -16,6 +16,7 @@ import type {
 } from '../../../src/core/runs/run-record';
 import { refollowClusterRun } from '../engines/cluster/cluster-submit';
 import { ClusterConnection, environmentConnection } from '../engines/cluster/connection';
+import { warmEnabled, WarmPool } from '../engines/local/warm-pool';
 import { adoptOrphans } from '../runs/orphans';
 import { RunJournal } from '../runs/run-journal';
 import { runsDir } from '../runs/run-store';
@@ -39,6 +40,8 @@ export interface RunServiceOptions {
   clusterPollMs?: number;
   /** How often a final record that could not be written is tried again, in ms. */
   retryMs?: number;
+  /** False: fresh step processes (`--no-warm`); default: warm Pythons unless CELLPIPE_WARM=0. */
+  warm?: boolean;
 }
 
 interface ActiveRun {
@@ -54,6 +57,8 @@ export class RunService {
   /** Ended runs whose final record is not on disk yet. */
   private readonly unsaved = new Map<string, RunRecord>();
   private readonly connections = new Map<string, ClusterConnection>();
+  /** Warm Pythons kept between the runs of the notebooks open in JupyterLab (false: turned off). */
+  private readonly warm: WarmPool | false;
 
   constructor(
     private readonly python: string,
@@ -61,6 +66,7 @@ export class RunService {
   ) {
     // Every open event stream is a listener.
     this.events.setMaxListeners(0);
+    this.warm = warmEnabled(options.warm) ? new WarmPool() : false;
   }
 
   /** The analysis of a notebook, with the notebooks its `notebook:` steps run (read inside the root). */
@@ -99,6 +105,7 @@ export class RunService {
         volumes: request.volumes,
         cache: request.cache,
         parallel: request.parallel,
+        warm: this.warm,
         jupyterPython: this.python,
         owner: 'server',
         signal: controller.signal,
@@ -141,6 +148,7 @@ export class RunService {
     const adopted = await adoptOrphans(notebookPath, {
       kind: 'server',
       python: this.python,
+      warm: this.warm,
       signalFor: id => {
         const controller = new AbortController();
         controllers.set(id, controller);

@@ -95,6 +95,12 @@ export interface RunRecord {
   python?: string;
   /** How many times another process took it over after its owner was gone. */
   resumed?: number;
+  /**
+   * Local runs: how step processes started: `forked` from a warm Python that ran the imports and functions
+   * cells once, or `fresh` interpreters (the setting turned warm Pythons off, or `reason` says what in the
+   * prelude a fork would break).
+   */
+  processes?: { kind: 'forked' | 'fresh'; reason?: string };
   /** Set by readers when the owner of a run still marked running is gone (never stored). */
   orphan?: OrphanState;
   steps: Record<string, StepRecord>;

@@ -39,6 +39,14 @@ export function stepProgram({ analysis, notebook, step, runtimeSource }: StepPro
   return runnableProgram(runnable, runtimeSource);
 }
 
+/**
+ * The imports and functions cells a runnable step runs first: those of the notebooks that run its notebook
+ * (outermost first), then its own notebook's.
+ */
+export function stepPrelude(runnable: RunnableStep): Array<{ cell: number; source: string }> {
+  return [...runnable.outerPrelude, ...cellsOf(runnable.notebook, runnable.analysis.prelude)];
+}
+
 /** The program of one runnable step (its cells and prelude come from its own notebook). */
 export function runnableProgram(runnable: RunnableStep, runtimeSource: string): string {
   const { analysis, notebook, step: spec, name: step } = runnable;
@@ -60,7 +68,7 @@ export function runnableProgram(runnable: RunnableStep, runtimeSource: string): 
     '# ---- this step ----',
     'STEP = {',
     `    "step": ${str(step)},`,
-    `    "prelude": ${cellList([...runnable.outerPrelude, ...cellsOf(notebook, analysis.prelude)])},`,
+    `    "prelude": ${cellList(stepPrelude(runnable))},`,
     `    "parameters": {${parameters ? `\n${parameters}\n    ` : ''}},`,
     `    "ins": {${ins ? `\n${ins}\n    ` : ''}},`,
     `    "cells": ${cellList(cellsOf(notebook, spec.cells))},`,

@@ -19,12 +19,13 @@ import type { StepSettings } from '../../../../src/core/tags/settings';
 import { isRunning, processesWithArgument } from '../../process-identity';
 import { fileProblem } from '../../runs/file-problem';
 import { RunJournal } from '../../runs/run-journal';
-import { STEP_SETTINGS, stepParametersFile } from './prepare';
+import { PRELUDE_KEYS, STEP_SETTINGS, stepParametersFile } from './prepare';
 import { noteStepInputs, noteStepOutputs } from './lineage';
 import { CachedStepFiles, StepCache } from './step-cache';
 import { stepEnvironment, StepEnvironmentError } from './step-env';
 import { stepOutcome } from './step-outcome';
-import { adoptStep, launchStep, StepProcess } from './step-process';
+import { adoptStep, launchStep, StepLaunch, StepProcess } from './step-process';
+import { WARM_OFF, warmEnabled, warmKey, WarmPool } from './warm-pool';
 
 export interface ExecuteOptions {
   python: string;
@@ -39,6 +40,11 @@ export interface ExecuteOptions {
   mode?: 'run' | 'close';
   /** Why a closed run ends (mode `close`). */
   reason?: string;
+  /**
+   * Where steps are forked from: the server's pool (warm Pythons kept between runs), `false` for fresh
+   * processes (the setting); default: a pool of this run's own, unless CELLPIPE_WARM turns it off.
+   */
+  warm?: WarmPool | false;
 }
 
 export async function executeRun(
@@ -60,12 +66,84 @@ export async function executeRun(
     join(dir, STEP_SETTINGS),
     {}
   );
+  const preludeKeys = await readJson<Record<string, string>>(join(dir, PRELUDE_KEYS), {});
+  const pool = options.warm === false || !warmEnabled() ? null : (options.warm ?? new WarmPool());
+  const ownPool = pool !== null && options.warm === undefined;
+  const acquired = new Set<string>();
+  if ((options.mode ?? 'run') === 'run') {
+    record.processes = pool ? { kind: 'forked' } : { kind: 'fresh', reason: WARM_OFF };
+  }
+  /** Fresh processes for the rest of the run, for this reason (recorded in run.json). */
+  const fallBack = (reason: string) => {
+    if (record.processes?.kind !== 'fresh') {
+      record.processes = { kind: 'fresh', reason };
+    }
+  };
+  const abortedNow = new Promise<null>(resolve => {
+    if (aborted()) {
+      resolve(null);
+    }
+    options.signal?.addEventListener('abort', () => resolve(null), { once: true });
+  });
+
+  /**
+   * Starts a step: forked from the warm Python of its prelude and environment, else a fresh process.
+   * Null when the run was cancelled while the warm Python ran the prelude.
+   */
+  const startStep = async (step: string, launch: StepLaunch): Promise<StepProcess | null> => {
+    const prelude = preludeKeys[step];
+    if (!pool || !prelude || record.processes?.kind === 'fresh') {
+      if (pool && !prelude) {
+        fallBack('the run was prepared without prelude keys');
+      }
+      return launchStep(launch);
+    }
+    const key = warmKey({
+      python: launch.python,
+      prelude,
+      env: launch.env,
+      workspace: record.workspace ?? ''
+    });
+    const warm = pool.acquire(key, record.notebook, () => ({
+      python: launch.python,
+      program: launch.args[0],
+      cwd: launch.cwd,
+      env: launch.env,
+      log: join(dir, 'logs', `@warm-${key.slice(0, 12)}.log`)
+    }));
+    if (acquired.has(key)) {
+      pool.release(key); // one hold per run
+    }
+    acquired.add(key);
+    const ready = await Promise.race([warm.ready, abortedNow]);
+    if (ready === null) {
+      return null;
+    }
+    if (!ready.ok) {
+      fallBack(ready.reason);
+      return launchStep(launch);
+    }
+    try {
+      return await warm.fork({
+        program: launch.args[0],
+        args: launch.args.slice(1),
+        cwd: launch.cwd,
+        log: launch.log
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code) {
+        throw err; // the log cannot be opened: the step fails as a fresh one would
+      }
+      fallBack((err as Error).message);
+      return launchStep(launch);
+    }
+  };
 
   /** Waits for a step's process and records how the step ended; `adopted`: not our child (no exit status). */
   const settle = async (step: string, proc: StepProcess | null, started: number, adopted: boolean) => {
     const exit = proc ? await proc.exited : null;
     processes.delete(step);
-    const outcome = await stepOutcome(dir, step, adopted ? null : exit);
+    const outcome = await stepOutcome(dir, step, adopted || exit?.lost ? null : exit);
     const finished = new Date();
     const timing = { finished: finished.toISOString(), seconds: (finished.getTime() - started) / 1000 };
     if (aborted() && outcome.status !== 'succeeded') {
@@ -125,9 +203,9 @@ export async function executeRun(
         // an entry that went away or cannot be linked: run the step instead
       }
     }
-    let proc: StepProcess;
+    let proc: StepProcess | null;
     try {
-      proc = launchStep({
+      proc = await startStep(step, {
         python: options.python,
         args: [program(step), dir, stepParametersFile(dir, step)],
         cwd: join(dir, 'workspace'),
@@ -140,6 +218,16 @@ export async function executeRun(
           ? err.message
           : fileProblem(err, `open the log of step ${step}`, dir);
       return fail(step, started, message);
+    }
+    if (!proc) {
+      const finished = new Date();
+      life.move(step, {
+        status: 'cancelled',
+        finished: finished.toISOString(),
+        seconds: (finished.getTime() - started) / 1000
+      });
+      await journal.save();
+      return;
     }
     processes.set(step, proc);
     if (aborted()) {
@@ -221,6 +309,12 @@ export async function executeRun(
     return await finishRun(life, journal, options);
   } finally {
     options.signal?.removeEventListener('abort', stopAll);
+    for (const key of acquired) {
+      pool?.release(key);
+    }
+    if (ownPool) {
+      pool.close();
+    }
   }
 }
 

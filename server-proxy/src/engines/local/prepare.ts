@@ -13,7 +13,7 @@ import type { RunLineage } from '../../../../src/core/runs/lineage';
 import type { RunOwner, RunRecord } from '../../../../src/core/runs/run-record';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
 import { neededSteps, RunnableStep, runnableSteps } from '../../../../src/core/targets/runnable-steps';
-import { runnableProgram } from '../../../../src/core/targets/step-program';
+import { runnableProgram, stepPrelude } from '../../../../src/core/targets/step-program';
 import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import { fileProblem } from '../../runs/file-problem';
@@ -51,6 +51,12 @@ export interface PreparedRun {
 
 /** Step name → the settings its environment is made of (`step-env.ts`). */
 export const STEP_SETTINGS = 'step-settings.json';
+
+/**
+ * Step name → a hash of the runtime and the imports and functions cells its program runs first: steps with
+ * the same key may be forked from one warm Python (`warm-pool.ts`).
+ */
+export const PRELUDE_KEYS = 'prelude-keys.json';
 
 /** The run could not be prepared; nothing of it is left on disk. */
 export class RunSetupError extends Error {}
@@ -143,6 +149,17 @@ async function fill(
     };
   }
   await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});
+  await writeJsonAtomic(
+    join(dir, PRELUDE_KEYS),
+    Object.fromEntries(
+      steps.map(s => [
+        s.name,
+        createHash('sha256')
+          .update(JSON.stringify([runtime, stepPrelude(s)]))
+          .digest('hex')
+      ])
+    )
+  );
   // What each step's environment is made of (env values and secret references, never secret values),
   // so that whoever runs or resumes the run gives each step the same environment.
   await writeJsonAtomic(

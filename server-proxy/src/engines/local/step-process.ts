@@ -1,6 +1,6 @@
 /**
  * Starting a step and learning how it ended: the one seam between the local engine and step processes
- * (a later engine may hand steps to warm, forked Pythons behind the same two functions).
+ * (`warm-python.ts` forks steps from a warm Python behind the same `StepProcess`).
  *
  * A step's output goes straight to its log file (no pipe through this process), and the step runs in a
  * session of its own: it does not die with the process that started it, so a server or CLI killed
@@ -18,6 +18,8 @@ export interface StepExit {
   signal: NodeJS.Signals | null;
   /** The process could not be started (no such Python…). */
   startError?: string;
+  /** Its exit status was lost (the warm Python it was forked from ended first): judged by its files only. */
+  lost?: boolean;
 }
 
 export interface StepProcess {
@@ -69,7 +71,8 @@ export function adoptStep(ref: ProcessRef, pollMs = 200): StepProcess {
   return { ref, exited, stop: graceMs => stopGroup(ref, exited, graceMs) };
 }
 
-function stopGroup(ref: ProcessRef, exited: Promise<StepExit>, graceMs = 5000): void {
+/** Stops a step: SIGTERM to its process group (its own session), SIGKILL after `graceMs`. */
+export function stopGroup(ref: ProcessRef, exited: Promise<StepExit>, graceMs = 5000): void {
   const signal = (name: NodeJS.Signals) => {
     if (!isRunning(ref)) {
       return;

@@ -1,0 +1,114 @@
+"""Steps forked from a warm Python: the imports and functions cells run once per run (once per notebook
+and prelude in the server), each step is a fork that runs its own program; what a fork would break sends
+the run back to fresh Pythons, with the reason in the run record; cancel stops a forked step."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from .test_cli_analyze import write_notebook
+
+
+def run(cli, path, *flags, env=None):
+    result = subprocess.run([cli, "run", str(path), "--json", "--no-cache", *flags], capture_output=True,
+                            text=True, timeout=600, env=env)
+    return result, json.loads(result.stdout)
+
+
+def record(folder, run_id):
+    return json.loads((folder / ".cellpipe" / "runs" / run_id / "run.json").read_text())
+
+
+def test_the_imports_cell_runs_once_and_every_step_log_starts_with_its_output(cellpipe_cli, tmp_path):
+    counter = tmp_path / "prelude-runs"
+    cells = [
+        (f"import random\nrandom.seed(5)\nwith open({str(counter)!r}, 'a') as f:\n    f.write('x')\n"
+         "print('prelude done')", ["imports"]),
+        ("a = random.random()", ["step:first"]),
+        ("b = random.random()", ["step:second"]),
+        ("c = round(a + b, 12)", ["step:both", "prev:first", "prev:second"]),
+        ("print(c)", ["pipeline-metrics"]),
+    ]
+    path = write_notebook(tmp_path / "nb.ipynb", cells)
+    result, forked = run(cellpipe_cli, path)
+    assert forked["status"] == "succeeded", result.stderr
+    assert forked["processes"] == {"kind": "forked"}
+    assert counter.read_text() == "x"
+    for step in ("first", "second", "both"):
+        log = (tmp_path / ".cellpipe" / "runs" / forked["run"] / "logs" / f"{step}.log").read_text()
+        assert log.startswith("prelude done\n"), log
+    counter.unlink()
+    result, fresh = run(cellpipe_cli, path, "--no-warm")
+    assert counter.read_text() == "xxx"
+    assert fresh["processes"]["kind"] == "fresh" and "turned off" in fresh["processes"]["reason"]
+    # The seed the imports cell set reaches each step as in a fresh Python (a fork reseeds `random`).
+    assert forked["metrics"] == fresh["metrics"]
+
+
+HAZARDS = {
+    "thread": ("import threading, time\nthreading.Thread(target=time.sleep, args=(60,), name='poller', "
+               "daemon=True).start()", "threads running (poller)"),
+    "socket": ("import socket\nconn = socket.socket()", "socket open"),
+    "file": ("journal = open('journal.txt', 'w')", "journal.txt open"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAZARDS))
+def test_a_prelude_a_fork_would_break_runs_in_fresh_pythons_and_says_why(cellpipe_cli, tmp_path, name):
+    source, reason = HAZARDS[name]
+    path = write_notebook(tmp_path / "nb.ipynb", [(source, ["imports"]), ("x = 1", ["step:one"]),
+                                                  ("y = x + 1", ["step:two", "prev:one"])])
+    result, data = run(cellpipe_cli, path)
+    assert data["status"] == "succeeded", result.stderr
+    assert data["processes"]["kind"] == "fresh"
+    assert reason in data["processes"]["reason"]
+    assert reason in record(tmp_path, data["run"])["processes"]["reason"]
+    human = subprocess.run([cellpipe_cli, "run", str(path), "--no-cache"], capture_output=True, text=True, timeout=600)
+    assert "steps started as fresh Pythons, not forked: " in human.stderr and reason in human.stderr
+
+
+def test_a_failing_imports_cell_fails_each_step_at_that_cell_as_before(cellpipe_cli, tmp_path):
+    path = write_notebook(tmp_path / "nb.ipynb", [("import json\nimport no_such_module_here", ["imports"]),
+                                                  ("x = 1", ["step:one"])])
+    result, data = run(cellpipe_cli, path)
+    assert data["status"] == "failed"
+    assert data["processes"]["kind"] == "fresh" and "failed" in data["processes"]["reason"]
+    [step] = data["steps"]
+    assert step["error"]["cell"] == 0 and "ModuleNotFoundError" in step["error"]["message"]
+
+
+@pytest.mark.parametrize("warm", ["1", "0"])
+def test_cancelling_stops_the_running_step_and_what_it_started(cellpipe_cli, tmp_path, warm):
+    marker = tmp_path / "child.pid"
+    path = write_notebook(tmp_path / "nb.ipynb", [
+        ("import subprocess, time", ["imports"]),
+        (f"p = subprocess.Popen(['sleep', '600'])\nopen({str(marker)!r}, 'w').write(str(p.pid))\ntime.sleep(600)",
+         ["step:slow"]),
+    ])
+    cli = subprocess.Popen([cellpipe_cli, "run", str(path), "--json", "--no-cache"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, "CELLPIPE_WARM": warm})
+    deadline = time.time() + 120
+    while not (marker.exists() and marker.read_text()) and time.time() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), "the step did not start"
+    grandchild = int(marker.read_text())
+    runs = list((tmp_path / ".cellpipe" / "runs").glob("*/run.json"))
+    step_pid = json.loads(runs[0].read_text())["steps"]["slow"]["process"]["pid"]
+    cli.send_signal(signal.SIGINT)
+    out, err = cli.communicate(timeout=60)
+    data = json.loads(out)
+    assert data["status"] == "cancelled", err
+    assert data["processes"]["kind"] == ("forked" if warm == "1" else "fresh")
+    for pid in (step_pid, grandchild):
+        deadline = time.time() + 20
+        while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+            if state == "Z":
+                break
+            time.sleep(0.2)
+        alive = os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+        assert not alive, f"process {pid} still runs after the run was cancelled"

@@ -1,0 +1,209 @@
+/**
+ * A warm Python: one process that started the cell runner (ipykernel's kernel object) and ran the
+ * notebook's imports and functions cells once (`python STEP.py --warm LOG`, `WarmPython` in
+ * cellpipe/runtime.py), from which each step is forked (copy-on-write) instead of starting an interpreter,
+ * a kernel and the prelude again. The forked child runs the step's own program file, as a fresh process
+ * would, with its own log, session and files; only how it started differs.
+ *
+ * Requests and replies are JSON lines on the Python's fds 3 and 4. A step's exit status comes from the
+ * warm Python (its parent); when the warm Python ends first, its children go on by themselves and are
+ * judged by their files, as an adopted step is.
+ */
+import { spawn, ChildProcess } from 'child_process';
+import { closeSync, openSync } from 'fs';
+import type { Socket } from 'net';
+import { createInterface } from 'readline';
+import { isRunning, processRef } from '../../process-identity';
+import { StepExit, StepProcess, stopGroup } from './step-process';
+
+export type WarmReady = { ok: true } | { ok: false; reason: string };
+
+export interface WarmStart {
+  python: string;
+  /** A step program whose prelude the warm Python runs (any step of the run: they share it). */
+  program: string;
+  cwd: string;
+  env: Record<string, string>;
+  /** Where the warm Python's own output goes (the prelude's output is copied into every step's log). */
+  log: string;
+}
+
+export interface WarmFork {
+  program: string;
+  args: string[];
+  cwd: string;
+  /** The step's log (truncated here, so that an unwritable log fails the step as a fresh start does). */
+  log: string;
+}
+
+type Reply =
+  | { event: 'ready'; pid: number }
+  | { event: 'refused'; reason: string }
+  | { event: 'started'; id: number; pid: number }
+  | { event: 'failed'; id: number; message: string }
+  | { event: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
+
+export class WarmPython {
+  /** Resolves once the prelude ran: ready to fork, or refused (the prelude failed, or a fork would break it). */
+  readonly ready: Promise<WarmReady>;
+  /** The prelude (until ready), steps forked from it that are still running, and requests not answered yet. */
+  private busy = 1;
+  private readonly child: ChildProcess;
+  private readonly requests: Socket;
+  private readonly replies: Socket;
+  private nextId = 1;
+  private readonly starting = new Map<
+    number,
+    { resolve: (p: StepProcess) => void; reject: (e: Error) => void }
+  >();
+  private readonly running = new Map<number, { ref: StepProcess['ref']; end: (exit: StepExit) => void }>();
+  private ended: string | null = null;
+  /** Why it refused to fork (its prelude failed, or a fork would break what it set up), once it did. */
+  refusal: string | null = null;
+
+  constructor(start: WarmStart) {
+    const fd = openSync(start.log, 'w');
+    try {
+      this.child = spawn(start.python, [start.program, '--warm', start.log], {
+        cwd: start.cwd,
+        env: start.env,
+        stdio: ['ignore', fd, fd, 'pipe', 'pipe'],
+        // Its own session: a Ctrl-C of the CLI cancels the run through the engine, not by a signal to it.
+        detached: true
+      });
+    } finally {
+      closeSync(fd);
+    }
+    this.requests = this.child.stdio[3] as Socket;
+    this.replies = this.child.stdio[4] as Socket;
+    this.requests.on('error', () => undefined); // a write after it ended: seen as its exit
+    let settle: (ready: WarmReady) => void = () => undefined;
+    this.ready = new Promise(resolve => (settle = resolve));
+    createInterface({ input: this.replies }).on('line', line => {
+      let reply: Reply;
+      try {
+        reply = JSON.parse(line) as Reply;
+      } catch {
+        return;
+      }
+      this.handle(reply, settle);
+    });
+    this.child.once('error', err => this.gone(`the warm Python could not start: ${err.message}`, settle));
+    this.child.once('exit', (code, signal) =>
+      this.gone(`the warm Python ended (${signal ?? `status ${code}`})`, settle)
+    );
+    this.refresh();
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Whether it can still fork steps. */
+  get alive(): boolean {
+    return this.ended === null;
+  }
+
+  get idle(): boolean {
+    return this.busy === 0;
+  }
+
+  /** Forks a step; rejects when the warm Python cannot (it ended, or fork failed): start it fresh then. */
+  fork(launch: WarmFork): Promise<StepProcess> {
+    closeSync(openSync(launch.log, 'w'));
+    if (this.ended !== null) {
+      return Promise.reject(new Error(this.ended));
+    }
+    const id = this.nextId++;
+    this.busy++;
+    this.refresh();
+    return new Promise<StepProcess>((resolve, reject) => {
+      this.starting.set(id, { resolve, reject });
+      this.requests.write(
+        `${JSON.stringify({ id, program: launch.program, args: launch.args, cwd: launch.cwd, log: launch.log })}\n`
+      );
+    });
+  }
+
+  /** Ends it (steps forked from it go on: each is in a session of its own). */
+  close(): void {
+    this.requests.end();
+    if (this.ended === null && this.child.pid !== undefined) {
+      try {
+        process.kill(this.child.pid, 'SIGTERM');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
+  private handle(reply: Reply, settle: (ready: WarmReady) => void): void {
+    if (reply.event === 'ready') {
+      this.done();
+      settle({ ok: true });
+    } else if (reply.event === 'refused') {
+      this.refusal = reply.reason;
+      this.done();
+      settle({ ok: false, reason: reply.reason });
+    } else if (reply.event === 'started') {
+      const pending = this.starting.get(reply.id);
+      this.starting.delete(reply.id);
+      const ref = processRef(reply.pid) ?? { pid: reply.pid };
+      // Registered before the exit can be read (it may follow in the same chunk of replies).
+      let end: (exit: StepExit) => void = () => undefined;
+      const exited = new Promise<StepExit>(resolve => (end = resolve));
+      this.running.set(reply.pid, { ref, end });
+      pending?.resolve({ ref, exited, stop: graceMs => stopGroup(ref, exited, graceMs) });
+    } else if (reply.event === 'failed') {
+      const pending = this.starting.get(reply.id);
+      this.starting.delete(reply.id);
+      this.done();
+      pending?.reject(new Error(`the warm Python could not fork the step: ${reply.message}`));
+    } else if (reply.event === 'exit') {
+      const step = this.running.get(reply.pid);
+      this.running.delete(reply.pid);
+      if (step) {
+        this.done();
+        step.end({ code: reply.code, signal: reply.signal });
+      }
+    }
+  }
+
+  private gone(reason: string, settle: (ready: WarmReady) => void): void {
+    if (this.ended !== null) {
+      return;
+    }
+    this.ended = reason;
+    settle({ ok: false, reason });
+    for (const [, pending] of this.starting) {
+      pending.reject(new Error(reason));
+    }
+    this.starting.clear();
+    // Its children go on without it: their ends are seen by polling, and their files say how they ended.
+    for (const [, step] of this.running) {
+      const check = () =>
+        isRunning(step.ref) ? setTimeout(check, 200) : step.end({ code: null, signal: null, lost: true });
+      check();
+    }
+    this.running.clear();
+    this.busy = 0;
+    this.refresh();
+  }
+
+  private done(): void {
+    this.busy = Math.max(0, this.busy - 1);
+    this.refresh();
+  }
+
+  /** An idle warm Python does not keep this process alive (a CLI whose run ended exits). */
+  private refresh(): void {
+    const keep = this.busy > 0 && this.ended === null;
+    for (const handle of [this.child, this.requests, this.replies]) {
+      if (keep) {
+        handle.ref();
+      } else {
+        handle.unref();
+      }
+    }
+  }
+}
