@@ -403,9 +403,62 @@ describe('KFP runs', () => {
     ]);
     expect(record.steps.evaluate.seconds).toBe(5);
     const log = join(dirname(o.notebookPath), '.cellpipe', 'runs', record.id, 'logs', 'train.log');
+    // Without Kubernetes access to the run's namespace, KFP's artifact store cannot be found.
     expect(readFileSync(log, 'utf8')).toBe(
-      `The logs of KFP steps are in the KFP UI: ${fake.url}/#/runs/details/0b8f6f0e-1 (step train).\n`
+      `The log of step train is in the KFP UI: ${fake.url}/#/runs/details/0b8f6f0e-1\n`
     );
+  });
+
+  it("brings each step's log, outputs and metrics back from KFP's artifact store", async () => {
+    const o = await options({ kfpArtifacts: true }, { target: 'kfp', namespace: 'team-a' });
+    o.endpoint = fake.url;
+    const { record } = await (await submitClusterRun(o)).follow({ pollMs: 5 });
+    expect(record.status).toBe('succeeded');
+    expect(record.warnings?.filter(w => /artifact store/.test(w)) ?? []).toEqual([]);
+    const dir = join(dirname(o.notebookPath), '.cellpipe', 'runs', record.id);
+    // The launcher's executor-logs, the runtime's cell outputs and metrics, as the store holds them.
+    expect(readFileSync(join(dir, 'logs', 'train.log'), 'utf8')).toBe('hello from train\n');
+    expect(JSON.parse(readFileSync(join(dir, 'steps', 'train', 'outputs.json'), 'utf8'))).toEqual({
+      '1': [{ output_type: 'stream', name: 'stdout', text: 'hello from train\n' }]
+    });
+    expect(record.metrics).toEqual({ accuracy: 0.9 });
+    // Found the way the launcher finds the store: the kfp-launcher ConfigMap and the Secret it names.
+    expect(fake.requests).toContainEqual('GET /api/v1/namespaces/team-a/configmaps/kfp-launcher');
+    expect(fake.requests).toContainEqual('GET /api/v1/namespaces/team-a/secrets/mlpipeline-minio-artifact');
+  });
+
+  it("gives a failed KFP step's own error, cell and line, from the end of its log", async () => {
+    const o = await options(
+      {
+        kfpArtifacts: true,
+        failTask: 'train',
+        failError: {
+          cell: 2,
+          line: 3,
+          ename: 'ValueError',
+          evalue: 'bad rate',
+          message: 'ValueError: bad rate'
+        }
+      },
+      { target: 'kfp', namespace: 'team-a' }
+    );
+    o.endpoint = fake.url;
+    const { record } = await (await submitClusterRun(o)).follow({ pollMs: 5 });
+    expect(record.status).toBe('failed');
+    expect(record.steps.train.error).toEqual({
+      message: 'Step train failed: ValueError: bad rate',
+      cell: 2,
+      line: 3
+    });
+    const dir = join(dirname(o.notebookPath), '.cellpipe', 'runs', record.id);
+    // The results line is read, not shown.
+    expect(readFileSync(join(dir, 'logs', 'train.log'), 'utf8')).toBe(
+      'hello from train\ncellpipe: step train failed: ValueError: bad rate\n'
+    );
+    expect(JSON.parse(readFileSync(join(dir, 'steps', 'train', 'outputs.json'), 'utf8'))).toEqual({
+      '1': [{ output_type: 'stream', name: 'stdout', text: 'hello from train\n' }]
+    });
+    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
   });
 
   it('follows a failed KFP run', async () => {
@@ -417,7 +470,8 @@ describe('KFP runs', () => {
     o.endpoint = fake.url;
     const { record } = await (await submitClusterRun(o)).follow({ pollMs: 5 });
     expect(record.status).toBe('failed');
-    expect(record.steps.load_data.error?.message).toBe('exit status 1');
+    // KFP's task details carry no error message; without the store, the message says where it failed.
+    expect(record.steps.load_data.error?.message).toBe('Step load_data failed on the cluster.');
     expect(record.steps.train).toEqual({ status: 'skipped', cached: false, skippedBecause: 'load_data' });
   });
 

@@ -60,6 +60,11 @@ export interface FakeOptions {
   noSnapshotClass?: boolean;
   /** Listing VolumeSnapshotClasses and reading StorageClasses (cluster-scoped) answer 403, as to a namespaced account. */
   clusterReadsForbidden?: boolean;
+  /**
+   * KFP: the namespace has the `kfp-launcher` ConfigMap pointing the `minio://mlpipeline` pipeline root at
+   * this server's S3 (Secret `mlpipeline-minio-artifact`), and finished tasks' artifacts are there.
+   */
+  kfpArtifacts?: boolean;
   /** KFP create-run answer instead of 200. */
   kfpCreate?: { code: number; message: string };
   /** How many GETs (or watch ticks) a run/workflow stays at each stage (default 1). */
@@ -266,6 +271,24 @@ export class FakeCluster {
           'time="2026-01-01T00:00:06.000Z" level=info msg="Taring /tmp/cellpipe/outputs.json"\n'
       );
     }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/kfp-launcher$/.exec(path)) && method === 'GET') {
+      if (!this.options.kfpArtifacts) {
+        return status(res, 404, 'NotFound', 'configmaps "kfp-launcher" not found');
+      }
+      // As the lab's KFP recipe makes it (KFP's launcher reads the same keys).
+      return json(res, 200, {
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
+        metadata: { name: 'kfp-launcher', namespace: m[1] },
+        data: {
+          defaultPipelineRoot: 'minio://mlpipeline/v2/artifacts',
+          providers:
+            `minio:\n  default:\n    endpoint: ${this.s3Endpoint()}\n    disableSSL: true\n    region: minio\n` +
+            '    forcePathStyle: true\n    credentials:\n      fromEnv: false\n' +
+            '      secretRef: {secretName: mlpipeline-minio-artifact, accessKeyKey: accesskey, secretKeyKey: secretkey}\n'
+        }
+      });
+    }
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(path)) && method === 'GET') {
       if (!this.options.artifacts || m[2] !== 'artifact-repositories') {
         return status(res, 404, 'NotFound', `configmaps "${m[2]}" not found`);
@@ -285,7 +308,10 @@ export class FakeCluster {
       });
     }
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(path)) && method === 'GET') {
-      if (!this.options.artifacts || m[2] !== 'lab-s3') {
+      const known =
+        (this.options.artifacts && m[2] === 'lab-s3') ||
+        (this.options.kfpArtifacts && m[2] === 'mlpipeline-minio-artifact');
+      if (!known) {
         return status(res, 404, 'NotFound', `secrets "${m[2]}" not found`);
       }
       const b64 = (t: string) => Buffer.from(t).toString('base64');
@@ -297,8 +323,15 @@ export class FakeCluster {
         data: { accesskey: b64('lab'), secretkey: b64('labsecret') }
       });
     }
-    if ((m = /^\/argo-artifacts\/(.+)$/.exec(path)) && method === 'GET') {
-      return this.s3Get(req, res, 'argo-artifacts', decodeURIComponent(m[1]));
+    if ((m = /^\/(argo-artifacts|mlpipeline)\/(.+)$/.exec(path)) && method === 'GET') {
+      return this.s3Get(req, res, m[1], decodeURIComponent(m[2]));
+    }
+    if (
+      (m = /^\/(argo-artifacts|mlpipeline)\/?$/.exec(path)) &&
+      method === 'GET' &&
+      url.searchParams.get('list-type') === '2'
+    ) {
+      return this.s3List(req, res, m[1], url.searchParams.get('prefix') ?? '');
     }
     if (
       (m = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]+)$/.exec(path)) &&
@@ -610,17 +643,52 @@ export class FakeCluster {
     return this.url.replace(/^http:\/\//, '');
   }
 
-  /** GetObject, path style, signed (SigV4) with the Secret's access key, answered as S3 does. */
-  private s3Get(req: IncomingMessage, res: ServerResponse, bucket: string, key: string): void {
+  /** Whether a request is signed (SigV4) with the access key the store knows; else answered as S3 does. */
+  private s3Signed(req: IncomingMessage, res: ServerResponse, key: string): boolean {
     const credential = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
     if (credential !== (this.options.s3AccessKey ?? 'lab')) {
-      return s3Error(
+      s3Error(
         res,
         403,
         'InvalidAccessKeyId',
         'The AWS Access Key Id you provided does not exist in our records.',
         key
       );
+      return false;
+    }
+    return true;
+  }
+
+  /** ListObjectsV2 (one page), path style, as S3 and moto answer it. */
+  private s3List(req: IncomingMessage, res: ServerResponse, bucket: string, prefix: string): void {
+    if (!this.s3Signed(req, res, prefix)) {
+      return;
+    }
+    const keys = [...this.objects.keys()]
+      .filter(k => k.startsWith(`${bucket}/${prefix}`))
+      .map(k => k.slice(bucket.length + 1))
+      .sort();
+    const escapeXml = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const text =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      `<Name>${bucket}</Name><Prefix>${escapeXml(prefix)}</Prefix><MaxKeys>1000</MaxKeys><KeyCount>${keys.length}</KeyCount>` +
+      '<IsTruncated>false</IsTruncated>' +
+      keys
+        .map(
+          k =>
+            `<Contents><Key>${escapeXml(k)}</Key><LastModified>2026-01-01T00:00:05.000Z</LastModified>` +
+            `<ETag>"0"</ETag><Size>${Buffer.byteLength(this.objects.get(`${bucket}/${k}`)!)}</Size><StorageClass>STANDARD</StorageClass></Contents>`
+        )
+        .join('') +
+      '</ListBucketResult>';
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  /** GetObject, path style, signed (SigV4) with the Secret's access key, answered as S3 does. */
+  private s3Get(req: IncomingMessage, res: ServerResponse, bucket: string, key: string): void {
+    if (!this.s3Signed(req, res, key)) {
+      return;
     }
     const text = this.objects.get(`${bucket}/${key}`);
     if (text === undefined) {
@@ -1047,6 +1115,16 @@ export class FakeCluster {
     };
   }
 
+  /**
+   * A KFP run as the v2beta1 API answers it (KFP 2.17): `task_details` are the run's Argo nodes, in the
+   * order of their ids: the root DAG (named after the workflow), and for each task a driver pod
+   * (`TASK-driver`), the task's DAG node (`TASK`, the step) and its executor pods (`executor`, one per
+   * attempt), with Argo's phases as KFP states (an omitted node has none: UNSPECIFIED), `child_tasks` as the
+   * children's node ids, times in whole seconds and Go's zero time for a node not finished, and no error
+   * message. A finished task's executor has uploaded its artifacts to the store under the pipeline root
+   * (`v2/artifacts/PIPELINE/RUN_ID/TASK/UUID/KEY`): its log (`executor-logs`), cell outputs and metrics,
+   * or for a failed task only its log, which ends with the step's results line.
+   */
   private kfpStatus(
     id: string,
     run: { body: Record<string, unknown>; gets: number; tasks: string[] }
@@ -1065,41 +1143,91 @@ export class FakeCluster {
       Running: 'RUNNING',
       Succeeded: 'SUCCEEDED',
       Failed: 'FAILED',
-      Omitted: 'SKIPPED'
+      Omitted: 'RUNTIME_STATE_UNSPECIFIED'
     } as const;
+    const spec = kfpSpecOf(run.body);
+    const workflow = `${spec.pipelineInfo.name}-k4x2q`;
+    const nodeId = (name: string) => `${workflow}-${fnv1a(name)}`;
+    const ZERO = '0001-01-01T00:00:00Z';
+    const node = (name: string, display: string, phase: Phase, children: string[] = []) => ({
+      run_id: id,
+      task_id: `uuid-${nodeId(name)}`,
+      display_name: display,
+      create_time: '2026-01-01T00:00:00Z',
+      start_time: '2026-01-01T00:00:00Z',
+      end_time: ['Running', 'Pending'].includes(phase) ? ZERO : '2026-01-01T00:00:05Z',
+      state: kfpState[phase],
+      execution_id: String(fnv1a(name) % 1000),
+      state_history: [{ update_time: '2026-01-01T00:00:00Z', state: kfpState[phase] }],
+      ...(children.length > 0 ? { child_tasks: children.map(c => ({ pod_name: nodeId(c) })) } : {})
+    });
+    const nodes = [
+      node(workflow, workflow, phase === 'Running' ? 'Running' : phase, [`${workflow}.root-driver`])
+    ];
+    nodes.push(node(`${workflow}.root-driver`, 'root-driver', 'Succeeded'));
+    run.tasks.forEach((t, i) => {
+      const task = states[i];
+      if (!task) {
+        return;
+      }
+      if (task.phase === 'Omitted') {
+        nodes.push(node(`${workflow}.${t}`, t, 'Omitted'));
+        return;
+      }
+      const attempts = task.attempts.map((_, n) => `${workflow}.${t}.executor(${n})`);
+      nodes.push(node(`${workflow}.${t}-driver`, `${t}-driver`, 'Succeeded', [`${workflow}.${t}`]));
+      nodes.push(node(`${workflow}.${t}`, t, task.phase, attempts));
+      task.attempts.forEach((a, n) => nodes.push(node(attempts[n], 'executor', a.phase)));
+      if (task.phase === 'Succeeded' || task.phase === 'Failed') {
+        this.kfpUpload(
+          `v2/artifacts/${spec.pipelineInfo.name}/${id}/${t}/a1b2c3d4-${i}`,
+          t,
+          task.phase,
+          i === run.tasks.length - 1
+        );
+      }
+    });
     return {
       run_id: id,
       display_name: run.body.display_name,
+      ...(run.body.experiment_id ? { experiment_id: run.body.experiment_id } : {}),
+      pipeline_spec: run.body.pipeline_spec,
+      runtime_config: run.body.runtime_config,
       state,
       created_at: '2026-01-01T00:00:00Z',
       ...(state === 'FAILED' ? { error: { code: 2, message: 'Pipeline run failed' } } : {}),
       run_details: {
-        task_details: [
-          { task_id: 'root-1', display_name: 'root', state: 'RUNNING' },
-          ...run.tasks.flatMap((t, i) => {
-            const state = states[i];
-            if (!state) {
-              return [];
-            }
-            return [
-              {
-                task_id: `t-${i}`,
-                display_name: t,
-                state: kfpState[state.phase],
-                start_time: '2026-01-01T00:00:00Z',
-                ...(['Running', 'Pending'].includes(state.phase) ? {} : { end_time: '2026-01-01T00:00:05Z' }),
-                ...(state.phase === 'Failed' ? { error: { message: 'exit status 1' } } : {}),
-                // The executor pods of its attempts, as KFP lists them.
-                child_tasks: state.attempts
-                  .filter(a => a.phase !== 'Pending')
-                  .map((_, n) => ({ task_id: `t-${i}-${n}`, pod_name: `${id.slice(0, 8)}-${t}-${n}-impl` }))
-              }
-            ];
-          })
-        ]
+        task_details: nodes.sort((a, b) => (a.task_id < b.task_id ? -1 : a.task_id > b.task_id ? 1 : 0))
       }
     };
   }
+
+  /** What KFP's launcher uploads for a finished task (only its log when the step failed). */
+  private kfpUpload(folder: string, task: string, phase: 'Succeeded' | 'Failed', last: boolean): void {
+    if (!this.options.kfpArtifacts || this.objects.has(`mlpipeline/${folder}/executor-logs`)) {
+      return;
+    }
+    const outputs = {
+      '1': [{ output_type: 'stream', name: 'stdout', text: this.options.stdout ?? `hello from ${task}\n` }]
+    };
+    let log = `${this.options.stdout ?? `hello from ${task}\n`}`;
+    if (phase === 'Failed') {
+      const error = this.options.failError ?? {};
+      log += `cellpipe: step ${task} failed: ${String(error.message ?? 'boom')}\n\ncellpipe-results: ${JSON.stringify({ error, outputs })}\n`;
+    } else {
+      this.objects.set(`mlpipeline/${folder}/cellpipe_outputs`, JSON.stringify(outputs));
+      if (last) {
+        this.objects.set(`mlpipeline/${folder}/cellpipe_metrics`, '{"accuracy": 0.9}');
+      }
+    }
+    this.objects.set(`mlpipeline/${folder}/executor-logs`, log);
+  }
+}
+
+/** The IR of a KFP run as it was created (inline, alone or beside its platform spec). */
+function kfpSpecOf(body: Record<string, unknown>): { pipelineInfo: { name: string } } {
+  const spec = body.pipeline_spec as { pipeline_spec?: unknown; pipelineInfo?: unknown };
+  return (spec.pipeline_spec ?? spec) as { pipelineInfo: { name: string } };
 }
 
 /** An Argo node status (v3.7), as the fake writes it. */

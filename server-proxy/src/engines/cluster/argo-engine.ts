@@ -7,7 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
 import { argoDocuments } from '../../../../src/core/targets/argo';
 import type { ArgoWorkflow } from '../../../../src/core/targets/argo-workflow';
-import { ArtifactStore, S3Repository, s3Store } from './artifact-store';
+import { ArtifactStore, parseJsonObject, S3Repository, s3Store } from './artifact-store';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
 import { clusterError } from './cluster-errors';
 import type { ClusterTarget } from './cluster-target';
@@ -247,19 +247,18 @@ export function argoBackend(
     },
     async results(task: string): Promise<TaskResults> {
       // Whole, from the artifact store (the outputs parameter route caps them); a missing artifact is no result.
-      const [outputs, metrics] = await Promise.all(
-        ['outputs', 'metrics'].map(a =>
-          artifact(task, a).then(
-            text => (text === undefined ? undefined : parseObject(text)),
-            (err: Error) => {
-              throw new Error(
-                `could not read the ${a} of step ${task} from the artifact store: ${err.message}`
-              );
-            }
-          )
-        )
-      );
-      return { outputs, metrics };
+      const [outputs, metrics] = await Promise.allSettled(['outputs', 'metrics'].map(a => artifact(task, a)));
+      // Both read at once; a failure is told for the first of them, in that order (the same every run).
+      const [outputsText, metricsText] = [outputs, metrics].map((read, i) => {
+        if (read.status === 'rejected') {
+          const what = i === 0 ? 'outputs' : 'metrics';
+          throw new Error(
+            `could not read the ${what} of step ${task} from the artifact store: ${(read.reason as Error).message}`
+          );
+        }
+        return read.value === undefined ? undefined : parseJsonObject(read.value);
+      });
+      return { outputs: outputsText, metrics: metricsText };
     }
   };
 }
@@ -311,8 +310,8 @@ function workflowState(
       status,
       started: node.startedAt || undefined,
       finished: node.finishedAt || undefined,
-      metrics: metrics ? parseObject(metrics) : undefined,
-      outputs: outputs ? parseObject(outputs) : undefined,
+      metrics: metrics ? parseJsonObject(metrics) : undefined,
+      outputs: outputs ? parseJsonObject(outputs) : undefined,
       cluster: podInfo(name, node, nodes)
     };
     if (status === 'queued' || (status === 'running' && latest.phase === 'Pending')) {
@@ -323,7 +322,7 @@ function workflowState(
       // "omitted: depends condition not met" for one that never started); they were cancelled.
       state.status = 'cancelled';
     } else if (status === 'failed') {
-      const stepError = error ? (parseObject(error) as StepError | undefined) : undefined;
+      const stepError = error ? (parseJsonObject(error) as StepError | undefined) : undefined;
       state.error = stepError && Object.keys(stepError).length > 0 ? stepError : undefined;
       const deadline = workflow.spec?.templates?.find(
         t => t.name === node.templateName
@@ -399,20 +398,8 @@ function escape(text: string): string {
 
 /** Whether the `error` output parameter holds a step's own error (`{}` when it has none). */
 function hasError(text: string | undefined): boolean {
-  const error = text ? parseObject(text) : undefined;
+  const error = text ? parseJsonObject(text) : undefined;
   return !!error && Object.keys(error).length > 0;
-}
-
-/** A JSON object from an output parameter; anything else (truncated, not JSON) is ignored. */
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Argo behind the one cluster-target interface: the Workflow document, created as a custom object. */
