@@ -263,6 +263,22 @@ describe('Argo runs', () => {
     expect(runsOf(o.notebookPath)).toEqual([]);
   });
 
+  it('says the account may not create workflows when the API server closes the connection on the 403', async () => {
+    // A Workflow over the 256 KiB Go's HTTP server discards unread (the lab's two-step ones are).
+    const big = { env: { NOTES: 'x'.repeat(64 * 1024) } };
+    const o = await options(
+      { workflowCreateForbidden: true },
+      { target: 'argo', namespace: 'team-a', steps: { train: big } }
+    );
+    const err = await failure(submitClusterRun(o));
+    expect(err.code).toBe('forbidden');
+    expect(err.message).toMatch(
+      /^Could not create the Argo Workflow: this account may not create workflows\.argoproj\.io in namespace "team-a"/
+    );
+    expect(fake.requests).toContainEqual('POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
+    expect(runsOf(o.notebookPath)).toEqual([]);
+  });
+
   it('tells a used-up quota (403 exceeded quota) and a name conflict (409) apart', async () => {
     const quota = await options(
       {
@@ -410,14 +426,24 @@ describe('KFP runs', () => {
   });
 
   it("brings each step's log, outputs and metrics back from KFP's artifact store", async () => {
-    const o = await options({ kfpArtifacts: true }, { target: 'kfp', namespace: 'team-a' });
+    const o = await options(
+      { kfpArtifacts: true, retryTask: 'train' },
+      { target: 'kfp', namespace: 'team-a' }
+    );
     o.endpoint = fake.url;
     const { record } = await (await submitClusterRun(o)).follow({ pollMs: 5 });
     expect(record.status).toBe('succeeded');
+    // Its pod: Argo's name for the executor node KFP lists as the step's child; retried once.
+    expect(record.steps.train.cluster).toEqual({
+      pod: expect.stringMatching(/^sales-k4x2q-system-container-impl-\d+$/),
+      retries: 1
+    });
     expect(record.warnings?.filter(w => /artifact store/.test(w)) ?? []).toEqual([]);
     const dir = join(dirname(o.notebookPath), '.cellpipe', 'runs', record.id);
     // The launcher's executor-logs, the runtime's cell outputs and metrics, as the store holds them.
+    // The log of the attempt that succeeded (executor-logs-1), not the first one's.
     expect(readFileSync(join(dir, 'logs', 'train.log'), 'utf8')).toBe('hello from train\n');
+    expect(readFileSync(join(dir, 'logs', 'load_data.log'), 'utf8')).toBe('hello from load-data\n'); // the task's folder: its cluster name
     expect(JSON.parse(readFileSync(join(dir, 'steps', 'train', 'outputs.json'), 'utf8'))).toEqual({
       '1': [{ output_type: 'stream', name: 'stdout', text: 'hello from train\n' }]
     });

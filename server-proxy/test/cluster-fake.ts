@@ -32,6 +32,13 @@ export interface FakeOptions {
   forbidden?: string[];
   /** Answer a Workflow create with this status (403 quota, 409, 422) and message. */
   workflowCreate?: { code: number; reason: string; message: string };
+  /**
+   * The account may not create Workflows (everything else it may do): RBAC refuses the create before the
+   * body is read, and the lab's API server (Go's HTTP server) then closes the connection on a body larger
+   * than 256 KiB, which is every Workflow with its programs inline, so the client sees a reset rather than
+   * the 403. A SelfSubjectAccessReview answers `allowed: false`.
+   */
+  workflowCreateForbidden?: boolean;
   /** The step (task) that fails in Argo/KFP runs. */
   failTask?: string;
   /** Argo: the failed task's node message (default as for a non-zero exit: "main: Error (exit code 1)"). */
@@ -448,12 +455,30 @@ export class FakeCluster {
       this.advance(snap);
       return json(res, 200, this.view(snap));
     }
+    if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') {
+      const a = body.spec.resourceAttributes;
+      const denied =
+        this.options.workflowCreateForbidden && a.resource === 'workflows' && a.verb === 'create';
+      return json(res, 201, { ...body, status: { allowed: !denied } });
+    }
     // Argo Workflows as custom objects.
     if ((m = /^\/apis\/argoproj.io\/v1alpha1\/namespaces\/([^/]+)\/workflows(?:\/([^/]+))?$/.exec(path))) {
       if (method === 'POST') {
         const c = this.options.workflowCreate;
         if (c) {
           return status(res, c.code, c.reason, c.message);
+        }
+        if (this.options.workflowCreateForbidden) {
+          if (Buffer.byteLength(JSON.stringify(body)) > 256 * 1024) {
+            return void req.socket.destroy();
+          }
+          return status(
+            res,
+            403,
+            'Forbidden',
+            `workflows.argoproj.io is forbidden: User "system:serviceaccount:${m[1]}:default-editor" cannot ` +
+              `create resource "workflows" in API group "argoproj.io" in the namespace "${m[1]}"`
+          );
         }
         const name = `${body.metadata.generateName}x7k2p`;
         const wf = this.store('workflows', {
@@ -1116,14 +1141,14 @@ export class FakeCluster {
   }
 
   /**
-   * A KFP run as the v2beta1 API answers it (KFP 2.17): `task_details` are the run's Argo nodes, in the
-   * order of their ids: the root DAG (named after the workflow), and for each task a driver pod
-   * (`TASK-driver`), the task's DAG node (`TASK`, the step) and its executor pods (`executor`, one per
-   * attempt), with Argo's phases as KFP states (an omitted node has none: UNSPECIFIED), `child_tasks` as the
-   * children's node ids, times in whole seconds and Go's zero time for a node not finished, and no error
-   * message. A finished task's executor has uploaded its artifacts to the store under the pipeline root
-   * (`v2/artifacts/PIPELINE/RUN_ID/TASK/UUID/KEY`): its log (`executor-logs`), cell outputs and metrics,
-   * or for a failed task only its log, which ends with the step's results line.
+   * A KFP run as the v2beta1 API answers it (KFP 2.17, as the lab's backend did): `task_details` are the
+   * run's Argo nodes, in the order of their (random) task ids: the workflow, `root-driver`, the `root` DAG,
+   * and for each task its driver pod (`TASK-driver`), the task's DAG node (`TASK`, the step) and its
+   * executor pods (`executor`, one per attempt), plus a nameless record of the driver's execution (only an
+   * `execution_id`). States are Argo's phases (an omitted node has none: UNSPECIFIED), `child_tasks` the
+   * children's node ids, times in whole seconds with Go's zero time for a node not finished, and there is no
+   * error message. A finished task's launcher has uploaded its files under the pipeline root
+   * (`v2/artifacts/PIPELINE/RUN_ID/TASK/UUID/KEY`, see kfpUpload).
    */
   private kfpStatus(
     id: string,
@@ -1157,32 +1182,46 @@ export class FakeCluster {
       start_time: '2026-01-01T00:00:00Z',
       end_time: ['Running', 'Pending'].includes(phase) ? ZERO : '2026-01-01T00:00:05Z',
       state: kfpState[phase],
-      execution_id: String(fnv1a(name) % 1000),
       state_history: [{ update_time: '2026-01-01T00:00:00Z', state: kfpState[phase] }],
       ...(children.length > 0 ? { child_tasks: children.map(c => ({ pod_name: nodeId(c) })) } : {})
     });
-    const nodes = [
-      node(workflow, workflow, phase === 'Running' ? 'Running' : phase, [`${workflow}.root-driver`])
+    const running = phase === 'Running' ? 'Running' : phase;
+    const first = run.tasks.length > 0 ? [`${workflow}.root.${run.tasks[0]}-driver`] : [];
+    // The workflow, its root driver and root DAG, as the lab's KFP 2.17 listed them.
+    const nodes: Record<string, unknown>[] = [
+      node(workflow, workflow, running, [`${workflow}.root-driver`]),
+      node(`${workflow}.root-driver`, 'root-driver', 'Succeeded', [`${workflow}.root`]),
+      node(`${workflow}.root`, 'root', running, first)
     ];
-    nodes.push(node(`${workflow}.root-driver`, 'root-driver', 'Succeeded'));
     run.tasks.forEach((t, i) => {
       const task = states[i];
       if (!task) {
         return;
       }
+      const base = `${workflow}.root.${t}`;
       if (task.phase === 'Omitted') {
-        nodes.push(node(`${workflow}.${t}`, t, 'Omitted'));
+        nodes.push(node(base, t, 'Omitted'));
         return;
       }
-      const attempts = task.attempts.map((_, n) => `${workflow}.${t}.executor(${n})`);
-      nodes.push(node(`${workflow}.${t}-driver`, `${t}-driver`, 'Succeeded', [`${workflow}.${t}`]));
-      nodes.push(node(`${workflow}.${t}`, t, task.phase, attempts));
+      const attempts = task.attempts.map((_, n) => `${base}.executor(${n})`);
+      nodes.push(node(`${base}-driver`, `${t}-driver`, 'Succeeded', [base]));
+      nodes.push(node(base, t, task.phase, attempts));
       task.attempts.forEach((a, n) => nodes.push(node(attempts[n], 'executor', a.phase)));
+      // The driver's own record of the execution: no name, no state, its MLMD execution id.
+      nodes.push({
+        run_id: id,
+        task_id: `uuid-${nodeId(`${base}.execution`)}`,
+        create_time: '2026-01-01T00:00:01Z',
+        start_time: '2026-01-01T00:00:01Z',
+        end_time: '2026-01-01T00:00:02Z',
+        execution_id: String(10 + i)
+      });
       if (task.phase === 'Succeeded' || task.phase === 'Failed') {
         this.kfpUpload(
-          `v2/artifacts/${spec.pipelineInfo.name}/${id}/${t}/a1b2c3d4-${i}`,
+          `v2/artifacts/${spec.pipelineInfo.name}/${id}/${t}/a1b2c3d4-000${i}`,
           t,
           task.phase,
+          task.attempts.length,
           i === run.tasks.length - 1
         );
       }
@@ -1193,34 +1232,49 @@ export class FakeCluster {
       ...(run.body.experiment_id ? { experiment_id: run.body.experiment_id } : {}),
       pipeline_spec: run.body.pipeline_spec,
       runtime_config: run.body.runtime_config,
+      storage_state: 'AVAILABLE',
       state,
       created_at: '2026-01-01T00:00:00Z',
+      ...(['SUCCEEDED', 'FAILED'].includes(state) ? { finished_at: '2026-01-01T00:01:00Z' } : {}),
       ...(state === 'FAILED' ? { error: { code: 2, message: 'Pipeline run failed' } } : {}),
       run_details: {
-        task_details: nodes.sort((a, b) => (a.task_id < b.task_id ? -1 : a.task_id > b.task_id ? 1 : 0))
+        task_details: nodes.sort((a, b) => String(a.task_id).localeCompare(String(b.task_id)))
       }
     };
   }
 
-  /** What KFP's launcher uploads for a finished task (only its log when the step failed). */
-  private kfpUpload(folder: string, task: string, phase: 'Succeeded' | 'Failed', last: boolean): void {
-    if (!this.options.kfpArtifacts || this.objects.has(`mlpipeline/${folder}/executor-logs`)) {
+  /**
+   * What KFP's launcher uploads for a finished task: the log of each attempt (`executor-logs-N`, as the
+   * driver names them even without retries), and the outputs and metrics; of a failed step only the logs.
+   */
+  private kfpUpload(
+    folder: string,
+    task: string,
+    phase: 'Succeeded' | 'Failed',
+    attempts: number,
+    last: boolean
+  ): void {
+    if (!this.options.kfpArtifacts || this.objects.has(`mlpipeline/${folder}/executor-logs-0`)) {
       return;
     }
-    const outputs = {
-      '1': [{ output_type: 'stream', name: 'stdout', text: this.options.stdout ?? `hello from ${task}\n` }]
-    };
-    let log = `${this.options.stdout ?? `hello from ${task}\n`}`;
+    const printed = this.options.stdout ?? `hello from ${task}\n`;
+    const outputs = { '1': [{ output_type: 'stream', name: 'stdout', text: printed }] };
+    for (let n = 0; n < attempts - 1; n++) {
+      this.objects.set(`mlpipeline/${folder}/executor-logs-${n}`, `attempt ${n} of ${task}\n`);
+    }
+    let log = printed;
     if (phase === 'Failed') {
       const error = this.options.failError ?? {};
-      log += `cellpipe: step ${task} failed: ${String(error.message ?? 'boom')}\n\ncellpipe-results: ${JSON.stringify({ error, outputs })}\n`;
+      log +=
+        `cellpipe: step ${task} failed: ${String(error.message ?? 'boom')}\n\n` +
+        `cellpipe-results: ${JSON.stringify({ error, outputs })}\n`;
     } else {
       this.objects.set(`mlpipeline/${folder}/cellpipe_outputs`, JSON.stringify(outputs));
       if (last) {
         this.objects.set(`mlpipeline/${folder}/cellpipe_metrics`, '{"accuracy": 0.9}');
       }
     }
-    this.objects.set(`mlpipeline/${folder}/executor-logs`, log);
+    this.objects.set(`mlpipeline/${folder}/executor-logs-${attempts - 1}`, log);
   }
 }
 

@@ -3,13 +3,13 @@
  * back (DAG task `displayName` = the step's cluster name), stop it with `spec.shutdown: Terminate`, and
  * read a step's log from its pod (container `main`).
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import { AuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
 import { argoDocuments } from '../../../../src/core/targets/argo';
 import type { ArgoWorkflow } from '../../../../src/core/targets/argo-workflow';
 import { ArtifactStore, parseJsonObject, S3Repository, s3Store } from './artifact-store';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
-import { clusterError } from './cluster-errors';
+import { ClusterError, clusterError, networkCode } from './cluster-errors';
 import type { ClusterTarget } from './cluster-target';
 import type { KubeClients } from './kube-client';
 import { failureMessage, StepError, waitingReason } from './step-messages';
@@ -122,13 +122,40 @@ export async function submitWorkflow(
     }
     return { name };
   } catch (err) {
-    throw clusterError(err, {
+    const attempt = {
       action: 'create the Argo Workflow',
       namespace,
       server: kube.server,
       service: 'Kubernetes'
-    });
+    };
+    // The API server refuses an account that may not create workflows before it reads the request, and
+    // closes the connection on a body as large as a Workflow (its programs inline): the client sees a
+    // reset, not the 403. Ask the server what the account may do, and say that instead.
+    if (/^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/.test(networkCode(err) ?? '')) {
+      const allowed = await mayCreateWorkflows(kube, namespace).catch(() => undefined);
+      if (allowed === false) {
+        throw new ClusterError(
+          'forbidden',
+          `Could not ${attempt.action}: this account may not create ${PLURAL}.${GROUP} in namespace ` +
+            `"${namespace}" (the API server's access review says so). Ask your cluster admin for a role ` +
+            'binding that allows it (the RBAC cellpipe needs is in its README), or submit to a namespace where you may.'
+        );
+      }
+    }
+    throw clusterError(err, attempt);
   }
+}
+
+/** A SelfSubjectAccessReview: whether the account may create Workflows in the namespace. */
+async function mayCreateWorkflows(kube: KubeClients, namespace: string): Promise<boolean | undefined> {
+  const review = await kube.config.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+    body: {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { group: GROUP, resource: PLURAL, verb: 'create', namespace } }
+    }
+  });
+  return review.status?.allowed;
 }
 
 export function argoBackend(
