@@ -175,7 +175,7 @@ def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path):
     assert sorted(os.listdir(artifacts / "load" / "data")) == ["data.json", "data.pkl"]
     # The cell outputs, whole, as cellpipe reads them back from KFP's store.
     [stream] = [o for cell in json.loads((artifacts / "report" / "cellpipe_outputs").read_text()).values() for o in cell]
-    assert stream["text"] == "x False [1, 2] {'a': 1}\n"
+    assert stream["text"] == "x True [1, 2] {'a': 1}\n"
     assert json.loads((artifacts / "train" / "cellpipe_metrics").read_text()) == {"score": 4.0}
     page = (artifacts / "report" / "step_outputs").read_text()  # the KFP UI's view of the step's outputs
     assert page.startswith("<!DOCTYPE html>") and "<h2>Step report</h2>" in page and "<pre>" in page

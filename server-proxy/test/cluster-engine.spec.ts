@@ -487,6 +487,38 @@ describe('KFP runs', () => {
     expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
   });
 
+  it('ends the steps as the run did when its task details stopped moving (Argo compressed the nodes)', async () => {
+    const o = await options(
+      { kfpArtifacts: true, kfpNodesFrozenAt: 2 },
+      { target: 'kfp', namespace: 'team-a' }
+    );
+    o.endpoint = fake.url;
+    const { record } = await (await submitClusterRun(o)).follow({ pollMs: 5 });
+    expect(record.status).toBe('succeeded');
+    expect(record.order.map(s => record.steps[s].status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(record.metrics).toEqual({ accuracy: 0.9 });
+    const dir = join(dirname(o.notebookPath), '.cellpipe', 'runs', record.id);
+    expect(readFileSync(join(dir, 'logs', 'evaluate.log'), 'utf8')).toBe('hello from evaluate\n');
+  });
+
+  it('tells which step failed from the store when the task details stopped moving', async () => {
+    const o = await options(
+      {
+        kfpArtifacts: true,
+        kfpNodesFrozenAt: 2,
+        failTask: 'train',
+        failError: { cell: 2, line: 1, message: 'boom' }
+      },
+      { target: 'kfp', namespace: 'team-a' }
+    );
+    o.endpoint = fake.url;
+    const { record } = await (await submitClusterRun(o)).follow({ pollMs: 5 });
+    expect(record.status).toBe('failed');
+    expect(record.steps.load_data.status).toBe('succeeded');
+    expect(record.steps.train.error).toEqual({ message: 'Step train failed: boom', cell: 2, line: 1 });
+    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+  });
+
   it('follows a failed KFP run', async () => {
     const o = await options(
       { failTask: 'load-data' },

@@ -72,6 +72,12 @@ export interface FakeOptions {
    * this server's S3 (Secret `mlpipeline-minio-artifact`), and finished tasks' artifacts are there.
    */
   kfpArtifacts?: boolean;
+  /**
+   * KFP: the run's task details stop changing after this many GETs while the run goes on to its end, as
+   * KFP 2.17 does once Argo replaces a large Workflow's `status.nodes` with `compressedNodes`. The
+   * launcher still uploads every finished task's files.
+   */
+  kfpNodesFrozenAt?: number;
   /** KFP create-run answer instead of 200. */
   kfpCreate?: { code: number; message: string };
   /** How many GETs (or watch ticks) a run/workflow stays at each stage (default 1). */
@@ -1154,7 +1160,12 @@ export class FakeCluster {
     id: string,
     run: { body: Record<string, unknown>; gets: number; tasks: string[] }
   ): unknown {
-    const { phase, states } = this.progress(run.tasks, run.gets - 1);
+    const { phase, states: real } = this.progress(run.tasks, run.gets - 1);
+    // The nodes as KFP last saw them: they stop moving once Argo compresses the node status.
+    const { phase: nodesPhase, states } = this.progress(
+      run.tasks,
+      Math.min(run.gets - 1, this.options.kfpNodesFrozenAt ?? Infinity)
+    );
     const state =
       run.gets <= 1
         ? 'PENDING'
@@ -1185,7 +1196,7 @@ export class FakeCluster {
       state_history: [{ update_time: '2026-01-01T00:00:00Z', state: kfpState[phase] }],
       ...(children.length > 0 ? { child_tasks: children.map(c => ({ pod_name: nodeId(c) })) } : {})
     });
-    const running = phase === 'Running' ? 'Running' : phase;
+    const running = nodesPhase === 'Running' || phase === 'Running' ? 'Running' : phase;
     const first = run.tasks.length > 0 ? [`${workflow}.root.${run.tasks[0]}-driver`] : [];
     // The workflow, its root driver and root DAG, as the lab's KFP 2.17 listed them.
     const nodes: Record<string, unknown>[] = [
@@ -1216,7 +1227,11 @@ export class FakeCluster {
         end_time: '2026-01-01T00:00:02Z',
         execution_id: String(10 + i)
       });
-      if (task.phase === 'Succeeded' || task.phase === 'Failed') {
+    });
+    // What the launchers uploaded, as the run really went (the task details may lag).
+    run.tasks.forEach((t, i) => {
+      const task = real[i];
+      if (task && (task.phase === 'Succeeded' || task.phase === 'Failed')) {
         this.kfpUpload(
           `v2/artifacts/${spec.pipelineInfo.name}/${id}/${t}/a1b2c3d4-000${i}`,
           t,

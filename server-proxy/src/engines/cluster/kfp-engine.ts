@@ -116,6 +116,38 @@ export function kfpBackend(
     const s = await runStore();
     return { s, objects: await s.store.list(`${s.runPrefix}${task}/`) };
   };
+  /**
+   * A run that ended while some of its steps still look unfinished: KFP 2.17 builds `task_details` from
+   * the Workflow's `status.nodes`, which Argo replaces with `compressedNodes` once the Workflow is large
+   * (a few steps with their programs inline), so the tasks stop moving while the run's state still does.
+   * A run succeeds only when every step did; otherwise what each step left in the store says how it ended
+   * (its cell outputs: it succeeded; the results line of its log: it failed, with its error).
+   */
+  const settleStale = async (states: Map<string, TaskState>, run: KfpRun) => {
+    const finished = timeOf(run.finished_at);
+    for (const task of steps.keys()) {
+      const known = states.get(task);
+      if (known && !['queued', 'running'].includes(known.status)) {
+        continue;
+      }
+      let ended: TaskState['status'] | undefined = run.state === 'SUCCEEDED' ? 'succeeded' : undefined;
+      if (!ended && access) {
+        const objects = await taskObjects(task).then(
+          found => found.objects,
+          () => []
+        );
+        const log = latestArtifact(objects, LOG_ARTIFACT) ? await taskLog(task) : undefined;
+        ended = latestArtifact(objects, CELL_OUTPUTS_KEY)
+          ? 'succeeded'
+          : log && 'results' in log && log.results
+            ? 'failed'
+            : undefined;
+      }
+      if (ended) {
+        states.set(task, { ...known, status: ended, finished: known?.finished ?? finished });
+      }
+    }
+  };
   return {
     kind: 'kfp',
     async poll(): Promise<ClusterPoll> {
@@ -153,6 +185,9 @@ export function kfpBackend(
             : state === 'CANCELED'
               ? 'cancelled'
               : 'running';
+      if (status !== 'running') {
+        await settleStale(states, run);
+      }
       return { status, message: run.error?.message, tasks: states };
     },
     cancel: () => client.terminateRun(runId),
