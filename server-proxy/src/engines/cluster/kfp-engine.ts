@@ -209,7 +209,8 @@ export function kfpBackend(
         found = await taskObjects(task);
       } catch (err) {
         throw new Error(
-          `could not read the outputs of step ${task} from KFP's artifact store: ${(err as Error).message}`
+          `could not read the outputs of step ${task} from KFP's artifact store: ${(err as Error).message}`,
+          { cause: err }
         );
       }
       const read = async (name: string) => {
@@ -221,7 +222,8 @@ export function kfpBackend(
           return parseJsonObject(await found.s.store.read(object.key));
         } catch (err) {
           throw new Error(
-            `could not read the ${name} of step ${task} from KFP's artifact store: ${(err as Error).message}`
+            `could not read the ${name} of step ${task} from KFP's artifact store: ${(err as Error).message}`,
+            { cause: err }
           );
         }
       };
