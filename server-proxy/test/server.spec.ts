@@ -152,13 +152,15 @@ describe('cellpipe server', () => {
       expect(log.text).toMatch(/pi is about/);
 
       stream.destroy();
-      const statuses = events
+      const ofRun = events
         .join('')
         .split('\n')
         .filter(l => l.startsWith('data: '))
         .map(l => JSON.parse(l.slice(6)))
-        .filter(e => e.run === run)
-        .map(e => `${e.step ?? 'run'}:${e.status}`);
+        .filter(e => e.run === run);
+      // Events name the notebook as requests do (under the root), so a page can tell whose run it is.
+      expect(new Set(ofRun.map(e => e.notebook))).toEqual(new Set(['mc.ipynb']));
+      const statuses = ofRun.map(e => `${e.step ?? 'run'}:${e.status}`);
       expect(statuses[0]).toBe('run:running');
       expect(statuses).toContain('estimate:succeeded');
       expect(statuses[statuses.length - 1]).toBe('run:succeeded');

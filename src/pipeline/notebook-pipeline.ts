@@ -12,6 +12,7 @@ import type { PipelineAnalysis } from '../core/pipeline';
 import { runRefusal } from '../core/runs/refusal';
 import type { ClusterAccess } from '../core/runs/run-record';
 import { RunsModel } from '../run/runs-model';
+import { SweepsModel } from '../sweep/sweeps-model';
 import type { INotebookPipeline, RunSelection } from '../tokens';
 import { CompileModel } from './compile-model';
 import { PipelineModel } from './pipeline-model';
@@ -33,6 +34,7 @@ export class NotebookPipeline implements INotebookPipeline {
       analyser
     });
     this.runs = new RunsModel(context.path);
+    this.sweeps = new SweepsModel(() => this.path);
     this.compiler = new CompileModel(
       () => this.path,
       () => this.content(),
@@ -45,6 +47,8 @@ export class NotebookPipeline implements INotebookPipeline {
 
   readonly pipeline: PipelineModel;
   readonly runs: RunsModel;
+  /** The notebook's parameter sweeps. */
+  readonly sweeps: SweepsModel;
   /** Downloading the cluster YAML and uploading it to KFP. */
   readonly compiler: CompileModel;
 
@@ -166,6 +170,7 @@ export class NotebookPipeline implements INotebookPipeline {
       this._disposed = true;
       this.pipeline.dispose();
       this.runs.dispose();
+      this.sweeps.dispose();
       Signal.clearData(this);
     }
   }

@@ -63,6 +63,7 @@ export class PipelineTracker implements IPipelineTracker {
       pipeline.runs.parallel = this._parallelism;
       pipeline.pipeline.defaultTarget = this._defaultTarget;
       void pipeline.runs.refresh();
+      void pipeline.sweeps.refresh();
     });
     panel.disposed.connect(() => {
       this._pipelines.delete(panel);

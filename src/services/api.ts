@@ -19,6 +19,7 @@ import type {
   StartRunRequest,
   StepRecord
 } from '../core/runs/run-record';
+import type { SweepRecord } from '../core/sweeps/sweep-record';
 
 /** jupyter-server-proxy serves the cellpipe server under this prefix. */
 const PREFIX = 'cellpipe';
@@ -118,6 +119,36 @@ export function getRun(notebook: string, run: string): Promise<RunRecord> {
 
 export function cancelRun(run: string): Promise<unknown> {
   return requestApi(`api/runs/${encodeURIComponent(run)}/cancel`, { method: 'POST', body: '{}' });
+}
+
+// --- sweeps ----------------------------------------------------------------
+
+export interface StartSweepRequest {
+  notebook: string;
+  /** The live notebook (nbformat JSON). */
+  content?: unknown;
+  /** `NAME=V1,V2` or `NAME=MIN..MAX[:log]`, one per swept parameter. */
+  params: string[];
+  random?: number;
+  maxParallel?: number;
+  /** `METRIC:max|min` */
+  objective?: string;
+}
+
+export function startSweep(request: StartSweepRequest): Promise<{ sweep: string; record: SweepRecord }> {
+  return requestApi('api/sweeps', { method: 'POST', body: JSON.stringify(request) });
+}
+
+export function listSweeps(notebook: string): Promise<{ sweeps: SweepRecord[] }> {
+  return requestApi(`api/sweeps?notebook=${encodeURIComponent(notebook)}`);
+}
+
+export function getSweep(notebook: string, sweep: string): Promise<SweepRecord> {
+  return requestApi(`api/sweeps/${encodeURIComponent(sweep)}?notebook=${encodeURIComponent(notebook)}`);
+}
+
+export function cancelSweep(sweep: string): Promise<unknown> {
+  return requestApi(`api/sweeps/${encodeURIComponent(sweep)}/cancel`, { method: 'POST', body: '{}' });
 }
 
 export interface StepDetail extends StepRecord {

@@ -36,6 +36,7 @@ export class SidebarModel {
     if (session) {
       session.pipeline.changed.connect(this._onPipelineChanged, this);
       session.runs.changed.connect(this._emit, this);
+      session.sweeps.changed.connect(this._emit, this);
       session.compiler.changed.connect(this._emit, this);
       session.selectionChanged.connect(this._emit, this);
       session.panel.content.activeCellChanged.connect(this._onActiveCell, this);
@@ -100,6 +101,7 @@ export class SidebarModel {
     if (old && !old.isDisposed) {
       old.pipeline.changed.disconnect(this._onPipelineChanged, this);
       old.runs.changed.disconnect(this._emit, this);
+      old.sweeps.changed.disconnect(this._emit, this);
       old.compiler.changed.disconnect(this._emit, this);
       old.selectionChanged.disconnect(this._emit, this);
       old.panel.content.activeCellChanged.disconnect(this._onActiveCell, this);

@@ -9,6 +9,7 @@ import { PipelineSection } from './pipeline-section';
 import { RunSection } from './run-section';
 import { RunsSection } from './runs-section';
 import { StepSection } from './step-section';
+import { SweepSection } from './sweep-section';
 
 function SidebarView(props: { model: SidebarModel; trans: TranslationBundle }): JSX.Element {
   const { model, trans } = props;
@@ -67,6 +68,7 @@ function SidebarView(props: { model: SidebarModel; trans: TranslationBundle }): 
           <DiagnosticsSection session={session} trans={trans} />
           <PipelineSection session={session} cluster={model.cluster} trans={trans} />
           <RunsSection session={session} trans={trans} />
+          <SweepSection session={session} trans={trans} />
         </>
       )}
     </div>

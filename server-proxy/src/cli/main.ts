@@ -10,6 +10,7 @@ import { runCommand } from './run';
 import { UsageError } from './pipeline-input';
 import { logsCommand, runsCommand } from './runs';
 import { submitCommand, SubmitOptions } from './submit';
+import { SweepCliOptions, sweepCommand } from './sweep';
 
 /** Exit status for unusable input (not a notebook, unreadable file). */
 const USAGE_ERROR = 2;
@@ -81,6 +82,32 @@ export async function main(argv: string[]): Promise<number> {
         status = await runCommand(notebook, options);
       }
     );
+
+  program
+    .command('sweep')
+    .description(
+      'Run the pipeline once per combination of parameter values (grid or random search); steps that read ' +
+        'no swept parameter run once for all trials.'
+    )
+    .argument('<notebook>', 'path to an .ipynb file')
+    .option(
+      '--param <NAME=V1,V2|NAME=MIN..MAX[:log]>',
+      'values of a swept parameter (repeatable); a range is for --random',
+      collect,
+      []
+    )
+    .option('--random <n>', 'random search: this many trials drawn from the values and ranges')
+    .option('--seed <n>', 'random search: the seed of the draws (default 0: the same trials each time)')
+    .option('--max-parallel <k>', 'trials running at once (default 1)')
+    .option('--objective <METRIC:max|min>', 'the pipeline metric that ranks the trials')
+    .option('--target <target>', 'where the trials run (local)')
+    .option('--python <path>', "the Python that runs the steps (default: the notebook kernel spec's Python)")
+    .option('--parallel <n>', 'how many steps of one trial may run at once (default: the number of cores)')
+    .option('--no-cache', 'the first trial runs every step (the others still share its shared steps)')
+    .option('--json', 'print the sweep record as one JSON object')
+    .action(async (notebook: string, options: SweepCliOptions) => {
+      status = await sweepCommand(notebook, options);
+    });
 
   program
     .command('submit')

@@ -69,6 +69,20 @@ export class RunService {
   }
 
   async start(notebookPath: string, notebook: NotebookData, request: StartRequest): Promise<{ run: string }> {
+    const { record } = await this.startTracked(notebookPath, notebook, request);
+    return { run: record.id };
+  }
+
+  /**
+   * Starts a run this server owns (live events, cancellable) and returns its record with the promise of
+   * its final one; `onRun` hears of the record each time a step changes (a sweep follows its trials so).
+   */
+  async startTracked(
+    notebookPath: string,
+    notebook: NotebookData,
+    request: StartRequest,
+    onRun?: (run: RunRecord) => void
+  ): Promise<{ record: RunRecord; done: Promise<RunRecord> }> {
     await this.adopt(notebookPath).catch(err =>
       serverLog(`cellpipe server: could not take over orphaned runs: ${String(err)}`)
     );
@@ -89,7 +103,10 @@ export class RunService {
         owner: 'server',
         signal: controller.signal,
         onStarted: record => this.begin(notebookPath, record, controller),
-        onStep: (step, run) => this.stepEvent(notebookPath, run.id, step, run.steps[step]),
+        onStep: (step, run) => {
+          this.stepEvent(notebookPath, run.id, step, run.steps[step]);
+          onRun?.(run);
+        },
         cluster: () => this.clusterConnection(request.connection),
         access: request.connection,
         pollMs: this.options.clusterPollMs
@@ -112,7 +129,7 @@ export class RunService {
             })
             .then(r => r.record);
     this.track(notebookPath, started.record, controller, done);
-    return { run: id };
+    return { record: started.record, done };
   }
 
   /**

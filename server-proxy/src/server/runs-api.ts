@@ -4,7 +4,7 @@
  */
 import { createReadStream, realpathSync } from 'fs';
 import { readFile, stat } from 'fs/promises';
-import { basename, join } from 'path';
+import { basename, join, relative, sep } from 'path';
 import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
 import type { NotebookData } from '../../../src/core/notebook/model';
 import type { ClusterAccess, RunEvent, RunRecord } from '../../../src/core/runs/run-record';
@@ -149,9 +149,12 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
         Connection: 'keep-alive'
       });
       ctx.res.write(': cellpipe events\n\n');
+      // The frontend knows notebooks by their path under the root, as it names them in requests.
+      const realRoot = realpathSync(root);
       const send = (event: RunEvent) => {
         if (!ctx.res.destroyed) {
-          ctx.res.write(`data: ${JSON.stringify(event)}\n\n`);
+          const notebook = relative(realRoot, event.notebook).split(sep).join('/');
+          ctx.res.write(`data: ${JSON.stringify({ ...event, notebook })}\n\n`);
         }
       };
       // Proxies close quiet connections; a comment line keeps this one open.

@@ -11,15 +11,22 @@
  * from the store after the run (`dropChangedObjects`).
  */
 import { createHash, randomBytes } from 'crypto';
-import { createReadStream, createWriteStream } from 'fs';
-import { Transform } from 'stream';
-import { pipeline } from 'stream/promises';
-import { link, mkdir, readdir, readFile, rename, rm, stat } from 'fs/promises';
+import { createReadStream, Dirent, linkSync, mkdirSync, readdirSync, Stats, statSync } from 'fs';
+import { copyFile, mkdir, readFile, rename, rm, stat } from 'fs/promises';
 import { dirname, join, relative, sep } from 'path';
+import { setImmediate as nextTurn } from 'timers/promises';
 import { writeJsonAtomic } from '../../atomic-file';
 
-/** Files snapshotted at once. */
+/** New or changed files copied into the store at once. */
 const IN_FLIGHT = 16;
+
+/**
+ * Files looked at between two turns of the event loop. Their stat and link
+ * calls are synchronous: each costs microseconds, a thread-pool round trip
+ * costs more than the call, and a second snapshot is nearly all such calls.
+ * Batches keep a workspace of many files from stalling the server.
+ */
+const BATCH = 512;
 
 export interface Manifest {
   /** SHA-256 over the sorted (path, file hash) pairs: the identity of the workspace. */
@@ -56,17 +63,31 @@ const SKIPPED_DIRS = new Set([
   'venv'
 ]);
 
-async function* walk(dir: string): AsyncGenerator<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+function walk(dir: string, into: string[]): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    // A folder removed while the workspace is walked holds nothing to snapshot.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return;
+    }
+    throw error;
+  }
+  for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (!SKIPPED_DIRS.has(entry.name)) {
-        yield* walk(path);
+        walk(path, into);
       }
     } else if (entry.isFile()) {
-      yield path;
+      into.push(path);
     }
   }
+}
+
+function statIfThere(path: string): Stats | null {
+  return statSync(path, { throwIfNoEntry: false }) ?? null;
 }
 
 export class ObjectStore {
@@ -76,36 +97,24 @@ export class ObjectStore {
     return join(this.root, hash.slice(0, 2), hash);
   }
 
-  /** The object's size and mtime, or null when the store does not have it. */
-  async statObject(hash: string): Promise<{ size: number; mtimeMs: number } | null> {
-    try {
-      const s = await stat(this.path(hash));
-      return { size: s.size, mtimeMs: s.mtimeMs };
-    } catch {
-      return null;
-    }
-  }
-
-  /** Copies a file in while hashing it (one read); returns the hash of what was copied. */
+  /**
+   * Copies a file in and returns the hash of what was copied. The copy is
+   * made by the kernel (copy_file_range; a reflink where the file system has
+   * them) and the hash is taken of the copy, so the name always says what
+   * the object holds even if the user's file changes meanwhile.
+   */
   async add(file: string): Promise<{ hash: string; size: number }> {
     await mkdir(this.root, { recursive: true });
     const tmp = join(this.root, `.tmp-${randomBytes(6).toString('hex')}`);
-    const hash = createHash('sha256');
-    let size = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      }
-    });
     try {
-      // Large chunks: hashing and copying are bound by per-chunk overhead at the default 64 KiB.
-      await pipeline(
-        createReadStream(file, { highWaterMark: CHUNK }),
-        tap,
-        createWriteStream(tmp, { highWaterMark: CHUNK })
-      );
+      await copyFile(file, tmp);
+      const hash = createHash('sha256');
+      let size = 0;
+      // Large chunks: hashing is bound by per-chunk overhead at the default 64 KiB.
+      for await (const chunk of createReadStream(tmp, { highWaterMark: CHUNK })) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
       const digest = hash.digest('hex');
       const target = this.path(digest);
       await mkdir(dirname(target), { recursive: true });
@@ -143,62 +152,62 @@ export async function takeSnapshot(
   const next: Record<string, IndexEntry> = {};
   const files: Record<string, string> = {};
   const objects = new Map<string, { size: number; mtimeMs: number }>();
+  const made = new Set<string>();
+  const place = (key: string, hash: string, object: Stats) => {
+    files[key] = hash;
+    if (workdir) {
+      const target = join(workdir, ...key.split('/'));
+      const dir = dirname(target);
+      if (!made.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        made.add(dir);
+      }
+      linkSync(store.path(hash), target);
+      objects.set(hash, { size: object.size, mtimeMs: object.mtimeMs });
+    }
+  };
   if (workdir) {
-    await mkdir(workdir, { recursive: true });
+    mkdirSync(workdir, { recursive: true });
+  }
+  const paths: string[] = [];
+  walk(folder, paths);
+  // Known files cost a stat and a link; the others are copied in afterwards, several at once.
+  const toAdd: { key: string; path: string; s: Stats }[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    if (i > 0 && i % BATCH === 0) {
+      await nextTurn();
+    }
+    const key = relative(folder, paths[i]).split(sep).join('/');
+    const s = exclude.includes(key) ? null : statIfThere(paths[i]);
+    if (!s) {
+      continue;
+    }
+    const known = index[key];
+    const object =
+      known && known.size === s.size && known.mtimeMs === s.mtimeMs && known.ino === s.ino
+        ? statIfThere(store.path(known.hash))
+        : null;
+    if (known && object) {
+      next[key] = known;
+      place(key, known.hash, object);
+    } else {
+      toAdd.push({ key, path: paths[i], s });
+    }
   }
   let copied = 0;
   let bytesCopied = 0;
-  const made = new Map<string, Promise<unknown>>();
-  const ensureDir = (dir: string) => {
-    let done = made.get(dir);
-    if (!done) {
-      done = mkdir(dir, { recursive: true });
-      made.set(dir, done);
-    }
-    return done;
-  };
-  const paths: string[] = [];
-  for await (const path of walk(folder)) {
-    const key = relative(folder, path).split(sep).join('/');
-    if (!exclude.includes(key)) {
-      paths.push(path);
-    }
-  }
-  // Files are independent: several in flight at once hide the latency of each stat and link.
-  const snapshotFile = async (path: string) => {
-    const key = relative(folder, path).split(sep).join('/');
-    const s = await stat(path);
-    const known = index[key];
-    let hash: string;
-    let object =
-      known && known.size === s.size && known.mtimeMs === s.mtimeMs && known.ino === s.ino
-        ? await store.statObject(known.hash)
-        : null;
-    if (object && known) {
-      hash = known.hash;
-    } else {
+  let nextAdd = 0;
+  const adder = async () => {
+    while (nextAdd < toAdd.length) {
+      const { key, path, s } = toAdd[nextAdd++];
       const added = await store.add(path);
-      hash = added.hash;
-      object = await store.statObject(hash);
       copied++;
       bytesCopied += added.size;
-    }
-    next[key] = { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, hash };
-    files[key] = hash;
-    if (workdir && object) {
-      const target = join(workdir, ...key.split('/'));
-      await ensureDir(dirname(target));
-      await link(store.path(hash), target);
-      objects.set(hash, object);
+      next[key] = { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, hash: added.hash };
+      place(key, added.hash, statSync(store.path(added.hash)));
     }
   };
-  let nextPath = 0;
-  const worker = async () => {
-    while (nextPath < paths.length) {
-      await snapshotFile(paths[nextPath++]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, paths.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, toAdd.length) }, adder));
   await writeJsonAtomic(indexPath, next);
   const all = createHash('sha256');
   for (const key of Object.keys(files).sort()) {

@@ -1,0 +1,267 @@
+/**
+ * Running a parameter sweep on the local engine: the one service behind `cellpipe sweep` and
+ * `POST /api/sweeps`. Every trial is an ordinary run (started by `startRun`, so the refusal rule, the
+ * journal and the cache are the runs' own). The steps all trials share run once: the first trial runs
+ * alone until they are done, then the others start, at most `maxParallel` at a time, and take those
+ * steps from the cache (their cache keys hold only the parameters a step reads).
+ */
+import { readdir, readFile } from 'fs/promises';
+import { basename, dirname, join } from 'path';
+import type { RunRecord } from '../../../src/core/runs/run-record';
+import {
+  bestTrial,
+  parseObjective,
+  parseSweepAxis,
+  sharedSteps,
+  SweepSpecError,
+  sweepTrials,
+  trialLabel
+} from '../../../src/core/sweeps/sweep-plan';
+import type { SweepRecord, TrialRecord } from '../../../src/core/sweeps/sweep-record';
+import { parameterText } from '../../../src/core/tags/parameters';
+import { runnableSteps } from '../../../src/core/targets/runnable-steps';
+import { writeJsonAtomic } from '../atomic-file';
+import { newRunId } from '../runs/run-store';
+import { analyseRunNotebook, startRun, StartOptions, StartRunError } from '../runs/start-run';
+
+export interface SweepOptions extends Pick<
+  StartOptions,
+  'notebookPath' | 'notebook' | 'root' | 'cache' | 'parallel' | 'python'
+> {
+  jupyterPython: string;
+  owner: StartOptions['owner'];
+  /** `NAME=V1,V2` or `NAME=MIN..MAX[:log]`, one per swept parameter. */
+  axes: string[];
+  random?: number;
+  seed?: number;
+  /** Trials running at once (default 1). */
+  maxParallel?: number;
+  /** `METRIC:max|min` */
+  objective?: string;
+  signal?: AbortSignal;
+  /** The sweep changed (a trial started or ended); the record is on disk already. */
+  onChange?: (sweep: SweepRecord) => void;
+  /**
+   * Starts one trial's run; `onRun` hears of its record as its steps change. Default: `startRun` on the
+   * local engine. The server passes its own, so that each trial is a run it owns (live, cancellable).
+   */
+  startTrialRun?: TrialRunStarter;
+}
+
+export type TrialRunStarter = (
+  request: { parameters: string[]; cache: boolean | undefined },
+  onRun: (run: RunRecord) => void
+) => Promise<{ record: RunRecord; done: Promise<RunRecord> }>;
+
+/** Trials as runs of `startRun`, as the CLI runs them. */
+function localTrialRun(options: SweepOptions): TrialRunStarter {
+  return async (request, onRun) => {
+    const started = await startRun({
+      notebookPath: options.notebookPath,
+      notebook: options.notebook,
+      root: options.root,
+      parameters: request.parameters,
+      target: 'local',
+      cache: request.cache,
+      parallel: options.parallel,
+      python: options.python,
+      jupyterPython: options.jupyterPython,
+      owner: options.owner,
+      signal: options.signal,
+      onStep: (_step, run) => onRun(run)
+    });
+    if (started.kind !== 'local') {
+      throw new StartRunError('invalid-request', 400, 'a sweep runs on the local engine', true);
+    }
+    return started;
+  };
+}
+
+export function sweepsDir(notebookPath: string): string {
+  return join(dirname(notebookPath), '.cellpipe', 'sweeps');
+}
+
+const SWEEP_ID = /^[\w.-]{1,100}$/;
+
+/** Plans the sweep and starts it; `done` settles with its final record. Bad axes throw a usage `StartRunError`. */
+export async function startSweep(
+  options: SweepOptions
+): Promise<{ record: SweepRecord; done: Promise<SweepRecord> }> {
+  const { notebookPath, notebook } = options;
+  const analysis = await analyseRunNotebook(notebookPath, notebook, options.root);
+  let record: SweepRecord;
+  try {
+    const axes = options.axes.map(text => parseSweepAxis(text, analysis.parameters));
+    const trials = sweepTrials(axes, options.random, options.seed ?? 0);
+    const maxParallel = options.maxParallel ?? 1;
+    if (!(Number.isInteger(maxParallel) && maxParallel > 0)) {
+      throw new SweepSpecError(`--max-parallel ${options.maxParallel}: expected a whole number above 0`);
+    }
+    record = {
+      id: newRunId(),
+      notebook: basename(notebookPath),
+      status: 'running',
+      started: new Date().toISOString(),
+      axes,
+      random: options.random === undefined ? undefined : { trials: options.random, seed: options.seed ?? 0 },
+      objective: options.objective ? parseObjective(options.objective) : undefined,
+      shared: sharedSteps(
+        runnableSteps(analysis, notebook),
+        axes.map(a => a.name)
+      ),
+      maxParallel,
+      trials: trials.map(parameters => ({ label: trialLabel(parameters), parameters, status: 'queued' }))
+    };
+  } catch (err) {
+    if (err instanceof SweepSpecError) {
+      throw new StartRunError('invalid-sweep', 400, `${basename(notebookPath)}: ${err.message}`, true);
+    }
+    throw err;
+  }
+  const path = join(sweepsDir(notebookPath), `${record.id}.json`);
+  const save = async () => {
+    await writeJsonAtomic(path, record);
+    options.onChange?.(record);
+  };
+  // The others wait for the shared steps of the first trial; if one of them does not succeed, every
+  // trial would fail the same way.
+  let release: (outcome: SharedOutcome) => void = () => undefined;
+  const shared = new Promise<SharedOutcome>(resolve => (release = resolve));
+  const watch = (run: RunRecord) => {
+    const outcome = sharedOutcome(record.shared, run);
+    if (outcome !== null) {
+      release(outcome);
+    }
+  };
+  // The first trial is started here, so that a pipeline the runs refuse is refused before the sweep exists.
+  const first = await startTrial(options, record.trials[0], options.cache, watch);
+  await save();
+  const firstDone = first.done.then(async run => {
+    finish(record.trials[0], run);
+    // A run that ended before its shared steps did (cancelled) has them cancelled or skipped.
+    release(sharedOutcome(record.shared, run) ?? { failed: record.shared[0] });
+    await save();
+    return run;
+  });
+  return { record, done: runTrials(options, record, shared, firstDone, save) };
+}
+
+/** 'done' once every shared step succeeded, the first one that did not, or null while they run. */
+type SharedOutcome = 'done' | { failed: string };
+
+function sharedOutcome(shared: readonly string[], run: RunRecord): SharedOutcome | null {
+  for (const step of shared) {
+    const status = run.steps[step]?.status;
+    if (status === 'failed' || status === 'skipped' || status === 'cancelled') {
+      return { failed: step };
+    }
+    if (status !== 'succeeded') {
+      return null;
+    }
+  }
+  return 'done';
+}
+
+function finish(trial: TrialRecord, run: RunRecord): void {
+  trial.status = run.status;
+  trial.metrics = run.metrics;
+  trial.seconds = run.finished ? (Date.parse(run.finished) - Date.parse(run.started)) / 1000 : undefined;
+}
+
+/** Starts one trial's run; resolves once it started, with the promise of its final record. */
+async function startTrial(
+  options: SweepOptions,
+  trial: TrialRecord,
+  cache: boolean | undefined,
+  onRun: (run: RunRecord) => void = () => undefined
+): Promise<{ done: Promise<RunRecord> }> {
+  const start = options.startTrialRun ?? localTrialRun(options);
+  const parameters = Object.entries(trial.parameters).map(
+    ([name, value]) => `${name}=${parameterText(value)}`
+  );
+  const started = await start({ parameters, cache }, onRun);
+  trial.run = started.record.id;
+  trial.status = 'running';
+  onRun(started.record);
+  return { done: started.done };
+}
+
+async function runTrials(
+  options: SweepOptions,
+  record: SweepRecord,
+  shared: Promise<SharedOutcome>,
+  firstDone: Promise<RunRecord>,
+  save: () => Promise<void>
+): Promise<SweepRecord> {
+  const outcome = await shared;
+  const rest = record.trials.slice(1);
+  if (outcome !== 'done' && !options.signal?.aborted) {
+    for (const trial of rest) {
+      trial.status = 'not-run';
+      trial.reason = `the shared step ${outcome.failed} did not succeed in the first trial`;
+    }
+  } else {
+    let next = 0;
+    const worker = async () => {
+      while (next < rest.length && !options.signal?.aborted) {
+        const trial = rest[next++];
+        try {
+          // Later trials take the shared steps from the first one, even with --no-cache.
+          const { done } = await startTrial(options, trial, true);
+          await save();
+          finish(trial, await done);
+        } catch (err) {
+          trial.status = 'failed';
+          trial.reason = (err as Error).message;
+        }
+        await save();
+      }
+    };
+    // The first trial holds one of the places until it ends.
+    await Promise.all([firstDone.then(worker), ...Array.from({ length: record.maxParallel - 1 }, worker)]);
+  }
+  await firstDone;
+  for (const trial of record.trials) {
+    if (trial.status === 'queued') {
+      trial.status = 'cancelled';
+    }
+  }
+  const best = record.objective ? bestTrial(record.trials, record.objective) : null;
+  record.best = best ?? undefined;
+  record.status = options.signal?.aborted
+    ? 'cancelled'
+    : record.trials.every(t => t.status === 'succeeded')
+      ? 'succeeded'
+      : 'failed';
+  record.finished = new Date().toISOString();
+  await save();
+  return record;
+}
+
+/** The sweeps of a notebook, newest first. */
+export async function listSweeps(notebookPath: string): Promise<SweepRecord[]> {
+  const dir = sweepsDir(notebookPath);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const records = await Promise.all(
+    names.filter(n => n.endsWith('.json')).map(n => readSweep(notebookPath, n.slice(0, -5)))
+  );
+  return records
+    .filter((r): r is SweepRecord => r !== null && r.notebook === basename(notebookPath))
+    .sort((a, b) => b.started.localeCompare(a.started));
+}
+
+export async function readSweep(notebookPath: string, id: string): Promise<SweepRecord | null> {
+  if (!SWEEP_ID.test(id) || /^\.+$/.test(id)) {
+    return null;
+  }
+  try {
+    return JSON.parse(await readFile(join(sweepsDir(notebookPath), `${id}.json`), 'utf8')) as SweepRecord;
+  } catch {
+    return null;
+  }
+}
