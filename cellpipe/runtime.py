@@ -1141,8 +1141,12 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
 # Words of the container command and how many values follow each (src/core/targets/cluster-step.ts).
 _CLUSTER_FLAGS = {
     "--run-dir": 1, "--param": 2, "--in": 2, "--out": 2, "--metrics": 1, "--html": 1, "--outputs": 1,
-    "--full-outputs": 1, "--error": 1, "--executor-input": 1, "--workdir": 1,
+    "--full-outputs": 1, "--error": 1, "--executor-input": 1, "--workdir": 1, "--results-in-log": 0,
 }
+
+# The last line a failed step writes with `--results-in-log` (KFP uploads no output artifact of a failed
+# step, only its log): its error and outputs, for cellpipe to read back and leave out of the log it shows.
+RESULTS_LINE = "cellpipe-results: "
 
 # Argo keeps a step's output parameters in one pod annotation, and annotations hold 256 KiB in all.
 OUTPUTS_LIMIT = 200 * 1024
@@ -1241,6 +1245,7 @@ def cluster_main(spec, args):
     `--full-outputs PATH` as JSON, whole (an Argo output artifact); `--error PATH` a failed step's error
     (cell, line, exception and message, as error.json; `{}` when it succeeded);
     `--workdir DIR` is the cells' working directory (KFP has no container field for it);
+    `--results-in-log`: a failed step ends its log with its error and outputs (RESULTS_LINE);
     `--executor-input JSON` (KFP's `{{$}}`) says where the launcher reads the metrics artifact's metadata.
     """
     import base64
@@ -1299,6 +1304,9 @@ def cluster_main(spec, args):
             with open(path, "w", encoding="utf-8") as f:
                 f.write(render())
     if status != 0:
+        if values["--results-in-log"]:
+            results = {"error": json.loads(error_text()), "outputs": json.loads(capped_outputs(cell_outputs))}
+            sys.stderr.write("\n" + RESULTS_LINE + json.dumps(results) + "\n")
         return status
     with open(os.path.join(run_dir, "steps", spec["step"], "metrics.json"), encoding="utf-8") as f:
         metrics = {name: _finite(value) for name, value in json.load(f).items()}

@@ -170,12 +170,36 @@ def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path):
 
         result = run_command(exec_["command"] + [resolve(a) for a in exec_["args"]], tmp_path)
         assert result.returncode == 0, result.stderr
+        # No results line in a step that succeeded: its outputs are an artifact of their own.
+        assert "cellpipe-results: " not in result.stderr
     assert sorted(os.listdir(artifacts / "load" / "data")) == ["data.json", "data.pkl"]
+    # The cell outputs, whole, as cellpipe reads them back from KFP's store.
+    [stream] = [o for cell in json.loads((artifacts / "report" / "cellpipe_outputs").read_text()).values() for o in cell]
+    assert stream["text"] == "x True [1, 2] {'a': 1}\n"
     assert json.loads((artifacts / "train" / "cellpipe_metrics").read_text()) == {"score": 4.0}
     page = (artifacts / "report" / "step_outputs").read_text()  # the KFP UI's view of the step's outputs
     assert page.startswith("<!DOCTYPE html>") and "<h2>Step report</h2>" in page and "<pre>" in page
     executor_output = json.loads((artifacts / "train" / "executor_output.json").read_text())
     assert executor_output["artifacts"]["cellpipe_metrics"]["artifacts"][0]["metadata"] == {"score": 4.0}
+
+
+def test_a_failed_kfp_step_ends_its_log_with_its_error_and_outputs(tmp_path):
+    """KFP uploads only the log of a failed step: the runtime ends it with one line cellpipe reads back."""
+    path = tmp_path / "fails.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('print("before")\nraise ValueError("bad rate")', metadata={"tags": ["step:boom"]})]
+    nbformat.write(nb, path)
+    spec = yaml.safe_load_all(compile_nb(path, "kfp").stdout).__next__()
+    exec_ = spec["deploymentSpec"]["executors"]["exec-boom"]["container"]
+    resolve = lambda arg: re.sub(r"\{\{\$\.outputs\.artifacts\['(\w+)'\]\.path\}\}", lambda m: str(tmp_path / "out" / m.group(1)), arg)
+    result = run_command(exec_["command"] + [resolve(a) for a in exec_["args"]], tmp_path)
+    assert result.returncode == 1
+    last = result.stderr.rstrip("\n").split("\n")[-1]
+    assert last.startswith("cellpipe-results: "), result.stderr
+    results = json.loads(last[len("cellpipe-results: "):])
+    assert (results["error"]["cell"], results["error"]["line"], results["error"]["ename"]) == (0, 2, "ValueError")
+    [stream] = [o for o in results["outputs"]["0"] if o["output_type"] == "stream"]
+    assert stream["text"] == "before\n"
 
 
 def test_argo_commands_run_on_a_shared_run_folder(tmp_path):

@@ -233,9 +233,14 @@ def test_the_notebook_pod_restarted_mid_run_is_followed_again():
     kubectl("delete", "pod", POD, "--wait=true", timeout=180)
     kubectl("wait", "--for=condition=Ready", f"pod/{POD}", "--timeout=300s", timeout=320)
     assert run_record(folder, run_id)["status"] == "running"
-    # The new pod's JupyterLab lists the notebook's runs (as the sidebar does): it follows the run again.
+    # The new pod's JupyterLab lists the notebook's runs and takes over those whose owner is gone, as the
+    # sidebar does (runs-model.ts): it follows the run again.
     status, body = server("GET", f"/api/runs?notebook={folder}/nb.ipynb")
     assert status == 200, body
+    [listed] = [r for r in body["runs"] if r["id"] == run_id]
+    assert listed.get("orphan"), listed
+    status, body = server("POST", "/api/runs/adopt", {"notebook": f"{folder}/nb.ipynb"})
+    assert status == 202 and run_id in body["adopted"], body
     record = ended(folder, run_id, timeout=400)
     assert record["status"] == "succeeded", record
     assert "second" in read(f"{folder}/.cellpipe/runs/{run_id}/logs/second.log")

@@ -32,6 +32,13 @@ export interface FakeOptions {
   forbidden?: string[];
   /** Answer a Workflow create with this status (403 quota, 409, 422) and message. */
   workflowCreate?: { code: number; reason: string; message: string };
+  /**
+   * The account may not create Workflows (everything else it may do): RBAC refuses the create before the
+   * body is read, and the lab's API server (Go's HTTP server) then closes the connection on a body larger
+   * than 256 KiB, which is every Workflow with its programs inline, so the client sees a reset rather than
+   * the 403. A SelfSubjectAccessReview answers `allowed: false`.
+   */
+  workflowCreateForbidden?: boolean;
   /** The step (task) that fails in Argo/KFP runs. */
   failTask?: string;
   /** Argo: the failed task's node message (default as for a non-zero exit: "main: Error (exit code 1)"). */
@@ -60,6 +67,17 @@ export interface FakeOptions {
   noSnapshotClass?: boolean;
   /** Listing VolumeSnapshotClasses and reading StorageClasses (cluster-scoped) answer 403, as to a namespaced account. */
   clusterReadsForbidden?: boolean;
+  /**
+   * KFP: the namespace has the `kfp-launcher` ConfigMap pointing the `minio://mlpipeline` pipeline root at
+   * this server's S3 (Secret `mlpipeline-minio-artifact`), and finished tasks' artifacts are there.
+   */
+  kfpArtifacts?: boolean;
+  /**
+   * KFP: the run's task details stop changing after this many GETs while the run goes on to its end, as
+   * KFP 2.17 does once Argo replaces a large Workflow's `status.nodes` with `compressedNodes`. The
+   * launcher still uploads every finished task's files.
+   */
+  kfpNodesFrozenAt?: number;
   /** KFP create-run answer instead of 200. */
   kfpCreate?: { code: number; message: string };
   /** How many GETs (or watch ticks) a run/workflow stays at each stage (default 1). */
@@ -266,6 +284,24 @@ export class FakeCluster {
           'time="2026-01-01T00:00:06.000Z" level=info msg="Taring /tmp/cellpipe/outputs.json"\n'
       );
     }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/kfp-launcher$/.exec(path)) && method === 'GET') {
+      if (!this.options.kfpArtifacts) {
+        return status(res, 404, 'NotFound', 'configmaps "kfp-launcher" not found');
+      }
+      // As the lab's KFP recipe makes it (KFP's launcher reads the same keys).
+      return json(res, 200, {
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
+        metadata: { name: 'kfp-launcher', namespace: m[1] },
+        data: {
+          defaultPipelineRoot: 'minio://mlpipeline/v2/artifacts',
+          providers:
+            `minio:\n  default:\n    endpoint: ${this.s3Endpoint()}\n    disableSSL: true\n    region: minio\n` +
+            '    forcePathStyle: true\n    credentials:\n      fromEnv: false\n' +
+            '      secretRef: {secretName: mlpipeline-minio-artifact, accessKeyKey: accesskey, secretKeyKey: secretkey}\n'
+        }
+      });
+    }
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(path)) && method === 'GET') {
       if (!this.options.artifacts || m[2] !== 'artifact-repositories') {
         return status(res, 404, 'NotFound', `configmaps "${m[2]}" not found`);
@@ -285,7 +321,10 @@ export class FakeCluster {
       });
     }
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(path)) && method === 'GET') {
-      if (!this.options.artifacts || m[2] !== 'lab-s3') {
+      const known =
+        (this.options.artifacts && m[2] === 'lab-s3') ||
+        (this.options.kfpArtifacts && m[2] === 'mlpipeline-minio-artifact');
+      if (!known) {
         return status(res, 404, 'NotFound', `secrets "${m[2]}" not found`);
       }
       const b64 = (t: string) => Buffer.from(t).toString('base64');
@@ -297,8 +336,15 @@ export class FakeCluster {
         data: { accesskey: b64('lab'), secretkey: b64('labsecret') }
       });
     }
-    if ((m = /^\/argo-artifacts\/(.+)$/.exec(path)) && method === 'GET') {
-      return this.s3Get(req, res, 'argo-artifacts', decodeURIComponent(m[1]));
+    if ((m = /^\/(argo-artifacts|mlpipeline)\/(.+)$/.exec(path)) && method === 'GET') {
+      return this.s3Get(req, res, m[1], decodeURIComponent(m[2]));
+    }
+    if (
+      (m = /^\/(argo-artifacts|mlpipeline)\/?$/.exec(path)) &&
+      method === 'GET' &&
+      url.searchParams.get('list-type') === '2'
+    ) {
+      return this.s3List(req, res, m[1], url.searchParams.get('prefix') ?? '');
     }
     if (
       (m = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]+)$/.exec(path)) &&
@@ -415,12 +461,30 @@ export class FakeCluster {
       this.advance(snap);
       return json(res, 200, this.view(snap));
     }
+    if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST') {
+      const a = body.spec.resourceAttributes;
+      const denied =
+        this.options.workflowCreateForbidden && a.resource === 'workflows' && a.verb === 'create';
+      return json(res, 201, { ...body, status: { allowed: !denied } });
+    }
     // Argo Workflows as custom objects.
     if ((m = /^\/apis\/argoproj.io\/v1alpha1\/namespaces\/([^/]+)\/workflows(?:\/([^/]+))?$/.exec(path))) {
       if (method === 'POST') {
         const c = this.options.workflowCreate;
         if (c) {
           return status(res, c.code, c.reason, c.message);
+        }
+        if (this.options.workflowCreateForbidden) {
+          if (Buffer.byteLength(JSON.stringify(body)) > 256 * 1024) {
+            return void req.socket.destroy();
+          }
+          return status(
+            res,
+            403,
+            'Forbidden',
+            `workflows.argoproj.io is forbidden: User "system:serviceaccount:${m[1]}:default-editor" cannot ` +
+              `create resource "workflows" in API group "argoproj.io" in the namespace "${m[1]}"`
+          );
         }
         const name = `${body.metadata.generateName}x7k2p`;
         const wf = this.store('workflows', {
@@ -610,17 +674,52 @@ export class FakeCluster {
     return this.url.replace(/^http:\/\//, '');
   }
 
-  /** GetObject, path style, signed (SigV4) with the Secret's access key, answered as S3 does. */
-  private s3Get(req: IncomingMessage, res: ServerResponse, bucket: string, key: string): void {
+  /** Whether a request is signed (SigV4) with the access key the store knows; else answered as S3 does. */
+  private s3Signed(req: IncomingMessage, res: ServerResponse, key: string): boolean {
     const credential = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
     if (credential !== (this.options.s3AccessKey ?? 'lab')) {
-      return s3Error(
+      s3Error(
         res,
         403,
         'InvalidAccessKeyId',
         'The AWS Access Key Id you provided does not exist in our records.',
         key
       );
+      return false;
+    }
+    return true;
+  }
+
+  /** ListObjectsV2 (one page), path style, as S3 and moto answer it. */
+  private s3List(req: IncomingMessage, res: ServerResponse, bucket: string, prefix: string): void {
+    if (!this.s3Signed(req, res, prefix)) {
+      return;
+    }
+    const keys = [...this.objects.keys()]
+      .filter(k => k.startsWith(`${bucket}/${prefix}`))
+      .map(k => k.slice(bucket.length + 1))
+      .sort();
+    const escapeXml = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const text =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      `<Name>${bucket}</Name><Prefix>${escapeXml(prefix)}</Prefix><MaxKeys>1000</MaxKeys><KeyCount>${keys.length}</KeyCount>` +
+      '<IsTruncated>false</IsTruncated>' +
+      keys
+        .map(
+          k =>
+            `<Contents><Key>${escapeXml(k)}</Key><LastModified>2026-01-01T00:00:05.000Z</LastModified>` +
+            `<ETag>"0"</ETag><Size>${Buffer.byteLength(this.objects.get(`${bucket}/${k}`)!)}</Size><StorageClass>STANDARD</StorageClass></Contents>`
+        )
+        .join('') +
+      '</ListBucketResult>';
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  /** GetObject, path style, signed (SigV4) with the Secret's access key, answered as S3 does. */
+  private s3Get(req: IncomingMessage, res: ServerResponse, bucket: string, key: string): void {
+    if (!this.s3Signed(req, res, key)) {
+      return;
     }
     const text = this.objects.get(`${bucket}/${key}`);
     if (text === undefined) {
@@ -1047,11 +1146,26 @@ export class FakeCluster {
     };
   }
 
+  /**
+   * A KFP run as the v2beta1 API answers it (KFP 2.17, as the lab's backend did): `task_details` are the
+   * run's Argo nodes, in the order of their (random) task ids: the workflow, `root-driver`, the `root` DAG,
+   * and for each task its driver pod (`TASK-driver`), the task's DAG node (`TASK`, the step) and its
+   * executor pods (`executor`, one per attempt), plus a nameless record of the driver's execution (only an
+   * `execution_id`). States are Argo's phases (an omitted node has none: UNSPECIFIED), `child_tasks` the
+   * children's node ids, times in whole seconds with Go's zero time for a node not finished, and there is no
+   * error message. A finished task's launcher has uploaded its files under the pipeline root
+   * (`v2/artifacts/PIPELINE/RUN_ID/TASK/UUID/KEY`, see kfpUpload).
+   */
   private kfpStatus(
     id: string,
     run: { body: Record<string, unknown>; gets: number; tasks: string[] }
   ): unknown {
-    const { phase, states } = this.progress(run.tasks, run.gets - 1);
+    const { phase, states: real } = this.progress(run.tasks, run.gets - 1);
+    // The nodes as KFP last saw them: they stop moving once Argo compresses the node status.
+    const { phase: nodesPhase, states } = this.progress(
+      run.tasks,
+      Math.min(run.gets - 1, this.options.kfpNodesFrozenAt ?? Infinity)
+    );
     const state =
       run.gets <= 1
         ? 'PENDING'
@@ -1065,41 +1179,124 @@ export class FakeCluster {
       Running: 'RUNNING',
       Succeeded: 'SUCCEEDED',
       Failed: 'FAILED',
-      Omitted: 'SKIPPED'
+      Omitted: 'RUNTIME_STATE_UNSPECIFIED'
     } as const;
+    const spec = kfpSpecOf(run.body);
+    const workflow = `${spec.pipelineInfo.name}-k4x2q`;
+    const nodeId = (name: string) => `${workflow}-${fnv1a(name)}`;
+    const ZERO = '0001-01-01T00:00:00Z';
+    const node = (name: string, display: string, phase: Phase, children: string[] = []) => ({
+      run_id: id,
+      task_id: `uuid-${nodeId(name)}`,
+      display_name: display,
+      create_time: '2026-01-01T00:00:00Z',
+      start_time: '2026-01-01T00:00:00Z',
+      end_time: ['Running', 'Pending'].includes(phase) ? ZERO : '2026-01-01T00:00:05Z',
+      state: kfpState[phase],
+      state_history: [{ update_time: '2026-01-01T00:00:00Z', state: kfpState[phase] }],
+      ...(children.length > 0 ? { child_tasks: children.map(c => ({ pod_name: nodeId(c) })) } : {})
+    });
+    const running = nodesPhase === 'Running' || phase === 'Running' ? 'Running' : phase;
+    const first = run.tasks.length > 0 ? [`${workflow}.root.${run.tasks[0]}-driver`] : [];
+    // The workflow, its root driver and root DAG, as the lab's KFP 2.17 listed them.
+    const nodes: Record<string, unknown>[] = [
+      node(workflow, workflow, running, [`${workflow}.root-driver`]),
+      node(`${workflow}.root-driver`, 'root-driver', 'Succeeded', [`${workflow}.root`]),
+      node(`${workflow}.root`, 'root', running, first)
+    ];
+    run.tasks.forEach((t, i) => {
+      const task = states[i];
+      if (!task) {
+        return;
+      }
+      const base = `${workflow}.root.${t}`;
+      if (task.phase === 'Omitted') {
+        nodes.push(node(base, t, 'Omitted'));
+        return;
+      }
+      const attempts = task.attempts.map((_, n) => `${base}.executor(${n})`);
+      nodes.push(node(`${base}-driver`, `${t}-driver`, 'Succeeded', [base]));
+      nodes.push(node(base, t, task.phase, attempts));
+      task.attempts.forEach((a, n) => nodes.push(node(attempts[n], 'executor', a.phase)));
+      // The driver's own record of the execution: no name, no state, its MLMD execution id.
+      nodes.push({
+        run_id: id,
+        task_id: `uuid-${nodeId(`${base}.execution`)}`,
+        create_time: '2026-01-01T00:00:01Z',
+        start_time: '2026-01-01T00:00:01Z',
+        end_time: '2026-01-01T00:00:02Z',
+        execution_id: String(10 + i)
+      });
+    });
+    // What the launchers uploaded, as the run really went (the task details may lag).
+    run.tasks.forEach((t, i) => {
+      const task = real[i];
+      if (task && (task.phase === 'Succeeded' || task.phase === 'Failed')) {
+        this.kfpUpload(
+          `v2/artifacts/${spec.pipelineInfo.name}/${id}/${t}/a1b2c3d4-000${i}`,
+          t,
+          task.phase,
+          task.attempts.length,
+          i === run.tasks.length - 1
+        );
+      }
+    });
     return {
       run_id: id,
       display_name: run.body.display_name,
+      ...(run.body.experiment_id ? { experiment_id: run.body.experiment_id } : {}),
+      pipeline_spec: run.body.pipeline_spec,
+      runtime_config: run.body.runtime_config,
+      storage_state: 'AVAILABLE',
       state,
       created_at: '2026-01-01T00:00:00Z',
+      ...(['SUCCEEDED', 'FAILED'].includes(state) ? { finished_at: '2026-01-01T00:01:00Z' } : {}),
       ...(state === 'FAILED' ? { error: { code: 2, message: 'Pipeline run failed' } } : {}),
       run_details: {
-        task_details: [
-          { task_id: 'root-1', display_name: 'root', state: 'RUNNING' },
-          ...run.tasks.flatMap((t, i) => {
-            const state = states[i];
-            if (!state) {
-              return [];
-            }
-            return [
-              {
-                task_id: `t-${i}`,
-                display_name: t,
-                state: kfpState[state.phase],
-                start_time: '2026-01-01T00:00:00Z',
-                ...(['Running', 'Pending'].includes(state.phase) ? {} : { end_time: '2026-01-01T00:00:05Z' }),
-                ...(state.phase === 'Failed' ? { error: { message: 'exit status 1' } } : {}),
-                // The executor pods of its attempts, as KFP lists them.
-                child_tasks: state.attempts
-                  .filter(a => a.phase !== 'Pending')
-                  .map((_, n) => ({ task_id: `t-${i}-${n}`, pod_name: `${id.slice(0, 8)}-${t}-${n}-impl` }))
-              }
-            ];
-          })
-        ]
+        task_details: nodes.sort((a, b) => String(a.task_id).localeCompare(String(b.task_id)))
       }
     };
   }
+
+  /**
+   * What KFP's launcher uploads for a finished task: the log of each attempt (`executor-logs-N`, as the
+   * driver names them even without retries), and the outputs and metrics; of a failed step only the logs.
+   */
+  private kfpUpload(
+    folder: string,
+    task: string,
+    phase: 'Succeeded' | 'Failed',
+    attempts: number,
+    last: boolean
+  ): void {
+    if (!this.options.kfpArtifacts || this.objects.has(`mlpipeline/${folder}/executor-logs-0`)) {
+      return;
+    }
+    const printed = this.options.stdout ?? `hello from ${task}\n`;
+    const outputs = { '1': [{ output_type: 'stream', name: 'stdout', text: printed }] };
+    for (let n = 0; n < attempts - 1; n++) {
+      this.objects.set(`mlpipeline/${folder}/executor-logs-${n}`, `attempt ${n} of ${task}\n`);
+    }
+    let log = printed;
+    if (phase === 'Failed') {
+      const error = this.options.failError ?? {};
+      log +=
+        `cellpipe: step ${task} failed: ${String(error.message ?? 'boom')}\n\n` +
+        `cellpipe-results: ${JSON.stringify({ error, outputs })}\n`;
+    } else {
+      this.objects.set(`mlpipeline/${folder}/cellpipe_outputs`, JSON.stringify(outputs));
+      if (last) {
+        this.objects.set(`mlpipeline/${folder}/cellpipe_metrics`, '{"accuracy": 0.9}');
+      }
+    }
+    this.objects.set(`mlpipeline/${folder}/executor-logs-${attempts - 1}`, log);
+  }
+}
+
+/** The IR of a KFP run as it was created (inline, alone or beside its platform spec). */
+function kfpSpecOf(body: Record<string, unknown>): { pipelineInfo: { name: string } } {
+  const spec = body.pipeline_spec as { pipeline_spec?: unknown; pipelineInfo?: unknown };
+  return (spec.pipeline_spec ?? spec) as { pipelineInfo: { name: string } };
 }
 
 /** An Argo node status (v3.7), as the fake writes it. */

@@ -127,12 +127,20 @@ for (const name of names) {
       type Step = {
         outputs?: Record<string, { output_type: string; text?: string; data?: Record<string, unknown> }[]>;
       };
+      // What differs between two runs of the same code: counters, and the kernel's pid in the file name
+      // a warning names (/tmp/ipykernel_PID/HASH.py).
       const strip = (s: Step) =>
         JSON.stringify(
           Object.fromEntries(
             Object.entries(s.outputs ?? {}).map(([cell, outs]) => [
               cell,
-              outs.map(o => ({ ...o, execution_count: undefined }))
+              outs.map(o => ({
+                ...o,
+                execution_count: undefined,
+                ...(o.text === undefined
+                  ? {}
+                  : { text: o.text.replace(/\/ipykernel_\d+\//g, '/ipykernel_PID/') })
+              }))
             ])
           )
         );

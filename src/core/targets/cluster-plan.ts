@@ -152,9 +152,15 @@ export interface ClusterPlan {
   metricsKey: string;
   /** Key of the HTML artifact of each step's outputs (its name is what the KFP UI shows). */
   outputsKey: string;
+  /** Key of the JSON artifact of each step's cell outputs, whole (what cellpipe reads back from KFP). */
+  cellOutputsKey: string;
   labels: NameAllocator;
   warnings: string[];
 }
+
+/** The artifact keys of a step's metrics and cell outputs (JSON), which cellpipe reads back from KFP. */
+export const METRICS_KEY = 'cellpipe_metrics';
+export const CELL_OUTPUTS_KEY = 'cellpipe_outputs';
 
 // An absolute path without control characters or colons (Kubernetes mount paths).
 // eslint-disable-next-line no-control-regex -- control characters are what it refuses
@@ -177,10 +183,11 @@ export function planCluster(
   const warnings: string[] = [];
   const labels = new NameAllocator('label', reservedLabels);
   const paramKeys = new NameAllocator('key');
-  const metricsKey = 'cellpipe_metrics';
+  const metricsKey = METRICS_KEY;
   const outputsKey = 'step_outputs';
+  const cellOutputsKey = CELL_OUTPUTS_KEY;
   const stateKey = 'cellpipe_state';
-  const varKeys = new NameAllocator('key', [metricsKey, outputsKey, stateKey]);
+  const varKeys = new NameAllocator('key', [metricsKey, outputsKey, cellOutputsKey, stateKey]);
   // One name, nothing to collide with: a readable label without a hash.
   const pipelineName = defaultPipelineName(analysis.pipeline.name).replace(/-+$/, '') || 'pipeline';
 
@@ -334,6 +341,7 @@ export function planCluster(
     volumes,
     metricsKey,
     outputsKey,
+    cellOutputsKey,
     labels,
     warnings
   };

@@ -83,7 +83,8 @@ export type AdapterFlag =
   | ['--full-outputs', string]
   | ['--error', string]
   | ['--executor-input', string]
-  | ['--workdir', string];
+  | ['--workdir', string]
+  | ['--results-in-log'];
 
 export function containerCommand(program: string, binding: StepBinding, flags: AdapterFlag[]): string[] {
   return [

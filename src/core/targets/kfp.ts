@@ -146,6 +146,13 @@ export function kfpDocuments(
       outputArtifacts[v.key] = artifactType(typeOf(v.name));
       flags.push(['--out', v.key, `{{$.outputs.artifacts['${v.key}'].path}}`]);
     }
+    // The cell outputs as JSON, whole, for cellpipe to show beside the notebook (with or without the report);
+    // KFP keeps only the log of a failed step, so its error and outputs end the log.
+    outputArtifacts[plan.cellOutputsKey] = artifactType('system.Artifact');
+    flags.push(
+      ['--full-outputs', `{{$.outputs.artifacts['${plan.cellOutputsKey}'].path}}`],
+      ['--results-in-log']
+    );
     if (settings.report !== false) {
       // The step's outputs (text, tables, plots, errors) as one HTML page the KFP UI shows under its name.
       outputArtifacts[plan.outputsKey] = artifactType('system.HTML');

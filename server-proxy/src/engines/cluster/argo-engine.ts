@@ -3,13 +3,13 @@
  * back (DAG task `displayName` = the step's cluster name), stop it with `spec.shutdown: Terminate`, and
  * read a step's log from its pod (container `main`).
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import { AuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
 import { argoDocuments } from '../../../../src/core/targets/argo';
 import type { ArgoWorkflow } from '../../../../src/core/targets/argo-workflow';
-import { ArtifactStore, S3Repository, s3Store } from './artifact-store';
+import { ArtifactStore, parseJsonObject, S3Repository, s3Store } from './artifact-store';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
-import { clusterError } from './cluster-errors';
+import { ClusterError, clusterError, networkCode } from './cluster-errors';
 import type { ClusterTarget } from './cluster-target';
 import type { KubeClients } from './kube-client';
 import { failureMessage, StepError, waitingReason } from './step-messages';
@@ -122,13 +122,40 @@ export async function submitWorkflow(
     }
     return { name };
   } catch (err) {
-    throw clusterError(err, {
+    const attempt = {
       action: 'create the Argo Workflow',
       namespace,
       server: kube.server,
       service: 'Kubernetes'
-    });
+    };
+    // The API server refuses an account that may not create workflows before it reads the request, and
+    // closes the connection on a body as large as a Workflow (its programs inline): the client sees a
+    // reset, not the 403. Ask the server what the account may do, and say that instead.
+    if (/^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/.test(networkCode(err) ?? '')) {
+      const allowed = await mayCreateWorkflows(kube, namespace).catch(() => undefined);
+      if (allowed === false) {
+        throw new ClusterError(
+          'forbidden',
+          `Could not ${attempt.action}: this account may not create ${PLURAL}.${GROUP} in namespace ` +
+            `"${namespace}" (the API server's access review says so). Ask your cluster admin for a role ` +
+            'binding that allows it (the RBAC cellpipe needs is in its README), or submit to a namespace where you may.'
+        );
+      }
+    }
+    throw clusterError(err, attempt);
   }
+}
+
+/** A SelfSubjectAccessReview: whether the account may create Workflows in the namespace. */
+async function mayCreateWorkflows(kube: KubeClients, namespace: string): Promise<boolean | undefined> {
+  const review = await kube.config.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+    body: {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { group: GROUP, resource: PLURAL, verb: 'create', namespace } }
+    }
+  });
+  return review.status?.allowed;
 }
 
 export function argoBackend(
@@ -247,19 +274,18 @@ export function argoBackend(
     },
     async results(task: string): Promise<TaskResults> {
       // Whole, from the artifact store (the outputs parameter route caps them); a missing artifact is no result.
-      const [outputs, metrics] = await Promise.all(
-        ['outputs', 'metrics'].map(a =>
-          artifact(task, a).then(
-            text => (text === undefined ? undefined : parseObject(text)),
-            (err: Error) => {
-              throw new Error(
-                `could not read the ${a} of step ${task} from the artifact store: ${err.message}`
-              );
-            }
-          )
-        )
-      );
-      return { outputs, metrics };
+      const [outputs, metrics] = await Promise.allSettled(['outputs', 'metrics'].map(a => artifact(task, a)));
+      // Both read at once; a failure is told for the first of them, in that order (the same every run).
+      const [outputsText, metricsText] = [outputs, metrics].map((read, i) => {
+        if (read.status === 'rejected') {
+          const what = i === 0 ? 'outputs' : 'metrics';
+          throw new Error(
+            `could not read the ${what} of step ${task} from the artifact store: ${(read.reason as Error).message}`
+          );
+        }
+        return read.value === undefined ? undefined : parseJsonObject(read.value);
+      });
+      return { outputs: outputsText, metrics: metricsText };
     }
   };
 }
@@ -311,8 +337,8 @@ function workflowState(
       status,
       started: node.startedAt || undefined,
       finished: node.finishedAt || undefined,
-      metrics: metrics ? parseObject(metrics) : undefined,
-      outputs: outputs ? parseObject(outputs) : undefined,
+      metrics: metrics ? parseJsonObject(metrics) : undefined,
+      outputs: outputs ? parseJsonObject(outputs) : undefined,
       cluster: podInfo(name, node, nodes)
     };
     if (status === 'queued' || (status === 'running' && latest.phase === 'Pending')) {
@@ -323,7 +349,7 @@ function workflowState(
       // "omitted: depends condition not met" for one that never started); they were cancelled.
       state.status = 'cancelled';
     } else if (status === 'failed') {
-      const stepError = error ? (parseObject(error) as StepError | undefined) : undefined;
+      const stepError = error ? (parseJsonObject(error) as StepError | undefined) : undefined;
       state.error = stepError && Object.keys(stepError).length > 0 ? stepError : undefined;
       const deadline = workflow.spec?.templates?.find(
         t => t.name === node.templateName
@@ -399,20 +425,8 @@ function escape(text: string): string {
 
 /** Whether the `error` output parameter holds a step's own error (`{}` when it has none). */
 function hasError(text: string | undefined): boolean {
-  const error = text ? parseObject(text) : undefined;
+  const error = text ? parseJsonObject(text) : undefined;
   return !!error && Object.keys(error).length > 0;
-}
-
-/** A JSON object from an output parameter; anything else (truncated, not JSON) is ignored. */
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Argo behind the one cluster-target interface: the Workflow document, created as a custom object. */

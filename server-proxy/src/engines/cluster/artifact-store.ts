@@ -7,7 +7,7 @@
  * used in `status.artifactRepositoryRef.artifactRepository` (endpoint, bucket, the Secret keys), and the
  * Secret is in the workflow's namespace.
  */
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { clusterError } from './cluster-errors';
 import type { KubeClients } from './kube-client';
 
@@ -21,9 +21,17 @@ export interface S3Repository {
   secretKeySecret?: { name: string; key: string };
 }
 
+export interface StoredObject {
+  key: string;
+  /** When it was written (ISO time); the later of two attempts' objects is the one to show. */
+  modified: string;
+}
+
 export interface ArtifactStore {
   /** The object's text. */
   read(key: string): Promise<string>;
+  /** The objects whose keys start with `prefix`, all pages. */
+  list(prefix: string): Promise<StoredObject[]>;
 }
 
 /** An S3 client for the repository, with the credentials read from its Secrets in `namespace`. */
@@ -72,6 +80,34 @@ export async function s3Store(
         throw new Error(`the artifact ${key} is empty`);
       }
       return object.Body.transformToString('utf8');
+    },
+    async list(prefix: string): Promise<StoredObject[]> {
+      const found: StoredObject[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })
+        );
+        for (const o of page.Contents ?? []) {
+          if (o.Key) {
+            found.push({ key: o.Key, modified: o.LastModified?.toISOString() ?? '' });
+          }
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return found;
     }
   };
+}
+
+/** A JSON object from an artifact or output parameter; anything else (truncated, not JSON) is no object. */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -23,6 +23,8 @@ export interface TaskState {
 export interface TaskResults {
   outputs?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
+  /** A failed task's own error (cell, line) and the message to show, when only the store has them (KFP). */
+  error?: { message: string; cell: number | null; line: number | null };
 }
 
 export interface ClusterPoll {

@@ -10,7 +10,7 @@ import { FINISHED, RunLifecycle, StepListener } from '../../../../src/core/runs/
 import type { RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
 import { writeJsonAtomic } from '../../atomic-file';
 import { RunJournal } from '../../runs/run-journal';
-import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
+import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
 import { WatchQueue } from './watch';
 
 export interface FollowOptions {
@@ -150,8 +150,20 @@ async function applyTask(
     const blocker = life.blocker(step);
     next = { status: 'skipped', cached: false, ...(blocker ? { skippedBecause: blocker } : {}) };
   }
+  let { outputs, metrics } = state;
+  let stored: TaskResults = {};
+  if (FINISHED.has(state.status) && backend.results && !FINISHED.has(old?.status ?? 'queued')) {
+    // Outputs and metrics kept as artifacts come back whole; a store that cannot be read is a warning.
+    try {
+      stored = await backend.results(task);
+      outputs = stored.outputs ?? outputs;
+      metrics = stored.metrics ?? metrics;
+    } catch (err) {
+      life.record.warnings = [...new Set([...(life.record.warnings ?? []), (err as Error).message])];
+    }
+  }
   if (state.status === 'failed') {
-    next.error = {
+    next.error = stored.error ?? {
       message: state.message || `Step ${step} failed on the cluster.`,
       cell: state.error?.cell ?? null,
       line: state.error?.line ?? null
@@ -161,17 +173,6 @@ async function applyTask(
     return;
   }
   const record = life.record;
-  let { outputs, metrics } = state;
-  if (FINISHED.has(state.status) && backend.results) {
-    // Outputs and metrics kept as artifacts come back whole; a store that cannot be read is said in the log.
-    try {
-      const results = await backend.results(task);
-      outputs = results.outputs ?? outputs;
-      metrics = results.metrics ?? metrics;
-    } catch (err) {
-      record.warnings = [...new Set([...(record.warnings ?? []), (err as Error).message])];
-    }
-  }
   if (state.status === 'succeeded' && metrics) {
     Object.assign(record.metrics, metrics);
   }

@@ -43,6 +43,9 @@ export interface KfpRun {
   created_at?: string;
   finished_at?: string;
   run_details?: { task_details?: KfpTaskDetail[] };
+  /** The spec it was created with inline (the IR, or `{pipeline_spec, platform_spec}`). */
+  pipeline_spec?: unknown;
+  runtime_config?: { parameters?: Record<string, unknown>; pipeline_root?: string };
 }
 
 export interface KfpCreateRun {

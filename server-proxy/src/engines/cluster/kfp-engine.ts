@@ -1,14 +1,21 @@
 /**
  * Kubeflow Pipelines v2: submit the compiled IR inline (`pipeline_spec`, with the kfp-kubernetes platform
  * spec beside it as the SDK sends it), then follow the run's `task_details` (display_name = the step's
- * cluster name). Step logs are served by the KFP UI, not the v2beta1 API, so the log says where to look.
+ * cluster name). A finished step's log (the launcher's `executor-logs`), cell outputs and metrics are read
+ * from the run's artifacts in KFP's object store (`kfp-store.ts`); without access to it, the log says
+ * where to look in the KFP UI.
  */
 import type { StepStatus } from '../../../../src/core/runs/run-record';
+import { CELL_OUTPUTS_KEY, METRICS_KEY } from '../../../../src/core/targets/cluster-plan';
 import { kfpDocuments } from '../../../../src/core/targets/kfp';
 import type { KfpPipelineSpec, KfpPlatformSpec } from '../../../../src/core/targets/kfp-spec';
-import type { ClusterBackend, ClusterPoll, TaskState } from './cluster-backend';
+import { parseJsonObject, StoredObject } from './artifact-store';
+import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
 import type { ClusterTarget } from './cluster-target';
 import { KfpClient, KfpRun, KfpState } from './kfp-client';
+import { kfpRunStore, KfpRunStore, latestArtifact } from './kfp-store';
+import type { KubeClients } from './kube-client';
+import { failureMessage, StepError } from './step-messages';
 
 const TASK_STATUS: Partial<Record<KfpState, StepStatus>> = {
   PENDING: 'queued',
@@ -40,24 +47,131 @@ export async function submitKfpRun(client: KfpClient, submission: KfpSubmission)
   });
 }
 
-export function kfpBackend(client: KfpClient, runId: string, tasks: string[]): ClusterBackend {
-  const known = new Set(tasks);
+/** What the backend needs to read a run's artifacts: Kubernetes access in the run's namespace. */
+export interface KfpArtifactAccess {
+  kube: KubeClients;
+  namespace: string;
+}
+
+/** KFP's Argo template of a step's executor pod (backend/src/v2/compiler/argocompiler). */
+const EXECUTOR_TEMPLATE = 'system-container-impl';
+
+/** The launcher's log artifact of a task (`executor-logs-N` for attempt N). */
+const LOG_ARTIFACT = 'executor-logs';
+
+export function kfpBackend(
+  client: KfpClient,
+  runId: string,
+  /** Cluster task name → the step's own name, which the messages use. */
+  steps: ReadonlyMap<string, string>,
+  access?: KfpArtifactAccess
+): ClusterBackend {
+  let last: KfpRun | undefined;
+  let store: Promise<KfpRunStore> | undefined;
+  const runStore = (): Promise<KfpRunStore> => {
+    if (!access) {
+      return Promise.reject(new Error('no Kubernetes access to find the store'));
+    }
+    store ??= (async () => {
+      const run = last ?? (await client.getRun(runId));
+      return kfpRunStore(access.kube, access.namespace, {
+        runId,
+        pipelineName: pipelineNameOf(run) ?? '',
+        pipelineRoot: run.runtime_config?.pipeline_root
+      });
+    })();
+    // A store that could not be found now may be found at the next step (a ConfigMap fixed meanwhile).
+    store.catch(() => (store = undefined));
+    return store;
+  };
+  const logs = new Map<
+    string,
+    Promise<{ text: string; results?: Record<string, unknown> } | { why: string }>
+  >();
+  /** A task's log from the store, without the results line a failed step ends it with (read once). */
+  const taskLog = (task: string) => {
+    let found = logs.get(task);
+    if (!found) {
+      found = (async () => {
+        try {
+          const { s, objects } = await taskObjects(task);
+          const object = latestArtifact(objects, LOG_ARTIFACT);
+          if (!object) {
+            return { why: `step ${task} left no log in KFP's artifact store` };
+          }
+          return splitResults(await s.store.read(object.key));
+        } catch (err) {
+          logs.delete(task);
+          return {
+            why: `could not read the log of step ${task} from KFP's artifact store: ${(err as Error).message}`
+          };
+        }
+      })();
+      logs.set(task, found);
+    }
+    return found;
+  };
+  /** The objects in a task's folder of the run (all its executions and attempts). */
+  const taskObjects = async (task: string): Promise<{ s: KfpRunStore; objects: StoredObject[] }> => {
+    const s = await runStore();
+    return { s, objects: await s.store.list(`${s.runPrefix}${task}/`) };
+  };
+  /**
+   * A run that ended while some of its steps still look unfinished: KFP 2.17 builds `task_details` from
+   * the Workflow's `status.nodes`, which Argo replaces with `compressedNodes` once the Workflow is large
+   * (a few steps with their programs inline), so the tasks stop moving while the run's state still does.
+   * A run succeeds only when every step did; otherwise what each step left in the store says how it ended
+   * (its cell outputs: it succeeded; the results line of its log: it failed, with its error).
+   */
+  const settleStale = async (states: Map<string, TaskState>, run: KfpRun) => {
+    const finished = timeOf(run.finished_at);
+    for (const task of steps.keys()) {
+      const known = states.get(task);
+      if (known && !['queued', 'running'].includes(known.status)) {
+        continue;
+      }
+      let ended: TaskState['status'] | undefined = run.state === 'SUCCEEDED' ? 'succeeded' : undefined;
+      if (!ended && access) {
+        const objects = await taskObjects(task).then(
+          found => found.objects,
+          () => []
+        );
+        const log = latestArtifact(objects, LOG_ARTIFACT) ? await taskLog(task) : undefined;
+        ended = latestArtifact(objects, CELL_OUTPUTS_KEY)
+          ? 'succeeded'
+          : log && 'results' in log && log.results
+            ? 'failed'
+            : undefined;
+      }
+      if (ended) {
+        states.set(task, { ...known, status: ended, finished: known?.finished ?? finished });
+      }
+    }
+  };
   return {
     kind: 'kfp',
     async poll(): Promise<ClusterPoll> {
       const run = await client.getRun(runId);
+      last = run;
       const states = new Map<string, TaskState>();
       for (const task of run.run_details?.task_details ?? []) {
         const name = task.display_name;
-        if (!name || !known.has(name) || !task.state) {
+        const status = task.state && TASK_STATUS[task.state];
+        // A task Argo omitted (below a failed one) has no KFP state (UNSPECIFIED): the run's end skips it.
+        if (!name || !steps.has(name) || !status) {
           continue;
         }
-        const pods = (task.child_tasks ?? []).map(c => c.pod_name).filter((p): p is string => !!p);
-        const pod = pods[pods.length - 1] ?? task.pod_name;
+        // The step's children are its executor's Argo node ids (`pod_name`, despite the name); the pod is
+        // Argo's v2 name for the node: WORKFLOW-TEMPLATE-HASH, KFP's executor template being
+        // `system-container-impl`.
+        const pods = (task.child_tasks ?? [])
+          .map(c => c.pod_name?.replace(/-(\d+)$/, `-${EXECUTOR_TEMPLATE}-$1`))
+          .filter((p): p is string => !!p);
+        const pod = pods[pods.length - 1];
         states.set(name, {
-          status: TASK_STATUS[task.state] ?? 'running',
-          started: task.start_time || undefined,
-          finished: task.end_time || undefined,
+          status,
+          started: timeOf(task.start_time),
+          finished: timeOf(task.end_time),
           message: task.error?.message,
           ...(pod ? { cluster: { pod, ...(pods.length > 1 ? { retries: pods.length - 1 } : {}) } } : {})
         });
@@ -71,12 +185,106 @@ export function kfpBackend(client: KfpClient, runId: string, tasks: string[]): C
             : state === 'CANCELED'
               ? 'cancelled'
               : 'running';
+      if (status !== 'running') {
+        await settleStale(states, run);
+      }
       return { status, message: run.error?.message, tasks: states };
     },
     cancel: () => client.terminateRun(runId),
-    log: async (task: string) =>
-      `The logs of KFP steps are in the KFP UI: ${client.runUrl(runId)} (step ${task}).\n`
+    async log(task: string): Promise<string> {
+      if (!access) {
+        return `The log of step ${task} is in the KFP UI: ${client.runUrl(runId)}\n`;
+      }
+      const found = await taskLog(task);
+      return 'text' in found
+        ? found.text
+        : `(${found.why}; see the KFP UI: ${client.runUrl(runId)}, step ${task})\n`;
+    },
+    async results(task: string): Promise<TaskResults> {
+      if (!access) {
+        return {};
+      }
+      let found: { s: KfpRunStore; objects: StoredObject[] };
+      try {
+        found = await taskObjects(task);
+      } catch (err) {
+        throw new Error(
+          `could not read the outputs of step ${task} from KFP's artifact store: ${(err as Error).message}`,
+          { cause: err }
+        );
+      }
+      const read = async (name: string) => {
+        const object = latestArtifact(found.objects, name);
+        if (!object) {
+          return undefined;
+        }
+        try {
+          return parseJsonObject(await found.s.store.read(object.key));
+        } catch (err) {
+          throw new Error(
+            `could not read the ${name} of step ${task} from KFP's artifact store: ${(err as Error).message}`,
+            { cause: err }
+          );
+        }
+      };
+      // One after the other, so that a store refusing both is told the same way every time.
+      const outputs = await read(CELL_OUTPUTS_KEY);
+      const metrics = await read(METRICS_KEY);
+      if (outputs || metrics) {
+        return { outputs, metrics };
+      }
+      // A failed step uploads only its log, which ends with its error and outputs.
+      const log = await taskLog(task);
+      const results = 'results' in log ? log.results : undefined;
+      const error = results?.error as StepError | undefined;
+      const step = steps.get(task) ?? task;
+      return {
+        outputs: results?.outputs as Record<string, unknown> | undefined,
+        ...(error && Object.keys(error).length > 0
+          ? {
+              error: {
+                message: failureMessage(step, { error }),
+                cell: error.cell ?? null,
+                line: error.line ?? null
+              }
+            }
+          : {})
+      };
+    }
   };
+}
+
+/** A log, and the results line (`cellpipe-results: JSON`, runtime.py's RESULTS_LINE) taken out of it. */
+export function splitResults(log: string): { text: string; results?: Record<string, unknown> } {
+  const lines = log.split('\n');
+  const at = lines.map(l => l.startsWith(RESULTS_LINE)).lastIndexOf(true);
+  if (at < 0) {
+    return { text: log };
+  }
+  const results = parseJsonObject(lines[at].slice(RESULTS_LINE.length));
+  lines.splice(at, 1);
+  // The empty line written before it, so that it starts a line of its own.
+  if (at > 0 && lines[at - 1] === '') {
+    lines.splice(at - 1, 1);
+  }
+  return { text: lines.join('\n'), results };
+}
+
+const RESULTS_LINE = 'cellpipe-results: ';
+
+/**
+ * A task's time as KFP answers it: Argo's node time in seconds, where a time not reached yet is Go's zero
+ * time (`0001-01-01T00:00:00Z`) or the Unix epoch, which are no time.
+ */
+function timeOf(text: string | undefined): string | undefined {
+  return text && Date.parse(text) > 0 ? text : undefined;
+}
+
+/** The pipeline's name as the run holds it (`pipelineInfo.name` of its inline spec): a folder of its store. */
+function pipelineNameOf(run: KfpRun): string | undefined {
+  const spec = run.pipeline_spec as
+    { pipelineInfo?: { name?: string }; pipeline_spec?: { pipelineInfo?: { name?: string } } } | undefined;
+  return spec?.pipelineInfo?.name ?? spec?.pipeline_spec?.pipelineInfo?.name;
 }
 
 export interface KfpDocumentPair {
@@ -118,8 +326,17 @@ export const kfpTarget: ClusterTarget<KfpDocumentPair> = {
     if (!cluster.id || !cluster.endpoint) {
       return null;
     }
-    return kfpBackend(new KfpClient(cluster.endpoint, connection.kfpToken, cluster.namespace), cluster.id, [
-      ...tasks.keys()
-    ]);
+    let kube: KubeClients | undefined;
+    try {
+      kube = connection.kube("read the KFP run's artifacts");
+    } catch {
+      kube = undefined; // no Kubernetes access here: states only, the log says where to look
+    }
+    return kfpBackend(
+      new KfpClient(cluster.endpoint, connection.kfpToken, cluster.namespace),
+      cluster.id,
+      tasks,
+      kube ? { kube, namespace: cluster.namespace } : undefined
+    );
   }
 };
