@@ -46,11 +46,13 @@ def test_a_grid_runs_each_trial_and_the_shared_steps_once(cellpipe_cli, tmp_path
     assert record["best"] == 3 and record["trials"][3]["label"] == "a=2 b=100"
     runs = runs_of(tmp_path, record)
     assert len(runs) == 6 and all(r["status"] == "succeeded" for r in runs)
-    # The shared steps ran in one trial only; the others took them from the cache. The rest ran in each.
-    for step in ("load", "stats"):
-        assert sum(not r["steps"][step]["cached"] for r in runs) == 1
-    for step in ("scale", "shift", "score"):
-        assert sum(not r["steps"][step]["cached"] for r in runs) == 6
+    # The shared steps ran in one trial only; the others took them from the cache.
+    ran = {step: sum(not r["steps"][step]["cached"] for r in runs) for step in runs[0]["steps"]}
+    assert ran["load"] == ran["stats"] == 1
+    # scale reads only a: trials with the same a may take it from each other (when one ended first).
+    assert 3 <= ran["scale"] <= 6
+    # shift and score come after a step of each trial: they ran in every trial.
+    assert ran["shift"] == ran["score"] == 6
     # The sweep is on disk beside the runs, as printed.
     assert json.loads((tmp_path / ".cellpipe" / "sweeps" / f"{record['id']}.json").read_text()) == record
 
