@@ -22,9 +22,14 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${Math.random().toString(16).slice(2, 6)}`;
 }
 
-/** The folder of one run, or null when the id cannot be one (ids never contain path separators). */
+/** Whether `id` can be one `newRunId` made (a run's or a sweep's): never a path separator, `.` or `..`. */
+export function isRunId(id: string): boolean {
+  return RUN_ID.test(id) && !/^\.+$/.test(id);
+}
+
+/** The folder of one run, or null when the id cannot be one. */
 export function runDir(notebookPath: string, id: string): string | null {
-  return RUN_ID.test(id) && !/^\.+$/.test(id) ? join(runsDir(notebookPath), id) : null;
+  return isRunId(id) ? join(runsDir(notebookPath), id) : null;
 }
 
 /** A step, or a sub-pipeline's step `NOTEBOOK_STEP.STEP` (never a path: no `/`, no empty or `..` part). */

@@ -21,7 +21,7 @@ import type { SweepRecord, TrialRecord } from '../../../src/core/sweeps/sweep-re
 import { parameterText } from '../../../src/core/tags/parameters';
 import { runnableSteps } from '../../../src/core/targets/runnable-steps';
 import { writeJsonAtomic } from '../atomic-file';
-import { newRunId } from '../runs/run-store';
+import { isRunId, newRunId } from '../runs/run-store';
 import { analyseRunNotebook, startRun, StartOptions, StartRunError } from '../runs/start-run';
 
 export interface SweepOptions extends Pick<
@@ -80,8 +80,6 @@ function localTrialRun(options: SweepOptions): TrialRunStarter {
 export function sweepsDir(notebookPath: string): string {
   return join(dirname(notebookPath), '.cellpipe', 'sweeps');
 }
-
-const SWEEP_ID = /^[\w.-]{1,100}$/;
 
 /** Plans the sweep and starts it; `done` settles with its final record. Bad axes throw a usage `StartRunError`. */
 export async function startSweep(
@@ -256,7 +254,7 @@ export async function listSweeps(notebookPath: string): Promise<SweepRecord[]> {
 }
 
 export async function readSweep(notebookPath: string, id: string): Promise<SweepRecord | null> {
-  if (!SWEEP_ID.test(id) || /^\.+$/.test(id)) {
+  if (!isRunId(id)) {
     return null;
   }
   try {
