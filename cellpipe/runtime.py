@@ -858,6 +858,10 @@ class CellRunner:
     def __init__(self):
         self.outputs = CellOutputs()
         self.kernel = self.shell = None
+        # The working directory (the notebook's folder) first on the path, as IPython's kernel app puts it:
+        # a cell imports a module of the notebook's folder.
+        if "" not in sys.path:
+            sys.path.insert(0, "")
         try:
             self._start_kernel()
         except ImportError:
@@ -1405,10 +1409,139 @@ def fork_hazard(threads_before, fds_before):
     return None
 
 
-class WarmPython:
-    """The process steps are forked from: the cell runner started and the prelude run once."""
+def _installed(name, workspace):
+    """Whether the top-level module of `name` is an installed library (the standard library, site-packages),
+    not code of the notebook's folder: importing that early would run the notebook's own code out of order
+    (and an earlier step may still write it)."""
+    import sysconfig
 
-    def __init__(self, spec, program, log):
+    try:
+        spec = importlib.util.find_spec(name.split(".")[0])
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    if spec.origin in ("built-in", "frozen"):
+        return True
+    places = [spec.origin] if spec.origin else list(spec.submodule_search_locations or [])
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots |= {p for p in sysconfig.get_paths().values() if p}
+    roots = [os.path.realpath(r) + os.sep for r in roots]
+    workspace = os.path.realpath(workspace) + os.sep
+    for place in places:
+        real = os.path.realpath(place)
+        if real.startswith(workspace) or not any(real.startswith(r) for r in roots):
+            return False
+    return bool(places)
+
+
+_OWN_CHECKS = ("modules", "environ", "cwd", "sys.path", "warnings.filters")
+
+
+def _library_filter(entry, modules_before):
+    """A warnings filter a library adds for its own warnings when it is imported: for a warning class it
+    defines (no warning of it can come before the import), or silencing one message (numpy's "size
+    changed", which only imports of compiled extensions give)."""
+    action, message, category = entry[0], entry[1], entry[2]
+    if getattr(category, "__module__", "builtins").split(".")[0] not in modules_before:
+        return True
+    return action == "ignore" and message is not None
+
+
+def _filters_changed(before, after, modules_before):
+    kept = [f for f in after if f in before]
+    return kept != before or not all(_library_filter(f, modules_before) for f in after if f not in before)
+
+
+def _observable_state():
+    """What an import could change that a step (or the steps after it) would see: the interpreter state
+    cellpipe carries between steps (random generators excepted: a fresh import seeds them anew anyway)."""
+    handlers = _state_handlers(None, InterpreterState.__new__(InterpreterState))
+    values = {}
+    for key, (module, read, _) in handlers.items():
+        if key in _OWN_CHECKS or key in _SEQUENTIAL or module not in sys.modules:
+            continue
+        try:
+            values[key] = pickle.dumps(read())
+        except Exception:
+            values[key] = None
+    values["environ"] = sorted(os.environ.items())
+    values["cwd"] = os.getcwd()
+    values["sys.path"] = list(sys.path)
+    return values
+
+
+def _import_quietly(name):
+    """Imports `name` (for `from a import b`, the module `a.b`, else `a`); returns why the import is one the
+    notebook's order must keep (it printed, warned or changed state that was already there), or None."""
+    import warnings
+
+    before, out = _observable_state(), io.StringIO()
+    filters, modules_before = list(warnings.filters), {m.split(".")[0] for m in sys.modules}
+    warned = []
+    show, stdout, stderr = warnings.showwarning, sys.stdout, sys.stderr
+    warnings.showwarning = lambda message, category, *_args, **_kw: warned.append(category.__name__)
+    sys.stdout = sys.stderr = out
+    try:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            if "." not in name:
+                return "it cannot be imported here"
+            parent = name.rpartition(".")[0]
+            if parent not in sys.modules:
+                importlib.import_module(parent)
+    except Exception as err:
+        return "importing it raised {}".format(type(err).__name__)
+    finally:
+        warnings.showwarning, sys.stdout, sys.stderr = show, stdout, stderr
+    if out.getvalue():
+        return "it prints when imported"
+    if warned:
+        return "it warns when imported ({})".format(", ".join(sorted(set(warned))))
+    after = _observable_state()
+    changed = sorted(k for k in before if after.get(k) != before[k])
+    if _filters_changed(filters, list(warnings.filters), modules_before):
+        changed.append("warnings.filters")
+    if changed:
+        return "importing it changes {}".format(", ".join(changed))
+    return None
+
+
+def preimport(modules, skip, workspace, threads, fds):
+    """Imports the steps' modules into the warm Python, so that each forked step finds them imported, as a
+    later cell of the notebook's kernel finds a module an earlier cell imported. Only what does not change
+    what a step computes: an installed library (never the notebook's own code) whose import prints, warns
+    and changes nothing a step could see, and leaves no thread, window or CUDA behind (`fork_hazard`).
+    The step's own `import` statement still runs in its cell and binds the name there.
+
+    Returns (imported, left, offender): the modules imported; those left to the steps, with the reason;
+    and the first module whose import did have an effect (the warm Python must start again without it:
+    an import cannot be undone), or None."""
+    imported, left = [], {}
+    for name in modules:
+        if name in skip:
+            left[name] = skip[name]
+            continue
+        if not _installed(name, workspace):
+            left[name] = "not an installed library"
+            continue
+        effect = _import_quietly(name)
+        if effect is None:
+            hazard = fork_hazard(threads, fds)
+            if hazard is not None:
+                effect = hazard.replace("the imports or functions cells", "importing it", 1)
+        if effect is not None:
+            return imported, left, (name, effect)
+        imported.append(name)
+    return imported, left, None
+
+
+class WarmPython:
+    """The process steps are forked from: the cell runner started, the prelude run once, and the modules the
+    steps import imported (those that may be)."""
+
+    def __init__(self, spec, program, log, modules=(), skip=None):
         import threading
 
         with open(program, encoding="utf-8") as f:
@@ -1426,11 +1559,28 @@ class WarmPython:
             history.save_thread.stop()
             history.save_thread = None
         self.hazard = fork_hazard(threads, fds)
+        self.imported, self.left = [], dict(skip or {})
+        if self.error is None and self.hazard is None and modules:
+            self.imported, self.left, offender = preimport(modules, self.left, self.start[0], threads, fds)
+            if offender is not None:
+                # Imported now, and an import cannot be undone: start again, leaving it to the steps.
+                self.left[offender[0]] = offender[1]
+                # After a few such modules, the rest are left to the steps too (each start runs the prelude).
+                self._restart(program, log, modules if len(self.left) < 4 else [])
         sys.stdout.flush()
         sys.stderr.flush()
         # What the prelude printed: every step's log starts with it, as a fresh step's log does.
         with open(log, "rb") as f:
             self.output = f.read()
+
+    def _restart(self, program, log, modules):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.ftruncate(1, 0)  # the log (stdout and stderr): the prelude's output is printed again
+        os.lseek(1, 0, os.SEEK_SET)
+        os.chdir(self.start[0])
+        os.execve(sys.executable, [sys.executable, program, "--warm", log, json.dumps(list(modules)),
+                                   json.dumps(self.left)], self.start[2])
 
     def serve(self, requests=3, replies=4):
         import select
@@ -1451,7 +1601,7 @@ class WarmPython:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(wake_w)
         own = [requests, replies, wake_r, wake_w]
-        reply({"event": "ready", "pid": os.getpid()})
+        reply({"event": "ready", "pid": os.getpid(), "imported": self.imported, "left": self.left})
         pending = b""
         while True:
             readable = select.select([requests, wake_r], [], [])[0]
@@ -1557,9 +1707,10 @@ class WarmPython:
             # Not the program this Python was warmed for: run it as a fresh process would.
             os.execv(sys.executable, [sys.executable, program] + args)
         here = os.path.dirname(os.path.abspath(program))
-        path = [here if i == 0 and p == self.home else p for i, p in enumerate(self.start[1])]
-        if sys.path and sys.path[0] == self.home:
-            sys.path[0] = here
+        path = list(self.start[1])
+        for paths in (path, sys.path):  # the program's folder, which Python put on the path, is this one's
+            if self.home in paths:
+                paths[paths.index(self.home)] = here
         if self.cwd != "." and os.path.isdir(os.path.join(cwd, self.cwd)):
             os.chdir(os.path.join(cwd, self.cwd))  # where the prelude left the working directory
         self.start = (cwd, path, self.start[2])
@@ -1568,8 +1719,12 @@ class WarmPython:
 
 
 def warm_main(spec, argv):
-    """`python STEP.py --warm LOG`: a warm Python for the steps whose prelude is this step's (LOG: its output)."""
-    return WarmPython(spec, argv[0], argv[2]).serve()
+    """`python STEP.py --warm LOG [MODULES [LEFT]]`: a warm Python for the steps whose prelude is this step's
+    (LOG: its output; MODULES: a JSON list of the modules the steps import; LEFT: those not to import, with
+    why, as a JSON object)."""
+    modules = json.loads(argv[3]) if len(argv) > 3 else []
+    skip = json.loads(argv[4]) if len(argv) > 4 else {}
+    return WarmPython(spec, argv[0], argv[2], modules, skip).serve()
 
 
 def main(spec, argv, warm=None):

@@ -112,3 +112,37 @@ def test_cancelling_stops_the_running_step_and_what_it_started(cellpipe_cli, tmp
             time.sleep(0.2)
         alive = os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
         assert not alive, f"process {pid} still runs after the run was cancelled"
+
+
+def outputs(folder, run_id, step):
+    return json.loads((folder / ".cellpipe" / "runs" / run_id / "steps" / step / "outputs.json").read_text())
+
+
+def test_without_an_imports_cell_the_steps_imports_are_imported_once_and_compute_the_same(cellpipe_cli, tmp_path):
+    # No imports cell: each step imports what it uses, as a notebook of single cells does. The warm Python
+    # imports them before it forks the steps; the plots (the image bytes) and the text are a fresh Python's.
+    (tmp_path / "helper.py").write_text("print('helper imported')\nSCALE = 3\n")
+    cells = [
+        ("import matplotlib.pyplot as plt\nimport numpy as np\nplt.rcParams['lines.linewidth'] = 4\n"
+         "xs = np.arange(10)", ["step:setup"]),
+        ("import matplotlib.pyplot as plt\nplt.plot(xs, xs ** 2)\nplt.show()", ["step:draw", "prev:setup"]),
+        ("import helper\nimport this\nimport numpy as np\nscaled = helper.SCALE * np.ones(3)\nprint(scaled)",
+         ["step:scale", "prev:draw"]),
+    ]
+    path = write_notebook(tmp_path / "nb.ipynb", cells)
+    result, forked = run(cellpipe_cli, path)
+    assert forked["status"] == "succeeded", result.stderr
+    processes = forked["processes"]
+    assert processes["kind"] == "forked"
+    assert processes["imported"] == ["matplotlib.pyplot", "numpy"]
+    # Code of the notebook's folder runs in its cell, never early; a library that prints on import too.
+    assert processes["left"] == {"helper": "not an installed library", "this": "it prints when imported"}
+    assert record(tmp_path, forked["run"])["processes"] == processes
+    result, fresh = run(cellpipe_cli, path, "--no-warm")
+    assert fresh["status"] == "succeeded", result.stderr
+    for step in ("setup", "draw", "scale"):
+        assert outputs(tmp_path, forked["run"], step) == outputs(tmp_path, fresh["run"], step), step
+    [image] = [o for o in outputs(tmp_path, forked["run"], "draw")["1"] if o["output_type"] == "display_data"]
+    assert "image/png" in image["data"]
+    text = "".join(o.get("text", "") for o in outputs(tmp_path, forked["run"], "scale")["2"])
+    assert text.startswith("helper imported\nThe Zen of Python") and "[3. 3. 3.]" in text

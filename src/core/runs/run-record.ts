@@ -100,7 +100,14 @@ export interface RunRecord {
    * cells once, or `fresh` interpreters (the setting turned warm Pythons off, or `reason` says what in the
    * prelude a fork would break).
    */
-  processes?: { kind: 'forked' | 'fresh'; reason?: string };
+  processes?: {
+    kind: 'forked' | 'fresh';
+    reason?: string;
+    /** Forked: the modules of the steps' imports the warm Python imported before forking them. */
+    imported?: string[];
+    /** Forked: those it left to the steps' own import, with why (the notebook's order must keep it). */
+    left?: Record<string, string>;
+  };
   /** Set by readers when the owner of a run still marked running is gone (never stored). */
   orphan?: OrphanState;
   steps: Record<string, StepRecord>;

@@ -19,7 +19,7 @@ import type { StepSettings } from '../../../../src/core/tags/settings';
 import { isRunning, processesWithArgument } from '../../process-identity';
 import { fileProblem } from '../../runs/file-problem';
 import { RunJournal } from '../../runs/run-journal';
-import { PRELUDE_KEYS, STEP_SETTINGS, stepParametersFile } from './prepare';
+import { PRELUDE_KEYS, STEP_SETTINGS, stepParametersFile, WARM_IMPORTS } from './prepare';
 import { noteStepInputs, noteStepOutputs } from './lineage';
 import { CachedStepFiles, StepCache } from './step-cache';
 import { stepEnvironment, StepEnvironmentError } from './step-env';
@@ -67,6 +67,7 @@ export async function executeRun(
     {}
   );
   const preludeKeys = await readJson<Record<string, string>>(join(dir, PRELUDE_KEYS), {});
+  const imports = await readJson<string[]>(join(dir, WARM_IMPORTS), []);
   const pool = options.warm === false || !warmEnabled() ? null : (options.warm ?? new WarmPool());
   const ownPool = pool !== null && options.warm === undefined;
   const acquired = new Set<string>();
@@ -102,13 +103,15 @@ export async function executeRun(
       python: launch.python,
       prelude,
       env: launch.env,
-      workspace: record.workspace ?? ''
+      workspace: record.workspace ?? '',
+      imports
     });
     const warm = pool.acquire(key, record.notebook, () => ({
       python: launch.python,
       program: launch.args[0],
       cwd: launch.cwd,
       env: launch.env,
+      imports,
       log: join(dir, 'logs', `@warm-${key.slice(0, 12)}.log`)
     }));
     if (acquired.has(key)) {
@@ -122,6 +125,9 @@ export async function executeRun(
     if (!ready.ok) {
       fallBack(ready.reason);
       return launchStep(launch);
+    }
+    if (record.processes?.kind === 'forked' && imports.length > 0 && !record.processes.imported) {
+      record.processes = { kind: 'forked', imported: ready.imported, left: ready.left };
     }
     try {
       return await warm.fork({

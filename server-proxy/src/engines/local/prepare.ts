@@ -13,6 +13,7 @@ import type { RunLineage } from '../../../../src/core/runs/lineage';
 import type { RunOwner, RunRecord } from '../../../../src/core/runs/run-record';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
 import { neededSteps, RunnableStep, runnableSteps } from '../../../../src/core/targets/runnable-steps';
+import { runImports } from '../../../../src/core/targets/step-imports';
 import { runnableProgram, stepPrelude } from '../../../../src/core/targets/step-program';
 import { writeFileAtomic, writeJsonAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
@@ -57,6 +58,9 @@ export const STEP_SETTINGS = 'step-settings.json';
  * the same key may be forked from one warm Python (`warm-pool.ts`).
  */
 export const PRELUDE_KEYS = 'prelude-keys.json';
+
+/** The modules the run's steps import (`runImports`): its warm Pythons import them before forking steps. */
+export const WARM_IMPORTS = 'warm-imports.json';
 
 /** The run could not be prepared; nothing of it is left on disk. */
 export class RunSetupError extends Error {}
@@ -160,6 +164,7 @@ async function fill(
       ])
     )
   );
+  await writeJsonAtomic(join(dir, WARM_IMPORTS), runImports(steps));
   // What each step's environment is made of (env values and secret references, never secret values),
   // so that whoever runs or resumes the run gives each step the same environment.
   await writeJsonAtomic(

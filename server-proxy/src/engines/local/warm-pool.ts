@@ -31,12 +31,14 @@ export function warmKey(parts: {
   prelude: string;
   env: Record<string, string>;
   workspace: string;
+  /** The modules it imports before forking (the steps' imports). */
+  imports: readonly string[];
 }): string {
   const env = Object.keys(parts.env)
     .sort()
     .map(name => [name, parts.env[name]]);
   return createHash('sha256')
-    .update(JSON.stringify([parts.python, parts.prelude, env, parts.workspace]))
+    .update(JSON.stringify([parts.python, parts.prelude, env, parts.workspace, parts.imports]))
     .digest('hex');
 }
 

@@ -16,7 +16,9 @@ import { createInterface } from 'readline';
 import { isRunning, processRef } from '../../process-identity';
 import { StepExit, StepProcess, stopGroup } from './step-process';
 
-export type WarmReady = { ok: true } | { ok: false; reason: string };
+export type WarmReady =
+  | { ok: true; imported: string[]; left: Record<string, string> }
+  | { ok: false; reason: string };
 
 export interface WarmStart {
   python: string;
@@ -24,6 +26,11 @@ export interface WarmStart {
   program: string;
   cwd: string;
   env: Record<string, string>;
+  /**
+   * The modules the steps import, imported once after the prelude (those a fork or the notebook's order
+   * would not allow are left to the steps: `preimport` in cellpipe/runtime.py).
+   */
+  imports: readonly string[];
   /** Where the warm Python's own output goes (the prelude's output is copied into every step's log). */
   log: string;
 }
@@ -37,7 +44,7 @@ export interface WarmFork {
 }
 
 type Reply =
-  | { event: 'ready'; pid: number }
+  | { event: 'ready'; pid: number; imported?: string[]; left?: Record<string, string> }
   | { event: 'refused'; reason: string }
   | { event: 'started'; id: number; pid: number }
   | { event: 'failed'; id: number; message: string }
@@ -64,7 +71,7 @@ export class WarmPython {
   constructor(start: WarmStart) {
     const fd = openSync(start.log, 'w');
     try {
-      this.child = spawn(start.python, [start.program, '--warm', start.log], {
+      this.child = spawn(start.python, [start.program, '--warm', start.log, JSON.stringify(start.imports)], {
         cwd: start.cwd,
         env: start.env,
         stdio: ['ignore', fd, fd, 'pipe', 'pipe'],
@@ -140,7 +147,7 @@ export class WarmPython {
   private handle(reply: Reply, settle: (ready: WarmReady) => void): void {
     if (reply.event === 'ready') {
       this.done();
-      settle({ ok: true });
+      settle({ ok: true, imported: reply.imported ?? [], left: reply.left ?? {} });
     } else if (reply.event === 'refused') {
       this.refusal = reply.reason;
       this.done();
