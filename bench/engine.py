@@ -1,7 +1,7 @@
 """Local engine benchmarks (issues 3 and 13). Prints its figures, each measured side by side in one run,
 REPS times (min-max); not a test. The machine may be shared: read the ranges, not one figure.
 
-Run: make bench   (or .venv/bin/python bench/engine.py [--quick] [--reps N])
+Run: make bench   (or .venv/bin/python bench/engine.py [--quick] [--reps N] [--only 3,4])
 
 1. per-step overhead of a 10-step pipeline of trivial steps whose imports cell imports pandas, scikit-learn
    and matplotlib: what one more step costs (10 steps minus 1 step, over 9), with steps forked from a warm
@@ -40,6 +40,8 @@ CLI = str(REPO / ".venv" / "bin" / "cellpipe")
 PYTHON = str(REPO / ".venv" / "bin" / "python")
 QUICK = "--quick" in sys.argv
 REPS = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else (1 if QUICK else 3)
+# --only 3,4: just those benchmarks (numbered as below)
+ONLY = set(sys.argv[sys.argv.index("--only") + 1].split(",")) if "--only" in sys.argv else {"1", "2", "3", "4"}
 GB = 1 << 30
 SIZE = (GB // 8) if QUICK else GB
 IMPORTS = "import pandas as pd\nimport sklearn\nfrom sklearn.linear_model import LogisticRegression\nimport matplotlib.pyplot as plt"
@@ -218,7 +220,7 @@ def passing(work):
         ("import numpy as np\nimport pandas as pd", ["imports"]),
         (f"frame = pd.DataFrame({{'a': np.arange({rows}, dtype=np.float64), 'b': np.ones({rows})}})\n"
          f"array = np.ones({SIZE // 8}, dtype=np.float64)", ["step:make"]),
-        ("checksum = float(frame['a'].iloc[-1] + frame['b'].sum() + array[-1])", ["step:use", "prev:make"]),
+        ("checksum = float(frame['a'].sum() + frame['b'].sum() + array.sum())", ["step:use", "prev:make"]),
     ]
     path = notebook(work / "passing.ipynb", cells)
     _, data = cellpipe_run(path)
@@ -226,43 +228,56 @@ def passing(work):
     make = json.loads((run_dir / "steps" / "make" / "timing.json").read_text())
     use = json.loads((run_dir / "steps" / "use" / "timing.json").read_text())
     saved = sum(f.stat().st_size for f in (run_dir / "data" / "make").iterdir() if not f.name.endswith(".json"))
+    shutil.rmtree(run_dir / "data")  # room on disk for the rounds below
 
-    # The same bytes, written and read raw, and through pickle, in this process; none of the three
-    # calls fsync (the runtime's atomic writes rename, they do not force the data to disk).
+    # The same bytes, written and read raw, through pickle and through cellpipe's formats, in this process,
+    # alternating, REPS times; the consumer reads every byte (a sum over each column and the array). None of
+    # the three calls fsync (the runtime's atomic writes rename, they do not force the data to disk).
     import numpy as np
     import pandas as pd
+    from cellpipe import runtime
 
     frame = pd.DataFrame({"a": np.arange(rows, dtype=np.float64), "b": np.ones(rows)})
     array = np.ones(SIZE // 8, dtype=np.float64)
+    read_all = lambda f, a: float(f["a"].sum() + f["b"].sum() + a.sum())  # noqa: E731
     raw = work / "raw.bin"
-    start = time.perf_counter()
-    with open(raw, "wb") as f:
-        f.write(frame["a"].to_numpy().tobytes())
-        f.write(frame["b"].to_numpy().tobytes())
-        f.write(array.tobytes())
-    raw.read_bytes()
-    raw_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    with open(work / "p.pkl", "wb") as f:
-        pickle.dump((frame, array), f, protocol=pickle.HIGHEST_PROTOCOL)
-    with open(work / "p.pkl", "rb") as f:
-        pickle.load(f)
-    pickle_seconds = time.perf_counter() - start
-    # save = end of `make` minus the end of its cells is not recorded separately: measure save+load directly.
-    from cellpipe import runtime
-
-    start = time.perf_counter()
-    runtime.save_value(str(work / "d"), "frame", frame)
-    runtime.save_value(str(work / "d"), "array", array)
-    f2 = runtime.load_value(str(work / "d"), "frame")
-    a2 = runtime.load_value(str(work / "d"), "array")
-    float(f2["a"].iloc[-1] + f2["b"].sum() + a2[-1])  # touch the data, as the step does
-    cellpipe_seconds = time.perf_counter() - start
+    figures = {"raw": [], "pickle": [], "cellpipe": [], "save": [], "load": []}
+    for _ in range(REPS):
+        start = time.perf_counter()
+        with open(raw, "wb") as f:
+            for column in (frame["a"].to_numpy(), frame["b"].to_numpy(), array):
+                f.write(memoryview(column))
+        with open(raw, "rb") as f:
+            while f.read(1 << 24):
+                pass
+        figures["raw"].append(time.perf_counter() - start)
+        raw.unlink()
+        start = time.perf_counter()
+        with open(work / "p.pkl", "wb") as f:
+            pickle.dump((frame, array), f, protocol=pickle.HIGHEST_PROTOCOL)
+        with open(work / "p.pkl", "rb") as f:
+            read_all(*pickle.load(f))
+        figures["pickle"].append(time.perf_counter() - start)
+        (work / "p.pkl").unlink()
+        start = time.perf_counter()
+        runtime.save_value(str(work / "d"), "frame", frame)
+        runtime.save_value(str(work / "d"), "array", array)
+        saved_at = time.perf_counter()
+        read_all(runtime.load_value(str(work / "d"), "frame"), runtime.load_value(str(work / "d"), "array"))
+        end = time.perf_counter()
+        figures["cellpipe"].append(end - start)
+        figures["save"].append(saved_at - start)
+        figures["load"].append(end - saved_at)
+        shutil.rmtree(work / "d")
     total = 2 * SIZE
-    print(f"4. passing {total / GB:.2f} GiB ({saved / GB:.2f} GiB on disk) between two steps: cellpipe save+load "
-          f"{cellpipe_seconds:.2f} s, raw write+read {raw_seconds:.2f} s ({raw_seconds / cellpipe_seconds:.0%} of raw "
-          f"speed, goal >= 50%), pickle {pickle_seconds:.2f} s ({pickle_seconds / cellpipe_seconds:.1f}x, goal >= 3x); "
-          f"steps took {make['finished'] - make['started']:.1f} s and {use['finished'] - use['started']:.1f} s")
+    to_raw = [r / c for r, c in zip(figures["raw"], figures["cellpipe"])]
+    to_pickle = [p / c for p, c in zip(figures["pickle"], figures["cellpipe"])]
+    print(f"4. passing {total / GB:.2f} GiB ({saved / GB:.2f} GiB on disk) between two steps, the consumer reading "
+          f"every byte ({REPS} runs): cellpipe save+load+read {span(figures['cellpipe'])} (save {span(figures['save'])}, "
+          f"load+read {span(figures['load'])}), raw write+read {span(figures['raw'])}: {span([100 * r for r in to_raw], '%', 0)} "
+          f"of raw speed (goal >= 50%); pickle {span(figures['pickle'])}: {span(to_pickle, 'x', 1)} faster than pickle "
+          f"(goal >= 3x); in the pipeline the steps took {make['finished'] - make['started']:.1f} s and "
+          f"{use['finished'] - use['started']:.1f} s")
 
 
 def main():
@@ -270,10 +285,10 @@ def main():
     print(f"bench/engine.py: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
     server = Server(work)
     try:
-        overhead(work)
-        parallel(work, server)
-        real_notebook(work, server)
-        passing(work)
+        for number, bench in (("1", lambda: overhead(work)), ("2", lambda: parallel(work, server)),
+                              ("3", lambda: real_notebook(work, server)), ("4", lambda: passing(work))):
+            if number in ONLY:
+                bench()
     finally:
         server.close()
         shutil.rmtree(work, ignore_errors=True)

@@ -266,7 +266,9 @@ def save_value(folder, name, value, step="?"):
             try:
                 from pyarrow import feather
 
-                atomic_write(path, lambda tmp: feather.write_feather(value, tmp, compression="uncompressed"))
+                # One record batch: each column is one buffer, which a step below maps without a copy.
+                atomic_write(path, lambda tmp: feather.write_feather(value, tmp, compression="uncompressed",
+                                                                      chunksize=max(1, len(value))))
             except Exception:  # a frame Arrow cannot hold (mixed object columns, ...): pickle it
                 return save_value(folder, name, _PickleOnly(value), step)
         elif fmt == "npy":
@@ -333,6 +335,38 @@ def pass_on(source, folder, name, step="?"):
     return dict(meta, unchanged=True)
 
 
+def _load_frame(path):
+    """A DataFrame saved as Arrow IPC, memory-mapped: its numeric columns are views of a private (copy-on-write)
+    mapping of the file, read from disk when the step reads them and writable as a loaded frame is; the
+    other columns are converted (Arrow's booleans, strings...)."""
+    import mmap
+
+    import numpy
+    import pandas
+    import pyarrow
+
+    with open(path, "rb") as f:
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    buffer = pyarrow.py_buffer(mapped)
+    frame = pyarrow.ipc.open_file(buffer).read_all().to_pandas(split_blocks=True, self_destruct=True)
+    if frame.columns.has_duplicates:
+        return frame.copy()
+    # Arrow's own arrays are read-only; the same bytes through the writable mapping are not.
+    columns, start, end = {}, buffer.address, buffer.address + buffer.size
+    for index, name in enumerate(frame.columns):
+        column = frame.iloc[:, index]
+        array = getattr(column.array, "_ndarray", None)
+        if isinstance(column.dtype, numpy.dtype) and isinstance(array, numpy.ndarray) and array.dtype == column.dtype \
+                and array.ndim == 1 and array.flags.c_contiguous and start <= array.ctypes.data < end:
+            columns[name] = numpy.frombuffer(mapped, dtype=array.dtype, count=array.size,
+                                             offset=array.ctypes.data - start)
+        else:  # converted, or a read-only view of Arrow's (a category's codes): the step's own copy
+            columns[name] = column.copy()
+    loaded = pandas.DataFrame(columns, index=frame.index, copy=False)
+    loaded.columns.name, loaded.attrs = frame.columns.name, frame.attrs
+    return loaded
+
+
 def load_value(folder, name, step="?"):
     meta = _read_meta(folder, name, step)
     fmt = meta["format"]
@@ -347,9 +381,7 @@ def load_value(folder, name, step="?"):
                     pass
             return module
         if fmt == "arrow":
-            from pyarrow import feather
-
-            return feather.read_table(path, memory_map=True).to_pandas()
+            return _load_frame(path)
         if fmt == "parquet":
             import pandas
 
@@ -1674,6 +1706,7 @@ class WarmPython:
         import signal
 
         os.setsid()
+        _record_process(request.get("identity"))
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for fd in own:
@@ -1716,6 +1749,22 @@ class WarmPython:
         self.start = (cwd, path, self.start[2])
         sys.argv = [program] + args
         return main(spec, sys.argv, warm=self)
+
+
+def _record_process(path):
+    """Writes this forked step's pid and start (as the engine names processes: boot id and start time in
+    clock ticks) to `path`: its command line is the warm Python's, so an owner that died before recording
+    the pid leaves the next owner this file to find the step by (it never starts it a second time)."""
+    if not path:
+        return
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="utf-8") as f:
+            boot = f.read().strip()
+        with open("/proc/self/stat", encoding="utf-8") as f:
+            ticks = f.read().rsplit(")", 1)[1].split()[19]
+        write_json(path, {"pid": os.getpid(), "start": "{}:{}".format(boot, ticks)})
+    except OSError:
+        write_json(path, {"pid": os.getpid()})
 
 
 def warm_main(spec, argv):

@@ -146,3 +146,30 @@ def test_without_an_imports_cell_the_steps_imports_are_imported_once_and_compute
     assert "image/png" in image["data"]
     text = "".join(o.get("text", "") for o in outputs(tmp_path, forked["run"], "scale")["2"])
     assert text.startswith("helper imported\nThe Zen of Python") and "[3. 3. 3.]" in text
+
+
+def test_cancelling_while_the_warm_python_runs_the_imports_cell_cancels_the_run_and_ends_it(cellpipe_cli, tmp_path):
+    marker = tmp_path / "warm.pid"
+    path = write_notebook(tmp_path / "nb.ipynb", [
+        (f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(600)", ["imports"]),
+        ("x = 1", ["step:one"]),
+        ("y = x + 1", ["step:two", "prev:one"]),
+    ])
+    cli = subprocess.Popen([cellpipe_cli, "run", str(path), "--json", "--no-cache"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (marker.exists() and marker.read_text()) and time.time() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), "the warm Python did not start the imports cell"
+    warm = int(marker.read_text())
+    cli.send_signal(signal.SIGINT)
+    out, err = cli.communicate(timeout=60)
+    data = json.loads(out)
+    assert data["status"] == "cancelled", err
+    steps = record(tmp_path, data["run"])["steps"]
+    assert steps["one"]["status"] == "cancelled" and steps["two"]["status"] != "succeeded"
+    assert not (tmp_path / ".cellpipe" / "runs" / data["run"] / "steps" / "one" / "complete.json").exists()
+    deadline = time.time() + 20
+    while os.path.exists(f"/proc/{warm}") and time.time() < deadline:
+        time.sleep(0.2)
+    assert not os.path.exists(f"/proc/{warm}"), "the warm Python still runs after the run was cancelled"

@@ -108,6 +108,36 @@ describe('kill -9 of the server mid-step (D2, S4)', () => {
   });
 });
 
+describe('an owner killed between forking a step and recording its pid', () => {
+  it('the next owner finds the forked step by the identity it wrote, waits for it, and it ran once', async () => {
+    const folder = tempFolder('forkpid');
+    const counter = join(tempFolder('forkpidcount'), 'count');
+    fourSteps(folder, counter, 4);
+    const first = await new ServerProcess(folder).start();
+    cleanup.add(() => first.kill());
+    const run = (await first.api('POST', '/api/runs', { notebook: 'four.ipynb', cache: false })).json().run;
+    await until('s2 to run', inItsCell(counter), { timeoutMs: 60000 });
+    await first.kill('SIGKILL');
+    // As the record is when the owner dies right after the fork: s2 running, its pid not written yet. A
+    // forked step's command line is its warm Python's, so it cannot be found by its program's path.
+    const dir = join(folder, '.cellpipe', 'runs', run);
+    const record = runRecord(folder);
+    expect(record.processes.kind).toBe('forked');
+    delete record.steps.s2.process;
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
+
+    const second = await new ServerProcess(folder).start();
+    cleanup.add(() => second.kill());
+    expect((await second.api('POST', '/api/runs/adopt', { notebook: 'four.ipynb' })).json().adopted).toEqual([
+      run
+    ]);
+    const end = await waitForRun(second, 'four.ipynb', run);
+    expect(end).toMatchObject({ status: 'succeeded', resumed: 1, metrics: { w: 4 } });
+    expect(timesRun(counter)).toBe(1);
+    expect(readdirSync(join(dir, 'steps', 's2'))).toContain('complete.json');
+  });
+});
+
 describe('an owner killed between recording a step as running and starting it', () => {
   it('the step never started: a resumed run starts it, once', async () => {
     const folder = tempFolder('never');

@@ -14,7 +14,7 @@ import { readFile, rm, stat } from 'fs/promises';
 import { cpus } from 'os';
 import { dirname, join } from 'path';
 import { RunLifecycle } from '../../../../src/core/runs/lifecycle';
-import type { RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
+import type { ProcessRef, RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
 import type { StepSettings } from '../../../../src/core/tags/settings';
 import { isRunning, processesWithArgument } from '../../process-identity';
 import { fileProblem } from '../../runs/file-problem';
@@ -134,7 +134,8 @@ export async function executeRun(
         program: launch.args[0],
         args: launch.args.slice(1),
         cwd: launch.cwd,
-        log: launch.log
+        log: launch.log,
+        identity: forkedIdentity(dir, step)
       });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code) {
@@ -188,6 +189,7 @@ export async function executeRun(
       await rm(stepDir, { recursive: true, force: true });
       await rm(dataDir, { recursive: true, force: true });
       await rm(join(dir, 'logs', `${step}.log`), { force: true });
+      await rm(forkedIdentity(dir, step), { force: true });
     } catch (err) {
       return fail(step, started, fileProblem(err, 'clear the step folder', dir));
     }
@@ -260,7 +262,12 @@ export async function executeRun(
   /** A step recorded as running by an owner that is gone: wait for its process, never start it again. */
   const adopt = async (step: string) => {
     const known = record.steps[step].process;
-    const refs = isRunning(known) ? [known!] : processesWithArgument(program(step));
+    const forked = await readJson<ProcessRef | null>(forkedIdentity(dir, step), null);
+    const refs = isRunning(known)
+      ? [known!]
+      : isRunning(forked)
+        ? [forked!]
+        : processesWithArgument(program(step));
     if (refs.length === 0 && !known && !(await exists(join(dir, 'logs', `${step}.log`)))) {
       // Its owner died after recording it but before opening its log: it never started. It goes back to
       // the queue (a correction of the record, not a step moving back).
@@ -370,6 +377,11 @@ async function readJson<T>(path: string, fallback: T): Promise<T> {
   } catch {
     return fallback;
   }
+}
+
+/** Where a step forked from a warm Python records its pid and start (see `WarmFork.identity`). */
+function forkedIdentity(dir: string, step: string): string {
+  return join(dir, 'logs', `${step}.process.json`);
 }
 
 /** Where a step's results are in its run folder. */

@@ -17,8 +17,7 @@ import { isRunning, processRef } from '../../process-identity';
 import { StepExit, StepProcess, stopGroup } from './step-process';
 
 export type WarmReady =
-  | { ok: true; imported: string[]; left: Record<string, string> }
-  | { ok: false; reason: string };
+  { ok: true; imported: string[]; left: Record<string, string> } | { ok: false; reason: string };
 
 export interface WarmStart {
   python: string;
@@ -41,6 +40,11 @@ export interface WarmFork {
   cwd: string;
   /** The step's log (truncated here, so that an unwritable log fails the step as a fresh start does). */
   log: string;
+  /**
+   * Where the forked step writes its pid and start first thing (`forkedIdentity`): its command line is the
+   * warm Python's, so this is how a new owner finds it when the owner died before recording its pid.
+   */
+  identity: string;
 }
 
 type Reply =
@@ -127,7 +131,7 @@ export class WarmPython {
     return new Promise<StepProcess>((resolve, reject) => {
       this.starting.set(id, { resolve, reject });
       this.requests.write(
-        `${JSON.stringify({ id, program: launch.program, args: launch.args, cwd: launch.cwd, log: launch.log })}\n`
+        `${JSON.stringify({ id, program: launch.program, args: launch.args, cwd: launch.cwd, log: launch.log, identity: launch.identity })}\n`
       );
     });
   }
