@@ -7,11 +7,24 @@
  */
 import type { RunnableStep } from './runnable-steps';
 
-/** In the order of the steps and their cells, each module once; relative imports are the notebook's own code. */
+/**
+ * A cell that may change the process environment: libraries read it when imported (MPLBACKEND,
+ * CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS...), so a module imported from that cell on must be imported where
+ * the notebook imports it.
+ */
+const CHANGES_ENVIRONMENT = /\benviron\b|\bputenv\b|\bdotenv\b|^\s*%(?:env|set_env)\b/m;
+
+/**
+ * In the order of the steps and their cells, each module once, up to the first cell that may change the
+ * environment; relative imports are the notebook's own code.
+ */
 export function runImports(steps: readonly RunnableStep[]): string[] {
   const modules = new Set<string>();
   for (const runnable of steps) {
     for (const cell of runnable.step.cells) {
+      if (CHANGES_ENVIRONMENT.test(runnable.notebook.cells[cell]?.source ?? '')) {
+        return [...modules];
+      }
       for (const event of runnable.analysis.analyses.get(cell)?.events ?? []) {
         if (event.kind === 'write' && event.isImport && event.module && !event.module.startsWith('.')) {
           modules.add(event.module);
