@@ -31,6 +31,31 @@ def test_dataframes_go_to_arrow_and_come_back_equal_with_their_index(tmp_path):
     pd.testing.assert_frame_equal(back, df)
 
 
+def test_a_loaded_frame_is_mapped_not_copied_and_the_step_may_change_it_without_changing_the_file(tmp_path):
+    import tracemalloc
+
+    rows = 4_000_000  # 32 MB a column
+    df = pd.DataFrame({"a": np.arange(rows, dtype=np.float64), "n": np.arange(rows), "k": pd.Categorical(["x", "y"] * (rows // 2)),
+                       "t": pd.date_range("2024-01-01", periods=rows, freq="s", tz="UTC")})
+    df.attrs["source"] = "sensor"
+    runtime.save_value(str(tmp_path), "df", df, step="s")
+    tracemalloc.start()
+    back = runtime.load_value(str(tmp_path), "df", step="t")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # The timestamps with their zone (8 bytes a row) and the category codes are the step's own copy; the two
+    # numeric columns (16 bytes a row) are views of the file's mapping.
+    assert peak < 10 * rows
+    pd.testing.assert_frame_equal(back, df)
+    assert back.attrs == {"source": "sensor"}
+    back.loc[0, "a"] = -1.0
+    back.iloc[1, 1] = -2
+    back.loc[2, "k"] = "y"
+    back["a"] += 1
+    assert (back.loc[0, "a"], back.iloc[1, 1], back.loc[2, "k"]) == (0.0, -2, "y")
+    pd.testing.assert_frame_equal(runtime.load_value(str(tmp_path), "df", step="u"), df)
+
+
 @pytest.mark.parametrize(
     "df",
     [
