@@ -1503,17 +1503,30 @@ def _observable_state():
     return values
 
 
+def _output_size():
+    """How much this process has written to its output (the warm Python's log). Seen on the file, not by
+    replacing sys.stdout: a library may keep the stream it finds on import (a logging handler)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sizes = []
+    for fd in (1, 2):
+        try:
+            sizes.append(os.fstat(fd).st_size)
+        except OSError:
+            sizes.append(None)
+    return sizes
+
+
 def _import_quietly(name):
     """Imports `name` (for `from a import b`, the module `a.b`, else `a`); returns why the import is one the
     notebook's order must keep (it printed, warned or changed state that was already there), or None."""
     import warnings
 
-    before, out = _observable_state(), io.StringIO()
+    before, printed = _observable_state(), _output_size()
     filters, modules_before = list(warnings.filters), {m.split(".")[0] for m in sys.modules}
     warned = []
-    show, stdout, stderr = warnings.showwarning, sys.stdout, sys.stderr
+    show = warnings.showwarning
     warnings.showwarning = lambda message, category, *_args, **_kw: warned.append(category.__name__)
-    sys.stdout = sys.stderr = out
     try:
         try:
             importlib.import_module(name)
@@ -1526,8 +1539,8 @@ def _import_quietly(name):
     except Exception as err:
         return "importing it raised {}".format(type(err).__name__)
     finally:
-        warnings.showwarning, sys.stdout, sys.stderr = show, stdout, stderr
-    if out.getvalue():
+        warnings.showwarning = show
+    if _output_size() != printed:
         return "it prints when imported"
     if warned:
         return "it warns when imported ({})".format(", ".join(sorted(set(warned))))
