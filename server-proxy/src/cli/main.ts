@@ -118,6 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--parallel <n>', 'how many steps of one trial may run at once (default: the number of cores)')
     .option('--no-cache', 'the first trial runs every step (the others still share its shared steps)')
     .option('--json', 'print the sweep record as one JSON object')
+    .option('--report <file.md>', 'write a Markdown report of the trials for CI (best marked, failures)')
+    .option('--junit <file.xml>', 'write the sweep as JUnit XML, a test case per trial')
     .action(async (notebook: string, options: SweepCliOptions) => {
       status = await sweepCommand(notebook, options);
     });

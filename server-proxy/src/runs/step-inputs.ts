@@ -98,7 +98,7 @@ export function kernelCode(dir: string, step: string): string {
     'def _cellpipe_load_step_inputs(run_dir, step):',
     '    import os, sys, types',
     '    program = os.path.join(run_dir, "programs", step + ".py")',
-    '    # The step\'s own runtime: the module its saved functions and classes are rebuilt with.',
+    "    # The step's own runtime: the module its saved functions and classes are rebuilt with.",
     '    runtime = types.ModuleType("_cellpipe_runtime")',
     '    runtime.__file__ = program',
     '    sys.modules["_cellpipe_runtime"] = runtime',
