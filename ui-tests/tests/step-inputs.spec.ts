@@ -16,10 +16,7 @@ test('a failed step: Load puts its inputs in the kernel and goes to the failing 
     codeNotebook([
       [['imports'], 'import numpy as np\nimport pandas as pd'],
       [['pipeline-parameters'], 'limit = 5'],
-      [
-        ['step:load'],
-        'frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})\ngrid = np.arange(6.0).reshape(2, 3)'
-      ],
+      [['step:load'], 'frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})\ngrid = np.arange(6.0).reshape(2, 3)'],
       [
         ['step:check', 'prev:load'],
         'total = frame["x"].sum() + grid.sum()\nprint(total)\nassert total < limit, f"total {total} is over {limit}"'
@@ -73,7 +70,7 @@ test('a failed step: Load puts its inputs in the kernel and goes to the failing 
 
   // Running the failing cell in the notebook fails as the step did: the user fixes it there.
   await page.notebook.runCell(3);
-  await expect(page.locator('.jp-Cell').nth(3).locator('.jp-OutputArea-output')).toContainText(
+  await expect(page.locator('.jp-Cell').nth(3).locator('.jp-OutputArea')).toContainText(
     'AssertionError: total 21.0 is over 5'
   );
   await shot(page, testInfo, 'step-inputs-rerun');
