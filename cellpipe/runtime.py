@@ -1148,12 +1148,11 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
 # --- a step's inputs in a notebook's kernel -----------------------------------
 
 
-def load_step_inputs(run_dir, step, data_dir=None, shell=None):
+def load_step_inputs(run_dir, step, shell=None):
     """Puts what step `step` of the run in `run_dir` received into the namespace of IPython `shell` (the
     kernel this runs in, by default), as the step's own run did: its imports and functions cells run, then
     `receive` (parameters, inputs, the state of the steps above). The user can then run the step's cells in
-    the notebook and see what the step saw. `data_dir` holds the providers' folders (default RUN_DIR/data).
-    Returns the names set: {"parameters": [...], "inputs": [...]}; raises StepDataError, saying why."""
+    the notebook and see what the step saw. Returns the names set: {"parameters": [...], "inputs": [...]}; raises StepDataError, saying why."""
     program = os.path.join(run_dir, "programs", step + ".py")
     try:
         with open(program, encoding="utf-8") as f:
@@ -1180,7 +1179,7 @@ def load_step_inputs(run_dir, step, data_dir=None, shell=None):
         if err is not None:
             raise StepDataError("Step {}: its imports or functions cell {} raised {}: {}".format(
                 step, index + 1, type(err).__name__, err)) from err
-    receive(spec, ns, data_dir or os.path.join(run_dir, "data"), parameters, None, state)
+    receive(spec, ns, os.path.join(run_dir, "data"), parameters, None, state)
     if state is not None and state.finder in sys.meta_path:
         # The state of modules not imported yet is not carried into the kernel: no import hook stays behind.
         sys.meta_path.remove(state.finder)
