@@ -102,6 +102,12 @@ export interface FakeOptions {
   pendingTask?: { task: string; message: string; stages?: number };
   /** A task whose first attempt fails and second succeeds (a Retry node with two Pod children). */
   retryTask?: string;
+  /**
+   * What a step that records metrics writes, from the input parameters of its task and of the tasks it
+   * depends on (a sweep trial's swept values, as Argo records them on the nodes: what the data it read was
+   * computed with); default `{"accuracy": 0.9}`.
+   */
+  metricsOf?: (inputs: Record<string, string>) => Record<string, unknown>;
 }
 
 type Phase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted';
@@ -144,9 +150,19 @@ interface WatchStream {
 }
 interface WorkflowSpec {
   shutdown?: string;
+  /** At most this many pods at once (the fake runs one at a time anyway). */
+  parallelism?: number;
   templates: {
     name: string;
-    dag?: { tasks: { name: string }[] };
+    dag?: {
+      tasks: {
+        name: string;
+        template?: string;
+        dependencies?: string[];
+        arguments?: { parameters?: { name: string; value: string }[] };
+      }[];
+      failFast?: boolean;
+    };
     outputs?: {
       parameters?: { name: string; valueFrom?: { path: string; default?: string } }[];
       artifacts?: { name: string; path: string }[];
@@ -885,11 +901,13 @@ export class FakeCluster {
    * Tasks run one after another, one stage per `ticksPerTask` reads: the first Pending while its restored
    * volume binds (`volumeBindTicks`), Pending first for `pendingTask`, Running, then done; `retryTask` fails
    * its first attempt and runs again; `failTask` fails (after `failRetries` more failed attempts), and the
-   * tasks after it are omitted in the same update (as on the lab).
+   * tasks after it are omitted in the same update (as on the lab). A DAG with `failFast: false` (a sweep)
+   * omits only the tasks that depend on a failed one, and the others go on.
    */
   private progress(
     tasks: string[],
-    gets: number
+    gets: number,
+    dag: { deps: Map<string, string[]>; failFast: boolean } = { deps: new Map(), failFast: true }
   ): { phase: 'Running' | 'Succeeded' | 'Failed'; states: (TaskProgress | undefined)[] } {
     const stage = Math.floor(gets / (this.options.ticksPerTask ?? 1));
     const binding = this.options.volumeBindTicks ?? 0;
@@ -939,22 +957,30 @@ export class FakeCluster {
     const states: (TaskProgress | undefined)[] = [];
     let start = 1;
     let failed = false;
+    // Tasks failed or omitted so far: a task depending on one of them is omitted when it no longer fails fast.
+    const blocked = new Set<string>();
     for (const t of tasks) {
       const stages = stagesOf(t);
       const end = start + stages.length;
-      if (failed) {
+      if (dag.failFast ? failed : (dag.deps.get(t) ?? []).some(d => blocked.has(d))) {
         states.push({ phase: 'Omitted', attempts: [] });
-      } else if (tick >= end) {
+        blocked.add(t);
+        continue;
+      }
+      if (tick >= end) {
         const done = finalOf(t, stages);
-        failed = done.phase === 'Failed';
+        if (done.phase === 'Failed') {
+          failed = true;
+          blocked.add(t);
+        }
         states.push(done);
       } else {
         states.push(tick >= start ? stages[tick - start] : undefined);
       }
       start = end;
     }
-    const done = failed || tick >= start;
-    return { phase: failed ? 'Failed' : done ? 'Succeeded' : 'Running', states };
+    const done = (dag.failFast && failed) || tick >= start;
+    return { phase: done ? (failed ? 'Failed' : 'Succeeded') : 'Running', states };
   }
 
   private workflowStatus(wf: Workflow): { phase: string; nodes: Record<string, FakeNode> } {
@@ -969,14 +995,29 @@ export class FakeCluster {
     status: { phase: string; nodes: Record<string, FakeNode> };
     pods: Array<{ name: string; podName: string; attempt: number }>;
   } {
+    const entries = wf.body.spec.templates.find(t => t.dag)?.dag;
     const tasks = dagTasks(wf.body.spec);
+    const templateOf = (t: string) => entries?.tasks.find(e => e.name === t)?.template ?? t;
+    const inputsOf = (t: string) => entries?.tasks.find(e => e.name === t)?.arguments?.parameters ?? [];
+    // A task's inputs with those of every task before it, nearest last (its own win).
+    const seenBy = (t: string, seen = new Set<string>()): { name: string; value: string }[] => {
+      seen.add(t);
+      const before = (entries?.tasks.find(e => e.name === t)?.dependencies ?? [])
+        .filter(d => !seen.has(d))
+        .flatMap(d => seenBy(d, seen));
+      return [...before, ...inputsOf(t)];
+    };
+    const dag = {
+      deps: new Map((entries?.tasks ?? []).map(e => [e.name, e.dependencies ?? []])),
+      failFast: entries?.failFast !== false
+    };
     const name = wf.body.metadata.name;
     const stopped = !!wf.body.spec.shutdown;
     const STOP = "Stopped with strategy 'Terminate'";
     // Stopped: Argo fails the running (and pending) steps with its stop message and omits the rest.
     const { phase, states } = stopped
       ? (() => {
-          const p = this.progress(tasks, wf.stoppedAt ?? wf.ticks);
+          const p = this.progress(tasks, wf.stoppedAt ?? wf.ticks, dag);
           const stop = (st: TaskProgress | undefined): TaskProgress =>
             !st
               ? { phase: 'Omitted', attempts: [] }
@@ -985,7 +1026,7 @@ export class FakeCluster {
                 : st;
           return { phase: 'Failed' as const, states: p.states.map(stop) };
         })()
-      : this.progress(tasks, wf.ticks);
+      : this.progress(tasks, wf.ticks, dag);
     const nodes: Record<string, FakeNode> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
@@ -999,10 +1040,12 @@ export class FakeCluster {
       }
       const retried = state.attempts.length > 1 || t === this.options.retryTask;
       // Argo's v2 pod names: WORKFLOW-TEMPLATE-HASH, the hash being that of the pod's node id.
+      const template = templateOf(t);
+      const inputs = inputsOf(t);
       const podOf = (attempt: number) =>
-        `${name}-${t}-${(retried ? id(i, attempt) : id(i)).slice(name.length + 1)}`;
+        `${name}-${template}-${(retried ? id(i, attempt) : id(i)).slice(name.length + 1)}`;
       const lastPod = podOf(Math.max(0, state.attempts.length - 1));
-      const outputs = this.nodeOutputs(wf, lastPod, t, i === tasks.length - 1, state.phase, stopped);
+      const outputs = this.nodeOutputs(wf, lastPod, template, seenBy(t), state.phase, stopped);
       // A Pod node's children are the tasks after it (here the next one); a retried step's are on its
       // Retry node's last attempt, and the Retry node's own children are its attempts.
       const next = i + 1 < tasks.length && states[i + 1] ? [id(i + 1)] : undefined;
@@ -1010,7 +1053,8 @@ export class FakeCluster {
         phase: Phase;
         message?: string;
       }): Omit<FakeNode, 'id' | 'name' | 'displayName' | 'type'> => ({
-        templateName: t,
+        templateName: template,
+        ...(inputs.length > 0 ? { inputs: { parameters: inputs } } : {}),
         phase: s.phase,
         startedAt: '2026-01-01T00:00:00Z',
         finishedAt: ['Succeeded', 'Failed'].includes(s.phase) ? '2026-01-01T00:00:07Z' : null,
@@ -1101,7 +1145,7 @@ export class FakeCluster {
     wf: Workflow,
     pod: string,
     task: string,
-    last: boolean,
+    inputs: { name: string; value: string }[],
     state: string,
     stopped: boolean
   ): Record<string, unknown> | undefined {
@@ -1110,8 +1154,12 @@ export class FakeCluster {
     }
     const template = wf.body.spec.templates.find(t => t.name === task);
     const succeeded = state === 'Succeeded';
+    const metrics = this.options.metricsOf?.(Object.fromEntries(inputs.map(p => [p.name, p.value]))) ?? {
+      accuracy: 0.9
+    };
     const written: Record<string, string | undefined> = {
-      metrics: succeeded ? (last ? '{"accuracy": 0.9}' : '{}') : undefined,
+      // Only a step that records metrics has the output (parameter or artifact) to write them to.
+      metrics: succeeded ? JSON.stringify(metrics) : undefined,
       outputs: JSON.stringify({
         '1': [{ output_type: 'stream', name: 'stdout', text: this.options.stdout ?? `hello from ${task}\n` }]
       }),
@@ -1314,6 +1362,7 @@ interface FakeNode {
   message?: string;
   children?: string[];
   outputs?: unknown;
+  inputs?: unknown;
 }
 
 /** The `uploadfile` part of a multipart body: its file name and text. */

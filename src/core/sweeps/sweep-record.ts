@@ -3,7 +3,7 @@
  * (each one a run that opens like any other), the steps every trial shares and the best trial. The
  * contract between the sweep runner, the CLI and the frontend. Types only.
  */
-import type { RunStatus } from '../runs/run-record';
+import type { ClusterInfo, RunStatus } from '../runs/run-record';
 import type { ParameterValue } from '../tags/parameters';
 import type { Objective, SweepAxis } from './sweep-plan';
 
@@ -23,6 +23,10 @@ export interface TrialRecord {
 export interface SweepRecord {
   id: string;
   notebook: string;
+  /** Where the trials ran when not on the local engine. */
+  target?: 'argo' | 'kfp';
+  /** Argo: the one Workflow of every trial. */
+  cluster?: ClusterInfo;
   status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   started: string;
   finished?: string;
@@ -36,4 +40,6 @@ export interface SweepRecord {
   trials: TrialRecord[];
   /** The index of the best trial by the objective. */
   best?: number;
+  /** What went wrong around the trials (snapshots that could not be deleted). */
+  warnings?: string[];
 }
