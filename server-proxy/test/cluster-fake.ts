@@ -3,6 +3,9 @@
  * Workflows) and the KFP v2beta1 API, with their status codes and bodies (Kubernetes `Status` objects,
  * gRPC-gateway errors). State moves on with each read, as a real run does. Used by cluster-*.spec.ts.
  *
+ * Katib's Experiments (kubeflow.org/v1beta1: create, read, delete) report their Trials and the optimal one
+ * as Katib's controller does (see katibState).
+ *
  * Workflows and VolumeSnapshots also answer lists (`metadata.resourceVersion` of the list) and watches
  * (`?watch=true`): a chunked `application/json` stream of one `{"type","object"}` line per change, from
  * the current object (ADDED) or from a given `resourceVersion` (the changes after it); while a watch is
@@ -108,6 +111,8 @@ export interface FakeOptions {
    * computed with); default `{"accuracy": 0.9}`.
    */
   metricsOf?: (inputs: Record<string, string>) => Record<string, unknown>;
+  /** Katib: the trial (by index in the suggestion's order) that fails. */
+  katibFailTrial?: number;
 }
 
 type Phase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted';
@@ -198,6 +203,8 @@ export class FakeCluster {
     }>;
   }> = [];
   readonly tokens = new Set<string>();
+  /** Katib Experiments as created, with how often each was read (its trials move on with the reads). */
+  readonly katib = new Map<string, { body: any; reads: number }>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- the created object as posted
   /** The S3 store's objects (bucket/key → text), as Argo's executor uploaded them. */
   readonly objects = new Map<string, string>();
   /** Watch streams open now. */
@@ -534,6 +541,60 @@ export class FakeCluster {
       }
       this.advance(wf);
       return json(res, 200, this.view(wf));
+    }
+    // Katib Experiments and their Trials (kubeflow.org/v1beta1).
+    if ((m = /^\/apis\/kubeflow.org\/v1beta1\/namespaces\/([^/]+)\/experiments(?:\/([^/]+))?$/.exec(path))) {
+      if (method === 'POST') {
+        const name = body.metadata?.name as string;
+        if (this.katib.has(name)) {
+          return status(res, 409, 'AlreadyExists', `experiments.kubeflow.org "${name}" already exists`);
+        }
+        // Katib's validating webhook.
+        if (!body.spec?.objective?.objectiveMetricName || !body.spec?.trialTemplate?.trialSpec) {
+          return status(
+            res,
+            422,
+            'Invalid',
+            `Experiment.kubeflow.org "${name}" is invalid: spec.objective and spec.trialTemplate are required`
+          );
+        }
+        const experiment = {
+          body: {
+            ...body,
+            metadata: {
+              ...body.metadata,
+              namespace: m[1],
+              uid: `uid-${name}`,
+              creationTimestamp: '2026-01-01T00:00:00Z'
+            }
+          },
+          reads: 0
+        };
+        this.katib.set(name, experiment);
+        return json(res, 201, experiment.body);
+      }
+      const experiment = m[2] ? this.katib.get(m[2]) : undefined;
+      if (!experiment) {
+        return status(res, 404, 'NotFound', `experiments.kubeflow.org "${m[2] ?? ''}" not found`);
+      }
+      if (method === 'DELETE') {
+        this.katib.delete(m[2]);
+        return json(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
+      }
+      experiment.reads++;
+      return json(res, 200, { ...experiment.body, status: this.katibState(experiment).status });
+    }
+    if ((m = /^\/apis\/kubeflow.org\/v1beta1\/namespaces\/([^/]+)\/trials$/.exec(path)) && method === 'GET') {
+      const of = /^katib\.kubeflow\.org\/experiment=(.+)$/.exec(
+        url.searchParams.get('labelSelector') ?? ''
+      )?.[1];
+      const experiment = of ? this.katib.get(of) : undefined;
+      return json(res, 200, {
+        apiVersion: 'kubeflow.org/v1beta1',
+        kind: 'TrialList',
+        metadata: { resourceVersion: String(this.version) },
+        items: experiment ? this.katibState(experiment).trials : []
+      });
     }
     // KFP v2beta1.
     if (path === '/apis/v2beta1/experiments' && method === 'GET') {
@@ -981,6 +1042,168 @@ export class FakeCluster {
     }
     const done = (dag.failFast && failed) || tick >= start;
     return { phase: done ? (failed ? 'Failed' : 'Succeeded') : 'Running', states };
+  }
+
+  /**
+   * A Katib Experiment's status and Trials after `reads` reads, as Katib's controller writes them: its
+   * suggestion (every combination of the parameters' lists for grid; `maxTrialCount` seeded draws for
+   * random) made into Trials `parallelTrialCount` at a time, each Running for one read and then Succeeded
+   * with the objective observed (`metricsOf` of its assignments), or Failed (`katibFailTrial`, by index);
+   * the Experiment Succeeded once `maxTrialCount` trials ended, with the best as `currentOptimalTrial`.
+   * The trials' Workflows are not created here.
+   */
+  private katibState(experiment: { body: any; reads: number }): { status: unknown; trials: unknown[] } {
+    // eslint-disable-line @typescript-eslint/no-explicit-any -- the created object as posted
+    const spec = experiment.body.spec;
+    const name = experiment.body.metadata.name as string;
+    const params = spec.parameters as Array<{
+      name: string;
+      parameterType: string;
+      feasibleSpace: { list?: string[]; min?: string; max?: string };
+    }>;
+    let assignments: Array<Record<string, string>> = [{}];
+    if (spec.algorithm.algorithmName === 'grid') {
+      for (const p of params) {
+        assignments = assignments.flatMap(a =>
+          (p.feasibleSpace.list ?? []).map(v => ({ ...a, [p.name]: v }))
+        );
+      }
+    } else {
+      assignments = Array.from({ length: spec.maxTrialCount }, (_, i) =>
+        Object.fromEntries(
+          params.map(p => {
+            const u = fnv1a(`${name}.${i}.${p.name}`) / 2 ** 32;
+            const list = p.feasibleSpace.list;
+            const min = Number(p.feasibleSpace.min);
+            const max = Number(p.feasibleSpace.max);
+            return [
+              p.name,
+              list
+                ? list[Math.floor(u * list.length)]
+                : p.parameterType === 'int'
+                  ? String(min + Math.floor(u * (max - min + 1)))
+                  : String(Number((min + u * (max - min)).toPrecision(4)))
+            ];
+          })
+        )
+      );
+    }
+    assignments = assignments.slice(0, spec.maxTrialCount);
+    const parallel = spec.parallelTrialCount ?? 3;
+    const metric = spec.objective.objectiveMetricName as string;
+    const condition = (type: string, state: boolean, reason: string, message: string) => ({
+      type,
+      status: state ? 'True' : 'False',
+      reason,
+      message,
+      lastTransitionTime: '2026-01-01T00:00:00Z'
+    });
+    const trials = assignments.flatMap((values, i) => {
+      const created = Math.floor(i / parallel) * 2 + 1;
+      if (experiment.reads < created) {
+        return [];
+      }
+      const ended = experiment.reads > created;
+      const failed = ended && this.options.katibFailTrial === i;
+      const observed = this.options.metricsOf?.(values)?.[metric] ?? 0.9;
+      const conditions = [
+        condition('Created', true, 'TrialCreated', 'Trial is created'),
+        condition('Running', !ended, ended ? 'TrialRunning' : 'TrialRunning', 'Trial is running'),
+        ...(ended
+          ? [
+              failed
+                ? condition(
+                    'Failed',
+                    true,
+                    'TrialFailed',
+                    'Trial has failed. Job message: main: Error (exit code 1)'
+                  )
+                : condition('Succeeded', true, 'TrialSucceeded', 'Trial has succeeded')
+            ]
+          : [])
+      ];
+      return [
+        {
+          apiVersion: 'kubeflow.org/v1beta1',
+          kind: 'Trial',
+          metadata: {
+            name: `${name}-${fnv1a(`${name}.${i}`).toString(36).slice(0, 8)}`,
+            namespace: experiment.body.metadata.namespace,
+            labels: { 'katib.kubeflow.org/experiment': name },
+            creationTimestamp: `2026-01-01T00:${String(created).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`
+          },
+          spec: {
+            parameterAssignments: Object.entries(values).map(([n, value]) => ({ name: n, value })),
+            primaryContainerName: spec.trialTemplate.primaryContainerName
+          },
+          status: {
+            startTime: '2026-01-01T00:00:00Z',
+            ...(ended ? { completionTime: '2026-01-01T00:00:09Z' } : {}),
+            conditions,
+            ...(ended && !failed
+              ? {
+                  observation: {
+                    metrics: [
+                      { name: metric, latest: String(observed), min: String(observed), max: String(observed) }
+                    ]
+                  }
+                }
+              : {})
+          }
+        }
+      ];
+    });
+    type Trial = (typeof trials)[number];
+    const succeeded = trials.filter(t => t.status.conditions.some(c => c.type === 'Succeeded'));
+    const failedCount = trials.filter(t => t.status.conditions.some(c => c.type === 'Failed')).length;
+    const value = (t: Trial) => Number(t.status.observation?.metrics[0].latest);
+    const best = succeeded.reduce<Trial | undefined>(
+      (b, t) =>
+        !b || (spec.objective.type === 'maximize' ? value(t) > value(b) : value(t) < value(b)) ? t : b,
+      undefined
+    );
+    const over = succeeded.length + failedCount >= assignments.length;
+    const failedExperiment = failedCount > (spec.maxFailedTrialCount ?? assignments.length);
+    return {
+      trials,
+      status: {
+        startTime: '2026-01-01T00:00:00Z',
+        conditions: [
+          condition('Created', true, 'ExperimentCreated', 'Experiment is created'),
+          condition('Running', !over, 'ExperimentRunning', 'Experiment is running'),
+          ...(over
+            ? [
+                failedExperiment
+                  ? condition(
+                      'Failed',
+                      true,
+                      'ExperimentFailed',
+                      'Experiment has failed because max failed count has reached'
+                    )
+                  : condition(
+                      'Succeeded',
+                      true,
+                      'ExperimentMaxTrialsReached',
+                      'Experiment has succeeded because max trial count has reached'
+                    )
+              ]
+            : [])
+        ],
+        trials: trials.length,
+        trialsSucceeded: succeeded.length,
+        trialsFailed: failedCount,
+        trialsRunning: trials.length - succeeded.length - failedCount,
+        ...(best
+          ? {
+              currentOptimalTrial: {
+                bestTrialName: best.metadata.name,
+                parameterAssignments: best.spec.parameterAssignments,
+                observation: best.status.observation
+              }
+            }
+          : {})
+      }
+    };
   }
 
   private workflowStatus(wf: Workflow): { phase: string; nodes: Record<string, FakeNode> } {

@@ -295,3 +295,62 @@ describe('POST /api/sweeps with target argo', () => {
     expect(r.status).toBe(400);
   });
 });
+
+describe('cellpipe sweep --target katib', () => {
+  it("creates one Experiment; the record holds Katib's trials, their metrics and its optimal trial", async () => {
+    const { code, stderr, record } = await sweep({}, ['--target', 'katib', '--max-parallel', '2']);
+    expect({ code, stderr: code ? stderr : '' }).toEqual({ code: 0, stderr: '' });
+    expect(fake!.katib.size).toBe(1);
+    const [experiment] = [...fake!.katib.values()];
+    const name = experiment.body.metadata.name;
+    expect(experiment.body.spec).toMatchObject({
+      objective: { type: 'maximize', objectiveMetricName: 'accuracy' },
+      algorithm: { algorithmName: 'grid' },
+      maxTrialCount: 6,
+      parallelTrialCount: 2,
+      metricsCollectorSpec: { collector: { kind: 'StdOut' } }
+    });
+    expect(experiment.body.spec.trialTemplate.trialSpec.kind).toBe('Workflow');
+    expect(experiment.body.metadata.labels['cellpipe.dev/run']).toBe(record!.id);
+    expect(record).toMatchObject({
+      target: 'katib',
+      status: 'succeeded',
+      best: 5,
+      experiment: { name, namespace: 'team-a' }
+    });
+    expect(record!.trials.map(t => [t.label, t.status, t.metrics?.accuracy])).toEqual([
+      ['gamma=0.001 C=1', 'succeeded', 0.01012],
+      ['gamma=0.001 C=10', 'succeeded', 0.10012],
+      ['gamma=0.01 C=1', 'succeeded', 0.0112],
+      ['gamma=0.01 C=10', 'succeeded', 0.1012],
+      ['gamma=0.1 C=1', 'succeeded', 0.022],
+      ['gamma=0.1 C=10', 'succeeded', 0.112]
+    ]);
+    expect(record!.trials.every(t => t.clusterTrial?.startsWith(`${name}-`))).toBe(true);
+  });
+
+  it("random search takes Katib's draws; a failed trial fails the sweep, not the others", async () => {
+    const { code, record } = await sweep({ katibFailTrial: 1 }, [
+      '--target',
+      'katib',
+      '--random',
+      '3',
+      '--param',
+      'rows=2..9'
+    ]);
+    expect(code).toBe(1);
+    const [experiment] = [...fake!.katib.values()];
+    expect(experiment.body.spec.algorithm).toEqual({
+      algorithmName: 'random',
+      algorithmSettings: [{ name: 'random_state', value: '0' }]
+    });
+    expect(experiment.body.spec.parameters.find((p: { name: string }) => p.name === 'rows')).toEqual({
+      name: 'rows',
+      parameterType: 'int',
+      feasibleSpace: { min: '2', max: '9' }
+    });
+    expect(record!.trials.map(t => t.status)).toEqual(['succeeded', 'failed', 'succeeded']);
+    expect(record!.trials[1].reason).toMatch(/Trial has failed/);
+    expect(record!.status).toBe('failed');
+  });
+});

@@ -118,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--objective <METRIC:max|min>', 'the pipeline metric that ranks the trials')
     .option(
       '--target <target>',
-      'where the trials run: local, argo (one Workflow, shared steps once) or kfp (a run per trial)'
+      'where the trials run: local, argo (one Workflow, shared steps once), kfp (a run per trial) or katib (an Experiment)'
     )
     .option('--endpoint <url>', 'kfp: the KFP API endpoint (default: the pipeline setting, then in-cluster)')
     .option(

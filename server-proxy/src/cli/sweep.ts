@@ -1,7 +1,7 @@
 /**
  * `cellpipe sweep NOTEBOOK --param NAME=V1,V2 ... [--random N] [--max-parallel K] [--objective M:max]
- * [--target local|argo|kfp]`: runs the pipeline once per trial (locally, as one Argo Workflow, or as a KFP
- * run per trial), the steps every trial shares only once, and prints the trials as a table with the best
+ * [--target local|argo|kfp|katib]`: runs the pipeline once per trial (locally, as one Argo Workflow, or as a KFP
+ * run per trial; or a Katib Experiment), the steps every trial shares only once, and prints the trials as a table with the best
  * one marked. Exit status 0 only when every trial succeeded.
  */
 import { resolve } from 'path';
@@ -40,8 +40,8 @@ export async function sweepCommand(path: string, options: SweepCliOptions): Prom
   const notebookPath = resolve(path);
   const notebook = await loadNotebookFile(notebookPath);
   const target = options.target ?? 'local';
-  if (target !== 'local' && target !== 'argo' && target !== 'kfp') {
-    throw new UsageError(`--target ${options.target}: a sweep runs on local, argo or kfp`);
+  if (target !== 'local' && target !== 'argo' && target !== 'kfp' && target !== 'katib') {
+    throw new UsageError(`--target ${options.target}: a sweep runs on local, argo, kfp or katib`);
   }
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort();
@@ -140,7 +140,7 @@ export function sweepTable(sweep: SweepRecord): string {
     ...names.map(n => cell(t.parameters[n]?.value)),
     t.status,
     ...metrics.map(m => cell(t.metrics?.[m])),
-    t.run ?? ''
+    t.run ?? t.clusterTrial ?? ''
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map(r => r[c].length)));
   const line = (r: string[]) =>

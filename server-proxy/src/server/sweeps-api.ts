@@ -34,9 +34,9 @@ export function addSweepRoutes(router: Router, root: string, runs: RunService, p
         throw new HttpError(400, 'invalid-request', '"params" is a list of "NAME=V1,V2" or "NAME=MIN..MAX".');
       }
       const notebook = await requestNotebook(notebookPath, body.content, String(body.notebook));
-      const target = body.target ?? 'local';
-      if (target !== 'local' && target !== 'argo' && target !== 'kfp') {
-        throw new HttpError(400, 'invalid-request', '"target" is "local", "argo" or "kfp".');
+      const target = (body.target ?? 'local') as 'local' | 'argo' | 'kfp' | 'katib';
+      if (!['local', 'argo', 'kfp', 'katib'].includes(target)) {
+        throw new HttpError(400, 'invalid-request', '"target" is "local", "argo", "kfp" or "katib".');
       }
       const connection = clusterAccess(body.connection);
       const controller = new AbortController();

@@ -28,6 +28,8 @@ import { analyseRunNotebook, startRun, StartOptions, StartRunError } from '../ru
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import type { SubmittedRun } from '../engines/cluster/cluster-submit';
 import { submitArgoSweep } from '../engines/cluster/cluster-sweep';
+import type { ClusterConnection } from '../engines/cluster/connection';
+import { submitKatibSweep } from '../engines/cluster/katib-engine';
 
 export interface SweepOptions extends Pick<
   StartOptions,
@@ -48,7 +50,7 @@ export interface SweepOptions extends Pick<
    * Where the trials run: `local` (default), `argo` (one Workflow, the shared steps once in it) or `kfp`
    * (a KFP run per trial; KFP's cache gives the later trials the shared steps the first one ran).
    */
-  target?: 'local' | 'argo' | 'kfp';
+  target?: 'local' | 'argo' | 'kfp' | 'katib';
   jupyterPython: string;
   owner: StartOptions['owner'];
   /** `NAME=V1,V2` or `NAME=MIN..MAX[:log]`, one per swept parameter. */
@@ -160,6 +162,9 @@ export async function startSweep(
   };
   if (options.target === 'argo') {
     return startArgoSweep(options, analysis, record, save);
+  }
+  if (options.target === 'katib') {
+    return startKatibSweep(options, analysis, record, save);
   }
   // The others wait for the shared steps of the first trial; if one of them does not succeed, every
   // trial would fail the same way.
@@ -295,19 +300,7 @@ async function startArgoSweep(
   record: SweepRecord,
   save: () => Promise<void>
 ): Promise<{ record: SweepRecord; done: Promise<SweepRecord> }> {
-  const refused = runRefusal(analysis, { file: basename(options.notebookPath), target: 'argo' });
-  if (refused) {
-    throw new StartRunError(refused.code, 422, refused.message, false, refused.errors);
-  }
-  if (!options.cluster) {
-    throw new StartRunError('not-in-cluster', 409, 'This shell has no cluster connection.');
-  }
-  let connection;
-  try {
-    connection = options.cluster();
-  } catch (err) {
-    throw new StartRunError('invalid-request', 400, (err as Error).message, true);
-  }
+  const connection = clusterConnection(options, analysis);
   let sweep;
   try {
     sweep = await submitArgoSweep({
@@ -356,6 +349,145 @@ async function startArgoSweep(
     return conclude(options, record, save);
   })();
   return { record, done };
+}
+
+/** The connection for a sweep submitted as a whole (Argo, Katib), once the pipeline may run. */
+function clusterConnection(options: SweepOptions, analysis: PipelineAnalysis): ClusterConnection {
+  const refused = runRefusal(analysis, { file: basename(options.notebookPath), target: 'argo' });
+  if (refused) {
+    throw new StartRunError(refused.code, 422, refused.message, false, refused.errors);
+  }
+  if (!options.cluster) {
+    throw new StartRunError('not-in-cluster', 409, 'This shell has no cluster connection.');
+  }
+  try {
+    return options.cluster();
+  } catch (err) {
+    throw new StartRunError('invalid-request', 400, (err as Error).message, true);
+  }
+}
+
+/**
+ * A sweep through Katib: one Experiment; Katib picks and runs the trials (a grid's are the planned ones,
+ * random search's its own draws), read back until the Experiment ends; the best is Katib's optimal trial.
+ */
+async function startKatibSweep(
+  options: SweepOptions,
+  analysis: PipelineAnalysis,
+  record: SweepRecord,
+  save: () => Promise<void>
+): Promise<{ record: SweepRecord; done: Promise<SweepRecord> }> {
+  const connection = clusterConnection(options, analysis);
+  let experiment;
+  try {
+    experiment = await submitKatibSweep({
+      ...connection,
+      access: options.access,
+      notebookPath: options.notebookPath,
+      notebook: options.notebook,
+      analysis,
+      volumes: options.volumes,
+      image: options.image,
+      runStorageClass: options.runStorageClass,
+      pollMs: options.pollMs,
+      owner: options.owner,
+      sweepId: record.id,
+      sweep: {
+        axes: record.axes,
+        objective: record.objective,
+        random: options.random,
+        seed: options.seed,
+        maxParallel: options.maxParallel
+      }
+    });
+  } catch (err) {
+    if (err instanceof ClusterError) {
+      throw new StartRunError(err.code, err.httpStatus, err.message);
+    }
+    throw err;
+  }
+  const submitted = experiment;
+  record.experiment = { name: submitted.name, namespace: submitted.namespace };
+  // Random search: Katib draws the trials itself.
+  const planned = record.random ? [] : record.trials;
+  record.trials = [...planned];
+  await save();
+  const pollMs = options.pollMs ?? 3000;
+  const done = (async () => {
+    let failures = 0;
+    let ended = false;
+    for (;;) {
+      if (options.signal?.aborted) {
+        await submitted.stop().catch(err => {
+          record.warnings = [...(record.warnings ?? []), (err as Error).message];
+        });
+        break;
+      }
+      let state;
+      try {
+        state = await submitted.poll();
+        failures = 0;
+      } catch (err) {
+        if (++failures >= 5) {
+          record.warnings = [...(record.warnings ?? []), (err as Error).message];
+          break;
+        }
+      }
+      if (state) {
+        record.trials = mergeTrials(planned, state.trials);
+        const best = record.trials.findIndex(
+          t => t.clusterTrial !== undefined && t.clusterTrial === state.best
+        );
+        record.best = best >= 0 ? best : undefined;
+        await save();
+        if (state.status !== 'running') {
+          ended = true;
+          break;
+        }
+      }
+      await new Promise(resolve => setTimeout(resolve, pollMs));
+    }
+    const left = await submitted.cleanup();
+    if (left.length > 0) {
+      record.warnings = [...(record.warnings ?? []), ...left];
+    }
+    for (const trial of record.trials) {
+      if (trial.status === 'running' && options.signal?.aborted) {
+        trial.status = 'cancelled';
+      }
+    }
+    const katibBest = record.best;
+    const final = await conclude(options, record, save);
+    // Katib's own choice of the best trial stands (it saw every observation); an Experiment this process
+    // stopped following, or that ran no trial, is no success.
+    if (katibBest !== undefined) {
+      final.best = katibBest;
+    }
+    if (!options.signal?.aborted && (!ended || final.trials.length === 0)) {
+      final.status = 'failed';
+    }
+    await save();
+    return final;
+  })();
+  return { record, done };
+}
+
+/** The planned trials (a grid's) with what Katib says of each, by label; Katib's others after them. */
+function mergeTrials(
+  planned: readonly TrialRecord[],
+  katib: ReadonlyArray<TrialRecord & { name: string }>
+): TrialRecord[] {
+  const byLabel = new Map(katib.map(t => [t.label, t]));
+  const fromKatib = ({ name, ...trial }: TrialRecord & { name: string }): TrialRecord => ({
+    ...trial,
+    clusterTrial: name
+  });
+  const merged = planned.map(t => {
+    const seen = byLabel.get(t.label);
+    return seen ? fromKatib(seen) : { ...t };
+  });
+  const labels = new Set(planned.map(t => t.label));
+  return [...merged, ...katib.filter(t => !labels.has(t.label)).map(fromKatib)];
 }
 
 /** The sweeps of a notebook, newest first. */

@@ -13,6 +13,8 @@ export interface TrialRecord {
   parameters: Record<string, ParameterValue>;
   /** The trial's run, once it started. */
   run?: string;
+  /** Katib: the Trial's name (its Workflow has the same name); Katib's trials are not cellpipe runs. */
+  clusterTrial?: string;
   status: RunStatus | 'queued' | 'not-run';
   /** Why a trial did not run (a shared step failed in the trial that ran it). */
   reason?: string;
@@ -24,9 +26,11 @@ export interface SweepRecord {
   id: string;
   notebook: string;
   /** Where the trials ran when not on the local engine. */
-  target?: 'argo' | 'kfp';
+  target?: 'argo' | 'kfp' | 'katib';
   /** Argo: the one Workflow of every trial. */
   cluster?: ClusterInfo;
+  /** Katib: the Experiment. */
+  experiment?: { name: string; namespace: string };
   status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   started: string;
   finished?: string;
