@@ -148,6 +148,9 @@ interface Workflow extends Stored {
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Katib Experiment as posted
+type KatibBody = any;
+
 interface WatchStream {
   kind: Stored['kind'];
   name?: string;
@@ -204,7 +207,7 @@ export class FakeCluster {
   }> = [];
   readonly tokens = new Set<string>();
   /** Katib Experiments as created, with how often each was read (its trials move on with the reads). */
-  readonly katib = new Map<string, { body: any; reads: number }>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- the created object as posted
+  readonly katib = new Map<string, { body: KatibBody; reads: number }>();
   /** The S3 store's objects (bucket/key → text), as Argo's executor uploaded them. */
   readonly objects = new Map<string, string>();
   /** Watch streams open now. */
@@ -1052,8 +1055,7 @@ export class FakeCluster {
    * the Experiment Succeeded once `maxTrialCount` trials ended, with the best as `currentOptimalTrial`.
    * The trials' Workflows are not created here.
    */
-  private katibState(experiment: { body: any; reads: number }): { status: unknown; trials: unknown[] } {
-    // eslint-disable-line @typescript-eslint/no-explicit-any -- the created object as posted
+  private katibState(experiment: { body: KatibBody; reads: number }): { status: unknown; trials: unknown[] } {
     const spec = experiment.body.spec;
     const name = experiment.body.metadata.name as string;
     const params = spec.parameters as Array<{
