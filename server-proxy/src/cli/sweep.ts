@@ -1,8 +1,9 @@
 /**
  * `cellpipe sweep NOTEBOOK --param NAME=V1,V2 ... [--random N] [--max-parallel K] [--objective M:max]
- * [--target local|argo|kfp|katib]`: runs the pipeline once per trial (locally, as one Argo Workflow, or as a KFP
- * run per trial; or a Katib Experiment), the steps every trial shares only once, and prints the trials as a table with the best
- * one marked. Exit status 0 only when every trial succeeded.
+ * [--target local|argo|kfp|katib]`: runs the pipeline once per trial (locally, as one Argo Workflow, as a
+ * KFP run per trial, or as a Katib Experiment), the steps every trial shares only once, and prints the
+ * trials as a table with the best one marked (`--report`/`--junit`: for CI). Exit status 0 only when every
+ * trial succeeded.
  */
 import { resolve } from 'path';
 import type { SweepRecord } from '../../../src/core/sweeps/sweep-record';
@@ -10,6 +11,7 @@ import { environmentConnection } from '../engines/cluster/connection';
 import { loadNotebookFile } from '../notebook-file';
 import { StartRunError } from '../runs/start-run';
 import { startSweep } from '../sweeps/run-sweep';
+import { reportsWritten, writeRefusalReports, writeSweepReports } from './ci-report';
 import { reportNotStarted, UsageError } from './pipeline-input';
 import { closeOrphans } from './runs';
 
@@ -34,6 +36,8 @@ export interface SweepCliOptions {
   /** commander's negation of --no-cache */
   cache?: boolean;
   json?: boolean;
+  report?: string;
+  junit?: string;
 }
 
 export async function sweepCommand(path: string, options: SweepCliOptions): Promise<number> {
@@ -80,7 +84,11 @@ export async function sweepCommand(path: string, options: SweepCliOptions): Prom
       });
     } catch (err) {
       if (err instanceof StartRunError) {
-        return reportNotStarted(path, err, 'sweeping', options.json);
+        const status = reportNotStarted(path, err, 'sweeping', options.json);
+        await reportsWritten(options, () =>
+          writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
+        );
+        return status;
       }
       throw err;
     }
@@ -94,7 +102,8 @@ export async function sweepCommand(path: string, options: SweepCliOptions): Prom
     }
     const record = await started.done;
     process.stdout.write(options.json ? JSON.stringify(record, null, 2) + '\n' : sweepTable(record));
-    return record.status === 'succeeded' ? 0 : 1;
+    const reported = await reportsWritten(options, () => writeSweepReports(record, options));
+    return record.status === 'succeeded' && reported ? 0 : 1;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
