@@ -1228,6 +1228,7 @@ def load_step_inputs(run_dir, step, shell=None):
 _CLUSTER_FLAGS = {
     "--run-dir": 1, "--param": 2, "--in": 2, "--out": 2, "--metrics": 1, "--html": 1, "--outputs": 1,
     "--full-outputs": 1, "--error": 1, "--executor-input": 1, "--workdir": 1, "--results-in-log": 0,
+    "--metrics-log": 0,
 }
 
 # The last line a failed step writes with `--results-in-log` (KFP uploads no output artifact of a failed
@@ -1332,6 +1333,7 @@ def cluster_main(spec, args):
     (cell, line, exception and message, as error.json; `{}` when it succeeded);
     `--workdir DIR` is the cells' working directory (KFP has no container field for it);
     `--results-in-log`: a failed step ends its log with its error and outputs (RESULTS_LINE);
+    `--metrics-log`: a step that succeeded ends its log with its numeric metrics as `name=value` lines (Katib);
     `--executor-input JSON` (KFP's `{{$}}`) says where the launcher reads the metrics artifact's metadata.
     """
     import base64
@@ -1398,6 +1400,12 @@ def cluster_main(spec, args):
         metrics = {name: _finite(value) for name, value in json.load(f).items()}
     for (path,) in values["--metrics"]:
         write_json(path, metrics)
+    if values["--metrics-log"]:
+        # Katib's StdOut metrics collector reads `name=value` lines of the main container's log.
+        for name, value in sorted(metrics.items()):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value is not None:
+                sys.stdout.write("{}={}\n".format(name, value))
+        sys.stdout.flush()
     for (text,) in values["--executor-input"]:
         executor_input = json.loads(text)
         outputs = executor_input.get("outputs", {})

@@ -3,6 +3,9 @@
  * Workflows) and the KFP v2beta1 API, with their status codes and bodies (Kubernetes `Status` objects,
  * gRPC-gateway errors). State moves on with each read, as a real run does. Used by cluster-*.spec.ts.
  *
+ * Katib's Experiments (kubeflow.org/v1beta1: create, read, delete) report their Trials and the optimal one
+ * as Katib's controller does (see katibState).
+ *
  * Workflows and VolumeSnapshots also answer lists (`metadata.resourceVersion` of the list) and watches
  * (`?watch=true`): a chunked `application/json` stream of one `{"type","object"}` line per change, from
  * the current object (ADDED) or from a given `resourceVersion` (the changes after it); while a watch is
@@ -102,6 +105,14 @@ export interface FakeOptions {
   pendingTask?: { task: string; message: string; stages?: number };
   /** A task whose first attempt fails and second succeeds (a Retry node with two Pod children). */
   retryTask?: string;
+  /**
+   * What a step that records metrics writes, from the input parameters of its task and of the tasks it
+   * depends on (a sweep trial's swept values, as Argo records them on the nodes: what the data it read was
+   * computed with); default `{"accuracy": 0.9}`.
+   */
+  metricsOf?: (inputs: Record<string, string>) => Record<string, unknown>;
+  /** Katib: the trial (by index in the suggestion's order) that fails. */
+  katibFailTrial?: number;
 }
 
 type Phase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted';
@@ -137,6 +148,9 @@ interface Workflow extends Stored {
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Katib Experiment as posted
+type KatibBody = any;
+
 interface WatchStream {
   kind: Stored['kind'];
   name?: string;
@@ -144,9 +158,19 @@ interface WatchStream {
 }
 interface WorkflowSpec {
   shutdown?: string;
+  /** At most this many pods at once (the fake runs one at a time anyway). */
+  parallelism?: number;
   templates: {
     name: string;
-    dag?: { tasks: { name: string }[] };
+    dag?: {
+      tasks: {
+        name: string;
+        template?: string;
+        dependencies?: string[];
+        arguments?: { parameters?: { name: string; value: string }[] };
+      }[];
+      failFast?: boolean;
+    };
     outputs?: {
       parameters?: { name: string; valueFrom?: { path: string; default?: string } }[];
       artifacts?: { name: string; path: string }[];
@@ -182,6 +206,8 @@ export class FakeCluster {
     }>;
   }> = [];
   readonly tokens = new Set<string>();
+  /** Katib Experiments as created, with how often each was read (its trials move on with the reads). */
+  readonly katib = new Map<string, { body: KatibBody; reads: number }>();
   /** The S3 store's objects (bucket/key → text), as Argo's executor uploaded them. */
   readonly objects = new Map<string, string>();
   /** Watch streams open now. */
@@ -518,6 +544,60 @@ export class FakeCluster {
       }
       this.advance(wf);
       return json(res, 200, this.view(wf));
+    }
+    // Katib Experiments and their Trials (kubeflow.org/v1beta1).
+    if ((m = /^\/apis\/kubeflow.org\/v1beta1\/namespaces\/([^/]+)\/experiments(?:\/([^/]+))?$/.exec(path))) {
+      if (method === 'POST') {
+        const name = body.metadata?.name as string;
+        if (this.katib.has(name)) {
+          return status(res, 409, 'AlreadyExists', `experiments.kubeflow.org "${name}" already exists`);
+        }
+        // Katib's validating webhook.
+        if (!body.spec?.objective?.objectiveMetricName || !body.spec?.trialTemplate?.trialSpec) {
+          return status(
+            res,
+            422,
+            'Invalid',
+            `Experiment.kubeflow.org "${name}" is invalid: spec.objective and spec.trialTemplate are required`
+          );
+        }
+        const experiment = {
+          body: {
+            ...body,
+            metadata: {
+              ...body.metadata,
+              namespace: m[1],
+              uid: `uid-${name}`,
+              creationTimestamp: '2026-01-01T00:00:00Z'
+            }
+          },
+          reads: 0
+        };
+        this.katib.set(name, experiment);
+        return json(res, 201, experiment.body);
+      }
+      const experiment = m[2] ? this.katib.get(m[2]) : undefined;
+      if (!experiment) {
+        return status(res, 404, 'NotFound', `experiments.kubeflow.org "${m[2] ?? ''}" not found`);
+      }
+      if (method === 'DELETE') {
+        this.katib.delete(m[2]);
+        return json(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
+      }
+      experiment.reads++;
+      return json(res, 200, { ...experiment.body, status: this.katibState(experiment).status });
+    }
+    if ((m = /^\/apis\/kubeflow.org\/v1beta1\/namespaces\/([^/]+)\/trials$/.exec(path)) && method === 'GET') {
+      const of = /^katib\.kubeflow\.org\/experiment=(.+)$/.exec(
+        url.searchParams.get('labelSelector') ?? ''
+      )?.[1];
+      const experiment = of ? this.katib.get(of) : undefined;
+      return json(res, 200, {
+        apiVersion: 'kubeflow.org/v1beta1',
+        kind: 'TrialList',
+        metadata: { resourceVersion: String(this.version) },
+        items: experiment ? this.katibState(experiment).trials : []
+      });
     }
     // KFP v2beta1.
     if (path === '/apis/v2beta1/experiments' && method === 'GET') {
@@ -885,11 +965,13 @@ export class FakeCluster {
    * Tasks run one after another, one stage per `ticksPerTask` reads: the first Pending while its restored
    * volume binds (`volumeBindTicks`), Pending first for `pendingTask`, Running, then done; `retryTask` fails
    * its first attempt and runs again; `failTask` fails (after `failRetries` more failed attempts), and the
-   * tasks after it are omitted in the same update (as on the lab).
+   * tasks after it are omitted in the same update (as on the lab). A DAG with `failFast: false` (a sweep)
+   * omits only the tasks that depend on a failed one, and the others go on.
    */
   private progress(
     tasks: string[],
-    gets: number
+    gets: number,
+    dag: { deps: Map<string, string[]>; failFast: boolean } = { deps: new Map(), failFast: true }
   ): { phase: 'Running' | 'Succeeded' | 'Failed'; states: (TaskProgress | undefined)[] } {
     const stage = Math.floor(gets / (this.options.ticksPerTask ?? 1));
     const binding = this.options.volumeBindTicks ?? 0;
@@ -939,22 +1021,191 @@ export class FakeCluster {
     const states: (TaskProgress | undefined)[] = [];
     let start = 1;
     let failed = false;
+    // Tasks failed or omitted so far: a task depending on one of them is omitted when it no longer fails fast.
+    const blocked = new Set<string>();
     for (const t of tasks) {
       const stages = stagesOf(t);
       const end = start + stages.length;
-      if (failed) {
+      if (dag.failFast ? failed : (dag.deps.get(t) ?? []).some(d => blocked.has(d))) {
         states.push({ phase: 'Omitted', attempts: [] });
-      } else if (tick >= end) {
+        blocked.add(t);
+        continue;
+      }
+      if (tick >= end) {
         const done = finalOf(t, stages);
-        failed = done.phase === 'Failed';
+        if (done.phase === 'Failed') {
+          failed = true;
+          blocked.add(t);
+        }
         states.push(done);
       } else {
         states.push(tick >= start ? stages[tick - start] : undefined);
       }
       start = end;
     }
-    const done = failed || tick >= start;
-    return { phase: failed ? 'Failed' : done ? 'Succeeded' : 'Running', states };
+    const done = (dag.failFast && failed) || tick >= start;
+    return { phase: done ? (failed ? 'Failed' : 'Succeeded') : 'Running', states };
+  }
+
+  /**
+   * A Katib Experiment's status and Trials after `reads` reads, as Katib's controller writes them: its
+   * suggestion (every combination of the parameters' lists for grid; `maxTrialCount` seeded draws for
+   * random) made into Trials `parallelTrialCount` at a time, each Running for one read and then Succeeded
+   * with the objective observed (`metricsOf` of its assignments), or Failed (`katibFailTrial`, by index);
+   * the Experiment Succeeded once `maxTrialCount` trials ended, with the best as `currentOptimalTrial`.
+   * The trials' Workflows are not created here.
+   */
+  private katibState(experiment: { body: KatibBody; reads: number }): { status: unknown; trials: unknown[] } {
+    const spec = experiment.body.spec;
+    const name = experiment.body.metadata.name as string;
+    const params = spec.parameters as Array<{
+      name: string;
+      parameterType: string;
+      feasibleSpace: { list?: string[]; min?: string; max?: string };
+    }>;
+    let assignments: Array<Record<string, string>> = [{}];
+    if (spec.algorithm.algorithmName === 'grid') {
+      for (const p of params) {
+        assignments = assignments.flatMap(a =>
+          (p.feasibleSpace.list ?? []).map(v => ({ ...a, [p.name]: v }))
+        );
+      }
+    } else {
+      assignments = Array.from({ length: spec.maxTrialCount }, (_, i) =>
+        Object.fromEntries(
+          params.map(p => {
+            const u = fnv1a(`${name}.${i}.${p.name}`) / 2 ** 32;
+            const list = p.feasibleSpace.list;
+            const min = Number(p.feasibleSpace.min);
+            const max = Number(p.feasibleSpace.max);
+            return [
+              p.name,
+              list
+                ? list[Math.floor(u * list.length)]
+                : p.parameterType === 'int'
+                  ? String(min + Math.floor(u * (max - min + 1)))
+                  : String(Number((min + u * (max - min)).toPrecision(4)))
+            ];
+          })
+        )
+      );
+    }
+    assignments = assignments.slice(0, spec.maxTrialCount);
+    const parallel = spec.parallelTrialCount ?? 3;
+    const metric = spec.objective.objectiveMetricName as string;
+    const condition = (type: string, state: boolean, reason: string, message: string) => ({
+      type,
+      status: state ? 'True' : 'False',
+      reason,
+      message,
+      lastTransitionTime: '2026-01-01T00:00:00Z'
+    });
+    const trials = assignments.flatMap((values, i) => {
+      const created = Math.floor(i / parallel) * 2 + 1;
+      if (experiment.reads < created) {
+        return [];
+      }
+      const ended = experiment.reads > created;
+      const failed = ended && this.options.katibFailTrial === i;
+      const observed = this.options.metricsOf?.(values)?.[metric] ?? 0.9;
+      const conditions = [
+        condition('Created', true, 'TrialCreated', 'Trial is created'),
+        condition('Running', !ended, ended ? 'TrialRunning' : 'TrialRunning', 'Trial is running'),
+        ...(ended
+          ? [
+              failed
+                ? condition(
+                    'Failed',
+                    true,
+                    'TrialFailed',
+                    'Trial has failed. Job message: main: Error (exit code 1)'
+                  )
+                : condition('Succeeded', true, 'TrialSucceeded', 'Trial has succeeded')
+            ]
+          : [])
+      ];
+      return [
+        {
+          apiVersion: 'kubeflow.org/v1beta1',
+          kind: 'Trial',
+          metadata: {
+            name: `${name}-${fnv1a(`${name}.${i}`).toString(36).slice(0, 8)}`,
+            namespace: experiment.body.metadata.namespace,
+            labels: { 'katib.kubeflow.org/experiment': name },
+            creationTimestamp: `2026-01-01T00:${String(created).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`
+          },
+          spec: {
+            parameterAssignments: Object.entries(values).map(([n, value]) => ({ name: n, value })),
+            primaryContainerName: spec.trialTemplate.primaryContainerName
+          },
+          status: {
+            startTime: '2026-01-01T00:00:00Z',
+            ...(ended ? { completionTime: '2026-01-01T00:00:09Z' } : {}),
+            conditions,
+            ...(ended && !failed
+              ? {
+                  observation: {
+                    metrics: [
+                      { name: metric, latest: String(observed), min: String(observed), max: String(observed) }
+                    ]
+                  }
+                }
+              : {})
+          }
+        }
+      ];
+    });
+    type Trial = (typeof trials)[number];
+    const succeeded = trials.filter(t => t.status.conditions.some(c => c.type === 'Succeeded'));
+    const failedCount = trials.filter(t => t.status.conditions.some(c => c.type === 'Failed')).length;
+    const value = (t: Trial) => Number(t.status.observation?.metrics[0].latest);
+    const best = succeeded.reduce<Trial | undefined>(
+      (b, t) =>
+        !b || (spec.objective.type === 'maximize' ? value(t) > value(b) : value(t) < value(b)) ? t : b,
+      undefined
+    );
+    const over = succeeded.length + failedCount >= assignments.length;
+    const failedExperiment = failedCount > (spec.maxFailedTrialCount ?? assignments.length);
+    return {
+      trials,
+      status: {
+        startTime: '2026-01-01T00:00:00Z',
+        conditions: [
+          condition('Created', true, 'ExperimentCreated', 'Experiment is created'),
+          condition('Running', !over, 'ExperimentRunning', 'Experiment is running'),
+          ...(over
+            ? [
+                failedExperiment
+                  ? condition(
+                      'Failed',
+                      true,
+                      'ExperimentFailed',
+                      'Experiment has failed because max failed count has reached'
+                    )
+                  : condition(
+                      'Succeeded',
+                      true,
+                      'ExperimentMaxTrialsReached',
+                      'Experiment has succeeded because max trial count has reached'
+                    )
+              ]
+            : [])
+        ],
+        trials: trials.length,
+        trialsSucceeded: succeeded.length,
+        trialsFailed: failedCount,
+        trialsRunning: trials.length - succeeded.length - failedCount,
+        ...(best
+          ? {
+              currentOptimalTrial: {
+                bestTrialName: best.metadata.name,
+                parameterAssignments: best.spec.parameterAssignments,
+                observation: best.status.observation
+              }
+            }
+          : {})
+      }
+    };
   }
 
   private workflowStatus(wf: Workflow): { phase: string; nodes: Record<string, FakeNode> } {
@@ -969,14 +1220,29 @@ export class FakeCluster {
     status: { phase: string; nodes: Record<string, FakeNode> };
     pods: Array<{ name: string; podName: string; attempt: number }>;
   } {
+    const entries = wf.body.spec.templates.find(t => t.dag)?.dag;
     const tasks = dagTasks(wf.body.spec);
+    const templateOf = (t: string) => entries?.tasks.find(e => e.name === t)?.template ?? t;
+    const inputsOf = (t: string) => entries?.tasks.find(e => e.name === t)?.arguments?.parameters ?? [];
+    // A task's inputs with those of every task before it, nearest last (its own win).
+    const seenBy = (t: string, seen = new Set<string>()): { name: string; value: string }[] => {
+      seen.add(t);
+      const before = (entries?.tasks.find(e => e.name === t)?.dependencies ?? [])
+        .filter(d => !seen.has(d))
+        .flatMap(d => seenBy(d, seen));
+      return [...before, ...inputsOf(t)];
+    };
+    const dag = {
+      deps: new Map((entries?.tasks ?? []).map(e => [e.name, e.dependencies ?? []])),
+      failFast: entries?.failFast !== false
+    };
     const name = wf.body.metadata.name;
     const stopped = !!wf.body.spec.shutdown;
     const STOP = "Stopped with strategy 'Terminate'";
     // Stopped: Argo fails the running (and pending) steps with its stop message and omits the rest.
     const { phase, states } = stopped
       ? (() => {
-          const p = this.progress(tasks, wf.stoppedAt ?? wf.ticks);
+          const p = this.progress(tasks, wf.stoppedAt ?? wf.ticks, dag);
           const stop = (st: TaskProgress | undefined): TaskProgress =>
             !st
               ? { phase: 'Omitted', attempts: [] }
@@ -985,7 +1251,7 @@ export class FakeCluster {
                 : st;
           return { phase: 'Failed' as const, states: p.states.map(stop) };
         })()
-      : this.progress(tasks, wf.ticks);
+      : this.progress(tasks, wf.ticks, dag);
     const nodes: Record<string, FakeNode> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
@@ -999,10 +1265,12 @@ export class FakeCluster {
       }
       const retried = state.attempts.length > 1 || t === this.options.retryTask;
       // Argo's v2 pod names: WORKFLOW-TEMPLATE-HASH, the hash being that of the pod's node id.
+      const template = templateOf(t);
+      const inputs = inputsOf(t);
       const podOf = (attempt: number) =>
-        `${name}-${t}-${(retried ? id(i, attempt) : id(i)).slice(name.length + 1)}`;
+        `${name}-${template}-${(retried ? id(i, attempt) : id(i)).slice(name.length + 1)}`;
       const lastPod = podOf(Math.max(0, state.attempts.length - 1));
-      const outputs = this.nodeOutputs(wf, lastPod, t, i === tasks.length - 1, state.phase, stopped);
+      const outputs = this.nodeOutputs(wf, lastPod, template, seenBy(t), state.phase, stopped);
       // A Pod node's children are the tasks after it (here the next one); a retried step's are on its
       // Retry node's last attempt, and the Retry node's own children are its attempts.
       const next = i + 1 < tasks.length && states[i + 1] ? [id(i + 1)] : undefined;
@@ -1010,7 +1278,8 @@ export class FakeCluster {
         phase: Phase;
         message?: string;
       }): Omit<FakeNode, 'id' | 'name' | 'displayName' | 'type'> => ({
-        templateName: t,
+        templateName: template,
+        ...(inputs.length > 0 ? { inputs: { parameters: inputs } } : {}),
         phase: s.phase,
         startedAt: '2026-01-01T00:00:00Z',
         finishedAt: ['Succeeded', 'Failed'].includes(s.phase) ? '2026-01-01T00:00:07Z' : null,
@@ -1101,7 +1370,7 @@ export class FakeCluster {
     wf: Workflow,
     pod: string,
     task: string,
-    last: boolean,
+    inputs: { name: string; value: string }[],
     state: string,
     stopped: boolean
   ): Record<string, unknown> | undefined {
@@ -1110,8 +1379,12 @@ export class FakeCluster {
     }
     const template = wf.body.spec.templates.find(t => t.name === task);
     const succeeded = state === 'Succeeded';
+    const metrics = this.options.metricsOf?.(Object.fromEntries(inputs.map(p => [p.name, p.value]))) ?? {
+      accuracy: 0.9
+    };
     const written: Record<string, string | undefined> = {
-      metrics: succeeded ? (last ? '{"accuracy": 0.9}' : '{}') : undefined,
+      // Only a step that records metrics has the output (parameter or artifact) to write them to.
+      metrics: succeeded ? JSON.stringify(metrics) : undefined,
       outputs: JSON.stringify({
         '1': [{ output_type: 'stream', name: 'stdout', text: this.options.stdout ?? `hello from ${task}\n` }]
       }),
@@ -1314,6 +1587,7 @@ interface FakeNode {
   message?: string;
   children?: string[];
   outputs?: unknown;
+  inputs?: unknown;
 }
 
 /** The `uploadfile` part of a multipart body: its file name and text. */

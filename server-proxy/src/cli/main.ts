@@ -111,9 +111,35 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--random <n>', 'random search: this many trials drawn from the values and ranges')
     .option('--seed <n>', 'random search: the seed of the draws (default 0: the same trials each time)')
-    .option('--max-parallel <k>', 'trials running at once (default 1)')
+    .option(
+      '--max-parallel <k>',
+      'trials running at once (default 1 locally, all on a cluster; Argo: pods at once)'
+    )
     .option('--objective <METRIC:max|min>', 'the pipeline metric that ranks the trials')
-    .option('--target <target>', 'where the trials run (local)')
+    .option(
+      '--target <target>',
+      'where the trials run: local, argo (one Workflow, shared steps once), kfp (a run per trial) or katib (an Experiment)'
+    )
+    .option('--endpoint <url>', 'kfp: the KFP API endpoint (default: the pipeline setting, then in-cluster)')
+    .option(
+      '--namespace <ns>',
+      "cluster: the namespace (default: the pipeline setting, then the notebook pod's)"
+    )
+    .option('--token-file <file>', 'kfp: a bearer token (default: the pod service-account token)')
+    .option(
+      '--kubeconfig <file>',
+      'cluster: the kubeconfig for Kubernetes (default: in-cluster or KUBECONFIG)'
+    )
+    .option('--context <name>', 'cluster: a context of the kubeconfig (default: its current context)')
+    .option(
+      '--mount-volumes',
+      'cluster: mount the workspace volumes as they are instead of snapshots of them'
+    )
+    .option(
+      '--image <image>',
+      "cluster: step image when neither step nor pipeline names one (default: the pod's)"
+    )
+    .option('--run-storage-class <class>', 'argo: a ReadWriteMany storage class for the run volume')
     .option('--python <path>', "the Python that runs the steps (default: the notebook kernel spec's Python)")
     .option('--parallel <n>', 'how many steps of one trial may run at once (default: the number of cores)')
     .option('--no-cache', 'the first trial runs every step (the others still share its shared steps)')

@@ -1,11 +1,13 @@
 /**
- * `cellpipe sweep NOTEBOOK --param NAME=V1,V2 ... [--random N] [--max-parallel K] [--objective M:max]`:
- * runs the pipeline once per trial on the local engine, the steps every trial shares only once, and
- * prints the trials as a table with the best one marked (`--report`/`--junit`: for CI). Exit status 0 only
- * when every trial succeeded.
+ * `cellpipe sweep NOTEBOOK --param NAME=V1,V2 ... [--random N] [--max-parallel K] [--objective M:max]
+ * [--target local|argo|kfp|katib]`: runs the pipeline once per trial (locally, as one Argo Workflow, as a
+ * KFP run per trial, or as a Katib Experiment), the steps every trial shares only once, and prints the
+ * trials as a table with the best one marked (`--report`/`--junit`: for CI). Exit status 0 only when every
+ * trial succeeded.
  */
 import { resolve } from 'path';
 import type { SweepRecord } from '../../../src/core/sweeps/sweep-record';
+import { environmentConnection } from '../engines/cluster/connection';
 import { loadNotebookFile } from '../notebook-file';
 import { StartRunError } from '../runs/start-run';
 import { startSweep } from '../sweeps/run-sweep';
@@ -20,6 +22,15 @@ export interface SweepCliOptions {
   maxParallel?: string;
   objective?: string;
   target?: string;
+  /** Cluster targets: how to reach the cluster, as for `cellpipe submit`. */
+  endpoint?: string;
+  namespace?: string;
+  tokenFile?: string;
+  kubeconfig?: string;
+  context?: string;
+  mountVolumes?: boolean;
+  image?: string;
+  runStorageClass?: string;
   python?: string;
   parallel?: string;
   /** commander's negation of --no-cache */
@@ -32,8 +43,9 @@ export interface SweepCliOptions {
 export async function sweepCommand(path: string, options: SweepCliOptions): Promise<number> {
   const notebookPath = resolve(path);
   const notebook = await loadNotebookFile(notebookPath);
-  if (options.target && options.target !== 'local') {
-    throw new UsageError(`--target ${options.target}: sweeps run on the local engine for now`);
+  const target = options.target ?? 'local';
+  if (target !== 'local' && target !== 'argo' && target !== 'kfp' && target !== 'katib') {
+    throw new UsageError(`--target ${options.target}: a sweep runs on local, argo, kfp or katib`);
   }
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort();
@@ -52,6 +64,12 @@ export async function sweepCommand(path: string, options: SweepCliOptions): Prom
         seed: wholeNumber('--seed', options.seed, 0),
         maxParallel: wholeNumber('--max-parallel', options.maxParallel),
         objective: options.objective,
+        target,
+        cluster: () => environmentConnection(options),
+        volumes: options.mountVolumes ? 'mount' : undefined,
+        image: options.image,
+        runStorageClass: options.runStorageClass,
+        pollMs: Number(process.env.CELLPIPE_POLL_MS ?? '') || undefined,
         cache: options.cache,
         parallel: wholeNumber('--parallel', options.parallel),
         python: options.python,
@@ -131,7 +149,7 @@ export function sweepTable(sweep: SweepRecord): string {
     ...names.map(n => cell(t.parameters[n]?.value)),
     t.status,
     ...metrics.map(m => cell(t.metrics?.[m])),
-    t.run ?? ''
+    t.run ?? t.clusterTrial ?? ''
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map(r => r[c].length)));
   const line = (r: string[]) =>

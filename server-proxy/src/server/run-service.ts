@@ -14,6 +14,7 @@ import type {
   StartRunRequest,
   StepRecord
 } from '../../../src/core/runs/run-record';
+import type { FollowOptions, FollowResult } from '../engines/cluster/cluster-follow';
 import { refollowClusterRun } from '../engines/cluster/cluster-submit';
 import { ClusterConnection, environmentConnection } from '../engines/cluster/connection';
 import { warmEnabled, WarmPool } from '../engines/local/warm-pool';
@@ -137,6 +138,27 @@ export class RunService {
             .then(r => r.record);
     this.track(notebookPath, started.record, controller, done);
     return { record: started.record, done };
+  }
+
+  /**
+   * Follows a cluster run submitted elsewhere (a trial of an Argo sweep, whose one Workflow the sweep
+   * submitted) as a run this server owns: live events, cancellable; resolves with its final record.
+   */
+  followSubmitted(
+    notebookPath: string,
+    submitted: { record: RunRecord; follow(options?: FollowOptions): Promise<FollowResult> }
+  ): Promise<RunRecord> {
+    const controller = new AbortController();
+    const id = submitted.record.id;
+    const done = submitted
+      .follow({
+        signal: controller.signal,
+        pollMs: this.options.clusterPollMs,
+        onStep: (step, s) => this.stepEvent(notebookPath, id, step, s)
+      })
+      .then(r => r.record);
+    this.track(notebookPath, submitted.record, controller, done);
+    return done;
   }
 
   /**

@@ -9,7 +9,7 @@ import { HttpError, serverLog } from './http-json';
 import { confinedNotebookPath } from './notebook-path';
 import type { Router } from './router';
 import type { RunService } from './run-service';
-import { requestNotebook } from './runs-api';
+import { clusterAccess, requestNotebook } from './runs-api';
 
 interface ActiveSweep {
   record: SweepRecord;
@@ -34,6 +34,11 @@ export function addSweepRoutes(router: Router, root: string, runs: RunService, p
         throw new HttpError(400, 'invalid-request', '"params" is a list of "NAME=V1,V2" or "NAME=MIN..MAX".');
       }
       const notebook = await requestNotebook(notebookPath, body.content, String(body.notebook));
+      const target = (body.target ?? 'local') as 'local' | 'argo' | 'kfp' | 'katib';
+      if (!['local', 'argo', 'kfp', 'katib'].includes(target)) {
+        throw new HttpError(400, 'invalid-request', '"target" is "local", "argo", "kfp" or "katib".');
+      }
+      const connection = clusterAccess(body.connection);
       const controller = new AbortController();
       let started;
       try {
@@ -50,6 +55,10 @@ export function addSweepRoutes(router: Router, root: string, runs: RunService, p
           jupyterPython: python,
           owner: 'server',
           signal: controller.signal,
+          target,
+          cluster: () => runs.clusterConnection(connection),
+          access: connection,
+          followTrial: trial => runs.followSubmitted(notebookPath, trial),
           startTrialRun: (request, onRun) =>
             runs.startTracked(
               notebookPath,
@@ -62,7 +71,8 @@ export function addSweepRoutes(router: Router, root: string, runs: RunService, p
                   ])
                 ),
                 cache: request.cache,
-                target: 'local'
+                target: target === 'kfp' ? 'kfp' : 'local',
+                connection
               },
               onRun
             )

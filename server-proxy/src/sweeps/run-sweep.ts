@@ -7,6 +7,8 @@
  */
 import { readdir, readFile } from 'fs/promises';
 import { basename, dirname, join } from 'path';
+import type { PipelineAnalysis } from '../../../src/core/pipeline';
+import { runRefusal } from '../../../src/core/runs/refusal';
 import type { RunRecord } from '../../../src/core/runs/run-record';
 import {
   bestTrial,
@@ -23,11 +25,32 @@ import { runnableSteps } from '../../../src/core/targets/runnable-steps';
 import { writeJsonAtomic } from '../atomic-file';
 import { isRunId, newRunId } from '../runs/run-store';
 import { analyseRunNotebook, startRun, StartOptions, StartRunError } from '../runs/start-run';
+import { ClusterError } from '../engines/cluster/cluster-errors';
+import type { SubmittedRun } from '../engines/cluster/cluster-submit';
+import { submitArgoSweep } from '../engines/cluster/cluster-sweep';
+import type { ClusterConnection } from '../engines/cluster/connection';
+import { submitKatibSweep } from '../engines/cluster/katib-engine';
 
 export interface SweepOptions extends Pick<
   StartOptions,
-  'notebookPath' | 'notebook' | 'root' | 'cache' | 'parallel' | 'python'
+  | 'notebookPath'
+  | 'notebook'
+  | 'root'
+  | 'cache'
+  | 'parallel'
+  | 'python'
+  | 'cluster'
+  | 'access'
+  | 'volumes'
+  | 'image'
+  | 'runStorageClass'
+  | 'pollMs'
 > {
+  /**
+   * Where the trials run: `local` (default), `argo` (one Workflow, the shared steps once in it) or `kfp`
+   * (a KFP run per trial; KFP's cache gives the later trials the shared steps the first one ran).
+   */
+  target?: 'local' | 'argo' | 'kfp' | 'katib';
   jupyterPython: string;
   owner: StartOptions['owner'];
   /** `NAME=V1,V2` or `NAME=MIN..MAX[:log]`, one per swept parameter. */
@@ -46,6 +69,11 @@ export interface SweepOptions extends Pick<
    * local engine. The server passes its own, so that each trial is a run it owns (live, cancellable).
    */
   startTrialRun?: TrialRunStarter;
+  /**
+   * Argo: follows one trial's run on the sweep's Workflow to its end. Default: its own follow loop. The
+   * server passes its own, so that each trial is a run it owns.
+   */
+  followTrial?: (trial: SubmittedRun) => Promise<RunRecord>;
 }
 
 export type TrialRunStarter = (
@@ -53,15 +81,20 @@ export type TrialRunStarter = (
   onRun: (run: RunRecord) => void
 ) => Promise<{ record: RunRecord; done: Promise<RunRecord> }>;
 
-/** Trials as runs of `startRun`, as the CLI runs them. */
-function localTrialRun(options: SweepOptions): TrialRunStarter {
+/** Trials as runs of `startRun`, as the CLI runs them: local runs, or KFP runs followed to their end. */
+function trialRun(options: SweepOptions): TrialRunStarter {
   return async (request, onRun) => {
     const started = await startRun({
       notebookPath: options.notebookPath,
       notebook: options.notebook,
       root: options.root,
       parameters: request.parameters,
-      target: 'local',
+      target: options.target === 'kfp' ? 'kfp' : 'local',
+      cluster: options.cluster,
+      access: options.access,
+      volumes: options.volumes,
+      image: options.image,
+      pollMs: options.pollMs,
       cache: request.cache,
       parallel: options.parallel,
       python: options.python,
@@ -70,10 +103,13 @@ function localTrialRun(options: SweepOptions): TrialRunStarter {
       signal: options.signal,
       onStep: (_step, run) => onRun(run)
     });
-    if (started.kind !== 'local') {
-      throw new StartRunError('invalid-request', 400, 'a sweep runs on the local engine', true);
+    if (started.kind === 'local') {
+      return started;
     }
-    return started;
+    const done = started
+      .follow({ signal: options.signal, onStep: () => onRun(started.record) })
+      .then(result => result.record);
+    return { record: started.record, done };
   };
 }
 
@@ -91,13 +127,16 @@ export async function startSweep(
   try {
     const axes = options.axes.map(text => parseSweepAxis(text, analysis.parameters));
     const trials = sweepTrials(axes, options.random, options.seed ?? 0);
-    const maxParallel = options.maxParallel ?? 1;
+    // On a cluster every trial may run at once unless the user says otherwise; locally one at a time.
+    const target = options.target ?? 'local';
+    const maxParallel = options.maxParallel ?? (target === 'local' ? 1 : trials.length);
     if (!(Number.isInteger(maxParallel) && maxParallel > 0)) {
       throw new SweepSpecError(`--max-parallel ${options.maxParallel}: expected a whole number above 0`);
     }
     record = {
       id: newRunId(),
       notebook: basename(notebookPath),
+      ...(target !== 'local' ? { target } : {}),
       status: 'running',
       started: new Date().toISOString(),
       axes,
@@ -121,6 +160,12 @@ export async function startSweep(
     await writeJsonAtomic(path, record);
     options.onChange?.(record);
   };
+  if (options.target === 'argo') {
+    return startArgoSweep(options, analysis, record, save);
+  }
+  if (options.target === 'katib') {
+    return startKatibSweep(options, analysis, record, save);
+  }
   // The others wait for the shared steps of the first trial; if one of them does not succeed, every
   // trial would fail the same way.
   let release: (outcome: SharedOutcome) => void = () => undefined;
@@ -173,7 +218,7 @@ async function startTrial(
   cache: boolean | undefined,
   onRun: (run: RunRecord) => void = () => undefined
 ): Promise<{ done: Promise<RunRecord> }> {
-  const start = options.startTrialRun ?? localTrialRun(options);
+  const start = options.startTrialRun ?? trialRun(options);
   const parameters = Object.entries(trial.parameters).map(
     ([name, value]) => `${name}=${parameterText(value)}`
   );
@@ -219,6 +264,15 @@ async function runTrials(
     await Promise.all([firstDone.then(worker), ...Array.from({ length: record.maxParallel - 1 }, worker)]);
   }
   await firstDone;
+  return conclude(options, record, save);
+}
+
+/** The sweep's end: trials never started are cancelled, the best one marked, the status from them all. */
+async function conclude(
+  options: SweepOptions,
+  record: SweepRecord,
+  save: () => Promise<void>
+): Promise<SweepRecord> {
   for (const trial of record.trials) {
     if (trial.status === 'queued') {
       trial.status = 'cancelled';
@@ -234,6 +288,206 @@ async function runTrials(
   record.finished = new Date().toISOString();
   await save();
   return record;
+}
+
+/**
+ * A sweep on Argo: refused as a run would be, submitted as one Workflow, each trial a run followed on it
+ * (they end one by one); the sweep's snapshots are deleted once the last has ended.
+ */
+async function startArgoSweep(
+  options: SweepOptions,
+  analysis: PipelineAnalysis,
+  record: SweepRecord,
+  save: () => Promise<void>
+): Promise<{ record: SweepRecord; done: Promise<SweepRecord> }> {
+  const connection = clusterConnection(options, analysis);
+  let sweep;
+  try {
+    sweep = await submitArgoSweep({
+      ...connection,
+      access: options.access,
+      notebookPath: options.notebookPath,
+      notebook: options.notebook,
+      analysis,
+      volumes: options.volumes,
+      image: options.image,
+      runStorageClass: options.runStorageClass,
+      pollMs: options.pollMs,
+      owner: options.owner,
+      sweepId: record.id,
+      trials: record.trials.map(t => t.parameters),
+      // Given: at most that many pods at once; not given, every trial may run at once.
+      maxParallel: options.maxParallel
+    });
+  } catch (err) {
+    if (err instanceof ClusterError) {
+      throw new StartRunError(err.code, err.httpStatus, err.message);
+    }
+    throw err;
+  }
+  const submitted = sweep;
+  record.cluster = submitted.trials[0]?.record.cluster;
+  submitted.trials.forEach((trial, i) => {
+    record.trials[i].run = trial.record.id;
+    record.trials[i].status = 'running';
+  });
+  await save();
+  const done = (async () => {
+    await Promise.all(
+      submitted.trials.map(async (trial, i) => {
+        const run = options.followTrial
+          ? await options.followTrial(trial)
+          : (await trial.follow({ signal: options.signal })).record;
+        finish(record.trials[i], run);
+        await save();
+      })
+    );
+    const left = await submitted.cleanup();
+    if (left.length > 0) {
+      record.warnings = left;
+    }
+    return conclude(options, record, save);
+  })();
+  return { record, done };
+}
+
+/** The connection for a sweep submitted as a whole (Argo, Katib), once the pipeline may run. */
+function clusterConnection(options: SweepOptions, analysis: PipelineAnalysis): ClusterConnection {
+  const refused = runRefusal(analysis, { file: basename(options.notebookPath), target: 'argo' });
+  if (refused) {
+    throw new StartRunError(refused.code, 422, refused.message, false, refused.errors);
+  }
+  if (!options.cluster) {
+    throw new StartRunError('not-in-cluster', 409, 'This shell has no cluster connection.');
+  }
+  try {
+    return options.cluster();
+  } catch (err) {
+    throw new StartRunError('invalid-request', 400, (err as Error).message, true);
+  }
+}
+
+/**
+ * A sweep through Katib: one Experiment; Katib picks and runs the trials (a grid's are the planned ones,
+ * random search's its own draws), read back until the Experiment ends; the best is Katib's optimal trial.
+ */
+async function startKatibSweep(
+  options: SweepOptions,
+  analysis: PipelineAnalysis,
+  record: SweepRecord,
+  save: () => Promise<void>
+): Promise<{ record: SweepRecord; done: Promise<SweepRecord> }> {
+  const connection = clusterConnection(options, analysis);
+  let experiment;
+  try {
+    experiment = await submitKatibSweep({
+      ...connection,
+      access: options.access,
+      notebookPath: options.notebookPath,
+      notebook: options.notebook,
+      analysis,
+      volumes: options.volumes,
+      image: options.image,
+      runStorageClass: options.runStorageClass,
+      pollMs: options.pollMs,
+      owner: options.owner,
+      sweepId: record.id,
+      sweep: {
+        axes: record.axes,
+        objective: record.objective,
+        random: options.random,
+        seed: options.seed,
+        maxParallel: options.maxParallel
+      }
+    });
+  } catch (err) {
+    if (err instanceof ClusterError) {
+      throw new StartRunError(err.code, err.httpStatus, err.message);
+    }
+    throw err;
+  }
+  const submitted = experiment;
+  record.experiment = { name: submitted.name, namespace: submitted.namespace };
+  // Random search: Katib draws the trials itself.
+  const planned = record.random ? [] : record.trials;
+  record.trials = [...planned];
+  await save();
+  const pollMs = options.pollMs ?? 3000;
+  const done = (async () => {
+    let failures = 0;
+    let ended = false;
+    for (;;) {
+      if (options.signal?.aborted) {
+        await submitted.stop().catch(err => {
+          record.warnings = [...(record.warnings ?? []), (err as Error).message];
+        });
+        break;
+      }
+      let state;
+      try {
+        state = await submitted.poll();
+        failures = 0;
+      } catch (err) {
+        if (++failures >= 5) {
+          record.warnings = [...(record.warnings ?? []), (err as Error).message];
+          break;
+        }
+      }
+      if (state) {
+        record.trials = mergeTrials(planned, state.trials);
+        const best = record.trials.findIndex(
+          t => t.clusterTrial !== undefined && t.clusterTrial === state.best
+        );
+        record.best = best >= 0 ? best : undefined;
+        await save();
+        if (state.status !== 'running') {
+          ended = true;
+          break;
+        }
+      }
+      await new Promise(resolve => setTimeout(resolve, pollMs));
+    }
+    const left = await submitted.cleanup();
+    if (left.length > 0) {
+      record.warnings = [...(record.warnings ?? []), ...left];
+    }
+    for (const trial of record.trials) {
+      if (trial.status === 'running' && options.signal?.aborted) {
+        trial.status = 'cancelled';
+      }
+    }
+    const katibBest = record.best;
+    const final = await conclude(options, record, save);
+    // Katib's own choice of the best trial stands (it saw every observation); an Experiment this process
+    // stopped following, or that ran no trial, is no success.
+    if (katibBest !== undefined) {
+      final.best = katibBest;
+    }
+    if (!options.signal?.aborted && (!ended || final.trials.length === 0)) {
+      final.status = 'failed';
+    }
+    await save();
+    return final;
+  })();
+  return { record, done };
+}
+
+/** The planned trials (a grid's) with what Katib says of each, by label; Katib's others after them. */
+function mergeTrials(
+  planned: readonly TrialRecord[],
+  katib: ReadonlyArray<TrialRecord & { name: string }>
+): TrialRecord[] {
+  const byLabel = new Map(katib.map(t => [t.label, t]));
+  const fromKatib = ({ name, ...trial }: TrialRecord & { name: string }): TrialRecord => ({
+    ...trial,
+    clusterTrial: name
+  });
+  const merged = planned.map(t => {
+    const seen = byLabel.get(t.label);
+    return seen ? fromKatib(seen) : { ...t };
+  });
+  const labels = new Set(planned.map(t => t.label));
+  return [...merged, ...katib.filter(t => !labels.has(t.label)).map(fromKatib)];
 }
 
 /** The sweeps of a notebook, newest first. */

@@ -3,7 +3,7 @@
  * (each one a run that opens like any other), the steps every trial shares and the best trial. The
  * contract between the sweep runner, the CLI and the frontend. Types only.
  */
-import type { RunStatus } from '../runs/run-record';
+import type { ClusterInfo, RunStatus } from '../runs/run-record';
 import type { ParameterValue } from '../tags/parameters';
 import type { Objective, SweepAxis } from './sweep-plan';
 
@@ -13,6 +13,8 @@ export interface TrialRecord {
   parameters: Record<string, ParameterValue>;
   /** The trial's run, once it started. */
   run?: string;
+  /** Katib: the Trial's name (its Workflow has the same name); Katib's trials are not cellpipe runs. */
+  clusterTrial?: string;
   status: RunStatus | 'queued' | 'not-run';
   /** Why a trial did not run (a shared step failed in the trial that ran it). */
   reason?: string;
@@ -23,6 +25,12 @@ export interface TrialRecord {
 export interface SweepRecord {
   id: string;
   notebook: string;
+  /** Where the trials ran when not on the local engine. */
+  target?: 'argo' | 'kfp' | 'katib';
+  /** Argo: the one Workflow of every trial. */
+  cluster?: ClusterInfo;
+  /** Katib: the Experiment. */
+  experiment?: { name: string; namespace: string };
   status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   started: string;
   finished?: string;
@@ -36,4 +44,6 @@ export interface SweepRecord {
   trials: TrialRecord[];
   /** The index of the best trial by the objective. */
   best?: number;
+  /** What went wrong around the trials (snapshots that could not be deleted). */
+  warnings?: string[];
 }

@@ -41,12 +41,24 @@ export interface ArgoToleration {
 
 export interface ArgoDagTemplate {
   name: string;
-  dag: { tasks: Array<{ name: string; template: string; dependencies?: string[] }> };
+  dag: {
+    tasks: Array<{
+      name: string;
+      template: string;
+      dependencies?: string[];
+      /** A sweep's trial task: its trial and swept values, as the template's inputs. */
+      arguments?: { parameters: Array<{ name: string; value: string }> };
+    }>;
+    /** false in a sweep: a trial that fails does not stop the others from starting. */
+    failFast?: boolean;
+  };
 }
 
 export interface ArgoContainerTemplate {
   name: string;
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  /** A sweep's trial step: the trial and the swept parameters it reads. */
+  inputs?: { parameters: Array<{ name: string }> };
   retryStrategy?: { limit: string; retryPolicy: string };
   activeDeadlineSeconds?: number;
   nodeSelector?: Record<string, string>;
@@ -80,6 +92,8 @@ export interface ArgoWorkflow {
   metadata: { generateName: string; labels: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     entrypoint: string;
+    /** A sweep's `--max-parallel`: at most this many step pods at once. */
+    parallelism?: number;
     arguments?: { parameters: Array<{ name: string; value: string }> };
     /** The namespace's artifact repository (ConfigMap and key). */
     artifactRepositoryRef?: { configMap: string; key: string };

@@ -46,7 +46,7 @@ import { AdapterFlag, containerCommand, ERROR_FILE, METRICS_FILE, OUTPUTS_FILE }
 import type { CompiledPipeline } from './kfp';
 import { toYaml } from './yaml-text';
 
-const RUN_DIR = '/cellpipe/run';
+export const RUN_DIR = '/cellpipe/run';
 const RUN_VOLUME = 'cellpipe-run';
 const ENTRYPOINT = 'main';
 const DEFAULT_RUN_SIZE = '10Gi';
@@ -194,17 +194,36 @@ export function compileArgo(
   return { text: toYaml(workflow, { comment: lines.join('\n') }), warnings };
 }
 
-function stepTemplate(
+/**
+ * Where a step template keeps its data and reads its parameters: the run volume and the workflow's
+ * parameters, or (a sweep's trial step) a trial's folder of it and the template's inputs.
+ */
+export interface StepScope {
+  runDir: string;
+  /** The placeholder of a run parameter, by key. */
+  parameter(key: string): string;
+  /** More `--in` flags (a trial step's inputs from the shared steps' folders). */
+  inputs: AdapterFlag[];
+}
+
+const RUN_SCOPE: StepScope = {
+  runDir: RUN_DIR,
+  parameter: key => `{{workflow.parameters.${key}}}`,
+  inputs: []
+};
+
+export function stepTemplate(
   s: PlannedStep,
   volumeMounts: ArgoContainer['volumeMounts'],
   singleNode: boolean,
   workingDir: string | undefined,
-  artifacts: boolean
+  artifacts: boolean,
+  scope: StepScope = RUN_SCOPE
 ): ArgoContainerTemplate {
   const settings = s.step.settings;
-  const flags: AdapterFlag[] = [['--run-dir', RUN_DIR]];
+  const flags: AdapterFlag[] = [['--run-dir', scope.runDir], ...scope.inputs];
   for (const p of s.parameters.filter(p => p.fromRun)) {
-    flags.push(['--param', p.key, `{{workflow.parameters.${p.key}}}`]);
+    flags.push(['--param', p.key, scope.parameter(p.key)]);
   }
   if (s.metrics.length > 0) {
     flags.push(['--metrics', METRICS_FILE]);

@@ -84,7 +84,8 @@ export type AdapterFlag =
   | ['--error', string]
   | ['--executor-input', string]
   | ['--workdir', string]
-  | ['--results-in-log'];
+  | ['--results-in-log']
+  | ['--metrics-log'];
 
 export function containerCommand(program: string, binding: StepBinding, flags: AdapterFlag[]): string[] {
   return [

@@ -13,6 +13,7 @@ import type { NotebookData } from '../../../../src/core/notebook/model';
 import type { PipelineAnalysis } from '../../../../src/core/pipeline';
 import type {
   ClusterAccess,
+  ClusterInfo,
   RecordedSnapshot,
   RunOwner,
   RunRecord
@@ -29,7 +30,8 @@ import { argoTarget } from './argo-engine';
 import { ClusterError } from './cluster-errors';
 import { clusterLineage } from './cluster-lineage';
 import { followClusterRun, FollowOptions, FollowResult } from './cluster-follow';
-import type { ClusterKind, ClusterTarget } from './cluster-target';
+import type { ClusterBackend } from './cluster-backend';
+import type { ClusterKind, ClusterTarget, CompiledRun } from './cluster-target';
 import { ClusterWorkspace, clusterWorkspace } from './cluster-workspace';
 import { ClusterConnection, kfpEndpoint, kubeAccess } from './connection';
 import type { KubeClients } from './kube-client';
@@ -76,10 +78,54 @@ export const CLUSTER_TARGETS: Record<ClusterKind, ClusterTarget<unknown>> = {
 };
 
 export async function submitClusterRun(options: ClusterSubmitOptions): Promise<SubmittedRun> {
-  const { analysis, notebookPath } = options;
   const target = CLUSTER_TARGETS[options.target];
   const id = options.id ?? newRunId();
-  const dir = runDir(notebookPath, id)!;
+  const submission = await submitCompiled(options, id, target, (analysis, compileOptions) =>
+    target.compile(analysis, options.notebook, runtimeSource(), compileOptions)
+  );
+  const { compiled, cluster, kube } = submission;
+  const tasks = new Map(compiled.plan.steps.map(s => [s.name, s.runnable.name]));
+  return openRun(options, submission, {
+    id,
+    parameters: options.parameters,
+    tasks,
+    backend: () => target.follow(cluster, tasks, { kube, kfpToken: options.kfpToken })!,
+    cleanup: snapshotCleanup(
+      kube,
+      submission.namespace,
+      submission.taken.map(t => t.snapshot)
+    )
+  });
+}
+
+/** What a submission left: the compiled documents on the cluster, and what they were made from. */
+export interface Submission<Documents> {
+  compiled: CompiledRun<Documents>;
+  cluster: ClusterInfo;
+  namespace: string;
+  taken: TakenSnapshot[];
+  mounted: ClusterWorkspace['mounted'];
+  mode: 'snapshot' | 'mount';
+  runAnalysis: PipelineAnalysis;
+  warnings: string[];
+  kube: (action: string) => KubeClients;
+}
+
+/**
+ * The workspace, a compile with placeholder snapshots (a pipeline that cannot compile touches nothing),
+ * the VolumeSnapshots, the real compile (`compileWith`: one run's documents, or a sweep's) and the
+ * engine's submit; snapshots are deleted again when the cluster did not take the run.
+ */
+export async function submitCompiled<Documents>(
+  options: ClusterSubmitOptions,
+  id: string,
+  target: ClusterTarget<Documents>,
+  compileWith: (
+    analysis: PipelineAnalysis,
+    compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'>
+  ) => CompiledRun<Documents>
+): Promise<Submission<Documents>> {
+  const { analysis, notebookPath } = options;
   const kube = kubeAccess(options);
   const mode = options.volumes ?? (analysis.pipeline.snapshot === false ? 'mount' : 'snapshot');
   const workspace = await clusterWorkspace(analysis, notebookPath, options, mode, kube);
@@ -101,7 +147,7 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
       ...prepared.options
     };
     try {
-      return target.compile(runAnalysis, options.notebook, runtimeSource(), compileOptions);
+      return compileWith(runAnalysis, compileOptions);
     } catch (err) {
       if (err instanceof CompileError) {
         throw new ClusterError('not-compiled', err.message);
@@ -146,7 +192,37 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   } catch (err) {
     throw await withSnapshotsDeleted(err, taken, workspace.namespace, kube);
   }
+  return {
+    compiled,
+    cluster,
+    namespace: workspace.namespace,
+    taken,
+    mounted: workspace.mounted,
+    mode,
+    runAnalysis,
+    warnings: [...workspace.warnings, ...prepared.warnings, ...compiled.warnings],
+    kube
+  };
+}
 
+/**
+ * A submitted run's folder, with the same `run.json` a local run writes (plus `target`, `cluster`,
+ * `snapshots`), owned by this process; `tasks` maps its DAG tasks to its steps (a sweep trial's own).
+ */
+export async function openRun(
+  options: ClusterSubmitOptions,
+  submission: Submission<unknown>,
+  run: {
+    id: string;
+    parameters: Record<string, ParameterValue>;
+    tasks: Map<string, string>;
+    backend: () => ClusterBackend;
+    cleanup?: (record: RunRecord) => Promise<void>;
+  }
+): Promise<SubmittedRun> {
+  const { compiled, cluster, taken, mode, runAnalysis, warnings } = submission;
+  const { id } = run;
+  const dir = runDir(options.notebookPath, id)!;
   const snapshots: RecordedSnapshot[] = [
     ...taken.map(t => ({
       claim: t.claim,
@@ -155,9 +231,8 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
       snapshotClass: t.snapshotClass,
       restoreSize: t.restoreSize
     })),
-    ...workspace.mounted.map(v => ({ claim: v.claim, mountPath: v.mountPath }))
+    ...submission.mounted.map(v => ({ claim: v.claim, mountPath: v.mountPath }))
   ];
-  const warnings = [...workspace.warnings, ...prepared.warnings, ...compiled.warnings];
   const owner = ownerOfThisProcess(options.owner ?? 'cli');
   // The runnable steps (a notebook step's sub-pipeline steps are `NOTEBOOK_STEP.STEP`), as a local run has them.
   const runnable = compiled.plan.steps.map(s => s.runnable);
@@ -165,13 +240,14 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   const deps = Object.fromEntries(
     runnable.map(r => [r.name, [...new Set([...r.deps, ...Object.values(r.sources)])].sort()])
   );
+  const parameters = { ...runAnalysis.parameters, ...run.parameters };
   const record: RunRecord = {
     id,
-    notebook: notebookPath,
+    notebook: options.notebookPath,
     pipeline: runAnalysis.pipeline.name,
     status: 'running',
     started: new Date().toISOString(),
-    parameters: options.parameters,
+    parameters: run.parameters,
     order,
     plan: { deps, cacheKeys: {}, reuse: {} },
     owner,
@@ -179,10 +255,10 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     metrics: {},
     target: options.target,
     cluster,
-    clusterTasks: Object.fromEntries(compiled.plan.steps.map(s => [s.runnable.name, s.name])),
+    clusterTasks: Object.fromEntries([...run.tasks].map(([task, step]) => [step, task])),
     snapshots,
     volumes: mode,
-    lineage: clusterLineage(compiled.plan.steps, runAnalysis.parameters, id, snapshots),
+    lineage: clusterLineage(compiled.plan.steps, parameters, id, snapshots),
     ...(options.access && Object.keys(options.access).length > 0 ? { access: options.access } : {}),
     ...(warnings.length > 0 ? { warnings } : {})
   };
@@ -198,21 +274,12 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
   if (!(await journal.save())) {
     record.followError = journal.failure!;
   }
-  const tasks = new Map(compiled.plan.steps.map(s => [s.name, s.runnable.name]));
-  const cleanup = snapshotCleanup(
-    kube,
-    workspace.namespace,
-    taken.map(t => t.snapshot)
-  );
-  const follow = (followOptions: FollowOptions = {}) => {
-    const backend = target.follow(cluster, tasks, { kube, kfpToken: options.kfpToken });
-    return followClusterRun(dir, record, backend!, tasks, {
+  const follow = (followOptions: FollowOptions = {}) =>
+    followClusterRun(dir, record, run.backend(), run.tasks, {
       pollMs: options.pollMs,
       ...followOptions,
-      cleanup
+      cleanup: run.cleanup
     });
-  };
-
   return { record, follow };
 }
 
@@ -305,11 +372,11 @@ export function refollowClusterRun(
  * Deletes the run's VolumeSnapshots once it has ended (its restored claims are gone with the workflow), so
  * a run leaves nothing behind; a snapshot that cannot be deleted is named in the run's warnings.
  */
-function snapshotCleanup(
+export function snapshotCleanup(
   kube: (action: string) => KubeClients,
   namespace: string,
   names: string[]
-): ((record: RunRecord) => Promise<void>) | undefined {
+): ((record: Pick<RunRecord, 'warnings'>) => Promise<void>) | undefined {
   if (names.length === 0) {
     return undefined;
   }
