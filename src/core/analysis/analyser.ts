@@ -6,7 +6,8 @@ import type { Parser } from 'web-tree-sitter';
 import { analyseTree } from './cell-analysis';
 import { neutraliseIPython } from './ipython';
 import { nestingProblem } from './nesting';
-import { createPythonParser, LocateWasm } from './parser';
+import { createPythonParser, LocateWasm, wasmBinding } from './parser';
+import { readSyntaxTree } from './syntax-tree';
 import type { CellAnalysis } from './types';
 
 /** Enough for several large notebooks open at once, small enough to bound memory. */
@@ -52,7 +53,8 @@ export class PythonAnalyser {
       if (refused) {
         return { events: [], issues: [refused, ...ipython.issues] };
       }
-      const result = walkWithin(() => analyseTree(tree, ipython.isolated));
+      const root = readSyntaxTree(tree, ipython.code, wasmBinding());
+      const result = walkWithin(() => analyseTree(tree, root, ipython.isolated));
       for (const name of ipython.bindsAfter) {
         result.events.push({ kind: 'write', how: 'bind', ...name });
       }

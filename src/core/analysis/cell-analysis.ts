@@ -3,8 +3,9 @@
  * order (design rules 1–3). Function, lambda and class bodies are analysed
  * into the `deferred` effects of the name they bind.
  */
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Node as TreeSitterNode, Tree } from 'web-tree-sitter';
 import { Scope, Sink } from './scope';
+import type { SyntaxNode as Node } from './syntax-tree';
 import type {
   AnalysisIssue,
   CallInfo,
@@ -291,8 +292,7 @@ export class CellWalker {
   private readonly generatorFunctions = new Set<string>();
   private readonly classes = new WeakMap<Scope, ClassRecord>();
 
-  analyse(tree: Tree, isolated: boolean): void {
-    const root = tree.rootNode;
+  analyse(root: Node, isolated: boolean): void {
     const now: Sink = { kind: 'now' };
     const scope = isolated ? new Scope('function', null, now) : new Scope('module', null, now);
     if (isolated) {
@@ -1317,10 +1317,10 @@ export function syntaxError(tree: Tree): AnalysisIssue | null {
   if (!tree.rootNode.hasError) {
     return null;
   }
-  let node: Node = tree.rootNode;
+  let node: TreeSitterNode = tree.rootNode;
   for (;;) {
-    const next: Node | undefined = node.children.find(
-      (c): c is Node => !!c && (c.hasError || c.isMissing || c.type === 'ERROR')
+    const next: TreeSitterNode | undefined = node.children.find(
+      (c): c is TreeSitterNode => !!c && (c.hasError || c.isMissing || c.type === 'ERROR')
     );
     if (!next || node.type === 'ERROR' || node.isMissing) {
       break;
@@ -1336,9 +1336,10 @@ export function syntaxError(tree: Tree): AnalysisIssue | null {
   };
 }
 
-export function analyseTree(tree: Tree, isolated: boolean): CellAnalysis {
+/** The events and issues of a cell: `root` is `tree` read by `readSyntaxTree`. */
+export function analyseTree(tree: Tree, root: Node, isolated: boolean): CellAnalysis {
   const walker = new CellWalker();
-  walker.analyse(tree, isolated);
+  walker.analyse(root, isolated);
   const error = syntaxError(tree);
   return { events: walker.events, issues: error ? [error, ...walker.issues] : walker.issues };
 }
