@@ -85,6 +85,20 @@ describe('Argo runs with an artifact repository', () => {
     );
   });
 
+  it('reads every step back when a poll answers after the watch has seen the run to its end', async () => {
+    // The first poll (the watch still connecting) is slow, as for a large Workflow: meanwhile the watch
+    // sees every step finish, each node's outputs coming after its phase (Argo >= 3.4 task results).
+    const { record, file } = await run({ artifacts: true, workflowGetDelayMs: 400 });
+    expect(record.status).toBe('succeeded');
+    for (const step of record.order) {
+      expect(JSON.parse(file(`steps/${step}/outputs.json`))['1'][0].text).toBe(
+        `hello from ${step.replace(/_/g, '-')}\n`
+      );
+    }
+    expect(record.metrics).toEqual({ accuracy: 0.9 });
+    expect(file('logs/train.log')).toBe('log of sales-x7k2p-train-55022658 (container main)\n');
+  });
+
   it('says in the run warnings when the store refuses the credentials, and the run still ends true', async () => {
     const { record } = await run({ artifacts: true, s3AccessKey: 'rotated' });
     expect(record.status).toBe('succeeded');

@@ -86,6 +86,11 @@ export interface FakeOptions {
   /** How many GETs (or watch ticks) a run/workflow stays at each stage (default 1). */
   ticksPerTask?: number;
   /**
+   * Argo: a GET of a Workflow answers the object as it was when the request came, this many ms later (a
+   * large Workflow, its programs inline, over a slow link): watch events sent meanwhile are newer.
+   */
+  workflowGetDelayMs?: number;
+  /**
    * Argo: the first step stays Pending for this many stages first, with the scheduler's message for a pod
    * whose PVC (restored from the snapshot) is not bound yet, as every snapshot run does on the lab.
    */
@@ -543,7 +548,17 @@ export class FakeCluster {
         return json(res, 200, this.view(wf));
       }
       this.advance(wf);
-      return json(res, 200, this.view(wf));
+      const view = this.view(wf);
+      const delay = this.options.workflowGetDelayMs;
+      if (!delay) {
+        return json(res, 200, view);
+      }
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        json(res, 200, view);
+      }, delay);
+      this.timers.add(timer);
+      return;
     }
     // Katib Experiments and their Trials (kubeflow.org/v1beta1).
     if ((m = /^\/apis\/kubeflow.org\/v1beta1\/namespaces\/([^/]+)\/experiments(?:\/([^/]+))?$/.exec(path))) {
@@ -1240,7 +1255,7 @@ export class FakeCluster {
     const stopped = !!wf.body.spec.shutdown;
     const STOP = "Stopped with strategy 'Terminate'";
     // Stopped: Argo fails the running (and pending) steps with its stop message and omits the rest.
-    const { phase, states } = stopped
+    const { phase, states: reached } = stopped
       ? (() => {
           const p = this.progress(tasks, wf.stoppedAt ?? wf.ticks, dag);
           const stop = (st: TaskProgress | undefined): TaskProgress =>
@@ -1252,6 +1267,16 @@ export class FakeCluster {
           return { phase: 'Failed' as const, states: p.states.map(stop) };
         })()
       : this.progress(tasks, wf.ticks, dag);
+    // Argo >= 3.4: a pod's outputs come in a WorkflowTaskResult the controller reconciles after the node's
+    // phase, so a node that has just finished has none yet and `taskResultsCompletionStatus` says false
+    // for its pod. For that one stage nothing else moves on (the tasks after it read its outputs), and the
+    // workflow completes only once every result is in.
+    const before = stopped ? undefined : this.progress(tasks, wf.ticks - 1, dag).states;
+    const done = (p: Phase | undefined) => p === 'Succeeded' || p === 'Failed';
+    const lagging = reached.map((s, i) => !!before && done(s?.phase) && !done(before[i]?.phase));
+    const awaiting = (i: number) => lagging[i];
+    const states = lagging.includes(true) ? reached.map((s, i) => (lagging[i] ? s : before![i])) : reached;
+    const completion: Record<string, boolean> = {};
     const nodes: Record<string, FakeNode> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
@@ -1270,7 +1295,9 @@ export class FakeCluster {
       const podOf = (attempt: number) =>
         `${name}-${template}-${(retried ? id(i, attempt) : id(i)).slice(name.length + 1)}`;
       const lastPod = podOf(Math.max(0, state.attempts.length - 1));
-      const outputs = this.nodeOutputs(wf, lastPod, template, seenBy(t), state.phase, stopped);
+      const outputs = awaiting(i)
+        ? undefined
+        : this.nodeOutputs(wf, lastPod, template, seenBy(t), state.phase, stopped);
       // A Pod node's children are the tasks after it (here the next one); a retried step's are on its
       // Retry node's last attempt, and the Retry node's own children are its attempts.
       const next = i + 1 < tasks.length && states[i + 1] ? [id(i + 1)] : undefined;
@@ -1306,6 +1333,7 @@ export class FakeCluster {
       } else if (retried) {
         const attempts = state.attempts.map((a, n) => {
           const attemptId = id(i, n);
+          completion[attemptId] = n < state.attempts.length - 1 || (done(a.phase) && !awaiting(i));
           nodes[attemptId] = {
             ...node(a),
             ...(n === state.attempts.length - 1 && outputs ? { outputs } : {}),
@@ -1325,16 +1353,18 @@ export class FakeCluster {
           children: attempts
         };
       } else {
+        completion[id(i)] = done(state.phase) && !awaiting(i);
         nodes[id(i)] = { ...taskNode, type: 'Pod', ...(next ? { children: next } : {}) };
         pods.push({ name: `${name}.${t}`, podName: podOf(0), attempt: 0 });
       }
     });
     const status = {
-      phase,
+      phase: phase !== 'Running' && Object.values(completion).includes(false) ? 'Running' : phase,
       startedAt: '2026-01-01T00:00:00Z',
       // Go writes a map's keys sorted: the nodes come in the order of their ids, not of the steps.
       nodes: Object.fromEntries(Object.entries(nodes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       progress: '0/1',
+      taskResultsCompletionStatus: completion,
       ...(stopped ? { message: STOP } : {}),
       ...(this.options.artifacts
         ? {

@@ -49,6 +49,11 @@ interface Workflow {
     nodes?: Record<string, ArgoNode>;
     /** The artifact repository the workflow used, resolved by the controller. */
     artifactRepositoryRef?: { artifactRepository?: { s3?: S3Repository } };
+    /**
+     * Argo >= 3.4, by Pod node id: whether that pod's outputs (a WorkflowTaskResult) are in the node yet.
+     * They are reconciled after the pod ends, so a node can be Succeeded while its outputs are still missing.
+     */
+    taskResultsCompletionStatus?: Record<string, boolean>;
   };
 }
 
@@ -166,21 +171,29 @@ export function argoBackend(
   steps: ReadonlyMap<string, string>
 ): ClusterBackend {
   const attempt = (action: string) => ({ action, namespace, server: kube.server, service: 'Kubernetes' });
-  // The last state seen: a finished task's artifact keys and the repository they are in.
-  let last: Workflow | undefined;
+  // Each finished task's artifact keys and the repository they are in, kept from every Workflow seen (a
+  // poll and the watch): a poll's answer can be older than the events the watch delivered meanwhile, so
+  // the latest object read is not the newest, and what a task left is never forgotten once seen.
+  const artifacts = new Map<string, NonNullable<ArgoNode['outputs']>['artifacts']>();
+  let repository: S3Repository | undefined;
+  const observe = (workflow: Workflow) => {
+    repository = workflow.status?.artifactRepositoryRef?.artifactRepository?.s3 ?? repository;
+    for (const task of steps.keys()) {
+      const node = taskNode(workflow, task);
+      const found = node && resultsIn(workflow, node) ? outputsOf(workflow, node)?.artifacts : undefined;
+      if (found?.length) {
+        artifacts.set(task, found);
+      }
+    }
+  };
   let store: Promise<ArtifactStore> | undefined;
-  const artifactStore = (): Promise<ArtifactStore> | undefined => {
-    const repo = last?.status?.artifactRepositoryRef?.artifactRepository?.s3;
-    if (!repo) {
+  const artifact = async (task: string, name: string): Promise<string | undefined> => {
+    const key = artifacts.get(task)?.find(a => a.name === name)?.s3?.key;
+    if (!key || !repository) {
       return undefined;
     }
-    store ??= s3Store(kube, namespace, repo);
-    return store;
-  };
-  const artifact = async (task: string, name: string): Promise<string | undefined> => {
-    const key = taskNode(last, task)?.outputs?.artifacts?.find(a => a.name === name)?.s3?.key;
-    const s3 = key ? artifactStore() : undefined;
-    return key && s3 ? (await s3).read(key) : undefined;
+    store ??= s3Store(kube, namespace, repository);
+    return (await store).read(key);
   };
   return {
     kind: 'argo',
@@ -197,7 +210,7 @@ export function argoBackend(
       } catch (err) {
         throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
       }
-      last = workflow;
+      observe(workflow);
       return workflowState(workflow, steps, namespace);
     },
     watch(listener) {
@@ -207,7 +220,7 @@ export function argoBackend(
         {
           onEvent(type, workflow) {
             if (type !== 'DELETED') {
-              last = workflow;
+              observe(workflow);
             }
             const state = workflowState(workflow, steps, namespace);
             if (type === 'DELETED' && state.status === 'running') {
@@ -306,6 +319,29 @@ function taskNode(workflow: Workflow | undefined, task: string): ArgoNode | unde
   return Object.values(workflow?.status?.nodes ?? {}).find(n => n.displayName === task && n.phase);
 }
 
+/** A task node's latest attempt: a Retry node's last child, else the node itself. */
+function latestAttempt(workflow: Workflow, node: ArgoNode): ArgoNode {
+  const nodes = workflow.status?.nodes ?? {};
+  const attempts = node.type === 'Retry' ? (node.children ?? []).map(id => nodes[id]).filter(Boolean) : [];
+  return attempts.length > 0 ? attempts[attempts.length - 1] : node;
+}
+
+/** A task node's outputs: its own, or (on a Retry node that has none) its latest attempt's. */
+function outputsOf(workflow: Workflow, node: ArgoNode): ArgoNode['outputs'] {
+  return node.outputs ?? latestAttempt(workflow, node).outputs;
+}
+
+/**
+ * Whether a task's outputs are in its node: Argo >= 3.4 says so per pod in `taskResultsCompletionStatus`
+ * (no entry: an older Argo, which writes them with the phase). Once the workflow has ended they are all
+ * the controller will give.
+ */
+function resultsIn(workflow: Workflow, node: ArgoNode): boolean {
+  const ended =
+    !!workflow.status?.phase && workflow.status.phase !== 'Running' && workflow.status.phase !== 'Pending';
+  return ended || workflow.status?.taskResultsCompletionStatus?.[latestAttempt(workflow, node).id] !== false;
+}
+
 /** The run's state in a Workflow object (read or from a watch event). */
 function workflowState(
   workflow: Workflow,
@@ -316,6 +352,8 @@ function workflowState(
   const nodes = workflow.status?.nodes ?? {};
   const name = workflow.metadata?.name ?? '';
   const cancelled = !!workflow.spec?.shutdown;
+  const ended = (node: ArgoNode) => ['Succeeded', 'Failed', 'Error'].includes(node.phase ?? '');
+  const awaiting = Object.values(nodes).some(n => n.type === 'Pod' && ended(n) && !resultsIn(workflow, n));
   for (const node of Object.values(nodes)) {
     // A retried step has a Retry node named after the task and Pod children named `task(N)`.
     const step = node.displayName ? steps.get(node.displayName) : undefined;
@@ -332,11 +370,18 @@ function workflowState(
     const metrics = parameter('metrics');
     const outputs = parameter('outputs');
     const error = parameter('error');
-    const status = NODE_STATUS[node.phase] ?? 'running';
+    let status = NODE_STATUS[node.phase] ?? 'running';
+    if (ended(node) && !resultsIn(workflow, node)) {
+      // Ended, but its outputs (and error) are not in the node yet: it finishes when they are.
+      status = 'running';
+    } else if (status === 'skipped' && awaiting) {
+      // Omitted because a step failed whose error is not in yet: told after that failure, with its name.
+      continue;
+    }
     const state: TaskState = {
       status,
       started: node.startedAt || undefined,
-      finished: node.finishedAt || undefined,
+      finished: status === 'running' ? undefined : node.finishedAt || undefined,
       metrics: metrics ? parseJsonObject(metrics) : undefined,
       outputs: outputs ? parseJsonObject(outputs) : undefined,
       cluster: podInfo(name, node, nodes)

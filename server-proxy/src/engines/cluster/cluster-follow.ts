@@ -183,8 +183,10 @@ async function applyTask(
         // Where a local run keeps them: GET /api/runs/ID/steps/STEP serves them the same way.
         await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), outputs);
       }
-    } catch {
-      // The run folder cannot be written: the next journal write says so and stops following.
+    } catch (err) {
+      // The run folder cannot be written: say so (the next journal write may fail too and stop following).
+      const why = `could not keep the log and outputs of step ${step}: ${(err as Error).message}`;
+      record.warnings = [...new Set([...(record.warnings ?? []), why])];
     }
   }
 }
