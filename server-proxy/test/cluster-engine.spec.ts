@@ -264,8 +264,8 @@ describe('Argo runs', () => {
   });
 
   it('says the account may not create workflows when the API server closes the connection on the 403', async () => {
-    // A Workflow over the 256 KiB Go's HTTP server discards unread (the lab's two-step ones are).
-    const big = { env: { NOTES: 'x'.repeat(64 * 1024) } };
+    // A Workflow over the 256 KiB Go's HTTP server discards unread (many steps' compressed programs are).
+    const big = { env: { NOTES: 'x'.repeat(300 * 1024) } };
     const o = await options(
       { workflowCreateForbidden: true },
       { target: 'argo', namespace: 'team-a', steps: { train: big } }

@@ -3,11 +3,13 @@
  * targets.
  *
  * The container gets no shell and no interpolated code: its command is
- * `python3 -c BOOTSTRAP PROGRAM_BASE64 --cluster BINDING_BASE64 FLAGS...`.
+ * `python3 -c BOOTSTRAP PROGRAM --cluster BINDING_BASE64 FLAGS...`.
  * - The program (from `stepProgram`, the same text as target `local`) travels
- *   base64-encoded because Argo and the KFP backend expand `{{...}}` in every
- *   string of a template: a cell containing `{{workflow.name}}` or `{{=...}}`
- *   must reach Python unchanged. Base64 has no braces, quotes or newlines.
+ *   zlib-compressed, then base64-encoded: base64 because Argo and the KFP
+ *   backend expand `{{...}}` in every string of a template (a cell containing
+ *   `{{workflow.name}}` or `{{=...}}` must reach Python unchanged; base64 has
+ *   no braces, quotes or newlines), compressed because one argument holds at
+ *   most 128 KiB and the runtime alone is most of that in clear.
  * - The binding (which Python name each key stands for, and its type) is
  *   base64 JSON for the same reason: only keys made of `[A-Za-z0-9_]` (see
  *   k8s-names.ts) appear in flags and placeholders.
@@ -15,13 +17,14 @@
  *   `cluster_main` reads them positionally, so a value starting with `-` is
  *   still a value).
  */
+import { zlibSync } from 'fflate';
 import type { ParameterType } from '../tags/parameters';
 import type { RunnableStep } from './runnable-steps';
 import { runnableProgram } from './step-program';
 
-/** Runs argv[1] (base64 of the program) as `__main__`, with the rest of argv as its arguments. */
+/** Runs argv[1] (the program, zlib then base64) as `__main__`, with the rest of argv as its arguments. */
 export const BOOTSTRAP =
-  'import base64, sys; src = base64.b64decode(sys.argv.pop(1)).decode("utf-8"); ' +
+  'import base64, sys, zlib; src = zlib.decompress(base64.b64decode(sys.argv.pop(1))).decode("utf-8"); ' +
   'exec(compile(src, "cellpipe-step.py", "exec"))';
 
 /** Where the adapter copies the step's metrics (a fixed path: no name reaches a path). */
@@ -48,7 +51,10 @@ export interface StepBinding {
 
 /** Base64 of the text's UTF-8 bytes, with the platform's encoders (browsers and Node have both). */
 export function base64Utf8(text: string): string {
-  const bytes = new TextEncoder().encode(text);
+  return base64Bytes(new TextEncoder().encode(text));
+}
+
+function base64Bytes(bytes: Uint8Array): string {
   let binary = '';
   // In chunks: String.fromCharCode with one argument per byte would overflow the stack on big programs.
   for (let i = 0; i < bytes.length; i += 0x8000) {
@@ -59,12 +65,13 @@ export function base64Utf8(text: string): string {
 
 export class CompileError extends Error {}
 
-/** The base64 program of one step, checked against the argument size limit. */
+/** The program of one step as BOOTSTRAP reads it (zlib, then base64), checked against the argument size limit. */
 export function encodedProgram(step: RunnableStep, runtimeSource: string): string {
-  const program = base64Utf8(runnableProgram(step, runtimeSource));
+  const text = new TextEncoder().encode(runnableProgram(step, runtimeSource));
+  const program = base64Bytes(zlibSync(text, { level: 9 }));
   if (program.length > MAX_ARG_BYTES) {
     throw new CompileError(
-      `Step ${step.name}: its program is ${Math.ceil(program.length / 1024)} KiB encoded, above the ` +
+      `Step ${step.name}: its program is ${Math.ceil(program.length / 1024)} KiB compressed and encoded, above the ` +
         `128 KiB a container argument may hold. Move large literals out of its cells (read them from a file).`
     );
   }

@@ -1,7 +1,7 @@
 import { compileArgo } from '../argo';
 import type { ClusterCompileOptions } from '../cluster-plan';
 import { DNS_LABEL } from '../k8s-names';
-import { analyse, RUNTIME, settingsNotebook } from './helpers';
+import { decodeArg as decode, analyse, notebookOf, RUNTIME, settingsNotebook } from './helpers';
 import { HOSTILE_PARAM, HOSTILE_STEP, HOSTILE_STEP_2, HOSTILE_VAR, renamed } from './hostile';
 import { parse } from 'yaml';
 
@@ -9,8 +9,6 @@ import { parse } from 'yaml';
 const parse11 = (text: string): unknown => parse(text, { version: '1.1' });
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test access into parsed YAML
-
-const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 
 async function workflow(options: Omit<ClusterCompileOptions, 'runtimeSource'> = {}) {
   const nb = settingsNotebook();
@@ -172,5 +170,36 @@ describe('target argo', () => {
     expect(JSON.parse(decode(step.container.args[2])).params).toMatchObject({});
     // Besides the variable, the interpreter state (runtime.py's `@state`, never a Python name).
     expect(Object.values(JSON.parse(decode(step.container.args[2])).outs)).toEqual([HOSTILE_VAR, '@state']);
+  });
+});
+
+describe('step programs in container arguments', () => {
+  // A cell's own text on top of the runtime: compressible (as code is), or not (random digits).
+  const stepWith = (source: string) =>
+    notebookOf([
+      [['step:load'], 'x = 1'],
+      [['step:big', 'prev:load'], `${source}\ny = x + 1`]
+    ]);
+
+  it('compresses the program, so a step with 120 KiB of cells still fits one argument', async () => {
+    const source = Array.from({ length: 4000 }, (_, i) => `value_${i} = x * ${i}  # step code`).join('\n');
+    expect(source.length).toBeGreaterThan(120 * 1024);
+    const nb = stepWith(source);
+    const wf = parse11(compileArgo(await analyse(nb), nb, RUNTIME, {}).text) as Json;
+    const big = (wf.spec.templates as Json[]).find(t => t.name === 'big');
+    expect(big.container.args[0].length).toBeLessThan(128 * 1024);
+    expect(decode(big.container.args[0])).toContain('value_3999 = x * 3999');
+  });
+
+  it('refuses, naming the step, a program still above 128 KiB once compressed', async () => {
+    let seed = 7;
+    const digits = Array.from({ length: 240 * 1024 }, () =>
+      ((seed = (seed * 48271) % 2147483647) % 10).toString()
+    );
+    const nb = stepWith(`blob = "${digits.join('')}"`);
+    const analysis = await analyse(nb);
+    expect(() => compileArgo(analysis, nb, RUNTIME, {})).toThrow(
+      /^Step big: its program is \d+ KiB compressed and encoded, above the 128 KiB a container argument may hold/
+    );
   });
 });

@@ -10,13 +10,11 @@ import { compileArgo } from '../argo';
 import { CompileError } from '../cluster-step';
 import { compileKfp } from '../kfp';
 import { stepProgram } from '../step-program';
-import { analyser, RUNTIME } from './helpers';
+import { decodeArg as decode, analyser, RUNTIME } from './helpers';
 import { parseAllDocuments } from 'yaml';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test access into parsed YAML
 const parseAll = (text: string): Json[] => parseAllDocuments(text, { version: '1.1' }).map(d => d.toJS());
-const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
-
 function nb(name: string, cells: Array<[string[], string, string?]>, metadata = {}): NotebookData {
   return {
     name,

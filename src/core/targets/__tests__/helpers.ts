@@ -1,6 +1,7 @@
 /** Shared fixtures of the cluster target tests: notebooks from cells, and the analyses of files. */
 import { readdirSync, readFileSync, statSync } from 'fs';
 import { dirname, join, resolve } from 'path';
+import { inflateSync } from 'zlib';
 import { PythonAnalyser } from '../../analysis';
 import { notebookReferences, referencePath } from '../../composition/references';
 import type { NotebookData } from '../../notebook/model';
@@ -13,6 +14,14 @@ export const REPO_ROOT = resolve(__dirname, '../../../..');
 export const RUNTIME = readFileSync(join(REPO_ROOT, 'cellpipe/runtime.py'), 'utf8');
 export const EXAMPLES = join(REPO_ROOT, 'examples');
 export const KALE_EXAMPLES = resolve(REPO_ROOT, '..', 'shared', 'kale-examples');
+
+/** The text of a container argument: a step program (zlib, then base64) or another base64 argument. */
+export function decodeArg(arg: string): string {
+  const bytes = Buffer.from(arg, 'base64');
+  // zlib's header: CMF 0x78 and a check that makes (CMF * 256 + FLG) a multiple of 31.
+  const zlib = bytes[0] === 0x78 && (bytes[0] * 256 + bytes[1]) % 31 === 0;
+  return (zlib ? inflateSync(bytes) : bytes).toString('utf8');
+}
 
 let shared: Promise<PythonAnalyser> | undefined;
 export function analyser(): Promise<PythonAnalyser> {

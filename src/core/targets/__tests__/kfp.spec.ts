@@ -1,7 +1,7 @@
 import { CompileError } from '../cluster-step';
 import { compileKfp, kfpDocuments } from '../kfp';
 import { DNS_LABEL } from '../k8s-names';
-import { analyse, notebookOf, RUNTIME, settingsNotebook } from './helpers';
+import { decodeArg as decode, analyse, notebookOf, RUNTIME, settingsNotebook } from './helpers';
 import { HOSTILE_PARAM, HOSTILE_STEP, HOSTILE_STEP_2, HOSTILE_VAR, renamed } from './hostile';
 import { parseAllDocuments } from 'yaml';
 
@@ -10,8 +10,6 @@ const parseAll = (text: string): unknown[] =>
   parseAllDocuments(text, { version: '1.1' }).map(d => d.toJS() as unknown);
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test access into parsed YAML
-
-const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 
 async function compiled(options = {}) {
   const nb = settingsNotebook();
