@@ -29,7 +29,7 @@ import { argoTarget } from './argo-engine';
 import { ClusterError } from './cluster-errors';
 import { clusterLineage } from './cluster-lineage';
 import { followClusterRun, FollowOptions, FollowResult } from './cluster-follow';
-import type { ClusterKind, ClusterTarget } from './cluster-target';
+import type { ClusterKind, ClusterTarget, CompiledRun } from './cluster-target';
 import { ClusterWorkspace, clusterWorkspace } from './cluster-workspace';
 import { ClusterConnection, kfpEndpoint, kubeAccess } from './connection';
 import type { KubeClients } from './kube-client';
@@ -75,11 +75,37 @@ export const CLUSTER_TARGETS: Record<ClusterKind, ClusterTarget<unknown>> = {
   kfp: kfpTarget as ClusterTarget<unknown>
 };
 
-export async function submitClusterRun(options: ClusterSubmitOptions): Promise<SubmittedRun> {
+/**
+ * A pipeline compiled for the cluster with its workspace snapshotted: what a run submits and what a schedule
+ * hands to its CronWorkflow or KFP recurring run. `abandon` deletes the snapshots again when the cluster
+ * did not take the documents.
+ */
+export interface PreparedClusterRun {
+  target: ClusterTarget<unknown>;
+  compiled: CompiledRun<unknown>;
+  taken: TakenSnapshot[];
+  workspace: ClusterWorkspace;
+  runAnalysis: PipelineAnalysis;
+  mode: 'snapshot' | 'mount';
+  kube: (action: string) => KubeClients;
+  /** The warnings of the workspace, the engine and the compile. */
+  warnings: string[];
+  /** Pipeline parameter values by their key in the compiled documents. */
+  parameters: Record<string, unknown>;
+  abandon(err: unknown): Promise<unknown>;
+}
+
+/**
+ * The workspace, a compile with placeholder snapshots (a pipeline that cannot compile touches nothing), the
+ * VolumeSnapshots (named after `id`, labelled with `labels` too) and the real compile.
+ */
+export async function prepareClusterRun(
+  options: ClusterSubmitOptions,
+  id: string,
+  labels: Record<string, string> = {}
+): Promise<PreparedClusterRun> {
   const { analysis, notebookPath } = options;
   const target = CLUSTER_TARGETS[options.target];
-  const id = options.id ?? newRunId();
-  const dir = runDir(notebookPath, id)!;
   const kube = kubeAccess(options);
   const mode = options.volumes ?? (analysis.pipeline.snapshot === false ? 'mount' : 'snapshot');
   const workspace = await clusterWorkspace(analysis, notebookPath, options, mode, kube);
@@ -115,9 +141,9 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
       workspace.snapshot.map(v => [v.claim, { snapshot: `${v.claim}-snapshot`, size: '1Gi' }])
     )
   );
-  const taken = await snapshotWorkspace(workspace, options, id, kube);
+  const taken = await snapshotWorkspace(workspace, options, id, kube, labels);
+  const abandon = (err: unknown) => withSnapshotsDeleted(err, taken, workspace.namespace, kube);
   let compiled;
-  let cluster;
   try {
     compiled = compile(
       Object.fromEntries(
@@ -132,19 +158,44 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
         ])
       )
     );
+  } catch (err) {
+    throw await abandon(err);
+  }
+  return {
+    target,
+    compiled,
+    taken,
+    workspace,
+    runAnalysis,
+    mode,
+    kube,
+    warnings: [...workspace.warnings, ...prepared.warnings, ...compiled.warnings],
+    parameters: Object.fromEntries(
+      compiled.plan.parameters.map(p => [p.key, runAnalysis.parameters[p.name].value])
+    ),
+    abandon
+  };
+}
+
+export async function submitClusterRun(options: ClusterSubmitOptions): Promise<SubmittedRun> {
+  const { analysis, notebookPath } = options;
+  const id = options.id ?? newRunId();
+  const dir = runDir(notebookPath, id)!;
+  const { target, compiled, taken, workspace, runAnalysis, mode, kube, warnings, parameters, abandon } =
+    await prepareClusterRun(options, id);
+  let cluster;
+  try {
     cluster = await target.submit(compiled, {
       id,
       namespace: workspace.namespace,
-      parameters: Object.fromEntries(
-        compiled.plan.parameters.map(p => [p.key, runAnalysis.parameters[p.name].value])
-      ),
+      parameters,
       kube,
       kfpEndpoint: () => kfpEndpoint(options, analysis),
       kfpToken: options.kfpToken,
       experiment: analysis.pipeline.experiment || 'cellpipe'
     });
   } catch (err) {
-    throw await withSnapshotsDeleted(err, taken, workspace.namespace, kube);
+    throw await abandon(err);
   }
 
   const snapshots: RecordedSnapshot[] = [
@@ -157,7 +208,6 @@ export async function submitClusterRun(options: ClusterSubmitOptions): Promise<S
     })),
     ...workspace.mounted.map(v => ({ claim: v.claim, mountPath: v.mountPath }))
   ];
-  const warnings = [...workspace.warnings, ...prepared.warnings, ...compiled.warnings];
   const owner = ownerOfThisProcess(options.owner ?? 'cli');
   // The runnable steps (a notebook step's sub-pipeline steps are `NOTEBOOK_STEP.STEP`), as a local run has them.
   const runnable = compiled.plan.steps.map(s => s.runnable);
@@ -220,7 +270,8 @@ async function snapshotWorkspace(
   workspace: ClusterWorkspace,
   options: ClusterSubmitOptions,
   id: string,
-  kube: (action: string) => KubeClients
+  kube: (action: string) => KubeClients,
+  labels: Record<string, string>
 ): Promise<TakenSnapshot[]> {
   if (workspace.snapshot.length === 0) {
     return [];
@@ -242,7 +293,8 @@ async function snapshotWorkspace(
       'cellpipe.dev/pipeline': options.analysis.pipeline.name
         .toLowerCase()
         .replace(/[^a-z0-9.-]/g, '-')
-        .slice(0, 63)
+        .slice(0, 63),
+      ...labels
     },
     timeoutMs: options.snapshotTimeoutMs,
     pollMs: options.pollMs
@@ -293,11 +345,14 @@ export function refollowClusterRun(
     kube,
     kfpToken: connection.kfpToken
   });
-  const cleanup = snapshotCleanup(
-    kube,
-    cluster.namespace,
-    (record.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []))
-  );
+  // A scheduled run's snapshots are its schedule's: every run it starts restores from them.
+  const cleanup = record.schedule
+    ? undefined
+    : snapshotCleanup(
+        kube,
+        cluster.namespace,
+        (record.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []))
+      );
   return backend ? followClusterRun(dir, record, backend, tasks, { ...options, cleanup }) : null;
 }
 
