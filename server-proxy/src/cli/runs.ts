@@ -4,6 +4,7 @@ import { join, resolve } from 'path';
 import { adoptOrphans } from '../runs/orphans';
 import { isStepName, listRuns, runDir, runsDir } from '../runs/run-store';
 import { UsageError } from './pipeline-input';
+import { recordRunsOfSchedules } from './schedule';
 import { RunPrinter } from './run-printer';
 
 /**
@@ -24,6 +25,8 @@ export async function closeOrphans(notebookPath: string): Promise<void> {
 export async function runsCommand(notebookPath: string, options: { json?: boolean }): Promise<number> {
   const path = resolve(notebookPath);
   await closeOrphans(path).catch(() => undefined);
+  // The runs the notebook's schedules started on the cluster since last asked.
+  await recordRunsOfSchedules(path).catch(() => undefined);
   const runs = await listRuns(path);
   if (!options.json && runs.length === 0) {
     process.stdout.write(`No runs of ${notebookPath} yet: start one with cellpipe run ${notebookPath}\n`);

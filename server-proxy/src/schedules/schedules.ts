@@ -77,7 +77,7 @@ export interface CreateScheduleOptions {
 export function needsClusterMessage(file: string): string {
   return (
     `${file}: a schedule runs on a cluster, and this pipeline's target is local. Give --target argo or ` +
-    '--target kfp (in the sidebar: the Schedule form\'s target), or set the pipeline\'s target to Argo or KFP ' +
+    "--target kfp (in the sidebar: the Schedule form's target), or set the pipeline's target to Argo or KFP " +
     '(Pipeline settings, saved as metadata.cellpipe.target), with a cluster connection (KUBECONFIG, and for ' +
     'KFP its endpoint).'
   );
@@ -154,7 +154,13 @@ export async function createSchedule(options: CreateScheduleOptions): Promise<Sc
       if (target === 'argo') {
         const cron = argoCronWorkflow(compiled.documents as ArgoWorkflow, { name, schedule: spec });
         await kube('create the Argo CronWorkflow')
-          .custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body: cron })
+          .custom.createNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: PLURAL,
+            body: cron
+          })
           .catch(err => {
             throw clusterError(err, {
               action: `create the Argo CronWorkflow ${name}`,
@@ -178,7 +184,10 @@ export async function createSchedule(options: CreateScheduleOptions): Promise<Sc
         const created = await client.createRecurringRun({
           display_name: name,
           description: `cellpipe schedule of ${file}`,
-          pipeline_version_reference: { pipeline_id: version.pipelineId, pipeline_version_id: version.versionId },
+          pipeline_version_reference: {
+            pipeline_id: version.pipelineId,
+            pipeline_version_id: version.versionId
+          },
           runtime_config: { parameters: prepared.parameters },
           trigger: { cron_schedule: { cron: kfpCron(spec.cron) } },
           mode: 'ENABLE',
@@ -251,7 +260,9 @@ export async function readSchedule(notebookPath: string, name: string): Promise<
     return null;
   }
   try {
-    return JSON.parse(await readFile(join(schedulesDir(notebookPath), `${name}.json`), 'utf8')) as ScheduleRecord;
+    return JSON.parse(
+      await readFile(join(schedulesDir(notebookPath), `${name}.json`), 'utf8')
+    ) as ScheduleRecord;
   } catch {
     return null;
   }
@@ -324,7 +335,11 @@ function cronAttempt(kube: KubeClients, record: ScheduleRecord, verb: string) {
 }
 
 function kfpClient(record: ScheduleRecord, connection: ClusterConnection): KfpClient {
-  return new KfpClient(record.cluster.endpoint ?? connection.endpoint ?? '', connection.kfpToken, record.namespace);
+  return new KfpClient(
+    record.cluster.endpoint ?? connection.endpoint ?? '',
+    connection.kfpToken,
+    record.namespace
+  );
 }
 
 /**
@@ -384,7 +399,10 @@ interface ScheduledCluster {
 }
 
 /** The runs the schedule started that the cluster still has. */
-async function scheduledOnCluster(record: ScheduleRecord, connection: ClusterConnection): Promise<ScheduledCluster[]> {
+async function scheduledOnCluster(
+  record: ScheduleRecord,
+  connection: ClusterConnection
+): Promise<ScheduledCluster[]> {
   if (record.target === 'argo') {
     const kube = kubeAccess(connection)('list the workflows of the schedule');
     const list = (await kube.custom
@@ -405,7 +423,12 @@ async function scheduledOnCluster(record: ScheduleRecord, connection: ClusterCon
             {
               id: scheduledRunId(wf.metadata?.creationTimestamp, name),
               created: wf.metadata?.creationTimestamp,
-              cluster: { kind: 'argo' as const, name, namespace: record.namespace, url: argoUrl(record.namespace, name) }
+              cluster: {
+                kind: 'argo' as const,
+                name,
+                namespace: record.namespace,
+                url: argoUrl(record.namespace, name)
+              }
             }
           ]
         : [];
@@ -489,11 +512,10 @@ export async function catchUpScheduledRuns(
   pollMs?: number
 ): Promise<void> {
   await Promise.all(
-    runs.map(
-      ({ dir, record }) =>
-        refollowClusterRun(dir, record, connection, { timeoutMs: 2 * (pollMs ?? 1000), pollMs })?.catch(
-          () => undefined
-        )
+    runs.map(({ dir, record }) =>
+      refollowClusterRun(dir, record, connection, { timeoutMs: 2 * (pollMs ?? 1000), pollMs })?.catch(
+        () => undefined
+      )
     )
   );
 }
@@ -528,7 +550,10 @@ export async function pauseSchedule(
  * VolumeSnapshots, then its record. The runs it started and their records stay; so does a KFP pipeline
  * version (other runs may use it).
  */
-export async function deleteSchedule(record: ScheduleRecord, connection: ClusterConnection): Promise<string[]> {
+export async function deleteSchedule(
+  record: ScheduleRecord,
+  connection: ClusterConnection
+): Promise<string[]> {
   const gone = (err: unknown) => {
     if (err instanceof ClusterError && err.code === 'not-found') {
       return;
@@ -552,7 +577,11 @@ export async function deleteSchedule(record: ScheduleRecord, connection: Cluster
   const names = record.snapshots.flatMap(s => (s.snapshot ? [s.snapshot] : []));
   const left =
     names.length > 0
-      ? await deleteSnapshots(kubeAccess(connection)('delete the schedule\'s snapshots'), record.namespace, names)
+      ? await deleteSnapshots(
+          kubeAccess(connection)("delete the schedule's snapshots"),
+          record.namespace,
+          names
+        )
       : [];
   await rm(join(schedulesDir(record.notebook), `${record.name}.json`), { force: true });
   return left;

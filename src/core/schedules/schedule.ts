@@ -134,7 +134,9 @@ export function defaultScheduleName(pipeline: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, MAX_SCHEDULE_NAME_LENGTH)
     .replace(/-+$/, '');
-  return /^[a-z0-9]/.test(name) ? name : `pipeline${name ? `-${name}` : ''}`.slice(0, MAX_SCHEDULE_NAME_LENGTH);
+  return /^[a-z0-9]/.test(name)
+    ? name
+    : `pipeline${name ? `-${name}` : ''}`.slice(0, MAX_SCHEDULE_NAME_LENGTH);
 }
 
 /**

@@ -175,7 +175,12 @@ export class KfpClient {
   }
 
   createRecurringRun(run: KfpCreateRecurringRun): Promise<KfpRecurringRun> {
-    return this.call<KfpRecurringRun>('POST', '/apis/v2beta1/recurringruns', run, 'create the KFP recurring run');
+    return this.call<KfpRecurringRun>(
+      'POST',
+      '/apis/v2beta1/recurringruns',
+      run,
+      'create the KFP recurring run'
+    );
   }
 
   getRecurringRun(id: string): Promise<KfpRecurringRun> {
@@ -208,7 +213,11 @@ export class KfpClient {
 
   /** The runs of an experiment, newest first (a recurring run's carry its `recurring_run_id`). */
   async listRuns(experimentId: string): Promise<Array<KfpRun & { recurring_run_id?: string }>> {
-    const query = new URLSearchParams({ experiment_id: experimentId, page_size: '100', sort_by: 'created_at desc' });
+    const query = new URLSearchParams({
+      experiment_id: experimentId,
+      page_size: '100',
+      sort_by: 'created_at desc'
+    });
     if (this.namespace) {
       query.set('namespace', this.namespace);
     }

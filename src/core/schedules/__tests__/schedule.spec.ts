@@ -22,7 +22,11 @@ describe('schedules', () => {
 
   it('gives the next run times in the time zone, across a DST change', () => {
     // 06:00 in Berlin is 05:00 UTC in winter, 04:00 UTC in summer (DST began 2026-03-29).
-    const next = nextRunTimes({ cron: '0 6 * * *', timezone: 'Europe/Berlin' }, new Date('2026-03-28T12:00:00Z'), 2);
+    const next = nextRunTimes(
+      { cron: '0 6 * * *', timezone: 'Europe/Berlin' },
+      new Date('2026-03-28T12:00:00Z'),
+      2
+    );
     expect(next).toEqual(['2026-03-29T04:00:00.000Z', '2026-03-30T04:00:00.000Z']);
     expect(nextRunTimes({ cron: '0 6 * * *' }, new Date('2026-03-28T12:00:00Z'))).toEqual([
       '2026-03-29T06:00:00.000Z'

@@ -56,7 +56,10 @@ describe('Argo CronWorkflow', () => {
   it('matches the golden file', async () => {
     const { workflow } = await compiled();
     const text = toYaml(
-      argoCronWorkflow(workflow, { name: 'pandas-sales', schedule: { cron: '0 6 * * *', timezone: 'Europe/Berlin' } })
+      argoCronWorkflow(workflow, {
+        name: 'pandas-sales',
+        schedule: { cron: '0 6 * * *', timezone: 'Europe/Berlin' }
+      })
     );
     if (process.env.CELLPIPE_UPDATE_GOLDEN === '1' || !existsSync(GOLDEN)) {
       if (process.env.CELLPIPE_UPDATE_GOLDEN !== '1') {
