@@ -109,7 +109,7 @@ export function addScheduleRoutes(router: Router, root: string, runs: RunService
       return { status: 200, body: { schedule: record.name, paused: false } };
     })
     .add('DELETE', '/api/schedules/:name', async ctx => {
-      const notebook = notebookFrom(ctx.body.notebook ?? ctx.query.get('notebook'));
+      const notebook = notebookFrom(ctx.query.get('notebook'));
       const record = await found(notebook, ctx.params.name);
       const left = await onCluster(() => deleteSchedule(record, runs.clusterConnection(record.access)));
       return { status: 200, body: { schedule: record.name, deleted: true, snapshotsLeft: left } };
