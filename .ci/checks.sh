@@ -6,7 +6,7 @@ set -uo pipefail
 report=$1
 declare -A checks=(
   [typescript]="npx tsc -p tsconfig.test.json"
-  [eslint]="npx eslint src server-proxy bench ui-tests/tests"
+  [eslint]="npx eslint src server-proxy bench ui-tests/tests ui-tests/cluster-tests"
   [prettier]="npm run --silent lint"
 )
 json="{"

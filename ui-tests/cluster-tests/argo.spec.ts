@@ -8,6 +8,7 @@ import { expect, test } from '@jupyterlab/galata';
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { openNotebook, openSidebar, runCommand, shot } from '../tests/jupyterlab';
+import { podLabOptions } from './pod-lab';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const names = readdirSync(EXAMPLES)
@@ -18,17 +19,7 @@ interface Served {
   run: { id: string; status: string; metrics: Record<string, unknown>; order: string[]; target?: string };
 }
 
-// The pod's JupyterLab restores the user's own layout (its workspace is on the PVC), with or without a
-// Launcher: ready is when the splash screen is gone (galata's default waits for a Launcher tab).
-test.use({
-  // Not into a galata temporary folder: the test makes its own folders (through JupyterLab, with XSRF).
-  autoGoto: false,
-  waitForApplication: async ({}, use) => {
-    await use(async page => {
-      await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
-    });
-  }
-});
+test.use(podLabOptions);
 
 for (const name of names) {
   test(`${name}: Run locally, then on Argo; states, logs, outputs, metrics`, async ({
@@ -40,6 +31,7 @@ for (const name of names) {
     const folder = `e2e-ui/${name.replace(/\.ipynb$/, '')}-${Date.now()}`;
     const path = `${folder}/${name}`;
     await page.evaluate(async f => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
       const contents = (window as any).jupyterapp.serviceManager.contents;
       for (const dir of ['e2e-ui', f]) {
         await contents.get(dir, { content: false }).catch(() => contents.save(dir, { type: 'directory' }));

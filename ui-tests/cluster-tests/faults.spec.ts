@@ -5,15 +5,9 @@
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { openNotebook, openSidebar, shot } from '../tests/jupyterlab';
+import { podLabOptions } from './pod-lab';
 
-test.use({
-  autoGoto: false,
-  waitForApplication: async ({}, use) => {
-    await use(async page => {
-      await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
-    });
-  }
-});
+test.use(podLabOptions);
 
 /** Two steps on Argo (the notebook's own target); `first` with the given settings and source. */
 function twoSteps(first: Record<string, unknown>, source: string): Record<string, unknown> {
