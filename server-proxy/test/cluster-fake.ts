@@ -741,8 +741,8 @@ export class FakeCluster {
   }
 
   /** KFP v2beta1 recurring runs: create (cron checked as KFP's six fields), get, list, enable, disable, delete. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- request JSON of any shape
   private kfpRecurringRuns(res: ServerResponse, path: string, method: string, url: URL, body: any): void {
-    // eslint-disable-line @typescript-eslint/no-explicit-any -- request JSON of any shape
     const grpcError = (code: number, grpc: number, message: string) =>
       json(res, code, { error: message, code: grpc, message, details: [] });
     if (path === '/apis/v2beta1/recurringruns' && method === 'POST') {

@@ -159,13 +159,21 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cron <expression>', 'when to run: five cron fields ("0 6 * * *": 06:00 every day) or @daily…')
     .option('--timezone <zone>', 'the time zone of --cron, an IANA name (default UTC)')
     .option('--target <target>', "argo or kfp (default: the notebook's target setting)")
-    .option('--param <NAME=VALUE>', 'set a pipeline parameter for every scheduled run (repeatable)', collect, [])
+    .option(
+      '--param <NAME=VALUE>',
+      'set a pipeline parameter for every scheduled run (repeatable)',
+      collect,
+      []
+    )
     .option('--name <name>', "the schedule's name (default: the pipeline's)")
     .option('--list', "the notebook's schedules: next run, last run, paused")
     .option('--pause <name>', 'pause a schedule (no runs start until it is resumed)')
     .option('--resume <name>', 'resume a paused schedule')
     .option('--delete <name>', 'delete a schedule and its workspace snapshots (its runs stay)')
-    .option('--mount-volumes', 'each run sees the workspace volumes as they are then, not a snapshot taken now')
+    .option(
+      '--mount-volumes',
+      'each run sees the workspace volumes as they are then, not a snapshot taken now'
+    )
     .option('--image <image>', "step image when neither step nor pipeline names one (default: the pod's)")
     .option('--run-storage-class <class>', 'Argo: a ReadWriteMany storage class for the run volume')
     .option('--endpoint <url>', 'the KFP API endpoint (default: the pipeline setting, then in-cluster)')
