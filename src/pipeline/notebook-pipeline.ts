@@ -12,6 +12,7 @@ import type { PipelineAnalysis } from '../core/pipeline';
 import { runRefusal } from '../core/runs/refusal';
 import type { ClusterAccess } from '../core/runs/run-record';
 import { RunsModel } from '../run/runs-model';
+import { SchedulesModel } from '../schedule/schedules-model';
 import { SweepsModel } from '../sweep/sweeps-model';
 import type { INotebookPipeline, RunSelection } from '../tokens';
 import { CompileModel } from './compile-model';
@@ -35,6 +36,7 @@ export class NotebookPipeline implements INotebookPipeline {
     });
     this.runs = new RunsModel(context.path);
     this.sweeps = new SweepsModel(() => this.path);
+    this.schedules = new SchedulesModel(() => this.path);
     this.compiler = new CompileModel(
       () => this.path,
       () => this.content(),
@@ -49,6 +51,8 @@ export class NotebookPipeline implements INotebookPipeline {
   readonly runs: RunsModel;
   /** The notebook's parameter sweeps. */
   readonly sweeps: SweepsModel;
+  /** The notebook's recurring runs on the cluster. */
+  readonly schedules: SchedulesModel;
   /** Downloading the cluster YAML and uploading it to KFP. */
   readonly compiler: CompileModel;
 
@@ -171,6 +175,7 @@ export class NotebookPipeline implements INotebookPipeline {
       this.pipeline.dispose();
       this.runs.dispose();
       this.sweeps.dispose();
+      this.schedules.dispose();
       Signal.clearData(this);
     }
   }

@@ -77,7 +77,7 @@ export interface CreateScheduleOptions {
 export function needsClusterMessage(file: string): string {
   return (
     `${file}: a schedule runs on a cluster, and this pipeline's target is local. Give --target argo or ` +
-    "--target kfp (in the sidebar: the Schedule form's target), or set the pipeline's target to Argo or KFP " +
+    "--target kfp, or set the pipeline's target to Argo or KFP " +
     '(Pipeline settings, saved as metadata.cellpipe.target), with a cluster connection (KUBECONFIG, and for ' +
     'KFP its endpoint).'
   );
