@@ -681,7 +681,7 @@ export class FakeCluster {
    * NAME-UNIXTIME, with its `workflowMetadata` labels and the `cron-workflow` label, and
    * `status.lastScheduledTime`. Nothing while it is suspended or its spec is in error (null then).
    */
-  fireCron(name: string, at = new Date('2026-01-02T06:00:00Z')): string | null {
+  fireCron(name: string, at = new Date()): string | null {
     const cron = this.cronWorkflows.get(name);
     const conditions = (cron?.status.conditions ?? []) as { type: string }[];
     if (!cron || cron.body.spec.suspend === true || conditions.some(c => c.type === 'SpecError')) {
@@ -710,7 +710,7 @@ export class FakeCluster {
   }
 
   /** What KFP's scheduled-workflow controller does when a recurring run is due: a run of its version. */
-  fireRecurringRun(id: string, at = new Date('2026-01-02T06:00:00Z')): string | null {
+  fireRecurringRun(id: string, at = new Date()): string | null {
     const rr = this.recurringRuns.get(id);
     if (!rr || rr.status !== 'ENABLED') {
       return null;

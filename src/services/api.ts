@@ -182,8 +182,7 @@ export function pauseSchedule(notebook: string, name: string, paused: boolean): 
 
 export function deleteSchedule(notebook: string, name: string): Promise<unknown> {
   return requestApi(`api/schedules/${encodeURIComponent(name)}?notebook=${encodeURIComponent(notebook)}`, {
-    method: 'DELETE',
-    body: '{}'
+    method: 'DELETE'
   });
 }
 

@@ -118,57 +118,49 @@ export function ScheduleSection(props: { session: NotebookPipeline; trans: Trans
         </p>
       )}
       {model.schedules.length > 0 && (
-        <table className="jp-cellpipe-Schedules">
-          <thead>
-            <tr>
-              <th>{trans.__('Schedule')}</th>
-              <th>{trans.__('State')}</th>
-              <th>{trans.__('Next run')}</th>
-              <th>{trans.__('Last run')}</th>
-              <th>{trans.__('Runs')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {model.schedules.map(s => (
-              <tr
-                key={s.name}
-                data-schedule={s.name}
-                data-state={s.problem ? 'problem' : s.paused ? 'paused' : 'active'}
-              >
-                <td title={s.cluster.url ?? ''}>
-                  <strong>{s.name}</strong>
-                  <br />
-                  <code>{s.cron}</code> {s.timezone} · {s.target}
-                </td>
-                <td title={s.problem ?? ''}>
+        <ul className="jp-cellpipe-Schedules">
+          {model.schedules.map(s => (
+            <li
+              key={s.name}
+              data-schedule={s.name}
+              data-state={s.problem ? 'problem' : s.paused ? 'paused' : 'active'}
+            >
+              <div className="jp-cellpipe-Schedules-title" title={s.cluster.url ?? ''}>
+                <strong>{s.name}</strong> <code>{s.cron}</code> {s.timezone} ·{' '}
+                {s.target === 'argo' ? trans.__('Argo') : trans.__('KFP')}
+              </div>
+              <div className="jp-cellpipe-Schedules-state">
+                <span data-field="state" title={s.problem ?? ''}>
                   {s.problem ? trans.__('unknown') : s.paused ? trans.__('paused') : trans.__('active')}
-                </td>
-                <td>{when(s.nextRun)}</td>
-                <td>{when(s.lastRun)}</td>
-                <td>{s.runs.length}</td>
-                <td className="jp-cellpipe-Schedules-actions">
-                  <button
-                    className="jp-mod-styled jp-Button"
-                    data-action={s.paused ? 'resume-schedule' : 'pause-schedule'}
-                    disabled={model.busy !== null || !!s.problem}
-                    onClick={() => void model.setPaused(s.name, !s.paused)}
-                  >
-                    {s.paused ? trans.__('Resume') : trans.__('Pause')}
-                  </button>
-                  <button
-                    className="jp-mod-styled jp-mod-warn jp-Button"
-                    data-action="delete-schedule"
-                    disabled={model.busy !== null}
-                    onClick={() => void model.remove(s.name)}
-                  >
-                    {trans.__('Delete')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </span>
+                {' · '}
+                {trans.__('next')} <span data-field="next">{when(s.nextRun)}</span>
+                {' · '}
+                {trans.__('last')} <span data-field="last">{when(s.lastRun)}</span>
+                {' · '}
+                {trans.__('runs')} <span data-field="runs">{s.runs.length}</span>
+              </div>
+              <div className="jp-cellpipe-Schedules-actions">
+                <button
+                  className="jp-mod-styled jp-Button"
+                  data-action={s.paused ? 'resume-schedule' : 'pause-schedule'}
+                  disabled={model.busy !== null || !!s.problem}
+                  onClick={() => void model.setPaused(s.name, !s.paused)}
+                >
+                  {s.paused ? trans.__('Resume') : trans.__('Pause')}
+                </button>
+                <button
+                  className="jp-mod-styled jp-mod-warn jp-Button"
+                  data-action="delete-schedule"
+                  disabled={model.busy !== null}
+                  onClick={() => void model.remove(s.name)}
+                >
+                  {trans.__('Delete')}
+                </button>
+              </div>
+            </li>
+          ))}
+        </ul>
       )}
       {model.schedules
         .filter(s => s.problem)

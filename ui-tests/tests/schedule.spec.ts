@@ -63,7 +63,7 @@ test('schedule the pipeline on Argo from the sidebar, pause it and delete it', a
     await section.locator('[data-field="schedule-timezone"] input').fill('Europe/Berlin');
     await section.locator('[data-field="schedule-name"] input').fill('weekday-sales');
     await section.locator('[data-action="schedule"]').click();
-    const row = section.locator('tr[data-schedule="weekday-sales"]');
+    const row = section.locator('li[data-schedule="weekday-sales"]');
     await expect(row).toHaveAttribute('data-state', 'active', { timeout: 60_000 });
     await expect(row).toContainText('30 7 * * 1-5');
     await expect(row).toContainText('Europe/Berlin');
@@ -71,8 +71,9 @@ test('schedule the pipeline on Argo from the sidebar, pause it and delete it', a
     expect(made.spec.schedules).toEqual(['30 7 * * 1-5']);
     expect(made.spec.timezone).toBe('Europe/Berlin');
     // The next run is shown (a date), the last one not yet.
-    await expect(row.locator('td').nth(2)).not.toHaveText('–');
-    await expect(row.locator('td').nth(3)).toHaveText('–');
+    await expect(row.locator('[data-field="next"]')).not.toHaveText('–');
+    await expect(row.locator('[data-field="last"]')).toHaveText('–');
+    await row.scrollIntoViewIfNeeded();
     await shot(page, testInfo, '02-scheduled');
 
     // The cron controller starts a run; pausing reads the list again, which records and counts it.
@@ -80,9 +81,12 @@ test('schedule the pipeline on Argo from the sidebar, pause it and delete it', a
     await row.locator('[data-action="pause-schedule"]').click();
     await expect(row).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
     expect(fake.cronWorkflows.get('weekday-sales')!.body.spec.suspend).toBe(true);
-    await expect(row.locator('td').nth(2)).toHaveText('–');
-    await expect(row.locator('td').nth(4)).toHaveText('1');
+    await expect(row.locator('[data-field="next"]')).toHaveText('–');
+    await expect(row.locator('[data-field="runs"]')).toHaveText('1');
     await expect(row.locator('[data-action="resume-schedule"]')).toBeVisible();
+    await expect(row.locator('[data-field="last"]')).not.toHaveText('–');
+    // The run it started is in the Runs list like any cluster run.
+    await expect(sidebar.locator('[data-section="runs"]')).toContainText(/succeeded|running/);
     await shot(page, testInfo, '03-paused');
 
     await row.locator('[data-action="delete-schedule"]').click();
