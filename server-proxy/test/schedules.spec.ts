@@ -62,8 +62,11 @@ afterEach(async () => {
   await fake.stop();
 });
 
-const list = async (notebook: string) =>
-  (await call(port, 'GET', `/api/schedules?notebook=${encodeURIComponent(notebook)}`)).json.schedules;
+/** What the sidebar does: record the runs the schedules started, then list them (a GET only reads). */
+const list = async (notebook: string) => {
+  await call(port, 'POST', '/api/schedules/runs', { notebook });
+  return (await call(port, 'GET', `/api/schedules?notebook=${encodeURIComponent(notebook)}`)).json.schedules;
+};
 
 describe('schedules on Argo', () => {
   it('makes a CronWorkflow of the compiled Workflow, with the workspace snapshot kept for every run', async () => {
@@ -106,6 +109,9 @@ describe('schedules on Argo', () => {
     // The controller starts a run: listing the schedules records it, and the server follows it to its end.
     const fired = new Date();
     const wf = fake.fireCron('sales', fired)!;
+    // A GET only reads: the run is recorded by the POST the sidebar sends first.
+    const read = await call(port, 'GET', `/api/schedules?notebook=${encodeURIComponent(notebook)}`);
+    expect(read.json.schedules[0].runs).toEqual([]);
     [view] = await list(notebook);
     expect(view.lastRun).toBe(fired.toISOString());
     expect(view.runs).toHaveLength(1);

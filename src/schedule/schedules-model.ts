@@ -11,7 +11,8 @@ import {
   CreateScheduleRequest,
   deleteSchedule,
   listSchedules,
-  pauseSchedule
+  pauseSchedule,
+  recordScheduledRuns
 } from '../services/api';
 
 const POLL_MS = 60_000;
@@ -40,6 +41,11 @@ export class SchedulesModel {
 
   async refresh(): Promise<void> {
     try {
+      if (this._schedules.length > 0 || !this._listed) {
+        // The runs they started become runs of the notebook (the runs model hears of them).
+        await recordScheduledRuns(this._path()).catch(() => undefined);
+      }
+      this._listed = true;
       const { schedules } = await listSchedules(this._path());
       this._schedules = schedules;
       this._error = null;
@@ -111,5 +117,6 @@ export class SchedulesModel {
   private _error: string | null = null;
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _disposed = false;
+  private _listed = false;
   private readonly _changed = new Signal<this, void>(this);
 }

@@ -173,6 +173,11 @@ export function listSchedules(notebook: string): Promise<{ schedules: ScheduleVi
   return requestApi(`api/schedules?notebook=${encodeURIComponent(notebook)}`);
 }
 
+/** Records (and the server follows) the runs the notebook's schedules started since last asked. */
+export function recordScheduledRuns(notebook: string): Promise<{ recorded: string[] }> {
+  return requestApi('api/schedules/runs', { method: 'POST', body: JSON.stringify({ notebook }) });
+}
+
 export function pauseSchedule(notebook: string, name: string, paused: boolean): Promise<unknown> {
   return requestApi(`api/schedules/${encodeURIComponent(name)}/${paused ? 'pause' : 'resume'}`, {
     method: 'POST',

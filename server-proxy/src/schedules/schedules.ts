@@ -305,8 +305,19 @@ async function liveState(record: ScheduleRecord, connection: ClusterConnection):
         })
         .catch(err => {
           throw clusterError(err, cronAttempt(kube, record, 'read'));
-        })) as { spec?: { suspend?: boolean }; status?: { lastScheduledTime?: string } };
-      return { paused: cron.spec?.suspend === true, lastRun: cron.status?.lastScheduledTime };
+        })) as {
+        spec?: { suspend?: boolean };
+        status?: { lastScheduledTime?: string; conditions?: { type?: string; message?: string }[] };
+      };
+      // The controller refuses a spec it cannot run (a schedule it cannot parse) with this condition.
+      const specError = cron.status?.conditions?.find(c => c.type === 'SpecError');
+      return {
+        paused: cron.spec?.suspend === true,
+        lastRun: cron.status?.lastScheduledTime,
+        ...(specError
+          ? { problem: `Argo refuses the CronWorkflow: ${specError.message ?? 'SpecError'}` }
+          : {})
+      };
     }
     const client = kfpClient(record, connection);
     const run = await client.getRecurringRun(record.cluster.id!);
@@ -349,8 +360,11 @@ function kfpClient(record: ScheduleRecord, connection: ClusterConnection): KfpCl
 export async function listSchedules(
   notebookPath: string,
   connection: (record: ScheduleRecord) => ClusterConnection,
+  /** Record the runs they started (a GET of the server only reads: it asks with false). */
+  record = true,
   now = new Date()
 ): Promise<{ schedules: ScheduleView[]; newRuns: Array<{ dir: string; record: RunRecord }> }> {
+  const recordRuns = record;
   const records = await scheduleRecords(notebookPath);
   const newRuns: Array<{ dir: string; record: RunRecord }> = [];
   const states = await Promise.all(
@@ -362,7 +376,7 @@ export async function listSchedules(
         return { paused: false, problem: (err as Error).message };
       }
       const state = await liveState(record, conn);
-      if (!state.problem) {
+      if (!state.problem && recordRuns) {
         newRuns.push(...(await recordScheduledRuns(record, conn).catch(() => [])));
       }
       return state;

@@ -1,7 +1,7 @@
 /**
  * The schedule routes: make a recurring run of a notebook's pipeline on the cluster, list the notebook's
- * schedules with their state (the runs they started since last asked are recorded and followed, so they
- * appear in the runs list and the event stream like any cluster run), pause, resume and delete one.
+ * schedules with their state, record the runs they started since last asked (followed by this server, so
+ * they appear in the runs list and the event stream like any cluster run), pause, resume and delete one.
  */
 import type { ScheduleRecord } from '../../../src/core/schedules/schedule';
 import { ClusterError } from '../engines/cluster/cluster-errors';
@@ -86,15 +86,21 @@ export function addScheduleRoutes(router: Router, root: string, runs: RunService
       }
     })
     .add('GET', '/api/schedules', async ctx => {
+      // A GET only reads: the runs the schedules started are recorded by the POST below.
       const notebook = notebookFrom(ctx.query.get('notebook'));
-      const { schedules, newRuns } = await listSchedules(notebook, r => runs.clusterConnection(r.access));
+      const { schedules } = await listSchedules(notebook, r => runs.clusterConnection(r.access), false);
+      return { status: 200, body: { schedules } };
+    })
+    .add('POST', '/api/schedules/runs', async ctx => {
+      const notebook = notebookFrom(ctx.body.notebook);
+      const { newRuns } = await listSchedules(notebook, r => runs.clusterConnection(r.access));
       if (newRuns.length > 0) {
         // Recorded without an owner: the server follows them as it follows any cluster run left alone.
-        runs
+        await runs
           .adopt(notebook)
           .catch(err => serverLog(`cellpipe server: following scheduled runs: ${String(err)}`));
       }
-      return { status: 200, body: { schedules } };
+      return { status: 200, body: { recorded: newRuns.map(r => r.record.id) } };
     })
     .add('POST', '/api/schedules/:name/pause', async ctx => {
       const notebook = notebookFrom(ctx.body.notebook);
