@@ -1039,6 +1039,28 @@ STATE_OUT = "@state"
 STATE_IN = "@state:"
 
 
+def receive(spec, ns, data_dir, parameters=None, in_dirs=None, state=None):
+    """Puts into `ns` what a step receives after its prelude and before its cells: the parameters (with the
+    run's overrides), its inputs, loaded from their providers' folders, and (with `state`) the interpreter
+    state of the steps above. Returns each input's folder; raises StepDataError for an input that cannot
+    be loaded. A step's run and `load_step_inputs` (a step's inputs in a notebook's kernel) both call it."""
+    in_dirs = in_dirs or {}
+    params = dict(spec["parameters"])
+    for name, typed in (parameters or {}).items():
+        # overrides arrive as {"type", "value"}: JSON alone would turn 1.0 into 1
+        params[name] = float(typed["value"]) if typed["type"] == "float" else typed["value"]
+    ns.update(params)
+    sources = {}
+    for name, provider in sorted(spec["ins"].items()):
+        sources[name] = in_dirs.get(name) or os.path.join(data_dir, provider)
+        ns[name] = load_value(sources[name], name, spec["step"])
+    if state is not None:
+        folders = [in_dirs.get(STATE_IN + dep) or os.path.join(data_dir, dep) for dep in spec["state"]["from"]]
+        state.merge(folders)
+        state.restore()
+    return sources
+
+
 def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=None):
     """Runs one step described by `spec`; returns the process exit status.
 
@@ -1076,25 +1098,12 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
     if err is not None:
         return fail(err)
 
-    params = dict(spec["parameters"])
-    for name, typed in (parameters or {}).items():
-        # overrides arrive as {"type", "value"}: JSON alone would turn 1.0 into 1
-        params[name] = float(typed["value"]) if typed["type"] == "float" else typed["value"]
-    ns.update(params)
-
-    sources = {}
-    for name, provider in sorted(spec["ins"].items()):
-        sources[name] = in_dirs.get(name) or os.path.join(data_dir, provider)
-        try:
-            ns[name] = load_value(sources[name], name, step)
-        except StepDataError as err:
-            return fail(_data_error(str(err)))
+    try:
+        sources = receive(spec, ns, data_dir, parameters, in_dirs, state)
+    except StepDataError as err:
+        return fail(_data_error(str(err)))
     # Inputs a method call of the step may change: saved again below only if they did change.
     loaded = {name: fingerprint(ns[name]) for name in spec.get("fingerprint", []) if name in ns}
-
-    if state is not None:
-        state.merge([in_dirs.get(STATE_IN + dep) or os.path.join(data_dir, dep) for dep in state_spec["from"]])
-        state.restore()
 
     for index, source in spec["cells"]:
         outputs, err = runner.run(source)
@@ -1134,6 +1143,47 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
     # exits 0 without it, e.g. through os._exit, did not finish).
     write_json(os.path.join(step_dir, COMPLETE_FILE), {"step": step, "finished": time.time()})
     return 0
+
+
+# --- a step's inputs in a notebook's kernel -----------------------------------
+
+
+def load_step_inputs(run_dir, step, shell=None):
+    """Puts what step `step` of the run in `run_dir` received into the namespace of IPython `shell` (the
+    kernel this runs in, by default), as the step's own run did: its imports and functions cells run, then
+    `receive` (parameters, inputs, the state of the steps above). The user can then run the step's cells in
+    the notebook and see what the step saw. Returns the names set: {"parameters": [...], "inputs": [...]}; raises StepDataError, saying why."""
+    program = os.path.join(run_dir, "programs", step + ".py")
+    try:
+        with open(program, encoding="utf-8") as f:
+            spec = _step_literal(_program_parts(f.read())[1])
+    except (OSError, ValueError) as err:
+        raise StepDataError("Step {}: its program is gone from the run ({}): {}".format(step, program, err)) from err
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is None:
+            raise StepDataError("load_step_inputs runs in an IPython kernel (a notebook's), and none is running here")
+    parameters = {}
+    file = os.path.join(run_dir, "parameters", step + ".json") if "." in step else os.path.join(run_dir, "parameters.json")
+    if os.path.exists(file):
+        with open(file, encoding="utf-8") as f:
+            parameters = json.load(f)
+    ns = shell.user_ns
+    _NAMESPACE["current"] = ns
+    state = InterpreterState(shell, spec["state"]["at"], sys.stderr.write) if spec.get("state") else None
+    for index, source in spec["prelude"]:
+        result = shell.run_cell(source, store_history=False, silent=True)
+        err = result.error_before_exec or result.error_in_exec
+        if err is not None:
+            raise StepDataError("Step {}: its imports or functions cell {} raised {}: {}".format(
+                step, index + 1, type(err).__name__, err)) from err
+    receive(spec, ns, os.path.join(run_dir, "data"), parameters, None, state)
+    if state is not None and state.finder in sys.meta_path:
+        # The state of modules not imported yet is not carried into the kernel: no import hook stays behind.
+        sys.meta_path.remove(state.finder)
+    return {"parameters": sorted(set(spec["parameters"]) | set(parameters)), "inputs": sorted(spec["ins"])}
 
 
 # --- cluster containers (targets kfp and argo) ------------------------------

@@ -23,6 +23,7 @@ export enum CommandIDs {
   runStep = 'cellpipe:run-step',
   runFrom = 'cellpipe:run-from',
   cancel = 'cellpipe:cancel',
+  loadStepInputs = 'cellpipe:load-step-inputs',
   downloadKfp = 'cellpipe:download-kfp',
   downloadArgo = 'cellpipe:download-argo',
   uploadKfp = 'cellpipe:upload-kfp'
@@ -114,6 +115,30 @@ export function addCommands(
     label: trans.__('Cancel the Pipeline Run'),
     isEnabled: () => current()?.runs.current?.status === 'running',
     execute: () => current()?.runs.cancel()
+  });
+
+  // Args `run` and `step`: by default the run shown and the selected step.
+  commands.addCommand(CommandIDs.loadStepInputs, {
+    label: trans.__("Load the Selected Step's Inputs into the Kernel"),
+    caption: trans.__(
+      'Put what the step received in the run (parameters, inputs) into the notebook’s kernel and go to where it failed'
+    ),
+    isEnabled: args => {
+      const pipeline = current();
+      const run = typeof args.run === 'string' ? args.run : pipeline?.runs.current?.id;
+      const step = typeof args.step === 'string' ? args.step : pipeline?.selectedStep;
+      return !!run && !!step;
+    },
+    execute: args => {
+      const pipeline = current();
+      const run = typeof args.run === 'string' ? args.run : pipeline?.runs.current?.id;
+      const step = typeof args.step === 'string' ? args.step : pipeline?.selectedStep;
+      if (!pipeline || !run || !step) {
+        return;
+      }
+      shell.activateById(context.sidebarId);
+      return pipeline.inputs.load(run, step);
+    }
   });
 
   const download = (id: CommandIDs, target: 'kfp' | 'argo', label: string) =>

@@ -12,6 +12,7 @@ import type { PipelineAnalysis } from '../core/pipeline';
 import { runRefusal } from '../core/runs/refusal';
 import type { ClusterAccess } from '../core/runs/run-record';
 import { RunsModel } from '../run/runs-model';
+import { StepInputsModel } from '../run/step-inputs';
 import { SchedulesModel } from '../schedule/schedules-model';
 import { SweepsModel } from '../sweep/sweeps-model';
 import type { INotebookPipeline, RunSelection } from '../tokens';
@@ -35,6 +36,7 @@ export class NotebookPipeline implements INotebookPipeline {
       analyser
     });
     this.runs = new RunsModel(context.path);
+    this.inputs = new StepInputsModel(this);
     this.sweeps = new SweepsModel(() => this.path);
     this.schedules = new SchedulesModel(() => this.path);
     this.compiler = new CompileModel(
@@ -49,6 +51,8 @@ export class NotebookPipeline implements INotebookPipeline {
 
   readonly pipeline: PipelineModel;
   readonly runs: RunsModel;
+  /** Loading a run step's inputs into the notebook's kernel. */
+  readonly inputs: StepInputsModel;
   /** The notebook's parameter sweeps. */
   readonly sweeps: SweepsModel;
   /** The notebook's recurring runs on the cluster. */
@@ -133,7 +137,7 @@ export class NotebookPipeline implements INotebookPipeline {
    * Goes to where a diagnostic points: its cell, in edit mode with the cursor at its line and the range
    * it is about (the name at its column, else the line) selected.
    */
-  async revealDiagnostic(d: Diagnostic): Promise<void> {
+  async revealDiagnostic(d: Pick<Diagnostic, 'cell' | 'line' | 'column' | 'name'>): Promise<void> {
     if (d.cell === null) {
       return;
     }
@@ -176,6 +180,7 @@ export class NotebookPipeline implements INotebookPipeline {
       this.runs.dispose();
       this.sweeps.dispose();
       this.schedules.dispose();
+      this.inputs.dispose();
       Signal.clearData(this);
     }
   }

@@ -203,6 +203,24 @@ export function getStep(notebook: string, run: string, step: string): Promise<St
   );
 }
 
+/** What the server gives to load a step's inputs into a kernel (server-proxy/src/runs/step-inputs.ts). */
+export interface StepInputs {
+  run: string;
+  step: string;
+  /** Python for the notebook's kernel. */
+  code: string;
+  inputs: string[];
+  parameters: string[];
+  error: { cell: number | null; line: number | null; message: string } | null;
+}
+
+export function getStepInputs(notebook: string, run: string, step: string): Promise<StepInputs> {
+  return requestApi(
+    `api/runs/${encodeURIComponent(run)}/steps/${encodeURIComponent(step)}/inputs?notebook=${encodeURIComponent(notebook)}`,
+    { method: 'POST', body: '{}' }
+  );
+}
+
 /**
  * Streams a step's log: calls `onText` with each new piece until the step has finished or `signal`
  * aborts. Goes through JupyterLab's server connection like every other request.

@@ -38,6 +38,7 @@ export class SidebarModel {
       session.runs.changed.connect(this._emit, this);
       session.sweeps.changed.connect(this._emit, this);
       session.schedules.changed.connect(this._emit, this);
+      session.inputs.changed.connect(this._emit, this);
       session.compiler.changed.connect(this._emit, this);
       session.selectionChanged.connect(this._emit, this);
       session.panel.content.activeCellChanged.connect(this._onActiveCell, this);
@@ -104,6 +105,7 @@ export class SidebarModel {
       old.runs.changed.disconnect(this._emit, this);
       old.sweeps.changed.disconnect(this._emit, this);
       old.schedules.changed.disconnect(this._emit, this);
+      old.inputs.changed.disconnect(this._emit, this);
       old.compiler.changed.disconnect(this._emit, this);
       old.selectionChanged.disconnect(this._emit, this);
       old.panel.content.activeCellChanged.disconnect(this._onActiveCell, this);

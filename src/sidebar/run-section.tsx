@@ -172,6 +172,17 @@ export function RunSection(props: {
                   </button>
                   {s && <ClusterStepDetail step={s} trans={trans} />}
                   {s?.error && <div className="jp-cellpipe-Error">{s.error.message}</div>}
+                  {!running &&
+                    s &&
+                    (s.state === 'failed' || s.state === 'succeeded' || s.state === 'cached') && (
+                      <StepInputsButton
+                        session={session}
+                        run={run.id}
+                        step={name}
+                        failed={s.state === 'failed'}
+                        trans={trans}
+                      />
+                    )}
                 </li>
               );
             })}
@@ -180,6 +191,45 @@ export function RunSection(props: {
         </div>
       )}
     </Section>
+  );
+}
+
+/**
+ * "Load this step's inputs into the kernel" (command `cellpipe:load-step-inputs`), and what the last load
+ * of this step said.
+ */
+function StepInputsButton(props: {
+  session: NotebookPipeline;
+  run: string;
+  step: string;
+  failed: boolean;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { session, run, step, failed, trans } = props;
+  const state = session.inputs.state;
+  const mine = state && state.run === run && state.step === step ? state : null;
+  const label = trans.__('Load this step’s inputs into the kernel');
+  return (
+    <div className="jp-cellpipe-StepInputs">
+      <button
+        className={`jp-mod-styled jp-Button${failed ? ' jp-mod-accept' : ''}`}
+        data-action="load-inputs"
+        title={label}
+        disabled={mine?.status === 'loading'}
+        onClick={() => void session.inputs.load(run, step)}
+      >
+        {failed ? label : trans.__('Load inputs into the kernel')}
+      </button>
+      {mine && (
+        <p
+          className={mine.status === 'failed' ? 'jp-cellpipe-Error' : 'jp-cellpipe-StepInputs-note'}
+          data-status={mine.status}
+          role={mine.status === 'failed' ? 'alert' : undefined}
+        >
+          {mine.message}
+        </p>
+      )}
+    </div>
   );
 }
 

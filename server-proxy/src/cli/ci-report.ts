@@ -1,5 +1,5 @@
 /**
- * `--report FILE.md` and `--junit FILE.xml` of `cellpipe run` and `submit`: reads what the core's report
+ * `--report FILE.md` and `--junit FILE.xml` of `cellpipe run`, `submit` and `sweep`: reads what the core's report
  * needs from the run's folder (the previous run, each failed step's traceback, each step's log and the
  * plots in its outputs), writes the plots as files beside the report, then the report and the JUnit XML,
  * each atomically.
@@ -16,10 +16,12 @@ import {
   ReportPlot,
   runReport
 } from '../../../src/core/report/run-report';
+import { sweepJUnitSuite, sweepReport } from '../../../src/core/report/sweep-report';
 import type { RunRecord } from '../../../src/core/runs/run-record';
+import type { SweepRecord } from '../../../src/core/sweeps/sweep-record';
 import { writeFileAtomic } from '../atomic-file';
 import { fileProblem } from '../runs/file-problem';
-import { listRuns, runDir } from '../runs/run-store';
+import { listRuns, readRun, runDir } from '../runs/run-store';
 
 export interface ReportFiles {
   /** The Markdown report. */
@@ -64,6 +66,37 @@ export async function writeReports(record: RunRecord, files: ReportFiles): Promi
     const previous = previousRun(record, await listRuns(record.notebook));
     const report = runReport({ run: record, notebook, previous, tracebacks, plots });
     await writeFileAtomic(files.report, renderReport(report));
+  }
+}
+
+/** `cellpipe sweep --report --junit`: the trials' table and failures, and a JUnit test case per trial. */
+export async function writeSweepReports(sweep: SweepRecord, files: ReportFiles): Promise<void> {
+  if (!files.report && !files.junit) {
+    return;
+  }
+  const notebook = relative(process.cwd(), sweep.notebook) || basename(sweep.notebook);
+  const runs: Record<string, RunRecord> = {};
+  const tracebacks: Record<string, Record<string, string[]>> = {};
+  for (const trial of sweep.trials) {
+    const run = trial.run ? await readRun(sweep.notebook, trial.run) : null;
+    if (!run) {
+      continue;
+    }
+    runs[run.id] = run;
+    const dir = runDir(run.notebook, run.id)!;
+    for (const step of run.order.filter(s => run.steps[s].status === 'failed')) {
+      const traceback = await recordedTraceback(dir, step);
+      if (traceback) {
+        (tracebacks[run.id] ??= {})[step] = traceback;
+      }
+    }
+  }
+  const input = { sweep, notebook, runs, tracebacks };
+  if (files.junit) {
+    await writeFileAtomic(files.junit, junitXml(sweepJUnitSuite(input)));
+  }
+  if (files.report) {
+    await writeFileAtomic(files.report, renderReport(sweepReport(input)));
   }
 }
 

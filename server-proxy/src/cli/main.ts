@@ -9,7 +9,7 @@ import { compileCommand, CompileCliOptions } from './compile';
 import { runCommand } from './run';
 import { UsageError } from './pipeline-input';
 import { diffCommand, showCommand } from './lineage';
-import { logsCommand, runsCommand } from './runs';
+import { inputsCommand, logsCommand, runsCommand } from './runs';
 import { submitCommand, SubmitOptions } from './submit';
 import { ScheduleCliOptions, scheduleCommand } from './schedule';
 import { SweepCliOptions, sweepCommand } from './sweep';
@@ -119,6 +119,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--parallel <n>', 'how many steps of one trial may run at once (default: the number of cores)')
     .option('--no-cache', 'the first trial runs every step (the others still share its shared steps)')
     .option('--json', 'print the sweep record as one JSON object')
+    .option('--report <file.md>', 'write a Markdown report of the trials for CI (best marked, failures)')
+    .option('--junit <file.xml>', 'write the sweep as JUnit XML, a test case per trial')
     .action(async (notebook: string, options: SweepCliOptions) => {
       status = await sweepCommand(notebook, options);
     });
@@ -221,6 +223,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--notebook <path>', 'the notebook of the run (default: look in the current folder)')
     .action(async (run: string, step: string, options: { notebook?: string }) => {
       status = await logsCommand(run, step, options);
+    });
+
+  program
+    .command('inputs')
+    .description(
+      "Print the Python that loads what a step of a local run received (parameters, inputs, the steps' " +
+        "state) into a notebook's kernel: paste it into a cell to debug the step there."
+    )
+    .argument('<run>', 'the run id (from cellpipe runs)')
+    .argument('<step>', 'the step name')
+    .option('--notebook <path>', 'the notebook of the run (default: look in the current folder)')
+    .action(async (run: string, step: string, options: { notebook?: string }) => {
+      status = await inputsCommand(run, step, options);
     });
 
   try {

@@ -2,7 +2,8 @@
 import { readFile } from 'fs/promises';
 import { join, resolve } from 'path';
 import { adoptOrphans } from '../runs/orphans';
-import { isStepName, listRuns, runDir, runsDir } from '../runs/run-store';
+import { isStepName, listRuns, readRun, runDir, runsDir } from '../runs/run-store';
+import { stepInputs, StepInputsError } from '../runs/step-inputs';
 import { UsageError } from './pipeline-input';
 import { recordRunsOfSchedules } from './schedule';
 import { RunPrinter } from './run-printer';
@@ -55,5 +56,38 @@ export async function logsCommand(
       `no log of step ${step} in run ${runId} under ${runsDir(notebook)}; ` +
         `run this from the notebook's folder or pass --notebook`
     );
+  }
+}
+
+/**
+ * `cellpipe inputs RUN STEP`: prints the Python that loads what the step received into a kernel (paste it
+ * into a cell of the notebook, or run it in IPython), as "Load this step's inputs" in the sidebar does.
+ */
+export async function inputsCommand(
+  runId: string,
+  step: string,
+  options: { notebook?: string }
+): Promise<number> {
+  const notebook = resolve(options.notebook ?? 'notebook.ipynb');
+  const dir = runDir(notebook, runId);
+  const record = dir ? await readRun(notebook, runId) : null;
+  if (!dir || !record) {
+    throw new UsageError(
+      `no run ${runId} under ${runsDir(notebook)}; run this from the notebook's folder or pass --notebook`
+    );
+  }
+  if (!isStepName(step) || !record.steps[step]) {
+    throw new UsageError(`run ${runId} has no step ${step} (it has ${record.order.join(', ')})`);
+  }
+  try {
+    const inputs = await stepInputs(record, dir, step);
+    process.stdout.write(inputs.code);
+    return 0;
+  } catch (err) {
+    if (err instanceof StepInputsError) {
+      process.stderr.write(`cellpipe: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
   }
 }

@@ -1,13 +1,15 @@
 /**
  * `cellpipe sweep NOTEBOOK --param NAME=V1,V2 ... [--random N] [--max-parallel K] [--objective M:max]`:
  * runs the pipeline once per trial on the local engine, the steps every trial shares only once, and
- * prints the trials as a table with the best one marked. Exit status 0 only when every trial succeeded.
+ * prints the trials as a table with the best one marked (`--report`/`--junit`: for CI). Exit status 0 only
+ * when every trial succeeded.
  */
 import { resolve } from 'path';
 import type { SweepRecord } from '../../../src/core/sweeps/sweep-record';
 import { loadNotebookFile } from '../notebook-file';
 import { StartRunError } from '../runs/start-run';
 import { startSweep } from '../sweeps/run-sweep';
+import { reportsWritten, writeRefusalReports, writeSweepReports } from './ci-report';
 import { reportNotStarted, UsageError } from './pipeline-input';
 import { closeOrphans } from './runs';
 
@@ -23,6 +25,8 @@ export interface SweepCliOptions {
   /** commander's negation of --no-cache */
   cache?: boolean;
   json?: boolean;
+  report?: string;
+  junit?: string;
 }
 
 export async function sweepCommand(path: string, options: SweepCliOptions): Promise<number> {
@@ -62,7 +66,11 @@ export async function sweepCommand(path: string, options: SweepCliOptions): Prom
       });
     } catch (err) {
       if (err instanceof StartRunError) {
-        return reportNotStarted(path, err, 'sweeping', options.json);
+        const status = reportNotStarted(path, err, 'sweeping', options.json);
+        await reportsWritten(options, () =>
+          writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
+        );
+        return status;
       }
       throw err;
     }
@@ -76,7 +84,8 @@ export async function sweepCommand(path: string, options: SweepCliOptions): Prom
     }
     const record = await started.done;
     process.stdout.write(options.json ? JSON.stringify(record, null, 2) + '\n' : sweepTable(record));
-    return record.status === 'succeeded' ? 0 : 1;
+    const reported = await reportsWritten(options, () => writeSweepReports(record, options));
+    return record.status === 'succeeded' && reported ? 0 : 1;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);

@@ -1,6 +1,6 @@
 /**
  * The run routes: start, list, get, cancel, take over orphans, step logs (optionally followed), step
- * outputs, live events. GET requests only read: nothing is started, resumed or written on a GET.
+ * outputs, a step's inputs for the kernel, live events. GET requests only read: nothing is started, resumed or written on a GET.
  */
 import { createReadStream, realpathSync } from 'fs';
 import { readFile, stat } from 'fs/promises';
@@ -10,6 +10,7 @@ import type { NotebookData } from '../../../src/core/notebook/model';
 import type { ClusterAccess, RunEvent, RunRecord } from '../../../src/core/runs/run-record';
 import { loadNotebookFile, NotebookFileError } from '../notebook-file';
 import { isStepName, listRuns, readRun, runDir } from '../runs/run-store';
+import { stepInputs, StepInputsError } from '../runs/step-inputs';
 import { HttpError } from './http-json';
 import { confinedNotebookPath, inside } from './notebook-path';
 import { Context, Router } from './router';
@@ -117,6 +118,19 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
           metrics: await read('metrics.json')
         }
       };
+    })
+    // The kernel code that loads what the step received (a POST: for a cluster run it is to fetch them).
+    .add('POST', '/api/runs/:id/steps/:step/inputs', async ctx => {
+      const { dir, record } = await runOf(ctx);
+      const name = stepOf(record, ctx.params.step);
+      try {
+        return { status: 200, body: await stepInputs(record, dir, name) };
+      } catch (err) {
+        if (err instanceof StepInputsError) {
+          throw new HttpError(err.code === 'inputs-gone' ? 410 : 409, err.code, err.message);
+        }
+        throw err;
+      }
     })
     .add('GET', '/api/runs/:id/logs/:step', async ctx => {
       const { notebook, dir, record } = await runOf(ctx);

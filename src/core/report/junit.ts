@@ -41,7 +41,7 @@ export interface JUnitInput {
 }
 
 /** The exception's name when the message says it (`cell 3, line 2 raised ValueError: …`). */
-function exceptionName(message: string): string {
+export function exceptionName(message: string): string {
   return /\braised (\w+(?:\.\w+)*)/.exec(message)?.[1] ?? 'StepFailed';
 }
 

@@ -204,20 +204,20 @@ function plotsSection(plots: readonly ReportPlot[]): ReportSection {
 }
 
 /** `cell 3, line 2` (as a person counts cells), or `cell 3`. */
-function where(error: NonNullable<StepRecord['error']>): string {
+export function where(error: NonNullable<StepRecord['error']>): string {
   if (error.cell === null) {
     return 'its setup';
   }
   return `cell ${error.cell + 1}` + (error.line !== null ? `, line ${error.line}` : '');
 }
 
-function duration(seconds: number): string {
+export function duration(seconds: number): string {
   return seconds < 60
     ? `${seconds.toFixed(1)} s`
     : `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 }
 
-function metricText(value: unknown): string {
+export function metricText(value: unknown): string {
   if (value === undefined) {
     return '—';
   }
@@ -248,7 +248,7 @@ function change(now: unknown, before: unknown): string {
   return JSON.stringify(now) === JSON.stringify(before) ? 'same' : 'changed';
 }
 
-function table(head: string[], rows: string[][], align: Array<'left' | 'right'>): string {
+export function table(head: string[], rows: string[][], align: Array<'left' | 'right'>): string {
   // A `|` in a code span still ends a table cell (GFM): escaped there, where it prints as `|`.
   const line = (cells: string[]) => `| ${cells.map(c => c.replace(/(?<!\\)\|/g, '\\|')).join(' | ')} |`;
   const rule = `| ${align.map(a => (a === 'right' ? '---:' : ':---')).join(' | ')} |`;
@@ -264,7 +264,7 @@ export function inline(text: string): string {
 }
 
 /** A code span that holds any text (its fence is longer than any run of backticks inside). */
-function code(text: string): string {
+export function code(text: string): string {
   const flat = text.replace(/\s*\n\s*/g, ' ');
   const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map(run => run.length));
   const fence = '`'.repeat(longest + 1);
@@ -273,7 +273,7 @@ function code(text: string): string {
 }
 
 /** A fenced code block that holds any text; terminal colour codes are dropped. */
-function fenced(text: string): string {
+export function fenced(text: string): string {
   // eslint-disable-next-line no-control-regex
   const plain = text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
   const longest = Math.max(2, ...(plain.match(/`+/g) ?? []).map(run => run.length));
