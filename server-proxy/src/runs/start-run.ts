@@ -243,7 +243,7 @@ async function startCluster(
 }
 
 /** `NAME=VALUE` texts as typed values; a bad one is the caller's mistake. */
-function parameterValues(
+export function parameterValues(
   texts: readonly string[],
   analysis: PipelineAnalysis
 ): Record<string, ParameterValue> {
