@@ -459,6 +459,20 @@ export function snapshotCleanup(
   };
 }
 
+/** A sweep's snapshot cleanup, run once its last trial has ended: the warnings of what it could not delete. */
+export function sweepSnapshotCleanup(
+  kube: (action: string) => KubeClients,
+  namespace: string,
+  names: string[]
+): () => Promise<string[]> {
+  const cleanup = snapshotCleanup(kube, namespace, names);
+  return async () => {
+    const said: Pick<RunRecord, 'warnings'> = {};
+    await cleanup?.(said);
+    return said.warnings ?? [];
+  };
+}
+
 /**
  * The size of a claim restored from a snapshot: the workspace PVC's own size, or the snapshot's
  * `restoreSize` when that is larger (a restore may not be smaller). CSI drivers report `restoreSize` as the
