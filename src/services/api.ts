@@ -20,6 +20,7 @@ import type {
   StepRecord
 } from '../core/runs/run-record';
 import type { ScheduleView } from '../core/schedules/schedule';
+import type { StepInputs } from '../core/runs/step-inputs';
 import type { SweepRecord } from '../core/sweeps/sweep-record';
 
 /** jupyter-server-proxy serves the cellpipe server under this prefix. */
@@ -201,17 +202,6 @@ export function getStep(notebook: string, run: string, step: string): Promise<St
   return requestApi(
     `api/runs/${encodeURIComponent(run)}/steps/${encodeURIComponent(step)}?notebook=${encodeURIComponent(notebook)}`
   );
-}
-
-/** What the server gives to load a step's inputs into a kernel (server-proxy/src/runs/step-inputs.ts). */
-export interface StepInputs {
-  run: string;
-  step: string;
-  /** Python for the notebook's kernel. */
-  code: string;
-  inputs: string[];
-  parameters: string[];
-  error: { cell: number | null; line: number | null; message: string } | null;
 }
 
 export function getStepInputs(notebook: string, run: string, step: string): Promise<StepInputs> {
