@@ -42,7 +42,7 @@ import type { KubeClients } from '../engines/cluster/kube-client';
 import { deleteSnapshots } from '../engines/cluster/snapshots';
 import { RunJournal } from '../runs/run-journal';
 import { ownerOfThisProcess } from '../runs/run-lease';
-import { analyseRunNotebook, parameterValues, StartRunError } from '../runs/start-run';
+import { analyseRunNotebook, clusterConnectionOf, parameterValues, StartRunError } from '../runs/start-run';
 import { listRuns, runsDir } from '../runs/run-store';
 
 const GROUP = 'argoproj.io';
@@ -124,12 +124,7 @@ export async function createSchedule(options: CreateScheduleOptions): Promise<Sc
     );
   }
   const parameters = parameterValues(options.parameters ?? [], analysis);
-  let connection: ClusterConnection;
-  try {
-    connection = options.cluster();
-  } catch (err) {
-    throw new StartRunError('invalid-request', 400, (err as Error).message, true);
-  }
+  const connection = clusterConnectionOf(options.cluster);
   try {
     const prepared = await prepareClusterRun(
       {

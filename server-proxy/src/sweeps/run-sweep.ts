@@ -24,11 +24,16 @@ import { parameterText } from '../../../src/core/tags/parameters';
 import { runnableSteps } from '../../../src/core/targets/runnable-steps';
 import { writeJsonAtomic } from '../atomic-file';
 import { isRunId, newRunId } from '../runs/run-store';
-import { analyseRunNotebook, startRun, StartOptions, StartRunError } from '../runs/start-run';
+import {
+  analyseRunNotebook,
+  clusterConnectionOf,
+  startRun,
+  StartOptions,
+  StartRunError
+} from '../runs/start-run';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import type { SubmittedRun } from '../engines/cluster/cluster-submit';
 import { submitArgoSweep } from '../engines/cluster/cluster-sweep';
-import type { ClusterConnection } from '../engines/cluster/connection';
 import { submitKatibSweep } from '../engines/cluster/katib-engine';
 
 export interface SweepOptions extends Pick<
@@ -339,17 +344,8 @@ function wholeSweepSubmit(options: SweepOptions, analysis: PipelineAnalysis, rec
   if (refused) {
     throw new StartRunError(refused.code, 422, refused.message, false, refused.errors);
   }
-  if (!options.cluster) {
-    throw new StartRunError('not-in-cluster', 409, 'This shell has no cluster connection.');
-  }
-  let connection: ClusterConnection;
-  try {
-    connection = options.cluster();
-  } catch (err) {
-    throw new StartRunError('invalid-request', 400, (err as Error).message, true);
-  }
   return {
-    ...connection,
+    ...clusterConnectionOf(options.cluster),
     access: options.access,
     notebookPath: options.notebookPath,
     notebook: options.notebook,
