@@ -16,6 +16,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
 import { basename } from 'path';
+import { parseAllDocuments } from 'yaml';
 
 /** FNV-1a, 32 bits, in decimal (Argo's node ids). */
 function fnv1a(text: string): number {
@@ -210,6 +211,10 @@ export class FakeCluster {
       text: string;
     }>;
   }> = [];
+  /** Argo CronWorkflows by name, as created (plus what the controller set: its status). */
+  readonly cronWorkflows = new Map<string, { body: any; status: Record<string, unknown> }>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- as posted
+  /** KFP recurring runs by id. */
+  readonly recurringRuns = new Map<string, Record<string, unknown>>();
   readonly tokens = new Set<string>();
   /** Katib Experiments as created, with how often each was read (its trials move on with the reads). */
   readonly katib = new Map<string, { body: KatibBody; reads: number }>();
@@ -498,6 +503,85 @@ export class FakeCluster {
         this.options.workflowCreateForbidden && a.resource === 'workflows' && a.verb === 'create';
       return json(res, 201, { ...body, status: { allowed: !denied } });
     }
+    // Argo CronWorkflows. The API server takes any spec (Argo's CRDs carry no schema); the controller then
+    // refuses a malformed schedule with a SpecError condition and starts nothing.
+    if (
+      (m = /^\/apis\/argoproj.io\/v1alpha1\/namespaces\/([^/]+)\/cronworkflows(?:\/([^/]+))?$/.exec(path))
+    ) {
+      const notFound = (n: string) =>
+        status(res, 404, 'NotFound', `cronworkflows.argoproj.io "${n}" not found`);
+      if (method === 'POST') {
+        const name = body.metadata?.name;
+        if (!name || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+          return status(
+            res,
+            422,
+            'Invalid',
+            `CronWorkflow.argoproj.io "${name}" is invalid: metadata.name: Invalid value`
+          );
+        }
+        if (this.cronWorkflows.has(name)) {
+          return status(res, 409, 'AlreadyExists', `cronworkflows.argoproj.io "${name}" already exists`);
+        }
+        const schedules: string[] = body.spec?.schedules ?? (body.spec?.schedule ? [body.spec.schedule] : []);
+        const bad = schedules.find(
+          c => !/^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/.test(c.trim())
+        );
+        const cronStatus: Record<string, unknown> =
+          schedules.length === 0 || bad !== undefined
+            ? {
+                conditions: [
+                  {
+                    type: 'SpecError',
+                    status: 'True',
+                    message: `cron schedule ${bad ?? ''} is malformed: expected exactly 5 fields`
+                  }
+                ]
+              }
+            : { active: [], conditions: [] };
+        const created = {
+          ...body,
+          metadata: {
+            ...body.metadata,
+            namespace: m[1],
+            uid: `uid-${name}`,
+            creationTimestamp: '2026-01-01T00:00:00Z'
+          }
+        };
+        this.cronWorkflows.set(name, { body: created, status: cronStatus });
+        return json(res, 201, { ...created, status: cronStatus });
+      }
+      if (method === 'GET' && !m[2]) {
+        const items = [...this.cronWorkflows.values()].filter(c => c.body.metadata.namespace === m![1]);
+        return json(res, 200, {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'CronWorkflowList',
+          metadata: { resourceVersion: String(this.version) },
+          items: items.map(c => ({ ...c.body, status: c.status }))
+        });
+      }
+      const cron = this.cronWorkflows.get(m[2]);
+      if (!cron || cron.body.metadata.namespace !== m[1]) {
+        return notFound(m[2]);
+      }
+      if (method === 'DELETE') {
+        this.cronWorkflows.delete(m[2]);
+        return json(res, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Success',
+          details: { name: m[2] }
+        });
+      }
+      if (method === 'PATCH') {
+        for (const op of body as { op: string; path: string; value: unknown }[]) {
+          if (op.path === '/spec/suspend' && (op.op === 'add' || op.op === 'replace')) {
+            cron.body.spec.suspend = op.value;
+          }
+        }
+      }
+      return json(res, 200, { ...cron.body, status: cron.status });
+    }
     // Argo Workflows as custom objects.
     if ((m = /^\/apis\/argoproj.io\/v1alpha1\/namespaces\/([^/]+)\/workflows(?:\/([^/]+))?$/.exec(path))) {
       if (method === 'POST') {
@@ -629,6 +713,23 @@ export class FakeCluster {
       this.experiments.push(e);
       return json(res, 200, e);
     }
+    if (path.startsWith('/apis/v2beta1/recurringruns')) {
+      return this.kfpRecurringRuns(res, path, method!, url, body);
+    }
+    if (path === '/apis/v2beta1/runs' && method === 'GET') {
+      const experiment = url.searchParams.get('experiment_id');
+      const runs = [...this.kfpRuns.entries()]
+        .filter(([, r]) => !experiment || r.body.experiment_id === experiment)
+        .map(([id, r]) => ({
+          run_id: id,
+          display_name: r.body.display_name,
+          experiment_id: r.body.experiment_id,
+          recurring_run_id: r.body.recurring_run_id,
+          created_at: r.body.created_at ?? '2026-01-01T00:00:00Z'
+        }))
+        .reverse();
+      return json(res, 200, runs.length > 0 ? { runs, total_size: runs.length } : {});
+    }
     if (path === '/apis/v2beta1/runs' && method === 'POST') {
       if (this.options.kfpCreate) {
         const { code, message } = this.options.kfpCreate;
@@ -668,6 +769,128 @@ export class FakeCluster {
       return json(res, 200, {});
     }
     status(res, 404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
+  }
+
+  /**
+   * What Argo's cron controller does when a CronWorkflow is due: a Workflow from its `workflowSpec`, named
+   * NAME-UNIXTIME, with its `workflowMetadata` labels and the `cron-workflow` label, and
+   * `status.lastScheduledTime`. Nothing while it is suspended or its spec is in error (null then).
+   */
+  fireCron(name: string, at = new Date()): string | null {
+    const cron = this.cronWorkflows.get(name);
+    const conditions = (cron?.status.conditions ?? []) as { type: string }[];
+    if (!cron || cron.body.spec.suspend === true || conditions.some(c => c.type === 'SpecError')) {
+      return null;
+    }
+    const wfName = `${name}-${Math.floor(at.getTime() / 1000)}`;
+    const labels = {
+      ...(cron.body.spec.workflowMetadata?.labels ?? {}),
+      'workflows.argoproj.io/cron-workflow': name
+    };
+    const wf = this.store('workflows', {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Workflow',
+      metadata: {
+        name: wfName,
+        namespace: cron.body.metadata.namespace,
+        uid: `uid-${wfName}`,
+        labels,
+        creationTimestamp: at.toISOString()
+      },
+      spec: cron.body.spec.workflowSpec
+    }) as Workflow;
+    this.workflows.set(wfName, wf);
+    cron.status = { ...cron.status, lastScheduledTime: at.toISOString(), active: [{ name: wfName }] };
+    return wfName;
+  }
+
+  /** What KFP's scheduled-workflow controller does when a recurring run is due: a run of its version. */
+  fireRecurringRun(id: string, at = new Date()): string | null {
+    const rr = this.recurringRuns.get(id);
+    if (!rr || rr.status !== 'ENABLED') {
+      return null;
+    }
+    const ref = rr.pipeline_version_reference as { pipeline_id: string; pipeline_version_id: string };
+    const version = this.pipelines
+      .find(p => p.pipeline_id === ref.pipeline_id)
+      ?.versions.find(v => v.pipeline_version_id === ref.pipeline_version_id);
+    const spec = version
+      ? (parseAllDocuments(version.text)[0].toJS() as { root: { dag: { tasks: object } } })
+      : undefined;
+    const run_id = `0b8f6f0e-${this.kfpRuns.size + 1}`;
+    this.kfpRuns.set(run_id, {
+      body: {
+        run_id,
+        pipeline_spec: spec,
+        display_name: `${rr.display_name}-${at.getTime()}`,
+        experiment_id: rr.experiment_id,
+        recurring_run_id: id,
+        created_at: at.toISOString()
+      },
+      gets: 0,
+      tasks: Object.keys(spec?.root.dag.tasks ?? {}).filter(
+        t => !t.startsWith('createpvc') && !t.startsWith('deletepvc')
+      )
+    });
+    return run_id;
+  }
+
+  /** KFP v2beta1 recurring runs: create (cron checked as KFP's six fields), get, list, enable, disable, delete. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- request JSON of any shape
+  private kfpRecurringRuns(res: ServerResponse, path: string, method: string, url: URL, body: any): void {
+    const grpcError = (code: number, grpc: number, message: string) =>
+      json(res, code, { error: message, code: grpc, message, details: [] });
+    if (path === '/apis/v2beta1/recurringruns' && method === 'POST') {
+      const cron: string | undefined = body?.trigger?.cron_schedule?.cron;
+      if (!cron || cron.trim().split(/\s+/).length !== 6) {
+        return grpcError(
+          400,
+          3,
+          `Invalid input error: The cron schedule "${cron ?? ''}" is invalid: expected exactly 6 fields`
+        );
+      }
+      const ref = body.pipeline_version_reference;
+      const pipeline = this.pipelines.find(p => p.pipeline_id === ref?.pipeline_id);
+      if (!pipeline?.versions.some(v => v.pipeline_version_id === ref?.pipeline_version_id)) {
+        return grpcError(404, 5, `Pipeline version ${ref?.pipeline_version_id} not found`);
+      }
+      const recurring_run_id = `rr-${this.recurringRuns.size + 1}`;
+      const created = {
+        ...body,
+        recurring_run_id,
+        status: body.mode === 'DISABLE' ? 'DISABLED' : 'ENABLED',
+        created_at: '2026-01-01T00:00:00Z',
+        updated_at: '2026-01-01T00:00:00Z'
+      };
+      this.recurringRuns.set(recurring_run_id, created);
+      return json(res, 200, created);
+    }
+    if (path === '/apis/v2beta1/recurringruns' && method === 'GET') {
+      const experiment = url.searchParams.get('experiment_id');
+      const runs = [...this.recurringRuns.values()].filter(
+        r => !experiment || r.experiment_id === experiment
+      );
+      return json(res, 200, runs.length > 0 ? { recurringRuns: runs, total_size: runs.length } : {});
+    }
+    const m = /^\/apis\/v2beta1\/recurringruns\/([^/:]+)(?::(enable|disable))?$/.exec(path);
+    const rr = m ? this.recurringRuns.get(m[1]) : undefined;
+    if (!m || !rr) {
+      return grpcError(
+        404,
+        5,
+        `Failed to get a recurring run: ResourceNotFoundError: RecurringRun ${m?.[1] ?? ''} not found`
+      );
+    }
+    if (m[2] && method === 'POST') {
+      rr.mode = m[2] === 'enable' ? 'ENABLE' : 'DISABLE';
+      rr.status = m[2] === 'enable' ? 'ENABLED' : 'DISABLED';
+      return json(res, 200, {});
+    }
+    if (method === 'DELETE') {
+      this.recurringRuns.delete(m[1]);
+      return json(res, 200, {});
+    }
+    return json(res, 200, rr);
   }
 
   /**
@@ -891,8 +1114,16 @@ export class FakeCluster {
   private collection(res: ServerResponse, url: URL, kind: Stored['kind'], namespace: string): void {
     const name = /^metadata\.name=(.+)$/.exec(url.searchParams.get('fieldSelector') ?? '')?.[1];
     const all: Stored[] = [...(kind === 'workflows' ? this.workflows : this.snapshots).values()];
+    // Equality terms only (`k=v,k2=v2`), as cellpipe asks.
+    const selector = (url.searchParams.get('labelSelector') ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(term => term.split('='));
     const items = all.filter(
-      o => o.body.metadata.namespace === namespace && (!name || o.body.metadata.name === name)
+      o =>
+        o.body.metadata.namespace === namespace &&
+        (!name || o.body.metadata.name === name) &&
+        selector.every(([k, v]) => o.body.metadata.labels?.[k] === v)
     );
     const group = kind === 'workflows' ? 'argoproj.io' : 'snapshot.storage.k8s.io';
     const watch = url.searchParams.get('watch');

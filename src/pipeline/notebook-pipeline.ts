@@ -13,6 +13,7 @@ import { runRefusal } from '../core/runs/refusal';
 import type { ClusterAccess } from '../core/runs/run-record';
 import { RunsModel } from '../run/runs-model';
 import { StepInputsModel } from '../run/step-inputs';
+import { SchedulesModel } from '../schedule/schedules-model';
 import { SweepsModel } from '../sweep/sweeps-model';
 import type { INotebookPipeline, RunSelection } from '../tokens';
 import { CompileModel } from './compile-model';
@@ -37,6 +38,7 @@ export class NotebookPipeline implements INotebookPipeline {
     this.runs = new RunsModel(context.path);
     this.inputs = new StepInputsModel(this);
     this.sweeps = new SweepsModel(() => this.path);
+    this.schedules = new SchedulesModel(() => this.path);
     this.compiler = new CompileModel(
       () => this.path,
       () => this.content(),
@@ -53,6 +55,8 @@ export class NotebookPipeline implements INotebookPipeline {
   readonly inputs: StepInputsModel;
   /** The notebook's parameter sweeps. */
   readonly sweeps: SweepsModel;
+  /** The notebook's recurring runs on the cluster. */
+  readonly schedules: SchedulesModel;
   /** Downloading the cluster YAML and uploading it to KFP. */
   readonly compiler: CompileModel;
 
@@ -175,6 +179,7 @@ export class NotebookPipeline implements INotebookPipeline {
       this.pipeline.dispose();
       this.runs.dispose();
       this.sweeps.dispose();
+      this.schedules.dispose();
       this.inputs.dispose();
       Signal.clearData(this);
     }

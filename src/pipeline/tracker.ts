@@ -64,6 +64,7 @@ export class PipelineTracker implements IPipelineTracker {
       pipeline.pipeline.defaultTarget = this._defaultTarget;
       void pipeline.runs.refresh();
       void pipeline.sweeps.refresh();
+      void pipeline.schedules.refresh();
     });
     panel.disposed.connect(() => {
       this._pipelines.delete(panel);

@@ -19,6 +19,8 @@ import type {
   StartRunRequest,
   StepRecord
 } from '../core/runs/run-record';
+import type { ScheduleView } from '../core/schedules/schedule';
+import type { StepInputs } from '../core/runs/step-inputs';
 import type { SweepRecord } from '../core/sweeps/sweep-record';
 
 /** jupyter-server-proxy serves the cellpipe server under this prefix. */
@@ -151,6 +153,45 @@ export function cancelSweep(sweep: string): Promise<unknown> {
   return requestApi(`api/sweeps/${encodeURIComponent(sweep)}/cancel`, { method: 'POST', body: '{}' });
 }
 
+// --- schedules -------------------------------------------------------------
+
+export interface CreateScheduleRequest {
+  notebook: string;
+  /** The live notebook (nbformat JSON). */
+  content?: unknown;
+  cron: string;
+  timezone?: string;
+  target?: 'argo' | 'kfp';
+  name?: string;
+  parameters?: Record<string, string>;
+}
+
+export function createSchedule(request: CreateScheduleRequest): Promise<{ schedule: ScheduleView }> {
+  return requestApi('api/schedules', { method: 'POST', body: JSON.stringify(request) });
+}
+
+export function listSchedules(notebook: string): Promise<{ schedules: ScheduleView[] }> {
+  return requestApi(`api/schedules?notebook=${encodeURIComponent(notebook)}`);
+}
+
+/** Records (and the server follows) the runs the notebook's schedules started since last asked. */
+export function recordScheduledRuns(notebook: string): Promise<{ recorded: string[] }> {
+  return requestApi('api/schedules/runs', { method: 'POST', body: JSON.stringify({ notebook }) });
+}
+
+export function pauseSchedule(notebook: string, name: string, paused: boolean): Promise<unknown> {
+  return requestApi(`api/schedules/${encodeURIComponent(name)}/${paused ? 'pause' : 'resume'}`, {
+    method: 'POST',
+    body: JSON.stringify({ notebook })
+  });
+}
+
+export function deleteSchedule(notebook: string, name: string): Promise<unknown> {
+  return requestApi(`api/schedules/${encodeURIComponent(name)}?notebook=${encodeURIComponent(notebook)}`, {
+    method: 'DELETE'
+  });
+}
+
 export interface StepDetail extends StepRecord {
   /** nbformat outputs of each of the step's cells, by notebook cell index. */
   outputs: Record<string, nbformat.IOutput[]> | null;
@@ -161,17 +202,6 @@ export function getStep(notebook: string, run: string, step: string): Promise<St
   return requestApi(
     `api/runs/${encodeURIComponent(run)}/steps/${encodeURIComponent(step)}?notebook=${encodeURIComponent(notebook)}`
   );
-}
-
-/** What the server gives to load a step's inputs into a kernel (server-proxy/src/runs/step-inputs.ts). */
-export interface StepInputs {
-  run: string;
-  step: string;
-  /** Python for the notebook's kernel. */
-  code: string;
-  inputs: string[];
-  parameters: string[];
-  error: { cell: number | null; line: number | null; message: string } | null;
 }
 
 export function getStepInputs(notebook: string, run: string, step: string): Promise<StepInputs> {

@@ -37,6 +37,7 @@ export class SidebarModel {
       session.pipeline.changed.connect(this._onPipelineChanged, this);
       session.runs.changed.connect(this._emit, this);
       session.sweeps.changed.connect(this._emit, this);
+      session.schedules.changed.connect(this._emit, this);
       session.inputs.changed.connect(this._emit, this);
       session.compiler.changed.connect(this._emit, this);
       session.selectionChanged.connect(this._emit, this);
@@ -103,6 +104,7 @@ export class SidebarModel {
       old.pipeline.changed.disconnect(this._onPipelineChanged, this);
       old.runs.changed.disconnect(this._emit, this);
       old.sweeps.changed.disconnect(this._emit, this);
+      old.schedules.changed.disconnect(this._emit, this);
       old.inputs.changed.disconnect(this._emit, this);
       old.compiler.changed.disconnect(this._emit, this);
       old.selectionChanged.disconnect(this._emit, this);

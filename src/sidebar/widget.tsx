@@ -9,6 +9,7 @@ import { PipelineSection } from './pipeline-section';
 import { RunSection } from './run-section';
 import { RunsSection } from './runs-section';
 import { StepSection } from './step-section';
+import { ScheduleSection } from './schedule-section';
 import { SweepSection } from './sweep-section';
 
 function SidebarView(props: { model: SidebarModel; trans: TranslationBundle }): JSX.Element {
@@ -69,6 +70,7 @@ function SidebarView(props: { model: SidebarModel; trans: TranslationBundle }): 
           <PipelineSection session={session} cluster={model.cluster} trans={trans} />
           <RunsSection session={session} trans={trans} />
           <SweepSection session={session} trans={trans} />
+          <ScheduleSection session={session} trans={trans} />
         </>
       )}
     </div>

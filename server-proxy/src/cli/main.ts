@@ -11,6 +11,7 @@ import { UsageError } from './pipeline-input';
 import { diffCommand, showCommand } from './lineage';
 import { inputsCommand, logsCommand, runsCommand } from './runs';
 import { submitCommand, SubmitOptions } from './submit';
+import { ScheduleCliOptions, scheduleCommand } from './schedule';
 import { SweepCliOptions, sweepCommand } from './sweep';
 
 /** Exit status for unusable input (not a notebook, unreadable file). */
@@ -174,6 +175,43 @@ export async function main(argv: string[]): Promise<number> {
     .option('--junit <file.xml>', 'write the run as JUnit XML, a test case per step')
     .action(async (notebook: string, options: SubmitOptions) => {
       status = await submitCommand(notebook, options);
+    });
+
+  program
+    .command('schedule')
+    .description(
+      'Run the pipeline on a schedule on the cluster (an Argo CronWorkflow, a KFP recurring run); list, ' +
+        'pause, resume and delete schedules.'
+    )
+    .argument('[notebook]', 'path to an .ipynb file')
+    .option('--cron <expression>', 'when to run: five cron fields ("0 6 * * *": 06:00 every day) or @daily…')
+    .option('--timezone <zone>', 'the time zone of --cron, an IANA name (default UTC)')
+    .option('--target <target>', "argo or kfp (default: the notebook's target setting)")
+    .option(
+      '--param <NAME=VALUE>',
+      'set a pipeline parameter for every scheduled run (repeatable)',
+      collect,
+      []
+    )
+    .option('--name <name>', "the schedule's name (default: the pipeline's)")
+    .option('--list', "the notebook's schedules: next run, last run, paused")
+    .option('--pause <name>', 'pause a schedule (no runs start until it is resumed)')
+    .option('--resume <name>', 'resume a paused schedule')
+    .option('--delete <name>', 'delete a schedule and its workspace snapshots (its runs stay)')
+    .option(
+      '--mount-volumes',
+      'each run sees the workspace volumes as they are then, not a snapshot taken now'
+    )
+    .option('--image <image>', "step image when neither step nor pipeline names one (default: the pod's)")
+    .option('--run-storage-class <class>', 'Argo: a ReadWriteMany storage class for the run volume')
+    .option('--endpoint <url>', 'the KFP API endpoint (default: the pipeline setting, then in-cluster)')
+    .option('--namespace <ns>', "the namespace (default: the pipeline setting, then the notebook pod's)")
+    .option('--token-file <file>', 'a bearer token for KFP (default: the pod service-account token)')
+    .option('--kubeconfig <file>', 'the kubeconfig for Kubernetes (default: in-cluster or KUBECONFIG)')
+    .option('--context <name>', 'a context of the kubeconfig (default: its current context)')
+    .option('--json', 'print the schedule (or the list) as JSON')
+    .action(async (notebook: string | undefined, options: ScheduleCliOptions) => {
+      status = await scheduleCommand(notebook, options);
     });
 
   program

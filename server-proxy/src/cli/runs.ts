@@ -5,6 +5,7 @@ import { adoptOrphans } from '../runs/orphans';
 import { isStepName, listRuns, readRun, runDir, runsDir } from '../runs/run-store';
 import { stepInputs, StepInputsError } from '../runs/step-inputs';
 import { UsageError } from './pipeline-input';
+import { recordRunsOfSchedules } from './schedule';
 import { RunPrinter } from './run-printer';
 
 /**
@@ -25,6 +26,8 @@ export async function closeOrphans(notebookPath: string): Promise<void> {
 export async function runsCommand(notebookPath: string, options: { json?: boolean }): Promise<number> {
   const path = resolve(notebookPath);
   await closeOrphans(path).catch(() => undefined);
+  // The runs the notebook's schedules started on the cluster since last asked.
+  await recordRunsOfSchedules(path).catch(() => undefined);
   const runs = await listRuns(path);
   if (!options.json && runs.length === 0) {
     process.stdout.write(`No runs of ${notebookPath} yet: start one with cellpipe run ${notebookPath}\n`);

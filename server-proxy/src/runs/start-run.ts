@@ -202,21 +202,25 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
   return { kind: 'local', record: prepared.record, done };
 }
 
+/** The shell's cluster connection, or the error a start answers with when it has none or it is invalid. */
+export function clusterConnectionOf(cluster: (() => ClusterConnection) | undefined): ClusterConnection {
+  if (!cluster) {
+    throw new StartRunError('not-in-cluster', 409, 'This shell has no cluster connection.');
+  }
+  try {
+    return cluster();
+  } catch (err) {
+    throw new StartRunError('invalid-request', 400, (err as Error).message, true);
+  }
+}
+
 async function startCluster(
   options: StartOptions,
   analysis: PipelineAnalysis,
   parameters: Record<string, ParameterValue>,
   target: 'kfp' | 'argo'
 ): Promise<StartedRun> {
-  if (!options.cluster) {
-    throw new StartRunError('not-in-cluster', 409, 'This shell has no cluster connection.');
-  }
-  let connection: ClusterConnection;
-  try {
-    connection = options.cluster();
-  } catch (err) {
-    throw new StartRunError('invalid-request', 400, (err as Error).message, true);
-  }
+  const connection = clusterConnectionOf(options.cluster);
   try {
     const submitted = await submitClusterRun({
       ...connection,
@@ -243,7 +247,7 @@ async function startCluster(
 }
 
 /** `NAME=VALUE` texts as typed values; a bad one is the caller's mistake. */
-function parameterValues(
+export function parameterValues(
   texts: readonly string[],
   analysis: PipelineAnalysis
 ): Record<string, ParameterValue> {

@@ -12,18 +12,7 @@
 import { access } from 'fs/promises';
 import { join } from 'path';
 import type { RunRecord } from '../../../src/core/runs/run-record';
-
-export interface StepInputs {
-  run: string;
-  step: string;
-  /** Python for the kernel (raises StepDataError, saying why, when a value cannot be loaded). */
-  code: string;
-  /** The input variables and parameters the code sets. */
-  inputs: string[];
-  parameters: string[];
-  /** Where the step failed (notebook cell 0-based, line 1-based), or null. */
-  error: { cell: number | null; line: number | null; message: string } | null;
-}
+import type { StepInputs } from '../../../src/core/runs/step-inputs';
 
 /** The inputs cannot be had; `code` says why in the API's terms. */
 export class StepInputsError extends Error {

@@ -7,6 +7,7 @@ import { Router } from './router';
 import { RunService, RunServiceOptions } from './run-service';
 import { addClusterRoutes } from './cluster-api';
 import { addRunRoutes } from './runs-api';
+import { addScheduleRoutes } from './schedules-api';
 import { addSweepRoutes } from './sweeps-api';
 
 export interface AppOptions {
@@ -44,5 +45,6 @@ export function createApp(options: AppOptions): App {
   addRunRoutes(router, options.root, runs);
   addClusterRoutes(router, options.root, runs);
   addSweepRoutes(router, options.root, runs, options.python);
+  addScheduleRoutes(router, options.root, runs);
   return { listener: (req, res) => router.handle(req, res), runs };
 }

@@ -11,6 +11,7 @@ import { ClusterError } from '../engines/cluster/cluster-errors';
 import { clusterReport } from '../engines/cluster/cluster-report';
 import { kfpEndpoint } from '../engines/cluster/connection';
 import { KfpClient } from '../engines/cluster/kfp-client';
+import { uploadVersion, versionName } from '../engines/cluster/kfp-pipelines';
 import { HttpError } from './http-json';
 import { confinedNotebookPath } from './notebook-path';
 import type { Router } from './router';
@@ -83,43 +84,4 @@ export function addClusterRoutes(router: Router, root: string, runs: RunService)
         throw err;
       }
     });
-}
-
-/** A new version of the pipeline `name`: the pipeline is created with it when KFP has none of that name. */
-async function uploadVersion(
-  client: KfpClient,
-  upload: { name: string; description: string; version: string; file: { filename: string; text: string } }
-): Promise<Omit<UploadResult, 'warnings'>> {
-  const existing = await client.pipelineByName(upload.name);
-  if (existing) {
-    const version = await client.uploadPipelineVersion(upload.file, existing.pipeline_id, upload.version);
-    return {
-      pipelineId: existing.pipeline_id,
-      pipelineName: existing.display_name ?? upload.name,
-      versionId: version.pipeline_version_id,
-      versionName: version.display_name ?? upload.version,
-      created: false,
-      url: client.versionUrl(existing.pipeline_id, version.pipeline_version_id)
-    };
-  }
-  // Uploading a new pipeline makes its first version under the pipeline's own name; KFP answers with
-  // the pipeline only, so the version is read back.
-  const created = await client.uploadPipeline(upload.file, upload.name, upload.description);
-  const first = await client.latestVersion(created.pipeline_id);
-  return {
-    pipelineId: created.pipeline_id,
-    pipelineName: created.display_name ?? upload.name,
-    versionId: first?.pipeline_version_id ?? '',
-    versionName: first?.display_name ?? upload.name,
-    created: true,
-    url: first
-      ? client.versionUrl(created.pipeline_id, first.pipeline_version_id)
-      : client.versionUrl(created.pipeline_id, '')
-  };
-}
-
-/** `NAME-YYYYMMDD-HHMMSS` (UTC): versions sort by when they were uploaded. */
-function versionName(pipeline: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${defaultPipelineName(pipeline)}-${stamp}`;
 }

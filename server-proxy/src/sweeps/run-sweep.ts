@@ -24,11 +24,16 @@ import { parameterText } from '../../../src/core/tags/parameters';
 import { runnableSteps } from '../../../src/core/targets/runnable-steps';
 import { writeJsonAtomic } from '../atomic-file';
 import { isRunId, newRunId } from '../runs/run-store';
-import { analyseRunNotebook, startRun, StartOptions, StartRunError } from '../runs/start-run';
+import {
+  analyseRunNotebook,
+  clusterConnectionOf,
+  startRun,
+  StartOptions,
+  StartRunError
+} from '../runs/start-run';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import type { SubmittedRun } from '../engines/cluster/cluster-submit';
 import { submitArgoSweep } from '../engines/cluster/cluster-sweep';
-import type { ClusterConnection } from '../engines/cluster/connection';
 import { submitKatibSweep } from '../engines/cluster/katib-engine';
 
 export interface SweepOptions extends Pick<
@@ -300,32 +305,14 @@ async function startArgoSweep(
   record: SweepRecord,
   save: () => Promise<void>
 ): Promise<{ record: SweepRecord; done: Promise<SweepRecord> }> {
-  const connection = clusterConnection(options, analysis);
-  let sweep;
-  try {
-    sweep = await submitArgoSweep({
-      ...connection,
-      access: options.access,
-      notebookPath: options.notebookPath,
-      notebook: options.notebook,
-      analysis,
-      volumes: options.volumes,
-      image: options.image,
-      runStorageClass: options.runStorageClass,
-      pollMs: options.pollMs,
-      owner: options.owner,
-      sweepId: record.id,
+  const submitted = await asStartError(() =>
+    submitArgoSweep({
+      ...wholeSweepSubmit(options, analysis, record),
       trials: record.trials.map(t => t.parameters),
       // Given: at most that many pods at once; not given, every trial may run at once.
       maxParallel: options.maxParallel
-    });
-  } catch (err) {
-    if (err instanceof ClusterError) {
-      throw new StartRunError(err.code, err.httpStatus, err.message);
-    }
-    throw err;
-  }
-  const submitted = sweep;
+    })
+  );
   record.cluster = submitted.trials[0]?.record.cluster;
   submitted.trials.forEach((trial, i) => {
     record.trials[i].run = trial.record.id;
@@ -351,19 +338,36 @@ async function startArgoSweep(
   return { record, done };
 }
 
-/** The connection for a sweep submitted as a whole (Argo, Katib), once the pipeline may run. */
-function clusterConnection(options: SweepOptions, analysis: PipelineAnalysis): ClusterConnection {
+/** What a sweep submitted as a whole (Argo, Katib) is submitted with, once the pipeline may run. */
+function wholeSweepSubmit(options: SweepOptions, analysis: PipelineAnalysis, record: SweepRecord) {
   const refused = runRefusal(analysis, { file: basename(options.notebookPath), target: 'argo' });
   if (refused) {
     throw new StartRunError(refused.code, 422, refused.message, false, refused.errors);
   }
-  if (!options.cluster) {
-    throw new StartRunError('not-in-cluster', 409, 'This shell has no cluster connection.');
-  }
+  return {
+    ...clusterConnectionOf(options.cluster),
+    access: options.access,
+    notebookPath: options.notebookPath,
+    notebook: options.notebook,
+    analysis,
+    volumes: options.volumes,
+    image: options.image,
+    runStorageClass: options.runStorageClass,
+    pollMs: options.pollMs,
+    owner: options.owner,
+    sweepId: record.id
+  };
+}
+
+/** A cluster's refusal (`ClusterError`) as the error a start answers with (its code and HTTP status). */
+async function asStartError<T>(submit: () => Promise<T>): Promise<T> {
   try {
-    return options.cluster();
+    return await submit();
   } catch (err) {
-    throw new StartRunError('invalid-request', 400, (err as Error).message, true);
+    if (err instanceof ClusterError) {
+      throw new StartRunError(err.code, err.httpStatus, err.message);
+    }
+    throw err;
   }
 }
 
@@ -377,21 +381,9 @@ async function startKatibSweep(
   record: SweepRecord,
   save: () => Promise<void>
 ): Promise<{ record: SweepRecord; done: Promise<SweepRecord> }> {
-  const connection = clusterConnection(options, analysis);
-  let experiment;
-  try {
-    experiment = await submitKatibSweep({
-      ...connection,
-      access: options.access,
-      notebookPath: options.notebookPath,
-      notebook: options.notebook,
-      analysis,
-      volumes: options.volumes,
-      image: options.image,
-      runStorageClass: options.runStorageClass,
-      pollMs: options.pollMs,
-      owner: options.owner,
-      sweepId: record.id,
+  const submitted = await asStartError(() =>
+    submitKatibSweep({
+      ...wholeSweepSubmit(options, analysis, record),
       sweep: {
         axes: record.axes,
         objective: record.objective,
@@ -399,14 +391,8 @@ async function startKatibSweep(
         seed: options.seed,
         maxParallel: options.maxParallel
       }
-    });
-  } catch (err) {
-    if (err instanceof ClusterError) {
-      throw new StartRunError(err.code, err.httpStatus, err.message);
-    }
-    throw err;
-  }
-  const submitted = experiment;
+    })
+  );
   record.experiment = { name: submitted.name, namespace: submitted.namespace };
   // Random search: Katib draws the trials itself.
   const planned = record.random ? [] : record.trials;

@@ -130,6 +130,8 @@ export interface RunRecord {
   access?: ClusterAccess;
   /** What each step ran with: code, parameters, inputs, workspace, environment (`lineage.ts`). */
   lineage?: RunLineage;
+  /** A run a schedule started on the cluster (its CronWorkflow or KFP recurring run): the schedule's name. */
+  schedule?: string;
 }
 
 export interface RecordedSnapshot {

@@ -103,3 +103,27 @@ export interface ArgoWorkflow {
     templates: Array<ArgoDagTemplate | ArgoContainerTemplate>;
   };
 }
+
+/**
+ * An Argo CronWorkflow (argoproj.io/v1alpha1): the Workflow's spec under `workflowSpec`, started on the
+ * schedule (`schedules`, Argo ≥ 3.6; `timezone` an IANA name), `suspend` while paused.
+ */
+export interface ArgoCronWorkflow {
+  apiVersion: 'argoproj.io/v1alpha1';
+  kind: 'CronWorkflow';
+  metadata: { name: string; labels: Record<string, string>; annotations?: Record<string, string> };
+  spec: {
+    schedules: string[];
+    timezone: string;
+    suspend: boolean;
+    /** Allow | Forbid | Replace: what a run that is due does while the previous one still runs. */
+    concurrencyPolicy: 'Allow' | 'Forbid' | 'Replace';
+    /** A run missed by more than this (the controller was down) is skipped, not started late. */
+    startingDeadlineSeconds: number;
+    successfulJobsHistoryLimit: number;
+    failedJobsHistoryLimit: number;
+    /** Labels and annotations of each Workflow it starts. */
+    workflowMetadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+    workflowSpec: ArgoWorkflow['spec'];
+  };
+}

@@ -356,10 +356,16 @@ export function compileKfp(
     runtimeSource,
     options
   );
-  const text =
+  return { text: kfpYaml({ pipelineSpec, platformSpec, plan }), warnings };
+}
+
+/** The KFP file of compiled documents: the IR with the SDK's header, then the platform spec. */
+export function kfpYaml(documents: Pick<KfpDocuments, 'pipelineSpec' | 'platformSpec' | 'plan'>): string {
+  const { pipelineSpec, platformSpec, plan } = documents;
+  return (
     toYaml(pipelineSpec, { sortKeys: true, comment: header(plan) }) +
-    (platformSpec ? '---\n' + toYaml(platformSpec, { sortKeys: true }) : '');
-  return { text, warnings };
+    (platformSpec ? '---\n' + toYaml(platformSpec, { sortKeys: true }) : '')
+  );
 }
 
 /** The SDK's header, plus which notebook names the keys stand for (comments reach no program). */

@@ -80,9 +80,7 @@ export const CLUSTER_TARGETS: Record<ClusterKind, ClusterTarget<unknown>> = {
 export async function submitClusterRun(options: ClusterSubmitOptions): Promise<SubmittedRun> {
   const target = CLUSTER_TARGETS[options.target];
   const id = options.id ?? newRunId();
-  const submission = await submitCompiled(options, id, target, (analysis, compileOptions) =>
-    target.compile(analysis, options.notebook, runtimeSource(), compileOptions)
-  );
+  const submission = await submitCompiled(options, id, target, runCompile(options));
   const { compiled, cluster, kube } = submission;
   const tasks = new Map(compiled.plan.steps.map(s => [s.name, s.runnable.name]));
   return openRun(options, submission, {
@@ -112,20 +110,49 @@ export interface Submission<Documents> {
 }
 
 /**
- * The workspace, a compile with placeholder snapshots (a pipeline that cannot compile touches nothing),
- * the VolumeSnapshots, the real compile (`compileWith`: one run's documents, or a sweep's) and the
- * engine's submit; snapshots are deleted again when the cluster did not take the run.
+ * A pipeline compiled for the cluster with its workspace snapshotted: what a run submits and what a schedule
+ * hands to its CronWorkflow or KFP recurring run. `abandon` deletes the snapshots again when the cluster
+ * did not take the documents.
  */
-export async function submitCompiled<Documents>(
+export interface PreparedClusterRun<Documents = unknown> {
+  compiled: CompiledRun<Documents>;
+  taken: TakenSnapshot[];
+  workspace: ClusterWorkspace;
+  runAnalysis: PipelineAnalysis;
+  mode: 'snapshot' | 'mount';
+  kube: (action: string) => KubeClients;
+  /** The warnings of the workspace, the engine and the compile. */
+  warnings: string[];
+  /** Pipeline parameter values by their key in the compiled documents. */
+  parameters: Record<string, unknown>;
+  abandon(err: unknown): Promise<unknown>;
+}
+
+/** The documents of one run: what `submitClusterRun` and a schedule compile. */
+export type CompileWith<Documents> = (
+  analysis: PipelineAnalysis,
+  compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'>
+) => CompiledRun<Documents>;
+
+function runCompile(options: ClusterSubmitOptions): CompileWith<unknown> {
+  const target = CLUSTER_TARGETS[options.target];
+  return (analysis, compileOptions) =>
+    target.compile(analysis, options.notebook, runtimeSource(), compileOptions);
+}
+
+/**
+ * The workspace, a compile with placeholder snapshots (a pipeline that cannot compile touches nothing), the
+ * VolumeSnapshots (named after `id`, labelled with `labels` too) and the real compile (`compileWith`: one
+ * run's documents by default, or a sweep's).
+ */
+export async function prepareClusterRun<Documents = unknown>(
   options: ClusterSubmitOptions,
   id: string,
-  target: ClusterTarget<Documents>,
-  compileWith: (
-    analysis: PipelineAnalysis,
-    compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'>
-  ) => CompiledRun<Documents>
-): Promise<Submission<Documents>> {
+  labels: Record<string, string> = {},
+  compileWith: CompileWith<Documents> = runCompile(options) as CompileWith<Documents>
+): Promise<PreparedClusterRun<Documents>> {
   const { analysis, notebookPath } = options;
+  const target = CLUSTER_TARGETS[options.target];
   const kube = kubeAccess(options);
   const mode = options.volumes ?? (analysis.pipeline.snapshot === false ? 'mount' : 'snapshot');
   const workspace = await clusterWorkspace(analysis, notebookPath, options, mode, kube);
@@ -161,9 +188,9 @@ export async function submitCompiled<Documents>(
       workspace.snapshot.map(v => [v.claim, { snapshot: `${v.claim}-snapshot`, size: '1Gi' }])
     )
   );
-  const taken = await snapshotWorkspace(workspace, options, id, kube);
+  const taken = await snapshotWorkspace(workspace, options, id, kube, labels);
+  const abandon = (err: unknown) => withSnapshotsDeleted(err, taken, workspace.namespace, kube);
   let compiled;
-  let cluster;
   try {
     compiled = compile(
       Object.fromEntries(
@@ -178,19 +205,50 @@ export async function submitCompiled<Documents>(
         ])
       )
     );
+  } catch (err) {
+    throw await abandon(err);
+  }
+  return {
+    compiled,
+    taken,
+    workspace,
+    runAnalysis,
+    mode,
+    kube,
+    warnings: [...workspace.warnings, ...prepared.warnings, ...compiled.warnings],
+    parameters: Object.fromEntries(
+      compiled.plan.parameters.map(p => [p.key, runAnalysis.parameters[p.name].value])
+    ),
+    abandon
+  };
+}
+
+/**
+ * A prepared run (`prepareClusterRun`) submitted with the engine's submit (`target`: the run's engine, or a
+ * sweep's); snapshots are deleted again when the cluster did not take it.
+ */
+export async function submitCompiled<Documents>(
+  options: ClusterSubmitOptions,
+  id: string,
+  target: ClusterTarget<Documents>,
+  compileWith: CompileWith<Documents>
+): Promise<Submission<Documents>> {
+  const { analysis } = options;
+  const { compiled, taken, workspace, runAnalysis, mode, kube, warnings, parameters, abandon } =
+    await prepareClusterRun(options, id, {}, compileWith);
+  let cluster;
+  try {
     cluster = await target.submit(compiled, {
       id,
       namespace: workspace.namespace,
-      parameters: Object.fromEntries(
-        compiled.plan.parameters.map(p => [p.key, runAnalysis.parameters[p.name].value])
-      ),
+      parameters,
       kube,
       kfpEndpoint: () => kfpEndpoint(options, analysis),
       kfpToken: options.kfpToken,
       experiment: analysis.pipeline.experiment || 'cellpipe'
     });
   } catch (err) {
-    throw await withSnapshotsDeleted(err, taken, workspace.namespace, kube);
+    throw await abandon(err);
   }
   return {
     compiled,
@@ -200,7 +258,7 @@ export async function submitCompiled<Documents>(
     mounted: workspace.mounted,
     mode,
     runAnalysis,
-    warnings: [...workspace.warnings, ...prepared.warnings, ...compiled.warnings],
+    warnings,
     kube
   };
 }
@@ -287,7 +345,8 @@ async function snapshotWorkspace(
   workspace: ClusterWorkspace,
   options: ClusterSubmitOptions,
   id: string,
-  kube: (action: string) => KubeClients
+  kube: (action: string) => KubeClients,
+  labels: Record<string, string>
 ): Promise<TakenSnapshot[]> {
   if (workspace.snapshot.length === 0) {
     return [];
@@ -309,7 +368,8 @@ async function snapshotWorkspace(
       'cellpipe.dev/pipeline': options.analysis.pipeline.name
         .toLowerCase()
         .replace(/[^a-z0-9.-]/g, '-')
-        .slice(0, 63)
+        .slice(0, 63),
+      ...labels
     },
     timeoutMs: options.snapshotTimeoutMs,
     pollMs: options.pollMs
@@ -360,11 +420,14 @@ export function refollowClusterRun(
     kube,
     kfpToken: connection.kfpToken
   });
-  const cleanup = snapshotCleanup(
-    kube,
-    cluster.namespace,
-    (record.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []))
-  );
+  // A scheduled run's snapshots are its schedule's: every run it starts restores from them.
+  const cleanup = record.schedule
+    ? undefined
+    : snapshotCleanup(
+        kube,
+        cluster.namespace,
+        (record.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []))
+      );
   return backend ? followClusterRun(dir, record, backend, tasks, { ...options, cleanup }) : null;
 }
 
@@ -393,6 +456,20 @@ export function snapshotCleanup(
         `The VolumeSnapshots ${left.join(', ')} of this run could not be deleted; delete them yourself.`
       ];
     }
+  };
+}
+
+/** A sweep's snapshot cleanup, run once its last trial has ended: the warnings of what it could not delete. */
+export function sweepSnapshotCleanup(
+  kube: (action: string) => KubeClients,
+  namespace: string,
+  names: string[]
+): () => Promise<string[]> {
+  const cleanup = snapshotCleanup(kube, namespace, names);
+  return async () => {
+    const said: Pick<RunRecord, 'warnings'> = {};
+    await cleanup?.(said);
+    return said.warnings ?? [];
   };
 }
 

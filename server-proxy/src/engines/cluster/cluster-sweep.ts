@@ -14,7 +14,7 @@ import type { ClusterBackend, ClusterPoll } from './cluster-backend';
 import {
   ClusterSubmitOptions,
   openRun,
-  snapshotCleanup,
+  sweepSnapshotCleanup,
   submitCompiled,
   SubmittedRun
 } from './cluster-submit';
@@ -68,18 +68,11 @@ export async function submitArgoSweep(options: ArgoSweepOptions): Promise<Submit
     })
   );
   const names = submission.taken.map(t => t.snapshot);
-  const deleteSnapshots = snapshotCleanup(kube, submission.namespace, names);
+  const deleteSnapshots = sweepSnapshotCleanup(kube, submission.namespace, names);
   return {
     trials,
     shared: compiled!.shared,
-    async cleanup() {
-      if (!deleteSnapshots) {
-        return [];
-      }
-      const said: { warnings?: string[] } = {};
-      await deleteSnapshots(said);
-      return said.warnings ?? [];
-    }
+    cleanup: deleteSnapshots
   };
 }
 

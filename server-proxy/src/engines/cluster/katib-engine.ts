@@ -14,7 +14,7 @@ import { parseParameterOverride, ParameterValue } from '../../../../src/core/tag
 import { runtimeSource } from '../../runtime-source';
 import { argoTarget } from './argo-engine';
 import { clusterError } from './cluster-errors';
-import { ClusterSubmitOptions, snapshotCleanup, submitCompiled } from './cluster-submit';
+import { ClusterSubmitOptions, sweepSnapshotCleanup, submitCompiled } from './cluster-submit';
 import type { ClusterTarget } from './cluster-target';
 import type { KubeClients } from './kube-client';
 
@@ -125,7 +125,7 @@ export async function submitKatibSweep(options: KatibSweepOptions): Promise<Subm
   const types = Object.fromEntries(options.sweep.axes.map(a => [a.name, a]));
   const keys = new Map(submission.compiled.plan.parameters.map(p => [p.key, p.name]));
   const declared = submission.runAnalysis.parameters;
-  const deleteSnapshots = snapshotCleanup(
+  const deleteSnapshots = sweepSnapshotCleanup(
     kube,
     namespace,
     submission.taken.map(t => t.snapshot)
@@ -178,14 +178,7 @@ export async function submitKatibSweep(options: KatibSweepOptions): Promise<Subm
         throw clusterError(err, attempt(`delete the Katib Experiment ${name}`, k));
       }
     },
-    async cleanup() {
-      if (!deleteSnapshots) {
-        return [];
-      }
-      const said: { warnings?: string[] } = {};
-      await deleteSnapshots(said);
-      return said.warnings ?? [];
-    }
+    cleanup: deleteSnapshots
   };
 }
 

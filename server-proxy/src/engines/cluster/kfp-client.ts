@@ -58,6 +58,31 @@ export interface KfpCreateRun {
   service_account?: string;
 }
 
+/** A v2beta1 RecurringRun (KFP's schedule), as the API answers it. */
+export interface KfpRecurringRun {
+  recurring_run_id: string;
+  display_name?: string;
+  description?: string;
+  pipeline_version_reference?: { pipeline_id: string; pipeline_version_id: string };
+  runtime_config?: { parameters?: Record<string, unknown> };
+  /** int64, written by protojson as a string. */
+  max_concurrency?: string;
+  trigger?: { cron_schedule?: { cron: string; start_time?: string; end_time?: string } };
+  mode?: 'MODE_UNSPECIFIED' | 'ENABLE' | 'DISABLE';
+  status?: 'STATUS_UNSPECIFIED' | 'ENABLED' | 'DISABLED';
+  no_catchup?: boolean;
+  experiment_id?: string;
+  namespace?: string;
+  created_at?: string;
+  updated_at?: string;
+  error?: { message?: string };
+}
+
+export type KfpCreateRecurringRun = Omit<
+  KfpRecurringRun,
+  'recurring_run_id' | 'status' | 'created_at' | 'updated_at' | 'error'
+>;
+
 /** A v2beta1 Pipeline, as the API and the upload endpoint answer it (snake_case, as protojson writes it). */
 export interface KfpPipeline {
   pipeline_id: string;
@@ -147,6 +172,62 @@ export class KfpClient {
       {},
       `terminate KFP run ${runId}`
     );
+  }
+
+  createRecurringRun(run: KfpCreateRecurringRun): Promise<KfpRecurringRun> {
+    return this.call<KfpRecurringRun>(
+      'POST',
+      '/apis/v2beta1/recurringruns',
+      run,
+      'create the KFP recurring run'
+    );
+  }
+
+  getRecurringRun(id: string): Promise<KfpRecurringRun> {
+    return this.call<KfpRecurringRun>(
+      'GET',
+      `/apis/v2beta1/recurringruns/${encodeURIComponent(id)}`,
+      undefined,
+      `read KFP recurring run ${id}`
+    );
+  }
+
+  /** Enables (`enable`) or disables (`disable`) a recurring run: KFP starts no run while it is disabled. */
+  async setRecurringRun(id: string, action: 'enable' | 'disable'): Promise<void> {
+    await this.call(
+      'POST',
+      `/apis/v2beta1/recurringruns/${encodeURIComponent(id)}:${action}`,
+      {},
+      `${action} KFP recurring run ${id}`
+    );
+  }
+
+  async deleteRecurringRun(id: string): Promise<void> {
+    await this.call(
+      'DELETE',
+      `/apis/v2beta1/recurringruns/${encodeURIComponent(id)}`,
+      undefined,
+      `delete KFP recurring run ${id}`
+    );
+  }
+
+  /** The runs of an experiment, newest first (a recurring run's carry its `recurring_run_id`). */
+  async listRuns(experimentId: string): Promise<Array<KfpRun & { recurring_run_id?: string }>> {
+    const query = new URLSearchParams({
+      experiment_id: experimentId,
+      page_size: '100',
+      sort_by: 'created_at desc'
+    });
+    if (this.namespace) {
+      query.set('namespace', this.namespace);
+    }
+    const list = await this.call<{ runs?: Array<KfpRun & { recurring_run_id?: string }> }>(
+      'GET',
+      `/apis/v2beta1/runs?${query}`,
+      undefined,
+      'list the KFP runs'
+    );
+    return list.runs ?? [];
   }
 
   /**
