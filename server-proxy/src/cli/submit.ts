@@ -6,7 +6,7 @@
  * diagnostics), 124 still running at --timeout (as timeout(1)), 2 usage errors.
  */
 import { resolve } from 'path';
-import { environmentConnection } from '../engines/cluster/connection';
+import { ConnectionFlags, environmentConnection } from '../engines/cluster/connection';
 import { loadNotebookFile } from '../notebook-file';
 import { startRun, StartRunError } from '../runs/start-run';
 import { reportNotStarted, UsageError } from './pipeline-input';
@@ -14,16 +14,11 @@ import { RunPrinter } from './run-printer';
 import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
 import { findRun } from './lineage';
 
-export interface SubmitOptions {
+export interface SubmitOptions extends ConnectionFlags {
   target?: string;
   param: string[];
   watch?: boolean;
   timeout?: string;
-  endpoint?: string;
-  namespace?: string;
-  tokenFile?: string;
-  kubeconfig?: string;
-  context?: string;
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;

@@ -7,7 +7,7 @@
  */
 import { resolve } from 'path';
 import type { SweepRecord } from '../../../src/core/sweeps/sweep-record';
-import { environmentConnection } from '../engines/cluster/connection';
+import { ConnectionFlags, environmentConnection } from '../engines/cluster/connection';
 import { loadNotebookFile } from '../notebook-file';
 import { StartRunError } from '../runs/start-run';
 import { startSweep } from '../sweeps/run-sweep';
@@ -15,19 +15,14 @@ import { reportsWritten, writeRefusalReports, writeSweepReports } from './ci-rep
 import { reportNotStarted, UsageError } from './pipeline-input';
 import { closeOrphans } from './runs';
 
-export interface SweepCliOptions {
+/** The connection flags: cluster targets only. */
+export interface SweepCliOptions extends ConnectionFlags {
   param: string[];
   random?: string;
   seed?: string;
   maxParallel?: string;
   objective?: string;
   target?: string;
-  /** Cluster targets: how to reach the cluster, as for `cellpipe submit`. */
-  endpoint?: string;
-  namespace?: string;
-  tokenFile?: string;
-  kubeconfig?: string;
-  context?: string;
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;
