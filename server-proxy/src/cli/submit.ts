@@ -9,9 +9,9 @@ import { resolve } from 'path';
 import { ConnectionFlags, environmentConnection } from '../engines/cluster/connection';
 import { loadNotebookFile } from '../notebook-file';
 import { startRun, StartRunError } from '../runs/start-run';
-import { reportNotStarted, UsageError } from './pipeline-input';
+import { UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';
-import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
+import { reportNotStartedWithFiles, reportsWritten, writeReports } from './ci-report';
 import { findRun } from './lineage';
 
 export interface SubmitOptions extends ConnectionFlags {
@@ -65,11 +65,7 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
     });
   } catch (err) {
     if (err instanceof StartRunError) {
-      const status = reportNotStarted(path, err, 'submitting', options.json);
-      await reportsWritten(options, () =>
-        writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
-      );
-      return status;
+      return reportNotStartedWithFiles(path, notebookPath, err, 'submitting', options);
     }
     throw err;
   }

@@ -11,8 +11,8 @@ import { ConnectionFlags, environmentConnection } from '../engines/cluster/conne
 import { loadNotebookFile } from '../notebook-file';
 import { StartRunError } from '../runs/start-run';
 import { startSweep } from '../sweeps/run-sweep';
-import { reportsWritten, writeRefusalReports, writeSweepReports } from './ci-report';
-import { reportNotStarted, UsageError } from './pipeline-input';
+import { reportNotStartedWithFiles, reportsWritten, writeSweepReports } from './ci-report';
+import { UsageError } from './pipeline-input';
 import { closeOrphans } from './runs';
 
 /** The connection flags: cluster targets only. */
@@ -79,11 +79,7 @@ export async function sweepCommand(path: string, options: SweepCliOptions): Prom
       });
     } catch (err) {
       if (err instanceof StartRunError) {
-        const status = reportNotStarted(path, err, 'sweeping', options.json);
-        await reportsWritten(options, () =>
-          writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
-        );
-        return status;
+        return reportNotStartedWithFiles(path, notebookPath, err, 'sweeping', options);
       }
       throw err;
     }
