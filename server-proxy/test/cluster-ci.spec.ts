@@ -5,64 +5,31 @@
  * file, its log's last lines. The lineage a submitted run records (images by digest, VolumeSnapshots,
  * programs, parameters, inputs), `cellpipe runs --show` of it, and `cellpipe submit --like`.
  */
-import { spawn } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { existsSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { analyzeNotebook } from '../../src/core/pipeline';
 import { submitClusterRun } from '../src/engines/cluster/cluster-submit';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
 import { nodeAnalyser } from '../src/node-analyser';
 import { loadNotebookFile } from '../src/notebook-file';
-import { FakeCluster, FakeOptions } from './cluster-fake';
-import { writeClusterNotebook } from './cluster-notebook';
+import type { FakeCluster, FakeOptions } from './cluster-fake';
+import {
+  CLI,
+  CliResult,
+  clusterCli,
+  kubeconfig,
+  loopbackCluster,
+  writeClusterNotebook
+} from './cluster-harness';
 
 jest.setTimeout(60000);
 
-const CLI = join(__dirname, '..', '..', 'cellpipe', 'js', 'cli.js');
-
+const cluster = loopbackCluster();
 let fake: FakeCluster | undefined;
-afterEach(() => {
-  fake?.stop();
-  fake = undefined;
-});
 
-function kubeconfig(url: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'cellpipe-kube-')), 'config');
-  const lines = [
-    'apiVersion: v1',
-    'kind: Config',
-    `clusters:\n- name: fake\n  cluster:\n    server: ${url}\n    insecure-skip-tls-verify: true`,
-    'users:\n- name: me\n  user:\n    token: cli-token',
-    'contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: me\n    namespace: team-a',
-    'current-context: fake'
-  ];
-  writeFileSync(path, lines.join('\n') + '\n');
-  return path;
-}
-
-function cli(
-  argv: string[],
-  folder: string,
-  pod = ''
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise(resolve => {
-    const child = spawn(process.execPath, [CLI, ...argv], {
-      cwd: folder,
-      env: {
-        ...process.env,
-        CELLPIPE_POLL_MS: '10',
-        KUBECONFIG: '',
-        CELLPIPE_POD_NAME: pod,
-        CELLPIPE_POD_NAMESPACE: 'team-a'
-      }
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', c => (stdout += c));
-    child.stderr.on('data', c => (stderr += c));
-    child.on('close', code => resolve({ code, stdout, stderr }));
-  });
+/** The CLI in the notebook's folder, in namespace team-a, in the pod `pod` if given. */
+function cli(argv: string[], folder: string, pod = ''): Promise<CliResult> {
+  return clusterCli(argv, { cwd: folder, env: { CELLPIPE_POD_NAME: pod, CELLPIPE_POD_NAMESPACE: 'team-a' } });
 }
 
 async function submit(
@@ -70,12 +37,20 @@ async function submit(
   args: string[],
   notebook = writeClusterNotebook({ namespace: 'team-a' }),
   pod = ''
-): Promise<{ code: number | null; stdout: string; stderr: string; folder: string }> {
-  if (!fake) {
-    fake = await new FakeCluster(options).start();
+): Promise<CliResult & { folder: string }> {
+  if (!cluster.started) {
+    fake = await cluster.start(options);
   }
   const folder = dirname(notebook);
-  const argv = ['submit', notebook, '--target', 'argo', '--kubeconfig', kubeconfig(fake.url), ...args];
+  const argv = [
+    'submit',
+    notebook,
+    '--target',
+    'argo',
+    '--kubeconfig',
+    kubeconfig(cluster.fake.url),
+    ...args
+  ];
   return { ...(await cli(argv, folder, pod)), folder };
 }
 
@@ -126,7 +101,7 @@ describe('cellpipe submit --report --junit', () => {
 
 describe('the lineage of a cluster run', () => {
   it('records images by digest, snapshots, programs, parameters and inputs; runs --show shows them', async () => {
-    fake = await new FakeCluster({}).start();
+    fake = await cluster.start();
     const notebookPath = writeClusterNotebook({ target: 'argo', namespace: 'team-a' });
     const notebook = await loadNotebookFile(notebookPath);
     const analysis = analyzeNotebook(notebook, await nodeAnalyser());

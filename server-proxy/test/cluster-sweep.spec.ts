@@ -4,86 +4,40 @@
  * steps fan out per trial, each trial a run of its own (steps, logs, metrics) and the sweep record the
  * same shape as a local one; `--target kfp` submits a KFP run per trial.
  */
-import { spawn } from 'child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
-import type { Server } from 'http';
-import { tmpdir } from 'os';
+import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { SweepRecord } from '../../src/core/sweeps/sweep-record';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
-import type { App } from '../src/server/app';
-import { startServer } from '../src/server/main';
-import { FakeCluster, FakeOptions } from './cluster-fake';
-import { call } from './faults/harness';
+import type { FakeCluster, FakeOptions } from './cluster-fake';
+import {
+  call,
+  clusterCli,
+  kubeconfig,
+  loopbackCluster,
+  taggedNotebook,
+  writeNotebookFile
+} from './cluster-harness';
 import { until } from './until';
 
 jest.setTimeout(120000);
 
-const CLI = join(__dirname, '..', '..', 'cellpipe', 'js', 'cli.js');
-
+const cluster = loopbackCluster();
 let fake: FakeCluster | undefined;
-afterEach(() => {
-  fake?.stop();
-  fake = undefined;
-});
 
 /** Five steps; the first two read no swept parameter. */
 function sweepNotebook(): string {
-  const cell = (tags: string[], source: string) => ({
-    cell_type: 'code',
-    execution_count: null,
-    metadata: { tags },
-    outputs: [],
-    source
-  });
-  const path = join(mkdtempSync(join(tmpdir(), 'cellpipe-csweep-')), 'tune.ipynb');
-  const nb = {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
-      cellpipe: { name: 'tune', namespace: 'team-a', image: 'python:3.11' }
-    },
-    cells: [
-      cell(['pipeline-parameters'], 'gamma = 0.1\nC = 1\nrows = 4'),
-      cell(['step:load'], 'data = list(range(rows))'),
-      cell(['step:prep', 'prev:load'], 'scaled = [x * 2 for x in data]'),
-      cell(['step:train', 'prev:prep'], 'model = sum(scaled) * gamma + C'),
-      cell(['step:evaluate', 'prev:train'], 'score = model / 100'),
-      cell(['step:report', 'prev:evaluate'], 'accuracy = score'),
-      cell(['pipeline-metrics'], 'accuracy')
-    ]
-  };
-  writeFileSync(path, JSON.stringify(nb));
-  return path;
-}
-
-function kubeconfig(url: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'cellpipe-kube-')), 'config');
-  const lines = [
-    'apiVersion: v1',
-    'kind: Config',
-    `clusters:\n- name: fake\n  cluster:\n    server: ${url}\n    insecure-skip-tls-verify: true`,
-    'users:\n- name: me\n  user:\n    token: cli-token',
-    'contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: me\n    namespace: team-a',
-    'current-context: fake'
-  ];
-  writeFileSync(path, lines.join('\n') + '\n');
-  return path;
-}
-
-function cli(argv: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise(resolve => {
-    const child = spawn(process.execPath, [CLI, ...argv], {
-      cwd,
-      env: { ...process.env, CELLPIPE_POLL_MS: '10', KUBECONFIG: '', CELLPIPE_POD_NAME: '' }
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', c => (stdout += c));
-    child.stderr.on('data', c => (stderr += c));
-    child.on('close', code => resolve({ code, stdout, stderr }));
-  });
+  return writeNotebookFile(
+    'tune.ipynb',
+    taggedNotebook({ name: 'tune', namespace: 'team-a', image: 'python:3.11' }, [
+      [['pipeline-parameters'], 'gamma = 0.1\nC = 1\nrows = 4'],
+      [['step:load'], 'data = list(range(rows))'],
+      [['step:prep', 'prev:load'], 'scaled = [x * 2 for x in data]'],
+      [['step:train', 'prev:prep'], 'model = sum(scaled) * gamma + C'],
+      [['step:evaluate', 'prev:train'], 'score = model / 100'],
+      [['step:report', 'prev:evaluate'], 'accuracy = score'],
+      [['pipeline-metrics'], 'accuracy']
+    ])
+  );
 }
 
 /** The trials' accuracy, as the report step of each would compute it: (12 gamma + C) / 100. */
@@ -95,12 +49,12 @@ const metricsOf = (inputs: Record<string, string>) =>
 const GRID = ['--param', 'gamma=0.001,0.01,0.1', '--param', 'C=1,10', '--objective', 'accuracy:max'];
 
 async function sweep(options: FakeOptions, args: string[]) {
-  fake = await new FakeCluster({ metricsOf, ...options }).start();
+  fake = await cluster.start({ metricsOf, ...options });
   const notebook = sweepNotebook();
   const folder = join(notebook, '..');
   const given = args.map(a => (a === 'ENDPOINT' ? fake!.url : a));
   const argv = ['sweep', notebook, ...GRID, '--kubeconfig', kubeconfig(fake.url), '--json', ...given];
-  const result = await cli(argv, folder);
+  const result = await clusterCli(argv, { cwd: folder });
   return {
     ...result,
     folder,
@@ -171,12 +125,12 @@ describe('cellpipe sweep --target argo', () => {
   });
 
   it('prints the table with the best trial marked', async () => {
-    fake = await new FakeCluster({ metricsOf }).start();
+    fake = await cluster.start({ metricsOf });
     const notebook = sweepNotebook();
     const folder = join(notebook, '..');
-    const r = await cli(
+    const r = await clusterCli(
       ['sweep', notebook, ...GRID, '--target', 'argo', '--kubeconfig', kubeconfig(fake.url)],
-      folder
+      { cwd: folder }
     );
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/: 6 trials; run once for all of them: load, prep\n/);
@@ -200,7 +154,7 @@ describe('cellpipe sweep --target argo', () => {
     const failed = runOf(one.folder, one.record!.trials[2].run!);
     expect(failed.steps.train.status).toBe('failed');
     expect(failed.steps.evaluate).toMatchObject({ status: 'skipped', skippedBecause: 'train' });
-    fake!.stop();
+    await cluster.stop();
 
     const all = await sweep({ failTask: 'prep' }, ['--target', 'argo']);
     expect(all.code).toBe(1);
@@ -228,30 +182,15 @@ describe('cellpipe sweep --target kfp', () => {
 });
 
 describe('POST /api/sweeps with target argo', () => {
-  let root: string;
-  let server: Server;
-  let app: App;
-  let port: number;
-
-  afterEach(async () => {
-    await app?.runs.settle();
-    await new Promise(resolve => server?.close(resolve));
-  });
-
   it("makes each trial a run of the server's, followed on the one Workflow", async () => {
-    fake = await new FakeCluster({ metricsOf, ticksPerTask: 2 }).start();
+    fake = await cluster.start({ metricsOf, ticksPerTask: 2 });
     const notebook = sweepNotebook();
-    root = join(notebook, '..');
     const url = fake.url;
-    ({ server, app } = await startServer({
-      listen: { port: 0, host: '127.0.0.1' },
-      root,
-      python: 'python3',
-      version: 'dev',
+    const { port } = await cluster.serve({
+      root: join(notebook, '..'),
       clusterPollMs: 10,
       cluster: () => ({ kube: () => kubeClients(tokenKubeConfig(url, 'kube-token', 'team-a')) })
-    }));
-    port = (server.address() as { port: number }).port;
+    });
     const started = await call(port, 'POST', '/api/sweeps', {
       notebook: 'tune.ipynb',
       params: ['gamma=0.001,0.01,0.1', 'C=1,10'],
@@ -259,16 +198,16 @@ describe('POST /api/sweeps with target argo', () => {
       target: 'argo'
     });
     expect(started.status).toBe(201);
-    const id = started.json().sweep;
-    const trial = started.json().record.trials[0].run;
+    const id = started.json.sweep;
+    const trial = started.json.record.trials[0].run;
     // A trial is a run the server serves while it runs.
     const live = await call(port, 'GET', `/api/runs/${trial}?notebook=tune.ipynb`);
     expect(live.status).toBe(200);
-    expect(live.json()).toMatchObject({ id: trial, target: 'argo' });
+    expect(live.json).toMatchObject({ id: trial, target: 'argo' });
     const done = await until(
       `sweep ${id} to finish`,
       async () => {
-        const r = (await call(port, 'GET', `/api/sweeps/${id}?notebook=tune.ipynb`)).json();
+        const r = (await call(port, 'GET', `/api/sweeps/${id}?notebook=tune.ipynb`)).json;
         return r.status !== 'running' && r;
       },
       { timeoutMs: 60000, everyMs: 50 }
@@ -278,15 +217,8 @@ describe('POST /api/sweeps with target argo', () => {
   });
 
   it('refuses an unknown target', async () => {
-    const notebook = sweepNotebook();
-    root = join(notebook, '..');
-    ({ server, app } = await startServer({
-      listen: { port: 0, host: '127.0.0.1' },
-      root,
-      python: 'python3',
-      version: 'dev'
-    }));
-    port = (server.address() as { port: number }).port;
+    await cluster.start();
+    const { port } = await cluster.serve({ root: join(sweepNotebook(), '..') });
     const r = await call(port, 'POST', '/api/sweeps', {
       notebook: 'tune.ipynb',
       params: ['C=1,2'],

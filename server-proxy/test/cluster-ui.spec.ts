@@ -4,7 +4,6 @@
  * upload and cluster report routes; and connection errors worded so that a user knows what to do.
  */
 import { mkdtempSync, writeFileSync } from 'fs';
-import { request, Server } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
@@ -17,17 +16,16 @@ import { KfpClient } from '../src/engines/cluster/kfp-client';
 import { kubeClients, loadKubeConfig, tokenKubeConfig } from '../src/engines/cluster/kube-client';
 import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
-import { startServer } from '../src/server/main';
-import { FakeCluster, FakeOptions } from './cluster-fake';
-import { clusterNotebook, writeClusterNotebook } from './cluster-notebook';
+import type { FakeCluster, FakeOptions } from './cluster-fake';
+import { call, clusterNotebook, loopbackCluster, writeClusterNotebook } from './cluster-harness';
 
 jest.setTimeout(60000);
 
+const cluster = loopbackCluster();
 let fake: FakeCluster;
-afterEach(() => fake?.stop());
 
 async function submitted(fakeOptions: FakeOptions, settings: Record<string, unknown>) {
-  fake = await new FakeCluster(fakeOptions).start();
+  fake = await cluster.start(fakeOptions);
   const notebookPath = writeClusterNotebook(settings);
   const notebook = await loadNotebookFile(notebookPath);
   return submitClusterRun({
@@ -98,51 +96,11 @@ describe('the follow loop records what the cluster says about each step', () => 
   });
 });
 
-function call(
-  port: number,
-  method: string,
-  path: string,
-  body?: unknown
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test-side JSON of any shape
-): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, method, path, headers: { 'Content-Type': 'application/json' } },
-      res => {
-        let text = '';
-        res.on('data', c => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
-      }
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
 describe('the cluster routes', () => {
-  let server: Server;
   let port: number;
   beforeEach(async () => {
-    fake = await new FakeCluster({}).start();
-    const started = await startServer({
-      listen: { port: 0, host: '127.0.0.1' },
-      root: '/',
-      python: 'python3',
-      version: 'test',
-      cluster: access => ({
-        kube: () => kubeClients(tokenKubeConfig(fake.url, 'kube-token', 'team')),
-        kfpToken: access.tokenFile ? `token-of-${access.tokenFile}` : 'kfp-token',
-        endpoint: fake.url,
-        pod: { name: 'notebook-0', namespace: 'team' }
-      }),
-      clusterPollMs: 5
-    });
-    server = started.server;
-    port = (server.address() as { port: number }).port;
-  });
-  afterEach(() => {
-    server.closeAllConnections();
-    server.close();
+    fake = await cluster.start();
+    ({ port } = await cluster.serve());
   });
 
   it('compiles the notebook as the user sees it for KFP and for Argo', async () => {

@@ -3,63 +3,18 @@
  * recurring run made from the notebook, listed with their state, paused, resumed and deleted; the runs they
  * start are recorded and followed like any cluster run; the workspace snapshot outlives each run.
  */
-import { request, Server } from 'http';
-import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
-import { startServer } from '../src/server/main';
-import { FakeCluster } from './cluster-fake';
-import { writeClusterNotebook } from './cluster-notebook';
+import type { FakeCluster } from './cluster-fake';
+import { call, loopbackCluster, writeClusterNotebook } from './cluster-harness';
 import { until } from './until';
 
 jest.setTimeout(60000);
 
-function call(
-  port: number,
-  method: string,
-  path: string,
-  body?: unknown
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test-side JSON of any shape
-): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, method, path, headers: { 'Content-Type': 'application/json' } },
-      res => {
-        let text = '';
-        res.on('data', c => (text += c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : { empty: true, text } })
-        );
-      }
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
+const cluster = loopbackCluster();
 let fake: FakeCluster;
-let server: Server;
 let port: number;
 beforeEach(async () => {
-  fake = await new FakeCluster({}).start();
-  const started = await startServer({
-    listen: { port: 0, host: '127.0.0.1' },
-    root: '/',
-    python: 'python3',
-    version: 'test',
-    cluster: () => ({
-      kube: () => kubeClients(tokenKubeConfig(fake.url, 'kube-token', 'team')),
-      kfpToken: 'kfp-token',
-      endpoint: fake.url,
-      pod: { name: 'notebook-0', namespace: 'team' }
-    }),
-    clusterPollMs: 5
-  });
-  server = started.server;
-  port = (server.address() as { port: number }).port;
-});
-afterEach(async () => {
-  server.closeAllConnections();
-  server.close();
-  await fake.stop();
+  fake = await cluster.start();
+  ({ port } = await cluster.serve());
 });
 
 /** What the sidebar does: record the runs the schedules started, then list them (a GET only reads). */

@@ -9,6 +9,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import type { App } from '../src/server/app';
 import { startServer } from '../src/server/main';
+import { StepGate } from './step-gate';
 import { until } from './until';
 
 const REPO = join(__dirname, '..', '..');
@@ -287,6 +288,8 @@ describe('cellpipe server', () => {
     }, 60000);
 
     it('shows a run whose CLI was killed as an orphan on GET, changing nothing; a POST closes it with the reason', async () => {
+      // The second step runs until the orphan has been seen and taken over, however slow the machine.
+      const gate = new StepGate();
       const cell = (tags: string[], source: string) => ({
         cell_type: 'code',
         metadata: { tags },
@@ -302,7 +305,7 @@ describe('cellpipe server', () => {
           metadata: {},
           cells: [
             cell(['step:first'], 'x = 20'),
-            cell(['step:second', 'prev:first'], 'import time\ntime.sleep(2)\ny = x + 1'),
+            cell(['step:second', 'prev:first'], `${gate.held}y = x + 1`),
             cell(['step:third', 'prev:second'], 'z = y'),
             cell(['pipeline-metrics'], 'print(y)')
           ]
@@ -330,6 +333,8 @@ describe('cellpipe server', () => {
         },
         { timeoutMs: 30000, everyMs: 100 }
       );
+      // Killed before the step's Python started, the run would have no live step to wait for.
+      await until('the second step to be in its cell', () => gate.entered, { timeoutMs: 30000 });
       expect(before.steps.first.status).toBe('succeeded');
       const gone = new Promise(resolve => cli.once('exit', resolve));
       cli.kill('SIGKILL'); // the process that owned the run dies mid-run; its step runs on
@@ -354,6 +359,7 @@ describe('cellpipe server', () => {
       expect((await api('POST', '/api/runs/adopt', { notebook: 'resume.ipynb' })).json()).toEqual({
         adopted: [before.id]
       });
+      gate.open();
       const after = await finished('resume.ipynb', before.id);
       // The orphaned step ran to its end once and kept its result; nothing else ran; the reason says why.
       expect(after.status).toBe('failed');

@@ -16,7 +16,7 @@ import {
 import { Diagnostic, diagnostic, sortDiagnostics } from './diagnostics';
 import { buildGraph } from './graph/dag';
 import { groupSteps, StepDef } from './graph/steps';
-import { computeFlow, EdgeSuggestion, FlowInput, Guard, MetricFlow, MetricRef } from './flow/flow';
+import { computeFlow, EdgeSuggestion, FlowInput, MetricFlow, MetricRef, StepFlow } from './flow/flow';
 import { issueDiagnostic } from './flow/issues';
 import type { NotebookData } from './notebook/model';
 import { CellRole, parseCellTags } from './tags/grammar';
@@ -24,25 +24,13 @@ import { parseMetrics } from './tags/metrics';
 import { ParameterValue, parseParameters } from './tags/parameters';
 import { PipelineSettings, readPipelineSettings, resolveStepSettings, StepSettings } from './tags/settings';
 
-export interface PipelineStep {
+/** A step of the pipeline: its cells and declared upstream steps, and the flow of its data (`StepFlow`). */
+export interface PipelineStep extends StepFlow {
   name: string;
   /** Notebook cell indices (0-based). */
   cells: number[];
   /** Upstream steps declared with prev:. */
   deps: string[];
-  ins: string[];
-  outs: string[];
-  /** The providing step of each input. */
-  sources: Record<string, string>;
-  /**
-   * The pipeline parameters the step reads (directly or through the functions it calls), sorted: the
-   * only ones its program gets and its cache key holds. Read them with `stepParameters`.
-   */
-  parameters: string[];
-  /** Inputs the step may change by a method call and passes on; the runtime saves them again only if changed. */
-  fingerprint: string[];
-  /** Inputs whose change by this step a step outside its downstream would miss: the run fails if it happens. */
-  guards: Guard[];
   /**
    * Where the interpreter state (global random generators, display options, working directory...) comes
    * from: the upstream steps, merged by notebook position; `at` is this step's position (its last cell).

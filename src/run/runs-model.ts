@@ -190,8 +190,7 @@ export class RunsModel implements IPipelineRuns {
         parallel: this.parallel
       });
       this._currentId = run;
-      const record = await getRun(this._path, run);
-      this._upsert(runView(record));
+      await this._read(run);
       if (this._selectedStep) {
         this.selectStep(this._selectedStep);
       }
@@ -310,7 +309,9 @@ export class RunsModel implements IPipelineRuns {
 
   private async _reload(id: string): Promise<void> {
     try {
-      this._upsert(runView(await getRun(this._path, id)));
+      if (!(await this._read(id))) {
+        return;
+      }
       this._changed.emit();
       if (id === this._currentId) {
         this._followSelected();
@@ -318,6 +319,21 @@ export class RunsModel implements IPipelineRuns {
     } catch {
       // the next list refresh shows it
     }
+  }
+
+  /**
+   * Reads a run and shows it; false when a read of it sent later is shown already (reads can land out of
+   * order, and an earlier one would show the run as it was, say still running after its end).
+   */
+  private async _read(id: string): Promise<boolean> {
+    const sent = ++this._reads;
+    const view = runView(await getRun(this._path, id));
+    if (sent < (this._shownRead.get(id) ?? 0)) {
+      return false;
+    }
+    this._shownRead.set(id, sent);
+    this._upsert(view);
+    return true;
   }
 
   private async _loadDetail(run: string, step: string, signal: AbortSignal): Promise<void> {
@@ -334,6 +350,9 @@ export class RunsModel implements IPipelineRuns {
   }
 
   private _adopting = false;
+  private _reads = 0;
+  /** The latest read shown of each run (by the order they were sent). */
+  private readonly _shownRead = new Map<string, number>();
   private _parameters: Record<string, string> = {};
   private _runs: RunView[] = [];
   private _currentId: string | null = null;

@@ -14,6 +14,7 @@ import {
   pauseSchedule,
   recordScheduledRuns
 } from '../services/api';
+import { RefreshTimer } from '../services/refresh-timer';
 
 const POLL_MS = 60_000;
 
@@ -52,7 +53,9 @@ export class SchedulesModel {
     } catch (err) {
       this._error = (err as Error).message;
     }
-    this._poll();
+    if (this._schedules.length > 0) {
+      this._refresh.schedule(() => void this.refresh());
+    }
     this._changed.emit();
   }
 
@@ -72,11 +75,7 @@ export class SchedulesModel {
   }
 
   dispose(): void {
-    this._disposed = true;
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
-    }
+    this._refresh.dispose();
     Signal.clearData(this);
   }
 
@@ -100,23 +99,10 @@ export class SchedulesModel {
     return ok;
   }
 
-  private _poll(): void {
-    if (this._disposed || this._timer !== null || this._schedules.length === 0) {
-      return;
-    }
-    this._timer = setTimeout(() => {
-      this._timer = null;
-      if (!this._disposed) {
-        void this.refresh();
-      }
-    }, POLL_MS);
-  }
-
   private _schedules: ScheduleView[] = [];
   private _busy: string | null = null;
   private _error: string | null = null;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
-  private _disposed = false;
+  private readonly _refresh = new RefreshTimer(POLL_MS);
   private _listed = false;
   private readonly _changed = new Signal<this, void>(this);
 }

@@ -6,6 +6,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import type { SweepRecord } from '../core/sweeps/sweep-record';
 import { cancelSweep, getSweep, listSweeps, startSweep, StartSweepRequest } from '../services/api';
+import { RefreshTimer } from '../services/refresh-timer';
 
 const POLL_MS = 1000;
 
@@ -85,25 +86,17 @@ export class SweepsModel {
   }
 
   dispose(): void {
-    this._disposed = true;
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
-    }
+    this._refresh.dispose();
     Signal.clearData(this);
   }
 
   /** While a sweep runs, reads it again every second. */
   private _follow(): void {
-    if (this._disposed || this._timer !== null) {
-      return;
-    }
     const running = this._sweeps.filter(s => s.status === 'running');
     if (running.length === 0) {
       return;
     }
-    this._timer = setTimeout(async () => {
-      this._timer = null;
+    this._refresh.schedule(async () => {
       await Promise.all(
         running.map(s =>
           getSweep(this._path(), s.id).then(
@@ -112,11 +105,11 @@ export class SweepsModel {
           )
         )
       );
-      if (!this._disposed) {
+      if (!this._refresh.isDisposed) {
         this._changed.emit();
         this._follow();
       }
-    }, POLL_MS);
+    });
   }
 
   private _upsert(record: SweepRecord): void {
@@ -128,7 +121,6 @@ export class SweepsModel {
   private _currentId: string | null = null;
   private _starting = false;
   private _error: string | null = null;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
-  private _disposed = false;
+  private readonly _refresh = new RefreshTimer(POLL_MS);
   private readonly _changed = new Signal<this, void>(this);
 }

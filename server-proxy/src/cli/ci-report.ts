@@ -22,6 +22,8 @@ import type { SweepRecord } from '../../../src/core/sweeps/sweep-record';
 import { writeFileAtomic } from '../atomic-file';
 import { fileProblem } from '../runs/file-problem';
 import { listRuns, readRun, runDir } from '../runs/run-store';
+import type { StartRunError } from '../runs/start-run';
+import { reportNotStarted } from './pipeline-input';
 
 export interface ReportFiles {
   /** The Markdown report. */
@@ -210,6 +212,24 @@ export async function writeRefusalReports(
   if (files.report) {
     await writeFileAtomic(files.report, renderReport(refusalReport(notebook, message, errors)));
   }
+}
+
+/**
+ * A run, submit or sweep that was not started: said as reportNotStarted says it, and in the reports CI
+ * asked for. Returns the exit status.
+ */
+export async function reportNotStartedWithFiles(
+  path: string,
+  notebookPath: string,
+  error: StartRunError,
+  verb: string,
+  options: ReportFiles & { json?: boolean }
+): Promise<number> {
+  const status = reportNotStarted(path, error, verb, options.json);
+  await reportsWritten(options, () =>
+    writeRefusalReports(notebookPath, error.message, error.diagnostics, options)
+  );
+  return status;
 }
 
 /**

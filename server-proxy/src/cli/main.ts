@@ -13,6 +13,7 @@ import { inputsCommand, logsCommand, runsCommand } from './runs';
 import { submitCommand, SubmitOptions } from './submit';
 import { ScheduleCliOptions, scheduleCommand } from './schedule';
 import { SweepCliOptions, sweepCommand } from './sweep';
+import { addConnectionOptions } from './connection-options';
 
 /** Exit status for unusable input (not a notebook, unreadable file). */
 const USAGE_ERROR = 2;
@@ -97,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     );
 
-  program
+  const sweep = program
     .command('sweep')
     .description(
       'Run the pipeline once per combination of parameter values (grid or random search); steps that read ' +
@@ -120,18 +121,8 @@ export async function main(argv: string[]): Promise<number> {
     .option(
       '--target <target>',
       'where the trials run: local, argo (one Workflow, shared steps once), kfp (a run per trial) or katib (an Experiment)'
-    )
-    .option('--endpoint <url>', 'kfp: the KFP API endpoint (default: the pipeline setting, then in-cluster)')
-    .option(
-      '--namespace <ns>',
-      "cluster: the namespace (default: the pipeline setting, then the notebook pod's)"
-    )
-    .option('--token-file <file>', 'kfp: a bearer token (default: the pod service-account token)')
-    .option(
-      '--kubeconfig <file>',
-      'cluster: the kubeconfig for Kubernetes (default: in-cluster or KUBECONFIG)'
-    )
-    .option('--context <name>', 'cluster: a context of the kubeconfig (default: its current context)')
+    );
+  addConnectionOptions(sweep)
     .option(
       '--mount-volumes',
       'cluster: mount the workspace volumes as they are instead of snapshots of them'
@@ -151,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
       status = await sweepCommand(notebook, options);
     });
 
-  program
+  const submit = program
     .command('submit')
     .description(
       'Snapshot the workspace volumes and submit the pipeline to Kubeflow Pipelines or Argo; --watch follows it.'
@@ -160,12 +151,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--target <target>', "kfp or argo (default: the notebook's target setting)")
     .option('--param <NAME=VALUE>', 'set a pipeline parameter for this run (repeatable)', collect, [])
     .option('--watch', 'follow the run until it finishes (exit 0 succeeded, 1 failed)')
-    .option('--timeout <seconds>', 'with --watch: stop following after this long (exit 124)')
-    .option('--endpoint <url>', 'the KFP API endpoint (default: the pipeline setting, then in-cluster)')
-    .option('--namespace <ns>', "the namespace (default: the pipeline setting, then the notebook pod's)")
-    .option('--token-file <file>', 'a bearer token for KFP (default: the pod service-account token)')
-    .option('--kubeconfig <file>', 'the kubeconfig for Kubernetes (default: in-cluster or KUBECONFIG)')
-    .option('--context <name>', 'a context of the kubeconfig (default: its current context)')
+    .option('--timeout <seconds>', 'with --watch: stop following after this long (exit 124)');
+  addConnectionOptions(submit)
     .option('--mount-volumes', 'mount the workspace volumes as they are instead of snapshots of them')
     .option('--image <image>', "step image when neither step nor pipeline names one (default: the pod's)")
     .option('--like <run>', "submit again with that run's parameters")
@@ -177,7 +164,7 @@ export async function main(argv: string[]): Promise<number> {
       status = await submitCommand(notebook, options);
     });
 
-  program
+  const schedule = program
     .command('schedule')
     .description(
       'Run the pipeline on a schedule on the cluster (an Argo CronWorkflow, a KFP recurring run); list, ' +
@@ -203,12 +190,8 @@ export async function main(argv: string[]): Promise<number> {
       'each run sees the workspace volumes as they are then, not a snapshot taken now'
     )
     .option('--image <image>', "step image when neither step nor pipeline names one (default: the pod's)")
-    .option('--run-storage-class <class>', 'Argo: a ReadWriteMany storage class for the run volume')
-    .option('--endpoint <url>', 'the KFP API endpoint (default: the pipeline setting, then in-cluster)')
-    .option('--namespace <ns>', "the namespace (default: the pipeline setting, then the notebook pod's)")
-    .option('--token-file <file>', 'a bearer token for KFP (default: the pod service-account token)')
-    .option('--kubeconfig <file>', 'the kubeconfig for Kubernetes (default: in-cluster or KUBECONFIG)')
-    .option('--context <name>', 'a context of the kubeconfig (default: its current context)')
+    .option('--run-storage-class <class>', 'Argo: a ReadWriteMany storage class for the run volume');
+  addConnectionOptions(schedule)
     .option('--json', 'print the schedule (or the list) as JSON')
     .action(async (notebook: string | undefined, options: ScheduleCliOptions) => {
       status = await scheduleCommand(notebook, options);

@@ -6,9 +6,9 @@ import { resolve } from 'path';
 import { loadNotebookFile } from '../notebook-file';
 import { closeOrphans } from './runs';
 import { startRun, StartRunError } from '../runs/start-run';
-import { reportNotStarted, UsageError } from './pipeline-input';
+import { UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';
-import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
+import { reportNotStartedWithFiles, reportsWritten, writeReports } from './ci-report';
 import { findRun } from './lineage';
 
 export interface RunOptions {
@@ -70,11 +70,7 @@ export async function runCommand(path: string, options: RunOptions): Promise<num
       });
     } catch (err) {
       if (err instanceof StartRunError) {
-        const status = reportNotStarted(path, err, 'running', options.json);
-        await reportsWritten(options, () =>
-          writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
-        );
-        return status;
+        return reportNotStartedWithFiles(path, notebookPath, err, 'running', options);
       }
       throw err;
     }

@@ -9,7 +9,7 @@
  */
 import { dirname, join, resolve } from 'path';
 import type { ScheduleRecord, ScheduleView } from '../../../src/core/schedules/schedule';
-import { environmentConnection } from '../engines/cluster/connection';
+import { ConnectionFlags, environmentConnection } from '../engines/cluster/connection';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import { loadNotebookFile } from '../notebook-file';
 import { StartRunError } from '../runs/start-run';
@@ -24,7 +24,7 @@ import {
 } from '../schedules/schedules';
 import { reportNotStarted, UsageError } from './pipeline-input';
 
-export interface ScheduleCliOptions {
+export interface ScheduleCliOptions extends ConnectionFlags {
   cron?: string;
   timezone?: string;
   target?: string;
@@ -37,11 +37,6 @@ export interface ScheduleCliOptions {
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;
-  endpoint?: string;
-  namespace?: string;
-  tokenFile?: string;
-  kubeconfig?: string;
-  context?: string;
   json?: boolean;
 }
 

@@ -6,24 +6,19 @@
  * diagnostics), 124 still running at --timeout (as timeout(1)), 2 usage errors.
  */
 import { resolve } from 'path';
-import { environmentConnection } from '../engines/cluster/connection';
+import { ConnectionFlags, environmentConnection } from '../engines/cluster/connection';
 import { loadNotebookFile } from '../notebook-file';
 import { startRun, StartRunError } from '../runs/start-run';
-import { reportNotStarted, UsageError } from './pipeline-input';
+import { UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';
-import { reportsWritten, writeRefusalReports, writeReports } from './ci-report';
+import { reportNotStartedWithFiles, reportsWritten, writeReports } from './ci-report';
 import { findRun } from './lineage';
 
-export interface SubmitOptions {
+export interface SubmitOptions extends ConnectionFlags {
   target?: string;
   param: string[];
   watch?: boolean;
   timeout?: string;
-  endpoint?: string;
-  namespace?: string;
-  tokenFile?: string;
-  kubeconfig?: string;
-  context?: string;
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;
@@ -70,11 +65,7 @@ export async function submitCommand(path: string, options: SubmitOptions): Promi
     });
   } catch (err) {
     if (err instanceof StartRunError) {
-      const status = reportNotStarted(path, err, 'submitting', options.json);
-      await reportsWritten(options, () =>
-        writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
-      );
-      return status;
+      return reportNotStartedWithFiles(path, notebookPath, err, 'submitting', options);
     }
     throw err;
   }

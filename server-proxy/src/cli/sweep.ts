@@ -7,27 +7,22 @@
  */
 import { resolve } from 'path';
 import type { SweepRecord } from '../../../src/core/sweeps/sweep-record';
-import { environmentConnection } from '../engines/cluster/connection';
+import { ConnectionFlags, environmentConnection } from '../engines/cluster/connection';
 import { loadNotebookFile } from '../notebook-file';
 import { StartRunError } from '../runs/start-run';
 import { startSweep } from '../sweeps/run-sweep';
-import { reportsWritten, writeRefusalReports, writeSweepReports } from './ci-report';
-import { reportNotStarted, UsageError } from './pipeline-input';
+import { reportNotStartedWithFiles, reportsWritten, writeSweepReports } from './ci-report';
+import { UsageError } from './pipeline-input';
 import { closeOrphans } from './runs';
 
-export interface SweepCliOptions {
+/** The connection flags: cluster targets only. */
+export interface SweepCliOptions extends ConnectionFlags {
   param: string[];
   random?: string;
   seed?: string;
   maxParallel?: string;
   objective?: string;
   target?: string;
-  /** Cluster targets: how to reach the cluster, as for `cellpipe submit`. */
-  endpoint?: string;
-  namespace?: string;
-  tokenFile?: string;
-  kubeconfig?: string;
-  context?: string;
   mountVolumes?: boolean;
   image?: string;
   runStorageClass?: string;
@@ -84,11 +79,7 @@ export async function sweepCommand(path: string, options: SweepCliOptions): Prom
       });
     } catch (err) {
       if (err instanceof StartRunError) {
-        const status = reportNotStarted(path, err, 'sweeping', options.json);
-        await reportsWritten(options, () =>
-          writeRefusalReports(notebookPath, err.message, err.diagnostics, options)
-        );
-        return status;
+        return reportNotStartedWithFiles(path, notebookPath, err, 'sweeping', options);
       }
       throw err;
     }

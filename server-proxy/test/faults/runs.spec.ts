@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { StepGate } from '../step-gate';
 import { until } from '../until';
 import {
   checkPrerequisites,
@@ -26,11 +27,12 @@ const cleanup = new Cleanup();
 beforeAll(checkPrerequisites);
 afterEach(() => cleanup.run());
 
-/** s1 → s2 (counted, `seconds` long) → s3 → s4, metric w. */
-function fourSteps(folder: string, counter: string, seconds: number): string {
+/** s1 → s2 (counted, `seconds` long or held until the gate opens) → s3 → s4, metric w. */
+function fourSteps(folder: string, counter: string, s2: number | StepGate): string {
+  const wait = typeof s2 === 'number' ? `import time\ntime.sleep(${s2})\n` : s2.held;
   return writeNotebook(join(folder, 'four.ipynb'), [
     [['step:s1'], counted(`${counter}.s1`, 'x = 1')],
-    [['step:s2', 'prev:s1'], counted(counter, `import time\ntime.sleep(${seconds})\ny = x + 1`)],
+    [['step:s2', 'prev:s1'], counted(counter, `${wait}y = x + 1`)],
     [['step:s3', 'prev:s2'], 'z = y + 1'],
     [['step:s4', 'prev:s3'], 'w = z + 1'],
     [['pipeline-metrics'], 'print(w)']
@@ -59,8 +61,11 @@ describe('kill -9 of the server mid-step (D2, S4)', () => {
     const b = join(a, 'other');
     mkdirSync(b);
     const counts = tempFolder('d2count');
-    fourSteps(a, join(counts, 'a'), 4);
-    fourSteps(b, join(counts, 'b'), 4);
+    // s2 runs until the checks of the orphan are done, however long the next server takes to start.
+    const gate = new StepGate();
+    cleanup.add(() => gate.open());
+    fourSteps(a, join(counts, 'a'), gate);
+    fourSteps(b, join(counts, 'b'), gate);
     const first = await new ServerProcess(a).start();
     cleanup.add(() => first.kill());
     const runA = (await first.api('POST', '/api/runs', { notebook: 'four.ipynb', cache: false })).json().run;
@@ -91,6 +96,7 @@ describe('kill -9 of the server mid-step (D2, S4)', () => {
     expect(
       (await second.api('POST', '/api/runs/adopt', { notebook: 'other/four.ipynb' })).json().adopted
     ).toEqual([runB]);
+    gate.open();
     for (const [folder, notebook, run, counter] of [
       [a, 'four.ipynb', runA, join(counts, 'a')],
       [b, 'other/four.ipynb', runB, join(counts, 'b')]
@@ -112,7 +118,9 @@ describe('an owner killed between forking a step and recording its pid', () => {
   it('the next owner finds the forked step by the identity it wrote, waits for it, and it ran once', async () => {
     const folder = tempFolder('forkpid');
     const counter = join(tempFolder('forkpidcount'), 'count');
-    fourSteps(folder, counter, 4);
+    const gate = new StepGate();
+    cleanup.add(() => gate.open());
+    fourSteps(folder, counter, gate);
     const first = await new ServerProcess(folder).start();
     cleanup.add(() => first.kill());
     const run = (await first.api('POST', '/api/runs', { notebook: 'four.ipynb', cache: false })).json().run;
@@ -131,6 +139,7 @@ describe('an owner killed between forking a step and recording its pid', () => {
     expect((await second.api('POST', '/api/runs/adopt', { notebook: 'four.ipynb' })).json().adopted).toEqual([
       run
     ]);
+    gate.open();
     const end = await waitForRun(second, 'four.ipynb', run);
     expect(end).toMatchObject({ status: 'succeeded', resumed: 1, metrics: { w: 4 } });
     expect(timesRun(counter)).toBe(1);
@@ -197,7 +206,10 @@ describe('kill -9 of the CLI mid-step (D4)', () => {
   it('the next reader shows the orphan, then closes the run as failed with the reason once its step ended', async () => {
     const folder = tempFolder('d4');
     const counter = join(tempFolder('d4count'), 'count');
-    const notebook = fourSteps(folder, counter, 3);
+    // s2 runs until the orphan has been seen, however long a CLI takes to start.
+    const gate = new StepGate();
+    cleanup.add(() => gate.open());
+    const notebook = fourSteps(folder, counter, gate);
     let child: import('child_process').ChildProcess | undefined;
     const ran = cli(['run', notebook, '--no-cache'], folder, c => (child = c));
     await until('s2 to run', inItsCell(counter), { timeoutMs: 60000 });
@@ -211,6 +223,7 @@ describe('kill -9 of the CLI mid-step (D4)', () => {
     );
     expect(runRecord(folder).status).toBe('running'); // nothing closed while its step runs
 
+    gate.open();
     await until(
       'the orphan step to end',
       () =>

@@ -14,6 +14,7 @@ import type {
   FlowEvent,
   Hold,
   UnserialisableKind,
+  WriteDetails,
   WriteHow
 } from './types';
 
@@ -352,19 +353,7 @@ export class CellWalker {
     this.events.push({ kind: 'read', ...pos });
   }
 
-  private write(
-    node: Node,
-    scope: Scope,
-    how: WriteHow,
-    extra: {
-      deferred?: Deferred;
-      unserialisable?: UnserialisableKind;
-      isImport?: boolean;
-      module?: string;
-      holds?: Hold[];
-      aliasOf?: string;
-    } = {}
-  ): void {
+  private write(node: Node, scope: Scope, how: WriteHow, extra: WriteDetails = {}): void {
     const name = node.text;
     if (how === 'mutate' || how === 'maybe') {
       if (!scope.resolvesToGlobal(name)) {

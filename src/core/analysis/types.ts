@@ -66,20 +66,21 @@ export type FlowEvent =
    * A module-level write. For `def f`, `class C` and `f = lambda ...` the event
    * carries what calling the bound object does later (`deferred`).
    */
-  | ({
-      kind: 'write';
-      how: WriteHow;
-      deferred?: Deferred;
-      unserialisable?: UnserialisableKind;
-      /** true when the write is a `bind` that comes from an import statement. */
-      isImport?: boolean;
-      /** For an import: the dotted module (or module member) the name is bound to. */
-      module?: string;
-      /** Names whose values the written value may hold (their deferred effects come with it). */
-      holds?: Hold[];
-      /** Bound to part of another name's object (`items = data['items']`, `b = a`, `col = X[:, 0]`). */
-      aliasOf?: string;
-    } & NamePosition);
+  | ({ kind: 'write'; how: WriteHow } & WriteDetails & NamePosition);
+
+/** What a module-level write says beyond its name and how it writes. */
+export interface WriteDetails {
+  deferred?: Deferred;
+  unserialisable?: UnserialisableKind;
+  /** true when the write is a `bind` that comes from an import statement. */
+  isImport?: boolean;
+  /** For an import: the dotted module (or module member) the name is bound to. */
+  module?: string;
+  /** Names whose values the written value may hold (their deferred effects come with it). */
+  holds?: Hold[];
+  /** Bound to part of another name's object (`items = data['items']`, `b = a`, `col = X[:, 0]`). */
+  aliasOf?: string;
+}
 
 export type AnalysisIssueCode =
   'syntax-error' | 'star-import' | 'dynamic-namespace' | 'opaque-cell-magic' | 'use-after-delete';

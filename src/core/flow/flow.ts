@@ -47,12 +47,16 @@ export interface StepFlow {
   /**
    * The pipeline parameters the step reads, sorted: directly, through the functions it calls
    * (transitively), or as a metric it records; every parameter when it reaches into the namespace
-   * dynamically (`globals()`, `eval`), which the analysis cannot see through.
+   * dynamically (`globals()`, `eval`), which the analysis cannot see through. The only ones its program
+   * gets and its cache key holds; read them with `stepParameters`.
    */
   parameters: string[];
-  /** Inputs the step may change by a method call and passes on: saved again only if they changed. */
+  /** Inputs the step may change by a method call and passes on: the runtime saves them again only if changed. */
   fingerprint: string[];
-  /** Inputs whose change by this step would be lost to a step that reads them after it in notebook order. */
+  /**
+   * Inputs whose change by this step would be lost to a step that reads them after it in notebook order
+   * (outside its downstream): the run fails if it happens.
+   */
   guards: Guard[];
 }
 

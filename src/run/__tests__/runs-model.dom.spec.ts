@@ -29,7 +29,13 @@ function model(name: string): RunsModel {
   return runs;
 }
 
-const finished = (runs: RunsModel) => () => !!runs.current && runs.current.status !== 'running';
+/**
+ * The shown run has ended and its final record has been read. The run's end event alone only sets the
+ * status: the steps' final states, the metrics and the finish time come with the record the model reads
+ * after it, which may land later.
+ */
+const finished = (runs: RunsModel) => () =>
+  !!runs.current && runs.current.status !== 'running' && runs.current.finished !== undefined;
 
 describe('RunsModel', () => {
   it('runs the live notebook, follows it to its end, and shows a step’s log and outputs', async () => {

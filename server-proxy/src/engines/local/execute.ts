@@ -10,7 +10,7 @@
  * be written (folder made read-only, disk full), no further step starts, the running ones are stopped,
  * and the run fails with that reason (the record is still returned, with the reason, to the caller).
  */
-import { readFile, rm, stat } from 'fs/promises';
+import { readFile, rm } from 'fs/promises';
 import { cpus } from 'os';
 import { dirname, join } from 'path';
 import { RunLifecycle } from '../../../../src/core/runs/lifecycle';
@@ -24,6 +24,7 @@ import { noteStepInputs, noteStepOutputs } from './lineage';
 import { CachedStepFiles, StepCache } from './step-cache';
 import { stepEnvironment, StepEnvironmentError } from './step-env';
 import { stepOutcome } from './step-outcome';
+import { fileExists } from '../../file-exists';
 import { adoptStep, launchStep, StepLaunch, StepProcess } from './step-process';
 import { WARM_OFF, warmEnabled, warmKey, WarmPool } from './warm-pool';
 
@@ -268,7 +269,7 @@ export async function executeRun(
       : isRunning(forked)
         ? [forked!]
         : processesWithArgument(program(step));
-    if (refs.length === 0 && !known && !(await exists(join(dir, 'logs', `${step}.log`)))) {
+    if (refs.length === 0 && !known && !(await fileExists(join(dir, 'logs', `${step}.log`)))) {
       // Its owner died after recording it but before opening its log: it never started. It goes back to
       // the queue (a correction of the record, not a step moving back).
       record.steps[step] = { status: 'queued', cached: false };
@@ -360,15 +361,6 @@ function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Part
     }
   }
   return out;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readJson<T>(path: string, fallback: T): Promise<T> {

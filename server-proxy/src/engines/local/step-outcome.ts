@@ -3,10 +3,11 @@
  * adopted from an owner that is gone. A step succeeded only when it wrote its completion record (the
  * runtime writes it last, after its data and outputs): a Python that exits 0 without it did not finish.
  */
-import { readFile, stat } from 'fs/promises';
+import { readFile } from 'fs/promises';
 import { join } from 'path';
 import type { StepRecord } from '../../../../src/core/runs/run-record';
 import type { StepExit } from './step-process';
+import { fileExists } from '../../file-exists';
 
 export type StepOutcome = Pick<StepRecord, 'status' | 'error' | 'exitCode' | 'signal'>;
 
@@ -18,15 +19,6 @@ const SIGNALS: Record<string, string> = {
   SIGTERM: 'was stopped (SIGTERM)',
   SIGINT: 'was interrupted (SIGINT)'
 };
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function recordedError(stepDir: string): Promise<StepRecord['error'] | null> {
   try {
@@ -54,7 +46,7 @@ export async function stepOutcome(runDir: string, step: string, exit: StepExit |
   if (exit?.startError) {
     return failed(`Could not start the step's Python: ${exit.startError}.`);
   }
-  const complete = await exists(join(stepDir, 'complete.json'));
+  const complete = await fileExists(join(stepDir, 'complete.json'));
   if (complete && (exit === null || exit.code === 0)) {
     return { status: 'succeeded', ...(exit ? { exitCode: 0 } : {}) };
   }

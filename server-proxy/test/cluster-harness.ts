@@ -1,0 +1,205 @@
+/**
+ * What the specs against the loopback cluster share: the fake started for a test and stopped after it, a
+ * cellpipe server whose cluster is the fake, JSON calls to that server, a small tagged notebook, a
+ * kubeconfig naming the fake, and the built CLI run as a process.
+ */
+import { spawn } from 'child_process';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { request, Server } from 'http';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
+import type { App } from '../src/server/app';
+import { startServer, ServerOptions } from '../src/server/main';
+import { FakeCluster, FakeOptions } from './cluster-fake';
+
+/** The built CLI (npm run build); a spec fails without it rather than vanish. */
+export const CLI = join(__dirname, '..', '..', 'cellpipe', 'js', 'cli.js');
+
+export interface Served {
+  server: Server;
+  app: App;
+  port: number;
+}
+
+/** The fake of a test and the servers in front of it; all of them are stopped after each test. */
+export class LoopbackCluster {
+  /** The fake of the running test (start() first). */
+  get fake(): FakeCluster {
+    if (!this._fake) {
+      throw new Error('the loopback cluster is not started');
+    }
+    return this._fake;
+  }
+
+  get started(): boolean {
+    return this._fake !== undefined;
+  }
+
+  async start(options: FakeOptions = {}): Promise<FakeCluster> {
+    this._fake = await new FakeCluster(options).start();
+    return this._fake;
+  }
+
+  /**
+   * A cellpipe server whose cluster is the fake: by default reached as from the notebook pod notebook-0
+   * in namespace team, with the fake as the KFP endpoint and, for a user's token file F, the token
+   * `token-of-F`.
+   */
+  async serve(
+    options: { root?: string; clusterPollMs?: number; cluster?: ServerOptions['cluster'] } = {}
+  ): Promise<Served> {
+    const url = this.fake.url;
+    const { server, app } = await startServer({
+      listen: { port: 0, host: '127.0.0.1' },
+      root: options.root ?? '/',
+      python: 'python3',
+      version: 'test',
+      cluster:
+        options.cluster ??
+        (access => ({
+          kube: () => kubeClients(tokenKubeConfig(url, 'kube-token', 'team')),
+          kfpToken: access.tokenFile ? `token-of-${access.tokenFile}` : 'kfp-token',
+          endpoint: url,
+          pod: { name: 'notebook-0', namespace: 'team' }
+        })),
+      clusterPollMs: options.clusterPollMs ?? 5
+    });
+    this._served.push({ server, app });
+    return { server, app, port: (server.address() as { port: number }).port };
+  }
+
+  /** Lets the servers' runs end, closes the servers, then stops the fake. */
+  async stop(): Promise<void> {
+    const served = this._served.splice(0);
+    for (const { server, app } of served) {
+      await app.runs.settle();
+      server.closeAllConnections();
+      await new Promise(resolve => server.close(resolve));
+    }
+    const fake = this._fake;
+    this._fake = undefined;
+    await fake?.stop();
+  }
+
+  private _fake: FakeCluster | undefined;
+  private readonly _served: Array<{ server: Server; app: App }> = [];
+}
+
+/** A loopback cluster for the tests of a spec, stopped after each of them. */
+export function loopbackCluster(): LoopbackCluster {
+  const cluster = new LoopbackCluster();
+  afterEach(() => cluster.stop());
+  return cluster;
+}
+
+/** A JSON call to a server on loopback; an empty body reads as `{ empty: true, text }`. */
+export function call(
+  port: number,
+  method: string,
+  path: string,
+  body?: unknown
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test-side JSON of any shape
+): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, method, path, headers: { 'Content-Type': 'application/json' } },
+      res => {
+        let text = '';
+        res.on('data', c => (text += c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : { empty: true, text } })
+        );
+      }
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** A kubeconfig whose one context reaches the fake at `url` as user `me` (token cli-token), namespace team-a. */
+export function kubeconfig(url: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'cellpipe-kube-')), 'config');
+  const lines = [
+    'apiVersion: v1',
+    'kind: Config',
+    `clusters:\n- name: fake\n  cluster:\n    server: ${url}\n    insecure-skip-tls-verify: true`,
+    'users:\n- name: me\n  user:\n    token: cli-token',
+    'contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: me\n    namespace: team-a',
+    'current-context: fake'
+  ];
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The built CLI as a process, polling the cluster every 10 ms, outside any pod and with no KUBECONFIG
+ * (a test names its kubeconfig); `env` adds to that.
+ */
+export function clusterCli(
+  argv: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}
+): Promise<CliResult> {
+  return new Promise(resolve => {
+    const child = spawn(process.execPath, [CLI, ...argv], {
+      cwd: options.cwd,
+      env: { ...process.env, CELLPIPE_POLL_MS: '10', KUBECONFIG: '', CELLPIPE_POD_NAME: '', ...options.env }
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', c => (stdout += c));
+    child.stderr.on('data', c => (stderr += c));
+    child.on('close', code => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A notebook of code cells, each with its tags, and `cellpipe` settings in its metadata. */
+export function taggedNotebook(
+  settings: Record<string, unknown>,
+  cells: Array<[tags: string[], source: string]>
+): Record<string, unknown> {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+      cellpipe: settings
+    },
+    cells: cells.map(([tags, source]) => ({
+      cell_type: 'code',
+      execution_count: null,
+      metadata: { tags },
+      outputs: [],
+      source
+    }))
+  };
+}
+
+/** Writes `notebook` as `name` into a fresh folder; returns its path. */
+export function writeNotebookFile(name: string, notebook: Record<string, unknown>): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'cellpipe-cluster-')), name);
+  writeFileSync(path, JSON.stringify(notebook));
+  return path;
+}
+
+/** A small tagged notebook for the cluster tests: parameters, three steps passing data, a metric. */
+export function clusterNotebook(settings: Record<string, unknown>): Record<string, unknown> {
+  return taggedNotebook({ name: 'sales', ...settings }, [
+    [['pipeline-parameters'], 'rate = 0.5'],
+    [['step:load_data'], 'data = [1, 2, 3]'],
+    [['step:train', 'prev:load_data'], 'model = sum(data) * rate'],
+    [['step:evaluate', 'prev:train'], 'accuracy = model / 10'],
+    [['pipeline-metrics'], 'accuracy']
+  ]);
+}
+
+/** Writes the notebook into a fresh folder; returns its path. */
+export function writeClusterNotebook(settings: Record<string, unknown>): string {
+  return writeNotebookFile('sales.ipynb', clusterNotebook(settings));
+}
