@@ -16,6 +16,7 @@ import {
 import { Diagnostic, diagnostic, sortDiagnostics } from './diagnostics';
 import { buildGraph } from './graph/dag';
 import { groupSteps, StepDef } from './graph/steps';
+import { FlowMemo } from './flow/flow-memo';
 import { computeFlow, EdgeSuggestion, FlowInput, Guard, MetricFlow, MetricRef } from './flow/flow';
 import { issueDiagnostic } from './flow/issues';
 import type { NotebookData } from './notebook/model';
@@ -213,7 +214,7 @@ function analyze(
     isBuiltin: isBuiltinName
   });
   let input = flowInput(grouping.steps);
-  let flow = computeFlow(input);
+  let flow = flowMemo(analyser, path).flow(input);
   if (grouping.steps.some(s => s.notebook)) {
     // A composition: the edges its data and reading order imply (Kale 2.x), then the flow again with them.
     input = flowInput(withCompositionEdges(grouping.steps, flow.suggestions));
@@ -288,6 +289,23 @@ function analyze(
     analyses,
     subPipelines
   };
+}
+
+/** Per analyser, the flow of the last analysis of each notebook path (an edit re-analyses the same path). */
+const flowMemos = new WeakMap<PythonAnalyser, Map<string, FlowMemo>>();
+
+function flowMemo(analyser: PythonAnalyser, path: string): FlowMemo {
+  let byPath = flowMemos.get(analyser);
+  if (!byPath) {
+    byPath = new Map();
+    flowMemos.set(analyser, byPath);
+  }
+  let memo = byPath.get(path);
+  if (!memo) {
+    memo = new FlowMemo();
+    byPath.set(path, memo);
+  }
+  return memo;
 }
 
 /** Every metric name a pipeline records, its sub-pipelines' included. */
