@@ -11,11 +11,12 @@
  * replays the whole notebook.
  */
 import type { CellAnalysis, FlowEvent } from '../analysis/types';
+import type { StepDef } from '../graph/steps';
 import { FlowInput, FlowReplay, FlowResult } from './flow';
 
 interface Replayed {
-  structure: string;
-  isBuiltin: FlowInput['isBuiltin'];
+  /** The input of the replay (its analyses are not read: see `analyses`). */
+  input: FlowInput;
   /**
    * The analyses whose flow the replay holds: those it ran on, or later ones found to have the same flow
    * (its places moved to theirs).
@@ -33,10 +34,8 @@ export class FlowMemo {
   private last: Replayed | undefined;
 
   flow(input: FlowInput): FlowResult {
-    const structure = structureKey(input);
     const last = this.last;
-    const moves =
-      last && last.isBuiltin === input.isBuiltin && last.structure === structure && this.moves(last, input);
+    const moves = last && sameStructure(last.input, input) && this.moves(last, input);
     if (last && moves) {
       for (const [cell, pairs] of moves) {
         const before = last.analyses.get(cell)!;
@@ -51,7 +50,7 @@ export class FlowMemo {
       return last.replay.render();
     }
     const replay = new FlowReplay(input).run();
-    this.last = { structure, isBuiltin: input.isBuiltin, analyses: input.analyses, replay };
+    this.last = { input, analyses: input.analyses, replay };
     return replay.render();
   }
 
@@ -250,17 +249,45 @@ function countMentionsOf(counts: Map<string, number>, analysis: CellAnalysis, by
   }
 }
 
-/** What the flow reads besides the cells' analyses: the steps, buckets, parameters and metrics. */
-function structureKey(input: FlowInput): string {
-  const { grouping, graph } = input;
-  return JSON.stringify([
-    grouping.steps,
-    [...grouping.buckets],
-    grouping.imports,
-    grouping.functions,
-    graph.order,
-    [...graph.deps],
-    [...input.parameters],
-    input.metrics
-  ]);
+/** Whether the flow reads the same of both inputs besides the cells' analyses: steps, buckets, parameters, metrics. */
+function sameStructure(a: FlowInput, b: FlowInput): boolean {
+  if (
+    a.isBuiltin !== b.isBuiltin ||
+    !sameList(a.grouping.imports, b.grouping.imports) ||
+    !sameList(a.grouping.functions, b.grouping.functions) ||
+    !sameList([...a.parameters], [...b.parameters]) ||
+    !sameList(a.graph.order, b.graph.order) ||
+    a.metrics.length !== b.metrics.length ||
+    a.metrics.some(
+      (m, i) => m.name !== b.metrics[i].name || m.cell !== b.metrics[i].cell || m.line !== b.metrics[i].line
+    ) ||
+    a.grouping.steps.length !== b.grouping.steps.length ||
+    a.grouping.buckets.size !== b.grouping.buckets.size
+  ) {
+    return false;
+  }
+  const sameStep = (s: StepDef, t: StepDef) =>
+    s.name === t.name &&
+    sameList(s.cells, t.cells) &&
+    sameList(a.graph.deps.get(s.name) ?? [], b.graph.deps.get(t.name) ?? []) &&
+    s.notebook?.cell === t.notebook?.cell &&
+    s.notebook?.path === t.notebook?.path;
+  if (!a.grouping.steps.every((s, i) => sameStep(s, b.grouping.steps[i]))) {
+    return false;
+  }
+  for (const [cell, bucket] of a.grouping.buckets) {
+    const other = b.grouping.buckets.get(cell);
+    if (
+      !other ||
+      other.kind !== bucket.kind ||
+      (bucket.kind === 'step' && other.kind === 'step' && bucket.step !== other.step)
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
