@@ -14,8 +14,9 @@ import {
   resolveNotebookStep
 } from './composition/sub-pipeline';
 import { Diagnostic, diagnostic, sortDiagnostics } from './diagnostics';
-import { buildGraph } from './graph/dag';
+import { buildGraph, StepGraph } from './graph/dag';
 import { groupSteps, StepDef } from './graph/steps';
+import { FlowMemo } from './flow/flow-memo';
 import { computeFlow, EdgeSuggestion, FlowInput, MetricFlow, MetricRef, StepFlow } from './flow/flow';
 import { issueDiagnostic } from './flow/issues';
 import type { NotebookData } from './notebook/model';
@@ -163,9 +164,14 @@ function analyze(
     }
   }
 
+  const memo = notebookMemo(analyser, path);
   const parameters: Record<string, ParameterValue> = {};
+  const parsedParameters = new Map<string, ReturnType<typeof parseParameters>>();
   for (const index of grouping.parameters) {
-    const parsed = parseParameters(analyser.parser, notebook.cells[index].source, index);
+    const source = notebook.cells[index].source;
+    const key = `${index}\u0000${source}`;
+    const parsed = memo.parameters.get(key) ?? parseParameters(analyser.parser, source, index);
+    parsedParameters.set(key, parsed);
     diagnostics.push(...parsed.diagnostics);
     for (const [name, value] of Object.entries(parsed.parameters)) {
       if (name in parameters) {
@@ -185,6 +191,8 @@ function analyze(
     }
   }
 
+  memo.parameters = parsedParameters;
+
   const metrics: MetricRef[] = [];
   for (const index of grouping.metrics) {
     const parsed = parseMetrics(notebook.cells[index].source, index);
@@ -194,14 +202,14 @@ function analyze(
 
   const flowInput = (steps: readonly StepDef[]): FlowInput => ({
     grouping,
-    graph: buildGraph(steps),
+    graph: memo.graph(steps),
     analyses,
     parameters: new Set(Object.keys(parameters)),
     metrics,
     isBuiltin: isBuiltinName
   });
   let input = flowInput(grouping.steps);
-  let flow = computeFlow(input);
+  let flow = memo.flow.flow(input);
   if (grouping.steps.some(s => s.notebook)) {
     // A composition: the edges its data and reading order imply (Kale 2.x), then the flow again with them.
     input = flowInput(withCompositionEdges(grouping.steps, flow.suggestions));
@@ -222,14 +230,14 @@ function analyze(
     const common = {
       name: step.name,
       cells: step.cells,
-      deps: graph.deps.get(step.name) ?? [],
+      deps: [...(graph.deps.get(step.name) ?? [])],
       ins: f.ins,
       outs: f.outs,
       sources: f.sources,
       parameters: f.parameters,
       fingerprint: f.fingerprint,
       guards: f.guards,
-      state: { from: graph.deps.get(step.name) ?? [], at: step.cells[step.cells.length - 1] }
+      state: { from: [...(graph.deps.get(step.name) ?? [])], at: step.cells[step.cells.length - 1] }
     };
     if (step.notebook) {
       const child = children.get(step.name);
@@ -266,7 +274,7 @@ function analyze(
     path,
     pipeline,
     steps,
-    order: graph.order,
+    order: [...graph.order],
     parameters,
     metrics: flow.metrics,
     suggestions: flow.suggestions,
@@ -276,6 +284,42 @@ function analyze(
     analyses,
     subPipelines
   };
+}
+
+/**
+ * What the last analysis of a notebook found that the next one (after an edit) finds again unless the
+ * cells it comes from changed: the flow, the parameters cells' parses (by cell and text), the step graph.
+ */
+class NotebookMemo {
+  readonly flow = new FlowMemo();
+  parameters = new Map<string, ReturnType<typeof parseParameters>>();
+  private lastGraph: { key: string; graph: StepGraph } | undefined;
+
+  graph(steps: readonly StepDef[]): StepGraph {
+    // The graph reads each step's name, prev: tags and where they are.
+    const key = JSON.stringify(steps.map(s => [s.name, s.prev, s.prevCells]));
+    if (this.lastGraph?.key !== key) {
+      this.lastGraph = { key, graph: buildGraph(steps) };
+    }
+    return this.lastGraph.graph;
+  }
+}
+
+/** Per analyser, a memo for each notebook path (an edit re-analyses the same path). */
+const notebookMemos = new WeakMap<PythonAnalyser, Map<string, NotebookMemo>>();
+
+function notebookMemo(analyser: PythonAnalyser, path: string): NotebookMemo {
+  let byPath = notebookMemos.get(analyser);
+  if (!byPath) {
+    byPath = new Map();
+    notebookMemos.set(analyser, byPath);
+  }
+  let memo = byPath.get(path);
+  if (!memo) {
+    memo = new NotebookMemo();
+    byPath.set(path, memo);
+  }
+  return memo;
 }
 
 /** Every metric name a pipeline records, its sub-pipelines' included. */

@@ -90,11 +90,19 @@ export interface FlowResult {
   diagnostics: Diagnostic[];
 }
 
+/**
+ * Where an event is in its cell. Shared by every site and write made from the event, so that an edit that
+ * only moves the cell's events (lines added above them) updates them in one place (see `reposition`).
+ */
+interface Place {
+  line: number;
+  column: number;
+}
+
 interface Write {
   step: string | null;
   cell: number;
-  line: number;
-  column: number;
+  at: Place;
   how: WriteHow;
   deferred?: Deferred;
   unserialisable?: UnserialisableKind;
@@ -109,8 +117,7 @@ interface Write {
 interface Site {
   step: string;
   cell: number;
-  line: number;
-  column: number;
+  at: Place;
   /** The function whose call caused this read or write, if any (always present: one object shape). */
   via: string | undefined;
 }
@@ -135,6 +142,12 @@ interface NameState {
   change: SharedChange | undefined;
 }
 
+/** A guard whose message is written when the result is rendered (it names places). */
+interface PendingGuard {
+  name: string;
+  message: () => string;
+}
+
 interface Provision {
   name: string;
   writer: Write;
@@ -151,13 +164,17 @@ const UNSERIALISABLE: Record<UnserialisableKind, string> = {
 };
 
 export function computeFlow(input: FlowInput): FlowResult {
-  return new FlowReplay(input).run();
+  return new FlowReplay(input).run().render();
 }
 
-class FlowReplay {
+/**
+ * One replay of a notebook's flow, kept so that an edit that changes no event of the flow but their places
+ * can be answered by moving the places and rendering again (`FlowMemo`).
+ */
+export class FlowReplay {
   constructor(private readonly input: FlowInput) {}
 
-  run(): FlowResult {
+  run(): this {
     const { grouping } = this.input;
     this.collectShared();
     const metricsByCell = new Map<number, MetricRef[]>();
@@ -175,7 +192,48 @@ class FlowReplay {
         }
       }
     }
-    return this.finish();
+    this.finish();
+    return this;
+  }
+
+  /**
+   * The events of a step cell are now `events`, with the same flow: `pairs` says which event of the
+   * replayed ones each counting event is (see FlowMemo); its places move to where the event now is.
+   */
+  reposition(cell: number, events: readonly FlowEvent[], pairs: ReadonlyArray<[number, number]>): void {
+    const places = this.places.get(cell) ?? [];
+    const moved: Place[] = [];
+    for (const [from, to] of pairs) {
+      const place = places[from];
+      if (place) {
+        place.line = events[to].line;
+        place.column = events[to].column;
+        moved[to] = place;
+      }
+    }
+    this.places.set(cell, moved);
+  }
+
+  /** The result, its messages written from the places as they are now. */
+  render(): FlowResult {
+    const steps = new Map<string, StepFlow>();
+    for (const [name, flow] of this.stepFlows) {
+      steps.set(name, {
+        ...flow,
+        ins: [...flow.ins],
+        outs: [...flow.outs],
+        sources: { ...flow.sources },
+        parameters: [...flow.parameters],
+        fingerprint: [...flow.fingerprint],
+        guards: (this.stepGuards.get(name) ?? []).map(g => ({ name: g.name, message: g.message() }))
+      });
+    }
+    return {
+      steps,
+      metrics: this.metricFlows.map(m => ({ ...m })),
+      suggestions: this.suggestions.map(s => ({ ...s, names: [...s.names] })),
+      diagnostics: this.renders.map(make => make())
+    };
   }
 
   // --- state -------------------------------------------------------------
@@ -189,13 +247,19 @@ class FlowReplay {
   private currentState = new Map<string, Write>();
   private readonly provisions: Provision[] = [];
   private readonly metricFlows: MetricFlow[] = [];
-  private readonly diagnostics: Diagnostic[] = [];
+  /** The diagnostics, in the order found, each written when the result is rendered. */
+  private readonly renders: Array<() => Diagnostic> = [];
   private readonly reported = new Set<string>();
+  /** Per step cell, the place of each of its events (by index), made when the event is replayed. */
+  private readonly places = new Map<number, Place[]>();
+  private readonly stepFlows = new Map<string, StepFlow>();
+  private readonly stepGuards = new Map<string, PendingGuard[]>();
+  private suggestions: EdgeSuggestion[] = [];
   private readonly suggestionNames = new Map<string, Set<string>>();
   private readonly undefinedReads: Array<{ name: string; site: Site }> = [];
-  private readonly guards = new Map<string, Map<string, Guard>>();
+  private readonly guards = new Map<string, Map<string, PendingGuard>>();
   /** Per library, the last explicit seed or draw of its global random generator, in notebook order. */
-  private readonly randomLast = new Map<RandomLibrary, { step: string | null; cell: number; line: number }>();
+  private readonly randomLast = new Map<RandomLibrary, { step: string | null; cell: number; at: Place }>();
   /** Per step: the pipeline parameters it reads. */
   private readonly parameterReads = new Map<string, Set<string>>();
   private hasStarImport = false;
@@ -205,11 +269,11 @@ class FlowReplay {
     for (const cell of [...grouping.imports, ...grouping.functions]) {
       for (const event of analyses.get(cell)?.events ?? []) {
         if (event.kind === 'write' && event.how !== 'mutate' && event.how !== 'maybe') {
-          this.nameState(event.name).shared = toWrite(event, null, cell);
+          this.nameState(event.name).shared = toWrite(event, null, cell, placeOf(event));
         } else if (event.kind === 'read' && event.call) {
           const binding = this.names.get(event.name)?.shared;
           for (const library of randomCall(binding?.module, event.call.attr)?.libraries ?? []) {
-            this.randomLast.set(library, { step: null, cell, line: event.line });
+            this.randomLast.set(library, { step: null, cell, at: placeOf(event) });
           }
         }
       }
@@ -259,14 +323,19 @@ class FlowReplay {
   private once(key: string, make: () => Diagnostic): void {
     if (!this.reported.has(key)) {
       this.reported.add(key);
-      this.diagnostics.push(make());
+      this.renders.push(make);
     }
   }
 
   // --- replay ------------------------------------------------------------
 
   private replayCell(step: string, cell: number): void {
-    for (const event of this.input.analyses.get(cell)?.events ?? []) {
+    const events = this.input.analyses.get(cell)?.events ?? [];
+    const places: Place[] = [];
+    this.places.set(cell, places);
+    for (const event of events) {
+      const at = placeOf(event);
+      places.push(at);
       if (
         event.kind === 'write' &&
         event.how === 'maybe' &&
@@ -274,11 +343,11 @@ class FlowReplay {
       ) {
         continue; // a call into a module (`np.arange(3)`, most method calls): library state, see write()
       }
-      const site: Site = { step, cell, line: event.line, column: event.column, via: undefined };
+      const site: Site = { step, cell, at, via: undefined };
       if (event.kind === 'read') {
         this.read(event.name, site, undefined, event.call);
       } else {
-        this.write(event.name, toWrite(event, step, cell), site);
+        this.write(event.name, toWrite(event, step, cell, at), site);
       }
     }
   }
@@ -333,17 +402,11 @@ class FlowReplay {
     const seen = expanding ?? new Set<string>();
     seen.add(name);
     // One site for every effect of the body: sites are never changed once made.
-    const inside: Site = {
-      step: site.step,
-      cell: site.cell,
-      line: site.line,
-      column: site.column,
-      via: site.via ?? name
-    };
+    const inside: Site = { step: site.step, cell: site.cell, at: site.at, via: site.via ?? name };
     for (const r of deferred.reads) {
       this.read(r.name, inside, seen, r.call && innerCall(r.call, deferred, call));
     }
-    const at = { step: site.step, cell: site.cell, line: site.line, column: site.column };
+    const at = { step: site.step, cell: site.cell, at: site.at };
     for (const w of deferred.writes) {
       this.write(w.name, { ...at, how: w.how }, inside);
     }
@@ -389,7 +452,7 @@ class FlowReplay {
             'warning',
             'random-state-order',
             `Step ${site.step} draws from ${RANDOM_LIBRARY_NAMES[library]}'s global random generator, which step ` +
-              `${other} advanced before it in the notebook (cell ${last.cell + 1}, line ${last.line}); ` +
+              `${other} advanced before it in the notebook (cell ${last.cell + 1}, line ${last.at.line}); ` +
               `${other} is not upstream of ${site.step}, so the two draw in parallel and ${site.step} (and ` +
               `the steps below it) get other numbers than the notebook. Add prev:${other} to ` +
               `${site.step}, seed again in ${site.step}, or draw from a generator variable passed between steps.`,
@@ -397,23 +460,23 @@ class FlowReplay {
           )
         );
       }
-      this.randomLast.set(library, { step: site.step, cell: site.cell, line: site.line });
+      this.randomLast.set(library, { step: site.step, cell: site.cell, at: site.at });
     }
   }
 
   /** A maybe-writer whose change, if it makes one, a later reader would not see: the runtime checks it. */
   private guard(writer: Write, name: string, reader: Site): void {
     const step = writer.step!;
-    const byName = this.guards.get(step) ?? new Map<string, Guard>();
+    const byName = this.guards.get(step) ?? new Map<string, PendingGuard>();
     this.guards.set(step, byName);
     if (byName.has(name)) {
       return;
     }
     byName.set(name, {
       name,
-      message:
-        `Step ${step} changed "${name}" (cell ${writer.cell + 1}, line ${writer.line}, a method call), and ` +
-        `step ${reader.step} reads it after that in the notebook (cell ${reader.cell + 1}, line ${reader.line}) ` +
+      message: () =>
+        `Step ${step} changed "${name}" (cell ${writer.cell + 1}, line ${writer.at.line}, a method call), and ` +
+        `step ${reader.step} reads it after that in the notebook (cell ${reader.cell + 1}, line ${reader.at.line}) ` +
         `but is not downstream of ${step}, so the pipeline would give it the value from before the change. ` +
         `Add prev:${step} to step ${reader.step}.`
     });
@@ -581,7 +644,7 @@ class FlowReplay {
     if (
       !latest ||
       latest.cell > binding.cell ||
-      (latest.cell === binding.cell && latest.line > binding.line)
+      (latest.cell === binding.cell && latest.at.line > binding.at.line)
     ) {
       return;
     }
@@ -596,7 +659,7 @@ class FlowReplay {
         'shared-value',
         `Step ${site.step} changes "${part}" in place${viaText(site)}, which step ${change.boundBy} bound to ` +
           `(part of) "${whole}": in the notebook "${whole}" changes with it, but the pipeline passes the two ` +
-          `as separate copies, so step ${reader.step} (cell ${reader.cell + 1}, line ${reader.line}) reads ` +
+          `as separate copies, so step ${reader.step} (cell ${reader.cell + 1}, line ${reader.at.line}) reads ` +
           `"${whole}" as it was before. Change "${whole}" itself in step ${site.step}, or copy it where ` +
           `"${part}" is bound if the two should not share.`,
         { ...where(site), name: part }
@@ -648,7 +711,7 @@ class FlowReplay {
       this.provisions.push({
         name: metric.name,
         writer: last,
-        consumer: { step: '', cell: metric.cell, line: metric.line, column: 0, via: undefined }
+        consumer: { step: '', cell: metric.cell, at: { line: metric.line, column: 0 }, via: undefined }
       });
     } else if (!last && this.input.parameters.has(metric.name)) {
       // Every step can have the parameters; the last step records them.
@@ -659,7 +722,7 @@ class FlowReplay {
         this.readParameter(last, metric.name);
       }
     } else {
-      this.diagnostics.push(
+      this.renders.push(() =>
         diagnostic(
           'error',
           'undefined-metric',
@@ -684,8 +747,8 @@ class FlowReplay {
 
   // --- results -----------------------------------------------------------
 
-  private finish(): FlowResult {
-    const steps = new Map<string, StepFlow>();
+  private finish(): void {
+    const steps = this.stepFlows;
     const dynamic = this.stepsReadingDynamically();
     for (const step of this.input.grouping.steps) {
       const parameters = dynamic.has(step.name)
@@ -726,12 +789,12 @@ class FlowReplay {
             'warning',
             'unserialisable',
             `"${p.name}" is ${UNSERIALISABLE[p.writer.unserialisable!]} (cell ${p.writer.cell + 1}, line ` +
-              `${p.writer.line}) and cannot be passed from step ${provider} to step ${p.consumer.step}. ` +
+              `${p.writer.at.line}) and cannot be passed from step ${provider} to step ${p.consumer.step}. ` +
               `Create it again in step ${p.consumer.step}, or pass the data it holds instead.`,
             {
               cell: p.writer.cell,
-              line: p.writer.line,
-              column: p.writer.column,
+              line: p.writer.at.line,
+              column: p.writer.at.column,
               step: provider,
               name: p.name
             }
@@ -745,7 +808,10 @@ class FlowReplay {
       flow.outs = [...(outs.get(name) ?? [])].sort();
       // Inputs the step only may have changed: the runtime compares fingerprints before passing them on.
       const guards = [...(this.guards.get(name)?.values() ?? [])].filter(g => stepIns.has(g.name));
-      flow.guards = guards.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      this.stepGuards.set(
+        name,
+        guards.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      );
       const maybeOnly = (n: string) => this.writesOf(n).every(w => w.step !== name || w.how === 'maybe');
       const watched = new Set([
         ...flow.outs.filter(n => stepIns.has(n) && maybeOnly(n)),
@@ -754,13 +820,11 @@ class FlowReplay {
       flow.fingerprint = [...watched].sort();
     }
     this.reportUndefined();
-    const suggestions: EdgeSuggestion[] = [];
     for (const [key, names] of this.suggestionNames) {
       const [from, to] = key.split('\u0000');
       const cell = this.input.grouping.steps.find(s => s.name === to)!.cells[0];
-      suggestions.push({ from, to, names: [...names].sort(), cell });
+      this.suggestions.push({ from, to, names: [...names].sort(), cell });
     }
-    return { steps, metrics: this.metricFlows, suggestions, diagnostics: this.diagnostics };
   }
 
   /** Steps with a cell (or a prelude cell) that reaches into the namespace dynamically. */
@@ -794,7 +858,7 @@ class FlowReplay {
         `Step ${p.writer.step} writes "${p.name}" again in cell ${changed.cell + 1}, after ${reader} reads it ` +
           `in cell ${p.consumer.cell + 1}; the pipeline passes the step's final value, the notebook the earlier ` +
           `one. Keep the cells of a step together or use different names.`,
-        { cell: p.consumer.cell, line: p.consumer.line, column: p.consumer.column, name: p.name }
+        { cell: p.consumer.cell, line: p.consumer.at.line, column: p.consumer.at.column, name: p.name }
       )
     );
   }
@@ -802,7 +866,7 @@ class FlowReplay {
   private reportUndefined(): void {
     for (const { name, site } of this.undefinedReads) {
       const later = this.writesOf(name).find(w => w.cell > site.cell && w.how !== 'delete');
-      const at = { ...where(site), name };
+      const at = () => ({ ...where(site), name });
       if (later) {
         this.once(`undefined:${site.step}:${name}`, () =>
           diagnostic(
@@ -811,7 +875,7 @@ class FlowReplay {
             `Step ${site.step} reads "${name}"${viaText(site)} before any cell defines it; it is first ` +
               `written in cell ${later.cell + 1} (step ${later.step}), below. Move that code above, or ` +
               `make ${later.step} an upstream step of ${site.step} in notebook order.`,
-            at
+            at()
           )
         );
       } else if (this.hasStarImport) {
@@ -821,7 +885,7 @@ class FlowReplay {
             'star-import-name',
             `"${name}" is not defined by any cell; it may come from a star import, which cellpipe cannot ` +
               `see into. Import it by name.`,
-            at
+            at()
           )
         );
       } else {
@@ -831,7 +895,7 @@ class FlowReplay {
             'undefined-name',
             `"${name}" is not defined by any cell of the pipeline${viaText(site)}. Define it in a step above, ` +
               `in the imports cell, or as a pipeline parameter (skip cells are not part of the pipeline).`,
-            at
+            at()
           )
         );
       }
@@ -839,12 +903,16 @@ class FlowReplay {
   }
 }
 
-function toWrite(event: Extract<FlowEvent, { kind: 'write' }>, step: string | null, cell: number): Write {
+function toWrite(
+  event: Extract<FlowEvent, { kind: 'write' }>,
+  step: string | null,
+  cell: number,
+  at: Place
+): Write {
   return {
     step,
     cell,
-    line: event.line,
-    column: event.column,
+    at,
     how: event.how,
     deferred: event.deferred,
     unserialisable: event.unserialisable,
@@ -904,8 +972,12 @@ function lastOf<T>(list: readonly T[] | undefined): T | undefined {
   return list && list.length > 0 ? list[list.length - 1] : undefined;
 }
 
+function placeOf(event: FlowEvent): Place {
+  return { line: event.line, column: event.column };
+}
+
 function where(site: Site) {
-  return { cell: site.cell, line: site.line, column: site.column, step: site.step };
+  return { cell: site.cell, line: site.at.line, column: site.at.column, step: site.step };
 }
 
 function viaText(site: Site): string {
