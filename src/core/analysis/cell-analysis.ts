@@ -361,6 +361,7 @@ export class CellWalker {
       unserialisable?: UnserialisableKind;
       isImport?: boolean;
       module?: string;
+      imported?: string;
       holds?: Hold[];
       aliasOf?: string;
     } = {}
@@ -407,6 +408,9 @@ export class CellWalker {
       event.isImport = true;
       if (extra.module) {
         event.module = extra.module;
+      }
+      if (extra.imported) {
+        event.imported = extra.imported;
       }
     }
     if (extra.holds && extra.holds.length > 0) {
@@ -498,7 +502,8 @@ export class CellWalker {
             this.write(field(n, 'alias')!, scope, 'bind', { isImport: true, module });
           } else {
             const first = named(n)[0];
-            this.write(first, scope, 'bind', { isImport: true, module: first.text });
+            const imported = n.text !== first.text ? n.text : undefined;
+            this.write(first, scope, 'bind', { isImport: true, module: first.text, imported });
           }
         }
         return;
