@@ -26,7 +26,8 @@ export function runImports(steps: readonly RunnableStep[]): string[] {
         return [...modules];
       }
       for (const event of runnable.analysis.analyses.get(cell)?.events ?? []) {
-        const module = event.kind === 'write' && event.isImport ? (event.imported ?? event.module) : undefined;
+        const module =
+          event.kind === 'write' && event.isImport ? (event.imported ?? event.module) : undefined;
         if (module && !module.startsWith('.')) {
           modules.add(module);
         }

@@ -16,6 +16,7 @@ import { cpus } from 'os';
 import { dirname, join } from 'path';
 import { FINISHED, RunLifecycle } from '../../../../src/core/runs/lifecycle';
 import type { ProcessRef, RunRecord, StepRecord, StepStatus } from '../../../../src/core/runs/run-record';
+import type { EnvironmentLineage } from '../../../../src/core/runs/lineage';
 import type { StepSettings } from '../../../../src/core/tags/settings';
 import { isRunning, processesWithArgument } from '../../process-identity';
 import { fileProblem } from '../../runs/file-problem';
@@ -54,6 +55,8 @@ export interface ExecuteOptions {
    * processes (the setting); default: a pool of this run's own, unless CELLPIPE_WARM turns it off.
    */
   warm?: WarmPool | false;
+  /** The steps' Python and packages for the lineage: recorded when known, at the latest when the run ends. */
+  environment?: Promise<EnvironmentLineage>;
 }
 
 export async function executeRun(
@@ -62,6 +65,11 @@ export async function executeRun(
   options: ExecuteOptions
 ): Promise<RunRecord> {
   const journal = new RunJournal(dir, record);
+  const environment = options.environment?.then(found => {
+    if (record.lineage) {
+      record.lineage.environment = found;
+    }
+  });
   const life = new RunLifecycle(record, (step, r) => {
     options.onStep?.(step, r, record);
     moved(step, r);
@@ -215,7 +223,10 @@ export async function executeRun(
     closeSync(openSync(launch.log, 'w')); // an unwritable log fails the step as a fresh start does
     try {
       forkedFrom.set(step, { warm, key });
-      const pid = await via.slot.fork({ ...forkOf(step, launch), ...(handoff ? { handoff: handoff.address } : {}) });
+      const pid = await via.slot.fork({
+        ...forkOf(step, launch),
+        ...(handoff ? { handoff: handoff.address } : {})
+      });
       return warm.track(pid);
     } catch (err) {
       forkedFrom.delete(step);
@@ -486,6 +497,7 @@ export async function executeRun(
         tasks.delete(done);
       }
     }
+    await environment;
     return await finishRun(life, journal, options);
   } finally {
     handoff?.close();

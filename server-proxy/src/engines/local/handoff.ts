@@ -40,7 +40,9 @@ export class HandoffListener {
    * Listens; `onValues` gets each offer and says how many steps it will start from it: each of them then
    * forks through (or skips) its slot, and the offering step is answered once all have.
    */
-  static async open(onValues: (offer: ValuesOffer, slots: (count: number) => HandoffSlot[]) => Promise<void>) {
+  static async open(
+    onValues: (offer: ValuesOffer, slots: (count: number) => HandoffSlot[]) => Promise<void>
+  ) {
     const folder = await mkdtemp(join(tmpdir(), 'cellpipe-'));
     const address = join(folder, 'handoff.sock');
     const server = createServer(socket => serve(socket, onValues));

@@ -244,7 +244,8 @@ export class WarmPython {
   }
 
   private poll(ref: StepProcess['ref'], end: (exit: StepExit) => void): void {
-    const check = () => (isRunning(ref) ? setTimeout(check, 200) : end({ code: null, signal: null, lost: true }));
+    const check = () =>
+      isRunning(ref) ? setTimeout(check, 200) : end({ code: null, signal: null, lost: true });
     check();
   }
 
