@@ -1075,12 +1075,15 @@ STATE_OUT = "@state"
 STATE_IN = "@state:"
 
 
-def receive(spec, ns, data_dir, parameters=None, in_dirs=None, state=None):
+def receive(spec, ns, data_dir, parameters=None, in_dirs=None, state=None, handed=None):
     """Puts into `ns` what a step receives after its prelude and before its cells: the parameters (with the
     run's overrides), its inputs, loaded from their providers' folders, and (with `state`) the interpreter
     state of the steps above. Returns each input's folder; raises StepDataError for an input that cannot
-    be loaded. A step's run and `load_step_inputs` (a step's inputs in a notebook's kernel) both call it."""
+    be loaded. A step's run and `load_step_inputs` (a step's inputs in a notebook's kernel) both call it.
+    `handed`: (provider, values) for a step forked from its provider's process (`Handoff`): those of its
+    inputs are the values in memory, not loaded."""
     in_dirs = in_dirs or {}
+    provider_values = handed[1] if handed else {}
     params = dict(spec["parameters"])
     for name, typed in (parameters or {}).items():
         # overrides arrive as {"type", "value"}: JSON alone would turn 1.0 into 1
@@ -1089,7 +1092,10 @@ def receive(spec, ns, data_dir, parameters=None, in_dirs=None, state=None):
     sources = {}
     for name, provider in sorted(spec["ins"].items()):
         sources[name] = in_dirs.get(name) or os.path.join(data_dir, provider)
-        ns[name] = load_value(sources[name], name, spec["step"])
+        if handed and provider == handed[0] and name in provider_values:
+            ns[name] = provider_values[name]
+        else:
+            ns[name] = load_value(sources[name], name, spec["step"])
     if state is not None:
         folders = [in_dirs.get(STATE_IN + dep) or os.path.join(data_dir, dep) for dep in spec["state"]["from"]]
         state.merge(folders)
@@ -1134,10 +1140,13 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
     if err is not None:
         return fail(err)
 
+    handed = warm.handed if warm is not None else None
     try:
-        sources = receive(spec, ns, data_dir, parameters, in_dirs, state)
+        sources = receive(spec, ns, data_dir, parameters, in_dirs, state, handed)
     except StepDataError as err:
         return fail(_data_error(str(err)))
+    if warm is not None:
+        warm.handoff.mark()  # what the step's cells leave beyond this, a fork of it would not have
     # Inputs a method call of the step may change: saved again below only if they did change.
     loaded = {name: fingerprint(ns[name]) for name in spec.get("fingerprint", []) if name in ns}
 
@@ -1155,26 +1164,40 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
         if changed.get(guard["name"]):
             return fail(_data_error(guard["message"], "ChangedInput"))
 
-    saved = {}
     for name in spec["outs"]:
         if name not in ns:
             return fail(_data_error("the step did not define {!r}, which a step below needs".format(name), "NameError"))
-        folder = out_dirs.get(name) or os.path.join(data_dir, step)
-        try:
+    ran = time.time()
+    # Outputs the steps below may take from this process's memory (forked from it) are saved after the fork,
+    # off their critical path; the others, and the state, before it.
+    later = warm.handoff.values(spec, ns) if warm is not None else {}
+    saved = {}
+
+    def save(names):
+        for name in names:
+            folder = out_dirs.get(name) or os.path.join(data_dir, step)
             if name in changed and not changed[name]:
+                if handed and spec["ins"].get(name) == handed[0]:
+                    _await_saved(sources[name], name, handed[2])  # its provider may still be writing it
                 saved[name] = pass_on(sources[name], folder, name, step)
             else:
                 saved[name] = save_value(folder, name, ns[name], step)
-        except StepDataError as err:
-            return fail(_data_error(str(err)))
-    if state is not None and state_spec.get("save", True):
-        state.save(out_dirs.get(STATE_OUT) or os.path.join(data_dir, step))
+
+    try:
+        save([name for name in spec["outs"] if name not in later])
+        if state is not None and state_spec.get("save", True):
+            state.save(out_dirs.get(STATE_OUT) or os.path.join(data_dir, step))
+        if warm is not None:
+            warm.handoff.offer(warm, step, later)
+        save(later)
+    except StepDataError as err:
+        return fail(_data_error(str(err)))
 
     metrics = {name: _jsonable(ns.get(name)) for name in spec["metrics"]}
     write_json(os.path.join(step_dir, "outputs.json"), cell_outputs)
     write_json(os.path.join(step_dir, "metrics.json"), metrics)
     write_json(os.path.join(step_dir, "saved.json"), saved)
-    write_json(os.path.join(step_dir, "timing.json"), {"started": started, "finished": time.time()})
+    write_json(os.path.join(step_dir, "timing.json"), {"started": started, "ran": ran, "finished": time.time()})
     # The completion record, last: a step is done only once everything above is on disk (a process that
     # exits 0 without it, e.g. through os._exit, did not finish).
     write_json(os.path.join(step_dir, COMPLETE_FILE), {"step": step, "finished": time.time()})
@@ -1640,6 +1663,196 @@ def preimport(modules, skip, workspace, threads, fds):
     return imported, left, None
 
 
+# A step forked from a warm Python can hand its outputs to the steps that wait only for it: when its cells
+# have run, those steps start as forks of it (they find the values in memory, as the notebook's next cell
+# does) while it writes the files, which the cache, resume and the steps' lineage need. Its step is done
+# only once they are written (the engine records the consumer as succeeded only then). A consumer is made
+# what a fork of the warm Python that loaded its inputs would be: every name the provider's cells bound is
+# gone, the prelude's names and IPython's history are the warm Python's, the environment, sys.path and
+# figures too; from memory come only values that load back from their files as they are (plain arrays,
+# frames of numeric columns), never two that share memory; the provider saves the rest before the fork.
+
+
+def _byte_ranges(value):
+    """The memory of a value that loads back from its file exactly as it is, as (start, end) ranges: a plain
+    NumPy array, or a frame of numeric columns with a range or numeric index, its blocks writable. None for
+    any other value (saved before the fork; the consumer loads it)."""
+    np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
+    if np is None:
+        return None
+    bounds = getattr(np, "byte_bounds", None) or np.lib.array_utils.byte_bounds
+    if type(value) is np.ndarray and value.dtype != object and _choose_format(value) == "npy":
+        arrays = [value]
+    elif pd is not None and type(value) is pd.DataFrame and _choose_format(value) == "arrow":
+        index = value.index
+        numeric_index = type(index) is pd.RangeIndex or (
+            type(index) is pd.Index and isinstance(index.dtype, np.dtype) and index.dtype.kind in "iuf")
+        if not numeric_index or value.columns.has_duplicates or isinstance(value.columns, pd.MultiIndex) or \
+                not all(isinstance(t, np.dtype) and t.kind in "biuf" for t in value.dtypes):
+            return None
+        arrays = list(getattr(value._mgr, "arrays", None) or [])
+    else:
+        return None
+    if not arrays or not all(isinstance(a, np.ndarray) and a.flags.writeable for a in arrays):
+        return None
+    return [bounds(a) for a in arrays]
+
+
+def _overlap(ranges, others):
+    return any(s < e2 and s2 < e for s, e in ranges for s2, e2 in others)
+
+
+class WarmMark:
+    """What a fork of the warm Python finds, kept to make a fork of a step's process the same: the namespace
+    after the prelude (names and, as digests, the values), IPython's history and counters, the figures
+    open, sys.path and the environment."""
+
+    def __init__(self, runner):
+        shell = runner.shell
+        self.names = dict(runner.namespace)
+        hidden = getattr(shell, "user_ns_hidden", {}) if shell is not None else {}
+        self.digests = {name: fingerprint(value) for name, value in self.names.items()
+                        if not name.startswith("_") and name not in hidden and not isinstance(value, types.ModuleType)}
+        self.history = None
+        history = getattr(shell, "history_manager", None)
+        if history is not None:
+            hook = shell.displayhook
+            self.history = {"count": shell.execution_count, "hook": (hook._, getattr(hook, "__"), getattr(hook, "___")),
+                            "lists": {attr: len(getattr(history, attr)) for attr in _HISTORY_LISTS},
+                            "dicts": {attr: set(getattr(history, attr)) for attr in _HISTORY_DICTS}}
+        self.figures = set(sys.modules["matplotlib.pyplot"].get_fignums()) if "matplotlib.pyplot" in sys.modules else set()
+        self.path, self.environ = list(sys.path), dict(os.environ)
+
+    def changed(self):
+        """A value of the prelude the step's cells changed in place (its fork would see the change), or None."""
+        for name, digest in self.digests.items():
+            if digest is None:
+                return "{!r} of the imports or functions cells cannot be compared".format(name)
+            if fingerprint(self.names[name]) != digest:
+                return "its cells changed {!r} of the imports or functions cells in place".format(name)
+        return None
+
+    def restore(self, runner):
+        ns, shell = runner.namespace, runner.shell
+        for name in [n for n in ns if n not in self.names]:
+            del ns[name]
+        for name, value in self.names.items():
+            if ns.get(name, _MISSING) is not value:
+                ns[name] = value
+        if self.history is not None:
+            history, hook = shell.history_manager, shell.displayhook
+            shell.execution_count = self.history["count"]
+            for attr, value in zip(("_", "__", "___"), self.history["hook"]):
+                setattr(hook, attr, value)
+            for attr, length in self.history["lists"].items():
+                del getattr(history, attr)[length:]
+            for attr, keys in self.history["dicts"].items():
+                kept = getattr(history, attr)
+                for key in [k for k in kept if k not in keys]:
+                    del kept[key]
+        if "matplotlib.pyplot" in sys.modules:
+            plt = sys.modules["matplotlib.pyplot"]
+            for number in set(plt.get_fignums()) - self.figures:
+                plt.close(number)
+        sys.path[:] = self.path
+        os.environ.clear()
+        os.environ.update(self.environ)
+
+
+_MISSING = object()
+_HISTORY_LISTS = ("input_hist_parsed", "input_hist_raw", "dir_hist", "db_input_cache", "db_output_cache")
+_HISTORY_DICTS = ("output_hist", "output_hist_reprs")
+
+
+def _await_saved(folder, name, provider):
+    """Waits until the provider (this process's parent while it runs) has saved `name`."""
+    meta = os.path.join(folder, file_stem(name) + ".json")
+    while not os.path.exists(meta) and os.getppid() == provider:
+        time.sleep(0.05)
+
+
+class Handoff:
+    """A forked step's side of handing its outputs over (`address`: the engine's socket, from the request
+    that forked it; None: not offered)."""
+
+    def __init__(self, address=None, subreaper=False, mark=None):
+        self.address, self.subreaper, self.warm_mark, self.before = address, subreaper, mark, None
+
+    def mark(self):
+        """After the step received its inputs: what a fork of it may share (threads, open files) is what it
+        has now."""
+        if self.address:
+            import threading
+
+            self.before = (set(threading.enumerate()), _open_fds())
+
+    def values(self, spec, ns):
+        """The outputs to hand over in memory (a fork is safe, and they load back as they are), else {}."""
+        if not self.address or not self.subreaper or self.before is None:
+            return {}
+        ranges = {name: _byte_ranges(ns[name]) for name in spec["outs"]}
+        ranges = {name: r for name, r in ranges.items() if r is not None}
+        prelude = [r for r in map(_byte_ranges, self.warm_mark.names.values()) if r is not None]
+        shared = set()
+        names = sorted(ranges)
+        for i, name in enumerate(names):
+            for other in names[i + 1:]:
+                if ns[name] is ns[other] or _overlap(ranges[name], ranges[other]):
+                    shared |= {name, other}
+            if any(_overlap(ranges[name], r) for r in prelude):
+                shared.add(name)
+        return {name: ns[name] for name in names if name not in shared}
+
+    def offer(self, warm, step, values):
+        """Tells the engine that the step's cells have run and forks the steps it asks for; with nothing to
+        hand over, or when a fork of this process would not be what loading gives (`fork_hazard`, a prelude
+        value changed), says why and forks none. The engine gone: nothing is forked."""
+        import socket
+
+        if not values:
+            return
+        _stop_history_thread(warm.runner.shell)
+        hazard = fork_hazard(*self.before)
+        hazard = hazard.replace("the imports or functions cells", "its cells", 1) if hazard else self.warm_mark.changed()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(self.address)
+
+            def send(message):
+                conn.sendall((json.dumps(message) + "\n").encode("utf-8"))
+
+            send({"event": "values", "step": step, "pid": os.getpid(), "hazard": hazard})
+            if hazard is not None:
+                return
+            line = conn.makefile("rb").readline()
+            for request in json.loads(line).get("forks", []) if line else []:
+                warm.fork_step(request, send, [conn.fileno()], (step, values, os.getpid()))
+        except (OSError, ValueError) as err:
+            sys.stderr.write("cellpipe: the steps below start from the saved files: {}\n".format(err))
+        finally:
+            conn.close()
+
+
+def _stop_history_thread(shell):
+    """IPython's history thread, before a fork: a child could find its lock held, and steps keep no history
+    (a forked child starts its own)."""
+    history = getattr(shell, "history_manager", None)
+    if getattr(history, "save_thread", None) is not None:
+        history.save_thread.stop()
+        history.save_thread = None
+
+
+def _become_subreaper():
+    """Makes this process the one that waits for its orphaned descendants (a step forked from a step whose
+    process ended), so that their exit statuses reach the engine. False where Linux's prctl is missing."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        return False
+
+
 class WarmPython:
     """The process steps are forked from: the cell runner started, the prelude run once, and the modules the
     steps import imported (those that may be)."""
@@ -1656,11 +1869,7 @@ class WarmPython:
         self.start = (os.getcwd(), list(sys.path), dict(os.environ))
         self.error = run_prelude(self.runner, self.prelude)
         self.cwd = os.path.relpath(os.getcwd(), self.start[0])
-        # IPython's history thread: a child could find its lock held at the fork, and steps keep no history.
-        history = getattr(self.runner.shell, "history_manager", None)
-        if getattr(history, "save_thread", None) is not None:
-            history.save_thread.stop()
-            history.save_thread = None
+        _stop_history_thread(self.runner.shell)
         self.hazard = fork_hazard(threads, fds)
         self.imported, self.left = [], dict(skip or {})
         if self.error is None and self.hazard is None and modules:
@@ -1675,6 +1884,10 @@ class WarmPython:
         # What the prelude printed: every step's log starts with it, as a fresh step's log does.
         with open(log, "rb") as f:
             self.output = f.read()
+        self.mark = WarmMark(self.runner)
+        self.subreaper = _become_subreaper()
+        # A forked step's: how it hands its outputs over, and what its provider handed it.
+        self.handoff, self.handed = Handoff(), None
 
     def _restart(self, program, log, modules):
         sys.stdout.flush()
@@ -1704,7 +1917,8 @@ class WarmPython:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(wake_w)
         own = [requests, replies, wake_r, wake_w]
-        reply({"event": "ready", "pid": os.getpid(), "imported": self.imported, "left": self.left})
+        reply({"event": "ready", "pid": os.getpid(), "imported": self.imported, "left": self.left,
+               "handoff": self.subreaper})
         pending = b""
         while True:
             readable = select.select([requests, wake_r], [], [])[0]
@@ -1723,7 +1937,7 @@ class WarmPython:
                 pending += data
                 while b"\n" in pending:
                     line, pending = pending.split(b"\n", 1)
-                    self._fork(json.loads(line), reply, own)
+                    self.fork_step(json.loads(line), reply, own)
 
     def _reap(self, reply):
         import signal
@@ -1740,9 +1954,15 @@ class WarmPython:
             else:
                 reply({"event": "exit", "pid": pid, "code": os.waitstatus_to_exitcode(status), "signal": None})
 
-    def _fork(self, request, reply, own):
+    def fork_step(self, request, reply, own, handed=None):
+        """Forks the step of `request` (its program, arguments, working directory and log) and replies with
+        its pid. `handed`: this is a step's process, forking a step below it with the values (provider,
+        {name: value}, provider's pid)."""
         import random
 
+        if handed is not None and not self._runs(request["program"]):
+            reply({"event": "failed", "id": request["id"], "message": "its program's runtime or prelude differs"})
+            return
         sys.stdout.flush()
         sys.stderr.flush()
         generator = random.getstate()  # a fork reseeds `random`; a fresh step continues the prelude's seed
@@ -1757,7 +1977,7 @@ class WarmPython:
         status = 1
         try:
             random.setstate(generator)
-            status = self._child(request, own)
+            status = self._child(request, own, handed)
         except SystemExit as done:
             status = done.code if isinstance(done.code, int) else 1
         except BaseException:
@@ -1772,7 +1992,14 @@ class WarmPython:
             finally:
                 os._exit(status)
 
-    def _child(self, request, own):
+    def _runs(self, program):
+        """Whether `program` has this Python's runtime and prelude (else it must start fresh)."""
+        with open(program, encoding="utf-8") as f:
+            runtime, step = _program_parts(f.read())
+        spec = _step_literal(step)
+        return runtime == self.runtime and [list(c) for c in spec["prelude"]] == [list(c) for c in self.prelude]
+
+    def _child(self, request, own, handed=None):
         import atexit
         import signal
 
@@ -1793,6 +2020,10 @@ class WarmPython:
         os.dup2(log, 2)
         os.close(log)
         atexit._clear()  # the warm Python's exit handlers (IPython's history) are not the step's
+        if handed is not None:
+            self.mark.restore(self.runner)  # a fork of a step's process: as a fork of the warm Python
+        self.handoff = Handoff(request.get("handoff"), self.subreaper, self.mark)
+        self.handed = handed
         history = getattr(self.runner.shell, "history_manager", None)
         if getattr(history, "enabled", False):
             # A history session of its own, on a connection of its own, as a fresh step has (IPython

@@ -74,6 +74,16 @@ NOTEBOOKS = {
         ),
         ("print(score)\nprint(captured_len)", ["pipeline-metrics"]),
     ],
+    # Arrays and frames a step below changes in place, one step reading from two (with warm Pythons, a step
+    # below starts as a fork of its provider's process, holding the values in memory, and loads the rest).
+    "arrays": [
+        ("import numpy as np\nimport pandas as pd", ["imports"]),
+        ("x = np.arange(5.0)\nunused = np.ones(3)", ["step:left"]),
+        ("f = pd.DataFrame({'v': np.arange(3), 'w': np.ones(3)})", ["step:right"]),
+        ("x *= 2\nf['v'] += 1\ntotal = float(x.sum()) + int(f['v'].sum())", ["step:both", "prev:left", "prev:right"]),
+        ("again = float(x.sum()) + float(f['w'].sum())", ["step:after", "prev:both"]),
+        ("print(total)\nprint(again)", ["pipeline-metrics"]),
+    ],
     # pandas: item assignment and inplace calls mutate the frame; parameters are read by steps.
     "pandas": [
         ("import pandas as pd", ["imports"]),

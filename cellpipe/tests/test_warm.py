@@ -123,8 +123,8 @@ def test_without_an_imports_cell_the_steps_imports_are_imported_once_and_compute
     # imports them before it forks the steps; the plots (the image bytes) and the text are a fresh Python's.
     (tmp_path / "helper.py").write_text("print('helper imported')\nSCALE = 3\n")
     cells = [
-        ("import matplotlib.pyplot as plt\nimport numpy as np\nplt.rcParams['lines.linewidth'] = 4\n"
-         "xs = np.arange(10)", ["step:setup"]),
+        ("import matplotlib.pyplot as plt\nimport numpy as np\nimport xml.dom.minidom\n"
+         "plt.rcParams['lines.linewidth'] = 4\nxs = np.arange(10)", ["step:setup"]),
         ("import matplotlib.pyplot as plt\nplt.plot(xs, xs ** 2)\nplt.show()", ["step:draw", "prev:setup"]),
         ("import helper\nimport this\nimport numpy as np\nscaled = helper.SCALE * np.ones(3)\nprint(scaled)",
          ["step:scale", "prev:draw"]),
@@ -134,7 +134,7 @@ def test_without_an_imports_cell_the_steps_imports_are_imported_once_and_compute
     assert forked["status"] == "succeeded", result.stderr
     processes = forked["processes"]
     assert processes["kind"] == "forked"
-    assert processes["imported"] == ["matplotlib.pyplot", "numpy"]
+    assert processes["imported"] == ["matplotlib.pyplot", "numpy", "xml.dom.minidom"]  # `import a.b`: a.b
     # Code of the notebook's folder runs in its cell, never early; a library that prints on import too.
     assert processes["left"] == {"helper": "not an installed library", "this": "it prints when imported"}
     assert record(tmp_path, forked["run"])["processes"] == processes
@@ -173,3 +173,87 @@ def test_cancelling_while_the_warm_python_runs_the_imports_cell_cancels_the_run_
     while os.path.exists(f"/proc/{warm}") and time.time() < deadline:
         time.sleep(0.2)
     assert not os.path.exists(f"/proc/{warm}"), "the warm Python still runs after the run was cancelled"
+
+
+def step_record(folder, run_id, step):
+    return record(folder, run_id)["steps"][step]
+
+
+# The provider makes arrays and a frame (held in memory and handed over), values that are not (a dict, a
+# frame of strings), two names sharing memory (never handed: loading gives two copies), a name no step
+# reads, and changes the prelude's array only by rebinding; the consumer changes what it got in place and
+# says what it sees: its names, IPython's history, the values.
+HANDOFF = [
+    ("import numpy as np\nimport pandas as pd", ["imports"]),
+    ("BASE = np.zeros(3)", ["functions"]),
+    ("frame = pd.DataFrame({'a': np.arange(6, dtype=np.float64), 'b': np.arange(6)})\n"
+     "array = np.ones(8)\nhalf = array[:4]\nlabels = pd.DataFrame({'s': ['x', 'y']})\nsmall = {'k': 2}\n"
+     "scratch = 1\nBASE = np.ones(3)\nfor _ in range(2):\n    pass\n7", ["step:make"]),
+    ("frame['a'] *= 2\narray[0] = 99.0\nseen = (float(frame['a'].sum()), float(half[0]), labels['s'].tolist(),\n"
+     "        small, float(BASE.sum()), len(In), sorted(Out))\nnames = sorted(k for k in globals() if not k.startswith('__'))\n"
+     "print(seen)\nprint(names)\nseen", ["step:use", "prev:make"]),
+    ("print(seen)", ["pipeline-metrics"]),
+]
+
+
+def test_a_step_below_starts_as_a_fork_of_its_provider_and_sees_what_loading_its_inputs_gives(cellpipe_cli, tmp_path):
+    path = write_notebook(tmp_path / "nb.ipynb", HANDOFF)
+    result, forked = run(cellpipe_cli, path)
+    assert forked["status"] == "succeeded", result.stderr
+    assert step_record(tmp_path, forked["run"], "use")["handoff"] == {"from": "make"}
+    result, fresh = run(cellpipe_cli, path, "--no-warm")
+    assert fresh["status"] == "succeeded", result.stderr
+    assert "handoff" not in step_record(tmp_path, fresh["run"], "use")
+    # The same outputs (names, history, execution counts, values), metrics and saved files as loading gives.
+    assert outputs(tmp_path, forked["run"], "use") == outputs(tmp_path, fresh["run"], "use")
+    assert forked["metrics"] == fresh["metrics"]
+    text = "".join(o.get("text", "") for o in outputs(tmp_path, forked["run"], "use")["3"])
+    assert "(30.0, 1.0, ['x', 'y'], {'k': 2}, 3.0," in text and "'scratch'" not in text
+    for run_id in (forked["run"], fresh["run"]):
+        saved = json.loads((tmp_path / ".cellpipe" / "runs" / run_id / "steps" / "make" / "saved.json").read_text())
+        assert sorted(saved) == ["BASE", "array", "frame", "half", "labels", "small"]
+
+
+def test_a_provider_whose_cells_leave_a_thread_hands_nothing_over_and_says_why(cellpipe_cli, tmp_path):
+    path = write_notebook(tmp_path / "nb.ipynb", [
+        ("import threading, time\nimport numpy as np", ["imports"]),
+        ("array = np.ones(4)\nthreading.Thread(target=time.sleep, args=(30,), name='poller', daemon=True).start()",
+         ["step:make"]),
+        ("total = float(array.sum())", ["step:use", "prev:make"]),
+    ])
+    result, data = run(cellpipe_cli, path)
+    assert data["status"] == "succeeded", result.stderr
+    handoff = step_record(tmp_path, data["run"], "use")["handoff"]
+    assert handoff["from"] == "make" and "threads running (poller)" in handoff["refused"]
+
+
+def test_a_step_forked_from_a_provider_that_dies_before_saving_fails_and_both_run_again(cellpipe_cli, tmp_path):
+    # The consumer kills its provider (the process it was forked from, still writing 256 MB): the provider
+    # did not finish, so neither did the consumer, whose cells did run: the record says so. Running the
+    # notebook again runs both (neither is in the cache) and they succeed.
+    marker = tmp_path / "killed"
+    path = write_notebook(tmp_path / "nb.ipynb", [
+        ("import json, os, signal\nimport numpy as np", ["imports"]),
+        ("array = np.ones(32 << 20)", ["step:make"]),
+        (f"marker = {str(marker)!r}\n"
+         "if not os.path.exists(marker):\n"
+         "    provider = json.load(open('../logs/make.process.json'))['pid']\n"
+         "    assert provider == os.getppid()\n"
+         "    open(marker, 'w').close()\n"
+         "    os.kill(provider, signal.SIGKILL)\n"
+         "total = float(array.sum())", ["step:use", "prev:make"]),
+    ])
+    result = subprocess.run([cellpipe_cli, "run", str(path), "--json"], capture_output=True, text=True, timeout=600)
+    data = json.loads(result.stdout)
+    assert data["status"] == "failed" and marker.exists(), result.stderr
+    steps = record(tmp_path, data["run"])
+    assert steps["steps"]["make"]["status"] == "failed" and "SIGKILL" in steps["steps"]["make"]["error"]["message"]
+    use = steps["steps"]["use"]
+    assert use["status"] == "failed" and use["handoff"] == {"from": "make"}
+    assert "its cells ran, and run again" in use["error"]["message"]
+    assert any("resuming the run runs both again" in w for w in steps["warnings"])
+    result = subprocess.run([cellpipe_cli, "run", str(path), "--json"], capture_output=True, text=True, timeout=600)
+    again = json.loads(result.stdout)
+    assert again["status"] == "succeeded", result.stderr
+    assert [s["cached"] for s in again["steps"]] == [False, False]
+    assert again["steps"][1]["name"] == "use"

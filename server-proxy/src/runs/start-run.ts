@@ -108,6 +108,10 @@ export async function analyseRunNotebook(
 
 export async function startRun(options: StartOptions): Promise<StartedRun> {
   const { notebook, notebookPath } = options;
+  if (!options.python && options.target !== 'kfp' && options.target !== 'argo') {
+    // Asked at once (cached): the kernel spec lookup starts a Python, which runs while the notebook is analysed.
+    void pythonFor(notebook, options.jupyterPython);
+  }
   const analysis = await analyseRunNotebook(notebookPath, notebook, options.root);
   const selection = options.steps ?? { mode: 'all' };
   const target = options.target ?? analysis.pipeline.target;
@@ -158,7 +162,7 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
       : selection.mode === 'from'
         ? stepAndDownstream(runnable, selection.step!)
         : undefined;
-  // What the steps' Python is (version, packages), asked while the workspace is snapshotted.
+  // What the steps' Python is (version, packages), asked while the run starts (never waited for first).
   const python = options.python ?? (await pythonFor(notebook, options.jupyterPython));
   const environment = pythonEnvironment(python);
   let prepared;
@@ -183,11 +187,11 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
     throw err;
   }
   prepared.record.python = python;
-  prepared.record.lineage!.environment = await environment;
   let recorded: () => void = () => undefined;
   const isRecorded = new Promise<void>(resolve => (recorded = resolve));
   const done = runPrepared(prepared, {
     python,
+    environment,
     parallel: options.parallel,
     warm: options.warm,
     signal: options.signal,

@@ -397,6 +397,9 @@ export class CellWalker {
       if (extra.module) {
         event.module = extra.module;
       }
+      if (extra.imported) {
+        event.imported = extra.imported;
+      }
     }
     if (extra.holds && extra.holds.length > 0) {
       // Each held name once (a value holding itself adds nothing): the flow resolves every hold.
@@ -487,7 +490,8 @@ export class CellWalker {
             this.write(field(n, 'alias')!, scope, 'bind', { isImport: true, module });
           } else {
             const first = named(n)[0];
-            this.write(first, scope, 'bind', { isImport: true, module: first.text });
+            const imported = n.text !== first.text ? n.text : undefined;
+            this.write(first, scope, 'bind', { isImport: true, module: first.text, imported });
           }
         }
         return;

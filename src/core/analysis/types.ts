@@ -76,6 +76,8 @@ export interface WriteDetails {
   isImport?: boolean;
   /** For an import: the dotted module (or module member) the name is bound to. */
   module?: string;
+  /** For `import a.b` (no alias): the module the statement imports, where `module` is the `a` it binds. */
+  imported?: string;
   /** Names whose values the written value may hold (their deferred effects come with it). */
   holds?: Hold[];
   /** Bound to part of another name's object (`items = data['items']`, `b = a`, `col = X[:, 0]`). */

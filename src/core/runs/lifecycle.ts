@@ -109,6 +109,16 @@ export class RunLifecycle {
     );
   }
 
+  /** Queued steps waiting only for `step` (their other upstream steps succeeded), in order. */
+  readyAfter(step: string): string[] {
+    return this.record.order.filter(
+      s =>
+        this.status(s) === 'queued' &&
+        this.deps(s).includes(step) &&
+        this.deps(s).every(d => d === step || this.status(d) === 'succeeded')
+    );
+  }
+
   running(): string[] {
     return this.record.order.filter(step => this.status(step) === 'running');
   }

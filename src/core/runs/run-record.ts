@@ -29,6 +29,12 @@ export interface StepRecord {
   /** Local runs: the step's process, so that a new owner of the run finds it (see `RunOwner`). */
   process?: ProcessRef;
   /**
+   * Local runs: the step started as a fork of the process of `from`, its upstream step whose cells had run
+   * and which held its outputs in memory (it counts as succeeded only once `from` has saved them); with
+   * `refused`, it waited for the files instead, and why (what `from`'s cells left that a fork would break).
+   */
+  handoff?: { from: string; refused?: string };
+  /**
    * For a queued step on a cluster: why it does not start yet and what to do (unschedulable, quota, an
    * image that cannot be pulled), as one line.
    */

@@ -1,6 +1,6 @@
 /**
- * The modules a run's steps import at module level, as the analysis saw them (`import a.b`, `from a import
- * b`): the local engine's warm Python imports them once before it forks the steps (cellpipe/runtime.py,
+ * The modules a run's steps import at module level, as the analysis saw them (`import a.b` imports `a.b`,
+ * `from a import b` names `a.b`): the local engine's warm Python imports them once before it forks the steps (cellpipe/runtime.py,
  * `preimport`), so that a notebook without an imports cell does not import its libraries again in every
  * step. Only names: whether a module may be imported early (an installed library that prints, warns and
  * changes nothing on import) is decided by the runtime, where the module is.
@@ -26,8 +26,10 @@ export function runImports(steps: readonly RunnableStep[]): string[] {
         return [...modules];
       }
       for (const event of runnable.analysis.analyses.get(cell)?.events ?? []) {
-        if (event.kind === 'write' && event.isImport && event.module && !event.module.startsWith('.')) {
-          modules.add(event.module);
+        const module =
+          event.kind === 'write' && event.isImport ? (event.imported ?? event.module) : undefined;
+        if (module && !module.startsWith('.')) {
+          modules.add(module);
         }
       }
     }

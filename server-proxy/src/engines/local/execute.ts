@@ -10,16 +10,19 @@
  * be written (folder made read-only, disk full), no further step starts, the running ones are stopped,
  * and the run fails with that reason (the record is still returned, with the reason, to the caller).
  */
+import { closeSync, openSync } from 'fs';
 import { readFile, rm } from 'fs/promises';
 import { cpus } from 'os';
 import { dirname, join } from 'path';
-import { RunLifecycle } from '../../../../src/core/runs/lifecycle';
-import type { ProcessRef, RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
+import { FINISHED, RunLifecycle } from '../../../../src/core/runs/lifecycle';
+import type { ProcessRef, RunRecord, StepRecord, StepStatus } from '../../../../src/core/runs/run-record';
+import type { EnvironmentLineage } from '../../../../src/core/runs/lineage';
 import type { StepSettings } from '../../../../src/core/tags/settings';
 import { isRunning, processesWithArgument } from '../../process-identity';
 import { fileProblem } from '../../runs/file-problem';
 import { RunJournal } from '../../runs/run-journal';
 import { PRELUDE_KEYS, STEP_SETTINGS, stepParametersFile, WARM_IMPORTS } from './prepare';
+import { HandoffListener, HandoffSlot, ValuesOffer } from './handoff';
 import { noteStepInputs, noteStepOutputs } from './lineage';
 import { CachedStepFiles, StepCache } from './step-cache';
 import { stepEnvironment, StepEnvironmentError } from './step-env';
@@ -27,6 +30,13 @@ import { stepOutcome } from './step-outcome';
 import { fileExists } from '../../file-exists';
 import { adoptStep, launchStep, StepLaunch, StepProcess } from './step-process';
 import { WARM_OFF, warmEnabled, warmKey, WarmPool } from './warm-pool';
+import type { WarmFork, WarmPython } from './warm-python';
+
+/** A step started as a fork of its provider's process (`handoff.ts`): the provider, and the fork's slot. */
+interface Handed {
+  provider: string;
+  slot: HandoffSlot;
+}
 
 export interface ExecuteOptions {
   python: string;
@@ -46,6 +56,8 @@ export interface ExecuteOptions {
    * processes (the setting); default: a pool of this run's own, unless CELLPIPE_WARM turns it off.
    */
   warm?: WarmPool | false;
+  /** The steps' Python and packages for the lineage: recorded when known, at the latest when the run ends. */
+  environment?: Promise<EnvironmentLineage>;
 }
 
 export async function executeRun(
@@ -54,7 +66,15 @@ export async function executeRun(
   options: ExecuteOptions
 ): Promise<RunRecord> {
   const journal = new RunJournal(dir, record);
-  const life = new RunLifecycle(record, (step, r) => options.onStep?.(step, r, record));
+  const environment = options.environment?.then(found => {
+    if (record.lineage) {
+      record.lineage.environment = found;
+    }
+  });
+  const life = new RunLifecycle(record, (step, r) => {
+    options.onStep?.(step, r, record);
+    moved(step, r);
+  });
   const cache = new StepCache(join(dirname(record.notebook), '.cellpipe', 'cache'));
   const limit = Math.max(1, options.parallel ?? cpus().length);
   const processes = new Map<string, StepProcess>();
@@ -72,6 +92,55 @@ export async function executeRun(
   const pool = options.warm === false || !warmEnabled() ? null : (options.warm ?? new WarmPool());
   const ownPool = pool !== null && options.warm === undefined;
   const acquired = new Set<string>();
+  // Handing outputs over (handoff.ts): the warm Python (and its key) each step was forked from; steps whose
+  // cells have run and that save their outputs or wait for their provider to (they hold no place among
+  // `parallel`); why a step below waits for the files; who waits for a step to finish.
+  const forkedFrom = new Map<string, { warm: WarmPython; key: string }>();
+  const saving = new Set<string>();
+  const refusals = new Map<string, { from: string; refused: string }>();
+  const waiters = new Map<string, ((status: StepStatus) => void)[]>();
+  const finished = (step: string): Promise<StepStatus> =>
+    FINISHED.has(life.status(step))
+      ? Promise.resolve(life.status(step))
+      : new Promise(resolve => waiters.set(step, [...(waiters.get(step) ?? []), resolve]));
+  const moved = (step: string, r: StepRecord) => {
+    if (!FINISHED.has(r.status)) {
+      return;
+    }
+    saving.delete(step);
+    wake();
+    for (const resolve of waiters.get(step) ?? []) {
+      resolve(r.status);
+    }
+    waiters.delete(step);
+    if (r.status !== 'succeeded') {
+      // Steps forked from it ran on values it never saved: they cannot succeed.
+      for (const [below, proc] of processes) {
+        if (record.steps[below]?.handoff?.from === step && !record.steps[below].handoff?.refused) {
+          proc.stop();
+        }
+      }
+    }
+  };
+  // Wakes the scheduling loop: a step's cells ended (a place is free) or a step started from another's offer.
+  let kicked = false;
+  let kick: (() => void) | null = null;
+  const wake = () => {
+    kicked = true;
+    kick?.();
+  };
+  const woken = () =>
+    new Promise<null>(resolve => {
+      kick = () => {
+        kicked = false;
+        kick = null;
+        resolve(null);
+      };
+      if (kicked) {
+        kick();
+      }
+    });
+  const going = () => (options.mode ?? 'run') === 'run' && !aborted() && !journal.failure;
   if ((options.mode ?? 'run') === 'run') {
     record.processes = pool ? { kind: 'forked' } : { kind: 'fresh', reason: WARM_OFF };
   }
@@ -131,14 +200,13 @@ export async function executeRun(
       record.processes = { kind: 'forked', imported: ready.imported, left: ready.left };
     }
     try {
+      forkedFrom.set(step, { warm, key });
       return await warm.fork({
-        program: launch.args[0],
-        args: launch.args.slice(1),
-        cwd: launch.cwd,
-        log: launch.log,
-        identity: forkedIdentity(dir, step)
+        ...forkOf(step, launch),
+        ...(ready.handoff && handoff ? { handoff: handoff.address } : {})
       });
     } catch (err) {
+      forkedFrom.delete(step);
       if ((err as NodeJS.ErrnoException).code) {
         throw err; // the log cannot be opened: the step fails as a fresh one would
       }
@@ -147,15 +215,110 @@ export async function executeRun(
     }
   };
 
+  /**
+   * Starts a step as a fork of its provider's process, which holds its inputs in memory (`handoff.ts`);
+   * when the provider cannot fork it, the step starts as usual once the provider has saved its outputs.
+   */
+  const startHanded = async (step: string, launch: StepLaunch, via: Handed): Promise<StepProcess | null> => {
+    const { warm, key } = forkedFrom.get(via.provider)!;
+    closeSync(openSync(launch.log, 'w')); // an unwritable log fails the step as a fresh start does
+    try {
+      forkedFrom.set(step, { warm, key });
+      const pid = await via.slot.fork({
+        ...forkOf(step, launch),
+        ...(handoff ? { handoff: handoff.address } : {})
+      });
+      return warm.track(pid);
+    } catch (err) {
+      forkedFrom.delete(step);
+      life.annotate(step, { handoff: { from: via.provider, refused: (err as Error).message } });
+      return (await finished(via.provider)) === 'succeeded' ? startStep(step, launch) : null;
+    }
+  };
+
+  /** Whether `step` may start as a fork of `provider`'s process: the same warm Python would run it. */
+  const forkable = async (step: string, provider: string): Promise<boolean> => {
+    if (record.plan.reuse[step] && (await cache.has(record.plan.cacheKeys[step]))) {
+      return false; // restored from the cache once the provider succeeded
+    }
+    let env: Record<string, string>;
+    try {
+      env = stepEnvironment(step, settings[step] ?? {});
+    } catch {
+      return false; // it fails when it starts, saying why
+    }
+    const prelude = preludeKeys[step];
+    const workspace = record.workspace ?? '';
+    return (
+      prelude !== undefined &&
+      warmKey({ python: options.python, prelude, env, workspace, imports }) === forkedFrom.get(provider)?.key
+    );
+  };
+
+  /** A step's cells have run: the steps waiting only for it start as forks of it, or learn why not. */
+  const handOver = async (offer: ValuesOffer, answer: (count: number) => HandoffSlot[]) => {
+    const provider = offer.step;
+    if (!forkedFrom.has(provider) || record.steps[provider]?.status !== 'running') {
+      return;
+    }
+    saving.add(provider);
+    wake();
+    const below = life.readyAfter(provider).filter(step => !tasks.has(step));
+    if (offer.hazard !== null) {
+      for (const step of below) {
+        refusals.set(step, { from: provider, refused: offer.hazard });
+      }
+      return;
+    }
+    const chosen: string[] = [];
+    for (const step of below) {
+      if (going() && tasks.size + chosen.length - saving.size < limit && (await forkable(step, provider))) {
+        chosen.push(step);
+      }
+    }
+    const slots = answer(chosen.length);
+    chosen.forEach((step, i) => tasks.set(step, runStep(step, { provider, slot: slots[i] })));
+    wake();
+  };
+  const handoff = pool && (options.mode ?? 'run') === 'run' ? await HandoffListener.open(handOver) : null;
+
   /** Waits for a step's process and records how the step ended; `adopted`: not our child (no exit status). */
   const settle = async (step: string, proc: StepProcess | null, started: number, adopted: boolean) => {
     const exit = proc ? await proc.exited : null;
     processes.delete(step);
-    const outcome = await stepOutcome(dir, step, adopted || exit?.lost ? null : exit);
-    const finished = new Date();
-    const timing = { finished: finished.toISOString(), seconds: (finished.getTime() - started) / 1000 };
+    let outcome = await stepOutcome(dir, step, adopted || exit?.lost ? null : exit);
+    const end = new Date();
+    const timing = { finished: end.toISOString(), seconds: (end.getTime() - started) / 1000 };
+    const handed = record.steps[step].handoff;
+    if (handed && !handed.refused) {
+      // Forked from its provider's process: done only once the provider has saved what it handed over.
+      saving.add(step);
+      wake();
+      const status = await finished(handed.from);
+      if (status === 'succeeded') {
+        noteStepInputs(record, step);
+      } else {
+        outcome = {
+          ...pick(outcome, 'exitCode', 'signal'),
+          status: 'failed',
+          error: {
+            message:
+              `It started as a fork of step ${handed.from}'s process, which then did not finish (${status}): ` +
+              'its cells ran, and run again when the run is resumed.',
+            cell: null,
+            line: null
+          }
+        };
+        warn(
+          record,
+          `Step ${step} ran on the values of step ${handed.from} in memory, but ${handed.from} did not save ` +
+            'them: resuming the run runs both again, and their side effects with them.'
+        );
+      }
+    }
+    const kept = handed ? { handoff: handed } : {};
     if (aborted() && outcome.status !== 'succeeded') {
-      life.move(step, { status: 'cancelled', ...timing, ...pick(outcome, 'exitCode', 'signal') });
+      life.move(step, { status: 'cancelled', ...timing, ...pick(outcome, 'exitCode', 'signal'), ...kept });
     } else {
       if (outcome.status === 'succeeded') {
         // The hashes of what it saved go into its lineage, and with its records into the cache entry.
@@ -170,16 +333,23 @@ export async function executeRun(
             )
           );
       }
-      life.move(step, { ...outcome, ...timing });
+      life.move(step, { ...outcome, ...timing, ...kept });
     }
     await journal.save();
   };
 
-  const runStep = async (step: string) => {
+  const runStep = async (step: string, via?: Handed) => {
     const started = Date.now();
-    // Recorded before anything starts: a new owner then knows this step may be running.
-    life.move(step, { status: 'running', started: new Date(started).toISOString() });
+    const refusal = refusals.get(step);
+    // Recorded before anything starts: a new owner then knows this step may be running (and from which
+    // step's process, whose end decides whether it succeeded).
+    life.move(step, {
+      status: 'running',
+      started: new Date(started).toISOString(),
+      ...(via ? { handoff: { from: via.provider } } : refusal ? { handoff: refusal } : {})
+    });
     if (!(await journal.save())) {
+      via?.slot.skip();
       return;
     }
     noteStepInputs(record, step);
@@ -192,10 +362,11 @@ export async function executeRun(
       await rm(join(dir, 'logs', `${step}.log`), { force: true });
       await rm(forkedIdentity(dir, step), { force: true });
     } catch (err) {
+      via?.slot.skip();
       return fail(step, started, fileProblem(err, 'clear the step folder', dir));
     }
     const key = record.plan.cacheKeys[step];
-    if (record.plan.reuse[step] && (await cache.has(key))) {
+    if (!via && record.plan.reuse[step] && (await cache.has(key))) {
       try {
         const { run } = await cache.restore(key, stepFiles(dir, step));
         await noteStepOutputs(dir, record, step).catch(() => undefined);
@@ -214,14 +385,16 @@ export async function executeRun(
     }
     let proc: StepProcess | null;
     try {
-      proc = await startStep(step, {
+      const launch = {
         python: options.python,
         args: [program(step), dir, stepParametersFile(dir, step)],
         cwd: join(dir, 'workspace'),
         env: stepEnvironment(step, settings[step] ?? {}),
         log: join(dir, 'logs', `${step}.log`)
-      });
+      };
+      proc = via ? await startHanded(step, launch, via) : await startStep(step, launch);
     } catch (err) {
+      via?.slot.skip();
       const message =
         err instanceof StepEnvironmentError
           ? err.message
@@ -229,12 +402,14 @@ export async function executeRun(
       return fail(step, started, message);
     }
     if (!proc) {
-      const finished = new Date();
-      life.move(step, {
-        status: 'cancelled',
-        finished: finished.toISOString(),
-        seconds: (finished.getTime() - started) / 1000
-      });
+      const end = new Date();
+      const timing = { finished: end.toISOString(), seconds: (end.getTime() - started) / 1000 };
+      if (via && !aborted()) {
+        // Its provider could not fork it, then failed: it never started.
+        life.move(step, { status: 'skipped', skippedBecause: via.provider, ...timing });
+      } else {
+        life.move(step, { status: 'cancelled', ...timing });
+      }
       await journal.save();
       return;
     }
@@ -299,29 +474,34 @@ export async function executeRun(
       tasks.set(step, adopt(step));
     }
     for (;;) {
-      const going = (options.mode ?? 'run') === 'run' && !aborted() && !journal.failure;
       if (journal.failure) {
         stopAll();
       }
-      if (going) {
+      if (going()) {
         if (life.skipBlocked().length > 0) {
           await journal.save();
         }
         for (const step of life.ready()) {
-          if (tasks.size >= limit) {
+          if (tasks.size - saving.size >= limit) {
             break;
           }
-          tasks.set(step, runStep(step));
+          if (!tasks.has(step)) {
+            tasks.set(step, runStep(step));
+          }
         }
       }
       if (tasks.size === 0) {
         break;
       }
-      const done = await Promise.race([...tasks].map(([step, task]) => task.then(() => step)));
-      tasks.delete(done);
+      const done = await Promise.race([...[...tasks].map(([step, task]) => task.then(() => step)), woken()]);
+      if (done !== null) {
+        tasks.delete(done);
+      }
     }
+    await environment;
     return await finishRun(life, journal, options);
   } finally {
+    handoff?.close();
     options.signal?.removeEventListener('abort', stopAll);
     for (const key of acquired) {
       pool?.release(key);
@@ -369,6 +549,18 @@ async function readJson<T>(path: string, fallback: T): Promise<T> {
   } catch {
     return fallback;
   }
+}
+
+/** How a step is forked (from a warm Python or a step's process): its program, arguments, folder and log. */
+function forkOf(step: string, launch: StepLaunch): WarmFork {
+  const dir = dirname(dirname(launch.args[0]));
+  return {
+    program: launch.args[0],
+    args: launch.args.slice(1),
+    cwd: launch.cwd,
+    log: launch.log,
+    identity: forkedIdentity(dir, step)
+  };
 }
 
 /** Where a step forked from a warm Python records its pid and start (see `WarmFork.identity`). */

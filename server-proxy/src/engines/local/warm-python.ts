@@ -17,7 +17,14 @@ import { isRunning, processRef } from '../../process-identity';
 import { StepExit, StepProcess, stopGroup } from './step-process';
 
 export type WarmReady =
-  { ok: true; imported: string[]; left: Record<string, string> } | { ok: false; reason: string };
+  | {
+      ok: true;
+      imported: string[];
+      left: Record<string, string>;
+      /** Its steps can hand their outputs to forks of themselves (it waits for its orphaned descendants). */
+      handoff: boolean;
+    }
+  | { ok: false; reason: string };
 
 export interface WarmStart {
   python: string;
@@ -45,10 +52,15 @@ export interface WarmFork {
    * warm Python's, so this is how a new owner finds it when the owner died before recording its pid.
    */
   identity: string;
+  /** The engine's socket the step offers its outputs on when its cells have run (`handoff.ts`). */
+  handoff?: string;
 }
 
+/** A fork request as the runtime reads it (from the engine, or relayed by a step's process). */
+export type ForkRequest = WarmFork & { id: number };
+
 type Reply =
-  | { event: 'ready'; pid: number; imported?: string[]; left?: Record<string, string> }
+  | { event: 'ready'; pid: number; imported?: string[]; left?: Record<string, string>; handoff?: boolean }
   | { event: 'refused'; reason: string }
   | { event: 'started'; id: number; pid: number }
   | { event: 'failed'; id: number; message: string }
@@ -68,6 +80,8 @@ export class WarmPython {
     { resolve: (p: StepProcess) => void; reject: (e: Error) => void }
   >();
   private readonly running = new Map<number, { ref: StepProcess['ref']; end: (exit: StepExit) => void }>();
+  /** Exits of processes not tracked yet (a step forked by a step's process, reported before `track`). */
+  private readonly untracked = new Map<number, StepExit>();
   private ended: string | null = null;
   /** Why it refused to fork (its prelude failed, or a fork would break what it set up), once it did. */
   refusal: string | null = null;
@@ -130,10 +144,30 @@ export class WarmPython {
     this.refresh();
     return new Promise<StepProcess>((resolve, reject) => {
       this.starting.set(id, { resolve, reject });
-      this.requests.write(
-        `${JSON.stringify({ id, program: launch.program, args: launch.args, cwd: launch.cwd, log: launch.log, identity: launch.identity })}\n`
-      );
+      this.requests.write(`${JSON.stringify(forkRequest(id, launch))}\n`);
     });
+  }
+
+  /**
+   * A step forked by the process of a step forked from this warm Python: its exit comes from this warm
+   * Python, which waits for the orphaned descendants of its steps.
+   */
+  track(pid: number): StepProcess {
+    const ref = processRef(pid) ?? { pid };
+    let end: (exit: StepExit) => void = () => undefined;
+    const exited = new Promise<StepExit>(resolve => (end = resolve));
+    const early = this.untracked.get(pid);
+    if (early) {
+      this.untracked.delete(pid);
+      end(early);
+    } else if (this.ended !== null) {
+      this.poll(ref, end);
+    } else {
+      this.busy++;
+      this.refresh();
+      this.running.set(pid, { ref, end });
+    }
+    return { ref, exited, stop: graceMs => stopGroup(ref, exited, graceMs) };
   }
 
   /** Ends it (steps forked from it go on: each is in a session of its own). */
@@ -151,7 +185,12 @@ export class WarmPython {
   private handle(reply: Reply, settle: (ready: WarmReady) => void): void {
     if (reply.event === 'ready') {
       this.done();
-      settle({ ok: true, imported: reply.imported ?? [], left: reply.left ?? {} });
+      settle({
+        ok: true,
+        imported: reply.imported ?? [],
+        left: reply.left ?? {},
+        handoff: reply.handoff === true
+      });
     } else if (reply.event === 'refused') {
       this.refusal = reply.reason;
       this.done();
@@ -176,6 +215,11 @@ export class WarmPython {
       if (step) {
         this.done();
         step.end({ code: reply.code, signal: reply.signal });
+      } else {
+        if (this.untracked.size > 1000) {
+          this.untracked.clear(); // descendants nobody tracks (a step's own daemons)
+        }
+        this.untracked.set(reply.pid, { code: reply.code, signal: reply.signal });
       }
     }
   }
@@ -192,13 +236,17 @@ export class WarmPython {
     this.starting.clear();
     // Its children go on without it: their ends are seen by polling, and their files say how they ended.
     for (const [, step] of this.running) {
-      const check = () =>
-        isRunning(step.ref) ? setTimeout(check, 200) : step.end({ code: null, signal: null, lost: true });
-      check();
+      this.poll(step.ref, step.end);
     }
     this.running.clear();
     this.busy = 0;
     this.refresh();
+  }
+
+  private poll(ref: StepProcess['ref'], end: (exit: StepExit) => void): void {
+    const check = () =>
+      isRunning(ref) ? setTimeout(check, 200) : end({ code: null, signal: null, lost: true });
+    check();
   }
 
   private done(): void {
@@ -217,4 +265,10 @@ export class WarmPython {
       }
     }
   }
+}
+
+/** The request line for a fork (its fields as the runtime's `fork_step` reads them). */
+export function forkRequest(id: number, launch: WarmFork): ForkRequest {
+  const { program, args, cwd, log, identity, handoff } = launch;
+  return { id, program, args, cwd, log, identity, ...(handoff ? { handoff } : {}) };
 }

@@ -46,6 +46,19 @@ describe('RunLifecycle', () => {
     expect(run.ready()).toEqual(['s2', 'side']);
   });
 
+  it('knows the steps that wait only for a running step (those a fork of it may start)', () => {
+    const r = record();
+    r.plan.deps.join = ['s2', 'side'];
+    r.order.push('join');
+    r.steps.join = { status: 'queued', cached: false };
+    const run = new RunLifecycle(r);
+    run.move('s1', { status: 'succeeded' });
+    run.move('s2', { status: 'running' });
+    expect(run.readyAfter('s2')).toEqual(['s3']); // join waits for side too
+    run.move('side', { status: 'succeeded' });
+    expect(run.readyAfter('s2')).toEqual(['s3', 'join']);
+  });
+
   it('skips along dependencies, naming the upstream step on the branch: failed, then skipped', () => {
     const run = new RunLifecycle(record());
     run.move('s1', { status: 'succeeded' });

@@ -8,17 +8,23 @@ async function importsOf(cells: Array<[string[], string]>): Promise<string[]> {
 }
 
 describe('the modules a warm Python imports before forking the steps', () => {
-  it('are those the steps import, in notebook order, each once, with what `from` imports named (`import a.b` binds and names a)', async () => {
+  it('are those the steps import, in notebook order, each once, with what `from` imports named, and `import a.b` as the module it imports', async () => {
     expect(
       await importsOf([
         [
           ['step:load'],
-          'import pandas as pd\nimport os.path\nfrom sklearn.linear_model import Ridge\ndf = pd.DataFrame()'
+          'import pandas as pd\nimport os.path\nimport xml.etree.ElementTree\nfrom sklearn.linear_model import Ridge\ndf = pd.DataFrame()'
         ],
         [['step:plot', 'prev:load'], 'import matplotlib.pyplot as plt\nimport pandas as pd\nn = len(df)'],
         [['step:local', 'prev:plot'], 'from . import helpers\nfrom .helpers import f\nm = n']
       ])
-    ).toEqual(['pandas', 'os', 'sklearn.linear_model.Ridge', 'matplotlib.pyplot']);
+    ).toEqual([
+      'pandas',
+      'os.path',
+      'xml.etree.ElementTree',
+      'sklearn.linear_model.Ridge',
+      'matplotlib.pyplot'
+    ]);
   });
 
   it('stop at the first cell that may change the environment, which libraries read when imported', async () => {
