@@ -5,13 +5,15 @@
  */
 import { AuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
-import { argoDocuments } from '../../../../src/core/targets/argo';
+import { argoDocuments, RUN_VOLUME } from '../../../../src/core/targets/argo';
 import type { ArgoWorkflow } from '../../../../src/core/targets/argo-workflow';
 import { ArtifactStore, parseJsonObject, S3Repository, s3Store } from './artifact-store';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
 import { ClusterError, clusterError, networkCode } from './cluster-errors';
 import type { ClusterTarget } from './cluster-target';
 import type { KubeClients } from './kube-client';
+import { pinnedImage } from './notebook-pod';
+import { readVolumeFiles } from './volume-reader';
 import { failureMessage, StepError, waitingReason } from './step-messages';
 import { watchObject } from './watch';
 
@@ -284,6 +286,43 @@ export function argoBackend(
         return `(the pod of step ${task} is gone and its archived log could not be read: ${(err as Error).message})\n`;
       }
       return `(no pod of step ${task} was found: the workflow's pods were garbage-collected, and it has no archived log)\n`;
+    },
+    async copyValues(values, into, image) {
+      // The run volume (volumeClaimTemplate `cellpipe-run`): Argo names its claim WORKFLOW-TEMPLATE.
+      const claim = `${name}-${RUN_VOLUME}`;
+      try {
+        return await readVolumeFiles(
+          kube,
+          namespace,
+          {
+            claim,
+            image,
+            nearPods: { 'workflows.argoproj.io/workflow': name },
+            labels: { 'cellpipe.dev/workflow': name },
+            values: values.map(v => `data/${v.step}/${v.stem}`)
+          },
+          into
+        );
+      } catch (err) {
+        if (err instanceof ClusterError && err.code === 'not-found') {
+          throw new ClusterError(
+            'not-found',
+            `The run volume ${claim} of the Argo Workflow ${name} is gone, and the data its steps passed on ` +
+              'with it: Argo deletes it when the workflow succeeds (a failed one keeps it until the Workflow is ' +
+              'deleted).'
+          );
+        }
+        throw err;
+      }
+    },
+    async image(task: string): Promise<string | undefined> {
+      const pods = await kube.core.listNamespacedPod({
+        namespace,
+        labelSelector: `workflows.argoproj.io/workflow=${name}`
+      });
+      const pod = lastPodOf(pods.items, name, task);
+      const main = pod?.spec?.containers.find(c => c.name === 'main');
+      return pod && main ? pinnedImage(pod, main) : undefined;
     },
     async results(task: string): Promise<TaskResults> {
       // Whole, from the artifact store (the outputs parameter route caps them); a missing artifact is no result.
