@@ -6,7 +6,7 @@
  * `cellpipe runs --show` and the run view; `diffLineage` says what changed between two runs. Pure.
  */
 import type { RunRecord } from './run-record';
-import { pathFrom } from '../composition/references';
+import { relativePath } from '../composition/references';
 import type { RunnableStep } from '../targets/runnable-steps';
 import { formatParameter, ParameterValue } from '../tags/parameters';
 
@@ -248,14 +248,14 @@ export function lineageLines(record: LineageOf): string[] {
 }
 
 /**
- * The `notebook` of a step's lineage: for a sub-pipeline step, the notebook its cells are in, as the run's
- * notebook (at `runPath`, as the resolver names it) refers to it; nothing for the notebook's own steps.
+ * The `notebook` of a step's lineage: for a sub-pipeline step, the notebook its cells are in, relative to
+ * the folder of the run's notebook (at `runPath`, as the resolver names both); nothing for its own steps.
  */
 export function stepNotebook(
   runPath: string,
   step: Pick<RunnableStep, 'path'>
 ): Pick<StepLineage, 'notebook'> {
-  return step.path ? { notebook: pathFrom(runPath, step.path) } : {};
+  return step.path ? { notebook: relativePath(runPath, step.path) } : {};
 }
 
 /**
