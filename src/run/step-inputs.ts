@@ -5,6 +5,7 @@
  * the cell there, and runs the pipeline from that step. A sub-pipeline step's cells are in the notebook
  * its `notebook:` step runs: that notebook is opened, and loaded and shown there.
  */
+import { Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -92,6 +93,16 @@ export class StepInputsModel {
         await target.revealDiagnostic({ cell: where.cell, line: where.line, column: null });
       } else if (!child) {
         host.revealStep(step);
+      }
+      if (child) {
+        // The sidebar now shows the child notebook, so the run's note is out of view: say it where it is
+        // seen, briefly (a notification shows about 140 characters).
+        const failed = where
+          ? `; it failed at cell ${where.cell! + 1}${where.line ? `, line ${where.line}` : ''}`
+          : '';
+        Notification.info(`${PathExt.basename(child)}'s kernel has the inputs of step ${step}${failed}.`, {
+          autoClose: 10_000
+        });
       }
     } catch (err) {
       this._set({ run, step, status: 'failed', message: err instanceof Error ? err.message : String(err) });
