@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { analyzeNotebook } from '../../src/core/pipeline';
@@ -22,6 +22,7 @@ import { nodeAnalyser } from '../src/node-analyser';
 import { stepInputs, StepInputsError } from '../src/runs/step-inputs';
 import { FakeCluster, FakeOptions } from './cluster-fake';
 import { PYTHON, runArgoStep, runKfpStep } from './cluster-containers';
+import { taggedNotebook, writeClusterNotebook } from './cluster-notebook';
 
 jest.setTimeout(60000);
 
@@ -38,35 +39,21 @@ const FAILED = {
 };
 
 function writeNotebook(settings: Record<string, unknown>): string {
-  const cell = (tags: string[], source: string) => ({
-    cell_type: 'code',
-    execution_count: null,
-    metadata: { tags },
-    outputs: [],
-    source
-  });
-  const path = join(mkdtempSync(join(tmpdir(), 'cellpipe-cinputs-')), 'fit.ipynb');
-  const notebook = {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
-      cellpipe: { name: 'fit', namespace: 'team-a', image: IMAGE, ...settings }
-    },
-    cells: [
-      cell(['imports'], 'import json'),
-      cell(['pipeline-parameters'], 'rate = 0.5'),
-      cell(
+  const notebook = taggedNotebook(
+    [
+      [['imports'], 'import json'],
+      [['pipeline-parameters'], 'rate = 0.5'],
+      [
         ['step:load'],
         'data = [1.0, 2.0, 3.0]\n' +
           'class Box:\n    def __init__(self, v):\n        self.v = v\n    def scaled(self, k):\n        return self.v * k\n' +
           'box = Box(4)\noffset = 10\ndef shifted(values):\n    return [v + offset for v in values]'
-      ),
-      cell(['step:fit', 'prev:load'], FIT)
-    ]
-  };
-  writeFileSync(path, JSON.stringify(notebook));
-  return path;
+      ],
+      [['step:fit', 'prev:load'], FIT]
+    ],
+    { name: 'fit', namespace: 'team-a', image: IMAGE, ...settings }
+  );
+  return writeClusterNotebook(settings, notebook, 'fit.ipynb');
 }
 
 let fake: FakeCluster;

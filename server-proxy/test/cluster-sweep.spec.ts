@@ -14,6 +14,7 @@ import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client
 import type { App } from '../src/server/app';
 import { startServer } from '../src/server/main';
 import { FakeCluster, FakeOptions } from './cluster-fake';
+import { taggedNotebook, writeClusterNotebook } from './cluster-notebook';
 import { call } from './faults/harness';
 import { until } from './until';
 
@@ -29,33 +30,19 @@ afterEach(() => {
 
 /** Five steps; the first two read no swept parameter. */
 function sweepNotebook(): string {
-  const cell = (tags: string[], source: string) => ({
-    cell_type: 'code',
-    execution_count: null,
-    metadata: { tags },
-    outputs: [],
-    source
-  });
-  const path = join(mkdtempSync(join(tmpdir(), 'cellpipe-csweep-')), 'tune.ipynb');
-  const nb = {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
-      cellpipe: { name: 'tune', namespace: 'team-a', image: 'python:3.11' }
-    },
-    cells: [
-      cell(['pipeline-parameters'], 'gamma = 0.1\nC = 1\nrows = 4'),
-      cell(['step:load'], 'data = list(range(rows))'),
-      cell(['step:prep', 'prev:load'], 'scaled = [x * 2 for x in data]'),
-      cell(['step:train', 'prev:prep'], 'model = sum(scaled) * gamma + C'),
-      cell(['step:evaluate', 'prev:train'], 'score = model / 100'),
-      cell(['step:report', 'prev:evaluate'], 'accuracy = score'),
-      cell(['pipeline-metrics'], 'accuracy')
-    ]
-  };
-  writeFileSync(path, JSON.stringify(nb));
-  return path;
+  const notebook = taggedNotebook(
+    [
+      [['pipeline-parameters'], 'gamma = 0.1\nC = 1\nrows = 4'],
+      [['step:load'], 'data = list(range(rows))'],
+      [['step:prep', 'prev:load'], 'scaled = [x * 2 for x in data]'],
+      [['step:train', 'prev:prep'], 'model = sum(scaled) * gamma + C'],
+      [['step:evaluate', 'prev:train'], 'score = model / 100'],
+      [['step:report', 'prev:evaluate'], 'accuracy = score'],
+      [['pipeline-metrics'], 'accuracy']
+    ],
+    { name: 'tune', namespace: 'team-a', image: 'python:3.11' }
+  );
+  return writeClusterNotebook({}, notebook, 'tune.ipynb');
 }
 
 function kubeconfig(url: string): string {

@@ -3,8 +3,29 @@
  * into the kernel"; the notebook's kernel then has the values the step received (a DataFrame, an array,
  * the run's parameter value) and the cursor is at the failing line. Screenshots in test-results/.
  */
-import { expect, test } from '@jupyterlab/galata';
-import { codeNotebook, openNotebook, openSidebar, shot } from './jupyterlab';
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { codeNotebook, openNotebook, openSidebar, saveNotebook, shot } from './jupyterlab';
+
+/** What the current notebook's kernel answers for each expression (its text/plain form). */
+function kernelValues(
+  page: IJupyterLabPageFixture,
+  expressions: Record<string, string>
+): Promise<Record<string, string>> {
+  return page.evaluate(async expressions => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
+    const panel = (window as any).jupyterapp.shell.currentWidget;
+    const reply = await panel.sessionContext.session.kernel.requestExecute({
+      code: '',
+      silent: true,
+      user_expressions: expressions
+    }).done;
+    const found: Record<string, string> = {};
+    for (const [name, e] of Object.entries(reply.content.user_expressions)) {
+      found[name] = (e as { data: Record<string, string> }).data['text/plain'];
+    }
+    return found;
+  }, expressions);
+}
 
 test('a failed step: Load puts its inputs in the kernel and goes to the failing line', async ({
   page,
@@ -46,24 +67,11 @@ test('a failed step: Load puts its inputs in the kernel and goes to the failing 
   expect(at).toEqual({ cell: 3, line: 2 });
 
   // The kernel has the values the step received.
-  const values = await page.evaluate(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
-    const panel = (window as any).jupyterapp.shell.currentWidget;
-    const reply = await panel.sessionContext.session.kernel.requestExecute({
-      code: '',
-      silent: true,
-      user_expressions: {
-        frame: 'frame["x"].tolist()',
-        grid: 'float(grid.sum())',
-        limit: 'limit',
-        total: '"total" in dir()'
-      }
-    }).done;
-    const found: Record<string, string> = {};
-    for (const [name, e] of Object.entries(reply.content.user_expressions)) {
-      found[name] = (e as { data: Record<string, string> }).data['text/plain'];
-    }
-    return found;
+  const values = await kernelValues(page, {
+    frame: 'frame["x"].tolist()',
+    grid: 'float(grid.sum())',
+    limit: 'limit',
+    total: '"total" in dir()'
   });
   expect(values).toEqual({ frame: '[1.0, 2.0, 3.0]', grid: '15.0', limit: '5', total: 'False' });
   await shot(page, testInfo, 'step-inputs-loaded');
@@ -84,17 +92,7 @@ test('a failed sub-pipeline step: Load opens its notebook, loads its inputs ther
   const child = codeNotebook([
     [['step:check'], 'root = math.sqrt(sum(xs))\nprint(root)\nassert root > 5, f"root {root} is too small"']
   ]);
-  await page.evaluate(
-    async ({ path, content }) => {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
-      await (window as any).jupyterapp.serviceManager.contents.save(path, {
-        type: 'notebook',
-        format: 'json',
-        content
-      });
-    },
-    { path: `${tmpPath}/child.ipynb`, content: child }
-  );
+  await saveNotebook(page, `${tmpPath}/child.ipynb`, child);
   const parent = codeNotebook([
     [['imports'], 'import math'],
     [['step:load'], 'xs = [1.0, 3.0]'],
@@ -129,20 +127,7 @@ test('a failed sub-pipeline step: Load opens its notebook, loads its inputs ther
     };
   });
   expect(at).toEqual({ cell: 0, line: 2 });
-  const values = await page.evaluate(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
-    const panel = (window as any).jupyterapp.shell.currentWidget;
-    const reply = await panel.sessionContext.session.kernel.requestExecute({
-      code: '',
-      silent: true,
-      user_expressions: { xs: 'xs', math: 'math.__name__', root: '"root" in dir()' }
-    }).done;
-    const found: Record<string, string> = {};
-    for (const [name, e] of Object.entries(reply.content.user_expressions)) {
-      found[name] = (e as { data: Record<string, string> }).data['text/plain'];
-    }
-    return found;
-  });
+  const values = await kernelValues(page, { xs: 'xs', math: 'math.__name__', root: '"root" in dir()' });
   expect(values).toEqual({ xs: '[1.0, 3.0]', math: "'math'", root: 'False' });
   // The sidebar shows the child notebook now: a notification says what was loaded and where it failed.
   await expect(page.locator('.Toastify__toast').last()).toContainText(

@@ -186,15 +186,21 @@ async function execText(
   pod: string,
   command: string[]
 ): Promise<string> {
+  const out = collected();
+  await execCommand(kube, namespace, pod, command, out.stream);
+  return out.text();
+}
+
+/** A stream that keeps what is written to it. */
+function collected(): { stream: Writable; text(): string } {
   const chunks: Buffer[] = [];
-  const out = new Writable({
+  const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
       chunks.push(chunk);
       done();
     }
   });
-  await execCommand(kube, namespace, pod, command, out);
-  return Buffer.concat(chunks).toString('utf8');
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
 async function execToFile(
@@ -227,16 +233,10 @@ async function execCommand(
   command: string[],
   out: Writable
 ): Promise<void> {
-  const stderr: Buffer[] = [];
-  const err = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      stderr.push(chunk);
-      done();
-    }
-  });
+  const stderr = collected();
   let status: V1Status | undefined;
   const socket = await new Exec(kube.config)
-    .exec(namespace, pod, 'main', command, out, err, null, false, s => (status = s))
+    .exec(namespace, pod, 'main', command, out, stderr.stream, null, false, s => (status = s))
     .catch(e => {
       throw clusterError(e, {
         action: `read files in the pod ${pod} (exec)`,
@@ -247,7 +247,7 @@ async function execCommand(
     });
   await new Promise<void>(resolve => socket.on('close', () => resolve()));
   if (status?.status !== 'Success') {
-    const text = Buffer.concat(stderr).toString('utf8').trim().split('\n').slice(-3).join(' ');
+    const text = stderr.text().trim().split('\n').slice(-3).join(' ');
     throw new ClusterError(
       'unreachable',
       `Reading files in the pod ${pod} failed: ${status?.message ?? 'the exec ended without a status'}` +
