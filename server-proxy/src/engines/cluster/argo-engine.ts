@@ -5,7 +5,7 @@
  */
 import { AuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
-import { argoDocuments, RUN_VOLUME } from '../../../../src/core/targets/argo';
+import { argoDocuments, RUN_DIR, RUN_VOLUME } from '../../../../src/core/targets/argo';
 import type { ArgoWorkflow } from '../../../../src/core/targets/argo-workflow';
 import { ArtifactStore, parseJsonObject, S3Repository, s3Store } from './artifact-store';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
@@ -44,7 +44,21 @@ interface ArgoNode {
 
 interface Workflow {
   metadata?: { name?: string; uid?: string; resourceVersion?: string };
-  spec?: { shutdown?: string; templates?: { name: string; activeDeadlineSeconds?: number | string }[] };
+  spec?: {
+    shutdown?: string;
+    templates?: {
+      name: string;
+      activeDeadlineSeconds?: number | string;
+      container?: { args?: string[] };
+      dag?: {
+        tasks: {
+          name: string;
+          template?: string;
+          arguments?: { parameters?: { name: string; value?: string }[] };
+        }[];
+      };
+    }[];
+  };
   status?: {
     phase?: string;
     message?: string;
@@ -290,6 +304,18 @@ export function argoBackend(
     async copyValues(values, into, image) {
       // The run volume (volumeClaimTemplate `cellpipe-run`): Argo names its claim WORKFLOW-TEMPLATE.
       const claim = `${name}-${RUN_VOLUME}`;
+      let workflow: Workflow;
+      try {
+        workflow = (await kube.custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name
+        })) as Workflow;
+      } catch (err) {
+        throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
+      }
       try {
         return await readVolumeFiles(
           kube,
@@ -299,7 +325,10 @@ export function argoBackend(
             image,
             nearPods: { 'workflows.argoproj.io/workflow': name },
             labels: { 'cellpipe.dev/workflow': name },
-            values: values.map(v => `data/${v.step}/${v.stem}`)
+            values: values.map(v => ({
+              path: `${taskRunDir(workflow, v.task)}data/${v.step}/${v.stem}`,
+              into: `data/${v.step}`
+            }))
           },
           into
         );
@@ -351,6 +380,24 @@ export function withoutExecutorLines(log: string): string {
     .split('\n')
     .filter(line => !/^time="[^"]*" level=(debug|info|warning|error|fatal) msg="/.test(line))
     .join('\n');
+}
+
+/**
+ * Where a task keeps its data on the run volume, relative to its root: its container's `--run-dir` with
+ * its DAG task's arguments in (a sweep trial's steps: `trials/tN/`), '' for the volume's own layout.
+ */
+function taskRunDir(workflow: Workflow, task: string): string {
+  const templates = workflow.spec?.templates ?? [];
+  const dagTask = templates.flatMap(t => t.dag?.tasks ?? []).find(t => t.name === task);
+  const args = templates.find(t => t.name === (dagTask?.template ?? task))?.container?.args ?? [];
+  const at = args.indexOf('--run-dir');
+  const given = new Map((dagTask?.arguments?.parameters ?? []).map(p => [p.name, p.value ?? '']));
+  const dir =
+    at < 0
+      ? RUN_DIR
+      : args[at + 1].replace(/\{\{inputs\.parameters\.(\w+)\}\}/g, (_, key: string) => given.get(key) ?? '');
+  const relative = dir.startsWith(RUN_DIR) ? dir.slice(RUN_DIR.length).replace(/^\/+|\/+$/g, '') : '';
+  return relative ? `${relative}/` : '';
 }
 
 /** The node of a task (DAG task `displayName`): a Pod node, or the Retry node over its attempts. */

@@ -8,7 +8,7 @@
 import { Exec, type V1Pod, type V1Status } from '@kubernetes/client-node';
 import { createWriteStream } from 'fs';
 import { mkdir, rename, rm } from 'fs/promises';
-import { dirname, join } from 'path';
+import { basename, dirname, join } from 'path';
 import { Writable } from 'stream';
 import { ClusterError, clusterError } from './cluster-errors';
 import type { KubeClients } from './kube-client';
@@ -16,11 +16,11 @@ import type { KubeClients } from './kube-client';
 /** Where the reader pod mounts the claim (the steps' mount path of the run volume: paths read the same). */
 export const READER_MOUNT = '/cellpipe/run';
 
-/** The files of `FOLDER/STEM.json` and `FOLDER/STEM.*` (a saved value), as JSON: [[path, size], …]. */
+/** The files of each `FOLDER/STEM.json` and `FOLDER/STEM.*` (a saved value), as JSON: [[index, path], …]. */
 const LIST = `
 import json, os, sys
 root, found = sys.argv[1], []
-for want in sys.argv[2:]:
+for index, want in enumerate(sys.argv[2:]):
     folder, stem = os.path.split(want)
     try:
         names = sorted(os.listdir(os.path.join(root, folder)))
@@ -29,7 +29,7 @@ for want in sys.argv[2:]:
     for name in names:
         path = os.path.join(root, folder, name)
         if (name == stem + ".json" or name.startswith(stem + ".")) and os.path.isfile(path) and not os.path.islink(path):
-            found.append([os.path.join(folder, name), os.path.getsize(path)])
+            found.append([index, os.path.join(folder, name)])
 print(json.dumps(found))
 `;
 
@@ -44,15 +44,16 @@ export interface VolumeRead {
   /** Keeps the reader on the node of pods still mounting a ReadWriteOnce claim (a running workflow's). */
   nearPods?: Record<string, string>;
   labels?: Record<string, string>;
-  /** Saved values wanted, `FOLDER/STEM` relative to the claim's root. */
-  values: string[];
+  /** Saved values wanted: `FOLDER/STEM` relative to the claim's root, and the folder of `into` for them. */
+  values: Array<{ path: string; into: string }>;
   /** How long the pod may take to start (default 3 minutes: an image pull). */
   startTimeoutMs?: number;
   pollMs?: number;
 }
 
 /**
- * Copies the files of `values` from the claim into `into` (same relative paths); returns the paths copied.
+ * Copies the files of `values` from the claim into their folders of `into`; returns the paths copied
+ * (relative to `into`).
  * ClusterErrors say what could not be done (`not-found`: the claim is gone).
  */
 export async function readVolumeFiles(
@@ -76,22 +77,19 @@ export async function readVolumeFiles(
   const name = pod.metadata!.name!;
   try {
     await untilRunning(kube, namespace, name, read);
-    const listed = await execText(kube, namespace, name, [
-      'python3',
-      '-c',
-      LIST,
-      READER_MOUNT,
-      ...read.values
-    ]);
-    const files = JSON.parse(listed) as Array<[string, number]>;
-    for (const [path] of files) {
-      const target = join(into, path);
+    const wanted = read.values.map(v => v.path);
+    const listed = await execText(kube, namespace, name, ['python3', '-c', LIST, READER_MOUNT, ...wanted]);
+    const copied: string[] = [];
+    for (const [index, path] of JSON.parse(listed) as Array<[number, string]>) {
+      const local = join(read.values[index].into, basename(path));
+      const target = join(into, local);
       await mkdir(dirname(target), { recursive: true });
       const tmp = `${target}.part`;
       await execToFile(kube, namespace, name, ['python3', '-c', CAT, join(READER_MOUNT, path)], tmp);
       await rename(tmp, target);
+      copied.push(local);
     }
-    return files.map(([path]) => path);
+    return copied;
   } finally {
     // The pod sleeps until its deadline otherwise; a pod that cannot be deleted ends then by itself.
     await kube.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
