@@ -304,6 +304,22 @@ def save_value(folder, name, value, step="?"):
     return meta
 
 
+def value_hash(folder, name):
+    """SHA-256 over a saved value's files (`NAME.json` and its data), by name and content: the content hash a
+    run's lineage records (a local run's engine hashes the same files the same way, engines/local/lineage.ts)."""
+    import hashlib
+
+    stem = file_stem(name)
+    digest = hashlib.sha256()
+    for file in sorted(f for f in os.listdir(folder) if f == stem + ".json" or f.startswith(stem + ".")):
+        digest.update(file.encode("utf-8") + b"\0")
+        with open(os.path.join(folder, file), "rb") as f:
+            for chunk in iter(lambda: f.read(4 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
 def _read_meta(folder, name, step):
     try:
         with open(os.path.join(folder, file_stem(name) + ".json"), encoding="utf-8") as f:
@@ -1258,6 +1274,10 @@ _CLUSTER_FLAGS = {
 # step, only its log): its error and outputs, for cellpipe to read back and leave out of the log it shows.
 RESULTS_LINE = "cellpipe-results: "
 
+# The last line a step that succeeded writes on a cluster: the content hash of each value it saved (its
+# lineage), which cellpipe reads from the step's log (Argo's and KFP's alike) and leaves out of the log it shows.
+LINEAGE_LINE = "cellpipe-lineage: "
+
 # Argo keeps a step's output parameters in one pod annotation, and annotations hold 256 KiB in all.
 OUTPUTS_LIMIT = 200 * 1024
 
@@ -1419,6 +1439,11 @@ def cluster_main(spec, args):
             results = {"error": json.loads(error_text()), "outputs": json.loads(capped_outputs(cell_outputs))}
             sys.stderr.write("\n" + RESULTS_LINE + json.dumps(results) + "\n")
         return status
+    with open(os.path.join(run_dir, "steps", spec["step"], "saved.json"), encoding="utf-8") as f:
+        saved = json.load(f)
+    hashes = {name: value_hash(out_dirs.get(name) or os.path.join(run_dir, "data", spec["step"]), name)
+              for name in sorted(saved)}
+    sys.stderr.write("\n" + LINEAGE_LINE + json.dumps({"outputs": hashes}) + "\n")
     with open(os.path.join(run_dir, "steps", spec["step"], "metrics.json"), encoding="utf-8") as f:
         metrics = {name: _finite(value) for name, value in json.load(f).items()}
     for (path,) in values["--metrics"]:

@@ -71,7 +71,14 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
         app.shell.activateById(SIDEBAR_ID);
       },
       browserAnalyser,
-      new ReferencedNotebooks(app.serviceManager.contents, PageConfig.getOption('serverRoot'))
+      new ReferencedNotebooks(app.serviceManager.contents, PageConfig.getOption('serverRoot')),
+      async path => {
+        const widget = (await app.commands.execute('docmanager:open', { path })) as unknown;
+        if (!(widget instanceof NotebookPanel)) {
+          throw new Error(`${path} did not open as a notebook.`);
+        }
+        return widget;
+      }
     );
     notebooks.widgetAdded.connect((_, panel) => void pipelines.add(panel));
     notebooks.forEach(panel => void pipelines.add(panel));

@@ -62,14 +62,15 @@ REPO = Path(__file__).resolve().parents[2]
 class Fake:
     """The fake cluster process: its URL, and its commands (one JSON line each)."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, options=None):
         bundle = tmp / "fake-cluster.js"
         subprocess.run(
             [str(REPO / "node_modules" / ".bin" / "esbuild"), str(REPO / "server-proxy" / "test" / "fake-cluster-main.ts"),
              "--bundle", "--platform=node", "--log-level=warning", f"--outfile={bundle}"],
             check=True, timeout=300,
         )
-        self.proc = subprocess.Popen(["node", str(bundle)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(["node", str(bundle), json.dumps(options or {})], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()
         assert self.url.startswith("http://127.0.0.1:"), self.url
 

@@ -96,12 +96,20 @@ def wait(what, predicate, timeout=300, every=2):
 
 def leftovers(run_id):
     """What a finished run may not leave behind: its VolumeSnapshots and their contents, PVCs of its
-    workflow and their volumes, running pods."""
+    workflow (but a failed workflow's, kept for its step inputs) and their volumes, running pods."""
     snaps = [s["metadata"]["name"] for s in items("volumesnapshots", f"cellpipe.dev/run={run_id}")]
+    # A failed workflow keeps its claims on purpose (its failed step's inputs can still be loaded) until the
+    # Workflow, which owns them, is deleted.
+    failed = {w["metadata"]["name"] for w in items("workflows") if w.get("status", {}).get("phase") in ("Failed", "Error")}
+    kept = {
+        p["metadata"]["name"]
+        for p in items("pvc")
+        if any(o.get("kind") == "Workflow" and o.get("name") in failed for o in p["metadata"].get("ownerReferences", []))
+    }
     wf_pvcs = [
         p["metadata"]["name"]
         for p in items("pvc")
-        if p["metadata"]["name"] != "nb-workspace"
+        if p["metadata"]["name"] != "nb-workspace" and p["metadata"]["name"] not in kept
     ]
     # Cluster-scoped: the snapshots' contents (deletionPolicy Delete) and the restored claims' volumes.
     contents = [
@@ -114,7 +122,7 @@ def leftovers(run_id):
         v["metadata"]["name"]
         for v in items("pv", ns=None)
         if (v["spec"].get("claimRef") or {}).get("namespace") == NS
-        and v["spec"]["claimRef"].get("name") != "nb-workspace"
+        and v["spec"]["claimRef"].get("name") not in {"nb-workspace", *kept}
     ]
     running = [
         p["metadata"]["name"]

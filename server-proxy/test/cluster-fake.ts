@@ -12,10 +12,20 @@
  * open its object moves on every `watchTickMs`. Every change takes the next `resourceVersion`. Watches can
  * be closed by the server after a while, their versions then compacted away (`ERROR` 410 Expired to a
  * watch from them), or refused (403, 404).
+ *
+ * Pods: a workflow's pods list with their `main` container and the digest its image ran at
+ * (`containerStatuses[].imageID`); a pod created here (cellpipe's volume reader) is Pending for one read,
+ * then Running, and `exec` into it (the API server's websocket, `v5.channel.k8s.io`) runs the command with
+ * Python here, the claims it mounts being folders (`volumeDirs`). An Argo run volume (`WORKFLOW-cellpipe-run`)
+ * exists while its Workflow does, and is deleted as `spec.volumeClaimGC` says when the workflow ends.
  */
+import { spawn } from 'child_process';
+import { createHash } from 'crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
 import { basename } from 'path';
+import type { Duplex } from 'stream';
+import { WebSocketServer } from 'ws';
 import { parseAllDocuments } from 'yaml';
 
 /** FNV-1a, 32 bits, in decimal (Argo's node ids). */
@@ -119,6 +129,8 @@ export interface FakeOptions {
   metricsOf?: (inputs: Record<string, string>) => Record<string, unknown>;
   /** Katib: the trial (by index in the suggestion's order) that fails. */
   katibFailTrial?: number;
+  /** The Python that `exec` into a pod runs a `python3` command with (default `python3`). */
+  python?: string;
 }
 
 type Phase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Omitted';
@@ -218,8 +230,22 @@ export class FakeCluster {
   readonly tokens = new Set<string>();
   /** Katib Experiments as created, with how often each was read (its trials move on with the reads). */
   readonly katib = new Map<string, { body: KatibBody; reads: number }>();
-  /** The S3 store's objects (bucket/key → text), as Argo's executor uploaded them. */
-  readonly objects = new Map<string, string>();
+  /** The S3 store's objects (bucket/key → content), as Argo's executor or KFP's launcher uploaded them. */
+  readonly objects = new Map<string, string | Buffer>();
+  /** What each PVC holds, as a folder here (a claim without one is empty). */
+  readonly volumeDirs = new Map<string, string>();
+  /** Pods created through the API (volume readers), by name, with how often each was read. */
+  readonly pods = new Map<string, { body: any; reads: number }>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- as posted
+  /** What a task's container wrote besides (after) the step's stream output, by task: its log goes on with it. */
+  readonly stepLogs = new Map<string, string>();
+  /** Commands run in pods through exec. */
+  readonly execs: string[][] = [];
+  /** KFP executor pods as the engine names them → the image of their task. */
+  private readonly kfpPods = new Map<string, string>();
+  private readonly sockets = new WebSocketServer({
+    noServer: true,
+    handleProtocols: protocols => (protocols.has('v5.channel.k8s.io') ? 'v5.channel.k8s.io' : false)
+  });
   /** Watch streams open now. */
   readonly watches = new Set<WatchStream>();
   /** The last resourceVersion given out; versions below `compacted` are gone (410 Expired). */
@@ -244,6 +270,9 @@ export class FakeCluster {
         }
       });
     });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head)
+    );
     await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
@@ -255,6 +284,7 @@ export class FakeCluster {
       clearInterval(t);
     }
     this.timers.clear();
+    this.sockets.close();
     this.server.closeAllConnections();
     return new Promise(resolve => this.server.close(() => resolve()));
   }
@@ -284,8 +314,38 @@ export class FakeCluster {
       return this.kfpPipelines(req, res, url, body);
     }
     // Core: the notebook pod, its PVCs, the Argo pods and their logs.
-    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path)) && method === 'GET') {
-      if (m[2] !== 'notebook-0') {
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(path)) && method === 'POST') {
+      const name = body.metadata?.name ?? `${body.metadata?.generateName ?? 'pod-'}r${this.pods.size + 1}x`;
+      const pod = { ...body, metadata: { ...body.metadata, name, namespace: m[1], uid: `uid-${name}` } };
+      this.pods.set(name, { body: pod, reads: 0 });
+      return json(res, 201, { ...pod, status: { phase: 'Pending' } });
+    }
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path))) {
+      const created = this.pods.get(m[2]);
+      if (created && method === 'DELETE') {
+        this.pods.delete(m[2]);
+        return json(res, 200, { ...created.body, status: { phase: 'Running' } });
+      }
+      if (method === 'GET' && created) {
+        // Scheduled and started after one read, as a pod whose image is on the node already.
+        const running = created.reads++ > 0;
+        return json(res, 200, {
+          ...created.body,
+          status: running
+            ? { phase: 'Running', containerStatuses: [{ name: 'main', ready: true, state: { running: {} } }] }
+            : {
+                phase: 'Pending',
+                containerStatuses: [
+                  { name: 'main', ready: false, state: { waiting: { reason: 'ContainerCreating' } } }
+                ]
+              }
+        });
+      }
+      const kfpImage = this.kfpPods.get(m[2]);
+      if (method === 'GET' && kfpImage) {
+        return json(res, 200, stepPod(m[2], m[1], kfpImage, {}));
+      }
+      if (method !== 'GET' || m[2] !== 'notebook-0') {
         return status(res, 404, 'NotFound', `pods "${m[2]}" not found`);
       }
       return json(res, 200, notebookPod(m[1]));
@@ -300,22 +360,26 @@ export class FakeCluster {
         kind: 'PodList',
         apiVersion: 'v1',
         metadata: {},
-        items: nodes.map(n => ({
-          metadata: {
-            name: n.podName,
-            namespace: m![1],
+        items: nodes.map(n =>
+          stepPod(n.podName, m![1], n.image, {
             creationTimestamp: `2026-01-01T00:00:0${n.attempt}Z`,
             annotations: { 'workflows.argoproj.io/node-name': n.name }
-          }
-        }))
+          })
+        )
       });
     }
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(path)) && method === 'GET') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
+      const pod = m[2];
+      const node = [...this.workflows.values()]
+        .flatMap(wf => this.render(wf).pods.map(p => ({ ...p, wf: wf.body.metadata.name })))
+        .find(p => p.podName === pod);
+      const task = node?.name.slice(node.wf.length + 1).replace(/\(\d+\)$/, '');
       // Argo's emissary executor logs in the main container too, around the step's own output.
       return void res.end(
         'time="2026-01-01T00:00:01.000Z" level=info msg="capturing logs" argo=true\n' +
           `log of ${m[2]} (container ${url.searchParams.get('container')})\n` +
+          (task ? (this.stepLogs.get(task) ?? '') : '') +
           'time="2026-01-01T00:00:06.000Z" level=info msg="sub-process exited" argo=true error="<nil>"\n' +
           'time="2026-01-01T00:00:06.000Z" level=info msg="Taring /tmp/cellpipe/outputs.json"\n'
       );
@@ -386,6 +450,9 @@ export class FakeCluster {
       (m = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]+)$/.exec(path)) &&
       method === 'GET'
     ) {
+      if (m[2].endsWith('-cellpipe-run') && !this.runVolumeExists(m[2])) {
+        return status(res, 404, 'NotFound', `persistentvolumeclaims "${m[2]}" not found`);
+      }
       return json(res, 200, {
         kind: 'PersistentVolumeClaim',
         apiVersion: 'v1',
@@ -987,6 +1054,74 @@ export class FakeCluster {
     status(res, 404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`);
   }
 
+  /**
+   * Whether an Argo run volume is there: while its Workflow is, until the workflow ends as its
+   * `volumeClaimGC` strategy deletes claims on (OnWorkflowCompletion: any end; OnWorkflowSuccess: success).
+   */
+  private runVolumeExists(claim: string): boolean {
+    const wf = this.workflows.get(claim.slice(0, -'-cellpipe-run'.length));
+    if (!wf) {
+      return false;
+    }
+    const phase = this.workflowStatus(wf).phase;
+    const strategy = (wf.body.spec as { volumeClaimGC?: { strategy?: string } }).volumeClaimGC?.strategy;
+    return strategy === 'OnWorkflowSuccess' ? phase !== 'Succeeded' : phase === 'Running';
+  }
+
+  /**
+   * `exec` into a pod created here: the command runs with Python here, the paths under the pod's mounts
+   * being those claims' folders; stdout and stderr as channels 1 and 2, the status as channel 3 (what the
+   * API server sends: Success, or NonZeroExitCode with the exit code), then the socket closes.
+   */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname);
+    const pod = m ? this.pods.get(m[2]) : undefined;
+    if (!pod) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    this.sockets.handleUpgrade(req, socket, head, ws => {
+      const command = url.searchParams.getAll('command');
+      this.execs.push(command);
+      const mounts: Array<[string, string]> = [];
+      for (const mount of pod.body.spec.containers[0].volumeMounts ?? []) {
+        const volume = pod.body.spec.volumes.find((v: { name: string }) => v.name === mount.name);
+        const dir = this.volumeDirs.get(volume?.persistentVolumeClaim?.claimName);
+        if (dir) {
+          mounts.push([mount.mountPath, dir]);
+        }
+      }
+      const local = (arg: string) => {
+        const found = mounts.find(([at]) => arg === at || arg.startsWith(`${at}/`));
+        return found ? found[1] + arg.slice(found[0].length) : arg;
+      };
+      const [program, ...args] = command;
+      const child = spawn(
+        program === 'python3' ? (this.options.python ?? 'python3') : program,
+        args.map(local)
+      );
+      const sendOn = (channel: number, data: Buffer | string) =>
+        ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(data)]));
+      child.stdout.on('data', (chunk: Buffer) => sendOn(1, chunk));
+      child.stderr.on('data', (chunk: Buffer) => sendOn(2, chunk));
+      child.on('close', code => {
+        const result =
+          code === 0
+            ? { metadata: {}, status: 'Success' }
+            : {
+                metadata: {},
+                status: 'Failure',
+                message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}]: exit status ${code}`,
+                reason: 'NonZeroExitCode',
+                details: { causes: [{ reason: 'ExitCode', message: String(code) }] }
+              };
+        sendOn(3, JSON.stringify(result));
+        ws.close();
+      });
+    });
+  }
+
   /** Where the S3 store answers, as an Argo repository names it (host:port, `insecure`). */
   s3Endpoint(): string {
     return this.url.replace(/^http:\/\//, '');
@@ -1464,7 +1599,7 @@ export class FakeCluster {
    */
   private render(wf: Workflow): {
     status: { phase: string; nodes: Record<string, FakeNode> };
-    pods: Array<{ name: string; podName: string; attempt: number }>;
+    pods: Array<{ name: string; podName: string; attempt: number; image: string }>;
   } {
     const entries = wf.body.spec.templates.find(t => t.dag)?.dag;
     const tasks = dagTasks(wf.body.spec);
@@ -1511,7 +1646,12 @@ export class FakeCluster {
     const nodes: Record<string, FakeNode> = {
       [name]: { id: name, name, displayName: name, type: 'DAG', phase: 'Running', templateName: 'main' }
     };
-    const pods: Array<{ name: string; podName: string; attempt: number }> = [];
+    const pods: Array<{ name: string; podName: string; attempt: number; image: string }> = [];
+    const imageOf = (template: string) =>
+      (
+        wf.body.spec.templates.find(t => t.name === template) as
+          { container?: { image?: string } } | undefined
+      )?.container?.image ?? 'python:3.12-slim';
     const id = (i: number, attempt?: number) =>
       `${name}-${fnv1a(`${name}.${tasks[i]}${attempt === undefined ? '' : `(${attempt})`}`)}`;
     tasks.forEach((t, i) => {
@@ -1574,7 +1714,7 @@ export class FakeCluster {
             type: 'Pod',
             ...(n === state.attempts.length - 1 && next ? { children: next } : {})
           };
-          pods.push({ name: `${name}.${t}(${n})`, podName: podOf(n), attempt: n });
+          pods.push({ name: `${name}.${t}(${n})`, podName: podOf(n), attempt: n, image: imageOf(template) });
           return attemptId;
         });
         nodes[id(i)] = {
@@ -1586,7 +1726,7 @@ export class FakeCluster {
       } else {
         completion[id(i)] = done(state.phase) && !awaiting(i);
         nodes[id(i)] = { ...taskNode, type: 'Pod', ...(next ? { children: next } : {}) };
-        pods.push({ name: `${name}.${t}`, podName: podOf(0), attempt: 0 });
+        pods.push({ name: `${name}.${t}`, podName: podOf(0), attempt: 0, image: imageOf(template) });
       }
     });
     const status = {
@@ -1749,6 +1889,10 @@ export class FakeCluster {
         return;
       }
       const attempts = task.attempts.map((_, n) => `${base}.executor(${n})`);
+      // The executor pods as the engine names them (Argo's v2 names, KFP's template system-container-impl).
+      attempts.forEach(a =>
+        this.kfpPods.set(nodeId(a).replace(/-(\d+)$/, '-system-container-impl-$1'), kfpImage(spec, t))
+      );
       nodes.push(node(`${base}-driver`, `${t}-driver`, 'Succeeded', [base]));
       nodes.push(node(base, t, task.phase, attempts));
       task.attempts.forEach((a, n) => nodes.push(node(attempts[n], 'executor', a.phase)));
@@ -1811,7 +1955,7 @@ export class FakeCluster {
     for (let n = 0; n < attempts - 1; n++) {
       this.objects.set(`mlpipeline/${folder}/executor-logs-${n}`, `attempt ${n} of ${task}\n`);
     }
-    let log = printed;
+    let log = printed + (this.stepLogs.get(task) ?? '');
     if (phase === 'Failed') {
       const error = this.options.failError ?? {};
       log +=
@@ -1907,6 +2051,45 @@ function notebookPod(namespace: string): unknown {
       ]
     }
   };
+}
+
+/**
+ * A step's pod, its `main` container running `image`, with the digest the runtime pulled it at (what the
+ * kubelet reports in `imageID`; here a hash of the name, so every pull of a tag gives the same).
+ */
+function stepPod(name: string, namespace: string, image: string, metadata: Record<string, unknown>): unknown {
+  const repository = image.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
+  const digest = createHash('sha256').update(image).digest('hex');
+  return {
+    kind: 'Pod',
+    apiVersion: 'v1',
+    metadata: { name, namespace, ...metadata },
+    spec: { containers: [{ name: 'main', image }] },
+    status: {
+      phase: 'Succeeded',
+      containerStatuses: [
+        {
+          name: 'main',
+          image,
+          imageID: `docker.io/${repository.includes('/') ? repository : `library/${repository}`}@sha256:${digest}`,
+          ready: false,
+          restartCount: 0
+        }
+      ]
+    }
+  };
+}
+
+/** The image of a KFP task's executor in the IR. */
+function kfpImage(spec: unknown, task: string): string {
+  const ir = spec as {
+    root: { dag: { tasks: Record<string, { componentRef: { name: string } }> } };
+    components: Record<string, { executorLabel?: string }>;
+    deploymentSpec?: { executors: Record<string, { container?: { image?: string } }> };
+  };
+  const component = ir.root.dag.tasks[task]?.componentRef.name;
+  const executor = component ? ir.components[component]?.executorLabel : undefined;
+  return (executor && ir.deploymentSpec?.executors[executor]?.container?.image) || 'python:3.12-slim';
 }
 
 /** One watch event: a JSON object on its own line. */

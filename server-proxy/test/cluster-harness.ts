@@ -1,6 +1,6 @@
 /**
  * What the specs against the loopback cluster share: the fake started for a test and stopped after it, a
- * cellpipe server whose cluster is the fake, JSON calls to that server, a small tagged notebook, a
+ * cellpipe server whose cluster is the fake, JSON calls to that server, the tagged notebooks, a
  * kubeconfig naming the fake, and the built CLI run as a process.
  */
 import { spawn } from 'child_process';
@@ -12,6 +12,8 @@ import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client
 import type { App } from '../src/server/app';
 import { startServer, ServerOptions } from '../src/server/main';
 import { FakeCluster, FakeOptions } from './cluster-fake';
+
+export { clusterNotebook, taggedNotebook, writeClusterNotebook } from './cluster-notebook';
 
 /** The built CLI (npm run build); a spec fails without it rather than vanish. */
 export const CLI = join(__dirname, '..', '..', 'cellpipe', 'js', 'cli.js');
@@ -157,49 +159,4 @@ export function clusterCli(
     child.stderr.on('data', c => (stderr += c));
     child.on('close', code => resolve({ code, stdout, stderr }));
   });
-}
-
-/** A notebook of code cells, each with its tags, and `cellpipe` settings in its metadata. */
-export function taggedNotebook(
-  settings: Record<string, unknown>,
-  cells: Array<[tags: string[], source: string]>
-): Record<string, unknown> {
-  return {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
-      cellpipe: settings
-    },
-    cells: cells.map(([tags, source]) => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: { tags },
-      outputs: [],
-      source
-    }))
-  };
-}
-
-/** Writes `notebook` as `name` into a fresh folder; returns its path. */
-export function writeNotebookFile(name: string, notebook: Record<string, unknown>): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'cellpipe-cluster-')), name);
-  writeFileSync(path, JSON.stringify(notebook));
-  return path;
-}
-
-/** A small tagged notebook for the cluster tests: parameters, three steps passing data, a metric. */
-export function clusterNotebook(settings: Record<string, unknown>): Record<string, unknown> {
-  return taggedNotebook({ name: 'sales', ...settings }, [
-    [['pipeline-parameters'], 'rate = 0.5'],
-    [['step:load_data'], 'data = [1, 2, 3]'],
-    [['step:train', 'prev:load_data'], 'model = sum(data) * rate'],
-    [['step:evaluate', 'prev:train'], 'accuracy = model / 10'],
-    [['pipeline-metrics'], 'accuracy']
-  ]);
-}
-
-/** Writes the notebook into a fresh folder; returns its path. */
-export function writeClusterNotebook(settings: Record<string, unknown>): string {
-  return writeNotebookFile('sales.ipynb', clusterNotebook(settings));
 }

@@ -15,7 +15,7 @@ import {
   kubeconfig,
   loopbackCluster,
   taggedNotebook,
-  writeNotebookFile
+  writeClusterNotebook
 } from './cluster-harness';
 import { until } from './until';
 
@@ -26,9 +26,8 @@ let fake: FakeCluster | undefined;
 
 /** Five steps; the first two read no swept parameter. */
 function sweepNotebook(): string {
-  return writeNotebookFile(
-    'tune.ipynb',
-    taggedNotebook({ name: 'tune', namespace: 'team-a', image: 'python:3.11' }, [
+  const notebook = taggedNotebook(
+    [
       [['pipeline-parameters'], 'gamma = 0.1\nC = 1\nrows = 4'],
       [['step:load'], 'data = list(range(rows))'],
       [['step:prep', 'prev:load'], 'scaled = [x * 2 for x in data]'],
@@ -36,8 +35,10 @@ function sweepNotebook(): string {
       [['step:evaluate', 'prev:train'], 'score = model / 100'],
       [['step:report', 'prev:evaluate'], 'accuracy = score'],
       [['pipeline-metrics'], 'accuracy']
-    ])
+    ],
+    { name: 'tune', namespace: 'team-a', image: 'python:3.11' }
   );
+  return writeClusterNotebook({}, notebook, 'tune.ipynb');
 }
 
 /** The trials' accuracy, as the report step of each would compute it: (12 gamma + C) / 100. */

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'child_process';
 import type { Server } from 'http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { App } from '../src/server/app';
@@ -108,6 +108,55 @@ describe("a step's inputs for the kernel", () => {
     );
     const cluster = await inputs(run, 'fit');
     expect([cluster.status, cluster.json().error.code]).toEqual([409, 'inputs-on-cluster']);
-    expect(cluster.json().error.message).toContain('ran on Argo Workflows');
+    expect(cluster.json().error.message).toContain('ran on the cluster, and this process cannot reach it');
+  });
+
+  it("names the notebook a sub-pipeline step's cells are in, where its inputs go and it failed", async () => {
+    const cell = (tags: string[], source: string, metadata: Record<string, unknown> = {}) => ({
+      cell_type: 'code',
+      execution_count: null,
+      metadata: { tags, ...metadata },
+      outputs: [],
+      source
+    });
+    const notebook = (cells: unknown[]) => ({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+      cells
+    });
+    mkdirSync(join(root, 'lib'), { recursive: true });
+    writeFileSync(
+      join(root, 'lib', 'child.ipynb'),
+      JSON.stringify(
+        notebook([
+          cell(['step:prep'], 'xs = [1, 2]'),
+          cell(['step:check', 'prev:prep'], 'y = sum(xs)\nassert y > 5, y')
+        ])
+      )
+    );
+    writeFileSync(
+      join(root, 'nest.ipynb'),
+      JSON.stringify(notebook([cell(['notebook:sub'], '', { notebook_path: 'lib/child.ipynb' })]))
+    );
+    const started = await api('POST', '/api/runs', { notebook: 'nest.ipynb' });
+    expect(started.status).toBe(201);
+    const id = started.json().run as string;
+    await until(
+      `run ${id} to end`,
+      async () => (await api('GET', `/api/runs/${id}?notebook=nest.ipynb`)).json().status === 'failed',
+      { timeoutMs: 90000, everyMs: 200 }
+    );
+    const reply = await api('POST', `/api/runs/${id}/steps/sub.check/inputs?notebook=nest.ipynb`, {});
+    expect(reply.status).toBe(200);
+    // The cell and line are the child's: the frontend opens it and loads the inputs into its kernel.
+    expect(reply.json()).toMatchObject({
+      step: 'sub.check',
+      inputs: ['xs'],
+      error: { cell: 1, line: 2 },
+      notebook: 'lib/child.ipynb'
+    });
+    // The parent's own steps have no other notebook.
+    expect((await inputs(await failedRun(), 'fit')).json().notebook).toBeNull();
   });
 });

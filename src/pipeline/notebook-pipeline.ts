@@ -81,6 +81,9 @@ export class NotebookPipeline implements INotebookPipeline {
     }
   }
 
+  /** Opens another notebook's pipeline (the tracker sets it: a sub-pipeline step's cells are in another notebook). */
+  openNotebook: ((path: string) => Promise<NotebookPipeline>) | null = null;
+
   /** How cluster runs reach the cluster (the user's settings); the plugin keeps it current. */
   connection: ClusterAccess = {};
 

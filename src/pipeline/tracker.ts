@@ -28,7 +28,9 @@ export class PipelineTracker implements IPipelineTracker {
     /** The Python analyser (the browser's: wasm files fetched from the extension). */
     private readonly analyser: () => Promise<PythonAnalyser>,
     /** The notebooks that notebook: steps run, read once for all open notebooks. */
-    private readonly references?: ReferencedNotebooks
+    private readonly references?: ReferencedNotebooks,
+    /** Opens a notebook by its path (JupyterLab's document manager), revealing it. */
+    private readonly open?: (path: string) => Promise<NotebookPanel>
   ) {}
 
   get current(): NotebookPipeline | null {
@@ -51,6 +53,14 @@ export class PipelineTracker implements IPipelineTracker {
     }
     const pipeline = new NotebookPipeline(panel, this.analyser(), this.references);
     pipeline.connection = this._connection;
+    const open = this.open;
+    pipeline.openNotebook = open
+      ? async path => {
+          const panel = await open(path);
+          await panel.context.ready;
+          return this.add(panel);
+        }
+      : null;
     this._pipelines.set(panel, pipeline);
     this.watch(pipeline, panel);
     void panel.context.ready.then(() => {

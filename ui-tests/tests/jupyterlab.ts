@@ -8,6 +8,17 @@ export async function openNotebook(
   path: string,
   content: unknown
 ): Promise<void> {
+  await saveNotebook(page, path, content);
+  await page.notebook.openByPath(path);
+  await page.notebook.activate(path.split('/').pop()!);
+}
+
+/** Writes a notebook through the contents API (without opening it). */
+export async function saveNotebook(
+  page: IJupyterLabPageFixture,
+  path: string,
+  content: unknown
+): Promise<void> {
   await page.evaluate(
     async ({ path, content }) => {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
@@ -19,8 +30,6 @@ export async function openNotebook(
     },
     { path, content }
   );
-  await page.notebook.openByPath(path);
-  await page.notebook.activate(path.split('/').pop()!);
 }
 
 /** Runs a JupyterLab command; what it returns (a widget…) stays in the page. */

@@ -9,7 +9,7 @@ import { compileCommand, CompileCliOptions } from './compile';
 import { runCommand } from './run';
 import { UsageError } from './pipeline-input';
 import { diffCommand, showCommand } from './lineage';
-import { inputsCommand, logsCommand, runsCommand } from './runs';
+import { InputsCliOptions, inputsCommand, logsCommand, runsCommand } from './runs';
 import { submitCommand, SubmitOptions } from './submit';
 import { ScheduleCliOptions, scheduleCommand } from './schedule';
 import { SweepCliOptions, sweepCommand } from './sweep';
@@ -237,13 +237,23 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('inputs')
     .description(
-      "Print the Python that loads what a step of a local run received (parameters, inputs, the steps' " +
-        "state) into a notebook's kernel: paste it into a cell to debug the step there."
+      "Print the Python that loads what a step of a run received (parameters, inputs, the steps' " +
+        "state) into a notebook's kernel: paste it into a cell to debug the step there. A cluster run's " +
+        "values are copied from its volume or artifact store into the run's folder first."
     )
     .argument('<run>', 'the run id (from cellpipe runs)')
     .argument('<step>', 'the step name')
     .option('--notebook <path>', 'the notebook of the run (default: look in the current folder)')
-    .action(async (run: string, step: string, options: { notebook?: string }) => {
+    .option(
+      '--kubeconfig <file>',
+      'cluster runs: the kubeconfig for Kubernetes (default: in-cluster or KUBECONFIG)'
+    )
+    .option('--context <name>', 'cluster runs: a context of the kubeconfig (default: its current context)')
+    .option(
+      '--token-file <file>',
+      'KFP runs: a bearer token for KFP (default: the pod service-account token)'
+    )
+    .action(async (run: string, step: string, options: InputsCliOptions) => {
       status = await inputsCommand(run, step, options);
     });
 

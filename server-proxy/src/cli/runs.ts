@@ -1,6 +1,8 @@
 /** `cellpipe runs NOTEBOOK` and `cellpipe logs RUN_ID STEP`: what earlier local runs did. */
 import { readFile } from 'fs/promises';
 import { join, resolve } from 'path';
+import { recordedBackend } from '../engines/cluster/cluster-submit';
+import { environmentConnection } from '../engines/cluster/connection';
 import { adoptOrphans } from '../runs/orphans';
 import { isStepName, listRuns, readRun, runDir, runsDir } from '../runs/run-store';
 import { stepInputs, StepInputsError } from '../runs/step-inputs';
@@ -63,11 +65,14 @@ export async function logsCommand(
  * `cellpipe inputs RUN STEP`: prints the Python that loads what the step received into a kernel (paste it
  * into a cell of the notebook, or run it in IPython), as "Load this step's inputs" in the sidebar does.
  */
-export async function inputsCommand(
-  runId: string,
-  step: string,
-  options: { notebook?: string }
-): Promise<number> {
+export interface InputsCliOptions {
+  notebook?: string;
+  kubeconfig?: string;
+  context?: string;
+  tokenFile?: string;
+}
+
+export async function inputsCommand(runId: string, step: string, options: InputsCliOptions): Promise<number> {
   const notebook = resolve(options.notebook ?? 'notebook.ipynb');
   const dir = runDir(notebook, runId);
   const record = dir ? await readRun(notebook, runId) : null;
@@ -80,7 +85,15 @@ export async function inputsCommand(
     throw new UsageError(`run ${runId} has no step ${step} (it has ${record.order.join(', ')})`);
   }
   try {
-    const inputs = await stepInputs(record, dir, step);
+    const inputs = await stepInputs(record, dir, step, () => {
+      const { kubeconfig, context, tokenFile } = options;
+      return recordedBackend(record, environmentConnection({ kubeconfig, context, tokenFile })).backend;
+    });
+    if (inputs.notebook) {
+      process.stderr.write(
+        `cellpipe: step ${step} runs the cells of ${inputs.notebook}: run the code in its kernel.\n`
+      );
+    }
     process.stdout.write(inputs.code);
     return 0;
   } catch (err) {

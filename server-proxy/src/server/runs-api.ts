@@ -8,6 +8,7 @@ import { basename, join, relative, sep } from 'path';
 import { readNotebook, NotebookFormatError } from '../../../src/core/notebook/read';
 import type { NotebookData } from '../../../src/core/notebook/model';
 import type { ClusterAccess, RunEvent, RunRecord } from '../../../src/core/runs/run-record';
+import { recordedBackend } from '../engines/cluster/cluster-submit';
 import { loadNotebookFile, NotebookFileError } from '../notebook-file';
 import { isStepName, listRuns, readRun, runDir } from '../runs/run-store';
 import { stepInputs, StepInputsError } from '../runs/step-inputs';
@@ -124,10 +125,12 @@ export function addRunRoutes(router: Router, root: string, runs: RunService): vo
       const { dir, record } = await runOf(ctx);
       const name = stepOf(record, ctx.params.step);
       try {
-        return { status: 200, body: await stepInputs(record, dir, name) };
+        const backend = () => recordedBackend(record, runs.clusterConnection(record.access)).backend;
+        return { status: 200, body: await stepInputs(record, dir, name, backend) };
       } catch (err) {
         if (err instanceof StepInputsError) {
-          throw new HttpError(err.code === 'inputs-gone' ? 410 : 409, err.code, err.message);
+          const status = { 'inputs-gone': 410, 'inputs-unreachable': 502 }[err.code as string] ?? 409;
+          throw new HttpError(status, err.code, err.message);
         }
         throw err;
       }

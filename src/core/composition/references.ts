@@ -59,6 +59,27 @@ export function pathFrom(from: string, to: string): string {
   return folder && to.startsWith(folder) ? to.slice(folder.length) : to;
 }
 
+/**
+ * `to` relative to the folder of the notebook at `from` (`..` where it is outside), both named as the
+ * resolver names them; a path that cannot be made relative (one absolute, the other not) as it is.
+ */
+export function relativePath(from: string, to: string): string {
+  if (to.startsWith('/') !== from.startsWith('/')) {
+    return to;
+  }
+  const parts = (path: string) =>
+    normalizePath(path)
+      .split('/')
+      .filter(p => p !== '' && p !== '.');
+  const base = parts(folderOf(from) || '.');
+  const target = parts(to);
+  let common = 0;
+  while (common < base.length && common < target.length - 1 && base[common] === target[common]) {
+    common++;
+  }
+  return [...base.slice(common).map(() => '..'), ...target.slice(common)].join('/');
+}
+
 /** The `notebook:` cells of a notebook and the path each refers to (as written). */
 export function notebookReferences(notebook: NotebookData): Array<{ cell: number; path: string }> {
   const refs: Array<{ cell: number; path: string }> = [];

@@ -6,6 +6,8 @@
  * `cellpipe runs --show` and the run view; `diffLineage` says what changed between two runs. Pure.
  */
 import type { RunRecord } from './run-record';
+import { relativePath } from '../composition/references';
+import type { RunnableStep } from '../targets/runnable-steps';
 import { formatParameter, ParameterValue } from '../tags/parameters';
 
 export interface InputLineage {
@@ -23,10 +25,15 @@ export interface StepLineage {
   /** The parameter values the step reads. */
   parameters: Record<string, ParameterValue>;
   inputs: Record<string, InputLineage>;
-  /** Name → content hash of each value the step saved (local runs, once it succeeded). */
+  /** Name → content hash of each value the step saved, once it succeeded. */
   outputs?: Record<string, string>;
-  /** Cluster runs: the image the step ran on (by digest when known). */
+  /** Cluster runs: the image the step ran on (by digest: pinned, else as its pod ran it). */
   image?: string;
+  /**
+   * A sub-pipeline step: the notebook whose cells it runs, relative to the run's notebook's folder (its
+   * error's cell and line are in that notebook).
+   */
+  notebook?: string;
 }
 
 export interface WorkspaceLineage {
@@ -238,6 +245,62 @@ export function lineageLines(record: LineageOf): string[] {
     }
   }
   return lines;
+}
+
+/**
+ * The `notebook` of a step's lineage: for a sub-pipeline step, the notebook its cells are in, relative to
+ * the folder of the run's notebook (at `runPath`, as the resolver names both); nothing for its own steps.
+ */
+export function stepNotebook(
+  runPath: string,
+  step: Pick<RunnableStep, 'path'>
+): Pick<StepLineage, 'notebook'> {
+  return step.path ? { notebook: relativePath(runPath, step.path) } : {};
+}
+
+/**
+ * Before a step starts (local runs) or once its providers finished (cluster runs): each input's hash and
+ * the run that computed it, from its provider's record (a cached provider's `cachedFrom`).
+ */
+export function noteStepInputs(record: RunRecord, step: string): void {
+  const lineage = record.lineage;
+  for (const [name, input] of Object.entries(lineage?.steps[step]?.inputs ?? {})) {
+    const provider = record.steps[input.step];
+    input.run = provider?.cachedFrom ?? record.id;
+    const hash = lineage!.steps[input.step]?.outputs?.[name];
+    if (hash) {
+      input.hash = hash;
+    }
+  }
+}
+
+/** runtime.py's LINEAGE_LINE: the last line of a cluster step that succeeded, the hashes of what it saved. */
+const LINEAGE_LINE = 'cellpipe-lineage: ';
+
+/** A cluster step's log without its lineage line, and the hashes that line gives (name → hash). */
+export function splitLineageLine(log: string): { text: string; outputs?: Record<string, string> } {
+  const lines = log.split('\n');
+  const at = lines.map(l => l.startsWith(LINEAGE_LINE)).lastIndexOf(true);
+  if (at < 0) {
+    return { text: log };
+  }
+  let outputs: Record<string, string> | undefined;
+  try {
+    const parsed = JSON.parse(lines[at].slice(LINEAGE_LINE.length)) as { outputs?: unknown };
+    const given = parsed.outputs;
+    if (given && typeof given === 'object' && Object.values(given).every(h => typeof h === 'string')) {
+      outputs = given as Record<string, string>;
+    }
+  } catch {
+    // a line cut short: no hashes, the log as it is
+    return { text: log };
+  }
+  lines.splice(at, 1);
+  // The empty line written before it, so that it starts a line of its own.
+  if (at > 0 && lines[at - 1] === '') {
+    lines.splice(at - 1, 1);
+  }
+  return { text: lines.join('\n'), outputs };
 }
 
 /** The first 12 hex digits of a hash (a `sha256:` prefix dropped): enough to tell runs apart by eye. */

@@ -9,4 +9,9 @@ export interface StepInputs {
   parameters: string[];
   /** Where the step failed (notebook cell 0-based, line 1-based), or null. */
   error: { cell: number | null; line: number | null; message: string } | null;
+  /**
+   * A sub-pipeline step: the notebook its cells (and so its error's cell and line) are in, relative to the
+   * run's notebook's folder; null for the notebook's own steps.
+   */
+  notebook: string | null;
 }

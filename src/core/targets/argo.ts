@@ -4,7 +4,7 @@
  * programs as the other targets.
  *
  * Data passing: a run volume (a volumeClaimTemplate, so one PVC per workflow,
- * deleted when it completes) mounted at /cellpipe/run in every step; the
+ * deleted when it succeeds, kept with a failed one) mounted at /cellpipe/run in every step; the
  * runtime keeps its local layout there (`data/STEP/NAME.*`). With a
  * ReadWriteMany storage class (`runVolume.storageClass`) steps may run on any
  * node. Without one the claim is ReadWriteOnce, and a required pod affinity on
@@ -47,7 +47,8 @@ import type { CompiledPipeline } from './kfp';
 import { toYaml } from './yaml-text';
 
 export const RUN_DIR = '/cellpipe/run';
-const RUN_VOLUME = 'cellpipe-run';
+/** The run volume's claim template: Argo names the claim of a workflow `WORKFLOW-cellpipe-run`. */
+export const RUN_VOLUME = 'cellpipe-run';
 const ENTRYPOINT = 'main';
 const DEFAULT_RUN_SIZE = '10Gi';
 /** The label Argo puts on every pod of a workflow. */
@@ -149,7 +150,9 @@ export function argoDocuments(
       : {}),
     ...(options.artifactRepository ? { artifactRepositoryRef: { ...options.artifactRepository } } : {}),
     volumeClaimTemplates: claimTemplates,
-    volumeClaimGC: { strategy: 'OnWorkflowCompletion' },
+    // A failed run keeps its volumes (until its Workflow is deleted, which owns them), so that the inputs
+    // of its failed step can still be loaded into a notebook's kernel; a run that succeeded frees them.
+    volumeClaimGC: { strategy: 'OnWorkflowSuccess' },
     ...(volumes.length > 0 ? { volumes } : {}),
     templates
   };

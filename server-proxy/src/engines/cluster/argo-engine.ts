@@ -5,13 +5,15 @@
  */
 import { AuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { ClusterStepInfo, StepStatus } from '../../../../src/core/runs/run-record';
-import { argoDocuments } from '../../../../src/core/targets/argo';
+import { argoDocuments, RUN_DIR, RUN_VOLUME } from '../../../../src/core/targets/argo';
 import type { ArgoWorkflow } from '../../../../src/core/targets/argo-workflow';
 import { ArtifactStore, parseJsonObject, S3Repository, s3Store } from './artifact-store';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
 import { ClusterError, clusterError, networkCode } from './cluster-errors';
 import type { ClusterTarget } from './cluster-target';
 import type { KubeClients } from './kube-client';
+import { pinnedImage } from './notebook-pod';
+import { readVolumeFiles } from './volume-reader';
 import { failureMessage, StepError, waitingReason } from './step-messages';
 import { watchObject } from './watch';
 
@@ -42,7 +44,21 @@ interface ArgoNode {
 
 interface Workflow {
   metadata?: { name?: string; uid?: string; resourceVersion?: string };
-  spec?: { shutdown?: string; templates?: { name: string; activeDeadlineSeconds?: number | string }[] };
+  spec?: {
+    shutdown?: string;
+    templates?: {
+      name: string;
+      activeDeadlineSeconds?: number | string;
+      container?: { args?: string[] };
+      dag?: {
+        tasks: {
+          name: string;
+          template?: string;
+          arguments?: { parameters?: { name: string; value?: string }[] };
+        }[];
+      };
+    }[];
+  };
   status?: {
     phase?: string;
     message?: string;
@@ -285,6 +301,58 @@ export function argoBackend(
       }
       return `(no pod of step ${task} was found: the workflow's pods were garbage-collected, and it has no archived log)\n`;
     },
+    async copyValues(values, into, image) {
+      // The run volume (volumeClaimTemplate `cellpipe-run`): Argo names its claim WORKFLOW-TEMPLATE.
+      const claim = `${name}-${RUN_VOLUME}`;
+      let workflow: Workflow;
+      try {
+        workflow = (await kube.custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name
+        })) as Workflow;
+      } catch (err) {
+        throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
+      }
+      try {
+        return await readVolumeFiles(
+          kube,
+          namespace,
+          {
+            claim,
+            image,
+            nearPods: { 'workflows.argoproj.io/workflow': name },
+            labels: { 'cellpipe.dev/workflow': name },
+            values: values.map(v => ({
+              path: `${taskRunDir(workflow, v.task)}data/${v.step}/${v.stem}`,
+              into: `data/${v.step}`
+            }))
+          },
+          into
+        );
+      } catch (err) {
+        if (err instanceof ClusterError && err.code === 'not-found') {
+          throw new ClusterError(
+            'not-found',
+            `The run volume ${claim} of the Argo Workflow ${name} is gone, and the data its steps passed on ` +
+              'with it: Argo deletes it when the workflow succeeds (a failed one keeps it until the Workflow is ' +
+              'deleted).'
+          );
+        }
+        throw err;
+      }
+    },
+    async image(task: string): Promise<string | undefined> {
+      const pods = await kube.core.listNamespacedPod({
+        namespace,
+        labelSelector: `workflows.argoproj.io/workflow=${name}`
+      });
+      const pod = lastPodOf(pods.items, name, task);
+      const main = pod?.spec?.containers.find(c => c.name === 'main');
+      return pod && main ? pinnedImage(pod, main) : undefined;
+    },
     async results(task: string): Promise<TaskResults> {
       // Whole, from the artifact store (the outputs parameter route caps them); a missing artifact is no result.
       const [outputs, metrics] = await Promise.allSettled(['outputs', 'metrics'].map(a => artifact(task, a)));
@@ -312,6 +380,24 @@ export function withoutExecutorLines(log: string): string {
     .split('\n')
     .filter(line => !/^time="[^"]*" level=(debug|info|warning|error|fatal) msg="/.test(line))
     .join('\n');
+}
+
+/**
+ * Where a task keeps its data on the run volume, relative to its root: its container's `--run-dir` with
+ * its DAG task's arguments in (a sweep trial's steps: `trials/tN/`), '' for the volume's own layout.
+ */
+function taskRunDir(workflow: Workflow, task: string): string {
+  const templates = workflow.spec?.templates ?? [];
+  const dagTask = templates.flatMap(t => t.dag?.tasks ?? []).find(t => t.name === task);
+  const args = templates.find(t => t.name === (dagTask?.template ?? task))?.container?.args ?? [];
+  const at = args.indexOf('--run-dir');
+  const given = new Map((dagTask?.arguments?.parameters ?? []).map(p => [p.name, p.value ?? '']));
+  const dir =
+    at < 0
+      ? RUN_DIR
+      : args[at + 1].replace(/\{\{inputs\.parameters\.(\w+)\}\}/g, (_, key: string) => given.get(key) ?? '');
+  const relative = dir.startsWith(RUN_DIR) ? dir.slice(RUN_DIR.length).replace(/^\/+|\/+$/g, '') : '';
+  return relative ? `${relative}/` : '';
 }
 
 /** The node of a task (DAG task `displayName`): a Pod node, or the Retry node over its attempts. */

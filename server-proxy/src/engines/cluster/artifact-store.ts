@@ -8,6 +8,10 @@
  * Secret is in the workflow's namespace.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createWriteStream } from 'fs';
+import { rename, rm } from 'fs/promises';
+import type { Readable } from 'stream';
+import { pipeline } from 'stream/promises';
 import { clusterError } from './cluster-errors';
 import type { KubeClients } from './kube-client';
 
@@ -32,6 +36,8 @@ export interface ArtifactStore {
   read(key: string): Promise<string>;
   /** The objects whose keys start with `prefix`, all pages. */
   list(prefix: string): Promise<StoredObject[]>;
+  /** The object's bytes into `file` (written whole, or not at all). */
+  download(key: string, file: string): Promise<void>;
 }
 
 /** An S3 client for the repository, with the credentials read from its Secrets in `namespace`. */
@@ -80,6 +86,21 @@ export async function s3Store(
         throw new Error(`the artifact ${key} is empty`);
       }
       return object.Body.transformToString('utf8');
+    },
+    async download(key: string, file: string): Promise<void> {
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!object.Body) {
+        throw new Error(`the artifact ${key} is empty`);
+      }
+      const tmp = `${file}.part`;
+      try {
+        // In Node the SDK's body is the HTTP response, a Readable: streamed, however large.
+        await pipeline(object.Body as Readable, createWriteStream(tmp));
+        await rename(tmp, file);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
     },
     async list(prefix: string): Promise<StoredObject[]> {
       const found: StoredObject[] = [];

@@ -27,6 +27,16 @@ export interface TaskResults {
   error?: { message: string; cell: number | null; line: number | null };
 }
 
+/** A value a step saved, as a run folder keeps it: `data/STEP/STEM.json` and `data/STEP/STEM.*`. */
+export interface SavedValue {
+  /** The runnable step that saved it. */
+  step: string;
+  /** That step's task on the cluster. */
+  task: string;
+  /** The file stem (runtime.py `file_stem`; `@state` for the interpreter state). */
+  stem: string;
+}
+
 export interface ClusterPoll {
   status: 'running' | RunStatus;
   message?: string;
@@ -56,4 +66,12 @@ export interface ClusterBackend {
   log(task: string): Promise<string>;
   /** A finished task's outputs and metrics when they are artifacts rather than part of its state. */
   results?(task: string): Promise<TaskResults>;
+  /**
+   * Copies values finished steps saved into the folder `into`, as a run folder keeps them (`data/STEP/…`),
+   * reading them where the engine keeps them (Argo: the run volume; KFP: the artifact store); `image` runs
+   * a pod that reads a volume. Returns the paths copied; a ClusterError `not-found` when they are gone.
+   */
+  copyValues?(values: SavedValue[], into: string, image: string): Promise<string[]>;
+  /** The image a task's pod ran, by digest (`repository@sha256:…`), while its pod is there. */
+  image?(task: string): Promise<string | undefined>;
 }

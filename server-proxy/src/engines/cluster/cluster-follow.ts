@@ -7,6 +7,7 @@
 import { writeFile } from 'fs/promises';
 import { join } from 'path';
 import { FINISHED, RunLifecycle, StepListener } from '../../../../src/core/runs/lifecycle';
+import { noteStepInputs, splitLineageLine } from '../../../../src/core/runs/lineage';
 import type { RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
 import { writeJsonAtomic } from '../../atomic-file';
 import { RunJournal } from '../../runs/run-journal';
@@ -177,8 +178,16 @@ async function applyTask(
     Object.assign(record.metrics, metrics);
   }
   if (FINISHED.has(state.status)) {
+    await noteLineage(record, step, task, backend);
     try {
-      await writeFile(join(dir, 'logs', `${step}.log`), await backend.log(task));
+      // The hashes of what the step saved end its log: lineage, not what the user's cells printed.
+      const { text, outputs: hashes } = splitLineageLine(await backend.log(task));
+      const lineage = record.lineage?.steps[step];
+      if (hashes && lineage && state.status === 'succeeded') {
+        lineage.outputs = hashes;
+        record.order.forEach(s => noteStepInputs(record, s));
+      }
+      await writeFile(join(dir, 'logs', `${step}.log`), text);
       if (outputs) {
         // Where a local run keeps them: GET /api/runs/ID/steps/STEP serves them the same way.
         await writeJsonAtomic(join(dir, 'steps', step, 'outputs.json'), outputs);
@@ -188,6 +197,26 @@ async function applyTask(
       const why = `could not keep the log and outputs of step ${step}: ${(err as Error).message}`;
       record.warnings = [...new Set([...(record.warnings ?? []), why])];
     }
+  }
+}
+
+/**
+ * A finished step's image by digest, as its pod ran it (`containerStatuses[].imageID`): what a tag named
+ * then, which it may no longer name. An image already pinned stays as it is; a pod gone leaves the tag.
+ */
+async function noteLineage(
+  record: RunRecord,
+  step: string,
+  task: string,
+  backend: ClusterBackend
+): Promise<void> {
+  const lineage = record.lineage?.steps[step];
+  if (!lineage || !backend.image || lineage.image?.includes('@sha256:')) {
+    return;
+  }
+  const image = await backend.image(task).catch(() => undefined);
+  if (image) {
+    lineage.image = image;
   }
 }
 

@@ -22,13 +22,14 @@ import type { ClusterCompileOptions, SnapshotSource } from '../../../../src/core
 import { CompileError } from '../../../../src/core/targets/cluster-step';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
 import { parseQuantity } from '../../../../src/core/tags/quantity';
+import { writeFileAtomic } from '../../atomic-file';
 import { runtimeSource } from '../../runtime-source';
 import { RunJournal } from '../../runs/run-journal';
 import { createLease, ownerOfThisProcess } from '../../runs/run-lease';
 import { newRunId, runDir } from '../../runs/run-store';
 import { argoTarget } from './argo-engine';
 import { ClusterError } from './cluster-errors';
-import { clusterLineage } from './cluster-lineage';
+import { clusterLineage, programText } from './cluster-lineage';
 import { followClusterRun, FollowOptions, FollowResult } from './cluster-follow';
 import type { ClusterBackend } from './cluster-backend';
 import type { ClusterKind, ClusterTarget, CompiledRun } from './cluster-target';
@@ -316,7 +317,7 @@ export async function openRun(
     clusterTasks: Object.fromEntries([...run.tasks].map(([task, step]) => [step, task])),
     snapshots,
     volumes: mode,
-    lineage: clusterLineage(compiled.plan.steps, parameters, id, snapshots),
+    lineage: clusterLineage(options.analysis.path, compiled.plan.steps, parameters, id, snapshots),
     ...(options.access && Object.keys(options.access).length > 0 ? { access: options.access } : {}),
     ...(warnings.length > 0 ? { warnings } : {})
   };
@@ -326,6 +327,11 @@ export async function openRun(
   try {
     await mkdir(join(dir, 'logs'), { recursive: true });
     await createLease(dir, owner);
+    // The programs as the containers run them, as a local run keeps them: a step's inputs are loaded into
+    // a kernel by its own program (runs/step-inputs.ts).
+    for (const s of compiled.plan.steps) {
+      await writeFileAtomic(join(dir, 'programs', `${s.runnable.name}.py`), programText(s));
+    }
   } catch {
     // the journal below reports what cannot be written
   }
@@ -414,12 +420,8 @@ export function refollowClusterRun(
   if (!cluster) {
     return null;
   }
-  const tasks = new Map(Object.entries(record.clusterTasks ?? {}).map(([step, task]) => [task, step]));
   const kube = kubeAccess(connection);
-  const backend = CLUSTER_TARGETS[cluster.kind].follow(cluster, tasks, {
-    kube,
-    kfpToken: connection.kfpToken
-  });
+  const { backend, tasks } = recordedBackend(record, connection, kube);
   // A scheduled run's snapshots are its schedule's: every run it starts restores from them.
   const cleanup = record.schedule
     ? undefined
@@ -429,6 +431,22 @@ export function refollowClusterRun(
         (record.snapshots ?? []).flatMap(s => (s.snapshot ? [s.snapshot] : []))
       );
   return backend ? followClusterRun(dir, record, backend, tasks, { ...options, cleanup }) : null;
+}
+
+/** The engine's view of a recorded cluster run (to follow it, read its steps' data); null when it cannot. */
+export function recordedBackend(
+  record: RunRecord,
+  connection: Pick<ClusterConnection, 'kube' | 'kfpToken'>,
+  kube = kubeAccess(connection)
+): { backend: ClusterBackend | null; tasks: Map<string, string> } {
+  const tasks = new Map(Object.entries(record.clusterTasks ?? {}).map(([step, task]) => [task, step]));
+  const backend = record.cluster
+    ? CLUSTER_TARGETS[record.cluster.kind].follow(record.cluster, tasks, {
+        kube,
+        kfpToken: connection.kfpToken
+      })
+    : null;
+  return { backend, tasks };
 }
 
 /**

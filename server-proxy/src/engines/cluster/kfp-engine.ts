@@ -5,16 +5,20 @@
  * from the run's artifacts in KFP's object store (`kfp-store.ts`); without access to it, the log says
  * where to look in the KFP UI.
  */
+import { mkdir } from 'fs/promises';
+import { join } from 'path';
 import type { StepStatus } from '../../../../src/core/runs/run-record';
 import { CELL_OUTPUTS_KEY, METRICS_KEY } from '../../../../src/core/targets/cluster-plan';
 import { kfpDocuments } from '../../../../src/core/targets/kfp';
 import type { KfpPipelineSpec, KfpPlatformSpec } from '../../../../src/core/targets/kfp-spec';
 import { parseJsonObject, StoredObject } from './artifact-store';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
+import { ClusterError } from './cluster-errors';
 import type { ClusterTarget } from './cluster-target';
 import { KfpClient, KfpRun, KfpState } from './kfp-client';
 import { kfpRunStore, KfpRunStore, latestArtifact } from './kfp-store';
 import type { KubeClients } from './kube-client';
+import { pinnedImage } from './notebook-pod';
 import { failureMessage, StepError } from './step-messages';
 
 const TASK_STATUS: Partial<Record<KfpState, StepStatus>> = {
@@ -68,6 +72,8 @@ export function kfpBackend(
 ): ClusterBackend {
   let last: KfpRun | undefined;
   let store: Promise<KfpRunStore> | undefined;
+  /** Each task's latest executor pod, as the task details name it. */
+  const podOf = new Map<string, string>();
   const runStore = (): Promise<KfpRunStore> => {
     if (!access) {
       return Promise.reject(new Error('no Kubernetes access to find the store'));
@@ -168,6 +174,9 @@ export function kfpBackend(
           .map(c => c.pod_name?.replace(/-(\d+)$/, `-${EXECUTOR_TEMPLATE}-$1`))
           .filter((p): p is string => !!p);
         const pod = pods[pods.length - 1];
+        if (pod) {
+          podOf.set(name, pod);
+        }
         states.set(name, {
           status,
           started: timeOf(task.start_time),
@@ -191,6 +200,43 @@ export function kfpBackend(
       return { status, message: run.error?.message, tasks: states };
     },
     cancel: () => client.terminateRun(runId),
+    async copyValues(values, into) {
+      if (!access) {
+        throw new ClusterError(
+          'not-in-cluster',
+          "Cannot read KFP's artifact store: no Kubernetes access to the run's namespace (not in a pod, and no --kubeconfig)."
+        );
+      }
+      const copied: string[] = [];
+      for (const v of values) {
+        const { s, objects } = await taskObjects(v.task);
+        // The launcher uploads a value's artifact as a folder, TASK/EXECUTION/KEY/{STEM.json, STEM.<format>}.
+        const fileOf = (key: string) => key.slice(key.lastIndexOf('/') + 1);
+        const files = objects.filter(
+          o => fileOf(o.key) === `${v.stem}.json` || fileOf(o.key).startsWith(`${v.stem}.`)
+        );
+        // A retried task has an execution folder per attempt: the latest one's.
+        const latest = [...files].sort((a, b) => a.modified.localeCompare(b.modified)).pop();
+        const folder = latest?.key.slice(0, latest.key.lastIndexOf('/') + 1);
+        for (const o of files.filter(f => folder && f.key === folder + fileOf(f.key))) {
+          const path = `data/${v.step}/${fileOf(o.key)}`;
+          await mkdir(join(into, 'data', v.step), { recursive: true });
+          await s.store.download(o.key, join(into, path));
+          copied.push(path);
+        }
+      }
+      return copied;
+    },
+    async image(task: string): Promise<string | undefined> {
+      const name = podOf.get(task);
+      if (!access || !name) {
+        return undefined;
+      }
+      const pod = await access.kube.core.readNamespacedPod({ name, namespace: access.namespace });
+      // KFP's executor runs the step's image as the container `main` of its pod.
+      const main = pod.spec?.containers.find(c => c.name === 'main');
+      return main ? pinnedImage(pod, main) : undefined;
+    },
     async log(task: string): Promise<string> {
       if (!access) {
         return `The log of step ${task} is in the KFP UI: ${client.runUrl(runId)}\n`;

@@ -20,7 +20,7 @@ const LINEAGE_FILE = 'lineage.json';
  * A variable's file stem, as the step runtime names its files (`runtime.py` `file_stem`): its name, or for
  * a name of more than 100 bytes a prefix and a hash of it.
  */
-function fileStem(name: string): string {
+export function fileStem(name: string): string {
   if (Buffer.byteLength(name) <= 100) {
     return name;
   }
@@ -79,19 +79,6 @@ export async function noteStepOutputs(dir: string, record: RunRecord, step: stri
   }
   lineage.outputs = outputs;
   await writeJsonAtomic(join(stepDir, LINEAGE_FILE), { outputs });
-}
-
-/** Before a step starts: each input's hash and the run that computed it, from its provider's record. */
-export function noteStepInputs(record: RunRecord, step: string): void {
-  const lineage = record.lineage;
-  for (const [name, input] of Object.entries(lineage?.steps[step]?.inputs ?? {})) {
-    const provider = record.steps[input.step];
-    input.run = provider?.cachedFrom ?? record.id;
-    const hash = lineage!.steps[input.step]?.outputs?.[name];
-    if (hash) {
-      input.hash = hash;
-    }
-  }
 }
 
 const PROBE = `

@@ -9,7 +9,7 @@ import { mkdir, readFile, rm } from 'fs/promises';
 import { basename, dirname, join } from 'path';
 import type { NotebookData } from '../../../../src/core/notebook/model';
 import type { PipelineAnalysis } from '../../../../src/core/pipeline';
-import type { RunLineage } from '../../../../src/core/runs/lineage';
+import { RunLineage, stepNotebook } from '../../../../src/core/runs/lineage';
 import type { RunOwner, RunRecord } from '../../../../src/core/runs/run-record';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
 import { neededSteps, RunnableStep, runnableSteps } from '../../../../src/core/targets/runnable-steps';
@@ -149,7 +149,10 @@ async function fill(
     lineage.steps[name] = {
       program: `sha256:${createHash('sha256').update(program).digest('hex')}`,
       parameters: values,
-      inputs: Object.fromEntries(Object.entries(step.sources).map(([input, from]) => [input, { step: from }]))
+      inputs: Object.fromEntries(
+        Object.entries(step.sources).map(([input, from]) => [input, { step: from }])
+      ),
+      ...stepNotebook(analysis.path, step)
     };
   }
   await writeJsonAtomic(join(dir, 'parameters.json'), options.parameters ?? {});

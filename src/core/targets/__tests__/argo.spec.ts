@@ -97,7 +97,7 @@ describe('target argo', () => {
         dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'snap-42' }
       }
     });
-    expect(wf.spec.volumeClaimGC).toEqual({ strategy: 'OnWorkflowCompletion' });
+    expect(wf.spec.volumeClaimGC).toEqual({ strategy: 'OnWorkflowSuccess' });
     expect(templates.train.container.volumeMounts.slice(1)).toEqual([
       { name: 'vol-data-pvc', mountPath: '/data' },
       { name: 'vol-home-pvc', mountPath: '/home/jovyan' }
