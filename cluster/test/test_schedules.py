@@ -97,7 +97,7 @@ def test_a_schedule_fires_on_argo_its_run_is_recorded_and_it_is_paused_resumed_d
         assert resumed.returncode == 0, resumed.stderr
         assert kget("cronworkflow", name)["spec"]["suspend"] is False
         assert not listed(folder, name)["paused"]
-        wait("a run after the resume", lambda: len(started_by(name)) > count, timeout=150, every=5)
+        wait("a run after the resume", lambda: len(started_by(name)) > count, timeout=300, every=5)
 
         # Deleted: the CronWorkflow, its snapshot and its record; the runs it started stay.
         deleted = cellpipe(folder, "schedule", "nb.ipynb", "--delete", name)

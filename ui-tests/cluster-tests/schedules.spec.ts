@@ -14,6 +14,8 @@ test.use(podLabOptions);
 test('schedule every minute from the sidebar: Argo fires it, its run succeeds, pause and delete', async ({
   page
 }, testInfo) => {
+  // Up to a minute to fire, a minute until the sidebar reads the list again, then the run itself.
+  test.setTimeout(900_000);
   const name = `ui-minutely-${Date.now() % 1_000_000}`;
   const namespace = process.env.NB_NS || 'team-a';
   const { sidebar } = await openInPodLab(page, 'schedule', clusterNotebook({ target: 'argo', namespace }), 3);
