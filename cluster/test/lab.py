@@ -172,13 +172,17 @@ def fresh(folder, name, text):
     write(f"{folder}/{name}", text)
 
 
+def cellpipe(folder, *args, timeout=900):
+    """`cellpipe ARGS...` typed in the notebook pod's terminal, in `folder`; the finished process."""
+    return sh(f"cd {folder} && cellpipe {' '.join(shlex.quote(str(a)) for a in args)}", timeout=timeout)
+
+
 def submit(folder, name, *flags, timeout=900, background=False):
     """`cellpipe submit NAME --target argo ...` in the notebook's folder, as typed in its terminal: with
     `--json` in the foreground (the result on stdout), without it in the background (the progress lines a
     user reads on stderr, in submit.err)."""
-    args = " ".join(shlex.quote(f) for f in flags)
-    cmd = f"cd {folder} && cellpipe submit {shlex.quote(name)} --target argo --json {args}"
     if background:
+        args = " ".join(shlex.quote(f) for f in flags)
         # Output to files on the workspace; `submit.pid` to stop it as Ctrl-C would. setsid: it outlives
         # this exec session, as a command left running in a JupyterLab terminal does.
         d = f"{HOME}/{folder}"
@@ -188,10 +192,25 @@ def submit(folder, name, *flags, timeout=900, background=False):
             f"> {d}/submit.out 2> {d}/submit.err < /dev/null & echo $! > {d}/submit.pid",
             check=True,
         )
-    return sh(cmd, timeout=timeout)
+    return cellpipe(folder, "submit", name, "--target", "argo", "--json", *flags, timeout=timeout)
 
 
 def latest_run(folder):
     """The id of the newest run recorded in `folder` (run ids sort by time)."""
     ids = sh(f"ls {folder}/.cellpipe/runs 2>/dev/null").stdout.split()
     return sorted(ids)[-1] if ids else None
+
+
+def step_outputs(folder, run_id, step):
+    """The cell outputs a run recorded for one step (what the run view shows under it)."""
+    return json.loads(read(f"{folder}/.cellpipe/runs/{run_id}/steps/{step}/outputs.json"))
+
+
+def step_log(folder, run_id, step):
+    return read(f"{folder}/.cellpipe/runs/{run_id}/logs/{step}.log")
+
+
+def pod_nodes(workflow):
+    """The Workflow's pod nodes (one per step pod Argo ran), as its status lists them."""
+    nodes = kget("workflow", workflow)["status"].get("nodes", {}).values()
+    return [n for n in nodes if n.get("type") == "Pod"]

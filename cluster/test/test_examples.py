@@ -5,11 +5,10 @@ each step's log back in the run folder; nothing left on the cluster afterwards."
 
 import json
 import re
-import shlex
 
 import pytest
 
-from lab import HOME, ROOT, items, kget, no_leftovers, read, run_record, sh, write
+from lab import HOME, ROOT, cellpipe, items, kget, no_leftovers, run_record, sh, step_log, step_outputs, write
 
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.ipynb"))
 
@@ -29,10 +28,6 @@ def comparable(outputs):
     return {cell: [clean(o) for o in outs] for cell, outs in outputs.items()}
 
 
-def step_outputs(folder, run_id, step):
-    return json.loads(read(f"{folder}/.cellpipe/runs/{run_id}/steps/{step}/outputs.json"))
-
-
 @pytest.fixture(scope="module")
 def local_runs():
     """Each example run locally in the notebook pod (`cellpipe run`), the reference for the cluster runs."""
@@ -41,7 +36,7 @@ def local_runs():
         folder = f"e2e/local-{name.removesuffix('.ipynb')}"
         sh(f"rm -rf {folder} && mkdir -p {folder}", check=True)
         write(f"{folder}/{name}", (ROOT / "examples" / name).read_text())
-        done = sh(f"cd {folder} && cellpipe run {shlex.quote(name)} --json", timeout=600)
+        done = cellpipe(folder, "run", name, "--json", timeout=600)
         assert done.returncode == 0, done.stderr
         runs[name] = (folder, json.loads(done.stdout))
     return runs
@@ -53,7 +48,7 @@ def test_example_on_argo_from_the_notebook_terminal(name, local_runs):
     sh(f"rm -rf {folder} && mkdir -p {folder}", check=True)
     write(f"{folder}/{name}", (ROOT / "examples" / name).read_text())
 
-    done = sh(f"cd {folder} && cellpipe submit {shlex.quote(name)} --target argo --watch --json --timeout 900")
+    done = cellpipe(folder, "submit", name, "--target", "argo", "--watch", "--json", "--timeout", "900")
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stderr}\n{done.stdout}"
     result = json.loads(done.stdout)
     assert result["status"] == "succeeded"
@@ -93,7 +88,7 @@ def test_example_on_argo_from_the_notebook_terminal(name, local_runs):
             step_outputs(local_folder, local["run"], step)
         ), f"outputs of step {step} differ from the local run"
         # The step's log: what it printed (as its stream outputs show), none of Argo's executor lines.
-        log = read(f"{folder}/.cellpipe/runs/{run_id}/logs/{step}.log")
+        log = step_log(folder, run_id, step)
         assert "could not read" not in log and "no pod" not in log and 'level=info msg="' not in log, log
         for outs in step_outputs(folder, run_id, step).values():
             for out in outs:

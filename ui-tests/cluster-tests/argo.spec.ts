@@ -7,8 +7,8 @@
 import { expect, test } from '@jupyterlab/galata';
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { openNotebook, openSidebar, runCommand, shot } from '../tests/jupyterlab';
-import { podLabOptions } from './pod-lab';
+import { runCommand, shot } from '../tests/jupyterlab';
+import { openInPodLab, podLabOptions } from './pod-lab';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 const names = readdirSync(EXAMPLES)
@@ -26,18 +26,7 @@ for (const name of names) {
     page,
     baseURL
   }, testInfo) => {
-    await page.goto();
     const content = JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8'));
-    const folder = `e2e-ui/${name.replace(/\.ipynb$/, '')}-${Date.now()}`;
-    const path = `${folder}/${name}`;
-    await page.evaluate(async f => {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- galata exposes the app on window, untyped
-      const contents = (window as any).jupyterapp.serviceManager.contents;
-      for (const dir of ['e2e-ui', f]) {
-        await contents.get(dir, { content: false }).catch(() => contents.save(dir, { type: 'directory' }));
-      }
-    }, folder);
-    await openNotebook(page, path, content);
     const steps = Object.keys(
       Object.fromEntries(
         content.cells
@@ -46,7 +35,13 @@ for (const name of names) {
           .map((t: string) => [t.slice(5), true])
       )
     );
-    const sidebar = await openSidebar(page, steps.length, 60_000);
+    const { path, sidebar } = await openInPodLab(
+      page,
+      name.replace(/\.ipynb$/, ''),
+      content,
+      steps.length,
+      name
+    );
     const state = (step: string) => sidebar.locator(`.jp-cellpipe-StepStates li[data-step="${step}"]`);
     const api = async <T>(p: string): Promise<T> => {
       const res = await page.request.get(`${baseURL}/cellpipe${p}`);

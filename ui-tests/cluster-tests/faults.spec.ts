@@ -4,8 +4,8 @@
  * The same one-line messages the CLI prints (cluster/test/test_faults.py).
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { openNotebook, openSidebar, shot } from '../tests/jupyterlab';
-import { podLabOptions } from './pod-lab';
+import { shot } from '../tests/jupyterlab';
+import { openInPodLab, podLabOptions } from './pod-lab';
 
 test.use(podLabOptions);
 
@@ -35,17 +35,7 @@ function twoSteps(first: Record<string, unknown>, source: string): Record<string
 }
 
 async function open(page: IJupyterLabPageFixture, name: string, content: Record<string, unknown>) {
-  await page.goto();
-  const folder = `e2e-ui/${name}-${Date.now()}`;
-  await page.evaluate(async f => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the page's JupyterLab global is untyped
-    const contents = (window as any).jupyterapp.serviceManager.contents;
-    for (const dir of ['e2e-ui', f]) {
-      await contents.get(dir, { content: false }).catch(() => contents.save(dir, { type: 'directory' }));
-    }
-  }, folder);
-  await openNotebook(page, `${folder}/nb.ipynb`, content);
-  const sidebar = await openSidebar(page, 2, 60_000);
+  const { sidebar } = await openInPodLab(page, name, content, 2);
   const step = (name: string) => sidebar.locator(`.jp-cellpipe-StepStates li[data-step="${name}"]`);
   return { sidebar, step };
 }
