@@ -9,14 +9,8 @@ import { join } from 'path';
 import type { SweepRecord } from '../../src/core/sweeps/sweep-record';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
 import type { FakeCluster, FakeOptions } from './cluster-fake';
-import {
-  call,
-  clusterCli,
-  kubeconfig,
-  loopbackCluster,
-  taggedNotebook,
-  writeNotebookFile
-} from './cluster-harness';
+import { call, clusterCli, kubeconfig, loopbackCluster } from './cluster-harness';
+import { taggedNotebook, writeNotebookFile } from './cluster-notebook';
 import { until } from './until';
 
 jest.setTimeout(120000);
