@@ -13,14 +13,8 @@ import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client
 import { nodeAnalyser } from '../src/node-analyser';
 import { loadNotebookFile } from '../src/notebook-file';
 import type { FakeCluster, FakeOptions } from './cluster-fake';
-import {
-  CLI,
-  CliResult,
-  clusterCli,
-  kubeconfig,
-  loopbackCluster,
-  writeClusterNotebook
-} from './cluster-harness';
+import { CLI, CliResult, clusterCli, kubeconfig, loopbackCluster } from './cluster-harness';
+import { writeClusterNotebook } from './cluster-notebook';
 
 jest.setTimeout(60000);
 

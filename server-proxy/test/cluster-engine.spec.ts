@@ -13,7 +13,7 @@ import type { StepRecord } from '../../src/core/runs/run-record';
 import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
 import { FakeCluster, FakeOptions } from './cluster-fake';
-import { writeClusterNotebook } from './cluster-harness';
+import { writeClusterNotebook } from './cluster-notebook';
 
 jest.setTimeout(30000);
 

@@ -1,7 +1,7 @@
 /**
  * What the specs against the loopback cluster share: the fake started for a test and stopped after it, a
- * cellpipe server whose cluster is the fake, JSON calls to that server, the tagged notebooks, a
- * kubeconfig naming the fake, and the built CLI run as a process.
+ * cellpipe server whose cluster is the fake, JSON calls to that server, a kubeconfig naming the fake, and
+ * the built CLI run as a process (the notebooks they run are in `cluster-notebook.ts`).
  */
 import { spawn } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
@@ -12,8 +12,6 @@ import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client
 import type { App } from '../src/server/app';
 import { startServer, ServerOptions } from '../src/server/main';
 import { FakeCluster, FakeOptions } from './cluster-fake';
-
-export { clusterNotebook, taggedNotebook, writeClusterNotebook } from './cluster-notebook';
 
 /** The built CLI (npm run build); a spec fails without it rather than vanish. */
 export const CLI = join(__dirname, '..', '..', 'cellpipe', 'js', 'cli.js');

@@ -22,7 +22,7 @@ import { nodeAnalyser } from '../src/node-analyser';
 import { stepInputs, StepInputsError } from '../src/runs/step-inputs';
 import { FakeCluster, FakeOptions } from './cluster-fake';
 import { PYTHON, runArgoStep, runKfpStep } from './cluster-containers';
-import { taggedNotebook, writeClusterNotebook } from './cluster-notebook';
+import { taggedNotebook, writeNotebookFile } from './cluster-notebook';
 
 jest.setTimeout(60000);
 
@@ -39,8 +39,9 @@ const FAILED = {
 };
 
 function writeNotebook(settings: Record<string, unknown>): string {
-  const notebook = taggedNotebook(
-    [
+  return writeNotebookFile(
+    'fit.ipynb',
+    taggedNotebook({ name: 'fit', namespace: 'team-a', image: IMAGE, ...settings }, [
       [['imports'], 'import json'],
       [['pipeline-parameters'], 'rate = 0.5'],
       [
@@ -50,10 +51,8 @@ function writeNotebook(settings: Record<string, unknown>): string {
           'box = Box(4)\noffset = 10\ndef shifted(values):\n    return [v + offset for v in values]'
       ],
       [['step:fit', 'prev:load'], FIT]
-    ],
-    { name: 'fit', namespace: 'team-a', image: IMAGE, ...settings }
+    ])
   );
-  return writeClusterNotebook(settings, notebook, 'fit.ipynb');
 }
 
 let fake: FakeCluster;

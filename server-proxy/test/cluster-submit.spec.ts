@@ -10,7 +10,8 @@ import { dirname, join } from 'path';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
 import type { RunEvent } from '../../src/core/runs/run-record';
 import type { FakeCluster, FakeOptions } from './cluster-fake';
-import { call, CLI, clusterCli, kubeconfig, loopbackCluster, writeClusterNotebook } from './cluster-harness';
+import { call, CLI, clusterCli, kubeconfig, loopbackCluster } from './cluster-harness';
+import { writeClusterNotebook } from './cluster-notebook';
 import { until } from './until';
 
 jest.setTimeout(60000);

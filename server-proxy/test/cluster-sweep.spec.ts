@@ -9,14 +9,8 @@ import { join } from 'path';
 import type { SweepRecord } from '../../src/core/sweeps/sweep-record';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
 import type { FakeCluster, FakeOptions } from './cluster-fake';
-import {
-  call,
-  clusterCli,
-  kubeconfig,
-  loopbackCluster,
-  taggedNotebook,
-  writeClusterNotebook
-} from './cluster-harness';
+import { call, clusterCli, kubeconfig, loopbackCluster } from './cluster-harness';
+import { taggedNotebook, writeNotebookFile } from './cluster-notebook';
 import { until } from './until';
 
 jest.setTimeout(120000);
@@ -26,8 +20,9 @@ let fake: FakeCluster | undefined;
 
 /** Five steps; the first two read no swept parameter. */
 function sweepNotebook(): string {
-  const notebook = taggedNotebook(
-    [
+  return writeNotebookFile(
+    'tune.ipynb',
+    taggedNotebook({ name: 'tune', namespace: 'team-a', image: 'python:3.11' }, [
       [['pipeline-parameters'], 'gamma = 0.1\nC = 1\nrows = 4'],
       [['step:load'], 'data = list(range(rows))'],
       [['step:prep', 'prev:load'], 'scaled = [x * 2 for x in data]'],
@@ -35,10 +30,8 @@ function sweepNotebook(): string {
       [['step:evaluate', 'prev:train'], 'score = model / 100'],
       [['step:report', 'prev:evaluate'], 'accuracy = score'],
       [['pipeline-metrics'], 'accuracy']
-    ],
-    { name: 'tune', namespace: 'team-a', image: 'python:3.11' }
+    ])
   );
-  return writeClusterNotebook({}, notebook, 'tune.ipynb');
 }
 
 /** The trials' accuracy, as the report step of each would compute it: (12 gamma + C) / 100. */

@@ -17,7 +17,8 @@ import { kubeClients, loadKubeConfig, tokenKubeConfig } from '../src/engines/clu
 import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
 import type { FakeCluster, FakeOptions } from './cluster-fake';
-import { call, clusterNotebook, loopbackCluster, writeClusterNotebook } from './cluster-harness';
+import { call, loopbackCluster } from './cluster-harness';
+import { clusterNotebook, writeClusterNotebook } from './cluster-notebook';
 
 jest.setTimeout(60000);
 

@@ -10,7 +10,7 @@ import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client
 import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
 import { FakeCluster, FakeOptions } from './cluster-fake';
-import { writeClusterNotebook } from './cluster-harness';
+import { writeClusterNotebook } from './cluster-notebook';
 import { until } from './until';
 
 jest.setTimeout(30000);

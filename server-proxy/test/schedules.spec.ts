@@ -4,7 +4,8 @@
  * start are recorded and followed like any cluster run; the workspace snapshot outlives each run.
  */
 import type { FakeCluster } from './cluster-fake';
-import { call, loopbackCluster, writeClusterNotebook } from './cluster-harness';
+import { call, loopbackCluster } from './cluster-harness';
+import { writeClusterNotebook } from './cluster-notebook';
 import { until } from './until';
 
 jest.setTimeout(60000);

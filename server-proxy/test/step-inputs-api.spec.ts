@@ -53,6 +53,8 @@ describe("a step's inputs for the kernel", () => {
       async () => (await api('GET', `/api/runs/${id}?notebook=fit.ipynb`)).json().status === 'failed',
       { timeoutMs: 90000, everyMs: 200 }
     );
+    // The end is served from memory until the final record is on disk; the tests change that file.
+    await until(`run ${id}'s final record to be on disk`, () => app.runs.record(id) === undefined);
     return id as string;
   };
   const inputs = (run: string, step: string) =>
