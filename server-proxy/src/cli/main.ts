@@ -13,7 +13,7 @@ import { InputsCliOptions, inputsCommand, logsCommand, runsCommand } from './run
 import { submitCommand, SubmitOptions } from './submit';
 import { ScheduleCliOptions, scheduleCommand } from './schedule';
 import { SweepCliOptions, sweepCommand } from './sweep';
-import { addConnectionOptions } from './connection-options';
+import { addAccessOptions, addConnectionOptions } from './connection-options';
 
 /** Exit status for unusable input (not a notebook, unreadable file). */
 const USAGE_ERROR = 2;
@@ -234,28 +234,20 @@ export async function main(argv: string[]): Promise<number> {
       status = await logsCommand(run, step, options);
     });
 
-  program
-    .command('inputs')
-    .description(
-      "Print the Python that loads what a step of a run received (parameters, inputs, the steps' " +
-        "state) into a notebook's kernel: paste it into a cell to debug the step there. A cluster run's " +
-        "values are copied from its volume or artifact store into the run's folder first."
-    )
-    .argument('<run>', 'the run id (from cellpipe runs)')
-    .argument('<step>', 'the step name')
-    .option('--notebook <path>', 'the notebook of the run (default: look in the current folder)')
-    .option(
-      '--kubeconfig <file>',
-      'cluster runs: the kubeconfig for Kubernetes (default: in-cluster or KUBECONFIG)'
-    )
-    .option('--context <name>', 'cluster runs: a context of the kubeconfig (default: its current context)')
-    .option(
-      '--token-file <file>',
-      'KFP runs: a bearer token for KFP (default: the pod service-account token)'
-    )
-    .action(async (run: string, step: string, options: InputsCliOptions) => {
-      status = await inputsCommand(run, step, options);
-    });
+  addAccessOptions(
+    program
+      .command('inputs')
+      .description(
+        "Print the Python that loads what a step of a run received (parameters, inputs, the steps' " +
+          "state) into a notebook's kernel: paste it into a cell to debug the step there. A cluster run's " +
+          "values are copied from its volume or artifact store into the run's folder first."
+      )
+      .argument('<run>', 'the run id (from cellpipe runs)')
+      .argument('<step>', 'the step name')
+      .option('--notebook <path>', 'the notebook of the run (default: look in the current folder)')
+  ).action(async (run: string, step: string, options: InputsCliOptions) => {
+    status = await inputsCommand(run, step, options);
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -6,6 +6,7 @@ import { environmentConnection } from '../engines/cluster/connection';
 import { adoptOrphans } from '../runs/orphans';
 import { isStepName, listRuns, readRun, runDir, runsDir } from '../runs/run-store';
 import { stepInputs, StepInputsError } from '../runs/step-inputs';
+import type { AccessFlags } from './connection-options';
 import { UsageError } from './pipeline-input';
 import { recordRunsOfSchedules } from './schedule';
 import { RunPrinter } from './run-printer';
@@ -65,11 +66,8 @@ export async function logsCommand(
  * `cellpipe inputs RUN STEP`: prints the Python that loads what the step received into a kernel (paste it
  * into a cell of the notebook, or run it in IPython), as "Load this step's inputs" in the sidebar does.
  */
-export interface InputsCliOptions {
+export interface InputsCliOptions extends AccessFlags {
   notebook?: string;
-  kubeconfig?: string;
-  context?: string;
-  tokenFile?: string;
 }
 
 export async function inputsCommand(runId: string, step: string, options: InputsCliOptions): Promise<number> {
