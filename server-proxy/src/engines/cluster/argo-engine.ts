@@ -211,21 +211,23 @@ export function argoBackend(
     store ??= s3Store(kube, namespace, repository);
     return (await store).read(key);
   };
+  const readWorkflow = async (): Promise<Workflow> => {
+    try {
+      return (await kube.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        name
+      })) as Workflow;
+    } catch (err) {
+      throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
+    }
+  };
   return {
     kind: 'argo',
     async poll(): Promise<ClusterPoll> {
-      let workflow: Workflow;
-      try {
-        workflow = (await kube.custom.getNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          namespace,
-          plural: PLURAL,
-          name
-        })) as Workflow;
-      } catch (err) {
-        throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
-      }
+      const workflow = await readWorkflow();
       observe(workflow);
       return workflowState(workflow, steps, namespace);
     },
@@ -304,18 +306,7 @@ export function argoBackend(
     async copyValues(values, into, image) {
       // The run volume (volumeClaimTemplate `cellpipe-run`): Argo names its claim WORKFLOW-TEMPLATE.
       const claim = `${name}-${RUN_VOLUME}`;
-      let workflow: Workflow;
-      try {
-        workflow = (await kube.custom.getNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          namespace,
-          plural: PLURAL,
-          name
-        })) as Workflow;
-      } catch (err) {
-        throw clusterError(err, attempt(`read the Argo Workflow ${name}`));
-      }
+      const workflow = await readWorkflow();
       try {
         return await readVolumeFiles(
           kube,
