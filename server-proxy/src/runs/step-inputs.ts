@@ -11,7 +11,7 @@
  * the artifact store, through the engine), so the kernel loads them the same way.
  */
 import { randomBytes } from 'crypto';
-import { access, copyFile, mkdir, rename, rm } from 'fs/promises';
+import { copyFile, mkdir, rename, rm } from 'fs/promises';
 import { join } from 'path';
 import type { RunRecord } from '../../../src/core/runs/run-record';
 import type { StepInputs } from '../../../src/core/runs/step-inputs';
@@ -19,6 +19,7 @@ import { DEFAULT_IMAGE } from '../../../src/core/targets/cluster-plan';
 import { writeJsonAtomic } from '../atomic-file';
 import type { ClusterBackend, SavedValue } from '../engines/cluster/cluster-backend';
 import { ClusterError } from '../engines/cluster/cluster-errors';
+import { fileExists } from '../file-exists';
 import { fileStem } from '../engines/local/lineage';
 
 /** The inputs cannot be had; `code` says why in the API's terms. */
@@ -30,12 +31,6 @@ export class StepInputsError extends Error {
     super(message);
   }
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false
-  );
 
 /** A Python string literal (a JSON string is one). */
 const str = (text: string) => JSON.stringify(text);
@@ -54,7 +49,7 @@ export async function stepInputs(
   step: string,
   backend?: () => ClusterBackend | null
 ): Promise<StepInputs> {
-  if (!(await exists(join(dir, 'programs', `${step}.py`)))) {
+  if (!(await fileExists(join(dir, 'programs', `${step}.py`)))) {
     throw new StepInputsError(
       'inputs-gone',
       record.cluster
@@ -77,7 +72,7 @@ export async function stepInputs(
           `${status ? `is ${status}` : 'was not run'} in run ${record.id}. Load the inputs of ${provider} instead.`
       );
     }
-    if (!record.cluster && !(await exists(join(dir, 'data', provider)))) {
+    if (!record.cluster && !(await fileExists(join(dir, 'data', provider)))) {
       throw new StepInputsError(
         'inputs-gone',
         `The data step ${provider} saved for ${step} (${names.join(', ')}) is gone from run ${record.id}: run the pipeline again.`
@@ -110,7 +105,7 @@ async function copyClusterInputs(
 ): Promise<string> {
   const cluster = record.cluster!;
   const into = join(dir, 'inputs', step);
-  if (await exists(into)) {
+  if (await fileExists(into)) {
     return into; // the data of finished steps does not change
   }
   const backend = backendOf?.();
