@@ -49,6 +49,10 @@ export function startServer(options: ServerOptions): Promise<{ server: Server; a
   const { listen } = options;
   const app = createApp(options);
   const server = createServer(app.listener);
+  // Clients that keep connections open (Node's default agent, browsers) drop an idle one after about 5 s,
+  // Node's own server default: at the same 5 s a client's next request can meet the server's close
+  // (ECONNRESET). Closing later than the clients do leaves the close to them.
+  server.keepAliveTimeout = 65_000;
   // A malformed request line or header: Node answers 400 and closes that connection; nothing else.
   server.on('clientError', (_err, socket) => {
     if (socket.writable) {

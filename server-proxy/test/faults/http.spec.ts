@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { connect } from 'net';
 import { join } from 'path';
 import { until } from '../until';
 import { checkPrerequisites, rawExchange, ServerProcess, tempFolder, writeNotebook } from './harness';
@@ -56,6 +57,25 @@ describe('malformed URLs (S1)', () => {
       return r.status !== 'running' && r;
     });
     expect(end.status).toBe('succeeded');
+  });
+});
+
+describe('kept-alive connections', () => {
+  it('a connection idle for longer than a client waits (6 s) still answers its next request', async () => {
+    const socket = connect(server.port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8').on('data', chunk => (text += chunk));
+    const answers = () => text.split('HTTP/1.1 200').length - 1;
+    const ask = () => socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    const closed = new Promise<void>(resolve => socket.on('close', () => resolve()));
+    ask();
+    await until('the first answer', async () => answers() === 1);
+    await new Promise(resolve => setTimeout(resolve, 6000));
+    ask();
+    await until('the second answer on the same connection', async () => answers() === 2 || socket.destroyed);
+    expect(answers()).toBe(2);
+    socket.end();
+    await closed;
   });
 });
 
