@@ -251,73 +251,159 @@ def file_stem(name):
     return name[:60] + "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
 
 
+# A saved value's content hash, the one its run's lineage records (both engines take it from `saved.json`):
+# SHA-256 over its files (`NAME.json` and its data file) in name order, each as its name, a NUL, its bytes
+# and a NUL. It is taken from the bytes as they are written, never by reading the files again, and kept
+# beside them (`NAME.sha256`), so that a step passing the value on unchanged records its provider's hash.
+HASH_SUFFIX = ".sha256"
+# Writes at least this large are hashed in a second thread while this one writes them (both release the GIL).
+_HASH_IN_THREAD = 1 << 20
+
+
+class _HashingWriter:
+    """A binary file that hashes what is written through it, as it is written."""
+
+    def __init__(self, f, digest):
+        self.f, self.digest = f, digest
+
+    def write(self, data):
+        view = memoryview(data).cast("B")
+        if view.nbytes < _HASH_IN_THREAD:
+            self.digest.update(view)
+            return self.f.write(view)
+        import threading
+
+        # The writer cannot change `data` while this call runs: hashing it meanwhile is safe.
+        hasher = threading.Thread(target=self.digest.update, args=(view,))
+        hasher.start()
+        try:
+            return self.f.write(view)
+        finally:
+            hasher.join()
+
+    def tell(self):
+        return self.f.tell()
+
+    def flush(self):
+        self.f.flush()
+
+    def writable(self):
+        return True
+
+    @property
+    def closed(self):
+        return self.f.closed
+
+    def close(self):
+        pass  # the file is closed by whoever opened it
+
+
+def _write_npy(f, array):
+    """numpy.save's file, with a C-ordered array's data written straight from its memory (numpy copies it
+    chunk by chunk to a file object that is not a real file)."""
+    import numpy
+
+    fmt = numpy.lib.format
+    header = io.BytesIO()
+    try:
+        fmt.write_array_header_1_0(header, fmt.header_data_from_array_1_0(array))
+    except ValueError:  # a header too large for format 1.0: numpy picks the version
+        header = None
+    if header is None or not array.flags.c_contiguous:
+        fmt.write_array(f, array, allow_pickle=False)
+        return
+    f.write(header.getvalue())
+    if array.size:
+        f.write(array.reshape(-1).view(numpy.uint8))
+
+
 def save_value(folder, name, value, step="?"):
-    """Save one variable as `folder/name.<ext>` plus `folder/name.json` describing it."""
+    """Save one variable as `folder/name.<ext>` plus `folder/name.json` describing it (written last: the value
+    is saved once it is there); returns the description with the value's content hash (`hash`)."""
+    import hashlib
+
     fmt = _choose_format(value)
     if isinstance(value, _PickleOnly):
         value = value.value
     meta = {"format": fmt, "type": _type_name(value), "version": FORMAT_VERSION}
-    path = os.path.join(folder, file_stem(name) + EXTENSIONS.get(fmt, ""))
+    stem = file_stem(name)
+    data_file = stem + EXTENSIONS.get(fmt, "")
+    path = os.path.join(folder, data_file)
+    if fmt == "module":
+        meta["module"] = value.__name__
+        meta["submodules"] = _submodules(value)
+    elif fmt == "pickle":
+        meta["pickler"] = "cloudpickle" if _pickler_class() is not pickle.Pickler else "pickle"
+    described = json.dumps(meta, indent=1, sort_keys=True, default=repr).encode("utf-8")
+    digest = hashlib.sha256()
+
+    def hash_file(file, content=b""):
+        digest.update(file.encode("utf-8") + b"\0" + content)
+
+    def hashed(write):
+        """Writes the data file through `write(file)`, hashing it (with the description, in name order)."""
+        first = sorted([data_file, stem + ".json"])[0] == data_file
+        if not first:
+            hash_file(stem + ".json", described + b"\0")
+        hash_file(data_file)
+
+        def to_tmp(tmp):
+            with open(tmp, "wb") as f:
+                write(_HashingWriter(f, digest))
+
+        atomic_write(path, to_tmp)
+        digest.update(b"\0")
+        if first:
+            hash_file(stem + ".json", described + b"\0")
+
     try:
         if fmt == "module":
-            meta["module"] = value.__name__
-            meta["submodules"] = _submodules(value)
+            hash_file(stem + ".json", described + b"\0")
         elif fmt == "arrow":
             try:
                 from pyarrow import feather
 
                 # One record batch: each column is one buffer, which a step below maps without a copy.
-                atomic_write(path, lambda tmp: feather.write_feather(value, tmp, compression="uncompressed",
-                                                                      chunksize=max(1, len(value))))
+                hashed(lambda f: feather.write_feather(value, f, compression="uncompressed",
+                                                       chunksize=max(1, len(value))))
             except Exception:  # a frame Arrow cannot hold (mixed object columns, ...): pickle it
                 return save_value(folder, name, _PickleOnly(value), step)
         elif fmt == "npy":
-            import numpy
-
-            def write(tmp):
-                with open(tmp, "wb") as f:
-                    numpy.save(f, value, allow_pickle=False)
-
-            atomic_write(path, write)
+            hashed(lambda f: _write_npy(f, value))
         elif fmt == "torch":
             import torch
 
-            atomic_write(path, lambda tmp: torch.save(value, tmp, pickle_module=_PickleModule()))
+            hashed(lambda f: torch.save(value, f, pickle_module=_PickleModule()))
         elif fmt == "keras":
-            # keras wants the .keras suffix on the file it writes
-            atomic_write(path, lambda tmp: (value.save(tmp + ".keras"), os.replace(tmp + ".keras", tmp)))
+            # Keras writes only to a path ending in .keras: its bytes are hashed as they are moved into place.
+            def write_keras(f):
+                with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-keras-") as tmp:
+                    value.save(os.path.join(tmp, "model.keras"))
+                    with open(os.path.join(tmp, "model.keras"), "rb") as model:
+                        for chunk in iter(lambda: model.read(4 << 20), b""):
+                            f.write(chunk)
+
+            hashed(write_keras)
         else:
-
-            def write(tmp):
-                with open(tmp, "wb") as f:
-                    _dump(value, f)
-
-            atomic_write(path, write)
-            meta["pickler"] = "cloudpickle" if _pickler_class() is not pickle.Pickler else "pickle"
+            hashed(lambda f: _dump(value, f))
     except Exception as err:
         raise StepDataError(
             "Step {}: cannot save {!r} (a {}) for the steps below: {}: {}. {}".format(
                 step, name, meta["type"], type(err).__name__, err, UNSERIALISABLE_HINT
             )
         ) from err
-    write_json(os.path.join(folder, file_stem(name) + ".json"), meta)
-    return meta
+    value_hash = "sha256:" + digest.hexdigest()
+    _write_bytes(os.path.join(folder, stem + HASH_SUFFIX), value_hash.encode("ascii"))
+    _write_bytes(os.path.join(folder, stem + ".json"), described)
+    return dict(meta, hash=value_hash)
 
 
-def value_hash(folder, name):
-    """SHA-256 over a saved value's files (`NAME.json` and its data), by name and content: the content hash a
-    run's lineage records (a local run's engine hashes the same files the same way, engines/local/lineage.ts)."""
-    import hashlib
+def _write_bytes(path, data):
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            f.write(data)
 
-    stem = file_stem(name)
-    digest = hashlib.sha256()
-    for file in sorted(f for f in os.listdir(folder) if f == stem + ".json" or f.startswith(stem + ".")):
-        digest.update(file.encode("utf-8") + b"\0")
-        with open(os.path.join(folder, file), "rb") as f:
-            for chunk in iter(lambda: f.read(4 << 20), b""):
-                digest.update(chunk)
-        digest.update(b"\0")
-    return "sha256:" + digest.hexdigest()
+    atomic_write(path, write)
 
 
 def _read_meta(folder, name, step):
@@ -331,13 +417,20 @@ def _read_meta(folder, name, step):
 
 
 def pass_on(source, folder, name, step="?"):
-    """Save an input the step did not change as it was loaded: its files are linked (or copied), not written again."""
+    """Save an input the step did not change as it was loaded: its files are linked (or copied), not written
+    again, and it keeps its provider's content hash."""
     import shutil
 
     meta = _read_meta(source, name, step)
     stem = file_stem(name)
     files = [stem + EXTENSIONS.get(meta["format"], "")] if meta["format"] in EXTENSIONS else []
-    for file in files + [stem + ".json"]:
+    try:
+        with open(os.path.join(source, stem + HASH_SUFFIX), encoding="ascii") as f:
+            value_hash = f.read()
+        files.append(stem + HASH_SUFFIX)
+    except OSError:  # saved by a runtime before hashes were kept beside the value: the lineage lacks it
+        value_hash = None
+    for file in files + [stem + ".json"]:  # the description last, as save_value writes it
         target = os.path.join(folder, file)
 
         def link(tmp, file=file):
@@ -348,7 +441,7 @@ def pass_on(source, folder, name, step="?"):
                 shutil.copyfile(os.path.join(source, file), tmp)
 
         atomic_write(target, link)
-    return dict(meta, unchanged=True)
+    return dict(meta, unchanged=True, **({"hash": value_hash} if value_hash else {}))
 
 
 def _load_frame(path):
@@ -1441,8 +1534,7 @@ def cluster_main(spec, args):
         return status
     with open(os.path.join(run_dir, "steps", spec["step"], "saved.json"), encoding="utf-8") as f:
         saved = json.load(f)
-    hashes = {name: value_hash(out_dirs.get(name) or os.path.join(run_dir, "data", spec["step"]), name)
-              for name in sorted(saved)}
+    hashes = {name: saved[name]["hash"] for name in sorted(saved) if saved[name].get("hash")}
     sys.stderr.write("\n" + LINEAGE_LINE + json.dumps({"outputs": hashes}) + "\n")
     with open(os.path.join(run_dir, "steps", spec["step"], "metrics.json"), encoding="utf-8") as f:
         metrics = {name: _finite(value) for name, value in json.load(f).items()}

@@ -97,3 +97,29 @@ def test_an_unknown_run_is_a_usage_error(cellpipe_cli, tmp_path):
         result = cli(cellpipe_cli, *args, cwd=tmp_path)
         assert result.returncode == 2, args
         assert "no run" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_engine_records_the_hashes_the_runtime_took_while_writing_warm_or_not(cellpipe_cli, tmp_path):
+    from .test_runtime import rule_hash
+
+    write_notebook(tmp_path / "nb.ipynb", [
+        ("import numpy as np\nimport pandas as pd", ["imports"]),
+        ("x = np.arange(50_000.0)\nframe = pd.DataFrame({'a': x * 2})", ["step:make"]),
+        ("where = x.searchsorted(2)", ["step:look", "prev:make"]),  # x passed on unchanged
+        ("print(x.sum(), where, frame['a'].sum())", ["step:end", "prev:look"]),
+    ])
+    hashes = {}
+    for flags in ((), ("--no-warm",)):
+        data, _ = run_json(cellpipe_cli, tmp_path, "--no-cache", *flags)
+        run = tmp_path / ".cellpipe" / "runs" / data["run"]
+        steps = json.loads((run / "run.json").read_text())["lineage"]["steps"]
+        for step in ("make", "look"):
+            saved = json.loads((run / "steps" / step / "saved.json").read_text())
+            assert steps[step]["outputs"] == {name: saved[name]["hash"] for name in saved}
+            for name in saved:  # what the files hold, by the hash's definition
+                assert saved[name]["hash"] == rule_hash(run / "data" / step, name)
+        assert sorted(steps["make"]["outputs"]) == ["frame", "x"]
+        assert steps["look"]["outputs"]["x"] == steps["make"]["outputs"]["x"]  # the producer's hash
+        assert steps["end"]["inputs"]["x"]["hash"] == steps["make"]["outputs"]["x"]
+        hashes[flags] = {step: steps[step]["outputs"] for step in ("make", "look")}
+    assert hashes[()] == hashes[("--no-warm",)]

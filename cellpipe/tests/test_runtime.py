@@ -86,9 +86,65 @@ def test_estimators_are_pickled_and_predict_the_same(tmp_path):
     assert back.predict([[3]])[0] == pytest.approx(6)
 
 
+def rule_hash(folder, name):
+    """The content hash the lineage records, by its definition (save_value): SHA-256 over the value's files
+    (NAME.json and its data file) in name order, each as name, NUL, bytes, NUL."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for file in sorted(f for f in os.listdir(folder) if f == name + ".json" or
+                       (f.startswith(name + ".") and f != name + runtime.HASH_SUFFIX)):
+        digest.update(file.encode() + b"\0" + (folder / file).read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+@pytest.fixture
+def data_reads(monkeypatch):
+    """The value files (data and description) the runtime opens for reading."""
+    reads = []
+    real_open = open
+
+    def watched(path, mode="r", *args, **kwargs):
+        if "r" in mode and re.search(r"\.(npy|arrow|pkl|json)$", os.fspath(path)):
+            reads.append(os.path.basename(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(runtime, "open", watched, raising=False)
+    return reads
+
+
+@pytest.mark.parametrize("value", [
+    pd.DataFrame({"a": np.arange(300_000, dtype=np.float64), "b": np.ones(300_000)}),  # arrow, data file first
+    np.arange(600_000, dtype=np.float64).reshape(1000, 600),  # npy, description first, a large write
+    np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+    np.arange(10.0)[::2],
+    {"k": [1, 2]},
+    pd.DataFrame({"mixed": [1, "x"]}),  # arrow refused: pickled
+    os,
+], ids=["frame", "array", "fortran", "strided", "pickle", "arrow-fallback", "module"])
+def test_a_saved_value_is_hashed_as_it_is_written_never_read_back(tmp_path, value, data_reads):
+    meta = runtime.save_value(str(tmp_path), "v", value, step="s")
+    assert data_reads == []
+    assert meta["hash"] == rule_hash(tmp_path, "v")
+    assert (tmp_path / ("v" + runtime.HASH_SUFFIX)).read_text() == meta["hash"]
+    if isinstance(value, np.ndarray):  # the file numpy.save writes, byte for byte
+        buffer = __import__("io").BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        assert (tmp_path / "v.npy").read_bytes() == buffer.getvalue()
+
+
+def test_a_value_passed_on_unchanged_keeps_its_providers_hash_without_reading_it(tmp_path, data_reads):
+    provider, step = tmp_path / "make", tmp_path / "use"
+    meta = runtime.save_value(str(provider), "v", np.arange(1000.0), step="make")
+    passed = runtime.pass_on(str(provider), str(step), "v", step="use")
+    assert data_reads == ["v.json"]  # its description, to know its files; the data is linked
+    assert passed["unchanged"] is True and passed["hash"] == meta["hash"] == rule_hash(step, "v")
+
+
 def test_modules_travel_as_references(tmp_path):
     meta, back = roundtrip(tmp_path, os)
-    assert meta == {"format": "module", "module": "os", "type": "builtins.module", "version": 1, "submodules": ["os.path"]}
+    assert json.loads((tmp_path / "v.json").read_text()) == {
+        "format": "module", "module": "os", "type": "builtins.module", "version": 1, "submodules": ["os.path"]}
     assert back is os
 
 

@@ -34,6 +34,12 @@ describe('takeSnapshot', () => {
     expect(readFileSync(join(run, 'data', 'deep', 'b.txt'), 'utf8')).toBe('beta');
   });
 
+  it('keeps a file executable', async () => {
+    writeFileSync(join(folder, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    await takeSnapshot(folder, store, runDir('r1'));
+    expect(statSync(join(runDir('r1'), 'run.sh')).mode & 0o777).toBe(0o755);
+  });
+
   it('copies only new or changed files the next time, and names the workspace by its content', async () => {
     const first = await takeSnapshot(folder, store, runDir('r1'));
     expect(first.copied).toBe(3);

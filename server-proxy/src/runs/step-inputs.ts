@@ -10,7 +10,7 @@
  * folder where the server sees it; a cluster run's values are copied there first (from the run volume or
  * the artifact store, through the engine), so the kernel loads them the same way.
  */
-import { randomBytes } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { copyFile, mkdir, rename, rm } from 'fs/promises';
 import { join } from 'path';
 import type { RunRecord } from '../../../src/core/runs/run-record';
@@ -20,7 +20,6 @@ import { writeJsonAtomic } from '../atomic-file';
 import type { ClusterBackend, SavedValue } from '../engines/cluster/cluster-backend';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import { fileExists } from '../file-exists';
-import { fileStem } from '../engines/local/lineage';
 
 /** The inputs cannot be had; `code` says why in the API's terms. */
 export class StepInputsError extends Error {
@@ -30,6 +29,17 @@ export class StepInputsError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A variable's file stem, as the step runtime names its files (`runtime.py` `file_stem`): its name, or for
+ * a name of more than 100 bytes a prefix and a hash of it.
+ */
+function fileStem(name: string): string {
+  if (Buffer.byteLength(name) <= 100) {
+    return name;
+  }
+  return `${name.slice(0, 60)}-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
 }
 
 /** A Python string literal (a JSON string is one). */

@@ -4,81 +4,36 @@
  * steps run on, and a workspace restored from an earlier run's snapshot (`cellpipe run --like`).
  */
 import { execFile } from 'child_process';
-import { createHash } from 'crypto';
-import { createReadStream } from 'fs';
-import { link, mkdir, readdir, readFile } from 'fs/promises';
+import { link, mkdir, readFile } from 'fs/promises';
 import { dirname, join } from 'path';
 import type { EnvironmentLineage } from '../../../../src/core/runs/lineage';
 import type { RunRecord } from '../../../../src/core/runs/run-record';
-import { writeJsonAtomic } from '../../atomic-file';
 import type { Manifest, ObjectStore, Snapshot } from './snapshot';
 
-/** Beside a step's records (and so in its cache entry): the hashes of what it saved. */
-const LINEAGE_FILE = 'lineage.json';
-
 /**
- * A variable's file stem, as the step runtime names its files (`runtime.py` `file_stem`): its name, or for
- * a name of more than 100 bytes a prefix and a hash of it.
- */
-export function fileStem(name: string): string {
-  if (Buffer.byteLength(name) <= 100) {
-    return name;
-  }
-  return `${name.slice(0, 60)}-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
-}
-
-/** SHA-256 over a saved value's files (`NAME.json` and its data), by name and content. */
-async function valueHash(folder: string, files: string[]): Promise<string> {
-  const hash = createHash('sha256');
-  for (const file of files.sort()) {
-    hash.update(`${file}\0`);
-    for await (const chunk of createReadStream(join(folder, file), { highWaterMark: 4 * 1024 * 1024 })) {
-      hash.update(chunk as Buffer);
-    }
-    hash.update('\0');
-  }
-  return `sha256:${hash.digest('hex')}`;
-}
-
-/**
- * After a step succeeded: the hashes of the values it saved, read from its `lineage.json` when it has one
- * (a step restored from the cache), else computed from `data/STEP/` and written there.
+ * After a step succeeded: the content hashes of the values it saved, as its runtime took them while writing
+ * them (`saved.json`, `hash` per value; `save_value` in cellpipe/runtime.py says how). A step restored from
+ * the cache has its `saved.json` back with the rest of its records.
  */
 export async function noteStepOutputs(dir: string, record: RunRecord, step: string): Promise<void> {
   const lineage = record.lineage?.steps[step];
   if (!lineage) {
     return;
   }
-  const stepDir = join(dir, 'steps', step);
+  let saved: Record<string, { hash?: unknown }>;
   try {
-    const known = JSON.parse(await readFile(join(stepDir, LINEAGE_FILE), 'utf8')) as {
-      outputs?: Record<string, string>;
-    };
-    if (known.outputs) {
-      lineage.outputs = known.outputs;
-      return;
-    }
-  } catch {
-    // not recorded yet: computed below
-  }
-  let saved: Record<string, unknown>;
-  try {
-    saved = JSON.parse(await readFile(join(stepDir, 'saved.json'), 'utf8')) as Record<string, unknown>;
+    saved = JSON.parse(await readFile(join(dir, 'steps', step, 'saved.json'), 'utf8')) as typeof saved;
   } catch {
     return; // a step that saved nothing
   }
-  const dataDir = join(dir, 'data', step);
-  const files = await readdir(dataDir).catch(() => [] as string[]);
   const outputs: Record<string, string> = {};
   for (const name of Object.keys(saved).sort()) {
-    const stem = fileStem(name);
-    outputs[name] = await valueHash(
-      dataDir,
-      files.filter(f => f === `${stem}.json` || f.startsWith(`${stem}.`))
-    );
+    const hash = saved[name]?.hash;
+    if (typeof hash === 'string') {
+      outputs[name] = hash;
+    }
   }
   lineage.outputs = outputs;
-  await writeJsonAtomic(join(stepDir, LINEAGE_FILE), { outputs });
 }
 
 const PROBE = `

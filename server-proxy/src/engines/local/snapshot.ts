@@ -10,9 +10,9 @@
  * notebook would; such an object no longer matches its name and is dropped
  * from the store after the run (`dropChangedObjects`).
  */
-import { createHash, randomBytes } from 'crypto';
-import { createReadStream, Dirent, linkSync, mkdirSync, readdirSync, Stats, statSync } from 'fs';
-import { copyFile, mkdir, readFile, rename, rm, stat } from 'fs/promises';
+import { createHash, Hash, randomBytes } from 'crypto';
+import { constants, Dirent, linkSync, mkdirSync, readdirSync, Stats, statSync } from 'fs';
+import { copyFile, FileHandle, mkdir, open, readFile, rename, rm, stat } from 'fs/promises';
 import { dirname, join, relative, sep } from 'path';
 import { setImmediate as nextTurn } from 'timers/promises';
 import { writeJsonAtomic } from '../../atomic-file';
@@ -108,23 +108,20 @@ export class ObjectStore {
   }
 
   /**
-   * Copies a file in and returns the hash of what was copied. The copy is
-   * made by the kernel (copy_file_range; a reflink where the file system has
-   * them) and the hash is taken of the copy, so the name always says what
-   * the object holds even if the user's file changes meanwhile.
+   * Copies a file in and returns the hash of what was copied, so the name always says what the object
+   * holds even if the user's file changes meanwhile. Where the file system shares blocks (a reflink), the
+   * clone costs nothing and is hashed by reading it; elsewhere the file is read once, each chunk hashed and
+   * written as it comes (a kernel copy and then a read of the copy would go through the bytes twice).
    */
   async add(file: string): Promise<{ hash: string; size: number }> {
     await mkdir(this.root, { recursive: true });
     const tmp = join(this.root, `.tmp-${randomBytes(6).toString('hex')}`);
     try {
-      await copyFile(file, tmp);
       const hash = createHash('sha256');
-      let size = 0;
-      // Large chunks: hashing is bound by per-chunk overhead at the default 64 KiB.
-      for await (const chunk of createReadStream(tmp, { highWaterMark: CHUNK })) {
-        hash.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
+      const size = await copyFile(file, tmp, constants.COPYFILE_FICLONE_FORCE).then(
+        () => hashFile(tmp, hash),
+        () => copyHashing(file, tmp, hash)
+      );
       const digest = hash.digest('hex');
       const target = this.path(digest);
       await mkdir(dirname(target), { recursive: true });
@@ -137,6 +134,51 @@ export class ObjectStore {
 
   async remove(hash: string): Promise<void> {
     await rm(this.path(hash), { force: true });
+  }
+}
+
+/** Reads `path` through `hash`; its size. */
+async function hashFile(path: string, hash: Hash): Promise<number> {
+  const input = await open(path, 'r');
+  try {
+    return await eachChunk(input, chunk => hash.update(chunk));
+  } finally {
+    await input.close();
+  }
+}
+
+/** Copies `from` to `to` (with its mode, as copyFile does), hashing each chunk as it is written; the size. */
+async function copyHashing(from: string, to: string, hash: Hash): Promise<number> {
+  const input = await open(from, 'r');
+  try {
+    const output = await open(to, 'w');
+    try {
+      await output.chmod((await input.stat()).mode & 0o7777);
+      return await eachChunk(input, async chunk => {
+        hash.update(chunk);
+        for (let at = 0; at < chunk.length;) {
+          at += (await output.write(chunk, at)).bytesWritten;
+        }
+      });
+    } finally {
+      await output.close();
+    }
+  } finally {
+    await input.close();
+  }
+}
+
+/** Calls `use` on each chunk of `input`, in order; the bytes read. */
+async function eachChunk(input: FileHandle, use: (chunk: Buffer) => unknown): Promise<number> {
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  let size = 0;
+  for (;;) {
+    const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
+    if (bytesRead === 0) {
+      return size;
+    }
+    size += bytesRead;
+    await use(buffer.subarray(0, bytesRead));
   }
 }
 
