@@ -91,7 +91,7 @@ function sameFlow(
   after: CellAnalysis,
   mentionedElsewhere: (name: string) => boolean
 ): Array<[number, number]> | undefined {
-  if (issueFlags(before) !== issueFlags(after)) {
+  if (issueFlags(before) !== issueFlags(after) || !sameReads(before, after)) {
     return undefined;
   }
   const old = counting(before, mentionedElsewhere);
@@ -111,6 +111,17 @@ function sameFlow(
     pairs.push([old[k], now[k]]);
   }
   return pairs;
+}
+
+/**
+ * Whether both have the same reads in the same order, their places aside: reads always count, so this is
+ * a necessary condition, checked before `counting` (which needs the notebook's mentions, counted once per
+ * replay, most of the time of an edit that adds a read).
+ */
+function sameReads(before: CellAnalysis, after: CellAnalysis): boolean {
+  const old = before.events.filter(e => e.kind === 'read');
+  const now = after.events.filter(e => e.kind === 'read');
+  return old.length === now.length && old.every((e, i) => eventKey(e) === eventKey(now[i]));
 }
 
 /** The flow reads a cell's issues for star imports and dynamic namespace access only. */
@@ -208,7 +219,6 @@ function mentionSet(analysis: CellAnalysis): Set<string> {
  */
 class Mentions {
   private readonly fixed: Set<string>;
-  private readonly counts: Map<string, number>;
 
   constructor(
     private readonly input: FlowInput,
@@ -216,7 +226,11 @@ class Mentions {
     private readonly edited: readonly number[]
   ) {
     this.fixed = new Set([...input.parameters, ...input.metrics.map(m => m.name)]);
-    this.counts = last.mentionCounts ??= countMentions(last.analyses, input);
+  }
+
+  /** Counted when first asked: an edit whose reads changed never asks. */
+  private get counts(): Map<string, number> {
+    return (this.last.mentionCounts ??= countMentions(this.last.analyses, this.input));
   }
 
   has(cell: number, name: string): boolean {
