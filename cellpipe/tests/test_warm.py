@@ -175,6 +175,38 @@ def test_cancelling_while_the_warm_python_runs_the_imports_cell_cancels_the_run_
     assert not os.path.exists(f"/proc/{warm}"), "the warm Python still runs after the run was cancelled"
 
 
+def group_members(group):
+    """The processes of a process group (a warm Python's: it runs in a session of its own)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:
+            members.append(int(entry))
+    return members
+
+
+def test_once_the_run_ended_nothing_forked_from_the_warm_python_stays(cellpipe_cli, tmp_path):
+    # The warm Python forks the next step's process before it is asked for: unused, it ends with it.
+    marker = tmp_path / "warm.pid"
+    path = write_notebook(tmp_path / "nb.ipynb", [
+        (f"import os\nopen({str(marker)!r}, 'w').write(str(os.getpid()))", ["imports"]),
+        ("x = 1", ["step:one"]),
+        ("y = x + 1", ["step:two", "prev:one"]),
+    ])
+    result, data = run(cellpipe_cli, path)
+    assert data["status"] == "succeeded", result.stderr
+    assert data["processes"] == {"kind": "forked"}
+    warm = int(marker.read_text())
+    deadline = time.time() + 20
+    while group_members(warm) and time.time() < deadline:
+        time.sleep(0.2)
+    assert group_members(warm) == [], "processes of the warm Python still run after its run ended"
+
+
 def step_record(folder, run_id, step):
     return record(folder, run_id)["steps"][step]
 

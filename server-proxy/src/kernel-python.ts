@@ -7,11 +7,28 @@ import { execFile } from 'child_process';
 import { basename } from 'path';
 import type { NotebookData } from '../../src/core/notebook/model';
 
-const LOOKUP = [
-  'import json, sys',
-  'from jupyter_client.kernelspec import KernelSpecManager',
-  'print(json.dumps(KernelSpecManager().get_kernel_spec(sys.argv[1]).argv))'
-].join('\n');
+// The spec's kernel.json, found as jupyter_client finds it (the first of Jupyter's kernel folders holding a
+// folder of that name, case aside) with jupyter_core alone: importing jupyter_client costs about ten times
+// as much, and the run waits for this answer. A name no folder has (the native python3 kernel of
+// ipykernel) is asked of jupyter_client itself.
+const LOOKUP = `
+import json, os, sys
+from jupyter_core.paths import jupyter_path
+name = sys.argv[1].lower()
+for folder in jupyter_path("kernels"):
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError:
+        continue
+    for entry in entries:
+        spec = os.path.join(folder, entry, "kernel.json")
+        if entry.lower() == name and os.path.isfile(spec):
+            with open(spec, encoding="utf-8") as f:
+                print(json.dumps(json.load(f)["argv"]))
+            sys.exit(0)
+from jupyter_client.kernelspec import KernelSpecManager
+print(json.dumps(KernelSpecManager().get_kernel_spec(sys.argv[1]).argv))
+`;
 
 export interface KernelPython {
   python: string;
@@ -30,7 +47,7 @@ export function kernelPython(notebook: NotebookData, jupyterPython: string): Pro
     return Promise.resolve({ python: jupyterPython, reason: 'the notebook names no kernel' });
   }
   return new Promise(resolve => {
-    execFile(jupyterPython, ['-c', LOOKUP, name], { timeout: 30000 }, (err, stdout) => {
+    execFile(jupyterPython, ['-c', LOOKUP, name], { timeout: 30000, env: process.env }, (err, stdout) => {
       let argv: unknown;
       try {
         argv = err ? null : JSON.parse(stdout);

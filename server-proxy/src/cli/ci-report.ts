@@ -6,7 +6,6 @@
  */
 import { readFile, rm } from 'fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'path';
-import { create } from 'xmlbuilder2';
 import type { Diagnostic } from '../../../src/core/diagnostics';
 import { junitSuite, JUnitSuite, refusalSuite } from '../../../src/core/report/junit';
 import {
@@ -61,7 +60,7 @@ export async function writeReports(record: RunRecord, files: ReportFiles): Promi
   }
   if (files.junit) {
     const suite = junitSuite({ run: record, notebook, tracebacks, logs });
-    await writeFileAtomic(files.junit, junitXml(suite));
+    await writeFileAtomic(files.junit, await junitXml(suite));
   }
   if (files.report) {
     const plots = await writePlots(dir, record, files.report);
@@ -95,7 +94,7 @@ export async function writeSweepReports(sweep: SweepRecord, files: ReportFiles):
   }
   const input = { sweep, notebook, runs, tracebacks };
   if (files.junit) {
-    await writeFileAtomic(files.junit, junitXml(sweepJUnitSuite(input)));
+    await writeFileAtomic(files.junit, await junitXml(sweepJUnitSuite(input)));
   }
   if (files.report) {
     await writeFileAtomic(files.report, renderReport(sweepReport(input)));
@@ -157,7 +156,9 @@ function lastLines(text: string, count: number): string {
   return lines.slice(-count).join('\n');
 }
 
-export function junitXml(suite: JUnitSuite): string {
+export async function junitXml(suite: JUnitSuite): Promise<string> {
+  // Loaded when a report is asked for: a command that writes none does not pay for its start.
+  const { create } = await import('xmlbuilder2');
   // Characters XML 1.0 cannot hold (terminal colour codes in a log) become U+FFFD instead of failing.
   const doc = create({ version: '1.0', encoding: 'UTF-8', invalidCharReplacement: '\uFFFD' });
   const counts = { tests: suite.tests, failures: suite.failures, errors: 0, skipped: suite.skipped };
@@ -206,7 +207,7 @@ export async function writeRefusalReports(
   if (files.junit) {
     await writeFileAtomic(
       files.junit,
-      junitXml(refusalSuite(notebook, message, errors, new Date().toISOString()))
+      await junitXml(refusalSuite(notebook, message, errors, new Date().toISOString()))
     );
   }
   if (files.report) {

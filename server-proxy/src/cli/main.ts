@@ -9,10 +9,12 @@ import { compileCommand, CompileCliOptions } from './compile';
 import { runCommand } from './run';
 import { UsageError } from './pipeline-input';
 import { diffCommand, showCommand } from './lineage';
-import { InputsCliOptions, inputsCommand, logsCommand, runsCommand } from './runs';
-import { submitCommand, SubmitOptions } from './submit';
-import { ScheduleCliOptions, scheduleCommand } from './schedule';
-import { SweepCliOptions, sweepCommand } from './sweep';
+// The commands that reach a cluster are loaded when run (`await import`): the cluster clients (the AWS SDK,
+// client-node) take about a second to load, which `cellpipe run` and `analyze` need not pay.
+import type { InputsCliOptions } from './runs';
+import type { SubmitOptions } from './submit';
+import type { ScheduleCliOptions } from './schedule';
+import type { SweepCliOptions } from './sweep';
 import { addAccessOptions, addConnectionOptions } from './connection-options';
 
 /** Exit status for unusable input (not a notebook, unreadable file). */
@@ -139,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--report <file.md>', 'write a Markdown report of the trials for CI (best marked, failures)')
     .option('--junit <file.xml>', 'write the sweep as JUnit XML, a test case per trial')
     .action(async (notebook: string, options: SweepCliOptions) => {
-      status = await sweepCommand(notebook, options);
+      status = await (await import('./sweep')).sweepCommand(notebook, options);
     });
 
   const submit = program
@@ -161,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--report <file.md>', 'write a Markdown report of the run for CI (plots beside it)')
     .option('--junit <file.xml>', 'write the run as JUnit XML, a test case per step')
     .action(async (notebook: string, options: SubmitOptions) => {
-      status = await submitCommand(notebook, options);
+      status = await (await import('./submit')).submitCommand(notebook, options);
     });
 
   const schedule = program
@@ -194,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
   addConnectionOptions(schedule)
     .option('--json', 'print the schedule (or the list) as JSON')
     .action(async (notebook: string | undefined, options: ScheduleCliOptions) => {
-      status = await scheduleCommand(notebook, options);
+      status = await (await import('./schedule')).scheduleCommand(notebook, options);
     });
 
   program
@@ -209,7 +211,7 @@ export async function main(argv: string[]): Promise<number> {
       } else if (!notebook) {
         throw new UsageError('say which notebook: cellpipe runs NOTEBOOK (or --show RUN)');
       } else {
-        status = await runsCommand(notebook, options);
+        status = await (await import('./runs')).runsCommand(notebook, options);
       }
     });
 
@@ -231,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<step>', 'the step name')
     .option('--notebook <path>', 'the notebook of the run (default: look in the current folder)')
     .action(async (run: string, step: string, options: { notebook?: string }) => {
-      status = await logsCommand(run, step, options);
+      status = await (await import('./runs')).logsCommand(run, step, options);
     });
 
   addAccessOptions(
@@ -246,7 +248,7 @@ export async function main(argv: string[]): Promise<number> {
       .argument('<step>', 'the step name')
       .option('--notebook <path>', 'the notebook of the run (default: look in the current folder)')
   ).action(async (run: string, step: string, options: InputsCliOptions) => {
-    status = await inputsCommand(run, step, options);
+    status = await (await import('./runs')).inputsCommand(run, step, options);
   });
 
   try {

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'path';
 import { loadNotebookFile } from '../notebook-file';
-import { closeOrphans } from './runs';
+import { closeOrphans } from './close-orphans';
 import { startRun, StartRunError } from '../runs/start-run';
 import { UsageError } from './pipeline-input';
 import { RunPrinter } from './run-printer';

@@ -3,28 +3,13 @@ import { readFile } from 'fs/promises';
 import { join, resolve } from 'path';
 import { recordedBackend } from '../engines/cluster/cluster-submit';
 import { environmentConnection } from '../engines/cluster/connection';
-import { adoptOrphans } from '../runs/orphans';
 import { isStepName, listRuns, readRun, runDir, runsDir } from '../runs/run-store';
 import { stepInputs, StepInputsError } from '../runs/step-inputs';
 import type { AccessFlags } from './connection-options';
 import { UsageError } from './pipeline-input';
 import { recordRunsOfSchedules } from './schedule';
 import { RunPrinter } from './run-printer';
-
-/**
- * Closes the notebook's runs whose `cellpipe run` is gone and whose steps have all ended, as failed with
- * the reason (a command never waits here for a step that still runs without its owner; the server resumes
- * its own runs).
- */
-export async function closeOrphans(notebookPath: string): Promise<void> {
-  const closed = await adoptOrphans(notebookPath, {
-    kind: 'cli',
-    skipLive: true,
-    python: process.env.CELLPIPE_PYTHON ?? 'python3',
-    onlyOwnedBy: 'cli'
-  });
-  await Promise.all(closed.map(c => c.done));
-}
+import { closeOrphans } from './close-orphans';
 
 export async function runsCommand(notebookPath: string, options: { json?: boolean }): Promise<number> {
   const path = resolve(notebookPath);

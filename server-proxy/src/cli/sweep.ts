@@ -13,7 +13,7 @@ import { StartRunError } from '../runs/start-run';
 import { startSweep } from '../sweeps/run-sweep';
 import { reportNotStartedWithFiles, reportsWritten, writeSweepReports } from './ci-report';
 import { UsageError } from './pipeline-input';
-import { closeOrphans } from './runs';
+import { closeOrphans } from './close-orphans';
 
 /** The connection flags: cluster targets only. */
 export interface SweepCliOptions extends ConnectionFlags {

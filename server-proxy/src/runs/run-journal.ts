@@ -16,6 +16,12 @@ import { fileProblem } from './file-problem';
 
 export class RunJournal {
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * The write asked for that has not started yet: a later save takes its place (the record only moves
+   * forward, so the later record holds what the earlier one said), and both resolve when it is written.
+   * A step that ends and the step it lets start are then one write, not two after one another.
+   */
+  private waiting: { snapshot: unknown; final: boolean; written: Promise<boolean> } | null = null;
   /** Why the record could not be written, once it could not. */
   failure: string | null = null;
 
@@ -30,22 +36,31 @@ export class RunJournal {
    */
   save(final = false): Promise<boolean> {
     const snapshot = JSON.parse(JSON.stringify(this.record)) as unknown;
+    if (this.waiting) {
+      this.waiting.snapshot = snapshot;
+      this.waiting.final ||= final;
+      return this.waiting.written;
+    }
+    const write = { snapshot, final, written: Promise.resolve(false) };
+    this.waiting = write;
     let ok = false;
     this.queue = this.queue.then(async () => {
+      this.waiting = null; // from now on a save is a write of its own
       try {
-        await writeJsonAtomic(join(this.dir, 'run.json'), snapshot);
+        await writeJsonAtomic(join(this.dir, 'run.json'), write.snapshot);
         ok = true;
-        if (final) {
+        if (write.final) {
           await rm(finalRecordPath(this.dir), { force: true }).catch(() => undefined);
         }
       } catch (err) {
         this.failure ??= fileProblem(err, 'write the run record', this.dir);
-        if (final) {
-          await writeJsonAtomic(finalRecordPath(this.dir), snapshot).catch(() => undefined);
+        if (write.final) {
+          await writeJsonAtomic(finalRecordPath(this.dir), write.snapshot).catch(() => undefined);
         }
       }
     });
-    return this.queue.then(() => ok);
+    write.written = this.queue.then(() => ok);
+    return write.written;
   }
 
   /** Waits for the writes asked for so far. */

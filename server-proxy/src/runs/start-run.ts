@@ -19,7 +19,6 @@ import { parameterText, parseParameterOverride, ParameterValue } from '../../../
 import { runnableSteps, selectSteps, stepAndDownstream } from '../../../src/core/targets/runnable-steps';
 import { ClusterError } from '../engines/cluster/cluster-errors';
 import type { FollowOptions, FollowResult } from '../engines/cluster/cluster-follow';
-import { submitClusterRun } from '../engines/cluster/cluster-submit';
 import type { ClusterConnection } from '../engines/cluster/connection';
 import { runPrepared } from '../engines/local/engine';
 import { pythonEnvironment } from '../engines/local/lineage';
@@ -225,6 +224,8 @@ async function startCluster(
   target: 'kfp' | 'argo'
 ): Promise<StartedRun> {
   const connection = clusterConnectionOf(options.cluster);
+  // Loaded for a cluster run only: a local run does not pay for the cluster clients' start.
+  const { submitClusterRun } = await import('../engines/cluster/cluster-submit');
   try {
     const submitted = await submitClusterRun({
       ...connection,

@@ -319,23 +319,33 @@ export async function executeRun(
     const kept = handed ? { handoff: handed } : {};
     if (aborted() && outcome.status !== 'succeeded') {
       life.move(step, { status: 'cancelled', ...timing, ...pick(outcome, 'exitCode', 'signal'), ...kept });
-    } else {
-      if (outcome.status === 'succeeded') {
-        // The hashes of what it saved go into its lineage, and with its records into the cache entry.
-        await noteStepOutputs(dir, record, step).catch(() => undefined);
-        // Stored even when this run did not look in the cache: a later run may.
-        await cache
-          .store(record.plan.cacheKeys[step], stepFiles(dir, step), record.id)
-          .catch(err =>
-            warn(
-              record,
-              `Step ${step} could not be stored in the cache: ${fileProblem(err, 'store it', dir)}`
-            )
-          );
-      }
-      life.move(step, { ...outcome, ...timing, ...kept });
+      await journal.save();
+      return;
     }
-    await journal.save();
+    if (outcome.status !== 'succeeded') {
+      life.move(step, { ...outcome, ...timing, ...kept });
+      await journal.save();
+      return;
+    }
+    // The hashes of what it saved go into its lineage (its readers take them), and with its records into
+    // the cache entry.
+    await noteStepOutputs(dir, record, step).catch(() => undefined);
+    // Stored even when this run did not look in the cache: a later run may. The steps below need not wait
+    // for it (the entry is made of the step's files, written and complete already): they start as it is
+    // stored, its place among `parallel` free meanwhile, and the run ends only once it is stored.
+    let stored = true;
+    const storing = cache.store(record.plan.cacheKeys[step], stepFiles(dir, step), record.id).catch(err => {
+      stored = false;
+      warn(record, `Step ${step} could not be stored in the cache: ${fileProblem(err, 'store it', dir)}`);
+    });
+    life.move(step, { ...outcome, ...timing, ...kept });
+    saving.add(step);
+    wake();
+    await Promise.all([journal.save(), storing]);
+    saving.delete(step);
+    if (!stored) {
+      await journal.save();
+    }
   };
 
   const runStep = async (step: string, via?: Handed) => {
@@ -357,10 +367,12 @@ export async function executeRun(
     const dataDir = join(dir, 'data', step);
     try {
       // A fresh start: nothing of an earlier attempt (a stale error.json) stays beside this one.
-      await rm(stepDir, { recursive: true, force: true });
-      await rm(dataDir, { recursive: true, force: true });
-      await rm(join(dir, 'logs', `${step}.log`), { force: true });
-      await rm(forkedIdentity(dir, step), { force: true });
+      await Promise.all([
+        rm(stepDir, { recursive: true, force: true }),
+        rm(dataDir, { recursive: true, force: true }),
+        rm(join(dir, 'logs', `${step}.log`), { force: true }),
+        rm(forkedIdentity(dir, step), { force: true })
+      ]);
     } catch (err) {
       via?.slot.skip();
       return fail(step, started, fileProblem(err, 'clear the step folder', dir));
