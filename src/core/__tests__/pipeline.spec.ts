@@ -208,6 +208,23 @@ describe('state outside plain variables (issue 10)', () => {
     expect(a.diagnostics[0].message).toContain('Add prev:left to right');
   });
 
+  it("warns at a read of IPython's output history that another step's cell made", () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:a'], '1 + 1'],
+        [['step:b', 'prev:a'], 'print(_)\n2 * 2'],
+        [[], 'x = _ + 1\nprint(Out[2], _i)'],
+        [['step:c', 'prev:b'], '_ = 5'],
+        [[], 'print(_)']
+      )
+    );
+    // `_` in cell 2 is cell 1's result (step a); `_` and `_i` in cell 3 are cell 2's, in the same step; `Out`
+    // counts executions, which start again in each step; `_` bound by a cell is a plain variable.
+    expect(codes(a)).toEqual(['output-history@1:1', 'output-history@2:2']);
+    expect(a.diagnostics[0].message).toContain('cell 1, which it refers to, is not a cell of step b');
+    expect(a.diagnostics[1].message).toContain('"Out"');
+  });
+
   it('loads and passes on an argument changed by a function, also through a nested call', () => {
     const a = analyze(
       codeNotebook(

@@ -7,6 +7,7 @@
  * that value only when the writer's step is upstream. Every place where the
  * pipeline would see a different value than the notebook becomes a diagnostic.
  */
+import { historyMessage, historyReach } from './output-history';
 import type {
   CallInfo,
   CellAnalysis,
@@ -186,7 +187,11 @@ export class FlowReplay {
       const bucket = grouping.buckets.get(cell)!;
       if (bucket.kind === 'step') {
         this.replayCell(bucket.step, cell);
-      } else if (bucket.kind === 'pipeline-metrics') {
+        this.cellsBefore.push({ cell, step: bucket.step });
+        continue;
+      }
+      this.cellsBefore.push({ cell, step: null });
+      if (bucket.kind === 'pipeline-metrics') {
         for (const m of metricsByCell.get(cell) ?? []) {
           this.resolveMetric(m);
         }
@@ -250,6 +255,8 @@ export class FlowReplay {
   /** The diagnostics, in the order found, each written when the result is rendered. */
   private readonly renders: Array<() => Diagnostic> = [];
   private readonly reported = new Set<string>();
+  /** The code cells replayed so far and their steps, for IPython's output history (`_`). */
+  private readonly cellsBefore: { cell: number; step: string | null }[] = [];
   /** Per step cell, the place of each of its events (by index), made when the event is replayed. */
   private readonly places = new Map<number, Place[]>();
   private readonly stepFlows = new Map<string, StepFlow>();
@@ -495,6 +502,8 @@ export class FlowReplay {
         this.readParameter(site.step, name);
       } else if (!shared && !isBuiltin(name)) {
         this.undefinedReads.push({ name, site });
+      } else if (!shared && site.via === undefined) {
+        this.checkHistory(name, site);
       }
       return;
     }
@@ -860,6 +869,26 @@ export class FlowReplay {
           `one. Keep the cells of a step together or use different names.`,
         { cell: p.consumer.cell, line: p.consumer.at.line, column: p.consumer.at.column, name: p.name }
       )
+    );
+  }
+
+  /** A read of IPython's history whose cells do not run before it in the same step. */
+  private checkHistory(name: string, site: Site): void {
+    const reach = historyReach(name);
+    if (reach === 0) {
+      return;
+    }
+    const before = this.cellsBefore.slice(-Math.min(reach, this.cellsBefore.length));
+    const elsewhere = before.find(c => c.step !== site.step);
+    if (reach !== Infinity && !elsewhere) {
+      return;
+    }
+    const cell = reach === Infinity ? undefined : elsewhere?.cell;
+    this.once(`history:${site.step}:${site.cell}:${name}`, () =>
+      diagnostic('warning', 'output-history', historyMessage(name, site.step, site.cell, cell), {
+        ...where(site),
+        name
+      })
     );
   }
 
