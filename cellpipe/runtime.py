@@ -938,6 +938,10 @@ class _Tee(io.TextIOBase):
     def writable(self):
         return True
 
+    @property
+    def encoding(self):
+        return "utf-8"  # as a kernel's streams: what a library prints for it (IPython's "μs", "±") is not ASCII'd
+
     def write(self, text):
         if not text:
             return 0

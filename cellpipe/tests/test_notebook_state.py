@@ -92,6 +92,10 @@ NOTEBOOKS = {
         ("logging.info('next step')\nlog.debug('hidden')\nlogging.getLogger('nb').setLevel(logging.DEBUG)",
          ["step:s1", "prev:s0"]),
         ("log.debug('shown')", ["step:s2", "prev:s1"])],
+    # Calling a closure a factory made changes the state it closes over.
+    "closure-state": chain(
+        "def counter():\n    n = [0]\n    def inc():\n        n[0] += 1\n        return n[0]\n    return inc\n"
+        "inc = counter()", "inc()", "print(inc())"),
     "library-settings": chain(
         "import sklearn, numpy as np\nsklearn.set_config(transform_output='pandas')\nold = np.seterr(divide='raise')",
         "from sklearn.preprocessing import StandardScaler\n"
@@ -119,6 +123,16 @@ def test_the_state_of_a_module_of_the_notebooks_folder_is_passed_on(cellpipe_cli
         "import helpers\nhelpers.bump()", "print(helpers.bump(), helpers.counter)",
         "helpers.counter = 10\nhelpers.limits['high'] = 5", "print(helpers.counter, helpers.limits)"))
     assert views[3]["stdout"] == "10 {'low': 1, 'high': 5}\n"
+
+
+def test_timings_print_as_in_a_kernel(cellpipe_cli, tmp_path):
+    """IPython writes "μs" and "±" for a stream that takes them, as a kernel's do; a step's too."""
+    path = write_notebook(tmp_path / "nb.ipynb", chain("%timeit -n1 -r2 sum(range(3))", "%time x = 1"))
+    data = run_json(cellpipe_cli, path)
+    run = tmp_path / ".cellpipe" / "runs" / data["run"]
+    timeit = json.loads((run / "steps" / "s0" / "outputs.json").read_text())["0"][0]["text"]
+    assert "±" in timeit and "+-" not in timeit
+    assert "μs" in json.loads((run / "steps" / "s1" / "outputs.json").read_text())["1"][0]["text"]
 
 
 def test_figures_are_drawn_as_jupyter_draws_them(cellpipe_cli, tmp_path):

@@ -208,6 +208,22 @@ describe('state outside plain variables (issue 10)', () => {
     expect(a.diagnostics[0].message).toContain('Add prev:left to right');
   });
 
+  it('passes on a closure or callable object a call may have changed, not a function a def made', () => {
+    const a = analyze(
+      codeNotebook(
+        [
+          ['step:a'],
+          'def make():\n    n = [0]\n    def inc():\n        n[0] += 1\n        return n[0]\n    return inc\ninc = make()\ndef plain():\n    return 1'
+        ],
+        [['step:b', 'prev:a'], 'inc()\nplain()'],
+        [['step:c', 'prev:b'], 'print(inc(), plain())']
+      )
+    );
+    expect(a.diagnostics).toEqual([]);
+    expect(step(a, 'c').sources.inc).toEqual('b');
+    expect(step(a, 'b').fingerprint).toEqual(['inc']);
+  });
+
   it("warns at a read of IPython's output history that another step's cell made", () => {
     const a = analyze(
       codeNotebook(

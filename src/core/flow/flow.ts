@@ -113,6 +113,8 @@ interface Write {
   aliasOf?: string;
   /** Bound by an import: a module (or a module's member), never a value the pipeline passes. */
   module?: string;
+  /** Bound by a `def`, `class` or `lambda`: calling it changes nothing of its own. */
+  defines?: boolean;
 }
 
 interface Site {
@@ -385,6 +387,16 @@ export class FlowReplay {
     }
     if (call && binding?.module !== undefined) {
       this.randomState(name, binding.module, site, call);
+    } else if (
+      call &&
+      call.attr === undefined &&
+      binding?.step &&
+      binding.how !== 'delete' &&
+      !binding.defines
+    ) {
+      // Calling a value that is not a definition (a closure a factory made, a partial, an object with
+      // __call__) may change it (its closure's cells, its attributes): a maybe write, checked at run time.
+      this.write(name, { step: site.step, cell: site.cell, at: site.at, how: 'maybe' }, site);
     }
   }
 
@@ -947,7 +959,8 @@ function toWrite(
     unserialisable: event.unserialisable,
     module: event.module,
     holds: event.holds,
-    aliasOf: event.aliasOf
+    aliasOf: event.aliasOf,
+    defines: event.defines
   };
 }
 
