@@ -224,6 +224,16 @@ describe('state outside plain variables (issue 10)', () => {
     expect(step(a, 'b').fingerprint).toEqual(['inc']);
   });
 
+  it('says an open file cannot be passed on, also after a method call on it', () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:a'], "f = open('out.txt', 'w')\nf.write('x')"],
+        [['step:b', 'prev:a'], 'f.close()']
+      )
+    );
+    expect(codes(a)).toEqual(['unserialisable@0:2']); // at the last change before it is passed
+  });
+
   it("warns at a read of IPython's output history that another step's cell made", () => {
     const a = analyze(
       codeNotebook(

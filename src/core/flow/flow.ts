@@ -630,6 +630,8 @@ export class FlowReplay {
         previous?.how === 'delete' ? undefined : previous?.deferred,
         this.held(w.holds, site.step)
       );
+      // A file written to (`f.write(...)`) is still a file: changing a value keeps what kind it is.
+      w.unserialisable ??= previous?.how === 'delete' ? undefined : previous?.unserialisable;
     } else if (w.holds) {
       w.deferred = mergeDeferred(w.deferred, this.held(w.holds, site.step));
     }
