@@ -646,7 +646,12 @@ def _state_handlers(shell, state):
                        if module("torch").cuda.is_initialized() else None,
                        lambda v: module("torch").cuda.set_rng_state_all([torch_tensor(s) for s in v])),
         "tensorflow": ("tensorflow", _tf_state, _set_tf_state),
+        "numpy.errstate": ("numpy", lambda: module("numpy").geterr(), lambda v: module("numpy").seterr(**v)),
+        "sklearn.config": ("sklearn", lambda: module("sklearn").get_config(), lambda v: module("sklearn").set_config(**v)),
         "warnings.filters": ("warnings", lambda: list(module("warnings").filters), _set_warning_filters),
+        "logging": ("logging", _logging_state, _set_logging_state),
+        # After "modules", which imports them again.
+        "local.modules": ("sys", lambda: _local_module_state(state), _set_local_module_state),
         "environ": ("os", state.environ_changes, state.set_environ),
         "cwd": ("os", lambda: os.path.relpath(os.getcwd(), state.cwd_start),
                 lambda v: os.path.isdir(os.path.join(state.cwd_start, v)) and os.chdir(os.path.join(state.cwd_start, v))),
@@ -717,6 +722,111 @@ def _set_warning_filters(value):
 
     warnings.filters[:] = value
     warnings._filters_mutated()
+
+
+_LOG_STYLES = {"PercentStyle": "%", "StrFormatStyle": "{", "StringTemplateStyle": "$"}
+
+
+def _handler_spec(handler):
+    """A root handler as data: a stream handler to stdout or stderr, or a file handler; None for others."""
+    import logging
+
+    formatter = handler.formatter
+    form = None if formatter is None else (formatter._fmt, formatter.datefmt, _LOG_STYLES.get(type(formatter._style).__name__, "%"))
+    if type(handler) is logging.FileHandler:
+        return ("file", handler.baseFilename, handler.encoding, handler.level, form)
+    stream = getattr(handler.stream, "name", None) if type(handler) is logging.StreamHandler else None
+    if stream in ("stdout", "<stdout>", "stderr", "<stderr>"):  # a cell's stream, the kernel's or the real one
+        return (stream.strip("<>"), None, None, handler.level, form)
+    return None
+
+
+class _CurrentStream:
+    """sys.stdout or sys.stderr as it is at each write: for a handler carried over from the steps above,
+    made before the cells run, which logs into the cell running then."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def write(self, text):
+        return getattr(sys, self.name).write(text)
+
+    def flush(self):
+        getattr(sys, self.name).flush()
+
+
+def _logging_state():
+    """What `logging.basicConfig` sets (the root logger's level and handlers) and the levels set on named
+    loggers: a cell that configures logging makes the later cells log, in the notebook's one kernel."""
+    import logging
+
+    handlers = [_handler_spec(h) for h in logging.root.handlers]
+    levels = {name: logger.level for name, logger in list(logging.Logger.manager.loggerDict.items())
+              if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET}
+    return {"level": logging.root.level, "handlers": [h for h in handlers if h], "levels": levels,
+            "disable": logging.root.manager.disable}
+
+
+def _set_logging_state(value):
+    import logging
+
+    logging.root.setLevel(value["level"])
+    logging.disable(value["disable"])
+    for name, level in value["levels"].items():
+        logging.getLogger(name).setLevel(level)
+    if logging.root.handlers:
+        return  # configured already (by the prelude): as basicConfig, adding more would log twice
+    for kind, filename, encoding, level, form in value["handlers"]:
+        if kind == "file":
+            handler = logging.FileHandler(filename, "a", encoding=encoding)  # appending to what was logged above
+        else:
+            handler = logging.StreamHandler(_CurrentStream(kind))
+        handler.setLevel(level)
+        if form is not None:
+            handler.setFormatter(logging.Formatter(form[0], form[1], form[2]))
+        logging.root.addHandler(handler)
+
+
+def _is_local_module(module, folder):
+    """A module of the notebook's own (a .py file in its folder or below, not an installed package)."""
+    path = getattr(module, "__file__", None)
+    if not isinstance(path, str):
+        return False
+    path = os.path.abspath(path)
+    # The step runs in the run's copy of the folder (its workspace); its own program is not the notebook's.
+    return path.startswith(folder + os.sep) and module.__name__ not in ("__main__", "_cellpipe_runtime") and not any(
+        part in ("site-packages", "dist-packages") for part in path.split(os.sep))
+
+
+def _local_module_state(state):
+    """The module-level values (not functions, classes or modules) of the notebook's own modules, which
+    their functions or the cells may change (`mymod.counter = 10`): pickled per value, by module."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if not _is_local_module(module, state.cwd_start):
+            continue
+        values = {}
+        for attr, value in list(vars(module).items()):
+            if attr.startswith("__") or isinstance(value, (types.ModuleType, types.FunctionType, type,
+                                                           types.BuiltinFunctionType)):
+                continue
+            try:
+                values[attr] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # a value that cannot travel stays as the module makes it
+                continue
+        found[name] = values
+    return found or None
+
+
+def _set_local_module_state(value):
+    for name, values in value.items():
+        try:
+            module = importlib.import_module(name)
+        except Exception as err:  # gone from the folder: a cell that needs it says so
+            sys.stderr.write("cellpipe: could not import {} as the steps above did: {}\n".format(name, err))
+            continue
+        for attr, data in values.items():
+            setattr(module, attr, pickle.loads(data))
 
 
 def _tf_state():
@@ -921,6 +1031,10 @@ class _Tee(io.TextIOBase):
     def writable(self):
         return True
 
+    @property
+    def encoding(self):
+        return "utf-8"  # as a kernel's streams: what a library prints for it (IPython's "μs", "±") is not ASCII'd
+
     def write(self, text):
         if not text:
             return 0
@@ -998,6 +1112,7 @@ class CellRunner:
 
     def __init__(self):
         self.outputs = CellOutputs()
+        self.tees = (_Tee("stdout", sys.stdout, self.outputs), _Tee("stderr", sys.stderr, self.outputs))
         self.kernel = self.shell = None
         # The working directory (the notebook's folder) first on the path, as IPython's kernel app puts it:
         # a cell imports a module of the notebook's folder.
@@ -1102,7 +1217,11 @@ class CellRunner:
         """Runs one cell; returns (outputs, error) where error is None or the exception."""
         self.outputs = CellOutputs()
         stdout, stderr = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Tee("stdout", stdout, self.outputs), _Tee("stderr", stderr, self.outputs)
+        # One stream of each for every cell, as a kernel's: what keeps the stream a cell found (a logging
+        # handler, a library's printer) writes into the cell running now, not into the one that made it.
+        for tee, real in zip(self.tees, (stdout, stderr)):
+            tee.real, tee.outputs = real, self.outputs
+        sys.stdout, sys.stderr = self.tees
         error = None
         try:
             if self.kernel is not None:

@@ -24,11 +24,11 @@ def chain(*sources):
 
 def same_as_notebook(cli, tmp_path, cells):
     path = write_notebook(tmp_path / "nb.ipynb", cells)
+    (tmp_path / "pipeline").mkdir(exist_ok=True)
     analysis = subprocess.run([cli, "analyze", str(path), "--json"], capture_output=True, text=True, timeout=120)
     problems = [d for d in json.loads(analysis.stdout)["diagnostics"] if d["severity"] in ("error", "warning")]
     assert problems == []
     expected = corpus.run_notebook(path, tmp_path)
-    (tmp_path / "pipeline").mkdir()
     views, status, errors = corpus.run_pipeline(cli, nbformat.read(path, as_version=4), tmp_path / "pipeline")
     assert (status, errors) == ("succeeded", {})
     for cell, view in expected.items():
@@ -83,6 +83,24 @@ NOTEBOOKS = {
         "%config InlineBackend.figure_formats = ['svg']", "fig, ax = plt.subplots()\nax.bar(['a'], [1]);",
         "import os\nos.makedirs('sub', exist_ok=True)\nos.chdir('sub')\nos.environ['CELLPIPE_TEST_VAR'] = 'set'",
         "print(os.path.basename(os.getcwd()), os.environ.get('CELLPIPE_TEST_VAR'))"),
+    # 5. Interpreter state libraries keep: logging configured in one step logs in the later ones (and into
+    # the cell that logs, also within a step), library settings (scikit-learn's config, NumPy's error state).
+    "logging-configured-above": [
+        ("import logging, sys\nlogging.basicConfig(level=logging.INFO, stream=sys.stdout, "
+         "format='%(levelname)s %(name)s %(message)s')\nlog = logging.getLogger('nb')", ["step:s0"]),
+        ("logging.info('same step')", []),
+        ("logging.info('next step')\nlog.debug('hidden')\nlogging.getLogger('nb').setLevel(logging.DEBUG)",
+         ["step:s1", "prev:s0"]),
+        ("log.debug('shown')", ["step:s2", "prev:s1"])],
+    # Calling a closure a factory made changes the state it closes over.
+    "closure-state": chain(
+        "def counter():\n    n = [0]\n    def inc():\n        n[0] += 1\n        return n[0]\n    return inc\n"
+        "inc = counter()", "inc()", "print(inc())"),
+    "library-settings": chain(
+        "import sklearn, numpy as np\nsklearn.set_config(transform_output='pandas')\nold = np.seterr(divide='raise')",
+        "from sklearn.preprocessing import StandardScaler\n"
+        "print(type(StandardScaler().fit_transform(np.array([[1.], [3.]]))).__name__)",
+        "try:\n    np.array([1.]) / 0\nexcept FloatingPointError as err:\n    print('raised', err)"),
 }
 
 
@@ -90,6 +108,31 @@ NOTEBOOKS = {
 def test_the_pipeline_shows_what_the_notebook_shows(cellpipe_cli, tmp_path, name, step_processes):
     views = same_as_notebook(cellpipe_cli, tmp_path, NOTEBOOKS[name])
     assert any(v["stdout"] or v["result"] for v in views.values())
+
+
+MODULE = "counter = 0\nlimits = {'low': 1}\n\ndef bump():\n    global counter\n    counter += 1\n    return counter\n"
+
+
+def test_the_state_of_a_module_of_the_notebooks_folder_is_passed_on(cellpipe_cli, tmp_path, step_processes):
+    """A module beside the notebook whose values its functions or the cells change: the later steps import
+    it again and see the values as the step above left them, as the notebook's one kernel does."""
+    for folder in (tmp_path, tmp_path / "pipeline"):
+        folder.mkdir(exist_ok=True)
+        (folder / "helpers.py").write_text(MODULE)
+    views = same_as_notebook(cellpipe_cli, tmp_path, chain(
+        "import helpers\nhelpers.bump()", "print(helpers.bump(), helpers.counter)",
+        "helpers.counter = 10\nhelpers.limits['high'] = 5", "print(helpers.counter, helpers.limits)"))
+    assert views[3]["stdout"] == "10 {'low': 1, 'high': 5}\n"
+
+
+def test_timings_print_as_in_a_kernel(cellpipe_cli, tmp_path):
+    """IPython writes "μs" and "±" for a stream that takes them, as a kernel's do; a step's too."""
+    path = write_notebook(tmp_path / "nb.ipynb", chain("%timeit -n1 -r2 sum(range(3))", "%time x = 1"))
+    data = run_json(cellpipe_cli, path)
+    run = tmp_path / ".cellpipe" / "runs" / data["run"]
+    timeit = json.loads((run / "steps" / "s0" / "outputs.json").read_text())["0"][0]["text"]
+    assert "±" in timeit and "+-" not in timeit
+    assert "μs" in json.loads((run / "steps" / "s1" / "outputs.json").read_text())["1"][0]["text"]
 
 
 def test_figures_are_drawn_as_jupyter_draws_them(cellpipe_cli, tmp_path):

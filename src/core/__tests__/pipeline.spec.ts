@@ -208,6 +208,49 @@ describe('state outside plain variables (issue 10)', () => {
     expect(a.diagnostics[0].message).toContain('Add prev:left to right');
   });
 
+  it('passes on a closure or callable object a call may have changed, not a function a def made', () => {
+    const a = analyze(
+      codeNotebook(
+        [
+          ['step:a'],
+          'def make():\n    n = [0]\n    def inc():\n        n[0] += 1\n        return n[0]\n    return inc\ninc = make()\ndef plain():\n    return 1'
+        ],
+        [['step:b', 'prev:a'], 'inc()\nplain()'],
+        [['step:c', 'prev:b'], 'print(inc(), plain())']
+      )
+    );
+    expect(a.diagnostics).toEqual([]);
+    expect(step(a, 'c').sources.inc).toEqual('b');
+    expect(step(a, 'b').fingerprint).toEqual(['inc']);
+  });
+
+  it('says an open file cannot be passed on, also after a method call on it', () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:a'], "f = open('out.txt', 'w')\nf.write('x')"],
+        [['step:b', 'prev:a'], 'f.close()']
+      )
+    );
+    expect(codes(a)).toEqual(['unserialisable@0:2']); // at the last change before it is passed
+  });
+
+  it("warns at a read of IPython's output history that another step's cell made", () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:a'], '1 + 1'],
+        [['step:b', 'prev:a'], 'print(_)\n2 * 2'],
+        [[], 'x = _ + 1\nprint(Out[2], _i)'],
+        [['step:c', 'prev:b'], '_ = 5'],
+        [[], 'print(_)']
+      )
+    );
+    // `_` in cell 2 is cell 1's result (step a); `_` and `_i` in cell 3 are cell 2's, in the same step; `Out`
+    // counts executions, which start again in each step; `_` bound by a cell is a plain variable.
+    expect(codes(a)).toEqual(['output-history@1:1', 'output-history@2:2']);
+    expect(a.diagnostics[0].message).toContain('cell 1, which it refers to, is not a cell of step b');
+    expect(a.diagnostics[1].message).toContain('"Out"');
+  });
+
   it('loads and passes on an argument changed by a function, also through a nested call', () => {
     const a = analyze(
       codeNotebook(

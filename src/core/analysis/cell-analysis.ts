@@ -386,6 +386,9 @@ export class CellWalker {
     }
     const event: FlowEvent = { kind: 'write', how, ...pos };
     const d = extra.deferred;
+    if (d) {
+      event.defines = true;
+    }
     if (d && (d.reads.length > 0 || d.writes.length > 0 || d.mutates || d.makesCallables)) {
       event.deferred = extra.deferred;
     }

@@ -71,6 +71,8 @@ export type FlowEvent =
 /** What a module-level write says beyond its name and how it writes. */
 export interface WriteDetails {
   deferred?: Deferred;
+  /** Bound by a `def`, `class` or `lambda` (with or without deferred effects). */
+  defines?: boolean;
   unserialisable?: UnserialisableKind;
   /** true when the write is a `bind` that comes from an import statement. */
   isImport?: boolean;

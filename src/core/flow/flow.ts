@@ -7,6 +7,7 @@
  * that value only when the writer's step is upstream. Every place where the
  * pipeline would see a different value than the notebook becomes a diagnostic.
  */
+import { historyMessage, historyReach } from './output-history';
 import type {
   CallInfo,
   CellAnalysis,
@@ -112,6 +113,8 @@ interface Write {
   aliasOf?: string;
   /** Bound by an import: a module (or a module's member), never a value the pipeline passes. */
   module?: string;
+  /** Bound by a `def`, `class` or `lambda`: calling it changes nothing of its own. */
+  defines?: boolean;
 }
 
 interface Site {
@@ -186,7 +189,11 @@ export class FlowReplay {
       const bucket = grouping.buckets.get(cell)!;
       if (bucket.kind === 'step') {
         this.replayCell(bucket.step, cell);
-      } else if (bucket.kind === 'pipeline-metrics') {
+        this.cellsBefore.push({ cell, step: bucket.step });
+        continue;
+      }
+      this.cellsBefore.push({ cell, step: null });
+      if (bucket.kind === 'pipeline-metrics') {
         for (const m of metricsByCell.get(cell) ?? []) {
           this.resolveMetric(m);
         }
@@ -250,6 +257,8 @@ export class FlowReplay {
   /** The diagnostics, in the order found, each written when the result is rendered. */
   private readonly renders: Array<() => Diagnostic> = [];
   private readonly reported = new Set<string>();
+  /** The code cells replayed so far and their steps, for IPython's output history (`_`). */
+  private readonly cellsBefore: { cell: number; step: string | null }[] = [];
   /** Per step cell, the place of each of its events (by index), made when the event is replayed. */
   private readonly places = new Map<number, Place[]>();
   private readonly stepFlows = new Map<string, StepFlow>();
@@ -378,6 +387,16 @@ export class FlowReplay {
     }
     if (call && binding?.module !== undefined) {
       this.randomState(name, binding.module, site, call);
+    } else if (
+      call &&
+      call.attr === undefined &&
+      binding?.step &&
+      binding.how !== 'delete' &&
+      !binding.defines
+    ) {
+      // Calling a value that is not a definition (a closure a factory made, a partial, an object with
+      // __call__) may change it (its closure's cells, its attributes): a maybe write, checked at run time.
+      this.write(name, { step: site.step, cell: site.cell, at: site.at, how: 'maybe' }, site);
     }
   }
 
@@ -495,6 +514,8 @@ export class FlowReplay {
         this.readParameter(site.step, name);
       } else if (!shared && !isBuiltin(name)) {
         this.undefinedReads.push({ name, site });
+      } else if (!shared && site.via === undefined) {
+        this.checkHistory(name, site);
       }
       return;
     }
@@ -609,6 +630,8 @@ export class FlowReplay {
         previous?.how === 'delete' ? undefined : previous?.deferred,
         this.held(w.holds, site.step)
       );
+      // A file written to (`f.write(...)`) is still a file: changing a value keeps what kind it is.
+      w.unserialisable ??= previous?.how === 'delete' ? undefined : previous?.unserialisable;
     } else if (w.holds) {
       w.deferred = mergeDeferred(w.deferred, this.held(w.holds, site.step));
     }
@@ -863,6 +886,26 @@ export class FlowReplay {
     );
   }
 
+  /** A read of IPython's history whose cells do not run before it in the same step. */
+  private checkHistory(name: string, site: Site): void {
+    const reach = historyReach(name);
+    if (reach === 0) {
+      return;
+    }
+    const before = this.cellsBefore.slice(-Math.min(reach, this.cellsBefore.length));
+    const elsewhere = before.find(c => c.step !== site.step);
+    if (reach !== Infinity && !elsewhere) {
+      return;
+    }
+    const cell = reach === Infinity ? undefined : elsewhere?.cell;
+    this.once(`history:${site.step}:${site.cell}:${name}`, () =>
+      diagnostic('warning', 'output-history', historyMessage(name, site.step, site.cell, cell), {
+        ...where(site),
+        name
+      })
+    );
+  }
+
   private reportUndefined(): void {
     for (const { name, site } of this.undefinedReads) {
       const later = this.writesOf(name).find(w => w.cell > site.cell && w.how !== 'delete');
@@ -918,7 +961,8 @@ function toWrite(
     unserialisable: event.unserialisable,
     module: event.module,
     holds: event.holds,
-    aliasOf: event.aliasOf
+    aliasOf: event.aliasOf,
+    defines: event.defines
   };
 }
 
