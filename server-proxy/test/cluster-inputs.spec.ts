@@ -20,7 +20,8 @@ import { noteStepOutputs } from '../src/engines/local/lineage';
 import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
 import { stepInputs, StepInputsError } from '../src/runs/step-inputs';
-import { FakeCluster, FakeOptions } from './cluster-fake';
+import type { FakeCluster, FakeOptions } from './cluster-fake';
+import { loopbackCluster } from './cluster-harness';
 import { PYTHON, runArgoStep, runKfpStep } from './cluster-containers';
 import { taggedNotebook, writeNotebookFile } from './cluster-notebook';
 
@@ -55,13 +56,13 @@ function writeNotebook(settings: Record<string, unknown>): string {
   );
 }
 
+const cluster = loopbackCluster();
 let fake: FakeCluster;
-afterEach(() => fake?.stop());
 
-const kube = () => kubeClients(tokenKubeConfig(fake.url, 'kube-token'));
+const kube = () => kubeClients(tokenKubeConfig(cluster.fake.url, 'kube-token'));
 
 async function submit(target: 'argo' | 'kfp', fakeOptions: FakeOptions) {
-  fake = await new FakeCluster({ python: PYTHON, ...fakeOptions }).start();
+  fake = await cluster.start({ python: PYTHON, ...fakeOptions });
   const notebookPath = writeNotebook(target === 'kfp' ? { target, endpoint: fake.url } : { target });
   const notebook = await loadNotebookFile(notebookPath);
   const submitted = await submitClusterRun({
