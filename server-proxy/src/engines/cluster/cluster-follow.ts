@@ -7,7 +7,7 @@
 import { writeFile } from 'fs/promises';
 import { join } from 'path';
 import { FINISHED, RunLifecycle, StepListener } from '../../../../src/core/runs/lifecycle';
-import { noteStepInputs, splitLineageLine } from '../../../../src/core/runs/lineage';
+import { noteReaderInputs, splitLineageLine } from '../../../../src/core/runs/lineage';
 import type { RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
 import { writeJsonAtomic } from '../../atomic-file';
 import { RunJournal } from '../../runs/run-journal';
@@ -185,7 +185,7 @@ async function applyTask(
       const lineage = record.lineage?.steps[step];
       if (hashes && lineage && state.status === 'succeeded') {
         lineage.outputs = hashes;
-        record.order.forEach(s => noteStepInputs(record, s));
+        noteReaderInputs(record, step);
       }
       await writeFile(join(dir, 'logs', `${step}.log`), text);
       if (outputs) {
