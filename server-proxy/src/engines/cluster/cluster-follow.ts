@@ -9,6 +9,7 @@ import { join } from 'path';
 import { FINISHED, RunLifecycle, StepListener } from '../../../../src/core/runs/lifecycle';
 import { noteReaderInputs, splitLineageLine } from '../../../../src/core/runs/lineage';
 import type { RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
+import { addWarnings } from '../../../../src/core/runs/run-warnings';
 import { writeJsonAtomic } from '../../atomic-file';
 import { RunJournal } from '../../runs/run-journal';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
@@ -160,7 +161,7 @@ async function applyTask(
       outputs = stored.outputs ?? outputs;
       metrics = stored.metrics ?? metrics;
     } catch (err) {
-      life.record.warnings = [...new Set([...(life.record.warnings ?? []), (err as Error).message])];
+      addWarnings(life.record, (err as Error).message);
     }
   }
   if (state.status === 'failed') {
@@ -195,7 +196,7 @@ async function applyTask(
     } catch (err) {
       // The run folder cannot be written: say so (the next journal write may fail too and stop following).
       const why = `could not keep the log and outputs of step ${step}: ${(err as Error).message}`;
-      record.warnings = [...new Set([...(record.warnings ?? []), why])];
+      addWarnings(record, why);
     }
   }
 }
