@@ -1,7 +1,8 @@
 /** `cellpipe runs NOTEBOOK` and `cellpipe logs RUN_ID STEP`: what earlier local runs did. */
 import { readFile } from 'fs/promises';
 import { join, resolve } from 'path';
-import { recordedBackend } from '../engines/cluster/cluster-submit';
+import type { RunRecord } from '../../../src/core/runs/run-record';
+import { recordedBackend, refollowClusterRun } from '../engines/cluster/cluster-submit';
 import { environmentConnection } from '../engines/cluster/connection';
 import { adoptOrphans } from '../runs/orphans';
 import { isStepName, listRuns, readRun, runDir, runsDir } from '../runs/run-store';
@@ -9,26 +10,48 @@ import { stepInputs, StepInputsError } from '../runs/step-inputs';
 import type { AccessFlags } from './connection-options';
 import { UsageError } from './pipeline-input';
 import { recordRunsOfSchedules } from './schedule';
-import { RunPrinter } from './run-printer';
+import { lastSeen, RunPrinter } from './run-printer';
 
 /**
  * Closes the notebook's runs whose `cellpipe run` is gone and whose steps have all ended, as failed with
  * the reason (a command never waits here for a step that still runs without its owner; the server resumes
- * its own runs).
+ * its own runs). With `cluster`, its cluster runs that no process follows are brought up to date too (of
+ * them, only `cluster.run` when given).
  */
-export async function closeOrphans(notebookPath: string): Promise<void> {
+export async function closeOrphans(notebookPath: string, cluster?: { run?: string }): Promise<void> {
   const closed = await adoptOrphans(notebookPath, {
     kind: 'cli',
     skipLive: true,
     python: process.env.CELLPIPE_PYTHON ?? 'python3',
-    onlyOwnedBy: 'cli'
+    onlyOwnedBy: 'cli',
+    ...(cluster ? { run: cluster.run, refollow: readOnce } : {})
   });
   await Promise.all(closed.map(c => c.done));
 }
 
+/**
+ * A cluster run no process follows (one a schedule started, or `cellpipe submit` without --watch): its
+ * state read once from the cluster, through the follow code a server follows it with. When the cluster
+ * cannot be read it stays as it was last seen, and stderr says why.
+ */
+async function readOnce(dir: string, record: RunRecord): Promise<RunRecord> {
+  try {
+    const { context, tokenFile } = record.access ?? {};
+    const connection = environmentConnection({ context, tokenFile });
+    const following = refollowClusterRun(dir, record, connection, { once: true });
+    return following ? (await following).record : record;
+  } catch (err) {
+    process.stderr.write(
+      `cellpipe: run ${record.id} is shown ${lastSeen(record)}: the cluster could not be read ` +
+        `(${(err as Error).message})\n`
+    );
+    return record;
+  }
+}
+
 export async function runsCommand(notebookPath: string, options: { json?: boolean }): Promise<number> {
   const path = resolve(notebookPath);
-  await closeOrphans(path).catch(() => undefined);
+  await closeOrphans(path, {}).catch(() => undefined);
   // The runs the notebook's schedules started on the cluster since last asked.
   await recordRunsOfSchedules(path).catch(() => undefined);
   const runs = await listRuns(path);
