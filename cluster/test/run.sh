@@ -3,17 +3,10 @@
 #  1. pytest (cluster/test/test_*.py): the CLI in the notebook pod, the cluster's API checked with kubectl;
 #  2. Playwright (ui-tests/playwright.cluster.config.js): JupyterLab in the notebook pod through
 #     kubectl port-forward on 127.0.0.1:$GALATA_PORT.
-# KFP cases run when the KFP backend answers on 127.0.0.1:8888 (CELLPIPE_TEST_KFP=0 skips them, =1 requires
-# them); the summary says when they were not run and why. Last line: "N passed, N failed".
+# Every case runs on Argo (no KFP case exists: cluster/README.md, "KFP"). Last line: "N passed, N failed".
 set -u; . "$(dirname "$0")/../scripts/lib.sh"
 cd $ROOT; R=$ROOT/build/reports/cluster; rm -rf $R; mkdir -p $R
 export NB_NS=${NB_NS:-team-a} GALATA_PORT=${GALATA_PORT:-8891}
-kfp=${CELLPIPE_TEST_KFP:-auto}
-if [ "$kfp" = auto ]; then
-  if curl -sf -m 5 http://127.0.0.1:8888/apis/v2beta1/healthz >/dev/null; then kfp=1
-  else kfp=0; echo "KFP cases not run: no KFP backend answers on 127.0.0.1:8888 (see cluster/README.md, \"KFP\")"; fi
-fi
-export CELLPIPE_TEST_KFP=$kfp
 .venv/bin/pytest -q -p no:cacheprovider --rootdir=cluster/test --junitxml=$R/pytest.xml cluster/test "$@"
 # JupyterLab of the notebook pod on 127.0.0.1:$GALATA_PORT for the UI tests
 kubectl -n $NB_NS port-forward --address 127.0.0.1 pod/nb-0 $GALATA_PORT:8888 > $R/port-forward.log 2>&1 &

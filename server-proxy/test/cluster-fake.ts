@@ -838,6 +838,13 @@ export class FakeCluster {
     status(res, 404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
   }
 
+  /** The Workflow ran to its end while nobody read it (its state otherwise moves on with each read). */
+  runToEnd(name: string): void {
+    const wf = this.workflows.get(name)!;
+    wf.ticks = 1e12;
+    this.change(wf);
+  }
+
   /**
    * What Argo's cron controller does when a CronWorkflow is due: a Workflow from its `workflowSpec`, named
    * NAME-UNIXTIME, with its `workflowMetadata` labels and the `cron-workflow` label, and

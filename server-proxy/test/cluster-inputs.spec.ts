@@ -20,7 +20,8 @@ import { noteStepOutputs } from '../src/engines/local/lineage';
 import { loadNotebookFile } from '../src/notebook-file';
 import { nodeAnalyser } from '../src/node-analyser';
 import { stepInputs, StepInputsError } from '../src/runs/step-inputs';
-import { FakeCluster, FakeOptions } from './cluster-fake';
+import type { FakeCluster, FakeOptions } from './cluster-fake';
+import { loopbackCluster } from './cluster-harness';
 import { PYTHON, runArgoStep, runKfpStep } from './cluster-containers';
 import { taggedNotebook, writeNotebookFile } from './cluster-notebook';
 
@@ -55,13 +56,13 @@ function writeNotebook(settings: Record<string, unknown>): string {
   );
 }
 
+const cluster = loopbackCluster();
 let fake: FakeCluster;
-afterEach(() => fake?.stop());
 
-const kube = () => kubeClients(tokenKubeConfig(fake.url, 'kube-token'));
+const kube = () => kubeClients(tokenKubeConfig(cluster.fake.url, 'kube-token'));
 
 async function submit(target: 'argo' | 'kfp', fakeOptions: FakeOptions) {
-  fake = await new FakeCluster({ python: PYTHON, ...fakeOptions }).start();
+  fake = await cluster.start({ python: PYTHON, ...fakeOptions });
   const notebookPath = writeNotebook(target === 'kfp' ? { target, endpoint: fake.url } : { target });
   const notebook = await loadNotebookFile(notebookPath);
   const submitted = await submitClusterRun({
@@ -201,6 +202,62 @@ describe("a failed Argo step's inputs", () => {
         'Workflow is deleted). Run the pipeline again to load the inputs of fit.'
     );
     expect(fake.requests.some(r => r.startsWith('POST /api/v1/namespaces/team-a/pods'))).toBe(false);
+  });
+});
+
+describe('the lineage of a run of three steps', () => {
+  // fit reads data from load and k from prep; each step's log ends with the hashes of what it saved.
+  const HASH = { data: `sha256:${'a'.repeat(64)}`, k: `sha256:${'b'.repeat(64)}` };
+  const lineageLine = (outputs: Record<string, string>) =>
+    `\ncellpipe-lineage: ${JSON.stringify({ outputs })}\n`;
+
+  async function followed(fakeOptions: FakeOptions, before: (record: RunRecord) => void = () => undefined) {
+    fake = await cluster.start(fakeOptions);
+    fake.stepLogs.set('load', lineageLine({ data: HASH.data }));
+    fake.stepLogs.set('prep', lineageLine({ k: HASH.k }));
+    const notebookPath = writeNotebookFile(
+      'three.ipynb',
+      taggedNotebook({ name: 'three', namespace: 'team-a', image: IMAGE, target: 'argo' }, [
+        [['step:load'], 'data = [1, 2, 3]'],
+        [['step:prep', 'prev:load'], 'k = 2'],
+        [['step:fit', 'prev:prep'], 'total = sum(data) * k']
+      ])
+    );
+    const notebook = await loadNotebookFile(notebookPath);
+    const submitted = await submitClusterRun({
+      target: 'argo',
+      notebookPath,
+      notebook,
+      analysis: analyzeNotebook(notebook, await nodeAnalyser()),
+      parameters: {},
+      kube,
+      pollMs: 5
+    });
+    before(submitted.record);
+    return (await submitted.follow({ pollMs: 5 })).record;
+  }
+
+  it("gives each input its provider's hash as the provider finishes", async () => {
+    const record = await followed({});
+    expect(record.status).toBe('succeeded');
+    expect(record.lineage!.steps.fit.inputs).toEqual({
+      data: { step: 'load', run: record.id, hash: HASH.data },
+      k: { step: 'prep', run: record.id, hash: HASH.k }
+    });
+    expect(record.lineage!.steps.prep.inputs).toEqual({});
+    expect(record.warnings).toBeUndefined();
+  });
+
+  it('leaves the inputs of other providers as they are when a step finishes', async () => {
+    // prep fails, so nothing may write fit's input k: frozen, a write to it would throw, and the run
+    // would say it could not keep load's log.
+    const record = await followed({ failTask: 'prep' }, r => Object.freeze(r.lineage!.steps.fit.inputs.k));
+    expect(record.status).toBe('failed');
+    expect(record.warnings).toBeUndefined();
+    expect(record.lineage!.steps.fit.inputs).toEqual({
+      data: { step: 'load', run: record.id, hash: HASH.data },
+      k: { step: 'prep', run: record.id }
+    });
   });
 });
 

@@ -141,9 +141,13 @@ export class RunsModel implements IPipelineRuns {
   }
 
   async refresh(): Promise<void> {
+    const sent = ++this._reads;
     try {
       const { runs } = await listRuns(this._path);
-      const views = runs.map(runView).sort((a, b) => b.started.localeCompare(a.started));
+      // A run read since this listing was sent stays as that read showed it, whether listed or not yet.
+      const newer = this._runs.filter(r => this._newerThan(r.id, sent));
+      const listed = runs.filter(r => this._shows(r.id, sent)).map(runView);
+      const views = [...newer, ...listed].sort((a, b) => b.started.localeCompare(a.started));
       this._runs = views;
       this._currentId ??= views[0]?.id ?? null;
       if (this._errorSource === 'list') {
@@ -321,19 +325,33 @@ export class RunsModel implements IPipelineRuns {
     }
   }
 
-  /**
-   * Reads a run and shows it; false when a read of it sent later is shown already (reads can land out of
-   * order, and an earlier one would show the run as it was, say still running after its end).
-   */
+  /** Reads a run and shows it; false when a read or listing sent later shows it already (`_shows`). */
   private async _read(id: string): Promise<boolean> {
     const sent = ++this._reads;
     const view = runView(await getRun(this._path, id));
-    if (sent < (this._shownRead.get(id) ?? 0)) {
+    if (!this._shows(id, sent)) {
+      return false;
+    }
+    this._upsert(view);
+    return true;
+  }
+
+  /**
+   * Whether the answer of request `sent` (a read of the run, or a listing) is shown for run `id`, and if
+   * so, noted: answers can land out of order, and an earlier one would show the run as it was, say still
+   * running after its end.
+   */
+  private _shows(id: string, sent: number): boolean {
+    if (this._newerThan(id, sent)) {
       return false;
     }
     this._shownRead.set(id, sent);
-    this._upsert(view);
     return true;
+  }
+
+  /** The run is shown from an answer to a request sent after `sent`. */
+  private _newerThan(id: string, sent: number): boolean {
+    return (this._shownRead.get(id) ?? 0) > sent;
   }
 
   private async _loadDetail(run: string, step: string, signal: AbortSignal): Promise<void> {
@@ -350,8 +368,9 @@ export class RunsModel implements IPipelineRuns {
   }
 
   private _adopting = false;
+  /** Requests sent whose answers show runs (reads of one run, listings), counted in the order sent. */
   private _reads = 0;
-  /** The latest read shown of each run (by the order they were sent). */
+  /** The latest of them shown for each run. */
   private readonly _shownRead = new Map<string, number>();
   private _parameters: Record<string, string> = {};
   private _runs: RunView[] = [];

@@ -9,12 +9,20 @@ import type { RunRecord } from '../../../src/core/runs/run-record';
 import { formatParameter } from '../../../src/core/tags/parameters';
 import { readRun, runDir, runsDir } from '../runs/run-store';
 import { UsageError } from './pipeline-input';
+import { lastSeen } from './run-printer';
+import { closeOrphans } from './close-orphans';
+import { readClusterRunOnce } from './runs';
 
 /**
  * A run by id: of the notebook given, else of the notebook in the current folder whose runs folder has it
  * (notebooks in one folder share it).
  */
 export async function findRun(id: string, notebook?: string): Promise<RunRecord> {
+  return (await locateRun(id, notebook)).record;
+}
+
+/** `findRun`, with the path of the notebook whose runs folder has it. */
+async function locateRun(id: string, notebook?: string): Promise<{ record: RunRecord; path: string }> {
   const guess = resolve(notebook ?? 'notebook.ipynb');
   let path = guess;
   if (!notebook) {
@@ -32,14 +40,20 @@ export async function findRun(id: string, notebook?: string): Promise<RunRecord>
         (notebook ? ` for ${notebook}` : "; run this from the notebook's folder or pass --notebook")
     );
   }
-  return record;
+  return { record, path };
 }
 
 export async function showCommand(
   id: string,
   options: { notebook?: string; json?: boolean }
 ): Promise<number> {
-  const record = await findRun(id, options.notebook);
+  const { path, ...found } = await locateRun(id, options.notebook);
+  let record = found.record;
+  if (record.orphan && record.cluster) {
+    // No process follows it: its state from the cluster first, as `cellpipe runs` brings it up to date.
+    await closeOrphans(path, { run: id, refollow: readClusterRunOnce }).catch(() => undefined);
+    record = (await readRun(path, id)) ?? record;
+  }
   if (options.json) {
     process.stdout.write(JSON.stringify(record, null, 2) + '\n');
     return 0;
@@ -47,7 +61,8 @@ export async function showCommand(
   const seconds = record.finished ? (Date.parse(record.finished) - Date.parse(record.started)) / 1000 : null;
   const out = [
     `run ${record.id} of ${basename(record.notebook)}: ${record.status}` +
-      `${seconds === null ? '' : ` in ${seconds.toFixed(1)} s`}, started ${record.started}, ${record.target ?? 'local'}`,
+      `${seconds === null ? '' : ` in ${seconds.toFixed(1)} s`}, started ${record.started}, ${record.target ?? 'local'}` +
+      (record.cluster && record.status === 'running' ? ` (${lastSeen(record)})` : ''),
     ...Object.entries(record.parameters).map(([n, p]) => `parameter ${n} = ${formatParameter(p)}`),
     ...Object.entries(record.metrics).map(([n, v]) => `metric ${n} = ${JSON.stringify(v)}`),
     ...lineageLines(record)

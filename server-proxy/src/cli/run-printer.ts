@@ -119,8 +119,16 @@ export class RunPrinter {
             '\n'
         );
       }
+      if (run.cluster && run.status === 'running') {
+        this.out.write(`    ${lastSeen(run)}\n`);
+      }
     }
   }
+}
+
+/** When the state a cluster run's record shows, still running, was read from the cluster. */
+export function lastSeen(record: Pick<RunRecord, 'seen' | 'started'>): string {
+  return `as last seen on the cluster, at ${record.seen ?? `${record.started} (when it was submitted)`}`;
 }
 
 /** `nb.ipynb, cell 2, line 3: …` when the error has a place (the runtime's message already says it). */

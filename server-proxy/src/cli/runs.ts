@@ -1,19 +1,40 @@
 /** `cellpipe runs NOTEBOOK` and `cellpipe logs RUN_ID STEP`: what earlier local runs did. */
 import { readFile } from 'fs/promises';
 import { join, resolve } from 'path';
-import { recordedBackend } from '../engines/cluster/cluster-submit';
+import type { RunRecord } from '../../../src/core/runs/run-record';
+import { recordedBackend, refollowClusterRun } from '../engines/cluster/cluster-submit';
 import { environmentConnection } from '../engines/cluster/connection';
 import { isStepName, listRuns, readRun, runDir, runsDir } from '../runs/run-store';
 import { stepInputs, StepInputsError } from '../runs/step-inputs';
 import type { AccessFlags } from './connection-options';
 import { UsageError } from './pipeline-input';
 import { recordRunsOfSchedules } from './schedule';
-import { RunPrinter } from './run-printer';
 import { closeOrphans } from './close-orphans';
+import { lastSeen, RunPrinter } from './run-printer';
+
+/**
+ * A cluster run no process follows (one a schedule started, or `cellpipe submit` without --watch): its
+ * state read once from the cluster, through the follow code a server follows it with. When the cluster
+ * cannot be read it stays as it was last seen, and stderr says why.
+ */
+export async function readClusterRunOnce(dir: string, record: RunRecord): Promise<RunRecord> {
+  try {
+    const { context, tokenFile } = record.access ?? {};
+    const connection = environmentConnection({ context, tokenFile });
+    const following = refollowClusterRun(dir, record, connection, { once: true });
+    return following ? (await following).record : record;
+  } catch (err) {
+    process.stderr.write(
+      `cellpipe: run ${record.id} is shown ${lastSeen(record)}: the cluster could not be read ` +
+        `(${(err as Error).message})\n`
+    );
+    return record;
+  }
+}
 
 export async function runsCommand(notebookPath: string, options: { json?: boolean }): Promise<number> {
   const path = resolve(notebookPath);
-  await closeOrphans(path).catch(() => undefined);
+  await closeOrphans(path, { refollow: readClusterRunOnce }).catch(() => undefined);
   // The runs the notebook's schedules started on the cluster since last asked.
   await recordRunsOfSchedules(path).catch(() => undefined);
   const runs = await listRuns(path);

@@ -11,11 +11,13 @@
  * - A local run a `cellpipe run` owned is closed as failed, saying that its CLI stopped: the user killed
  *   it, and nothing is run behind their back. Its finished steps keep their results (and are in the
  *   cache, so running the notebook again computes only the rest).
- * - A cluster run keeps running on the cluster: a server follows it again.
+ * - A cluster run keeps running on the cluster: a server follows it again; `cellpipe runs` reads its state
+ *   once, so that a run no server follows (a schedule's) is not shown running after its end.
  *
  * Who calls this: the server, before it starts a run of a notebook and on `POST /api/runs/adopt` (the
  * frontend sends it when it lists a notebook's runs and sees an orphan); `cellpipe runs` and `cellpipe
- * run`, which close the CLI's orphans whose steps have all ended (they do not wait for live ones).
+ * run`, which close the CLI's orphans whose steps have all ended (they do not wait for live ones), and
+ * `cellpipe runs`, which brings cluster orphans up to date.
  */
 import { readdir, readFile, rm } from 'fs/promises';
 import { join } from 'path';
@@ -31,9 +33,14 @@ export interface AdoptOptions extends Omit<ExecuteOptions, 'mode' | 'reason' | '
   kind: RunOwner['kind'];
   /** Leave runs with live step processes alone (for commands that must not wait). */
   skipLive?: boolean;
-  /** Take over only runs whose gone owner was of this kind. */
+  /** Take over only local runs whose gone owner was of this kind (a cluster run, whoever owned it). */
   onlyOwnedBy?: RunOwner['kind'];
-  /** Follows a cluster run again (servers only); without it cluster orphans are left alone. */
+  /** Only this run of the notebook. */
+  run?: string;
+  /**
+   * Follows a cluster run again (a server: to its end; `cellpipe runs`: one read of its state); without it
+   * cluster orphans are left alone.
+   */
   refollow?: (dir: string, record: RunRecord, signal?: AbortSignal) => Promise<RunRecord>;
   /** The signal that cancels one adopted run (default: `signal`, for all of them). */
   signalFor?: (id: string) => AbortSignal;
@@ -55,7 +62,7 @@ export async function adoptOrphans(notebookPath: string, options: AdoptOptions):
     return [];
   }
   const adopted: Adopted[] = [];
-  for (const id of ids) {
+  for (const id of ids.filter(i => options.run === undefined || i === options.run)) {
     const dir = join(runsDir(notebookPath), id);
     await settleFinalRecord(dir);
     const seen = await readRun(notebookPath, id);
@@ -66,7 +73,7 @@ export async function adoptOrphans(notebookPath: string, options: AdoptOptions):
     if (
       (cluster && !options.refollow) ||
       (options.skipLive && seen.orphan.liveSteps.length > 0) ||
-      (options.onlyOwnedBy && seen.orphan.kind !== options.onlyOwnedBy)
+      (!cluster && options.onlyOwnedBy && seen.orphan.kind !== options.onlyOwnedBy)
     ) {
       continue;
     }

@@ -8,6 +8,7 @@ import type { Diagnostic } from '../../../src/core/diagnostics';
 import type { NotebookData } from '../../../src/core/notebook/model';
 import { analyzeNotebook, PipelineAnalysis } from '../../../src/core/pipeline';
 import { runRefusal } from '../../../src/core/runs/refusal';
+import { addWarnings } from '../../../src/core/runs/run-warnings';
 import type {
   ClusterAccess,
   RecordedSnapshot,
@@ -147,7 +148,7 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
             ]
           : [])
       ];
-      record.warnings = [...notes, ...(record.warnings ?? [])];
+      addWarnings(record, ...notes);
       // Recorded as submitted (a run not followed is not written again); a failure is the journal's to say.
       await new RunJournal(runDir(options.notebookPath, record.id)!, record).save();
     }
@@ -177,7 +178,7 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
       like: options.like?.run
     });
     if (options.like) {
-      prepared.record.warnings = [...liked.warnings, ...(prepared.record.warnings ?? [])];
+      addWarnings(prepared.record, ...liked.warnings);
     }
   } catch (err) {
     if (err instanceof RunSetupError) {

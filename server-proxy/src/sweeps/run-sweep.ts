@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'path';
 import type { PipelineAnalysis } from '../../../src/core/pipeline';
 import { runRefusal } from '../../../src/core/runs/refusal';
 import type { RunRecord } from '../../../src/core/runs/run-record';
+import { addWarnings } from '../../../src/core/runs/run-warnings';
 import {
   bestTrial,
   parseObjective,
@@ -329,10 +330,7 @@ async function startArgoSweep(
         await save();
       })
     );
-    const left = await submitted.cleanup();
-    if (left.length > 0) {
-      record.warnings = left;
-    }
+    addWarnings(record, ...(await submitted.cleanup()));
     return conclude(options, record, save);
   })();
   return { record, done };
@@ -404,9 +402,7 @@ async function startKatibSweep(
     let ended = false;
     for (;;) {
       if (options.signal?.aborted) {
-        await submitted.stop().catch(err => {
-          record.warnings = [...(record.warnings ?? []), (err as Error).message];
-        });
+        await submitted.stop().catch(err => addWarnings(record, (err as Error).message));
         break;
       }
       let state;
@@ -415,7 +411,7 @@ async function startKatibSweep(
         failures = 0;
       } catch (err) {
         if (++failures >= 5) {
-          record.warnings = [...(record.warnings ?? []), (err as Error).message];
+          addWarnings(record, (err as Error).message);
           break;
         }
       }
@@ -433,10 +429,7 @@ async function startKatibSweep(
       }
       await new Promise(resolve => setTimeout(resolve, pollMs));
     }
-    const left = await submitted.cleanup();
-    if (left.length > 0) {
-      record.warnings = [...(record.warnings ?? []), ...left];
-    }
+    addWarnings(record, ...(await submitted.cleanup()));
     for (const trial of record.trials) {
       if (trial.status === 'running' && options.signal?.aborted) {
         trial.status = 'cancelled';

@@ -263,14 +263,31 @@ export function stepNotebook(
  * the run that computed it, from its provider's record (a cached provider's `cachedFrom`).
  */
 export function noteStepInputs(record: RunRecord, step: string): void {
-  const lineage = record.lineage;
-  for (const [name, input] of Object.entries(lineage?.steps[step]?.inputs ?? {})) {
-    const provider = record.steps[input.step];
-    input.run = provider?.cachedFrom ?? record.id;
-    const hash = lineage!.steps[input.step]?.outputs?.[name];
-    if (hash) {
-      input.hash = hash;
+  for (const [name, input] of Object.entries(record.lineage?.steps[step]?.inputs ?? {})) {
+    noteInput(record, name, input);
+  }
+}
+
+/**
+ * Once `provider` finished (cluster runs): the inputs it feeds, and only those; what the other steps read
+ * has not changed.
+ */
+export function noteReaderInputs(record: RunRecord, provider: string): void {
+  for (const step of Object.values(record.lineage?.steps ?? {})) {
+    for (const [name, input] of Object.entries(step.inputs)) {
+      if (input.step === provider) {
+        noteInput(record, name, input);
+      }
     }
+  }
+}
+
+/** One input's run (a cached provider's `cachedFrom`) and hash (what its provider saved under that name). */
+function noteInput(record: RunRecord, name: string, input: InputLineage): void {
+  input.run = record.steps[input.step]?.cachedFrom ?? record.id;
+  const hash = record.lineage?.steps[input.step]?.outputs?.[name];
+  if (hash) {
+    input.hash = hash;
   }
 }
 

@@ -132,6 +132,8 @@ export interface RunRecord {
   warnings?: string[];
   /** Why following a cluster run stopped before it finished (the run may still be going). */
   followError?: string;
+  /** A cluster run: when its state was last read from the cluster (what the record says is as of then). */
+  seen?: string;
   /** A cluster run: the user's connection settings it was submitted with (to follow it again the same way). */
   access?: ClusterAccess;
   /** What each step ran with: code, parameters, inputs, workspace, environment (`lineage.ts`). */

@@ -7,8 +7,9 @@
 import { writeFile } from 'fs/promises';
 import { join } from 'path';
 import { FINISHED, RunLifecycle, StepListener } from '../../../../src/core/runs/lifecycle';
-import { noteStepInputs, splitLineageLine } from '../../../../src/core/runs/lineage';
+import { noteReaderInputs, splitLineageLine } from '../../../../src/core/runs/lineage';
 import type { RunRecord, StepRecord } from '../../../../src/core/runs/run-record';
+import { addWarnings } from '../../../../src/core/runs/run-warnings';
 import { writeJsonAtomic } from '../../atomic-file';
 import { RunJournal } from '../../runs/run-journal';
 import type { ClusterBackend, ClusterPoll, TaskResults, TaskState } from './cluster-backend';
@@ -21,6 +22,11 @@ export interface FollowOptions {
   /** Stop following (not the run) after this long: the result says `timedOut`. */
   timeoutMs?: number;
   pollMs?: number;
+  /**
+   * Read the run's state once, record it and stop following (`timedOut` while it runs): for a shell that
+   * follows no run (`cellpipe runs`). A cluster that cannot be read rejects, and the record stays as it was.
+   */
+  once?: boolean;
   /** Done once the run has ended, before its final record (deleting its snapshots). */
   cleanup?: (record: RunRecord) => Promise<void>;
 }
@@ -44,7 +50,8 @@ export async function followClusterRun(
   let cancelAsked = false;
   let failures = 0;
   // Events as they happen when the engine can watch (Argo); polls while the watch is not open, or at all.
-  const feed = backend.watch ? new WatchQueue<ClusterPoll>().start(q => backend.watch!(q)) : undefined;
+  const feed =
+    backend.watch && !options.once ? new WatchQueue<ClusterPoll>().start(q => backend.watch!(q)) : undefined;
   const stopFollowing = async (why: string) => {
     record.followError = why;
     await journal.save();
@@ -64,6 +71,9 @@ export async function followClusterRun(
           poll = await backend.poll();
           failures = 0;
         } catch (err) {
+          if (options.once) {
+            throw err;
+          }
           // A blip of the API server or gateway: try again a few times before giving up on following.
           if (++failures >= 5) {
             return await stopFollowing((err as Error).message);
@@ -71,6 +81,7 @@ export async function followClusterRun(
         }
       }
       if (poll) {
+        record.seen = new Date().toISOString();
         // In the run's order: a failed step is recorded before the steps skipped because of it.
         const changed = [...poll.tasks]
           .map(([task, state]) => ({ task, state, step: tasks.get(task) }))
@@ -98,7 +109,7 @@ export async function followClusterRun(
           return await stopFollowing(journal.failure!);
         }
       }
-      if (Date.now() >= deadline) {
+      if (options.once || Date.now() >= deadline) {
         return { record, timedOut: true };
       }
       const wait = Math.min(pollMs, Math.max(0, deadline - Date.now()));
@@ -160,7 +171,7 @@ async function applyTask(
       outputs = stored.outputs ?? outputs;
       metrics = stored.metrics ?? metrics;
     } catch (err) {
-      life.record.warnings = [...new Set([...(life.record.warnings ?? []), (err as Error).message])];
+      addWarnings(life.record, (err as Error).message);
     }
   }
   if (state.status === 'failed') {
@@ -185,7 +196,7 @@ async function applyTask(
       const lineage = record.lineage?.steps[step];
       if (hashes && lineage && state.status === 'succeeded') {
         lineage.outputs = hashes;
-        record.order.forEach(s => noteStepInputs(record, s));
+        noteReaderInputs(record, step);
       }
       await writeFile(join(dir, 'logs', `${step}.log`), text);
       if (outputs) {
@@ -195,7 +206,7 @@ async function applyTask(
     } catch (err) {
       // The run folder cannot be written: say so (the next journal write may fail too and stop following).
       const why = `could not keep the log and outputs of step ${step}: ${(err as Error).message}`;
-      record.warnings = [...new Set([...(record.warnings ?? []), why])];
+      addWarnings(record, why);
     }
   }
 }

@@ -18,6 +18,7 @@ import type {
   RunOwner,
   RunRecord
 } from '../../../../src/core/runs/run-record';
+import { addWarnings } from '../../../../src/core/runs/run-warnings';
 import type { ClusterCompileOptions, SnapshotSource } from '../../../../src/core/targets/cluster-plan';
 import { CompileError } from '../../../../src/core/targets/cluster-step';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
@@ -469,10 +470,10 @@ export function snapshotCleanup(
       left = names;
     }
     if (left.length > 0) {
-      record.warnings = [
-        ...(record.warnings ?? []),
+      addWarnings(
+        record,
         `The VolumeSnapshots ${left.join(', ')} of this run could not be deleted; delete them yourself.`
-      ];
+      );
     }
   };
 }
