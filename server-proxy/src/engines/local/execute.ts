@@ -17,6 +17,7 @@ import { dirname, join } from 'path';
 import { FINISHED, RunLifecycle } from '../../../../src/core/runs/lifecycle';
 import { noteStepInputs, type EnvironmentLineage } from '../../../../src/core/runs/lineage';
 import type { ProcessRef, RunRecord, StepRecord, StepStatus } from '../../../../src/core/runs/run-record';
+import { addWarnings } from '../../../../src/core/runs/run-warnings';
 import type { StepSettings } from '../../../../src/core/tags/settings';
 import { isRunning, processesWithArgument } from '../../process-identity';
 import { fileProblem } from '../../runs/file-problem';
@@ -309,7 +310,7 @@ export async function executeRun(
             line: null
           }
         };
-        warn(
+        addWarnings(
           record,
           `Step ${step} ran on the values of step ${handed.from} in memory, but ${handed.from} did not save ` +
             'them: resuming the run runs both again, and their side effects with them.'
@@ -336,7 +337,10 @@ export async function executeRun(
     let stored = true;
     const storing = cache.store(record.plan.cacheKeys[step], stepFiles(dir, step), record.id).catch(err => {
       stored = false;
-      warn(record, `Step ${step} could not be stored in the cache: ${fileProblem(err, 'store it', dir)}`);
+      addWarnings(
+        record,
+        `Step ${step} could not be stored in the cache: ${fileProblem(err, 'store it', dir)}`
+      );
     });
     life.move(step, { ...outcome, ...timing, ...kept });
     saving.add(step);
@@ -539,10 +543,6 @@ async function finishRun(
   life.finish({ cancelled: options.signal?.aborted, failure, now: new Date().toISOString() });
   await journal.save(true);
   return record;
-}
-
-function warn(record: RunRecord, warning: string): void {
-  record.warnings = [...(record.warnings ?? []), warning];
 }
 
 function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Partial<Pick<T, K>> {
