@@ -273,6 +273,9 @@ export class FakeCluster {
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(req, socket, head)
     );
+    // As the real API servers (Go's, with no idle timeout) do: an idle kept-alive connection is closed by
+    // the client, not by a 5 s timer of this fake's.
+    this.server.keepAliveTimeout = 0;
     await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;

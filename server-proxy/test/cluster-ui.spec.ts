@@ -4,6 +4,7 @@
  * upload and cluster report routes; and connection errors worded so that a user knows what to do.
  */
 import { mkdtempSync, writeFileSync } from 'fs';
+import { AddressInfo, createServer as createNetServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
@@ -257,6 +258,38 @@ describe('connection errors say what to do', () => {
         '(fetch refuses that port, one browsers block too; use the port the service listens on). ' +
         'Check the KFP endpoint in the pipeline settings (or --endpoint) and that the service is running.'
     );
+  });
+
+  it('a KFP read whose kept-alive connection the server closes is asked again; a write is not', async () => {
+    // Every second request is met by a close, unanswered: what a server's idle close meeting the client's
+    // next request on a kept-alive connection looks like to the client.
+    const seen: string[] = [];
+    const server = createNetServer(socket => {
+      socket.on('data', chunk => {
+        seen.push(chunk.toString().split(' ', 1)[0]);
+        if (seen.length % 2 === 0) {
+          socket.destroy();
+          return;
+        }
+        const body = '{"run_id": "r", "state": "RUNNING"}';
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n` + body
+        );
+      });
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const client = new KfpClient(`http://127.0.0.1:${port}`, undefined, 'team');
+      expect((await client.getRun('r')).run_id).toBe('r');
+      expect((await client.getRun('r')).run_id).toBe('r');
+      expect(seen).toEqual(['GET', 'GET', 'GET']);
+      const write = (await client.terminateRun('r').catch(e => e)) as ClusterError;
+      expect(write.message).toContain('the server closed the connection');
+      expect(seen.filter(m => m === 'POST')).toHaveLength(1);
+    } finally {
+      server.close();
+    }
   });
 
   it('KFP without an endpoint outside the cluster: set the endpoint, not a guess', () => {

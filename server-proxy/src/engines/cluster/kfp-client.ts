@@ -4,7 +4,7 @@
  * one given (`--token-file`), else the projected KFP token or the pod's service-account token.
  */
 import { readFileSync } from 'fs';
-import { bodyMessage, ClusterError, clusterError, errorForStatus } from './cluster-errors';
+import { bodyMessage, ClusterError, clusterError, errorForStatus, networkCode } from './cluster-errors';
 import { serviceAccountToken } from './kube-client';
 
 export const DEFAULT_KFP_ENDPOINT = 'http://ml-pipeline.kubeflow.svc.cluster.local:8888';
@@ -322,8 +322,8 @@ export class KfpClient {
     const attempt = { action, namespace: this.namespace, server: this.base, service: 'Kubeflow Pipelines' };
     let response: Response;
     const form = body instanceof FormData;
-    try {
-      response = await fetch(this.base + path, {
+    const send = () =>
+      fetch(this.base + path, {
         method,
         headers: {
           Accept: 'application/json',
@@ -332,6 +332,16 @@ export class KfpClient {
           ...(this.token ? { Authorization: `Bearer ${this.token}` } : {})
         },
         body: body === undefined ? undefined : form ? body : JSON.stringify(body)
+      });
+    try {
+      response = await send().catch(err => {
+        // A kept-alive connection the server (or a proxy in front of it) closed as this read went out:
+        // a read is asked again once, on a new connection, as browsers and Go's client do. A write is
+        // not, since the server may have carried it out.
+        if (method === 'GET' && /^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/.test(networkCode(err) ?? '')) {
+          return send();
+        }
+        throw err;
       });
     } catch (err) {
       throw clusterError(err, attempt);
