@@ -2201,8 +2201,7 @@ class WarmPython:
             os.close(read)
             self.spare = (pid, write)
             return
-        status = 1
-        try:
+        def wait_and_run():
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             for fd in own + [write]:
@@ -2215,13 +2214,9 @@ class WarmPython:
                 line += data
             os.close(read)
             random.setstate(generator)
-            status = self._child(json.loads(line), [])
-        except SystemExit as done:
-            status = done.code if isinstance(done.code, int) else 1
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            self._exit(status)
+            return self._child(json.loads(line), [])
+
+        self._run_child(wait_and_run)
 
     def _start(self, request, reply, own):
         """A request of the engine: given to the process forked for it in advance, else forked now."""
@@ -2282,10 +2277,17 @@ class WarmPython:
         if pid != 0:
             reply({"event": "started", "id": request["id"], "pid": pid})
             return
+        def run():
+            random.setstate(generator)
+            return self._child(request, own, handed)
+
+        self._run_child(run)
+
+    def _run_child(self, run):
+        """A forked step's process: `run()` gives its exit status; it never returns to the caller's code."""
         status = 1
         try:
-            random.setstate(generator)
-            status = self._child(request, own, handed)
+            status = run()
         except SystemExit as done:
             status = done.code if isinstance(done.code, int) else 1
         except BaseException:
