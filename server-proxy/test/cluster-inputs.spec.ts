@@ -146,17 +146,11 @@ describe("a failed Argo step's inputs", () => {
     expect(fake.pods.size).toBe(0);
     expect(fake.execs.map(c => c[0])).toEqual(expect.arrayContaining(['python3']));
     expect(readdirSync(join(dir, 'inputs', 'fit', 'data', 'load')).sort()).toEqual(
-      [
-        'box.json',
-        'box.pkl',
-        'data.json',
-        'data.pkl',
-        'offset.json',
-        'offset.pkl',
-        'shifted.json',
-        'shifted.pkl',
-        '@state.pkl'
-      ].sort()
+      // Each value's description, data and content hash (the runtime's, kept beside it), as a local run has them.
+      ['box', 'data', 'offset', 'shifted']
+        .flatMap(name => [`${name}.json`, `${name}.pkl`, `${name}.sha256`])
+        .concat('@state.pkl')
+        .sort()
     );
 
     // Loaded again: from the copy kept in the run's folder, without the cluster.
