@@ -172,7 +172,8 @@ def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path):
         assert result.returncode == 0, result.stderr
         # No results line in a step that succeeded: its outputs are an artifact of their own.
         assert "cellpipe-results: " not in result.stderr
-    assert sorted(os.listdir(artifacts / "load" / "data")) == ["data.json", "data.pkl"]
+    # The value, its description and its content hash (the lineage line reads it), as the runtime saves them.
+    assert sorted(os.listdir(artifacts / "load" / "data")) == ["data.json", "data.pkl", "data.sha256"]
     # The cell outputs, whole, as cellpipe reads them back from KFP's store.
     [stream] = [o for cell in json.loads((artifacts / "report" / "cellpipe_outputs").read_text()).values() for o in cell]
     assert stream["text"] == "x True [1, 2] {'a': 1}\n"
