@@ -148,6 +148,9 @@ describe.each(cases)('%s', (_name, path, tagEveryCell) => {
 });
 
 afterAll(() => {
-  // The edits above include many the flow answers without a replay: the comparison covers that path.
+  // The edits above include many the flow answers without a replay, and replays from a cell below the top
+  // (from the state a replay kept before its first changed cell): the comparison covers those paths.
   expect(withoutReplay).toBeGreaterThan(edits / 5);
+  const resumed = replays.mock.contexts.filter(replay => replay.resume !== undefined).length;
+  expect(resumed).toBeGreaterThan(edits / 25);
 });

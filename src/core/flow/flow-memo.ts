@@ -7,12 +7,14 @@
  *   which is exact when the events' lines keep their order (the replay compares lines within a cell);
  * - writes of names that nothing else in the notebook mentions (a new line `x = ...` with a new `x`):
  *   such a write has no effect on the flow's result (no read, no parameter, no metric of that name).
- * Anything else (tags, steps, parameters, metrics, the prelude, any other change of a cell's events)
- * replays the whole notebook.
+ * Any other change of step cells' events replays the notebook from the first changed cell, from the state
+ * the last replay had just before it when it kept that (a replay keeps its state before its own first
+ * changed cell: a user types in one cell, then the next); else from the top. Anything else (tags, steps,
+ * parameters, metrics, the prelude) replays the whole notebook.
  */
 import type { CellAnalysis, FlowEvent } from '../analysis/types';
 import type { StepDef } from '../graph/steps';
-import { FlowInput, FlowReplay, FlowResult } from './flow';
+import { FlowCheckpoint, FlowInput, FlowReplay, FlowResult } from './flow';
 
 interface Replayed {
   /** The input of the replay (its analyses are not read: see `analyses`). */
@@ -25,6 +27,8 @@ interface Replayed {
   replay: FlowReplay;
   /** How many of those cells mention each name (made at the first edit after the replay). */
   mentionCounts?: Map<string, number>;
+  /** The replay's state before a step cell, while no cell above it has changed since. */
+  checkpoint?: FlowCheckpoint;
 }
 
 /** Beyond this many edited cells at once, a full replay is as quick as the checks. */
@@ -35,9 +39,13 @@ export class FlowMemo {
 
   flow(input: FlowInput): FlowResult {
     const last = this.last;
-    const moves = last && sameStructure(last.input, input) && this.moves(last, input);
+    const same = last !== undefined && sameStructure(last.input, input);
+    const moves = same && this.moves(last, input);
     if (last && moves) {
       for (const [cell, pairs] of moves) {
+        if (last.checkpoint && cell < last.checkpoint.cell) {
+          last.checkpoint = undefined; // it holds the places the move changed, in their old order
+        }
         const before = last.analyses.get(cell)!;
         const after = input.analyses.get(cell)!;
         last.replay.reposition(cell, after.events, pairs);
@@ -49,8 +57,14 @@ export class FlowMemo {
       last.analyses = input.analyses;
       return last.replay.render();
     }
-    const replay = new FlowReplay(input).run();
-    this.last = { input, analyses: input.analyses, replay };
+    const first = same ? firstChangedStepCell(last, input) : undefined;
+    const resume =
+      first !== undefined && last?.checkpoint && last.checkpoint.cell <= first ? last.checkpoint : undefined;
+    if (last) {
+      last.checkpoint = undefined; // resumed once: the replay changes its state
+    }
+    const replay = new FlowReplay(input, resume).run(first);
+    this.last = { input, analyses: input.analyses, replay, checkpoint: replay.checkpoint };
     return replay.render();
   }
 
@@ -80,6 +94,24 @@ export class FlowMemo {
     }
     return moves;
   }
+}
+
+/**
+ * The first cell whose analysis changed since the last replay, when all the changed cells are step cells (a
+ * replay from there sees the same state before it); undefined when the prelude changed or nothing did.
+ */
+function firstChangedStepCell(last: Replayed, input: FlowInput): number | undefined {
+  let first: number | undefined;
+  for (const [cell, bucket] of input.grouping.buckets) {
+    if (bucket.kind === 'pipeline-metrics' || input.analyses.get(cell) === last.analyses.get(cell)) {
+      continue; // the flow reads nothing of a metrics cell's analysis
+    }
+    if (bucket.kind !== 'step') {
+      return undefined;
+    }
+    first = first === undefined ? cell : Math.min(first, cell);
+  }
+  return first;
 }
 
 /**

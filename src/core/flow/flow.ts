@@ -174,20 +174,116 @@ export function computeFlow(input: FlowInput): FlowResult {
  * One replay of a notebook's flow, kept so that an edit that changes no event of the flow but their places
  * can be answered by moving the places and rendering again (`FlowMemo`).
  */
-export class FlowReplay {
-  constructor(private readonly input: FlowInput) {}
+/**
+ * The replay's state just before a step cell: replaying the notebook from that cell on, from this state,
+ * gives what a full replay gives as long as nothing the replay read before the cell changed (see FlowMemo).
+ * A checkpoint is resumed once: the replay resumed from it changes its state.
+ */
+export interface FlowCheckpoint {
+  readonly cell: number;
+  readonly state: ReplayState;
+}
 
-  run(): this {
+/** Everything a replay changes as it goes through the cells (the rest is made by `finish`). */
+interface ReplayState {
+  names: Map<string, NameState>;
+  available: Map<string, Map<string, Write>>;
+  provisions: Provision[];
+  metricFlows: MetricFlow[];
+  renders: Array<() => Diagnostic>;
+  reported: Set<string>;
+  cellsBefore: { cell: number; step: string | null }[];
+  places: Map<number, Place[]>;
+  guards: Map<string, Map<string, PendingGuard>>;
+  randomLast: Map<RandomLibrary, { step: string | null; cell: number; at: Place }>;
+  parameterReads: Map<string, Set<string>>;
+  suggestionNames: Map<string, Set<string>>;
+  undefinedReads: Array<{ name: string; site: Site }>;
+}
+
+/**
+ * A copy that the replay can go on changing without changing `state`: the containers are copied, what
+ * they hold is shared (writes, sites, provisions and diagnostics are never changed once made; places are
+ * moved only by `reposition`, and FlowMemo drops a checkpoint whose cells were repositioned).
+ */
+function copyState(state: ReplayState): ReplayState {
+  const names = new Map<string, NameState>();
+  for (const [name, known] of state.names) {
+    names.set(name, { writes: [...known.writes], shared: known.shared, change: known.change });
+  }
+  return {
+    names,
+    available: copyNested(state.available, inner => new Map(inner)),
+    provisions: [...state.provisions],
+    metricFlows: [...state.metricFlows],
+    renders: [...state.renders],
+    reported: new Set(state.reported),
+    cellsBefore: [...state.cellsBefore],
+    places: new Map(state.places),
+    guards: copyNested(state.guards, inner => new Map(inner)),
+    randomLast: new Map(state.randomLast),
+    parameterReads: copyNested(state.parameterReads, inner => new Set(inner)),
+    suggestionNames: copyNested(state.suggestionNames, inner => new Set(inner)),
+    undefinedReads: [...state.undefinedReads]
+  };
+}
+
+function copyNested<K, V>(map: ReadonlyMap<K, V>, copy: (inner: V) => V): Map<K, V> {
+  const out = new Map<K, V>();
+  for (const [key, inner] of map) {
+    out.set(key, copy(inner));
+  }
+  return out;
+}
+
+export class FlowReplay {
+  private taken: FlowCheckpoint | undefined;
+
+  /**
+   * With `resume`, the replay starts at its cell from its state (the prelude's bindings included), which it
+   * takes over: a checkpoint is resumed once (the replay keeps its own, see `run`).
+   */
+  constructor(
+    private readonly input: FlowInput,
+    readonly resume?: FlowCheckpoint
+  ) {
+    if (resume) {
+      const state = resume.state;
+      this.names = state.names;
+      this.available = state.available;
+      this.provisions = state.provisions;
+      this.metricFlows = state.metricFlows;
+      this.renders = state.renders;
+      this.reported = state.reported;
+      this.cellsBefore = state.cellsBefore;
+      this.places = state.places;
+      this.guards = state.guards;
+      this.randomLast = state.randomLast;
+      this.parameterReads = state.parameterReads;
+      this.suggestionNames = state.suggestionNames;
+      this.undefinedReads = state.undefinedReads;
+    }
+  }
+
+  /** Replays the cells (from the checkpoint's, if resumed), keeping a checkpoint before `checkpointAt`. */
+  run(checkpointAt?: number): this {
     const { grouping } = this.input;
-    this.collectShared();
+    if (!this.resume) {
+      this.collectShared();
+    }
+    this.hasStarImport = this.starImported();
     const metricsByCell = new Map<number, MetricRef[]>();
     for (const m of this.input.metrics) {
       metricsByCell.set(m.cell, [...(metricsByCell.get(m.cell) ?? []), m]);
     }
-    const cells = [...grouping.buckets.keys()].sort((a, b) => a - b);
+    const from = this.resume?.cell ?? -Infinity;
+    const cells = [...grouping.buckets.keys()].filter(cell => cell >= from).sort((a, b) => a - b);
     for (const cell of cells) {
       const bucket = grouping.buckets.get(cell)!;
       if (bucket.kind === 'step') {
+        if (cell === checkpointAt) {
+          this.taken = { cell, state: copyState(this.state()) };
+        }
         this.replayCell(bucket.step, cell);
         this.cellsBefore.push({ cell, step: bucket.step });
         continue;
@@ -201,6 +297,29 @@ export class FlowReplay {
     }
     this.finish();
     return this;
+  }
+
+  /** The checkpoint `run` kept, if it reached the cell asked for. */
+  get checkpoint(): FlowCheckpoint | undefined {
+    return this.taken;
+  }
+
+  private state(): ReplayState {
+    return {
+      names: this.names,
+      available: this.available,
+      provisions: this.provisions,
+      metricFlows: this.metricFlows,
+      renders: this.renders,
+      reported: this.reported,
+      cellsBefore: this.cellsBefore,
+      places: this.places,
+      guards: this.guards,
+      randomLast: this.randomLast,
+      parameterReads: this.parameterReads,
+      suggestionNames: this.suggestionNames,
+      undefinedReads: this.undefinedReads
+    };
   }
 
   /**
@@ -287,14 +406,20 @@ export class FlowReplay {
         }
       }
     }
+  }
+
+  /** Whether a cell of the pipeline star-imports (any cell: it decides how undefined names are reported). */
+  private starImported(): boolean {
+    const { grouping, analyses } = this.input;
     for (const [cell, analysis] of analyses) {
       if (analysis.issues.some(i => i.code === 'star-import')) {
         const bucket = grouping.buckets.get(cell);
         if (bucket && bucket.kind !== 'pipeline-metrics') {
-          this.hasStarImport = true;
+          return true;
         }
       }
     }
+    return false;
   }
 
   private nameState(name: string): NameState {
