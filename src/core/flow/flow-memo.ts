@@ -44,7 +44,7 @@ export class FlowMemo {
     if (last && moves) {
       for (const [cell, pairs] of moves) {
         if (last.checkpoint && cell < last.checkpoint.cell) {
-          last.checkpoint = undefined; // it holds the places the move changed, in their old order
+          last.checkpoint = undefined; // it lists that cell's places by the cell's old events
         }
         const before = last.analyses.get(cell)!;
         const after = input.analyses.get(cell)!;
