@@ -171,10 +171,6 @@ export function computeFlow(input: FlowInput): FlowResult {
 }
 
 /**
- * One replay of a notebook's flow, kept so that an edit that changes no event of the flow but their places
- * can be answered by moving the places and rendering again (`FlowMemo`).
- */
-/**
  * The replay's state just before a step cell: replaying the notebook from that cell on, from this state,
  * gives what a full replay gives as long as nothing the replay read before the cell changed (see FlowMemo).
  * A checkpoint is resumed once: the replay resumed from it changes its state.
@@ -236,6 +232,10 @@ function copyNested<K, V>(map: ReadonlyMap<K, V>, copy: (inner: V) => V): Map<K,
   return out;
 }
 
+/**
+ * One replay of a notebook's flow, kept so that an edit that changes no event of the flow but their places
+ * can be answered by moving the places and rendering again (`FlowMemo`).
+ */
 export class FlowReplay {
   private taken: FlowCheckpoint | undefined;
 
