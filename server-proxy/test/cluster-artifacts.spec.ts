@@ -148,7 +148,12 @@ describe('what Argo does to failing steps', () => {
         }
       })
     );
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual({
+      status: 'skipped',
+      cached: false,
+      skippedBecause: 'train',
+      seq: expect.any(Number)
+    });
     // The log of the last attempt's pod.
     expect(file('logs/train.log')).toBe('log of sales-x7k2p-train-1126009687 (container main)\n');
   });
@@ -162,6 +167,11 @@ describe('what Argo does to failing steps', () => {
     expect(record.steps.train.error?.message).toBe(
       "Step train was stopped at its timeout of 15 s. Raise the step's timeout setting, or make the step faster."
     );
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual({
+      status: 'skipped',
+      cached: false,
+      skippedBecause: 'train',
+      seq: expect.any(Number)
+    });
   });
 });

@@ -169,7 +169,8 @@ describe('Argo runs', () => {
       finished: '2026-01-01T00:00:07Z',
       seconds: 7,
       // Argo's v2 pod name (WORKFLOW-TEMPLATE-HASH of the node id) and the node it ran on.
-      cluster: { pod: 'sales-x7k2p-train-55022658', node: 'worker-1' }
+      cluster: { pod: 'sales-x7k2p-train-55022658', node: 'worker-1' },
+      seq: expect.any(Number)
     });
     expect(record.metrics).toEqual({ accuracy: 0.9 });
     const dir = join(dirname(o.notebookPath), '.cellpipe', 'runs', id);
@@ -204,7 +205,12 @@ describe('Argo runs', () => {
       line: null
     });
     // Argo lists evaluate's node before train's here (ids sorted): still skipped because of train.
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual({
+      status: 'skipped',
+      cached: false,
+      skippedBecause: 'train',
+      seq: expect.any(Number)
+    });
     expect(record.snapshots).toEqual([]);
   });
 
@@ -484,7 +490,12 @@ describe('KFP runs', () => {
     expect(JSON.parse(readFileSync(join(dir, 'steps', 'train', 'outputs.json'), 'utf8'))).toEqual({
       '1': [{ output_type: 'stream', name: 'stdout', text: 'hello from train\n' }]
     });
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual({
+      status: 'skipped',
+      cached: false,
+      skippedBecause: 'train',
+      seq: expect.any(Number)
+    });
   });
 
   it('ends the steps as the run did when its task details stopped moving (Argo compressed the nodes)', async () => {
@@ -516,7 +527,12 @@ describe('KFP runs', () => {
     expect(record.status).toBe('failed');
     expect(record.steps.load_data.status).toBe('succeeded');
     expect(record.steps.train.error).toEqual({ message: 'Step train failed: boom', cell: 2, line: 1 });
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual({
+      status: 'skipped',
+      cached: false,
+      skippedBecause: 'train',
+      seq: expect.any(Number)
+    });
   });
 
   it('follows a failed KFP run', async () => {
@@ -530,7 +546,12 @@ describe('KFP runs', () => {
     expect(record.status).toBe('failed');
     // KFP's task details carry no error message; without the store, the message says where it failed.
     expect(record.steps.load_data.error?.message).toBe('Step load_data failed on the cluster.');
-    expect(record.steps.train).toEqual({ status: 'skipped', cached: false, skippedBecause: 'load_data' });
+    expect(record.steps.train).toEqual({
+      status: 'skipped',
+      cached: false,
+      skippedBecause: 'load_data',
+      seq: expect.any(Number)
+    });
   });
 
   it('says KFP is unreachable when the port is closed or the host does not resolve', async () => {

@@ -95,7 +95,8 @@ describe('following an Argo Workflow through its watch', () => {
       finished: '2026-01-01T00:00:07Z',
       seconds: 7,
       // Argo's v2 pod name (WORKFLOW-TEMPLATE-HASH of the node id) and the node it ran on.
-      cluster: { pod: 'sales-x7k2p-train-55022658', node: 'worker-1' }
+      cluster: { pod: 'sales-x7k2p-train-55022658', node: 'worker-1' },
+      seq: expect.any(Number)
     });
     expect(record.metrics).toEqual({ accuracy: 0.9 });
     // One read before the watch was open, then only the watch of this workflow by name.

@@ -34,7 +34,8 @@ describe('RunLifecycle', () => {
       status: 'succeeded',
       cached: false,
       started: 't1',
-      finished: 't2'
+      finished: 't2',
+      seq: 2
     });
     expect(changes).toEqual(['s1 running', 's1 succeeded']);
   });
@@ -109,7 +110,13 @@ describe('RunLifecycle', () => {
       'cancelled',
       'cancelled'
     ]);
-    expect(end.steps.s2).toEqual({ status: 'cancelled', cached: false, started: 't1', finished: 't9' });
+    expect(end.steps.s2).toEqual({
+      status: 'cancelled',
+      cached: false,
+      started: 't1',
+      finished: 't9',
+      seq: 3
+    });
   });
 
   it('when the run itself cannot go on, fails the running step and skips the queued ones for that reason', () => {
