@@ -1,18 +1,5 @@
-import { compareMetrics, RunRecord, runView } from '../run-state';
-
-const record = (over: Partial<RunRecord> = {}): RunRecord => ({
-  id: 'r1',
-  notebook: 'a.ipynb',
-  pipeline: 'a',
-  status: 'running',
-  started: '2026-11-30T10:00:00.000Z',
-  parameters: { n: { type: 'int', value: 3 } },
-  order: ['load', 'train'],
-  plan: { deps: { load: [], train: ['load'] }, cacheKeys: {}, reuse: {} },
-  steps: { load: { status: 'queued', cached: false }, train: { status: 'queued', cached: false } },
-  metrics: {},
-  ...over
-});
+import { compareMetrics, runView } from '../run-state';
+import { runRecord as record } from '../../core/runs/__tests__/run-fixture';
 
 describe('run state from the server', () => {
   it('shows a step taken from the cache as cached, and parameters as their values', () => {

@@ -59,6 +59,18 @@ const stepEvent = (run: string, step: RunRecord['steps'][string]) => ({
   record: step
 });
 
+/** The next listing answers at once with these runs. */
+const listsNext = (...runs: RunRecord[]) =>
+  jest.mocked(listRuns).mockResolvedValueOnce({ runs } as Awaited<ReturnType<typeof listRuns>>);
+
+/** A model that has listed r1 with its step queued, the run's first change. */
+async function listedQueued(): Promise<RunsModel> {
+  const runs = new RunsModel('a.ipynb');
+  listsNext(record('r1', { seq: 1, steps: { load: { status: 'queued', cached: false, seq: 1 } } }));
+  await runs.refresh();
+  return runs;
+}
+
 const status = (runs: RunsModel) => Object.fromEntries(runs.runs.map(r => [r.id, r.status]));
 
 describe('RunsModel answers out of order', () => {
@@ -87,11 +99,7 @@ describe('RunsModel answers out of order', () => {
   });
 
   it('a listing sent before a step event, landing after it, does not take the step back', async () => {
-    const runs = new RunsModel('a.ipynb');
-    jest.mocked(listRuns).mockResolvedValueOnce({
-      runs: [record('r1', { seq: 1, steps: { load: { status: 'queued', cached: false, seq: 1 } } })]
-    } as Awaited<ReturnType<typeof listRuns>>);
-    await runs.refresh();
+    const runs = await listedQueued();
     const list = later<{ runs: RunRecord[] }>();
     jest.mocked(listRuns).mockReturnValueOnce(list.promise as ReturnType<typeof listRuns>);
     const refreshed = runs.refresh();
@@ -108,24 +116,16 @@ describe('RunsModel answers out of order', () => {
   it('a step corrected back to the queue by a later record is shown queued', async () => {
     // A new owner found the step never started (its process and log are not there): the record says so
     // with a later sequence, and that is shown, though the step had been heard of as running.
-    const runs = new RunsModel('a.ipynb');
-    jest.mocked(listRuns).mockResolvedValueOnce({
-      runs: [record('r1', { seq: 1, steps: { load: { status: 'queued', cached: false, seq: 1 } } })]
-    } as Awaited<ReturnType<typeof listRuns>>);
-    await runs.refresh();
+    const runs = await listedQueued();
     runs.handleEvent(stepEvent('r1', { status: 'running', cached: false, seq: 2 }));
-    jest.mocked(listRuns).mockResolvedValueOnce({
-      runs: [record('r1', { seq: 3, steps: { load: { status: 'queued', cached: false, seq: 3 } } })]
-    } as Awaited<ReturnType<typeof listRuns>>);
+    listsNext(record('r1', { seq: 3, steps: { load: { status: 'queued', cached: false, seq: 3 } } }));
     await runs.refresh();
     expect(runs.current!.steps.load.state).toBe('queued');
   });
 
   it('a run heard of as ended is not shown running again by an earlier listing', async () => {
     const runs = new RunsModel('a.ipynb');
-    jest
-      .mocked(listRuns)
-      .mockResolvedValueOnce({ runs: [record('r1', { seq: 1 })] } as Awaited<ReturnType<typeof listRuns>>);
+    listsNext(record('r1', { seq: 1 }));
     await runs.refresh();
     const list = later<{ runs: RunRecord[] }>();
     jest.mocked(listRuns).mockReturnValueOnce(list.promise as ReturnType<typeof listRuns>);
@@ -146,9 +146,7 @@ describe('RunsModel answers out of order', () => {
     const read = later<RunRecord>();
     jest.mocked(getRun).mockReturnValueOnce(read.promise as ReturnType<typeof getRun>);
     runs.handleEvent(endEvent('r1'));
-    jest
-      .mocked(listRuns)
-      .mockResolvedValueOnce({ runs: [ended('r1')] } as Awaited<ReturnType<typeof listRuns>>);
+    listsNext(ended('r1'));
     await runs.refresh();
     await read.land(record('r1'));
     expect(status(runs)).toEqual({ r1: 'succeeded' });

@@ -1,20 +1,7 @@
 import { RunLifecycle } from '../lifecycle';
-import type { RunRecord, StepRecord } from '../run-record';
+import type { StepRecord } from '../run-record';
 import { applyRunEvent, mergeRun, supersedes } from '../run-order';
-
-const record = (over: Partial<RunRecord> = {}): RunRecord => ({
-  id: 'r1',
-  notebook: 'a.ipynb',
-  pipeline: 'a',
-  status: 'running',
-  started: '2026-11-30T10:00:00.000Z',
-  parameters: {},
-  order: ['load', 'train'],
-  plan: { deps: { load: [], train: ['load'] }, cacheKeys: {}, reuse: {} },
-  steps: { load: { status: 'queued', cached: false }, train: { status: 'queued', cached: false } },
-  metrics: {},
-  ...over
-});
+import { runRecord as record } from './run-fixture';
 
 const event = (step: string, s: StepRecord) => ({
   run: 'r1',
