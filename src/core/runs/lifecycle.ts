@@ -6,8 +6,9 @@
  * The rules:
  * - a step moves forward only: queued → running → finished (succeeded, failed, skipped, cancelled), or
  *   queued → finished; a late or repeated report of an earlier state is ignored;
- * - every change is counted (`seq` of the run, and of the step it changed), so that a reader holding two
- *   states of the run knows the later one (`run-order.ts`);
+ * - every change is counted (`seq` of the run, and of the step it changed; never below the clock in ms, so
+ *   a later owner counts on above an earlier one), so that a reader holding two states of the run knows the
+ *   later one (`run-order.ts`);
  * - a queued step whose upstream step failed or was skipped is skipped, naming that upstream step (on its
  *   own branch, never an unrelated failure);
  * - a step is ready when every upstream step succeeded;
@@ -35,7 +36,9 @@ export interface RunOutcome {
 export class RunLifecycle {
   constructor(
     readonly record: RunRecord,
-    private readonly listener: StepListener = () => undefined
+    private readonly listener: StepListener = () => undefined,
+    /** Milliseconds now: the count never falls below it (see `count`). */
+    private readonly clock: () => number = Date.now
   ) {}
 
   status(step: string): StepStatus {
@@ -173,9 +176,13 @@ export class RunLifecycle {
     return record;
   }
 
-  /** Counts one more change of the run; its number. */
+  /**
+   * Counts one more change of the run; its number: one above the last, and never below the clock (ms). An
+   * owner announces a change before the journal has written it, so one that dies may have announced more
+   * than run.json says; the next owner, going on from run.json later, still counts above all of them.
+   */
   private count(): number {
-    this.record.seq = (this.record.seq ?? 0) + 1;
+    this.record.seq = Math.max((this.record.seq ?? 0) + 1, this.clock());
     return this.record.seq;
   }
 }

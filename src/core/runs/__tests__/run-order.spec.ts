@@ -78,7 +78,7 @@ describe('the order of a run’s states', () => {
 
   it('the lifecycle counts each change of the run, and of the step it changed', () => {
     const run = record();
-    const life = new RunLifecycle(run);
+    const life = new RunLifecycle(run, undefined, () => 0);
     life.move('load', { status: 'running' });
     life.annotate('load', { process: { pid: 7 } });
     life.move('load', { status: 'succeeded', cached: false });
@@ -86,5 +86,16 @@ describe('the order of a run’s states', () => {
     life.finish({ now: '2026-11-30T10:01:00.000Z' });
     // train is skipped at the end (4); the run's end is a change of its own (5).
     expect([run.steps.train.seq, run.seq]).toEqual([4, 5]);
+  });
+
+  it('a new owner counts on above what the one before it may have announced but not written', () => {
+    // run.json says 5 changes; the owner that died had announced more. The clock has moved on since.
+    const run = record({ seq: 5 });
+    const life = new RunLifecycle(run, undefined, () => 1_000);
+    life.move('load', { status: 'running' });
+    life.move('load', { status: 'succeeded', cached: false });
+    expect([run.steps.load.seq, run.seq]).toEqual([1_001, 1_001]);
+    // What it says now is later than anything said before the takeover, whatever that was.
+    expect(supersedes({ status: 'running', seq: 999 }, run.steps.load)).toBe(true);
   });
 });
