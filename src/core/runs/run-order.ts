@@ -1,8 +1,8 @@
 /**
  * Which of two states of a run, or of one of its steps, is the later: the one rule for every shell that
  * holds a run while newer news of it may already have come (the frontend's listings, reads and events; the
- * server's record in memory and run.json). Answers land out of order: a listing that left the server before
- * a step event arrived must not take the step back.
+ * server's and CLI's `readRun`, between run.json and the final record beside the run's folder). Answers land
+ * out of order: a listing that left the server before a step event arrived must not take the step back.
  *
  * The order:
  * - a finished state (a finished step, an ended run) never gives way to an unfinished one;
