@@ -7,35 +7,21 @@
  */
 import { readFileSync } from 'fs';
 import { dirname, join } from 'path';
-import { analyzeNotebook } from '../../src/core/pipeline';
-import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-submit';
-import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
-import { loadNotebookFile } from '../src/notebook-file';
-import { nodeAnalyser } from '../src/node-analyser';
-import { FakeCluster, FakeOptions } from './cluster-fake';
-import { writeClusterNotebook } from './cluster-notebook';
+import { submitClusterRun } from '../src/engines/cluster/cluster-submit';
+import type { FakeCluster, FakeOptions } from './cluster-fake';
+import { loopbackCluster, skippedBelow } from './cluster-harness';
 
 jest.setTimeout(30000);
 
+const cluster = loopbackCluster();
 let fake: FakeCluster;
-afterEach(() => fake?.stop());
 
 async function run(fakeOptions: FakeOptions, settings: Record<string, unknown> = {}) {
-  fake = await new FakeCluster(fakeOptions).start();
-  const notebookPath = writeClusterNotebook({ target: 'argo', namespace: 'team-a', ...settings });
-  const notebook = await loadNotebookFile(notebookPath);
-  const options: ClusterSubmitOptions = {
-    target: 'argo',
-    notebookPath,
-    notebook,
-    analysis: analyzeNotebook(notebook, await nodeAnalyser()),
-    parameters: {},
-    kube: () => kubeClients(tokenKubeConfig(fake.url, 'kube-token')),
-    pollMs: 5
-  };
+  fake = await cluster.start(fakeOptions);
+  const options = await cluster.submitOptions({ target: 'argo', namespace: 'team-a', ...settings });
   const submitted = await submitClusterRun(options);
   const { record } = await submitted.follow({ pollMs: 5 });
-  const dir = join(dirname(notebookPath), '.cellpipe', 'runs', record.id);
+  const dir = join(dirname(options.notebookPath), '.cellpipe', 'runs', record.id);
   const file = (path: string) => readFileSync(join(dir, path), 'utf8');
   const workflow = [...fake.workflows.values()][0].body as unknown as {
     spec: { templates: { name: string; outputs?: unknown; archiveLocation?: unknown }[] };
@@ -148,7 +134,7 @@ describe('what Argo does to failing steps', () => {
         }
       })
     );
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual(skippedBelow('train'));
     // The log of the last attempt's pod.
     expect(file('logs/train.log')).toBe('log of sales-x7k2p-train-1126009687 (container main)\n');
   });
@@ -162,6 +148,6 @@ describe('what Argo does to failing steps', () => {
     expect(record.steps.train.error?.message).toBe(
       "Step train was stopped at its timeout of 15 s. Raise the step's timeout setting, or make the step faster."
     );
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual(skippedBelow('train'));
   });
 });

@@ -5,41 +5,23 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { createServer } from 'net';
-import { analyzeNotebook } from '../../src/core/pipeline';
 import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-submit';
 import { ClusterError } from '../src/engines/cluster/cluster-errors';
-import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
-import type { StepRecord } from '../../src/core/runs/run-record';
-import { loadNotebookFile } from '../src/notebook-file';
-import { nodeAnalyser } from '../src/node-analyser';
-import { FakeCluster, FakeOptions } from './cluster-fake';
-import { writeClusterNotebook } from './cluster-notebook';
+import type { FakeCluster, FakeOptions } from './cluster-fake';
+import { ARGO_TRAIN, followed, loopbackCluster, SALES_STEP_CHANGES, skippedBelow } from './cluster-harness';
 
 jest.setTimeout(30000);
 
+const cluster = loopbackCluster();
 let fake: FakeCluster;
-afterEach(() => fake?.stop());
 
 async function options(
   fakeOptions: FakeOptions,
   settings: Record<string, unknown>,
   extra: Partial<ClusterSubmitOptions> = {}
 ): Promise<ClusterSubmitOptions> {
-  fake = await new FakeCluster(fakeOptions).start();
-  const notebookPath = writeClusterNotebook(settings);
-  const notebook = await loadNotebookFile(notebookPath);
-  const analysis = analyzeNotebook(notebook, await nodeAnalyser());
-  expect(analysis.diagnostics.filter(d => d.severity === 'error')).toEqual([]);
-  return {
-    target: (settings.target as 'kfp' | 'argo') ?? 'argo',
-    notebookPath,
-    notebook,
-    analysis,
-    parameters: {},
-    kube: () => kubeClients(tokenKubeConfig(fake.url, 'kube-token')),
-    pollMs: 5,
-    ...extra
-  };
+  fake = await cluster.start(fakeOptions);
+  return cluster.submitOptions(settings, extra);
 }
 
 async function failure(promise: Promise<unknown>): Promise<ClusterError> {
@@ -147,30 +129,11 @@ describe('Argo runs', () => {
     expect(submitted.record.cluster).toEqual({ kind: 'argo', name: 'sales-x7k2p', namespace: 'team-a' });
     expect(fake.tokens).toEqual(new Set(['Bearer kube-token']));
 
-    const events: [string, string][] = [];
-    const { record, timedOut } = await submitted.follow({
-      pollMs: 5,
-      onStep: (s, r: StepRecord) => events.push([s, r.status])
-    });
+    const { record, timedOut, events } = await followed(submitted, 5);
     expect(timedOut).toBe(false);
     expect(record.status).toBe('succeeded');
-    expect(events).toEqual([
-      ['load_data', 'running'],
-      ['load_data', 'succeeded'],
-      ['train', 'running'],
-      ['train', 'succeeded'],
-      ['evaluate', 'running'],
-      ['evaluate', 'succeeded']
-    ]);
-    expect(record.steps.train).toEqual({
-      status: 'succeeded',
-      cached: false,
-      started: '2026-01-01T00:00:00Z',
-      finished: '2026-01-01T00:00:07Z',
-      seconds: 7,
-      // Argo's v2 pod name (WORKFLOW-TEMPLATE-HASH of the node id) and the node it ran on.
-      cluster: { pod: 'sales-x7k2p-train-55022658', node: 'worker-1' }
-    });
+    expect(events).toEqual(SALES_STEP_CHANGES);
+    expect(record.steps.train).toEqual(ARGO_TRAIN);
     expect(record.metrics).toEqual({ accuracy: 0.9 });
     const dir = join(dirname(o.notebookPath), '.cellpipe', 'runs', id);
     const onDisk = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
@@ -204,7 +167,7 @@ describe('Argo runs', () => {
       line: null
     });
     // Argo lists evaluate's node before train's here (ids sorted): still skipped because of train.
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual(skippedBelow('train'));
     expect(record.snapshots).toEqual([]);
   });
 
@@ -294,7 +257,7 @@ describe('Argo runs', () => {
     const q = await failure(submitClusterRun(quota));
     expect([q.code, q.httpStatus]).toEqual(['quota-exceeded', 403]);
     expect(q.message).toContain("the namespace's resource quota is used up");
-    await fake.stop();
+    await cluster.stop();
     const conflict = await options(
       {
         workflowCreate: {
@@ -403,20 +366,9 @@ describe('KFP runs', () => {
       endpoint: fake.url,
       url: `${fake.url}/#/runs/details/0b8f6f0e-1`
     });
-    const statuses: string[] = [];
-    const { record } = await submitted.follow({
-      pollMs: 5,
-      onStep: (s, r) => statuses.push(`${s} ${r.status}`)
-    });
+    const { record, events } = await followed(submitted, 5);
     expect(record.status).toBe('succeeded');
-    expect(statuses).toEqual([
-      'load_data running',
-      'load_data succeeded',
-      'train running',
-      'train succeeded',
-      'evaluate running',
-      'evaluate succeeded'
-    ]);
+    expect(events).toEqual(SALES_STEP_CHANGES);
     expect(record.steps.evaluate.seconds).toBe(5);
     const log = join(dirname(o.notebookPath), '.cellpipe', 'runs', record.id, 'logs', 'train.log');
     // Without Kubernetes access to the run's namespace, KFP's artifact store cannot be found.
@@ -484,7 +436,7 @@ describe('KFP runs', () => {
     expect(JSON.parse(readFileSync(join(dir, 'steps', 'train', 'outputs.json'), 'utf8'))).toEqual({
       '1': [{ output_type: 'stream', name: 'stdout', text: 'hello from train\n' }]
     });
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual(skippedBelow('train'));
   });
 
   it('ends the steps as the run did when its task details stopped moving (Argo compressed the nodes)', async () => {
@@ -516,7 +468,7 @@ describe('KFP runs', () => {
     expect(record.status).toBe('failed');
     expect(record.steps.load_data.status).toBe('succeeded');
     expect(record.steps.train.error).toEqual({ message: 'Step train failed: boom', cell: 2, line: 1 });
-    expect(record.steps.evaluate).toEqual({ status: 'skipped', cached: false, skippedBecause: 'train' });
+    expect(record.steps.evaluate).toEqual(skippedBelow('train'));
   });
 
   it('follows a failed KFP run', async () => {
@@ -530,7 +482,7 @@ describe('KFP runs', () => {
     expect(record.status).toBe('failed');
     // KFP's task details carry no error message; without the store, the message says where it failed.
     expect(record.steps.load_data.error?.message).toBe('Step load_data failed on the cluster.');
-    expect(record.steps.train).toEqual({ status: 'skipped', cached: false, skippedBecause: 'load_data' });
+    expect(record.steps.train).toEqual(skippedBelow('load_data'));
   });
 
   it('says KFP is unreachable when the port is closed or the host does not resolve', async () => {

@@ -1,17 +1,25 @@
 /**
  * What the specs against the loopback cluster share: the fake started for a test and stopped after it, a
- * cellpipe server whose cluster is the fake, JSON calls to that server, a kubeconfig naming the fake, and
- * the built CLI run as a process (the notebooks they run are in `cluster-notebook.ts`).
+ * cellpipe server whose cluster is the fake, what the engine is handed to submit a notebook to the fake,
+ * a run followed with its step changes and the step records it should end with, JSON calls to that
+ * server, a kubeconfig naming the fake, and the built CLI run as a process (the notebooks they run are in
+ * `cluster-notebook.ts`).
  */
 import { spawn } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { request, Server } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { analyzeNotebook } from '../../src/core/pipeline';
+import type { StepRecord } from '../../src/core/runs/run-record';
+import type { ClusterSubmitOptions, submitClusterRun } from '../src/engines/cluster/cluster-submit';
 import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
+import { loadNotebookFile } from '../src/notebook-file';
+import { nodeAnalyser } from '../src/node-analyser';
 import type { App } from '../src/server/app';
 import { startServer, ServerOptions } from '../src/server/main';
 import { FakeCluster, FakeOptions } from './cluster-fake';
+import { writeClusterNotebook } from './cluster-notebook';
 
 /** The built CLI (npm run build); a spec fails without it rather than vanish. */
 export const CLI = join(__dirname, '..', '..', 'cellpipe', 'js', 'cli.js');
@@ -69,6 +77,32 @@ export class LoopbackCluster {
     return { server, app, port: (server.address() as { port: number }).port };
   }
 
+  /**
+   * What `submitClusterRun` is handed for the cluster notebook with `settings` (target argo unless they
+   * say otherwise), written to a fresh folder and analysed without errors: the fake reached with the
+   * token `kube-token`, polled every 5 ms; `extra` adds to that.
+   */
+  async submitOptions(
+    settings: Record<string, unknown>,
+    extra: Partial<ClusterSubmitOptions> = {}
+  ): Promise<ClusterSubmitOptions> {
+    const url = this.fake.url;
+    const notebookPath = writeClusterNotebook(settings);
+    const notebook = await loadNotebookFile(notebookPath);
+    const analysis = analyzeNotebook(notebook, await nodeAnalyser());
+    expect(analysis.diagnostics.filter(d => d.severity === 'error')).toEqual([]);
+    return {
+      target: (settings.target as 'kfp' | 'argo') ?? 'argo',
+      notebookPath,
+      notebook,
+      analysis,
+      parameters: {},
+      kube: () => kubeClients(tokenKubeConfig(url, 'kube-token')),
+      pollMs: 5,
+      ...extra
+    };
+  }
+
   /** Lets the servers' runs end, closes the servers, then stops the fake. */
   async stop(): Promise<void> {
     const served = this._served.splice(0);
@@ -85,6 +119,40 @@ export class LoopbackCluster {
   private _fake: FakeCluster | undefined;
   private readonly _served: Array<{ server: Server; app: App }> = [];
 }
+
+/** Follows a submitted run to its end, polling every `pollMs`; with each step change it heard, `STEP STATUS`. */
+export async function followed(submitted: Awaited<ReturnType<typeof submitClusterRun>>, pollMs: number) {
+  const events: string[] = [];
+  const result = await submitted.follow({ pollMs, onStep: (s, r) => events.push(`${s} ${r.status}`) });
+  return { ...result, events };
+}
+
+/** The step changes of a run of the cluster notebook that succeeds: each step running, then succeeded. */
+export const SALES_STEP_CHANGES = [
+  'load_data running',
+  'load_data succeeded',
+  'train running',
+  'train succeeded',
+  'evaluate running',
+  'evaluate succeeded'
+];
+
+/** A step as the follow loop records it when the cluster skipped it below its failed `upstream` step. */
+export function skippedBelow(upstream: string): StepRecord {
+  return { status: 'skipped', cached: false, skippedBecause: upstream, seq: expect.any(Number) };
+}
+
+/** The train step of the cluster notebook as the fake's Argo runs it: its times, pod and node. */
+export const ARGO_TRAIN: StepRecord = {
+  status: 'succeeded',
+  cached: false,
+  started: '2026-01-01T00:00:00Z',
+  finished: '2026-01-01T00:00:07Z',
+  seconds: 7,
+  // Argo's v2 pod name (WORKFLOW-TEMPLATE-HASH of the node id) and the node it ran on.
+  cluster: { pod: 'sales-x7k2p-train-55022658', node: 'worker-1' },
+  seq: expect.any(Number)
+};
 
 /** A loopback cluster for the tests of a spec, stopped after each of them. */
 export function loopbackCluster(): LoopbackCluster {

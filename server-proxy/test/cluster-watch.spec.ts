@@ -4,13 +4,9 @@
  * server ends is re-established from the last resourceVersion, a 410 Expired means a re-list, and a watch
  * that is refused (403, 404) falls back to polling.
  */
-import { analyzeNotebook } from '../../src/core/pipeline';
-import { submitClusterRun, ClusterSubmitOptions } from '../src/engines/cluster/cluster-submit';
-import { kubeClients, tokenKubeConfig } from '../src/engines/cluster/kube-client';
-import { loadNotebookFile } from '../src/notebook-file';
-import { nodeAnalyser } from '../src/node-analyser';
-import { FakeCluster, FakeOptions } from './cluster-fake';
-import { writeClusterNotebook } from './cluster-notebook';
+import { ClusterSubmitOptions, submitClusterRun } from '../src/engines/cluster/cluster-submit';
+import type { FakeCluster, FakeOptions } from './cluster-fake';
+import { ARGO_TRAIN, followed, loopbackCluster, SALES_STEP_CHANGES } from './cluster-harness';
 import { until } from './until';
 
 jest.setTimeout(30000);
@@ -18,26 +14,15 @@ jest.setTimeout(30000);
 /** Long enough that a test finishing in time shows it never waited for a poll. */
 const NEVER = 60_000;
 
+const cluster = loopbackCluster();
 let fake: FakeCluster;
-afterEach(() => fake?.stop());
 
 async function options(
   fakeOptions: FakeOptions,
   extra: Partial<ClusterSubmitOptions> = {}
 ): Promise<ClusterSubmitOptions> {
-  fake = await new FakeCluster(fakeOptions).start();
-  const notebookPath = writeClusterNotebook({ target: 'argo', namespace: 'team-a' });
-  const notebook = await loadNotebookFile(notebookPath);
-  return {
-    target: 'argo',
-    notebookPath,
-    notebook,
-    analysis: analyzeNotebook(notebook, await nodeAnalyser()),
-    parameters: {},
-    kube: () => kubeClients(tokenKubeConfig(fake.url, 'kube-token')),
-    pollMs: NEVER,
-    ...extra
-  };
+  fake = await cluster.start(fakeOptions);
+  return cluster.submitOptions({ target: 'argo', namespace: 'team-a' }, { pollMs: NEVER, ...extra });
 }
 
 interface Request {
@@ -67,36 +52,15 @@ async function closed(): Promise<void> {
 /** The follow loop has its watch open (so what happens next arrives through it). */
 const watching = () => until('a watch stream to open', () => fake.watches.size > 0);
 
-const ARGO_STEPS = [
-  'load_data running',
-  'load_data succeeded',
-  'train running',
-  'train succeeded',
-  'evaluate running',
-  'evaluate succeeded'
-];
-
 describe('following an Argo Workflow through its watch', () => {
   it('reaches succeeded with the steps mapped as events arrive, without waiting for a poll', async () => {
     const submitted = await submitClusterRun(await options({ ticksPerTask: 2 }));
-    const events: string[] = [];
     const started = Date.now();
-    const { record, timedOut } = await submitted.follow({
-      pollMs: NEVER,
-      onStep: (s, r) => events.push(`${s} ${r.status}`)
-    });
+    const { record, timedOut, events } = await followed(submitted, NEVER);
     expect(Date.now() - started).toBeLessThan(5000);
     expect([timedOut, record.status]).toEqual([false, 'succeeded']);
-    expect(events).toEqual(ARGO_STEPS);
-    expect(record.steps.train).toEqual({
-      status: 'succeeded',
-      cached: false,
-      started: '2026-01-01T00:00:00Z',
-      finished: '2026-01-01T00:00:07Z',
-      seconds: 7,
-      // Argo's v2 pod name (WORKFLOW-TEMPLATE-HASH of the node id) and the node it ran on.
-      cluster: { pod: 'sales-x7k2p-train-55022658', node: 'worker-1' }
-    });
+    expect(events).toEqual(SALES_STEP_CHANGES);
+    expect(record.steps.train).toEqual(ARGO_TRAIN);
     expect(record.metrics).toEqual({ accuracy: 0.9 });
     // One read before the watch was open, then only the watch of this workflow by name.
     expect(requests(`${WORKFLOWS}/sales-x7k2p`).map(r => r.method)).toEqual(['GET']);
@@ -158,13 +122,9 @@ describe('following an Argo Workflow through its watch', () => {
 
   it('re-establishes a watch the server ended, from the last resourceVersion it saw', async () => {
     const submitted = await submitClusterRun(await options({ ticksPerTask: 3, watchCloseAfterMs: 40 }));
-    const events: string[] = [];
-    const { record } = await submitted.follow({
-      pollMs: NEVER,
-      onStep: (s, r) => events.push(`${s} ${r.status}`)
-    });
+    const { record, events } = await followed(submitted, NEVER);
     expect(record.status).toBe('succeeded');
-    expect(events).toEqual(ARGO_STEPS);
+    expect(events).toEqual(SALES_STEP_CHANGES);
     const watches = watchesOf(WORKFLOWS);
     expect(watches.length).toBeGreaterThan(1);
     // The first from now (no version), each next one from a version, never going back.
@@ -179,13 +139,9 @@ describe('following an Argo Workflow through its watch', () => {
     const submitted = await submitClusterRun(
       await options({ ticksPerTask: 3, watchCloseAfterMs: 40, watchExpires: true })
     );
-    const events: string[] = [];
-    const { record } = await submitted.follow({
-      pollMs: NEVER,
-      onStep: (s, r) => events.push(`${s} ${r.status}`)
-    });
+    const { record, events } = await followed(submitted, NEVER);
     expect(record.status).toBe('succeeded');
-    expect(events).toEqual(ARGO_STEPS);
+    expect(events).toEqual(SALES_STEP_CHANGES);
     const calls = requests(WORKFLOWS).filter(r => r.method === 'GET');
     const kinds = calls.map(r =>
       r.query.get('watch') ? (r.query.get('resourceVersion') ? 'watch from' : 'watch') : 'list'
@@ -210,14 +166,10 @@ describe('following an Argo Workflow through its watch', () => {
     expect(fake.requests.filter(r => r.startsWith(`GET ${snapshots}/`))).toHaveLength(6);
     expect(submitted.record.snapshots?.map(s => s.restoreSize)).toEqual(['15783', '15783']);
 
-    const events: string[] = [];
-    const { record } = await submitted.follow({
-      pollMs: 5,
-      onStep: (s, r) => events.push(`${s} ${r.status}`)
-    });
+    const { record, events } = await followed(submitted, 5);
     expect(record.status).toBe('succeeded');
     expect(record.followError).toBeUndefined();
-    expect(events).toEqual(ARGO_STEPS);
+    expect(events).toEqual(SALES_STEP_CHANGES);
     // Refused once, not retried; the workflow read at each poll.
     expect(watchesOf(WORKFLOWS)).toHaveLength(1);
     expect(requests(`${WORKFLOWS}/sales-x7k2p`).length).toBeGreaterThanOrEqual(4);

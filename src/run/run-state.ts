@@ -1,6 +1,6 @@
 /**
- * A run as the UI shows it, built from the server's run record and kept
- * current by its live events. Pure, so it is tested without a browser.
+ * A run as the UI shows it, built from the server's run record (kept current by its live events through
+ * the core's `applyRunEvent`). Pure, so it is tested without a browser.
  */
 import type { RunEvent, RunRecord, RunStatus, StepRecord, StepStatus } from '../core/runs/run-record';
 import { formatParameter } from '../core/tags/parameters';
@@ -86,22 +86,6 @@ export function runView(record: RunRecord): RunView {
       ...(record.followError ? [record.followError] : [])
     ]
   };
-}
-
-const RUN_STATUSES: readonly string[] = ['running', 'succeeded', 'failed', 'cancelled'];
-
-/** The run after one event; events of other runs leave it unchanged (the same object). */
-export function applyRunEvent(run: RunView, event: RunEvent): RunView {
-  if (event.run !== run.id) {
-    return run;
-  }
-  if (event.step !== undefined && event.record) {
-    return { ...run, steps: { ...run.steps, [event.step]: stepView(event.record) } };
-  }
-  if (event.step === undefined && RUN_STATUSES.includes(event.status)) {
-    return { ...run, status: event.status as RunStatus };
-  }
-  return run;
 }
 
 /**

@@ -15,10 +15,11 @@ import {
   startRun,
   StepDetail
 } from '../services/api';
-import type { StartRunRequest } from '../core/runs/run-record';
+import { applyRunEvent, mergeRun } from '../core/runs/run-order';
+import type { RunRecord, StartRunRequest } from '../core/runs/run-record';
 import type { Target } from '../core/tags/settings';
 import type { IPipelineRuns, RunSelection } from '../tokens';
-import { applyRunEvent, RunEvent, RunView, runView } from './run-state';
+import { RunEvent, RunView, runView } from './run-state';
 
 /** What a run is started with. */
 export interface StartOptions {
@@ -144,11 +145,13 @@ export class RunsModel implements IPipelineRuns {
     const sent = ++this._reads;
     try {
       const { runs } = await listRuns(this._path);
-      // A run read since this listing was sent stays as that read showed it, whether listed or not yet.
+      // A run read since this listing was sent stays as that read showed it, whether listed or not yet;
+      // what events said since is kept where it is later than the listing (`mergeRun`).
       const newer = this._runs.filter(r => this._newerThan(r.id, sent));
-      const listed = runs.filter(r => this._shows(r.id, sent)).map(runView);
+      const listed = runs.filter(r => this._shows(r.id, sent)).map(r => this._merge(r));
       const views = [...newer, ...listed].sort((a, b) => b.started.localeCompare(a.started));
       this._runs = views;
+      this._records = new Map(views.map(v => [v.id, this._records.get(v.id)!]));
       this._currentId ??= views[0]?.id ?? null;
       if (this._errorSource === 'list') {
         this._error = null;
@@ -278,9 +281,12 @@ export class RunsModel implements IPipelineRuns {
       }
       return;
     }
-    const updated = applyRunEvent(this._runs[index], event);
-    if (updated !== this._runs[index]) {
-      this._runs = this._runs.map((r, i) => (i === index ? updated : r));
+    const shown = this._records.get(event.run)!;
+    const updated = applyRunEvent(shown, event);
+    if (updated !== shown) {
+      this._records.set(event.run, updated);
+      const view = runView(updated);
+      this._runs = this._runs.map((r, i) => (i === index ? view : r));
       this._changed.emit();
     }
     if (event.step === undefined && event.status !== 'running') {
@@ -328,11 +334,11 @@ export class RunsModel implements IPipelineRuns {
   /** Reads a run and shows it; false when a read or listing sent later shows it already (`_shows`). */
   private async _read(id: string): Promise<boolean> {
     const sent = ++this._reads;
-    const view = runView(await getRun(this._path, id));
+    const record = await getRun(this._path, id);
     if (!this._shows(id, sent)) {
       return false;
     }
-    this._upsert(view);
+    this._upsert(this._merge(record));
     return true;
   }
 
@@ -362,6 +368,14 @@ export class RunsModel implements IPipelineRuns {
     }
   }
 
+  /** The run as `record` shows it, with what was heard of it since that is later (the core's one rule). */
+  private _merge(record: RunRecord): RunView {
+    const shown = this._records.get(record.id);
+    const merged = shown ? mergeRun(shown, record) : record;
+    this._records.set(record.id, merged);
+    return runView(merged);
+  }
+
   private _upsert(view: RunView): void {
     const others = this._runs.filter(r => r.id !== view.id);
     this._runs = [view, ...others].sort((a, b) => b.started.localeCompare(a.started));
@@ -374,6 +388,8 @@ export class RunsModel implements IPipelineRuns {
   private readonly _shownRead = new Map<string, number>();
   private _parameters: Record<string, string> = {};
   private _runs: RunView[] = [];
+  /** What each run shown is made from: the records read and the events applied to them. */
+  private _records = new Map<string, RunRecord>();
   private _currentId: string | null = null;
   private _selectedStep: string | null = null;
   private _log = '';

@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'fs/promises';
 import { basename, dirname, join } from 'path';
 import type { RunRecord } from '../../../src/core/runs/run-record';
+import { mergeRun } from '../../../src/core/runs/run-order';
 import { stepNameProblem } from '../../../src/core/tags/grammar';
 import { isRunning, processesWithArgument } from '../process-identity';
 import { finalRecordPath } from './run-journal';
@@ -42,11 +43,13 @@ export async function readRun(notebookPath: string, id: string): Promise<RunReco
   if (!dir) {
     return null;
   }
-  let record = await readRecord(join(dir, 'run.json'));
-  if (!record || record.status === 'running') {
-    // A run whose folder could not take its final record left it beside the folder.
-    record = (await readRecord(finalRecordPath(dir))) ?? record;
-  }
+  // A run whose folder could not take its final record left it beside the folder: of the two, the later
+  // (the core's one rule: an ended run is never shown running again, else the higher count).
+  const [inFolder, beside] = await Promise.all([
+    readRecord(join(dir, 'run.json')),
+    readRecord(finalRecordPath(dir))
+  ]);
+  const record = inFolder && beside ? mergeRun(inFolder, beside) : (beside ?? inFolder);
   if (!record) {
     return null;
   }

@@ -262,7 +262,7 @@ export class RunService {
         // Over: no longer cancellable; served from memory until its final record is on disk.
         this.active.delete(id);
         this.unsaved.set(id, end);
-        this.emit({ run: id, notebook, status: end.status });
+        this.emit({ run: id, notebook, status: end.status, seq: end.seq });
         return this.keepUntilSaved(notebook, end);
       },
       err => {

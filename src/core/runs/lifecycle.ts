@@ -6,6 +6,9 @@
  * The rules:
  * - a step moves forward only: queued → running → finished (succeeded, failed, skipped, cancelled), or
  *   queued → finished; a late or repeated report of an earlier state is ignored;
+ * - every change is counted (`seq` of the run, and of the step it changed; never below the clock in ms, so
+ *   a later owner counts on above an earlier one), so that a reader holding two states of the run knows the
+ *   later one (`run-order.ts`);
  * - a queued step whose upstream step failed or was skipped is skipped, naming that upstream step (on its
  *   own branch, never an unrelated failure);
  * - a step is ready when every upstream step succeeded;
@@ -14,17 +17,9 @@
  *   from its steps: succeeded only when every step succeeded.
  */
 import type { RunRecord, RunStatus, StepRecord, StepStatus } from './run-record';
+import { stage } from './run-order';
 
 export const FINISHED: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
-
-const STAGE: Record<StepStatus, number> = {
-  queued: 0,
-  running: 1,
-  succeeded: 2,
-  failed: 2,
-  skipped: 2,
-  cancelled: 2
-};
 
 export type StepListener = (step: string, record: StepRecord) => void;
 
@@ -41,7 +36,9 @@ export interface RunOutcome {
 export class RunLifecycle {
   constructor(
     readonly record: RunRecord,
-    private readonly listener: StepListener = () => undefined
+    private readonly listener: StepListener = () => undefined,
+    /** Milliseconds now: the count never falls below it (see `count`). */
+    private readonly clock: () => number = Date.now
   ) {}
 
   status(step: string): StepStatus {
@@ -59,24 +56,33 @@ export class RunLifecycle {
    */
   move(step: string, next: Partial<StepRecord> & { status: StepStatus }): boolean {
     const old = this.record.steps[step];
-    if (!old || STAGE[next.status] <= STAGE[old.status]) {
+    if (!old || stage(next.status) <= stage(old.status)) {
       return false;
     }
     const kept: StepRecord = { status: next.status, cached: old.cached };
     if (old.started) {
       kept.started = old.started;
     }
-    this.record.steps[step] = { ...kept, ...next };
+    this.record.steps[step] = { ...kept, ...next, seq: this.count() };
     this.listener(step, this.record.steps[step]);
     return true;
   }
 
   /** Adds facts to a step without changing its state (its process; why it waits); `announce`: tell the listener. */
   annotate(step: string, fields: Partial<Omit<StepRecord, 'status'>>, announce = false): void {
-    this.record.steps[step] = { ...this.record.steps[step], ...fields };
+    this.record.steps[step] = { ...this.record.steps[step], ...fields, seq: this.count() };
     if (announce) {
       this.listener(step, this.record.steps[step]);
     }
+  }
+
+  /**
+   * Puts a step recorded running back in the queue: a correction, when a new owner finds it never
+   * started (no process, no log), not a step moving back; counted like any change, so readers take it.
+   */
+  requeue(step: string): void {
+    this.record.steps[step] = { status: 'queued', cached: false, seq: this.count() };
+    this.listener(step, this.record.steps[step]);
   }
 
   /** The upstream step that keeps `step` from running: a failed one first, else a skipped one. */
@@ -166,7 +172,18 @@ export class RunLifecycle {
       delete record.reason;
     }
     record.finished = outcome.now;
+    this.count();
     return record;
+  }
+
+  /**
+   * Counts one more change of the run; its number: one above the last, and never below the clock (ms). An
+   * owner announces a change before the journal has written it, so one that dies may have announced more
+   * than run.json says; the next owner, going on from run.json later, still counts above all of them.
+   */
+  private count(): number {
+    this.record.seq = Math.max((this.record.seq ?? 0) + 1, this.clock());
+    return this.record.seq;
   }
 }
 

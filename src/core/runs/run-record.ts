@@ -12,6 +12,11 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 export interface StepRecord {
   status: StepStatus;
   cached: boolean;
+  /**
+   * The run's change (`RunRecord.seq`) that last changed this step: of two states of the step, read or
+   * heard at different times, the one with the higher number is the later (`run-order.ts`).
+   */
+  seq?: number;
   /** A step taken from the cache: the run whose result (data, outputs, log) it is. */
   cachedFrom?: string;
   started?: string;
@@ -79,6 +84,12 @@ export interface RunRecord {
   notebook: string;
   pipeline: string;
   status: RunStatus;
+  /**
+   * How many changes the run's lifecycle has made to it so far, counted by its owner (and the next one, which
+   * goes on from the record): a record with a higher number was taken later (`run-order.ts`). Absent in a
+   * record from before runs were counted.
+   */
+  seq?: number;
   started: string;
   finished?: string;
   parameters: Record<string, ParameterValue>;
@@ -173,6 +184,8 @@ export interface RunEvent {
   step?: string;
   status: string;
   record?: StepRecord;
+  /** A run's end: the run's `seq` as it ended. */
+  seq?: number;
 }
 
 /**

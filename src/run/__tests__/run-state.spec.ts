@@ -1,18 +1,5 @@
-import { applyRunEvent, compareMetrics, RunRecord, runView } from '../run-state';
-
-const record = (over: Partial<RunRecord> = {}): RunRecord => ({
-  id: 'r1',
-  notebook: 'a.ipynb',
-  pipeline: 'a',
-  status: 'running',
-  started: '2026-11-30T10:00:00.000Z',
-  parameters: { n: { type: 'int', value: 3 } },
-  order: ['load', 'train'],
-  plan: { deps: { load: [], train: ['load'] }, cacheKeys: {}, reuse: {} },
-  steps: { load: { status: 'queued', cached: false }, train: { status: 'queued', cached: false } },
-  metrics: {},
-  ...over
-});
+import { compareMetrics, runView } from '../run-state';
+import { runRecord as record } from '../../core/runs/__tests__/run-fixture';
 
 describe('run state from the server', () => {
   it('shows a step taken from the cache as cached, and parameters as their values', () => {
@@ -27,45 +14,6 @@ describe('run state from the server', () => {
     expect(view.steps.load.state).toBe('cached');
     expect(view.steps.train.state).toBe('queued');
     expect(view.parameters).toEqual({ n: '3' });
-  });
-
-  it('follows step events through running to succeeded or failed', () => {
-    let view = runView(record());
-    view = applyRunEvent(view, {
-      run: 'r1',
-      notebook: 'a.ipynb',
-      step: 'load',
-      status: 'running',
-      record: { status: 'running', cached: false }
-    });
-    expect(view.steps.load.state).toBe('running');
-    view = applyRunEvent(view, {
-      run: 'r1',
-      notebook: 'a.ipynb',
-      step: 'load',
-      status: 'succeeded',
-      record: { status: 'succeeded', cached: false, seconds: 1.25 }
-    });
-    view = applyRunEvent(view, {
-      run: 'r1',
-      notebook: 'a.ipynb',
-      step: 'train',
-      status: 'failed',
-      record: {
-        status: 'failed',
-        cached: false,
-        error: { message: 'cell 2 raised ValueError', cell: 1, line: 1 }
-      }
-    });
-    view = applyRunEvent(view, { run: 'r1', notebook: 'a.ipynb', status: 'failed' });
-    expect(view.steps.load).toMatchObject({ state: 'succeeded', seconds: 1.25 });
-    expect(view.steps.train.error?.message).toBe('cell 2 raised ValueError');
-    expect(view.status).toBe('failed');
-  });
-
-  it('ignores events of other runs', () => {
-    const view = runView(record());
-    expect(applyRunEvent(view, { run: 'r2', notebook: 'a.ipynb', status: 'succeeded' })).toBe(view);
   });
 
   it('compares metrics across runs, missing values empty', () => {

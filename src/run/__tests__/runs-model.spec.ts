@@ -50,6 +50,27 @@ function later<T>(): { promise: Promise<T>; land: (value: T) => Promise<void> } 
 /** The run's end as the server sends it: the model reads the run again. */
 const endEvent = (run: string) => ({ run, notebook: 'a.ipynb', status: 'succeeded' as const });
 
+/** A step of run `id` changed, as the server sends it. */
+const stepEvent = (run: string, step: RunRecord['steps'][string]) => ({
+  run,
+  notebook: 'a.ipynb',
+  step: 'load',
+  status: step.status,
+  record: step
+});
+
+/** The next listing answers at once with these runs. */
+const listsNext = (...runs: RunRecord[]) =>
+  jest.mocked(listRuns).mockResolvedValueOnce({ runs } as Awaited<ReturnType<typeof listRuns>>);
+
+/** A model that has listed r1 with its step queued, the run's first change. */
+async function listedQueued(): Promise<RunsModel> {
+  const runs = new RunsModel('a.ipynb');
+  listsNext(record('r1', { seq: 1, steps: { load: { status: 'queued', cached: false, seq: 1 } } }));
+  await runs.refresh();
+  return runs;
+}
+
 const status = (runs: RunsModel) => Object.fromEntries(runs.runs.map(r => [r.id, r.status]));
 
 describe('RunsModel answers out of order', () => {
@@ -77,14 +98,55 @@ describe('RunsModel answers out of order', () => {
     expect(runs.runs.map(r => r.id)).toEqual(['r2', 'r1', 'r0']);
   });
 
+  it('a listing sent before a step event, landing after it, does not take the step back', async () => {
+    const runs = await listedQueued();
+    const list = later<{ runs: RunRecord[] }>();
+    jest.mocked(listRuns).mockReturnValueOnce(list.promise as ReturnType<typeof listRuns>);
+    const refreshed = runs.refresh();
+    // The step starts, then finishes, after the listing left the server.
+    runs.handleEvent(stepEvent('r1', { status: 'running', cached: false, seq: 2 }));
+    runs.handleEvent(stepEvent('r1', { status: 'succeeded', cached: false, seconds: 2, seq: 3 }));
+    const waiting = { status: 'queued' as const, cached: false, waiting: 'no node has 4 GPUs', seq: 1 };
+    await list.land({ runs: [record('r1', { seq: 1, steps: { load: waiting } })] });
+    await refreshed;
+    expect(runs.current!.steps.load).toMatchObject({ state: 'succeeded', seconds: 2 });
+    expect(runs.current!.steps.load.waiting).toBeUndefined();
+  });
+
+  it('a step corrected back to the queue by a later record is shown queued', async () => {
+    // A new owner found the step never started (its process and log are not there): the record says so
+    // with a later sequence, and that is shown, though the step had been heard of as running.
+    const runs = await listedQueued();
+    runs.handleEvent(stepEvent('r1', { status: 'running', cached: false, seq: 2 }));
+    listsNext(record('r1', { seq: 3, steps: { load: { status: 'queued', cached: false, seq: 3 } } }));
+    await runs.refresh();
+    expect(runs.current!.steps.load.state).toBe('queued');
+  });
+
+  it('a run heard of as ended is not shown running again by an earlier listing', async () => {
+    const runs = new RunsModel('a.ipynb');
+    listsNext(record('r1', { seq: 1 }));
+    await runs.refresh();
+    const list = later<{ runs: RunRecord[] }>();
+    jest.mocked(listRuns).mockReturnValueOnce(list.promise as ReturnType<typeof listRuns>);
+    const refreshed = runs.refresh();
+    const read = later<RunRecord>();
+    jest.mocked(getRun).mockReturnValueOnce(read.promise as ReturnType<typeof getRun>);
+    runs.handleEvent({ ...endEvent('r1'), seq: 4 });
+    expect(status(runs)).toEqual({ r1: 'succeeded' });
+    await list.land({ runs: [record('r1', { seq: 2 })] });
+    await refreshed;
+    expect(status(runs)).toEqual({ r1: 'succeeded' });
+    await read.land({ ...ended('r1'), seq: 4 });
+    expect(runs.current!.finished).toBe('2026-11-30T10:01:00.000Z');
+  });
+
   it('a read sent before a listing, landing after it, does not show the run as it was', async () => {
     const runs = new RunsModel('a.ipynb');
     const read = later<RunRecord>();
     jest.mocked(getRun).mockReturnValueOnce(read.promise as ReturnType<typeof getRun>);
     runs.handleEvent(endEvent('r1'));
-    jest
-      .mocked(listRuns)
-      .mockResolvedValueOnce({ runs: [ended('r1')] } as Awaited<ReturnType<typeof listRuns>>);
+    listsNext(ended('r1'));
     await runs.refresh();
     await read.land(record('r1'));
     expect(status(runs)).toEqual({ r1: 'succeeded' });

@@ -463,8 +463,7 @@ export async function executeRun(
     if (refs.length === 0 && !known && !(await fileExists(join(dir, 'logs', `${step}.log`)))) {
       // Its owner died after recording it but before opening its log: it never started. It goes back to
       // the queue (a correction of the record, not a step moving back).
-      record.steps[step] = { status: 'queued', cached: false };
-      options.onStep?.(step, record.steps[step], record);
+      life.requeue(step);
       return;
     }
     const started = Date.parse(record.steps[step].started ?? '') || Date.now();

@@ -24,7 +24,12 @@ const failure = (message: string): Partial<StepRecord> => ({ error: { message, c
 describe('RunLifecycle', () => {
   it('moves a step forward only, and tells the listener each change once', () => {
     const changes: string[] = [];
-    const run = new RunLifecycle(record(), (step, r) => changes.push(`${step} ${r.status}`));
+    // A clock at 0: the changes are counted 1, 2, ...
+    const run = new RunLifecycle(
+      record(),
+      (step, r) => changes.push(`${step} ${r.status}`),
+      () => 0
+    );
     expect(run.move('s1', { status: 'running', started: 't1' })).toBe(true);
     expect(run.move('s1', { status: 'running' })).toBe(false); // a repeated report
     expect(run.move('s1', { status: 'succeeded', finished: 't2' })).toBe(true);
@@ -34,7 +39,8 @@ describe('RunLifecycle', () => {
       status: 'succeeded',
       cached: false,
       started: 't1',
-      finished: 't2'
+      finished: 't2',
+      seq: 2
     });
     expect(changes).toEqual(['s1 running', 's1 succeeded']);
   });
@@ -97,7 +103,7 @@ describe('RunLifecycle', () => {
   });
 
   it('on cancel, cancels what did not finish', () => {
-    const run = new RunLifecycle(record());
+    const run = new RunLifecycle(record(), undefined, () => 0);
     run.move('s1', { status: 'succeeded' });
     run.move('s2', { status: 'running', started: 't1' });
     const end = run.finish({ cancelled: true, now: 't9' });
@@ -109,7 +115,13 @@ describe('RunLifecycle', () => {
       'cancelled',
       'cancelled'
     ]);
-    expect(end.steps.s2).toEqual({ status: 'cancelled', cached: false, started: 't1', finished: 't9' });
+    expect(end.steps.s2).toEqual({
+      status: 'cancelled',
+      cached: false,
+      started: 't1',
+      finished: 't9',
+      seq: 3
+    });
   });
 
   it('when the run itself cannot go on, fails the running step and skips the queued ones for that reason', () => {
