@@ -1428,7 +1428,10 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
     write_json(os.path.join(step_dir, "timing.json"), {"started": started, "ran": ran, "finished": time.time()})
     # The completion record, last: a step is done only once everything above is on disk (a process that
     # exits 0 without it, e.g. through os._exit, did not finish).
-    write_json(os.path.join(step_dir, COMPLETE_FILE), {"step": step, "finished": time.time()})
+    complete = {"step": step, "finished": time.time()}
+    write_json(os.path.join(step_dir, COMPLETE_FILE), complete)
+    if warm is not None:
+        warm.completed = complete
     return 0
 
 
@@ -2122,8 +2125,10 @@ class WarmPython:
             self.output = f.read()
         self.mark = WarmMark(self.runner)
         self.subreaper = _become_subreaper()
-        # A forked step's: how it hands its outputs over, and what its provider handed it.
-        self.handoff, self.handed = Handoff(), None
+        # A forked step's: how it hands its outputs over, what its provider handed it, and its completion
+        # record once written (reported to the engine before the process ends).
+        self.handoff, self.handed, self.completed = Handoff(), None, None
+        self.replies = None
 
     def _restart(self, program, log, modules):
         sys.stdout.flush()
@@ -2152,7 +2157,11 @@ class WarmPython:
         os.set_blocking(wake_w, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(wake_w)
-        own = [requests, replies, wake_r, wake_w]
+        own = [requests, wake_r, wake_w]
+        # Kept open in forked steps, which report on it that they are done before their process ends; never
+        # passed on to what a step execs or starts.
+        os.set_inheritable(replies, False)
+        self.replies = replies
         reply({"event": "ready", "pid": os.getpid(), "imported": self.imported, "left": self.left,
                "handoff": self.subreaper})
         self._prefork(own)
@@ -2295,15 +2304,21 @@ class WarmPython:
         finally:
             self._exit(status)
 
-    @staticmethod
-    def _exit(status):
-        """A forked step's end: its exit handlers run, its output is flushed, then the process ends."""
+    def _exit(self, status):
+        """A forked step's end: its exit handlers run and its output is flushed (its log is whole), it tells
+        the engine it is done when it wrote its completion record, then the process ends without tearing
+        down what it holds (freeing a fork's memory takes up to tenths of a second, off the run's path now)."""
         try:
             import atexit
 
             atexit._run_exitfuncs()
             sys.stdout.flush()
             sys.stderr.flush()
+            if status == 0 and self.completed is not None and self.replies is not None:
+                line = json.dumps({"event": "done", "pid": os.getpid(), "record": self.completed}) + "\n"
+                os.write(self.replies, line.encode("utf-8"))  # one write below PIPE_BUF: never interleaved
+        except OSError:
+            pass  # the engine is gone: it judges the step by its files
         finally:
             os._exit(status)
 
@@ -2338,7 +2353,7 @@ class WarmPython:
         if handed is not None:
             self.mark.restore(self.runner)  # a fork of a step's process: as a fork of the warm Python
         self.handoff = Handoff(request.get("handoff"), self.subreaper, self.mark)
-        self.handed = handed
+        self.handed, self.completed = handed, None
         history = getattr(self.runner.shell, "history_manager", None)
         if getattr(history, "enabled", False):
             # A history session of its own, on a connection of its own, as a fresh step has (IPython

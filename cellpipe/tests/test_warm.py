@@ -4,8 +4,11 @@ the run back to fresh Pythons, with the reason in the run record; cancel stops a
 
 import json
 import os
+import select
+import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -289,3 +292,50 @@ def test_a_step_forked_from_a_provider_that_dies_before_saving_fails_and_both_ru
     assert again["status"] == "succeeded", result.stderr
     assert [s["cached"] for s in again["steps"]] == [False, False]
     assert again["steps"][1]["name"] == "use"
+
+
+def test_a_forked_step_reports_done_with_its_record_before_its_process_ends(cellpipe_cli, tmp_path):
+    # The engine counts a forked step finished on this report (the steps below start at once) rather than at
+    # its exit, which frees the fork's memory (up to tenths of a second). Asked of the warm Python directly,
+    # as the engine asks it, with the programs of a run the CLI prepared.
+    path = write_notebook(tmp_path / "nb.ipynb", [("import json", ["imports"]), ("x = 1", ["step:one"])])
+    result, data = run(cellpipe_cli, path)
+    assert data["status"] == "succeeded", result.stderr
+    run_dir = tmp_path / ".cellpipe" / "runs" / data["run"]
+    shutil.rmtree(run_dir / "steps" / "one")
+    requests_r, requests_w = os.pipe()
+    replies_r, replies_w = os.pipe()
+
+    def fds():
+        os.dup2(requests_r, 3)
+        os.dup2(replies_w, 4)
+
+    program, log = str(run_dir / "programs" / "one.py"), tmp_path / "warm.log"
+    with open(log, "w") as out:
+        warm = subprocess.Popen([sys.executable, program, "--warm", str(log)], cwd=run_dir / "workspace", stdout=out,
+                                stderr=out, preexec_fn=fds, close_fds=False)
+    os.close(requests_r)
+    os.close(replies_w)
+    replies = os.fdopen(replies_r, "r")
+
+    def reply():
+        assert select.select([replies], [], [], 120)[0], "no reply from the warm Python"
+        return json.loads(replies.readline())
+
+    try:
+        assert reply()["event"] == "ready"
+        request = {"id": 1, "program": program, "args": [str(run_dir), str(run_dir / "parameters.json")],
+                   "cwd": str(run_dir / "workspace"), "log": str(run_dir / "logs" / "one.log"),
+                   "identity": str(run_dir / "logs" / "one.process.json")}
+        os.write(requests_w, (json.dumps(request) + "\n").encode())
+        started = reply()
+        assert started["event"] == "started"
+        done = reply()
+        assert done == {"event": "done", "pid": started["pid"],
+                        "record": json.loads((run_dir / "steps" / "one" / "complete.json").read_text())}
+        assert done["record"]["step"] == "one"
+        assert reply() == {"event": "exit", "pid": started["pid"], "code": 0, "signal": None}
+    finally:
+        os.close(requests_w)
+        warm.wait(timeout=60)
+        replies.close()

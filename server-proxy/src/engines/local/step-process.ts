@@ -20,11 +20,16 @@ export interface StepExit {
   startError?: string;
   /** Its exit status was lost (the warm Python it was forked from ended first): judged by its files only. */
   lost?: boolean;
+  /**
+   * It reported that it is done (its completion record written) before its process ended: the step is
+   * finished from then on, whatever becomes of the process (a forked step, `warm-python.ts`).
+   */
+  reported?: boolean;
 }
 
 export interface StepProcess {
   ref: ProcessRef;
-  /** Resolves when the process has ended. */
+  /** Resolves when the process has ended, or reported that its step is done (`StepExit.reported`). */
   exited: Promise<StepExit>;
   /** Asks it to stop (SIGTERM to its process group), then kills it after `graceMs`. */
   stop(graceMs?: number): void;

@@ -5,9 +5,12 @@
  * a kernel and the prelude again. The forked child runs the step's own program file, as a fresh process
  * would, with its own log, session and files; only how it started differs.
  *
- * Requests and replies are JSON lines on the Python's fds 3 and 4. A step's exit status comes from the
- * warm Python (its parent); when the warm Python ends first, its children go on by themselves and are
- * judged by their files, as an adopted step is.
+ * Requests and replies are JSON lines on the Python's fds 3 and 4. A forked step reports on fd 4 itself
+ * that it is done, once its completion record is written and before its process ends (freeing a fork's
+ * memory takes up to tenths of a second): the step is finished then, and the steps below start. Its exit
+ * status comes later from the warm Python (its parent) and changes nothing; a step that ends without
+ * reporting is judged by its exit and files as before. When the warm Python ends first, its children go on
+ * by themselves and are judged by their files, as an adopted step is.
  */
 import { spawn, ChildProcess } from 'child_process';
 import { closeSync, openSync } from 'fs';
@@ -64,7 +67,11 @@ type Reply =
   | { event: 'refused'; reason: string }
   | { event: 'started'; id: number; pid: number }
   | { event: 'failed'; id: number; message: string }
-  | { event: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null };
+  | { event: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null }
+  | { event: 'done'; pid: number; record: { step: string; finished: number } };
+
+/** How a step that reported it is done ended, whatever its process does next. */
+const REPORTED: StepExit = { code: 0, signal: null, reported: true };
 
 export class WarmPython {
   /** Resolves once the prelude ran: ready to fork, or refused (the prelude failed, or a fork would break it). */
@@ -80,8 +87,8 @@ export class WarmPython {
     { resolve: (p: StepProcess) => void; reject: (e: Error) => void }
   >();
   private readonly running = new Map<number, { ref: StepProcess['ref']; end: (exit: StepExit) => void }>();
-  /** Exits of processes not tracked yet (a step forked by a step's process, reported before `track`). */
-  private readonly untracked = new Map<number, StepExit>();
+  /** Reports and exits of processes not tracked yet (a step forked by a step's process, before `track`). */
+  private readonly untracked = new Map<number, { done: boolean; exit?: StepExit }>();
   private ended: string | null = null;
   /** Why it refused to fork (its prelude failed, or a fork would break what it set up), once it did. */
   refusal: string | null = null;
@@ -157,9 +164,12 @@ export class WarmPython {
     let end: (exit: StepExit) => void = () => undefined;
     const exited = new Promise<StepExit>(resolve => (end = resolve));
     const early = this.untracked.get(pid);
-    if (early) {
-      this.untracked.delete(pid);
-      end(early);
+    this.untracked.delete(pid);
+    if (early?.done) {
+      end(REPORTED);
+    }
+    if (early?.exit) {
+      end(early.exit);
     } else if (this.ended !== null) {
       this.poll(ref, end);
     } else {
@@ -209,6 +219,14 @@ export class WarmPython {
       this.starting.delete(reply.id);
       this.done();
       pending?.reject(new Error(`the warm Python could not fork the step: ${reply.message}`));
+    } else if (reply.event === 'done') {
+      // Finished now; its entry stays until its exit, which counts it out of the running ones.
+      const step = this.running.get(reply.pid);
+      if (step) {
+        step.end(REPORTED);
+      } else {
+        this.early(reply.pid).done = true;
+      }
     } else if (reply.event === 'exit') {
       const step = this.running.get(reply.pid);
       this.running.delete(reply.pid);
@@ -216,12 +234,22 @@ export class WarmPython {
         this.done();
         step.end({ code: reply.code, signal: reply.signal });
       } else {
-        if (this.untracked.size > 1000) {
-          this.untracked.clear(); // descendants nobody tracks (a step's own daemons)
-        }
-        this.untracked.set(reply.pid, { code: reply.code, signal: reply.signal });
+        this.early(reply.pid).exit = { code: reply.code, signal: reply.signal };
       }
     }
+  }
+
+  /** What is known of a process not tracked yet. */
+  private early(pid: number): { done: boolean; exit?: StepExit } {
+    let known = this.untracked.get(pid);
+    if (!known) {
+      if (this.untracked.size > 1000) {
+        this.untracked.clear(); // descendants nobody tracks (a step's own daemons)
+      }
+      known = { done: false };
+      this.untracked.set(pid, known);
+    }
+    return known;
   }
 
   private gone(reason: string, settle: (ready: WarmReady) => void): void {
