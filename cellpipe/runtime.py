@@ -665,6 +665,9 @@ def _state_handlers(shell, state):
         # First: importing what the steps above imported registers what libraries add on import (seaborn's
         # colormaps, which carried rcParams may name; pandas accessors), as in the notebook's kernel.
         "modules": ("sys", lambda: _imported_modules(shell, state), _import_modules),
+        # The names the cells bound to modules (`import numpy as np`), bound again where the step has none of
+        # its own: code whose names the analysis cannot see uses them (a formula, "y ~ np.log(x)"; a query).
+        "module.names": ("sys", lambda: _module_names(shell, state), lambda v: _bind_module_names(shell, v)),
         "random": ("random", lambda: module("random").getstate(), lambda v: module("random").setstate(v)),
         "numpy.random": ("numpy", lambda: module("numpy").random.get_state(), lambda v: module("numpy").random.set_state(v)),
         "numpy.printoptions": ("numpy", lambda: module("numpy").get_printoptions(), lambda v: module("numpy").set_printoptions(**v)),
@@ -745,6 +748,24 @@ def _imported_modules(shell, state):
     namespace = shell.user_ns if shell is not None else {}
     bound = {v.__name__ for k, v in list(namespace.items()) if not k.startswith("_") and isinstance(v, types.ModuleType)}
     return sorted(set(inherited) | bound)
+
+
+def _module_names(shell, state):
+    if shell is None:
+        return None
+    names = dict((state.entries.get("module.names") or {}).get("value") or {})
+    names.update({k: v.__name__ for k, v in list(shell.user_ns.items())
+                  if not k.startswith("_") and isinstance(v, types.ModuleType)})
+    return dict(sorted(names.items())) or None
+
+
+def _bind_module_names(shell, names):
+    for name, module in names.items():
+        if shell is not None and name not in shell.user_ns:
+            try:
+                shell.user_ns[name] = importlib.import_module(module)
+            except Exception:  # gone from this environment: "modules" said so already
+                pass
 
 
 def _import_modules(names):

@@ -65,6 +65,13 @@ NOTEBOOKS = {
         "q = pickle.loads(blob)\nwith open('point.pkl', 'rb') as f:\n    r = pickle.load(f)\n"
         "print(q.norm(), r.norm(), type(q).__qualname__, pickle.loads(pickle.dumps(r)).x)",
         "print(isinstance(q, Point), type(r) is Point)"),
+    # A module a cell above imported is there for code whose names the analysis cannot see: a statsmodels
+    # (patsy) formula and a pandas query name it in a string.
+    "modules-named-in-strings": chain(
+        "import numpy as np\nimport pandas as pd\nimport statsmodels.formula.api as smf\n"
+        "df = pd.DataFrame({'x': np.arange(1., 9.), 'y': np.arange(8.) ** 2})",
+        "res = smf.ols('y ~ np.log(x)', data=df).fit()\nprint(res.params.round(6).to_dict())",
+        "print(len(df.query('x > @np.pi')))"),
     # 2. State changed by method calls reaches the steps below.
     "generator-objects": chain(
         "import numpy as np\nrng = np.random.default_rng(0)", "x = rng.normal()", "print(rng.normal(), x)"),
