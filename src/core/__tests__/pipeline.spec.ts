@@ -310,7 +310,10 @@ describe('state outside plain variables (issue 10)', () => {
         [['step:a'], 'def remember(v, seen=[]):\n    seen.append(v)\n    return len(seen)\nremember(0)'],
         [['step:b', 'prev:a'], 'remember(1)'],
         [['step:c', 'prev:b'], 'print(remember(2))'],
-        [['step:d', 'prev:a'], 'def fresh(v, seen=None):\n    return [v]\ndef kept(v, opts={}):\n    return opts.get(v)'],
+        [
+          ['step:d', 'prev:a'],
+          'def fresh(v, seen=None):\n    return [v]\ndef kept(v, opts={}):\n    return opts.get(v)'
+        ],
         [['step:e', 'prev:d'], 'fresh(1)\nkept(1)'],
         [['step:f', 'prev:e'], 'print(fresh(2), kept(2))']
       )
