@@ -10,8 +10,10 @@ and errors as files in the run directory. Every file is written atomically.
 import importlib
 import io
 import json
+import linecache
 import os
 import pickle
+import re
 import sys
 import tempfile
 import time
@@ -85,13 +87,39 @@ def _set_function_state(function, state):
         setattr(function, attr, value)
 
 
+def cell_file(index, where):
+    """The file name a cell's code is compiled under (its source registered in linecache under it): a
+    traceback names the notebook cell (1-based, as a user counts) and the step, and shows the cell's lines,
+    also in a step that calls a function a step above defined."""
+    return "<cell {} ({})>".format(index + 1, where)
+
+
+_CELL_FILE = re.compile(r"<cell (\d+ \(.*\))>\Z")
+
+
+def _cache_cell_source(filename, source):
+    lines = source.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    # mtime None: linecache.checkcache never drops it (there is no file to compare with).
+    linecache.cache[filename] = (len(source), None, lines, filename)
+
+
+def _make_cell_code(code, filename, lines):
+    """A code object of a notebook cell, with the cell's file name back and the cell's lines in linecache
+    (cloudpickle saves every code object as "<dynamic-code>", so a traceback could not show the line)."""
+    if lines and filename not in linecache.cache:
+        linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
+    return code.replace(co_filename=filename)
+
+
 def _make_cached(function, maxsize, typed):
     import functools
 
     return functools.lru_cache(maxsize=maxsize, typed=typed)(function)
 
 
-for _f in (_make_function, _set_function_state, _make_cached):
+for _f in (_make_function, _set_function_state, _make_cell_code, _make_cached):
     _f.__module__ = _RUNTIME_NAME
 
 
@@ -140,6 +168,11 @@ def _pickler_class():
                 if isinstance(obj, functools._lru_cache_wrapper) and getattr(wrapped, "__globals__", None) is ns:
                     parameters = obj.cache_parameters()
                     return _make_cached, (wrapped, parameters["maxsize"], parameters["typed"])
+            if type(obj) is types.CodeType and _CELL_FILE.match(obj.co_filename):
+                # Another file name for cloudpickle (which saves it as "<dynamic-code>"); the nested code
+                # objects (inner functions, comprehensions) come through here in their turn.
+                lines = linecache.getlines(obj.co_filename)
+                return _make_cell_code, (obj.replace(co_filename="<dynamic-code>"), obj.co_filename, lines)
             return super().reducer_override(obj)
 
     _PICKLER["class"] = StepPickler
@@ -632,6 +665,9 @@ def _state_handlers(shell, state):
         # First: importing what the steps above imported registers what libraries add on import (seaborn's
         # colormaps, which carried rcParams may name; pandas accessors), as in the notebook's kernel.
         "modules": ("sys", lambda: _imported_modules(shell, state), _import_modules),
+        # The names the cells bound to modules (`import numpy as np`), bound again where the step has none of
+        # its own: code whose names the analysis cannot see uses them (a formula, "y ~ np.log(x)"; a query).
+        "module.names": ("sys", lambda: _module_names(shell, state), lambda v: _bind_module_names(shell, v)),
         "random": ("random", lambda: module("random").getstate(), lambda v: module("random").setstate(v)),
         "numpy.random": ("numpy", lambda: module("numpy").random.get_state(), lambda v: module("numpy").random.set_state(v)),
         "numpy.printoptions": ("numpy", lambda: module("numpy").get_printoptions(), lambda v: module("numpy").set_printoptions(**v)),
@@ -652,6 +688,8 @@ def _state_handlers(shell, state):
         "logging": ("logging", _logging_state, _set_logging_state),
         # After "modules", which imports them again.
         "local.modules": ("sys", lambda: _local_module_state(state), _set_local_module_state),
+        # After "modules" and "local.modules": a notebook class may refer to them.
+        "notebook.definitions": ("sys", lambda: _notebook_definitions(shell), _set_notebook_definitions),
         "environ": ("os", state.environ_changes, state.set_environ),
         "cwd": ("os", lambda: os.path.relpath(os.getcwd(), state.cwd_start),
                 lambda v: os.path.isdir(os.path.join(state.cwd_start, v)) and os.chdir(os.path.join(state.cwd_start, v))),
@@ -667,12 +705,67 @@ def _state_handlers(shell, state):
     return handlers
 
 
+# The classes and functions the steps above defined at the top level of a cell, by name.
+_DEFINITIONS = {}
+
+
+class _NotebookMain(types.ModuleType):
+    """A step's __main__ (the cells' namespace), where `__main__.Point` also finds a class a step above
+    defined, as in the notebook's kernel: pickle refers to a notebook class by that name (`pickle.dumps` in
+    one step, `pickle.loads` in another), while the step's own names stay what the analysis passed in."""
+
+    def __getattr__(self, name):
+        try:
+            return _DEFINITIONS[name]
+        except KeyError:
+            raise AttributeError("module '__main__' has no attribute {!r}".format(name)) from None
+
+
+def _notebook_definitions(shell):
+    """What `_DEFINITIONS` holds after this step: the steps above's and the cells' own, by value (bytes,
+    so a step that defines nothing new changes nothing); one that cannot be pickled is left out."""
+    found = {}
+    for name, value in list(_DEFINITIONS.items()) + list(shell.user_ns.items() if shell is not None else ()):
+        if getattr(value, "__module__", None) != "__main__" or getattr(value, "__qualname__", None) != name:
+            continue
+        buffer = io.BytesIO()
+        try:
+            _dump(value, buffer)
+        except Exception:
+            continue
+        found[name] = buffer.getvalue()
+    return found or None
+
+
+def _set_notebook_definitions(found):
+    for name, data in found.items():
+        _DEFINITIONS[name] = pickle.loads(data)
+
+
 def _imported_modules(shell, state):
     """The modules the cells imported (bound in the namespace), with those the steps above imported."""
     inherited = (state.entries.get("modules") or {}).get("value") or []
     namespace = shell.user_ns if shell is not None else {}
     bound = {v.__name__ for k, v in list(namespace.items()) if not k.startswith("_") and isinstance(v, types.ModuleType)}
     return sorted(set(inherited) | bound)
+
+
+def _module_names(shell, state):
+    if shell is None:
+        return None
+    names = dict((state.entries.get("module.names") or {}).get("value") or {})
+    names.update({k: v.__name__ for k, v in list(shell.user_ns.items())
+                  if not k.startswith("_") and isinstance(v, types.ModuleType)})
+    return dict(sorted(names.items())) or None
+
+
+def _bind_module_names(shell, names):
+    for name, module in names.items():
+        if shell is not None and name not in shell.user_ns:
+            try:
+                shell.user_ns[name] = importlib.import_module(module)
+            except Exception:  # gone from this environment: "modules" said so already
+                pass
 
 
 def _import_modules(names):
@@ -1114,6 +1207,7 @@ class CellRunner:
         self.outputs = CellOutputs()
         self.tees = (_Tee("stdout", sys.stdout, self.outputs), _Tee("stderr", sys.stderr, self.outputs))
         self.kernel = self.shell = None
+        self.cell_name = None
         # The working directory (the notebook's folder) first on the path, as IPython's kernel app puts it:
         # a cell imports a module of the notebook's folder.
         if "" not in sys.path:
@@ -1131,6 +1225,26 @@ class CellRunner:
         # get_ipython() is a builtin while cells run; libraries imported outside a cell (by loading an
         # input) look for it too (pandas decides at import whether it draws for a terminal).
         self.shell.builtin_trap.__enter__()
+        self._name_cells()
+        if type(self.shell.user_module) is types.ModuleType:
+            self.shell.user_module.__class__ = _NotebookMain
+
+    def _name_cells(self):
+        """Cells compile under `cell_file` names, which tracebacks show as "Cell 2 (step train), line 3"
+        where Jupyter shows "Cell In[5], line 3"."""
+        compiler, runner = self.shell.compile, self
+        default_name, default_format = compiler.get_code_name, compiler.format_code_name
+
+        def get_code_name(raw_code, transformed_code, number):
+            # Once per cell: a cell magic's own run_cell (%%capture) compiles the body, not the cell.
+            name, runner.cell_name = runner.cell_name, None
+            return name or default_name(raw_code, transformed_code, number)
+
+        def format_code_name(name):
+            match = _CELL_FILE.match(name)
+            return ("Cell", match.group(1)) if match else default_format(name)
+
+        compiler.get_code_name, compiler.format_code_name = get_code_name, format_code_name
 
     def _start_kernel(self):
         import asyncio
@@ -1213,9 +1327,11 @@ class CellRunner:
         self.shell.displayhook.write_output_prompt = lambda: None
         self.shell.displayhook.finish_displayhook = lambda: None
 
-    def run(self, source):
-        """Runs one cell; returns (outputs, error) where error is None or the exception."""
+    def run(self, source, filename="<cell>"):
+        """Runs one cell, its code named `filename` (`cell_file`); returns (outputs, error) where error is
+        None or the exception."""
         self.outputs = CellOutputs()
+        self.cell_name = filename
         stdout, stderr = sys.stdout, sys.stderr
         # One stream of each for every cell, as a kernel's: what keeps the stream a cell found (a logging
         # handler, a library's printer) writes into the cell running now, not into the one that made it.
@@ -1235,7 +1351,8 @@ class CellRunner:
                 error = result.error_before_exec or result.error_in_exec
                 self.show_figures()
             else:
-                exec(compile(source, "<cell>", "exec"), self.namespace)
+                _cache_cell_source(filename, source)
+                exec(compile(source, filename, "exec"), self.namespace)
         except Exception as err:  # the plain-Python path
             error = err
         finally:
@@ -1265,21 +1382,25 @@ class CellRunner:
 
 
 
-def _error_record(err, cell_index, cell_source):
+def _error_record(err, cell_index, filename):
     tb = traceback.extract_tb(err.__traceback__)
     # The innermost frame that is the cell's own code gives the line in the cell.
     line = None
     for frame in tb:
-        if frame.filename.startswith("<ipython-input-") or frame.filename == "<cell>" or "ipykernel" in frame.filename:
+        if frame.filename == filename:
             line = frame.lineno
     if isinstance(err, SyntaxError):
         line = err.lineno
+    # From the cell's own frame on, as Jupyter shows it (not IPython's frames that ran the cell).
+    first = err.__traceback__
+    while first is not None and not _CELL_FILE.match(first.tb_frame.f_code.co_filename):
+        first = first.tb_next
     return {
         "cell": cell_index,
         "line": line,
         "ename": type(err).__name__,
         "evalue": str(err),
-        "traceback": traceback.format_exception(type(err), err, err.__traceback__),
+        "traceback": traceback.format_exception(type(err), err, first or err.__traceback__),
     }
 
 
@@ -1290,9 +1411,10 @@ def _data_error(message, ename="StepDataError"):
 def run_prelude(runner, prelude):
     """Runs the imports and functions cells; returns the error record of the first that fails, else None."""
     for index, source in prelude:
-        outputs, err = runner.run(source)
+        filename = cell_file(index, "imports or functions")
+        outputs, err = runner.run(source, filename)
         if err is not None:
-            rec = _error_record(err, index, source)
+            rec = _error_record(err, index, filename)
             rec["message"] = "cell {} (imports or functions) raised {}: {}".format(index + 1, rec["ename"], rec["evalue"])
             return rec
     return None
@@ -1379,10 +1501,11 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
     loaded = {name: fingerprint(ns[name]) for name in spec.get("fingerprint", []) if name in ns}
 
     for index, source in spec["cells"]:
-        outputs, err = runner.run(source)
+        filename = cell_file(index, "step " + step)
+        outputs, err = runner.run(source, filename)
         cell_outputs[str(index)] = outputs
         if err is not None:
-            rec = _error_record(err, index, source)
+            rec = _error_record(err, index, filename)
             where = "cell {}".format(index + 1) + (", line {}".format(rec["line"]) if rec["line"] else "")
             rec["message"] = "{} raised {}: {}".format(where, rec["ename"], rec["evalue"])
             return fail(rec)

@@ -1,6 +1,7 @@
 """`cellpipe run` with the local engine: the pipeline computes what the notebook computes."""
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -85,6 +86,34 @@ def test_a_failing_step_skips_its_downstream_and_says_where_it_failed(cellpipe_c
     assert record["steps"]["show"]["skippedBecause"] == "divide"
     log = (tmp_path / ".cellpipe" / "runs" / data["run"] / "logs" / "divide.log").read_text()
     assert "ZeroDivisionError" in log
+
+
+def test_a_traceback_names_the_notebook_cells_and_shows_their_lines(cellpipe_cli, tmp_path):
+    # The function that raises was defined in the step above: its frame is that cell's, with its source.
+    path = write_notebook(
+        tmp_path / "fails.ipynb",
+        [
+            ("def ratio(a, b):\n    scale = 2\n    return a / b * scale", ["step:define"]),
+            ("xs = [1, 2]\ntotal = ratio(sum(xs), 0)", ["step:use", "prev:define"]),
+        ],
+    )
+    data = json.loads(run(cellpipe_cli, path, "--json").stdout)
+    run_dir = tmp_path / ".cellpipe" / "runs" / data["run"]
+    error = json.loads((run_dir / "steps" / "use" / "error.json").read_text())
+    assert (error["cell"], error["line"]) == (1, 2)
+    text = "".join(error["traceback"])
+    assert text.startswith('Traceback (most recent call last):\n  File "<cell 2 (step use)>", line 2, in <module>\n'
+                           "    total = ratio(sum(xs), 0)\n")
+    assert '  File "<cell 1 (step define)>", line 3, in ratio\n    return a / b * scale\n' in text
+    # The log and the cell's error output (what the run view shows) read as Jupyter's traceback.
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", (run_dir / "logs" / "use.log").read_text())
+    outputs = json.loads((run_dir / "steps" / "use" / "outputs.json").read_text())
+    [shown] = [o for o in outputs["1"] if o["output_type"] == "error"]
+    for text in (plain, re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(shown["traceback"]))):
+        assert "Cell 2 (step use), line 2\n      1 xs = [1, 2]\n----> 2 total = ratio(sum(xs), 0)\n" in text
+        assert "Cell 1 (step define), line 3, in ratio(a, b)\n" in text
+        assert "----> 3     return a / b * scale\n" in text
+        assert "dynamic" not in text
 
 
 def test_a_notebook_with_error_diagnostics_does_not_run(cellpipe_cli, tmp_path):

@@ -7,8 +7,9 @@ import pytest
 from . import corpus
 
 # Display state set in one cell and used below (seaborn's theme), a random seed and draws across cells
-# (emcee would be too slow here), a gallery script turned into a notebook.
-SUBSET = ["seaborn-set_theme", "seaborn-color_palette", "networkx-subgraphs"]
+# (emcee would be too slow here), a gallery script turned into a notebook, a statsmodels formula naming a
+# module imported cells above (np.sin inside the formula string).
+SUBSET = ["seaborn-set_theme", "seaborn-color_palette", "networkx-subgraphs", "statsmodels-predict"]
 
 
 @pytest.mark.parametrize("name", SUBSET)

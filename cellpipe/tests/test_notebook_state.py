@@ -56,6 +56,22 @@ NOTEBOOKS = {
         "class Account:\n    def __init__(self):\n        self.items = []\n    def push(self, v):\n"
         "        self.items.append(v * rate)\n        return self\n    def total(self):\n        return sum(self.items)",
         "acc = Account().push(2)", "_ = acc.push(4)", "print(acc.total(), type(acc).__name__)"),
+    # pickle refers to a notebook class by its name in __main__: pickled in one step (in memory or into a
+    # file), loaded in a later one that does not name the class, and the same class a step receives.
+    "pickled-notebook-classes": chain(
+        "import pickle\nclass Point:\n    def __init__(self, x):\n        self.x = x\n    def norm(self):\n"
+        "        return abs(self.x)",
+        "blob = pickle.dumps(Point(-3))\nwith open('point.pkl', 'wb') as f:\n    pickle.dump(Point(5), f)",
+        "q = pickle.loads(blob)\nwith open('point.pkl', 'rb') as f:\n    r = pickle.load(f)\n"
+        "print(q.norm(), r.norm(), type(q).__qualname__, pickle.loads(pickle.dumps(r)).x)",
+        "print(isinstance(q, Point), type(r) is Point)"),
+    # A module a cell above imported is there for code whose names the analysis cannot see: a statsmodels
+    # (patsy) formula and a pandas query name it in a string.
+    "modules-named-in-strings": chain(
+        "import numpy as np\nimport pandas as pd\nimport statsmodels.formula.api as smf\n"
+        "df = pd.DataFrame({'x': np.arange(1., 9.), 'y': np.arange(8.) ** 2})",
+        "res = smf.ols('y ~ np.log(x)', data=df).fit()\nprint(res.params.round(6).to_dict())",
+        "print(len(df.query('x > @np.pi')))"),
     # 2. State changed by method calls reaches the steps below.
     "generator-objects": chain(
         "import numpy as np\nrng = np.random.default_rng(0)", "x = rng.normal()", "print(rng.normal(), x)"),

@@ -283,6 +283,48 @@ describe('state outside plain variables (issue 10)', () => {
     expect(a.diagnostics[1].message).toContain('"config"');
   });
 
+  it("warns where a step relies on a cached function's results another step's calls filled", () => {
+    const a = analyze(
+      codeNotebook(
+        [['imports'], 'import functools\nfrom functools import lru_cache, cache'],
+        [['step:a'], 'rate = 2\n@functools.lru_cache(maxsize=None)\ndef price(x):\n    return x * rate'],
+        [['step:b', 'prev:a'], 'first = price(1)'],
+        [['step:c', 'prev:b'], 'rate = 3\nprint(first, price(1))'],
+        [['step:d', 'prev:c'], '@cache\ndef square(v):\n    return v * v\nsquare(2)\nsquare(3)'],
+        [['step:e', 'prev:d'], 'def total():\n    return square(2)\nprint(total())']
+      )
+    );
+    // Step b's call filled the cache that c's call reads (in c, the notebook prints 2 2, the pipeline 2 3);
+    // e reaches square through a call of total. Calls within one step (d) are the notebook's.
+    expect(codes(a)).toEqual(['function-state@3:2', 'function-state@5:3']);
+    expect(a.diagnostics[0].message).toContain('"price"');
+    expect(a.diagnostics[0].message).toContain('after step b called it (cell 3, line 1)');
+    expect(a.diagnostics[0].message).toContain('empty cache');
+    expect(a.diagnostics[1].message).toContain('through a call of total');
+    expect(a.diagnostics.every(d => d.severity === 'warning')).toBe(true);
+  });
+
+  it('warns where a mutable default argument one step changed is used in another', () => {
+    const a = analyze(
+      codeNotebook(
+        [['step:a'], 'def remember(v, seen=[]):\n    seen.append(v)\n    return len(seen)\nremember(0)'],
+        [['step:b', 'prev:a'], 'remember(1)'],
+        [['step:c', 'prev:b'], 'print(remember(2))'],
+        [
+          ['step:d', 'prev:a'],
+          'def fresh(v, seen=None):\n    return [v]\ndef kept(v, opts={}):\n    return opts.get(v)'
+        ],
+        [['step:e', 'prev:d'], 'fresh(1)\nkept(1)'],
+        [['step:f', 'prev:e'], 'print(fresh(2), kept(2))']
+      )
+    );
+    // a's own call is carried (remember is saved after it); b's is not, which c relies on. A default of
+    // None, or one the body never changes, is no state.
+    expect(codes(a)).toEqual(['function-state@2:1']);
+    expect(a.diagnostics[0].message).toContain('after step b called it (cell 2, line 1)');
+    expect(a.diagnostics[0].message).toContain('with the default as step a left it');
+  });
+
   it('does not warn about a shared value rebound before it is read, or never read', () => {
     const a = analyze(
       codeNotebook(

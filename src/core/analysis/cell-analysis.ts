@@ -389,7 +389,7 @@ export class CellWalker {
     if (d) {
       event.defines = true;
     }
-    if (d && (d.reads.length > 0 || d.writes.length > 0 || d.mutates || d.makesCallables)) {
+    if (d && (d.reads.length > 0 || d.writes.length > 0 || d.mutates || d.makesCallables || d.ownState)) {
       event.deferred = extra.deferred;
     }
     if (extra.unserialisable) {
@@ -933,6 +933,14 @@ export class CellWalker {
     this.body(body, inner);
     if (owner) {
       this.describeFunction(owner.deferred, inner, body);
+      const ownState = decorators.some(isCacheDecorator)
+        ? 'cache'
+        : changedMutableDefault(parameters, inner)
+          ? 'default'
+          : undefined;
+      if (ownState) {
+        owner.deferred.ownState = ownState;
+      }
     }
 
     this.write(field(node, 'name')!, scope, 'bind', { deferred: owner?.deferred, holds });
@@ -1338,4 +1346,30 @@ export function analyseTree(tree: Tree, root: Node, isolated: boolean): CellAnal
   walker.analyse(root, isolated);
   const error = syntaxError(tree);
   return { events: walker.events, issues: error ? [error, ...walker.issues] : walker.issues };
+}
+
+/** `@functools.cache`, `@lru_cache`, `@functools.lru_cache(maxsize=32)`: the function keeps its results. */
+function isCacheDecorator(decorator: Node): boolean {
+  let callee = named(decorator)[0];
+  if (callee?.type === 'call') {
+    callee = field(callee, 'function') ?? callee;
+  }
+  const text = callee?.text.replace(/\s+/g, '') ?? '';
+  return /(^|\.)lru_cache$/.test(text) || text === 'cache' || text === 'functools.cache';
+}
+
+const MUTABLE_DEFAULT = /^(\[.*\]|\{.*\}|(list|dict|set|collections\.defaultdict|defaultdict)\(.*\))$/s;
+
+/** A parameter whose default is a list, dict or set (made once, at the def) that the body changes. */
+function changedMutableDefault(parameters: Node | null, inner: Scope): boolean {
+  return named(parameters).some(p => {
+    const value = field(p, 'value');
+    const name = field(p, 'name');
+    return (
+      value !== null &&
+      name !== null &&
+      MUTABLE_DEFAULT.test(value.text) &&
+      inner.paramMutations?.has(name.text) === true
+    );
+  });
 }

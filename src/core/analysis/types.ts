@@ -57,7 +57,14 @@ export interface Deferred {
   mutates?: Array<{ param: string; how: WriteHow }>;
   /** A class (its instances carry its methods), or a function that returns a function it defines. */
   makesCallables?: boolean;
+  /**
+   * State the function keeps between its calls: the results a `functools.cache`/`lru_cache` decorator
+   * keeps (`cache`), or a mutable default argument the body changes (`default`).
+   */
+  ownState?: OwnState;
 }
+
+export type OwnState = 'cache' | 'default';
 
 export type FlowEvent =
   /** A module-level load of a name (calling `f()` is a read of `f`). */

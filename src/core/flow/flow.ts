@@ -14,6 +14,7 @@ import type {
   Deferred,
   FlowEvent,
   Hold,
+  OwnState,
   UnserialisableKind,
   WriteHow
 } from '../analysis/types';
@@ -143,6 +144,8 @@ interface NameState {
    * (`y = x` in one step, `y.append(3)` in a later one): the steps received them as separate copies.
    */
   change: SharedChange | undefined;
+  /** The last use (a call, or a read of the function) of the state a function keeps between calls. */
+  stateUse: Site | undefined;
 }
 
 /** A guard whose message is written when the result is rendered (it names places). */
@@ -425,7 +428,7 @@ export class FlowReplay {
   private nameState(name: string): NameState {
     let state = this.names.get(name);
     if (!state) {
-      state = { writes: [], shared: undefined, change: undefined };
+      state = { writes: [], shared: undefined, change: undefined, stateUse: undefined };
       this.names.set(name, state);
     }
     return state;
@@ -508,6 +511,9 @@ export class FlowReplay {
     // The binding after resolving (which makes it available only when there is a last write).
     const binding = held ?? (last ? (state.get(name) ?? last) : known?.shared);
     if (binding?.deferred && binding.how !== 'delete') {
+      if (binding.deferred.ownState) {
+        this.useOwnState(name, binding, binding.deferred.ownState, site);
+      }
       this.expandCall(name, binding.deferred, site, expanding, call);
     }
     if (call && binding?.module !== undefined) {
@@ -606,6 +612,43 @@ export class FlowReplay {
       }
       this.randomLast.set(library, { step: site.step, cell: site.cell, at: site.at });
     }
+  }
+
+  /**
+   * A function that keeps state between its calls, used in one step after another step used it: a step
+   * receives a function as the step that wrote it saved it (an empty cache; its defaults as they were
+   * then), so what the other step's calls left in it is not there, as it is in the notebook.
+   */
+  private useOwnState(name: string, binding: Write, kind: OwnState, site: Site): void {
+    const known = this.nameState(name);
+    const before = known.stateUse;
+    known.stateUse = site;
+    if (!before || before.step === site.step || (kind === 'default' && before.step === binding.step)) {
+      return;
+    }
+    const from = binding.step ? `step ${binding.step}` : 'the imports and functions cells';
+    const what =
+      kind === 'cache'
+        ? [
+            'the results its functools cache keeps',
+            `a step receives "${name}" with an empty cache, so it computes them again with the values it sees ` +
+              'now. Call it in one step, or leave the cache out if its results depend on other values'
+          ]
+        : [
+            'its mutable default argument, which the body changes',
+            `the pipeline gives step ${site.step} "${name}" with the default as ${from} left it. Pass the ` +
+              'value as an argument (default None), or keep the calls in one step'
+          ];
+    this.once(`own-state:${site.step}:${name}`, () =>
+      diagnostic(
+        'warning',
+        'function-state',
+        `Step ${site.step} uses "${name}"${viaText(site)}, which keeps state between calls (${what[0]}), after ` +
+          `step ${before.step} called it (cell ${before.cell + 1}, line ${before.at.line}): in the notebook this ` +
+          `call sees what that one left, but ${what[1]}.`,
+        { ...where(site), name }
+      )
+    );
   }
 
   /** A maybe-writer whose change, if it makes one, a later reader would not see: the runtime checks it. */
@@ -774,6 +817,7 @@ export class FlowReplay {
     }
     if (w.how === 'bind' || w.how === 'delete') {
       known.change = undefined;
+      known.stateUse = undefined;
     }
     if (w.how === 'delete') {
       this.stepState(site.step).delete(name);
