@@ -208,7 +208,7 @@ interface ReplayState {
 function copyState(state: ReplayState): ReplayState {
   const names = new Map<string, NameState>();
   for (const [name, known] of state.names) {
-    names.set(name, { writes: [...known.writes], shared: known.shared, change: known.change });
+    names.set(name, { ...known, writes: [...known.writes] });
   }
   return {
     names,
