@@ -251,20 +251,8 @@ export class FlowReplay {
     readonly resume?: FlowCheckpoint
   ) {
     if (resume) {
-      const state = resume.state;
-      this.names = state.names;
-      this.available = state.available;
-      this.provisions = state.provisions;
-      this.metricFlows = state.metricFlows;
-      this.renders = state.renders;
-      this.reported = state.reported;
-      this.cellsBefore = state.cellsBefore;
-      this.places = state.places;
-      this.guards = state.guards;
-      this.randomLast = state.randomLast;
-      this.parameterReads = state.parameterReads;
-      this.suggestionNames = state.suggestionNames;
-      this.undefinedReads = state.undefinedReads;
+      // ReplayState's keys are this class's fields of the same name (`state()` reads them back, typed).
+      Object.assign(this, resume.state);
     }
   }
 
