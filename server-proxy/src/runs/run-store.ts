@@ -44,11 +44,10 @@ export async function readRun(notebookPath: string, id: string): Promise<RunReco
     return null;
   }
   // A run whose folder could not take its final record left it beside the folder: of the two, the later
-  // (the core's one rule: an ended run is never shown running again, else the higher count).
-  const [inFolder, beside] = await Promise.all([
-    readRecord(join(dir, 'run.json')),
-    readRecord(finalRecordPath(dir))
-  ]);
+  // (the core's one rule: an ended run is never shown running again, else the higher count). Only a run
+  // the folder shows unended can have one, so a listing of ended runs reads one file each.
+  const inFolder = await readRecord(join(dir, 'run.json'));
+  const beside = !inFolder || inFolder.status === 'running' ? await readRecord(finalRecordPath(dir)) : null;
   const record = inFolder && beside ? mergeRun(inFolder, beside) : (beside ?? inFolder);
   if (!record) {
     return null;
