@@ -51,6 +51,8 @@ interface IndexEntry {
 }
 
 const CHUNK = 4 * 1024 * 1024;
+/** Smaller chunks for the copy, so that reading, hashing and writing overlap for most of a file. */
+const PIPELINED_CHUNK = 1024 * 1024;
 
 /** Folders that are not the user's data: cellpipe's own, VCS, caches, environments. */
 const SKIPPED_DIRS = new Set([
@@ -147,24 +149,53 @@ async function hashFile(path: string, hash: Hash): Promise<number> {
   }
 }
 
-/** Copies `from` to `to` (with its mode, as copyFile does), hashing each chunk as it is written; the size. */
+/**
+ * Copies `from` to `to` (with its mode, as copyFile does), hashing each chunk; the size. The next chunk is
+ * read and this one written on libuv's threads while this thread hashes it, so a changed file costs about
+ * its hashing time, not read + hash + write one after the other.
+ */
 async function copyHashing(from: string, to: string, hash: Hash): Promise<number> {
   const input = await open(from, 'r');
   try {
     const output = await open(to, 'w');
     try {
       await output.chmod((await input.stat()).mode & 0o7777);
-      return await eachChunk(input, async chunk => {
-        hash.update(chunk);
-        for (let at = 0; at < chunk.length;) {
-          at += (await output.write(chunk, at)).bytesWritten;
+      const buffers = [Buffer.allocUnsafe(PIPELINED_CHUNK), Buffer.allocUnsafe(PIPELINED_CHUNK)];
+      let current = 0;
+      let size = 0;
+      let reading = input.read(buffers[current], 0, PIPELINED_CHUNK, null);
+      let writing: Promise<void> = Promise.resolve();
+      try {
+        for (;;) {
+          const { bytesRead } = await reading;
+          // The other buffer is free once the write from it has ended.
+          await writing;
+          if (bytesRead === 0) {
+            return size;
+          }
+          const chunk = buffers[current].subarray(0, bytesRead);
+          current = 1 - current;
+          reading = input.read(buffers[current], 0, PIPELINED_CHUNK, null);
+          writing = writeAll(output, chunk);
+          hash.update(chunk);
+          size += bytesRead;
         }
-      });
+      } finally {
+        // On a failed read, the write still in flight must end before the file is closed.
+        await writing.catch(() => undefined);
+        await reading.catch(() => undefined);
+      }
     } finally {
       await output.close();
     }
   } finally {
     await input.close();
+  }
+}
+
+async function writeAll(output: FileHandle, chunk: Buffer): Promise<void> {
+  for (let at = 0; at < chunk.length;) {
+    at += (await output.write(chunk, at)).bytesWritten;
   }
 }
 
