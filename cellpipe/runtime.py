@@ -284,51 +284,13 @@ def file_stem(name):
     return name[:60] + "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
 
 
-# A saved value's content hash, the one its run's lineage records (both engines take it from `saved.json`):
-# SHA-256 over its files (`NAME.json` and its data file) in name order, each as its name, a NUL, its bytes
-# and a NUL. It is taken from the bytes as they are written, never by reading the files again, and kept
-# beside them (`NAME.sha256`), so that a step passing the value on unchanged records its provider's hash.
+# A saved value's content hash, the one its run's lineage records (both engines take it from the step's
+# `hashes.json`): SHA-256 over its files (`NAME.json` and its data file) in name order, each as its name, a
+# NUL, its bytes and a NUL. It is taken once the step is done (`hash_saved`), off the critical path of the
+# steps below (which start as soon as the values are written), and kept beside the value (`NAME.sha256`), so
+# that a step passing the value on unchanged links it with the value's files.
 HASH_SUFFIX = ".sha256"
-# Writes at least this large are hashed in a second thread while this one writes them (both release the GIL).
-_HASH_IN_THREAD = 1 << 20
-
-
-class _HashingWriter:
-    """A binary file that hashes what is written through it, as it is written."""
-
-    def __init__(self, f, digest):
-        self.f, self.digest = f, digest
-
-    def write(self, data):
-        view = memoryview(data).cast("B")
-        if view.nbytes < _HASH_IN_THREAD:
-            self.digest.update(view)
-            return self.f.write(view)
-        import threading
-
-        # The writer cannot change `data` while this call runs: hashing it meanwhile is safe.
-        hasher = threading.Thread(target=self.digest.update, args=(view,))
-        hasher.start()
-        try:
-            return self.f.write(view)
-        finally:
-            hasher.join()
-
-    def tell(self):
-        return self.f.tell()
-
-    def flush(self):
-        self.f.flush()
-
-    def writable(self):
-        return True
-
-    @property
-    def closed(self):
-        return self.f.closed
-
-    def close(self):
-        pass  # the file is closed by whoever opened it
+HASHES_FILE = "hashes.json"
 
 
 def _write_npy(f, array):
@@ -352,83 +314,107 @@ def _write_npy(f, array):
 
 def save_value(folder, name, value, step="?"):
     """Save one variable as `folder/name.<ext>` plus `folder/name.json` describing it (written last: the value
-    is saved once it is there); returns the description with the value's content hash (`hash`)."""
-    import hashlib
-
+    is saved once it is there); returns the description."""
     fmt = _choose_format(value)
     if isinstance(value, _PickleOnly):
         value = value.value
     meta = {"format": fmt, "type": _type_name(value), "version": FORMAT_VERSION}
     stem = file_stem(name)
-    data_file = stem + EXTENSIONS.get(fmt, "")
-    path = os.path.join(folder, data_file)
+    path = os.path.join(folder, stem + EXTENSIONS.get(fmt, ""))
     if fmt == "module":
         meta["module"] = value.__name__
         meta["submodules"] = _submodules(value)
     elif fmt == "pickle":
         meta["pickler"] = "cloudpickle" if _pickler_class() is not pickle.Pickler else "pickle"
-    described = json.dumps(meta, indent=1, sort_keys=True, default=repr).encode("utf-8")
-    digest = hashlib.sha256()
 
-    def hash_file(file, content=b""):
-        digest.update(file.encode("utf-8") + b"\0" + content)
-
-    def hashed(write):
-        """Writes the data file through `write(file)`, hashing it (with the description, in name order)."""
-        first = sorted([data_file, stem + ".json"])[0] == data_file
-        if not first:
-            hash_file(stem + ".json", described + b"\0")
-        hash_file(data_file)
-
+    def write_data(write):
         def to_tmp(tmp):
             with open(tmp, "wb") as f:
-                write(_HashingWriter(f, digest))
+                write(f)
 
         atomic_write(path, to_tmp)
-        digest.update(b"\0")
-        if first:
-            hash_file(stem + ".json", described + b"\0")
 
     try:
-        if fmt == "module":
-            hash_file(stem + ".json", described + b"\0")
-        elif fmt == "arrow":
+        if fmt == "arrow":
             try:
                 from pyarrow import feather
 
                 # One record batch: each column is one buffer, which a step below maps without a copy.
-                hashed(lambda f: feather.write_feather(value, f, compression="uncompressed",
-                                                       chunksize=max(1, len(value))))
+                write_data(lambda f: feather.write_feather(value, f, compression="uncompressed",
+                                                           chunksize=max(1, len(value))))
             except Exception:  # a frame Arrow cannot hold (mixed object columns, ...): pickle it
                 return save_value(folder, name, _PickleOnly(value), step)
         elif fmt == "npy":
-            hashed(lambda f: _write_npy(f, value))
+            write_data(lambda f: _write_npy(f, value))
         elif fmt == "torch":
             import torch
 
-            hashed(lambda f: torch.save(value, f, pickle_module=_PickleModule()))
+            write_data(lambda f: torch.save(value, f, pickle_module=_PickleModule()))
         elif fmt == "keras":
-            # Keras writes only to a path ending in .keras: its bytes are hashed as they are moved into place.
-            def write_keras(f):
-                with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-keras-") as tmp:
-                    value.save(os.path.join(tmp, "model.keras"))
-                    with open(os.path.join(tmp, "model.keras"), "rb") as model:
-                        for chunk in iter(lambda: model.read(4 << 20), b""):
-                            f.write(chunk)
+            # Keras writes only to a path ending in .keras: it is moved into place.
+            def write_keras(tmp):
+                with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-keras-") as keras_dir:
+                    value.save(os.path.join(keras_dir, "model.keras"))
+                    os.replace(os.path.join(keras_dir, "model.keras"), tmp)
 
-            hashed(write_keras)
-        else:
-            hashed(lambda f: _dump(value, f))
+            atomic_write(path, write_keras)
+        elif fmt != "module":
+            write_data(lambda f: _dump(value, f))
     except Exception as err:
         raise StepDataError(
             "Step {}: cannot save {!r} (a {}) for the steps below: {}: {}. {}".format(
                 step, name, meta["type"], type(err).__name__, err, UNSERIALISABLE_HINT
             )
         ) from err
+    _write_bytes(os.path.join(folder, stem + ".json"),
+                 json.dumps(meta, indent=1, sort_keys=True, default=repr).encode("utf-8"))
+    return meta
+
+
+def hash_value(folder, name):
+    """The content hash of a saved value (see HASH_SUFFIX), from `NAME.sha256` when the value has one (passed
+    on with its provider's), else from its files, then kept there."""
+    import hashlib
+
+    stem = file_stem(name)
+    kept = os.path.join(folder, stem + HASH_SUFFIX)
+    try:
+        with open(kept, encoding="ascii") as f:
+            return f.read()
+    except OSError:
+        pass
+    with open(os.path.join(folder, stem + ".json"), encoding="utf-8") as f:
+        fmt = json.load(f)["format"]
+    digest = hashlib.sha256()
+    buffer = bytearray(4 << 20)
+    for file in sorted({stem + ".json", stem + EXTENSIONS.get(fmt, ".json")}):
+        digest.update(file.encode("utf-8") + b"\0")
+        with open(os.path.join(folder, file), "rb", buffering=0) as f:
+            view = memoryview(buffer)
+            while True:
+                n = f.readinto(view)
+                if not n:
+                    break
+                digest.update(view[:n])  # hashlib releases the GIL for buffers this large
+        digest.update(b"\0")
     value_hash = "sha256:" + digest.hexdigest()
-    _write_bytes(os.path.join(folder, stem + HASH_SUFFIX), value_hash.encode("ascii"))
-    _write_bytes(os.path.join(folder, stem + ".json"), described)
-    return dict(meta, hash=value_hash)
+    _write_bytes(kept, value_hash.encode("ascii"))
+    return value_hash
+
+
+def hash_saved(step_dir, places):
+    """After a step is done: the content hashes of the values it saved (`places`: name -> folder) in its
+    `hashes.json`, for its run's lineage. A value that cannot be read back leaves the lineage without it."""
+    hashes = {}
+    for name in sorted(places):
+        try:
+            hashes[name] = hash_value(places[name], name)
+        except (OSError, ValueError, KeyError) as err:
+            sys.stderr.write("cellpipe: could not hash {!r} for the run's lineage: {}\n".format(name, err))
+    try:
+        write_json(os.path.join(step_dir, HASHES_FILE), hashes)
+    except OSError as err:
+        sys.stderr.write("cellpipe: could not record the hashes for the run's lineage: {}\n".format(err))
 
 
 def _write_bytes(path, data):
@@ -451,18 +437,14 @@ def _read_meta(folder, name, step):
 
 def pass_on(source, folder, name, step="?"):
     """Save an input the step did not change as it was loaded: its files are linked (or copied), not written
-    again, and it keeps its provider's content hash."""
+    again, with its provider's content hash when the provider has taken it already."""
     import shutil
 
     meta = _read_meta(source, name, step)
     stem = file_stem(name)
     files = [stem + EXTENSIONS.get(meta["format"], "")] if meta["format"] in EXTENSIONS else []
-    try:
-        with open(os.path.join(source, stem + HASH_SUFFIX), encoding="ascii") as f:
-            value_hash = f.read()
+    if os.path.exists(os.path.join(source, stem + HASH_SUFFIX)):
         files.append(stem + HASH_SUFFIX)
-    except OSError:  # saved by a runtime before hashes were kept beside the value: the lineage lacks it
-        value_hash = None
     for file in files + [stem + ".json"]:  # the description last, as save_value writes it
         target = os.path.join(folder, file)
 
@@ -474,7 +456,7 @@ def pass_on(source, folder, name, step="?"):
                 shutil.copyfile(os.path.join(source, file), tmp)
 
         atomic_write(target, link)
-    return dict(meta, unchanged=True, **({"hash": value_hash} if value_hash else {}))
+    return dict(meta, unchanged=True)
 
 
 def _load_frame(path):
@@ -1522,11 +1504,11 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
     # Outputs the steps below may take from this process's memory (forked from it) are saved after the fork,
     # off their critical path; the others, and the state, before it.
     later = warm.handoff.values(spec, ns) if warm is not None else {}
-    saved = {}
+    saved, places = {}, {}
 
     def save(names):
         for name in names:
-            folder = out_dirs.get(name) or os.path.join(data_dir, step)
+            folder = places[name] = out_dirs.get(name) or os.path.join(data_dir, step)
             if name in changed and not changed[name]:
                 if handed and spec["ins"].get(name) == handed[0]:
                     _await_saved(sources[name], name, handed[2])  # its provider may still be writing it
@@ -1554,7 +1536,10 @@ def run_step(spec, run_dir, parameters=None, in_dirs=None, out_dirs=None, warm=N
     complete = {"step": step, "finished": time.time()}
     write_json(os.path.join(step_dir, COMPLETE_FILE), complete)
     if warm is not None:
-        warm.completed = complete
+        # Hashed once the engine knows the step is done (WarmPython._exit): the steps below start meanwhile.
+        warm.completed, warm.after_done = complete, lambda: hash_saved(step_dir, places)
+    else:
+        hash_saved(step_dir, places)
     return 0
 
 
@@ -1777,9 +1762,11 @@ def cluster_main(spec, args):
             results = {"error": json.loads(error_text()), "outputs": json.loads(capped_outputs(cell_outputs))}
             sys.stderr.write("\n" + RESULTS_LINE + json.dumps(results) + "\n")
         return status
-    with open(os.path.join(run_dir, "steps", spec["step"], "saved.json"), encoding="utf-8") as f:
-        saved = json.load(f)
-    hashes = {name: saved[name]["hash"] for name in sorted(saved) if saved[name].get("hash")}
+    try:
+        with open(os.path.join(run_dir, "steps", spec["step"], HASHES_FILE), encoding="utf-8") as f:
+            hashes = json.load(f)
+    except (OSError, ValueError):  # hash_saved said why in the log: the lineage lacks them
+        hashes = {}
     sys.stderr.write("\n" + LINEAGE_LINE + json.dumps({"outputs": hashes}) + "\n")
     with open(os.path.join(run_dir, "steps", spec["step"], "metrics.json"), encoding="utf-8") as f:
         metrics = {name: _finite(value) for name, value in json.load(f).items()}
@@ -2248,9 +2235,9 @@ class WarmPython:
             self.output = f.read()
         self.mark = WarmMark(self.runner)
         self.subreaper = _become_subreaper()
-        # A forked step's: how it hands its outputs over, what its provider handed it, and its completion
-        # record once written (reported to the engine before the process ends).
-        self.handoff, self.handed, self.completed = Handoff(), None, None
+        # A forked step's: how it hands its outputs over, what its provider handed it, its completion
+        # record once written (reported to the engine before the process ends) and what it does after that.
+        self.handoff, self.handed, self.completed, self.after_done = Handoff(), None, None, None
         self.replies = None
 
     def _restart(self, program, log, modules):
@@ -2429,8 +2416,8 @@ class WarmPython:
 
     def _exit(self, status):
         """A forked step's end: its exit handlers run and its output is flushed (its log is whole), it tells
-        the engine it is done when it wrote its completion record, then the process ends without tearing
-        down what it holds (freeing a fork's memory took 6-31 ms per step here, now off the run's path)."""
+        the engine it is done when it wrote its completion record, hashes what it saved for the lineage (the
+        steps below go on meanwhile), then the process ends without tearing down what it holds (freeing a fork's memory took 6-31 ms per step here, now off the run's path)."""
         try:
             import atexit
 
@@ -2442,6 +2429,10 @@ class WarmPython:
                 os.write(self.replies, line.encode("utf-8"))  # one write below PIPE_BUF: never interleaved
         except OSError:
             pass  # the engine is gone: it judges the step by its files
+        try:
+            if status == 0 and self.after_done is not None:
+                self.after_done()  # the lineage's hashes, which the engine reads once this process ended
+                sys.stderr.flush()
         finally:
             os._exit(status)
 
@@ -2476,7 +2467,7 @@ class WarmPython:
         if handed is not None:
             self.mark.restore(self.runner)  # a fork of a step's process: as a fork of the warm Python
         self.handoff = Handoff(request.get("handoff"), self.subreaper, self.mark)
-        self.handed, self.completed = handed, None
+        self.handed, self.completed, self.after_done = handed, None, None
         history = getattr(self.runner.shell, "history_manager", None)
         if getattr(history, "enabled", False):
             # A history session of its own, on a connection of its own, as a fresh step has (IPython

@@ -122,11 +122,13 @@ def data_reads(monkeypatch):
     pd.DataFrame({"mixed": [1, "x"]}),  # arrow refused: pickled
     os,
 ], ids=["frame", "array", "fortran", "strided", "pickle", "arrow-fallback", "module"])
-def test_a_saved_value_is_hashed_as_it_is_written_never_read_back(tmp_path, value, data_reads):
+def test_a_value_is_saved_without_reading_it_back_and_hashed_by_the_rule(tmp_path, value, data_reads):
     meta = runtime.save_value(str(tmp_path), "v", value, step="s")
-    assert data_reads == []
-    assert meta["hash"] == rule_hash(tmp_path, "v")
-    assert (tmp_path / ("v" + runtime.HASH_SUFFIX)).read_text() == meta["hash"]
+    assert data_reads == []  # the write, the critical path of the steps below, reads nothing
+    assert "hash" not in meta and not (tmp_path / ("v" + runtime.HASH_SUFFIX)).exists()
+    expected = rule_hash(tmp_path, "v")
+    assert runtime.hash_value(str(tmp_path), "v") == expected  # later, once the step is done
+    assert (tmp_path / ("v" + runtime.HASH_SUFFIX)).read_text() == expected
     if isinstance(value, np.ndarray):  # the file numpy.save writes, byte for byte
         buffer = __import__("io").BytesIO()
         np.save(buffer, value, allow_pickle=False)
@@ -135,10 +137,30 @@ def test_a_saved_value_is_hashed_as_it_is_written_never_read_back(tmp_path, valu
 
 def test_a_value_passed_on_unchanged_keeps_its_providers_hash_without_reading_it(tmp_path, data_reads):
     provider, step = tmp_path / "make", tmp_path / "use"
-    meta = runtime.save_value(str(provider), "v", np.arange(1000.0), step="make")
+    runtime.save_value(str(provider), "v", np.arange(1000.0), step="make")
+    made = runtime.hash_value(str(provider), "v")
+    data_reads.clear()
     passed = runtime.pass_on(str(provider), str(step), "v", step="use")
     assert data_reads == ["v.json"]  # its description, to know its files; the data is linked
-    assert passed["unchanged"] is True and passed["hash"] == meta["hash"] == rule_hash(step, "v")
+    assert passed["unchanged"] is True
+    data_reads.clear()
+    assert runtime.hash_value(str(step), "v") == made == rule_hash(step, "v")
+    assert data_reads == []  # the provider's hash, linked with its files
+
+
+def test_a_value_passed_on_before_its_provider_hashed_it_gets_the_same_hash(tmp_path):
+    provider, step = tmp_path / "make", tmp_path / "use"
+    runtime.save_value(str(provider), "v", {"k": list(range(100))}, step="make")
+    runtime.pass_on(str(provider), str(step), "v", step="use")  # forked from its process: it hashes later
+    assert runtime.hash_value(str(step), "v") == runtime.hash_value(str(provider), "v") == rule_hash(step, "v")
+
+
+def test_hash_saved_records_each_value_and_says_why_one_is_missing(tmp_path, capsys):
+    data, step_dir = tmp_path / "data", tmp_path / "step"
+    runtime.save_value(str(data), "a", np.arange(10.0), step="s")
+    runtime.hash_saved(str(step_dir), {"a": str(data), "gone": str(data)})
+    assert json.loads((step_dir / runtime.HASHES_FILE).read_text()) == {"a": rule_hash(data, "a")}
+    assert "could not hash 'gone'" in capsys.readouterr().err
 
 
 def test_modules_travel_as_references(tmp_path):

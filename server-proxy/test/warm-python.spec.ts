@@ -55,14 +55,19 @@ describe('a step forked from a warm Python', () => {
 
   it('succeeded once it reported done, though its process was then killed', async () => {
     expect((await warm.ready).ok).toBe(true);
-    const exit = await (await fork('report')).exited;
+    const step = await fork('report');
+    const exit = await step.exited;
     expect(exit).toEqual({ code: 0, signal: null, reported: true });
     expect(await stepOutcome(join(folder, 'run'), 's', exit)).toEqual({ status: 'succeeded', exitCode: 0 });
+    // Its process's end (after the lineage's hashes, for a real step) is known apart from its report.
+    expect(await step.ended).toEqual({ code: null, signal: 'SIGKILL' });
   });
 
   it('failed when killed before reporting done, as before', async () => {
-    const exit = await (await fork('silent')).exited;
+    const step = await fork('silent');
+    const exit = await step.exited;
     expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await step.ended).toEqual(exit);
     const outcome = await stepOutcome(join(folder, 'run'), 's', exit);
     expect(outcome.status).toBe('failed');
     expect(outcome.error?.message).toContain('killed (SIGKILL)');

@@ -269,8 +269,9 @@ export function noteStepInputs(record: RunRecord, step: string): void {
 }
 
 /**
- * Once `provider` finished (cluster runs): the inputs it feeds, and only those; what the other steps read
- * has not changed.
+ * Once `provider`'s output hashes are known (a cluster step finished; a local step's process ended, after
+ * the steps below may have started): the inputs it feeds, and only those; what the other steps read has
+ * not changed.
  */
 export function noteReaderInputs(record: RunRecord, provider: string): void {
   for (const step of Object.values(record.lineage?.steps ?? {})) {

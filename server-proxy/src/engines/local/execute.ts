@@ -328,28 +328,23 @@ export async function executeRun(
       await journal.save();
       return;
     }
-    // The hashes of what it saved go into its lineage (its readers take them), and with its records into
-    // the cache entry.
+    // Succeeded: the steps below start now, its place among `parallel` free meanwhile. Its process may go
+    // on hashing what it saved for the lineage (a forked step); the run ends only once that is noted and the
+    // step is in the cache (stored even when this run did not look in it: a later run may).
+    life.move(step, { ...outcome, ...timing, ...kept });
+    saving.add(step);
+    wake();
+    await journal.save();
+    await proc?.ended;
     await noteStepOutputs(dir, record, step).catch(() => undefined);
-    // Stored even when this run did not look in the cache: a later run may. The steps below need not wait
-    // for it (the entry is made of the step's files, written and complete already): they start as it is
-    // stored, its place among `parallel` free meanwhile, and the run ends only once it is stored.
-    let stored = true;
-    const storing = cache.store(record.plan.cacheKeys[step], stepFiles(dir, step), record.id).catch(err => {
-      stored = false;
+    await cache.store(record.plan.cacheKeys[step], stepFiles(dir, step), record.id).catch(err => {
       addWarnings(
         record,
         `Step ${step} could not be stored in the cache: ${fileProblem(err, 'store it', dir)}`
       );
     });
-    life.move(step, { ...outcome, ...timing, ...kept });
-    saving.add(step);
-    wake();
-    await Promise.all([journal.save(), storing]);
     saving.delete(step);
-    if (!stored) {
-      await journal.save();
-    }
+    await journal.save();
   };
 
   const runStep = async (step: string, via?: Handed) => {

@@ -6,34 +6,36 @@
 import { execFile } from 'child_process';
 import { link, mkdir, readFile } from 'fs/promises';
 import { dirname, join } from 'path';
-import type { EnvironmentLineage } from '../../../../src/core/runs/lineage';
+import { noteReaderInputs, type EnvironmentLineage } from '../../../../src/core/runs/lineage';
 import type { RunRecord } from '../../../../src/core/runs/run-record';
 import type { Manifest, ObjectStore, Snapshot } from './snapshot';
 
 /**
- * After a step succeeded: the content hashes of the values it saved, as its runtime took them while writing
- * them (`saved.json`, `hash` per value; `save_value` in cellpipe/runtime.py says how). A step restored from
- * the cache has its `saved.json` back with the rest of its records.
+ * Once a succeeded step's process ended: the content hashes of the values it saved, which its runtime took
+ * after the step was done (`hashes.json`; `hash_saved` in cellpipe/runtime.py says how), and the inputs of
+ * the steps it feeds, which may have started before they were known. A step restored from the cache has its
+ * `hashes.json` back with the rest of its records.
  */
 export async function noteStepOutputs(dir: string, record: RunRecord, step: string): Promise<void> {
   const lineage = record.lineage?.steps[step];
   if (!lineage) {
     return;
   }
-  let saved: Record<string, { hash?: unknown }>;
+  let hashes: Record<string, unknown>;
   try {
-    saved = JSON.parse(await readFile(join(dir, 'steps', step, 'saved.json'), 'utf8')) as typeof saved;
+    hashes = JSON.parse(await readFile(join(dir, 'steps', step, 'hashes.json'), 'utf8')) as typeof hashes;
   } catch {
-    return; // a step that saved nothing
+    return; // a step that saved nothing, or whose hashes could not be taken (its log says why)
   }
   const outputs: Record<string, string> = {};
-  for (const name of Object.keys(saved).sort()) {
-    const hash = saved[name]?.hash;
+  for (const name of Object.keys(hashes).sort()) {
+    const hash = hashes[name];
     if (typeof hash === 'string') {
       outputs[name] = hash;
     }
   }
   lineage.outputs = outputs;
+  noteReaderInputs(record, step);
 }
 
 const PROBE = `

@@ -33,13 +33,6 @@ export interface CachedStepFiles {
   log: string;
 }
 
-/** Where a step's results are in a run folder. */
-export interface CachedStepFiles {
-  dataDir: string;
-  stepDir: string;
-  log: string;
-}
-
 export class StepCache {
   constructor(private readonly root: string) {}
 

@@ -31,6 +31,11 @@ export interface StepProcess {
   ref: ProcessRef;
   /** Resolves when the process has ended, or reported that its step is done (`StepExit.reported`). */
   exited: Promise<StepExit>;
+  /**
+   * Resolves when the process has ended: after `exited` for a step that reported it is done and then
+   * hashed what it saved for the run's lineage.
+   */
+  ended: Promise<StepExit>;
   /** Asks it to stop (SIGTERM to its process group), then kills it after `graceMs`. */
   stop(graceMs?: number): void;
 }
@@ -64,7 +69,7 @@ export function launchStep(launch: StepLaunch): StepProcess {
     child.once('error', err => resolve({ code: null, signal: null, startError: err.message }));
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  return { ref, exited, stop: graceMs => stopGroup(ref, exited, graceMs) };
+  return { ref, exited, ended: exited, stop: graceMs => stopGroup(ref, exited, graceMs) };
 }
 
 /** A step process another owner started: its end is seen by polling (it is not our child). */
@@ -73,7 +78,32 @@ export function adoptStep(ref: ProcessRef, pollMs = 200): StepProcess {
     const check = () => (isRunning(ref) ? setTimeout(check, pollMs) : resolve({ code: null, signal: null }));
     check();
   });
-  return { ref, exited, stop: graceMs => stopGroup(ref, exited, graceMs) };
+  return { ref, exited, ended: exited, stop: graceMs => stopGroup(ref, exited, graceMs) };
+}
+
+/** How a step that reported it is done ended, whatever its process does next. */
+const REPORTED: StepExit = { code: 0, signal: null, reported: true };
+
+/** A step process whose end is told by calls (a forked step): `report()` when it says it is done, `end`. */
+export interface FollowedStep {
+  process: StepProcess;
+  report(): void;
+  end(exit: StepExit): void;
+}
+
+export function followStep(ref: ProcessRef): FollowedStep {
+  let report: (exit: StepExit) => void = () => undefined;
+  let end: (exit: StepExit) => void = () => undefined;
+  const exited = new Promise<StepExit>(resolve => (report = resolve));
+  const ended = new Promise<StepExit>(resolve => (end = resolve));
+  return {
+    process: { ref, exited, ended, stop: graceMs => stopGroup(ref, ended, graceMs) },
+    report: () => report(REPORTED),
+    end: exit => {
+      report(exit); // no-op once it reported
+      end(exit);
+    }
+  };
 }
 
 /** Stops a step: SIGTERM to its process group (its own session), SIGKILL after `graceMs`. */

@@ -17,7 +17,7 @@ import { closeSync, openSync } from 'fs';
 import type { Socket } from 'net';
 import { createInterface } from 'readline';
 import { isRunning, processRef } from '../../process-identity';
-import { StepExit, StepProcess, stopGroup } from './step-process';
+import { FollowedStep, followStep, StepExit, StepProcess } from './step-process';
 
 export type WarmReady =
   | {
@@ -70,9 +70,6 @@ type Reply =
   | { event: 'exit'; pid: number; code: number | null; signal: NodeJS.Signals | null }
   | { event: 'done'; pid: number; record: { step: string; finished: number } };
 
-/** How a step that reported it is done ended, whatever its process does next. */
-const REPORTED: StepExit = { code: 0, signal: null, reported: true };
-
 export class WarmPython {
   /** Resolves once the prelude ran: ready to fork, or refused (the prelude failed, or a fork would break it). */
   readonly ready: Promise<WarmReady>;
@@ -86,7 +83,7 @@ export class WarmPython {
     number,
     { resolve: (p: StepProcess) => void; reject: (e: Error) => void }
   >();
-  private readonly running = new Map<number, { ref: StepProcess['ref']; end: (exit: StepExit) => void }>();
+  private readonly running = new Map<number, FollowedStep>();
   /** Reports and exits of processes not tracked yet (a step forked by a step's process, before `track`). */
   private readonly untracked = new Map<number, { done: boolean; exit?: StepExit }>();
   private ended: string | null = null;
@@ -160,24 +157,22 @@ export class WarmPython {
    * Python, which waits for the orphaned descendants of its steps.
    */
   track(pid: number): StepProcess {
-    const ref = processRef(pid) ?? { pid };
-    let end: (exit: StepExit) => void = () => undefined;
-    const exited = new Promise<StepExit>(resolve => (end = resolve));
+    const step = followStep(processRef(pid) ?? { pid });
     const early = this.untracked.get(pid);
     this.untracked.delete(pid);
     if (early?.done) {
-      end(REPORTED);
+      step.report();
     }
     if (early?.exit) {
-      end(early.exit);
+      step.end(early.exit);
     } else if (this.ended !== null) {
-      this.poll(ref, end);
+      this.poll(step);
     } else {
       this.busy++;
       this.refresh();
-      this.running.set(pid, { ref, end });
+      this.running.set(pid, step);
     }
-    return { ref, exited, stop: graceMs => stopGroup(ref, exited, graceMs) };
+    return step.process;
   }
 
   /** Ends it (steps forked from it go on: each is in a session of its own). */
@@ -208,12 +203,10 @@ export class WarmPython {
     } else if (reply.event === 'started') {
       const pending = this.starting.get(reply.id);
       this.starting.delete(reply.id);
-      const ref = processRef(reply.pid) ?? { pid: reply.pid };
       // Registered before the exit can be read (it may follow in the same chunk of replies).
-      let end: (exit: StepExit) => void = () => undefined;
-      const exited = new Promise<StepExit>(resolve => (end = resolve));
-      this.running.set(reply.pid, { ref, end });
-      pending?.resolve({ ref, exited, stop: graceMs => stopGroup(ref, exited, graceMs) });
+      const step = followStep(processRef(reply.pid) ?? { pid: reply.pid });
+      this.running.set(reply.pid, step);
+      pending?.resolve(step.process);
     } else if (reply.event === 'failed') {
       const pending = this.starting.get(reply.id);
       this.starting.delete(reply.id);
@@ -223,7 +216,7 @@ export class WarmPython {
       // Finished now; its entry stays until its exit, which counts it out of the running ones.
       const step = this.running.get(reply.pid);
       if (step) {
-        step.end(REPORTED);
+        step.report();
       } else {
         this.early(reply.pid).done = true;
       }
@@ -264,16 +257,18 @@ export class WarmPython {
     this.starting.clear();
     // Its children go on without it: their ends are seen by polling, and their files say how they ended.
     for (const [, step] of this.running) {
-      this.poll(step.ref, step.end);
+      this.poll(step);
     }
     this.running.clear();
     this.busy = 0;
     this.refresh();
   }
 
-  private poll(ref: StepProcess['ref'], end: (exit: StepExit) => void): void {
+  private poll(step: FollowedStep): void {
     const check = () =>
-      isRunning(ref) ? setTimeout(check, 200) : end({ code: null, signal: null, lost: true });
+      isRunning(step.process.ref)
+        ? setTimeout(check, 200)
+        : step.end({ code: null, signal: null, lost: true });
     check();
   }
 
