@@ -180,6 +180,7 @@ def parallel(work, server):
     per = (time.perf_counter() - start) / 2_000_000
     for goal in ((0.5,) if QUICK else (0.5, 5.0)):
         n = int(goal / per)
+        ceiling = [machine_ceiling(n) for _ in range(REPS)]
         cells = [(loop, ["functions"])]
         cells += [(f"r{i} = burn({n})", [f"step:burn{i}"]) for i in range(4)]
         cells += [("total = r0 + r1 + r2 + r3", ["step:total", "prev:burn0", "prev:burn1", "prev:burn2", "prev:burn3"])]
@@ -190,7 +191,22 @@ def parallel(work, server):
               f"kept), {span(rows['cli'])} (cellpipe run); speed-up "
               f"{span([a / b for a, b in zip(rows['new kernel'], rows['server'])], 'x')} against a new kernel, "
               f"{span([a / b for a, b in zip(rows['started kernel'], rows['server'])], 'x')} against a started one "
-              f"(goal >= 1.85x on {os.cpu_count()} cores)")
+              f"(goal >= 1.85x on {os.cpu_count()} cores); this machine's ceiling: the four loops as four plain "
+              f"Pythons, all at once against one after another, {span(ceiling, 'x')}")
+
+
+def machine_ceiling(n):
+    """How much faster the four loops of `parallel` run as four Python processes at once than one after
+    another, with nothing of cellpipe or Jupyter: what the cores give (two vCPUs may share one core)."""
+    code = f"total = 0\nfor i in range({n}):\n    total += i * i % 7"
+    start = time.perf_counter()
+    for _ in range(4):
+        subprocess.run([PYTHON, "-c", code], check=True)
+    serial = time.perf_counter() - start
+    start = time.perf_counter()
+    for process in [subprocess.Popen([PYTHON, "-c", code]) for _ in range(4)]:
+        process.wait()
+    return serial / (time.perf_counter() - start)
 
 
 def real_notebook(work, server):

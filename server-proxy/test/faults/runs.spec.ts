@@ -147,6 +147,40 @@ describe('an owner killed between forking a step and recording its pid', () => {
   });
 });
 
+describe('an owner killed after a step succeeded, before its lineage hashes were noted', () => {
+  it("the next owner notes them, and the inputs' hashes of the steps below", async () => {
+    const folder = tempFolder('hashlater');
+    const counter = join(tempFolder('hashlatercount'), 'count');
+    const gate = new StepGate();
+    cleanup.add(() => gate.open());
+    fourSteps(folder, counter, gate);
+    const first = await new ServerProcess(folder).start();
+    cleanup.add(() => first.kill());
+    const run = (await first.api('POST', '/api/runs', { notebook: 'four.ipynb', cache: false })).json().run;
+    await until('s2 to run', inItsCell(counter), { timeoutMs: 60000 });
+    await first.kill('SIGKILL');
+    // As the record is when the owner dies while s1's process hashes what it saved (after its done report).
+    const dir = join(folder, '.cellpipe', 'runs', run);
+    const record = runRecord(folder);
+    const hash = record.lineage.steps.s1.outputs.x;
+    expect(hash).toMatch(/^sha256:/);
+    delete record.lineage.steps.s1.outputs;
+    delete record.lineage.steps.s2.inputs.x.hash;
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(record));
+
+    const second = await new ServerProcess(folder).start();
+    cleanup.add(() => second.kill());
+    await second.api('POST', '/api/runs/adopt', { notebook: 'four.ipynb' });
+    gate.open();
+    const end = await waitForRun(second, 'four.ipynb', run);
+    expect(end).toMatchObject({ status: 'succeeded', resumed: 1 });
+    const lineage = runRecord(folder).lineage.steps;
+    expect(lineage.s1.outputs).toEqual({ x: hash });
+    expect(lineage.s2.inputs.x).toMatchObject({ step: 's1', hash });
+    expect(timesRun(`${counter}.s1`)).toBe(1);
+  });
+});
+
 describe('an owner killed between recording a step as running and starting it', () => {
   it('the step never started: a resumed run starts it, once', async () => {
     const folder = tempFolder('never');

@@ -335,6 +335,12 @@ export async function executeRun(
     saving.add(step);
     wake();
     await journal.save();
+    await recordSuccess(step, proc);
+  };
+
+  /** Once a succeeded step's process has ended: its outputs' hashes into the lineage, its files into the cache. */
+  const recordSuccess = async (step: string, proc: StepProcess | null) => {
+    saving.add(step);
     await proc?.ended;
     await noteStepOutputs(dir, record, step).catch(() => undefined);
     await cache.store(record.plan.cacheKeys[step], stepFiles(dir, step), record.id).catch(err => {
@@ -482,6 +488,14 @@ export async function executeRun(
     options.onRecorded?.(record);
     for (const step of life.running()) {
       tasks.set(step, adopt(step));
+    }
+    // Succeeded while an owner that is gone waited for the lineage's hashes: they are taken again (the
+    // step's process, when still hashing, is waited for).
+    for (const step of record.order) {
+      const s = record.steps[step];
+      if (s.status === 'succeeded' && !s.cached && record.lineage?.steps[step]?.outputs === undefined) {
+        tasks.set(step, recordSuccess(step, isRunning(s.process) ? adoptStep(s.process!) : null));
+      }
     }
     for (;;) {
       if (journal.failure) {
