@@ -11,7 +11,13 @@ import { readRun, runDir, runsDir } from '../runs/run-store';
 import { UsageError } from './pipeline-input';
 import { lastSeen } from './run-printer';
 import { closeOrphans } from './close-orphans';
-import { readClusterRunOnce } from './runs';
+
+/**
+ * `readClusterRunOnce`, loaded only when a cluster run is read: the cluster clients (the AWS SDK, the
+ * Kubernetes client) are most of the bundle, and `cellpipe run` of a local run would load them for nothing.
+ */
+const readClusterRunOnce = async (dir: string, record: RunRecord): Promise<RunRecord> =>
+  (await import('./runs')).readClusterRunOnce(dir, record);
 
 /**
  * A run by id: of the notebook given, else of the notebook in the current folder whose runs folder has it
