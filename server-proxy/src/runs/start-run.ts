@@ -28,7 +28,7 @@ import type { WarmPool } from '../engines/local/warm-pool';
 import { kernelPython, kernelSpecName } from '../kernel-python';
 import { nodeAnalyser } from '../node-analyser';
 import { analysisOptions } from '../notebook-file';
-import { basename, dirname } from 'path';
+import { basename, dirname, join } from 'path';
 import { RunJournal } from './run-journal';
 import { ownerOfThisProcess } from './run-lease';
 import { runDir } from './run-store';
@@ -164,7 +164,10 @@ export async function startRun(options: StartOptions): Promise<StartedRun> {
         : undefined;
   // What the steps' Python is (version, packages), asked while the run starts (never waited for first).
   const python = options.python ?? (await pythonFor(notebook, options.jupyterPython));
-  const environment = pythonEnvironment(python);
+  const environment = pythonEnvironment(
+    python,
+    join(dirname(notebookPath), '.cellpipe', 'python-environments.json')
+  );
   let prepared;
   try {
     prepared = await prepareLocalRun({

@@ -4,7 +4,8 @@
  * steps run on, and a workspace restored from an earlier run's snapshot (`cellpipe run --like`).
  */
 import { execFile } from 'child_process';
-import { link, mkdir, readFile } from 'fs/promises';
+import { link, mkdir, readFile, stat } from 'fs/promises';
+import { writeJsonAtomic } from '../../atomic-file';
 import { dirname, join } from 'path';
 import { noteReaderInputs, type EnvironmentLineage } from '../../../../src/core/runs/lineage';
 import type { RunRecord } from '../../../../src/core/runs/run-record';
@@ -39,7 +40,7 @@ export async function noteStepOutputs(dir: string, record: RunRecord, step: stri
 }
 
 const PROBE = `
-import json, platform, sys
+import json, os, platform, sys
 try:
     from importlib import metadata
     packages = {}
@@ -49,33 +50,96 @@ try:
             packages[name.lower()] = d.version
 except Exception:
     packages = None
-print(json.dumps({"python": platform.python_version(), "executable": sys.executable, "packages": packages}))
+paths = [p for p in sys.path if os.path.isdir(p)]
+print(json.dumps({"python": platform.python_version(), "executable": sys.executable, "packages": packages,
+                  "paths": paths}))
 `;
 
-/** The Python version, its path and its installed packages, as the steps' Python reports them. */
-export function pythonEnvironment(python: string): Promise<EnvironmentLineage> {
+/** A probe's answer, and the modification times of what it depends on when it was asked. */
+interface ProbedEnvironment {
+  environment: EnvironmentLineage;
+  /** The executable and each folder of its `sys.path`: installing or removing a distribution changes one. */
+  stamps: Record<string, number>;
+}
+
+/** This process's answers, by the Python asked (the server asks for every run of a notebook). */
+const probed = new Map<string, ProbedEnvironment>();
+
+/**
+ * The Python version, its path and its installed packages, as the steps' Python reports them. Asking
+ * costs a Python reading every distribution's metadata (0.15-0.2 s of CPU beside the run's first step), so
+ * the answer is kept, here and in `cacheFile`, while the executable and its `sys.path` folders are as
+ * they were.
+ */
+export async function pythonEnvironment(python: string, cacheFile?: string): Promise<EnvironmentLineage> {
+  const known = probed.get(python) ?? (cacheFile ? (await readCache(cacheFile))[python] : undefined);
+  if (known && (await unchanged(known.stamps))) {
+    probed.set(python, known);
+    return known.environment;
+  }
+  const answer = await probe(python);
+  if (!answer) {
+    return {}; // the run says why its Python cannot start; the lineage just lacks it
+  }
+  const { paths, ...environment } = answer;
+  const stamps = await stampsOf([environment.executable ?? python, ...paths]);
+  if (stamps) {
+    probed.set(python, { environment, stamps });
+    if (cacheFile) {
+      const cache = { ...(await readCache(cacheFile)), [python]: { environment, stamps } };
+      await writeJsonAtomic(cacheFile, cache).catch(() => undefined); // asked again next time
+    }
+  }
+  return environment;
+}
+
+function probe(python: string): Promise<(EnvironmentLineage & { paths: string[] }) | null> {
   return new Promise(resolve => {
     execFile(python, ['-I', '-c', PROBE], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
       if (err) {
-        resolve({}); // the run says why its Python cannot start; the lineage just lacks it
+        resolve(null);
         return;
       }
       try {
-        const probe = JSON.parse(stdout) as {
+        const answer = JSON.parse(stdout) as {
           python: string;
           executable: string;
           packages: Record<string, string> | null;
+          paths: string[];
         };
         resolve({
-          python: probe.python,
-          executable: probe.executable,
-          ...(probe.packages ? { packages: sortedKeys(probe.packages) } : {})
+          python: answer.python,
+          executable: answer.executable,
+          ...(answer.packages ? { packages: sortedKeys(answer.packages) } : {}),
+          paths: answer.paths
         });
       } catch {
-        resolve({});
+        resolve(null);
       }
     });
   });
+}
+
+/** Each path's modification time; null when one cannot be read (then nothing is kept). */
+async function stampsOf(paths: string[]): Promise<Record<string, number> | null> {
+  try {
+    return Object.fromEntries(await Promise.all(paths.map(async p => [p, (await stat(p)).mtimeMs] as const)));
+  } catch {
+    return null;
+  }
+}
+
+async function unchanged(stamps: Record<string, number>): Promise<boolean> {
+  const now = await stampsOf(Object.keys(stamps));
+  return now !== null && Object.entries(stamps).every(([path, mtime]) => now[path] === mtime);
+}
+
+async function readCache(file: string): Promise<Record<string, ProbedEnvironment>> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Record<string, ProbedEnvironment>;
+  } catch {
+    return {};
+  }
 }
 
 function sortedKeys(record: Record<string, string>): Record<string, string> {
