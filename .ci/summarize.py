@@ -11,8 +11,9 @@ import xml.etree.ElementTree as ET
 
 def jest(path):
     data = json.load(open(path))
-    # A suite that fails to load has no failed test but is a failure all the same.
-    broken = sum(1 for r in data["testResults"] if r.get("status") == "failed" and not r.get("assertionResults"))
+    # A suite that fails to load, or whose afterAll fails, has no failed test but is a failure all the same.
+    broken = sum(1 for r in data["testResults"] if r.get("status") == "failed"
+                 and not any(a.get("status") == "failed" for a in r.get("assertionResults", [])))
     return data["numPassedTests"], data["numFailedTests"] + broken
 
 
