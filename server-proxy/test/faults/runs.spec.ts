@@ -114,18 +114,24 @@ describe('kill -9 of the server mid-step (D2, S4)', () => {
   });
 });
 
+/** A server started fourSteps (s2 held in its cell by a gate, run without the cache), then was killed -9. */
+async function ownerKilledInS2(name: string) {
+  const folder = tempFolder(name);
+  const counter = join(tempFolder(`${name}count`), 'count');
+  const gate = new StepGate();
+  cleanup.add(() => gate.open());
+  fourSteps(folder, counter, gate);
+  const first = await new ServerProcess(folder).start();
+  cleanup.add(() => first.kill());
+  const run = (await first.api('POST', '/api/runs', { notebook: 'four.ipynb', cache: false })).json().run;
+  await until('s2 to run', inItsCell(counter), { timeoutMs: 60000 });
+  await first.kill('SIGKILL');
+  return { folder, counter, gate, run };
+}
+
 describe('an owner killed between forking a step and recording its pid', () => {
   it('the next owner finds the forked step by the identity it wrote, waits for it, and it ran once', async () => {
-    const folder = tempFolder('forkpid');
-    const counter = join(tempFolder('forkpidcount'), 'count');
-    const gate = new StepGate();
-    cleanup.add(() => gate.open());
-    fourSteps(folder, counter, gate);
-    const first = await new ServerProcess(folder).start();
-    cleanup.add(() => first.kill());
-    const run = (await first.api('POST', '/api/runs', { notebook: 'four.ipynb', cache: false })).json().run;
-    await until('s2 to run', inItsCell(counter), { timeoutMs: 60000 });
-    await first.kill('SIGKILL');
+    const { folder, counter, gate, run } = await ownerKilledInS2('forkpid');
     // As the record is when the owner dies right after the fork: s2 running, its pid not written yet. A
     // forked step's command line is its warm Python's, so it cannot be found by its program's path.
     const dir = join(folder, '.cellpipe', 'runs', run);
@@ -149,16 +155,7 @@ describe('an owner killed between forking a step and recording its pid', () => {
 
 describe('an owner killed after a step succeeded, before its lineage hashes were noted', () => {
   it("the next owner notes them, and the inputs' hashes of the steps below", async () => {
-    const folder = tempFolder('hashlater');
-    const counter = join(tempFolder('hashlatercount'), 'count');
-    const gate = new StepGate();
-    cleanup.add(() => gate.open());
-    fourSteps(folder, counter, gate);
-    const first = await new ServerProcess(folder).start();
-    cleanup.add(() => first.kill());
-    const run = (await first.api('POST', '/api/runs', { notebook: 'four.ipynb', cache: false })).json().run;
-    await until('s2 to run', inItsCell(counter), { timeoutMs: 60000 });
-    await first.kill('SIGKILL');
+    const { folder, counter, gate, run } = await ownerKilledInS2('hashlater');
     // As the record is when the owner dies while s1's process hashes what it saved (after its done report).
     const dir = join(folder, '.cellpipe', 'runs', run);
     const record = runRecord(folder);
