@@ -59,4 +59,12 @@ describe('pythonEnvironment', () => {
     const lineage = freshModule();
     expect(await lineage.pythonEnvironment(join(folder, 'no-such-python'), cache)).toEqual({});
   });
+
+  it('asks again when the cache file holds no answers (valid JSON, but not an object of them)', async () => {
+    for (const text of ['null', '[]', '3', '{']) {
+      writeFileSync(cache, text);
+      const found = await freshModule().pythonEnvironment(python, cache);
+      expect(found.python).toMatch(/^3\.\d+\.\d+$/);
+    }
+  });
 });

@@ -136,7 +136,9 @@ async function unchanged(stamps: Record<string, number>): Promise<boolean> {
 
 async function readCache(file: string): Promise<Record<string, ProbedEnvironment>> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as Record<string, ProbedEnvironment>;
+    const cache: unknown = JSON.parse(await readFile(file, 'utf8'));
+    // Anything but an object (a hand-edited or foreign file) is no answer: the Python is asked again.
+    return cache && typeof cache === 'object' ? (cache as Record<string, ProbedEnvironment>) : {};
   } catch {
     return {};
   }

@@ -177,6 +177,9 @@ async function copyHashing(from: string, to: string, hash: Hash): Promise<number
           current = 1 - current;
           reading = input.read(buffers[current], 0, PIPELINED_CHUNK, null);
           writing = writeAll(output, chunk);
+          // Awaited after the next read: a write failing before then (a full disk) is not an unhandled
+          // rejection, which would end the process.
+          writing.catch(() => undefined);
           hash.update(chunk);
           size += bytesRead;
         }
