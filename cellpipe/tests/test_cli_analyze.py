@@ -116,3 +116,19 @@ def test_unusable_input_exits_2_with_one_line_naming_the_file(cellpipe_cli, tmp_
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and why in lines[0]
+
+
+def test_output_into_a_closed_pipe_ends_quietly(cellpipe_cli):
+    """`cellpipe analyze NB --json | head -c 0`: the reader is gone before the first write; the command
+    ends with its own status and no stack trace."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([cellpipe_cli, "analyze", str(EXAMPLES / "iris-classifier.ipynb"), "--json"],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

@@ -274,6 +274,15 @@ if (require.main === module) {
   // Deprecation warnings of bundled libraries (the Kubernetes client's fetch calls url.parse, DEP0169 on
   // Node >= 24) are for their authors; users of the command would only see noise on every cluster call.
   process.noDeprecation = true;
+  // A reader that went away (`cellpipe runs | head`) only stops the output: the command goes on to its end
+  // (a run is not left half done) and exits with its own status, with no stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') {
+        throw err;
+      }
+    });
+  }
   main(process.argv.slice(2)).then(
     code => {
       process.exitCode = code;
