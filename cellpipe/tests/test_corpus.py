@@ -40,3 +40,11 @@ def test_what_differs_between_two_runs_is_set_aside_line_by_line():
     other = {0: {"stdout": "FIT\ntook 3.0 s\n", "result": "", "images": 0}}
     assert corpus.differences(first, second, same) == ([], 1)
     assert [d[1] for d in corpus.differences(first, second, other)[0]] == ["stdout", "images"]
+
+
+def test_a_time_of_day_both_runs_printed_alike_is_not_a_difference_but_a_changed_value_is():
+    runs = [{0: {"stdout": f"Time:  13:47:{s}\nR-squared: 0.93\n", "result": "", "images": 0}} for s in (12, 12)]
+    later = {0: {"stdout": "Time:  13:47:15\nR-squared: 0.93\n", "result": "", "images": 0}}
+    wrong = {0: {"stdout": "Time:  13:47:15\nR-squared: 0.91\n", "result": "", "images": 0}}
+    assert corpus.differences(*runs, later) == ([], 0)
+    assert [d[1] for d in corpus.differences(*runs, wrong)[0]] == ["stdout"]
