@@ -321,6 +321,10 @@ def _arrow_table(frame):
     import numpy
     import pyarrow
 
+    levels = list(frame.index.dtypes) if frame.index.nlevels > 1 else [frame.index.dtype]
+    if not all(isinstance(d, numpy.dtype) and d.kind in "fiub" for d in [*frame.dtypes, *levels]):
+        # Schema.from_pandas would convert an object column only to learn its type, and then again.
+        return pyarrow.Table.from_pandas(frame)
     schema = pyarrow.Schema.from_pandas(frame)  # for numpy numbers, from their dtypes alone
     index = [c for c in json.loads(schema.metadata[b"pandas"])["index_columns"] if isinstance(c, str)]
     values = [frame.iloc[:, i] for i in range(frame.shape[1])]
