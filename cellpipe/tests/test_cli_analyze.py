@@ -1,6 +1,7 @@
 """`cellpipe analyze` on real notebooks, through the installed console script."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -121,8 +122,6 @@ def test_unusable_input_exits_2_with_one_line_naming_the_file(cellpipe_cli, tmp_
 def test_output_into_a_closed_pipe_ends_quietly(cellpipe_cli):
     """`cellpipe analyze NB --json | head -c 0`: the reader is gone before the first write; the command
     ends with its own status and no stack trace."""
-    import os
-
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
