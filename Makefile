@@ -11,7 +11,7 @@ REPORTS := build/reports
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: lab test build develop bench corpus clean wheel cluster cluster-down test-cluster
+.PHONY: lab test build develop bench corpus clean wheel cluster cluster-kfp cluster-down test-cluster
 
 ## lab: set up, build, and start JupyterLab with cellpipe on examples/
 lab: develop
@@ -84,12 +84,19 @@ cluster: develop wheel
 	cluster/image/build-notebook.sh build/wheel/cellpipe-*.whl
 	cluster/scripts/up.sh
 
+## cluster-kfp: Kubeflow Pipelines 2.17 on the lab, built from KFP_SRC (a tree of kubeflow/pipelines at tag 2.17.0,
+## which no registry here serves); see cluster/README.md, "KFP"
+cluster-kfp: cluster
+	cluster/kfp/build.sh
+	cluster/kfp/up.sh
+
 ## cluster-down: stop the lab and return the machine to how it was
 cluster-down:
 	cluster/scripts/down.sh
 
-## test-cluster: the end-to-end suite on the lab (starts it first); the last line is "N passed, N failed"
-test-cluster: cluster $(STAMPS)/chromium $(STAMPS)/ui-npm
+## test-cluster: the end-to-end suite on the lab (starts it first, and KFP when KFP_SRC is set); the last line is
+## "N passed, N failed"
+test-cluster: cluster $(if $(KFP_SRC),cluster-kfp) $(STAMPS)/chromium $(STAMPS)/ui-npm
 	cluster/test/run.sh
 
 clean:

@@ -7,7 +7,7 @@ CTR="ctr --address $LAB/run/containerd/containerd.sock -n k8s.io"
 stop() { local f=$LAB/pids/$1.pid; [ -f $f ] || return 0; local p=$(cat $f)
   if kill -0 $p 2>/dev/null; then kill $p; for i in $(seq 20); do kill -0 $p 2>/dev/null || break; sleep 0.5; done
     kill -0 $p 2>/dev/null && kill -9 $p; echo "stopped $1 ($p)"; fi; rm -f $f; }
-# KFP's host processes (the shared recipe's kfp/ scripts keep their PIDs in $LAB/kfp/pids), when it ran
+# KFP's host processes (cluster/kfp/up.sh keeps their PIDs in $LAB/kfp/pids), when it ran
 for f in $LAB/kfp/pids/*.pid; do [ -f $f ] || continue; p=$(cat $f)
   if kill -0 $p 2>/dev/null; then kill $p; for i in $(seq 20); do kill -0 $p 2>/dev/null || break; sleep 0.5; done
     kill -0 $p 2>/dev/null && kill -9 $p; echo "stopped kfp $(basename $f .pid) ($p)"; fi; rm -f $f; done

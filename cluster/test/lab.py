@@ -4,6 +4,7 @@ cellpipe server of that pod's JupyterLab."""
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import time
@@ -214,3 +215,18 @@ def pod_nodes(workflow):
     """The Workflow's pod nodes (one per step pod Argo ran), as its status lists them."""
     nodes = kget("workflow", workflow)["status"].get("nodes", {}).values()
     return [n for n in nodes if n.get("type") == "Pod"]
+
+
+def comparable(outputs):
+    """A step's cell outputs without what differs between two runs of the same code (counters, and the
+    kernel's pid in the file name of a warning: /tmp/ipykernel_PID/HASH.py)."""
+    def clean(out):
+        out = {k: v for k, v in out.items() if k != "execution_count"}
+        if isinstance(out.get("text"), str):
+            out["text"] = re.sub(r"/ipykernel_\d+/", "/ipykernel_PID/", out["text"])
+        data = out.get("data")
+        if isinstance(data, dict):
+            out["data"] = {k: ("".join(v) if isinstance(v, list) else v) for k, v in data.items()}
+        return out
+
+    return {cell: [clean(o) for o in outs] for cell, outs in outputs.items()}

@@ -4,28 +4,12 @@ same metrics, same step outputs; the workspace PVC snapshotted and restored at t
 each step's log back in the run folder; nothing left on the cluster afterwards."""
 
 import json
-import re
 
 import pytest
 
-from lab import HOME, ROOT, cellpipe, items, kget, no_leftovers, run_record, sh, step_log, step_outputs, write
+from lab import HOME, ROOT, cellpipe, comparable, items, kget, no_leftovers, run_record, sh, step_log, step_outputs, write
 
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.ipynb"))
-
-
-def comparable(outputs):
-    """A step's cell outputs without what differs between two runs of the same code (counters, and the
-    kernel's pid in the file name of a warning: /tmp/ipykernel_PID/HASH.py)."""
-    def clean(out):
-        out = {k: v for k, v in out.items() if k != "execution_count"}
-        if isinstance(out.get("text"), str):
-            out["text"] = re.sub(r"/ipykernel_\d+/", "/ipykernel_PID/", out["text"])
-        data = out.get("data")
-        if isinstance(data, dict):
-            out["data"] = {k: ("".join(v) if isinstance(v, list) else v) for k, v in data.items()}
-        return out
-
-    return {cell: [clean(o) for o in outs] for cell, outs in outputs.items()}
 
 
 @pytest.fixture(scope="module")
