@@ -203,7 +203,10 @@ export class FakeCluster {
   readonly requests: string[] = [];
   readonly snapshots = new Map<string, Stored>();
   readonly workflows = new Map<string, Workflow>();
-  readonly kfpRuns = new Map<string, { body: Record<string, unknown>; gets: number; tasks: string[] }>();
+  readonly kfpRuns = new Map<
+    string,
+    { body: Record<string, unknown>; gets: number; tasks: string[]; spec: KfpIr }
+  >();
   readonly experiments: { experiment_id: string; display_name: string; namespace: string }[] = [];
   /** KFP pipelines uploaded, with their versions (the uploaded file's text). */
   readonly pipelines: Array<{
@@ -805,10 +808,11 @@ export class FakeCluster {
         const { code, message } = this.options.kfpCreate;
         return json(res, code, { error: message, code: code === 403 ? 7 : 3, message, details: [] });
       }
-      const spec = body.pipeline_spec.pipeline_spec ?? body.pipeline_spec;
+      const spec = (body.pipeline_spec.pipeline_spec ?? body.pipeline_spec) as KfpIr;
       const run_id = `0b8f6f0e-${this.kfpRuns.size + 1}`;
       this.kfpRuns.set(run_id, {
         body: { ...body, run_id },
+        spec,
         gets: 0,
         tasks: Object.keys(spec.root.dag.tasks).filter(
           t => !t.startsWith('createpvc') && !t.startsWith('deletepvc')
@@ -891,23 +895,25 @@ export class FakeCluster {
     const version = this.pipelines
       .find(p => p.pipeline_id === ref.pipeline_id)
       ?.versions.find(v => v.pipeline_version_id === ref.pipeline_version_id);
-    const spec = version
-      ? (parseAllDocuments(version.text)[0].toJS() as { root: { dag: { tasks: object } } })
-      : undefined;
+    if (!version) {
+      return null;
+    }
+    const spec = parseAllDocuments(version.text)[0].toJS() as KfpIr;
     const run_id = `0b8f6f0e-${this.kfpRuns.size + 1}`;
+    // As KFP answers a run of an uploaded version: its reference, no inline spec.
     this.kfpRuns.set(run_id, {
       body: {
         run_id,
-        pipeline_spec: spec,
+        pipeline_version_reference: ref,
+        runtime_config: rr.runtime_config,
         display_name: `${rr.display_name}-${at.getTime()}`,
         experiment_id: rr.experiment_id,
         recurring_run_id: id,
         created_at: at.toISOString()
       },
+      spec,
       gets: 0,
-      tasks: Object.keys(spec?.root.dag.tasks ?? {}).filter(
-        t => !t.startsWith('createpvc') && !t.startsWith('deletepvc')
-      )
+      tasks: Object.keys(spec.root.dag.tasks).filter(t => !t.startsWith('createpvc') && !t.startsWith('deletepvc'))
     });
     return run_id;
   }
@@ -1011,6 +1017,20 @@ export class FakeCluster {
       return json(res, 200, {
         pipeline_versions: versions.map(versionView),
         total_size: found.versions.length
+      });
+    }
+    if ((m = /^\/apis\/v2beta1\/pipelines\/([^/]+)\/versions\/([^/]+)$/.exec(path)) && req.method === 'GET') {
+      const version = this.pipelines
+        .find(p => p.pipeline_id === m![1])
+        ?.versions.find(v => v.pipeline_version_id === m![2]);
+      if (!version) {
+        return grpcError(404, 5, `Pipeline version ${m[2]} not found`);
+      }
+      // As KFP 2.17 answers it: the uploaded documents, the IR beside its platform spec when there is one.
+      const [ir, platform] = parseAllDocuments(version.text).map(d => d.toJS() as unknown);
+      return json(res, 200, {
+        ...versionView(version),
+        pipeline_spec: platform ? { pipeline_spec: ir, platform_spec: platform } : ir
       });
     }
     if (path === '/apis/v2beta1/pipelines/upload' || path === '/apis/v2beta1/pipelines/upload_version') {
@@ -1842,7 +1862,7 @@ export class FakeCluster {
    */
   private kfpStatus(
     id: string,
-    run: { body: Record<string, unknown>; gets: number; tasks: string[] }
+    run: { body: Record<string, unknown>; gets: number; tasks: string[]; spec: KfpIr }
   ): unknown {
     const { phase, states: real } = this.progress(run.tasks, run.gets - 1);
     // The nodes as KFP last saw them: they stop moving once Argo compresses the node status.
@@ -1865,7 +1885,7 @@ export class FakeCluster {
       Failed: 'FAILED',
       Omitted: 'RUNTIME_STATE_UNSPECIFIED'
     } as const;
-    const spec = kfpSpecOf(run.body);
+    const spec = run.spec;
     const workflow = `${spec.pipelineInfo.name}-k4x2q`;
     const nodeId = (name: string) => `${workflow}-${fnv1a(name)}`;
     const ZERO = '0001-01-01T00:00:00Z';
@@ -1934,6 +1954,7 @@ export class FakeCluster {
       display_name: run.body.display_name,
       ...(run.body.experiment_id ? { experiment_id: run.body.experiment_id } : {}),
       pipeline_spec: run.body.pipeline_spec,
+      pipeline_version_reference: run.body.pipeline_version_reference,
       runtime_config: run.body.runtime_config,
       storage_state: 'AVAILABLE',
       state,
@@ -1981,10 +2002,10 @@ export class FakeCluster {
   }
 }
 
-/** The IR of a KFP run as it was created (inline, alone or beside its platform spec). */
-function kfpSpecOf(body: Record<string, unknown>): { pipelineInfo: { name: string } } {
-  const spec = body.pipeline_spec as { pipeline_spec?: unknown; pipelineInfo?: unknown };
-  return (spec.pipeline_spec ?? spec) as { pipelineInfo: { name: string } };
+/** The parts of a KFP IR the fake reads. */
+interface KfpIr {
+  pipelineInfo: { name: string };
+  root: { dag: { tasks: Record<string, unknown> } };
 }
 
 /** An Argo node status (v3.7), as the fake writes it. */

@@ -3,6 +3,8 @@
  * recurring run made from the notebook, listed with their state, paused, resumed and deleted; the runs they
  * start are recorded and followed like any cluster run; the workspace snapshot outlives each run.
  */
+import { readFileSync } from 'fs';
+import { dirname, join } from 'path';
 import type { FakeCluster } from './cluster-fake';
 import { call, loopbackCluster } from './cluster-harness';
 import { writeClusterNotebook } from './cluster-notebook';
@@ -14,7 +16,8 @@ const cluster = loopbackCluster();
 let fake: FakeCluster;
 let port: number;
 beforeEach(async () => {
-  fake = await cluster.start();
+  // KFP's launcher uploads each task's log, outputs and metrics, as on a real KFP
+  fake = await cluster.start({ kfpArtifacts: true });
   ({ port } = await cluster.serve());
 });
 
@@ -189,6 +192,12 @@ describe('schedules on KFP', () => {
       return r.json.status === 'succeeded' ? r.json : undefined;
     });
     expect(run).toMatchObject({ target: 'kfp', schedule: 'weekdays', cluster: { kind: 'kfp', id: runId } });
+    // Read from KFP's store although the run (of an uploaded version) carries no spec of its own: the
+    // pipeline's folder there comes from the version.
+    expect(fake.kfpRuns.get(runId)!.body.pipeline_spec).toBeUndefined();
+    const dir = join(dirname(notebook), '.cellpipe', 'runs', run.id);
+    expect(run.metrics).toEqual({ accuracy: 0.9 });
+    expect(readFileSync(join(dir, 'logs', 'train.log'), 'utf8')).toBe('hello from train\n');
 
     await call(port, 'POST', '/api/schedules/weekdays/pause', { notebook });
     expect(fake.recurringRuns.get(id)!.status).toBe('DISABLED');

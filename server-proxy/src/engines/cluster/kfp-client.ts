@@ -45,6 +45,8 @@ export interface KfpRun {
   run_details?: { task_details?: KfpTaskDetail[] };
   /** The spec it was created with inline (the IR, or `{pipeline_spec, platform_spec}`). */
   pipeline_spec?: unknown;
+  /** The uploaded version it runs instead (a recurring run's runs): no inline spec then. */
+  pipeline_version_reference?: { pipeline_id?: string; pipeline_version_id?: string };
   runtime_config?: { parameters?: Record<string, unknown>; pipeline_root?: string };
 }
 
@@ -98,6 +100,8 @@ export interface KfpPipelineVersion {
   name?: string;
   display_name?: string;
   created_at?: string;
+  /** As uploaded: the IR, or `{pipeline_spec, platform_spec}` (only when one version is read). */
+  pipeline_spec?: unknown;
 }
 
 /** A compiled pipeline to upload: its file name (KFP reads the extension) and YAML text. */
@@ -316,6 +320,15 @@ export class KfpClient {
       'list the versions of the KFP pipeline'
     );
     return list.pipeline_versions?.[0];
+  }
+
+  getPipelineVersion(pipelineId: string, versionId: string): Promise<KfpPipelineVersion> {
+    return this.call<KfpPipelineVersion>(
+      'GET',
+      `/apis/v2beta1/pipelines/${encodeURIComponent(pipelineId)}/versions/${encodeURIComponent(versionId)}`,
+      undefined,
+      `read version ${versionId} of the KFP pipeline`
+    );
   }
 
   private async call<T>(method: string, path: string, body: unknown, action: string): Promise<T> {

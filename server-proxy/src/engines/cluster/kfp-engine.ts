@@ -82,7 +82,7 @@ export function kfpBackend(
       const run = last ?? (await client.getRun(runId));
       return kfpRunStore(access.kube, access.namespace, {
         runId,
-        pipelineName: pipelineNameOf(run) ?? '',
+        pipelineName: (await pipelineNameOf(client, run)) ?? '',
         pipelineRoot: run.runtime_config?.pipeline_root
       });
     })();
@@ -326,10 +326,17 @@ function timeOf(text: string | undefined): string | undefined {
   return text && Date.parse(text) > 0 ? text : undefined;
 }
 
-/** The pipeline's name as the run holds it (`pipelineInfo.name` of its inline spec): a folder of its store. */
-function pipelineNameOf(run: KfpRun): string | undefined {
-  const spec = run.pipeline_spec as
-    { pipelineInfo?: { name?: string }; pipeline_spec?: { pipelineInfo?: { name?: string } } } | undefined;
+/**
+ * The pipeline's name (`pipelineInfo.name` of its spec), a folder of its store: from the run's inline spec,
+ * or, for a run of an uploaded version (a recurring run's), which KFP answers without a spec, the version's.
+ */
+async function pipelineNameOf(client: KfpClient, run: KfpRun): Promise<string | undefined> {
+  const ref = run.pipeline_version_reference;
+  const spec = (
+    run.pipeline_spec === undefined && ref?.pipeline_id && ref.pipeline_version_id
+      ? (await client.getPipelineVersion(ref.pipeline_id, ref.pipeline_version_id)).pipeline_spec
+      : run.pipeline_spec
+  ) as { pipelineInfo?: { name?: string }; pipeline_spec?: { pipelineInfo?: { name?: string } } } | undefined;
   return spec?.pipelineInfo?.name ?? spec?.pipeline_spec?.pipelineInfo?.name;
 }
 
