@@ -1,11 +1,13 @@
 """`cellpipe compile`: the KFP output loads into the KFP SDK's protobufs (and kfp-kubernetes'), the Argo
 output into Hera's Workflow model without losing a field, and the compiled container commands run."""
 
+import base64
 import json
 import os
 import re
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import nbformat
@@ -36,6 +38,9 @@ def has_steps(path):
     return any(t.startswith(("step:", "block:")) for c in nb.cells for t in c.get("metadata", {}).get("tags", []))
 
 
+SETTINGS_IMAGE = "quay.io/jupyter/scipy-notebook:2026-01-01"
+
+
 def settings_notebook(tmp_path):
     """The jest settings notebook (src/core/targets/__tests__/helpers.ts), as a file."""
     cells = [
@@ -50,7 +55,7 @@ def settings_notebook(tmp_path):
     nb.cells = [nbformat.v4.new_code_cell(src, metadata={"tags": tags}) for tags, src in cells]
     nb.metadata["cellpipe"] = {
         "name": "Demo Pipeline",
-        "image": "quay.io/jupyter/scipy-notebook:2026-01-01",
+        "image": SETTINGS_IMAGE,
         "volumes": [{"name": "data-pvc", "mountPath": "/data", "type": "pvc"},
                     {"name": "home-pvc", "mountPath": "/home/jovyan", "type": "snapshot"}],
         "steps": {"train": {"cpu": {"request": "500m", "limit": "1"}, "memory": {"request": "1Gi", "limit": "2Gi"},
@@ -146,8 +151,20 @@ def run_command(command, tmp_path):
     return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
 
 
-def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path):
-    text = compile_nb(settings_notebook(tmp_path), "kfp").stdout
+def kfp_program(exec_):
+    """The step program a KFP executor carries: its first argument, after the command's BOOTSTRAP (zlib, then
+    base64)."""
+    return zlib.decompress(base64.b64decode(exec_["args"][0])).decode()
+
+
+@pytest.mark.parametrize("runtime", ["embedded", "from the image"])
+def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path, runtime):
+    # From the image: the image holds this cellpipe (this Python's, as the notebook pod's image holds the
+    # server's), and each program carries only its step, not the runtime.
+    extra = ["--runtime-image", SETTINGS_IMAGE] if runtime == "from the image" else []
+    done = compile_nb(settings_notebook(tmp_path), "kfp", *extra)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
     spec = yaml.safe_load_all(text).__next__()
     tasks = spec["root"]["dag"]["tasks"]
     params = {k: v["defaultValue"] for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
@@ -168,6 +185,8 @@ def test_kfp_commands_run_and_pass_data_and_metrics(tmp_path):
             arg = re.sub(r"\{\{\$\.outputs\.artifacts\['(\w+)'\]\.path\}\}", lambda m: str(task_dir / m.group(1)), arg)
             return json.dumps(executor_input) if arg == "{{$}}" else arg
 
+        program = kfp_program(exec_)
+        assert ("\ndef main(" in program) == (runtime == "embedded"), "the runtime is embedded only when asked"
         result = run_command(exec_["command"] + [resolve(a) for a in exec_["args"]], tmp_path)
         assert result.returncode == 0, result.stderr
         # No results line in a step that succeeded: its outputs are an artifact of their own.
@@ -201,6 +220,25 @@ def test_a_failed_kfp_step_ends_its_log_with_its_error_and_outputs(tmp_path):
     assert (results["error"]["cell"], results["error"]["line"], results["error"]["ename"]) == (0, 2, "ValueError")
     [stream] = [o for o in results["outputs"]["0"] if o["output_type"] == "stream"]
     assert stream["text"] == "before\n"
+
+
+def test_a_step_refuses_an_image_whose_cellpipe_runtime_is_not_the_one_it_was_compiled_with(tmp_path):
+    """The image's cellpipe is another than the server's (one installed into the home folder after the pod
+    started, say): the step stops before running a cell and says why, rather than run another runtime."""
+    done = compile_nb(settings_notebook(tmp_path), "kfp", "--runtime-image", SETTINGS_IMAGE)
+    assert done.returncode == 0, done.stderr
+    spec = next(yaml.safe_load_all(done.stdout))
+    exec_ = spec["deploymentSpec"]["executors"]["exec-load"]["container"]
+    other = tmp_path / "other" / "cellpipe"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("")
+    (other / "runtime.py").write_text((REPO / "cellpipe" / "runtime.py").read_text() + "\n# changed\n")
+    command = [sys.executable if c == "python3" else c for c in exec_["command"]]
+    result = subprocess.run(command + exec_["args"][:1] + ["--executor-input", "{}"], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(other.parent)))
+    assert result.returncode != 0
+    assert "is not the one this step was compiled with" in result.stderr, result.stderr
+    assert str(other / "runtime.py") in result.stderr
 
 
 def test_argo_commands_run_on_a_shared_run_folder(tmp_path):

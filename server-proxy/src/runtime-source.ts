@@ -1,4 +1,5 @@
 /** The Python step runtime, read from the package (next to the bundle) or the source tree. */
+import { createHash } from 'crypto';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 
@@ -18,4 +19,9 @@ export function runtimeSource(): string {
     cached = readFileSync(path, 'utf8');
   }
   return cached;
+}
+
+/** The sha256 of runtime.py's bytes, as a step that reads it from its image checks it. */
+export function runtimeSha256(): string {
+  return createHash('sha256').update(runtimeSource(), 'utf8').digest('hex');
 }

@@ -10,7 +10,8 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
-from lab import ROOT, cellpipe, comparable, exists, fresh, items, notebook, run_record, step_log, step_outputs, wait
+from lab import (ROOT, cellpipe, comparable, exists, fresh, items, kubectl, notebook, run_record, step_log, step_outputs,
+                 wait)
 
 API = "http://10.88.0.1:8888/apis/v2beta1"
 
@@ -176,3 +177,4 @@ def test_a_recurring_run_fires_on_kfp_its_run_is_recorded_and_it_is_paused_resum
                 urllib.request.urlopen(req, timeout=30)
             except urllib.error.HTTPError:
                 pass
+        kubectl("delete", "volumesnapshots", "-l", f"cellpipe.dev/schedule={name}", check=False)

@@ -15,12 +15,14 @@ import { writeFileAtomic } from '../atomic-file';
 import { compileNotebook, CompileOptions } from '../compile-notebook';
 import { analysisOptions, loadNotebookFile } from '../notebook-file';
 import { nodeAnalyser } from '../node-analyser';
+import { runtimeSha256 } from '../runtime-source';
 import { reportRefusal, UsageError } from './pipeline-input';
 
 export interface CompileCliOptions {
   target?: string;
   output?: string;
   image?: string;
+  runtimeImage?: string;
   snapshot: string[];
   runStorageClass?: string;
   runVolumeSize?: string;
@@ -63,6 +65,7 @@ export async function compileCommand(
   }
   const compileOptions: CompileOptions = {
     defaultImage: options.image,
+    ...(options.runtimeImage ? { runtimeImage: { image: options.runtimeImage, sha256: runtimeSha256() } } : {}),
     snapshots: Object.fromEntries(options.snapshot.map(parseSnapshotOption)),
     workingDir: options.workingDir,
     runVolume: { storageClass: options.runStorageClass, size: options.runVolumeSize }

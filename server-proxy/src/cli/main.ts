@@ -48,6 +48,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('-o, --output <file>', 'write the YAML to this file (default: standard output)')
     .option('--image <image>', 'image for steps when neither the step nor the pipeline names one')
     .option(
+      '--runtime-image <image>',
+      'an image that holds this cellpipe: steps on it read the step runtime from it, not each a copy'
+    )
+    .option(
       '--snapshot <VOLUME=SNAPSHOT[:SIZE[:CLASS]]>',
       'the VolumeSnapshot a snapshot volume is restored from (repeatable)',
       collect,

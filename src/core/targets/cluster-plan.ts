@@ -31,6 +31,12 @@ export interface ClusterCompileOptions {
   runtimeSource: string;
   /** Image when neither the step nor the pipeline names one. */
   defaultImage?: string;
+  /**
+   * An image that holds the very runtime of `runtimeSource` (the notebook pod's own image, whose cellpipe
+   * compiles): steps on it read the runtime from it (checked by this sha256 of the source) instead of
+   * embedding it.
+   */
+  runtimeImage?: { image: string; sha256: string };
   /** Written as `sdkVersion: cellpipe-VERSION` (KFP) and a label (Argo). */
   cellpipeVersion?: string;
   /** Per `snapshot` volume (by its PVC name): the VolumeSnapshot to restore. */
@@ -264,7 +270,12 @@ export function planCluster(
       after: [],
       sources: {},
       runParameters: [],
-      program: encodedProgram(r, options.runtimeSource),
+      program: encodedProgram(
+        r,
+        image === options.runtimeImage?.image
+          ? { fromImage: { sha256: options.runtimeImage.sha256 } }
+          : { embed: options.runtimeSource }
+      ),
       binding,
       ins,
       outs,

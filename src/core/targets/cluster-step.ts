@@ -20,7 +20,7 @@
 import { zlibSync } from 'fflate';
 import type { ParameterType } from '../tags/parameters';
 import type { RunnableStep } from './runnable-steps';
-import { runnableProgram } from './step-program';
+import { runnableProgram, StepRuntime } from './step-program';
 
 /** Runs argv[1] (the program, zlib then base64) as `__main__`, with the rest of argv as its arguments. */
 export const BOOTSTRAP =
@@ -66,8 +66,8 @@ function base64Bytes(bytes: Uint8Array): string {
 export class CompileError extends Error {}
 
 /** The program of one step as BOOTSTRAP reads it (zlib, then base64), checked against the argument size limit. */
-export function encodedProgram(step: RunnableStep, runtimeSource: string): string {
-  const text = new TextEncoder().encode(runnableProgram(step, runtimeSource));
+export function encodedProgram(step: RunnableStep, runtime: StepRuntime): string {
+  const text = new TextEncoder().encode(runnableProgram(step, runtime));
   const program = base64Bytes(zlibSync(text, { level: 9 }));
   if (program.length > MAX_ARG_BYTES) {
     throw new CompileError(

@@ -24,7 +24,7 @@ import { CompileError } from '../../../../src/core/targets/cluster-step';
 import type { ParameterValue } from '../../../../src/core/tags/parameters';
 import { parseQuantity } from '../../../../src/core/tags/quantity';
 import { writeFileAtomic } from '../../atomic-file';
-import { runtimeSource } from '../../runtime-source';
+import { runtimeSha256, runtimeSource } from '../../runtime-source';
 import { RunJournal } from '../../runs/run-journal';
 import { createLease, ownerOfThisProcess } from '../../runs/run-lease';
 import { newRunId, runDir } from '../../runs/run-store';
@@ -170,6 +170,7 @@ export async function prepareClusterRun<Documents = unknown>(
     const compileOptions: Omit<ClusterCompileOptions, 'runtimeSource'> = {
       cellpipeVersion: typeof CELLPIPE_VERSION === 'string' ? CELLPIPE_VERSION : 'dev',
       defaultImage: workspace.image,
+      ...(workspace.ownImage ? { runtimeImage: { image: workspace.ownImage, sha256: runtimeSha256() } } : {}),
       snapshots,
       workingDir: workspace.workingDir,
       runVolume: { storageClass: options.runStorageClass },

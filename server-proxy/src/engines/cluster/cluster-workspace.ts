@@ -22,6 +22,8 @@ export interface ClusterWorkspace {
   mounted: PodVolume[];
   /** The default step image (none when the pipeline names one). */
   image?: string;
+  /** The image of the pod this process runs in: it holds this process's cellpipe and step runtime. */
+  ownImage?: string;
   workingDir?: string;
   warnings: string[];
 }
@@ -78,6 +80,7 @@ export async function clusterWorkspace(
     snapshot: volumes.filter(v => v.type === 'snapshot').map(asPod),
     mounted: volumes.filter(v => v.type === 'pvc').map(asPod),
     image: analysis.pipeline.image ? undefined : (pod?.image ?? connection.image),
+    ownImage: pod?.image,
     workingDir: pod ? workingDirOn(notebookPath, volumes) : undefined,
     warnings
   };
