@@ -167,6 +167,20 @@ def notebook(cells, name="e2e", steps=None):
     })
 
 
+def counting_notebook(name):
+    """A pipeline of two steps, `make` and `total`, with the parameter `n` (3) and the metric `total`: run
+    with n=5 it prints "made [0, 1, 2, 3, 4]" and "total 10" (what the schedule cases fire every minute)."""
+    return notebook(
+        [
+            (["pipeline-parameters"], "n = 3"),
+            (["step:make"], "values = list(range(n))\nprint('made', values)"),
+            (["step:total", "prev:make"], "total = sum(values)\nprint('total', total)"),
+            (["pipeline-metrics"], "print(total)"),
+        ],
+        name=name,
+    )
+
+
 def fresh(folder, name, text):
     """A new folder on the workspace with one notebook in it."""
     sh(f"rm -rf {folder} && mkdir -p {folder}", check=True)

@@ -7,17 +7,10 @@ import json
 import time
 from datetime import datetime, timezone
 
-from lab import cellpipe, exists, fresh, items, kget, kubectl, no_leftovers, notebook, step_log, step_outputs, wait
+from lab import (cellpipe, counting_notebook, exists, fresh, items, kget, kubectl, no_leftovers, step_log, step_outputs,
+                 wait)
 
-NB = notebook(
-    [
-        (["pipeline-parameters"], "n = 3"),
-        (["step:make"], "values = list(range(n))\nprint('made', values)"),
-        (["step:total", "prev:make"], "total = sum(values)\nprint('total', total)"),
-        (["pipeline-metrics"], "print(total)"),
-    ],
-    name="every-minute",
-)
+NB = counting_notebook("every-minute")
 LABEL = "cellpipe.dev/schedule"
 
 

@@ -913,7 +913,9 @@ export class FakeCluster {
       },
       spec,
       gets: 0,
-      tasks: Object.keys(spec.root.dag.tasks).filter(t => !t.startsWith('createpvc') && !t.startsWith('deletepvc'))
+      tasks: Object.keys(spec.root.dag.tasks).filter(
+        t => !t.startsWith('createpvc') && !t.startsWith('deletepvc')
+      )
     });
     return run_id;
   }

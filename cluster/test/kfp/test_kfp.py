@@ -10,8 +10,8 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
-from lab import (ROOT, cellpipe, comparable, exists, fresh, items, kubectl, notebook, run_record, step_log, step_outputs,
-                 wait)
+from lab import (ROOT, cellpipe, comparable, counting_notebook, exists, fresh, items, kubectl, run_record, step_log,
+                 step_outputs, wait)
 
 API = "http://10.88.0.1:8888/apis/v2beta1"
 
@@ -47,7 +47,8 @@ def test_an_example_on_kfp_computes_what_its_local_run_computes():
     # KFP says the same: its run succeeded, one task per step.
     run = kfp(f"/runs/{record['cluster']['id']}")
     assert run["state"] == "SUCCEEDED", run.get("error")
-    tasks = {t["display_name"] for t in run["run_details"]["task_details"]}
+    # (KFP also lists nameless records of the drivers' executions)
+    tasks = {t.get("display_name") for t in run["run_details"]["task_details"]}
     assert set(record["clusterTasks"].values()) <= tasks, (record["clusterTasks"], tasks)
 
     # The workspace PVC was snapshotted for the run, and the snapshot is gone with the run's end.
@@ -68,15 +69,7 @@ def test_an_example_on_kfp_computes_what_its_local_run_computes():
                     assert out["text"] in log, (step, log)
 
 
-NB = notebook(
-    [
-        (["pipeline-parameters"], "n = 3"),
-        (["step:make"], "values = list(range(n))\nprint('made', values)"),
-        (["step:total", "prev:make"], "total = sum(values)\nprint('total', total)"),
-        (["pipeline-metrics"], "print(total)"),
-    ],
-    name="kfp-every-minute",
-)
+NB = counting_notebook("kfp-every-minute")
 
 
 def fired(recurring_id, experiment_id):
@@ -149,11 +142,13 @@ def test_a_recurring_run_fires_on_kfp_its_run_is_recorded_and_it_is_paused_resum
         time.sleep(60 - datetime.now(timezone.utc).second + 20)
         assert len(fired(recurring_id, experiment_id)) == count, "a paused recurring run started a run"
 
-        # Resumed: it fires again.
+        # Resumed: it fires again. KFP 2.17 may lose the first fire after an enable (its ScheduledWorkflow
+        # controller names that Workflow like the last one before the pause, and takes "already exists" for
+        # done), so allow for the minute after it too.
         resumed = cellpipe(folder, "schedule", "nb.ipynb", "--resume", name)
         assert resumed.returncode == 0, resumed.stderr
         assert kfp(f"/recurringruns/{recurring_id}")["status"] == "ENABLED"
-        wait("a run after the resume", lambda: len(fired(recurring_id, experiment_id)) > count, timeout=150, every=5)
+        wait("a run after the resume", lambda: len(fired(recurring_id, experiment_id)) > count, timeout=240, every=5)
 
         # Deleted: the recurring run, its snapshot and its record; the runs it started stay.
         deleted = cellpipe(folder, "schedule", "nb.ipynb", "--delete", name)

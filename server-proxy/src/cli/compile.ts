@@ -65,7 +65,9 @@ export async function compileCommand(
   }
   const compileOptions: CompileOptions = {
     defaultImage: options.image,
-    ...(options.runtimeImage ? { runtimeImage: { image: options.runtimeImage, sha256: runtimeSha256() } } : {}),
+    ...(options.runtimeImage
+      ? { runtimeImage: { image: options.runtimeImage, sha256: runtimeSha256() } }
+      : {}),
     snapshots: Object.fromEntries(options.snapshot.map(parseSnapshotOption)),
     workingDir: options.workingDir,
     runVolume: { storageClass: options.runStorageClass, size: options.runVolumeSize }

@@ -59,7 +59,10 @@ export type StepRuntime = { embed: string } | { fromImage: { sha256: string } };
 /** The program's runtime part: the runtime's own definitions, executed into the program's globals. */
 function runtimePart(runtime: StepRuntime): string[] {
   if ('embed' in runtime) {
-    return ['# ---- the cellpipe runtime (cellpipe/runtime.py), embedded verbatim ----', runtime.embed.trimEnd()];
+    return [
+      '# ---- the cellpipe runtime (cellpipe/runtime.py), embedded verbatim ----',
+      runtime.embed.trimEnd()
+    ];
   }
   return [
     "# ---- the cellpipe runtime: the image's cellpipe/runtime.py, the one this program was made with ----",
