@@ -142,9 +142,9 @@ def test_a_recurring_run_fires_on_kfp_its_run_is_recorded_and_it_is_paused_resum
         time.sleep(60 - datetime.now(timezone.utc).second + 20)
         assert len(fired(recurring_id, experiment_id)) == count, "a paused recurring run started a run"
 
-        # Resumed: it fires again. KFP 2.17 may lose the first fire after an enable (its ScheduledWorkflow
-        # controller names that Workflow like the last one before the pause, and takes "already exists" for
-        # done), so allow for the minute after it too.
+        # Resumed: it fires again. KFP 2.17 can lose a fire: right after a run ends, its ScheduledWorkflow
+        # controller names the next Workflow like that run (its status lags) and takes "already exists" for
+        # submitted (seen on the lab, paused or not), so allow for the minute after it too.
         resumed = cellpipe(folder, "schedule", "nb.ipynb", "--resume", name)
         assert resumed.returncode == 0, resumed.stderr
         assert kfp(f"/recurringruns/{recurring_id}")["status"] == "ENABLED"
