@@ -2,8 +2,7 @@
 notebook server in namespace kubeflow as a user would: a notebook submitted as a KFP run computes what its
 local run computes, its workspace snapshotted for the run and the snapshot gone after it; a recurring run
 that KFP's ScheduledWorkflow controller fires, its run recorded like a submitted one, paused (KFP starts
-nothing), resumed and deleted; a sweep whose trials are KFP runs, the steps they share taken from KFP's cache
-after the first. KFP's own answers are read from its REST API."""
+nothing), resumed and deleted. KFP's own answers are read from its REST API."""
 
 import json
 import time
@@ -13,7 +12,6 @@ from datetime import datetime, timezone
 
 from lab import (ROOT, cellpipe, comparable, counting_notebook, exists, fresh, items, kubectl, run_record, step_log,
                  step_outputs, wait)
-from test_sweeps import best, five_steps, score
 
 API = "http://10.88.0.1:8888/apis/v2beta1"
 
@@ -175,30 +173,3 @@ def test_a_recurring_run_fires_on_kfp_its_run_is_recorded_and_it_is_paused_resum
             except urllib.error.HTTPError:
                 pass
         kubectl("delete", "volumesnapshots", "-l", f"cellpipe.dev/schedule={name}", check=False)
-
-
-def executor_pods(run_id):
-    """The executor pods (`system-container-impl`, one per step that ran) of a KFP run's Workflow."""
-    [workflow] = items("workflows", f"pipeline/runid={run_id}")
-    pods = items("pods", f"workflows.argoproj.io/workflow={workflow['metadata']['name']}")
-    return [p["metadata"]["name"] for p in pods if "-system-container-impl-" in p["metadata"]["name"]]
-
-
-def test_a_sweep_on_kfp_is_a_run_per_trial_whose_shared_steps_kfp_takes_from_its_cache():
-    folder = "e2e/kfp-sweep"
-    fresh(folder, "nb.ipynb", five_steps())
-    done = cellpipe(folder, "sweep", "nb.ipynb", "--param", "a=1,2", "--objective", "score:max", "--target", "kfp",
-                    "--json", timeout=1800)
-    assert done.returncode == 0, done.stderr
-    record = json.loads(done.stdout)
-    assert record["status"] == "succeeded" and record["target"] == "kfp" and record["shared"] == ["load", "stats"]
-    runs = [run_record(folder, t["run"]) for t in record["trials"]]
-    for trial, run in zip(record["trials"], runs):
-        a = trial["parameters"]["a"]["value"]
-        assert run["status"] == "succeeded" and run["metrics"] == trial["metrics"] == {"score": score(a)}, run
-        assert kfp(f"/runs/{run['cluster']['id']}")["state"] == "SUCCEEDED"
-        assert "loaded 20" in step_log(folder, run["id"], "load")
-    assert record["best"] == best(record["trials"]) == 1
-    # The first trial ran all five steps; the second took load and stats from KFP's cache (no pod for them).
-    assert len(executor_pods(runs[0]["cluster"]["id"])) == 5
-    assert len(executor_pods(runs[1]["cluster"]["id"])) == 3
