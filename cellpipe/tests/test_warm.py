@@ -258,7 +258,11 @@ def test_a_provider_whose_cells_leave_a_thread_hands_nothing_over_and_says_why(c
     ])
     result, data = run(cellpipe_cli, path)
     assert data["status"] == "succeeded", result.stderr
-    handoff = step_record(tmp_path, data["run"], "use")["handoff"]
+    record = step_record(tmp_path, data["run"], "use")
+    # (a run that started its steps as fresh processes says why in its record's "processes")
+    run_json = json.loads((tmp_path / ".cellpipe" / "runs" / data["run"] / "run.json").read_text())
+    assert "handoff" in record, (record, run_json.get("processes"))
+    handoff = record["handoff"]
     assert handoff["from"] == "make" and "threads running (poller)" in handoff["refused"]
 
 
