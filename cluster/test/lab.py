@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,6 +180,18 @@ def counting_notebook(name):
         ],
         name=name,
     )
+
+
+def listed(folder, name):
+    """The schedule `name` of the folder's nb.ipynb, as `cellpipe schedule --list --json` shows it."""
+    done = cellpipe(folder, "schedule", "nb.ipynb", "--list", "--json")
+    assert done.returncode == 0, done.stderr
+    [schedule] = [s for s in json.loads(done.stdout)["schedules"] if s["name"] == name]
+    return schedule
+
+
+def seconds_past_the_minute():
+    return datetime.now(timezone.utc).second
 
 
 def fresh(folder, name, text):

@@ -5,10 +5,9 @@ the cluster, and the schedule's snapshot goes with it."""
 
 import json
 import time
-from datetime import datetime, timezone
 
-from lab import (cellpipe, counting_notebook, exists, fresh, items, kget, kubectl, no_leftovers, step_log, step_outputs,
-                 wait)
+from lab import (cellpipe, counting_notebook, exists, fresh, items, kget, kubectl, listed, no_leftovers,
+                 seconds_past_the_minute, step_log, step_outputs, wait)
 
 NB = counting_notebook("every-minute")
 LABEL = "cellpipe.dev/schedule"
@@ -17,17 +16,6 @@ LABEL = "cellpipe.dev/schedule"
 def started_by(name):
     """The Workflows the schedule's CronWorkflow started, oldest first."""
     return sorted(items("workflows", f"{LABEL}={name}"), key=lambda w: w["metadata"]["creationTimestamp"])
-
-
-def listed(folder, name):
-    done = cellpipe(folder, "schedule", "nb.ipynb", "--list", "--json")
-    assert done.returncode == 0, done.stderr
-    [schedule] = [s for s in json.loads(done.stdout)["schedules"] if s["name"] == name]
-    return schedule
-
-
-def seconds_past_the_minute():
-    return datetime.now(timezone.utc).second
 
 
 def test_a_schedule_fires_on_argo_its_run_is_recorded_and_it_is_paused_resumed_deleted():

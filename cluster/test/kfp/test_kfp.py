@@ -8,10 +8,9 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
 
-from lab import (ROOT, cellpipe, comparable, counting_notebook, exists, fresh, items, kubectl, run_record, step_log,
-                 step_outputs, wait)
+from lab import (ROOT, cellpipe, comparable, counting_notebook, exists, fresh, items, kubectl, listed, run_record,
+                 seconds_past_the_minute, step_log, step_outputs, wait)
 
 API = "http://10.88.0.1:8888/apis/v2beta1"
 
@@ -78,13 +77,6 @@ def fired(recurring_id, experiment_id):
     return sorted((r for r in runs if r.get("recurring_run_id") == recurring_id), key=lambda r: r["created_at"])
 
 
-def listed(folder, name):
-    done = cellpipe(folder, "schedule", "nb.ipynb", "--list", "--json")
-    assert done.returncode == 0, done.stderr
-    [schedule] = [s for s in json.loads(done.stdout)["schedules"] if s["name"] == name]
-    return schedule
-
-
 def test_a_recurring_run_fires_on_kfp_its_run_is_recorded_and_it_is_paused_resumed_deleted():
     folder, name = "e2e/kfp-schedule", "e2e-kfp-every-minute"
     fresh(folder, "nb.ipynb", NB)
@@ -139,7 +131,7 @@ def test_a_recurring_run_fires_on_kfp_its_run_is_recorded_and_it_is_paused_resum
         assert schedule["paused"] and "nextRun" not in schedule, schedule
         time.sleep(5)
         count = len(fired(recurring_id, experiment_id))
-        time.sleep(60 - datetime.now(timezone.utc).second + 20)
+        time.sleep(60 - seconds_past_the_minute() + 20)
         assert len(fired(recurring_id, experiment_id)) == count, "a paused recurring run started a run"
 
         # Resumed: it fires again. KFP 2.17 can lose a fire: right after a run ends, its ScheduledWorkflow
