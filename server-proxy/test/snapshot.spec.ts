@@ -3,7 +3,16 @@
  * copied again, and what a step writes never reaches the user's folder or the next run.
  */
 import { createHash, randomBytes } from 'crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { dropChangedObjects, ObjectStore, takeSnapshot } from '../src/engines/local/snapshot';
@@ -62,6 +71,24 @@ describe('takeSnapshot', () => {
     const hash = snap.manifest.files['data/big.bin'];
     expect(hash).toBe(createHash('sha256').update(big).digest('hex'));
     expect(readFileSync(store.path(hash)).equals(big)).toBe(true);
+  });
+
+  it('names an object by what it holds when the user rewrites the file while it is copied', async () => {
+    const file = join(folder, 'data', 'busy.bin');
+    const first = randomBytes(32 * 1024 * 1024);
+    const second = randomBytes(16 * 1024 * 1024);
+    writeFileSync(file, first);
+    const adding = store.add(file);
+    // The hash of a large file yields to the event loop: the rewrite lands once the copy has begun.
+    while (!(existsSync(store.root) && readdirSync(store.root).some(name => name.startsWith('.tmp-')))) {
+      await new Promise(resolve => setImmediate(resolve));
+    }
+    writeFileSync(file, second);
+    const { hash, size } = await adding;
+    const held = readFileSync(store.path(hash));
+    expect(createHash('sha256').update(held).digest('hex')).toBe(hash);
+    expect(held.length).toBe(size);
+    expect(held.equals(first) || held.equals(second)).toBe(true);
   });
 
   it('drops an object a step rewrote in place, and the next snapshot copies the user file again', async () => {
