@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'crypto';
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -73,22 +74,77 @@ describe('takeSnapshot', () => {
     expect(readFileSync(store.path(hash)).equals(big)).toBe(true);
   });
 
-  it('names an object by what it holds when the user rewrites the file while it is copied', async () => {
+  /** Until `done` settles: `write()` each turn of the event loop while a copy into the store has bytes in it. */
+  async function whileCopying(done: Promise<unknown>, write: () => void, times = Infinity) {
+    let settled = false;
+    void done.finally(() => (settled = true));
+    for (let written = 0; !settled && written < times;) {
+      await new Promise(resolve => setImmediate(resolve));
+      const copying = existsSync(store.root)
+        ? readdirSync(store.root).filter(name => name.startsWith('.tmp-'))
+        : [];
+      if (
+        copying.some(name => (statSync(join(store.root, name), { throwIfNoEntry: false })?.size ?? 0) > 0)
+      ) {
+        write();
+        written++;
+      }
+    }
+  }
+
+  it('copies a file rewritten while it is copied again, and names the object by what it holds', async () => {
     const file = join(folder, 'data', 'busy.bin');
     const first = randomBytes(32 * 1024 * 1024);
     const second = randomBytes(16 * 1024 * 1024);
     writeFileSync(file, first);
     const adding = store.add(file);
-    // The hash of a large file yields to the event loop: the rewrite lands once the copy has begun.
-    while (!(existsSync(store.root) && readdirSync(store.root).some(name => name.startsWith('.tmp-')))) {
-      await new Promise(resolve => setImmediate(resolve));
-    }
-    writeFileSync(file, second);
-    const { hash, size } = await adding;
+    await whileCopying(adding, () => writeFileSync(file, second), 1);
+    const { hash, size, settled } = await adding;
     const held = readFileSync(store.path(hash));
     expect(createHash('sha256').update(held).digest('hex')).toBe(hash);
     expect(held.length).toBe(size);
-    expect(held.equals(first) || held.equals(second)).toBe(true);
+    expect(held.equals(second)).toBe(true);
+    expect(settled).toBe(true);
+  });
+
+  it('says which files were written every time they were copied, and still takes the snapshot', async () => {
+    const log = join(folder, 'data', 'train.log');
+    writeFileSync(log, randomBytes(8 * 1024 * 1024));
+    const taking = takeSnapshot(folder, store, runDir('r1'));
+    await whileCopying(taking, () => appendFileSync(log, 'epoch done\n'));
+    const snap = await taking;
+    expect(snap.unsettled).toEqual(['data/train.log']);
+    const held = readFileSync(store.path(snap.manifest.files['data/train.log']));
+    expect(createHash('sha256').update(held).digest('hex')).toBe(snap.manifest.files['data/train.log']);
+    expect(readFileSync(join(runDir('r1'), 'data', 'a.txt'), 'utf8')).toBe('alpha');
+  });
+
+  it('leaves out a file removed while the workspace is copied in, and the run starts', async () => {
+    const many = join(folder, 'many');
+    mkdirSync(many);
+    for (let i = 0; i < 8; i++) {
+      writeFileSync(join(many, `f${i}.bin`), randomBytes(64 * 1024));
+    }
+    // Listed, then gone before they are copied in: removed when the first file is added.
+    let gone: string[] = [];
+    const removing = new (class extends ObjectStore {
+      async add(file: string) {
+        if (gone.length === 0) {
+          gone = readdirSync(many)
+            .filter(name => join(many, name) !== file)
+            .slice(0, 3);
+          gone.forEach(name => rmSync(join(many, name)));
+        }
+        return super.add(file);
+      }
+    })(store.root);
+    const snap = await takeSnapshot(folder, removing, runDir('r1'));
+    const listed = Object.keys(snap.manifest.files).filter(key => key.startsWith('many/'));
+    expect(gone).toHaveLength(3);
+    expect(listed).toHaveLength(5);
+    expect(gone.some(name => listed.includes(`many/${name}`))).toBe(false);
+    expect(existsSync(join(runDir('r1'), 'many', gone[0]))).toBe(false);
+    expect(readdirSync(store.root).filter(name => name.startsWith('.tmp-'))).toEqual([]);
   });
 
   it('drops an object a step rewrote in place, and the next snapshot copies the user file again', async () => {

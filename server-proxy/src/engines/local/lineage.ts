@@ -178,5 +178,5 @@ export async function restoreWorkspace(
     await mkdir(dirname(target), { recursive: true });
     await link(store.path(hash), target);
   }
-  return { snapshot: { manifest, copied: 0, bytesCopied: 0, objects } };
+  return { snapshot: { manifest, copied: 0, bytesCopied: 0, unsettled: [], objects } };
 }

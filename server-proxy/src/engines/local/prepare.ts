@@ -21,7 +21,7 @@ import { fileProblem } from '../../runs/file-problem';
 import { createLease } from '../../runs/run-lease';
 import { newRunId, runDir, runsDir } from '../../runs/run-store';
 import { restoreWorkspace } from './lineage';
-import { Manifest, ObjectStore, Snapshot, takeSnapshot } from './snapshot';
+import { COPY_ATTEMPTS, Manifest, ObjectStore, Snapshot, takeSnapshot } from './snapshot';
 import { stepCacheKey } from './step-cache';
 
 export interface PrepareOptions {
@@ -115,6 +115,12 @@ async function fill(
     (options.like && (await likeWorkspace(notebookPath, options.like, store, dir, warnings))) ||
     (await takeSnapshot(dirname(notebookPath), store, join(dir, 'workspace'), [basename(notebookPath)]));
   const manifest = snapshot.manifest;
+  if (snapshot.unsettled.length > 0) {
+    warnings.push(
+      `${someFiles(snapshot.unsettled)} ${snapshot.unsettled.length === 1 ? 'was' : 'were'} being written ` +
+        `while the workspace was snapshotted (copied ${COPY_ATTEMPTS} times): the steps may see part of a write.`
+    );
+  }
   await writeJsonAtomic(join(dir, 'workspace.json'), manifest);
   const runtime = runtimeSource();
   const plan: RunRecord['plan'] = { deps: {}, cacheKeys: {}, reuse: {} };
@@ -233,12 +239,16 @@ async function likeWorkspace(
     return restored.snapshot;
   }
   const { missing } = restored;
-  const named =
-    missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+  const named = someFiles(missing);
   warnings.push(
     `The workspace snapshot of run ${like} is gone (${missing.length} of ` +
       `${Object.keys(manifest.files).length} files are no longer in .cellpipe/objects: ${named}; a step ` +
       'rewrote them in place, or the store was cleared): the steps see the files as they are now.'
   );
   return null;
+}
+
+/** Up to five of `files` by name, and how many more. */
+function someFiles(files: string[]): string {
+  return files.slice(0, 5).join(', ') + (files.length > 5 ? ` and ${files.length - 5} more` : '');
 }

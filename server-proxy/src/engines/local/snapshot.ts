@@ -50,6 +50,8 @@ export interface Snapshot {
   /** Files copied into the store this time (new or changed); the others were already there. */
   copied: number;
   bytesCopied: number;
+  /** Files written each time they were copied in (a log being appended to): the run may see part of a write. */
+  unsettled: string[];
   /** The objects linked into the run's working directory, with their size and mtime, to check afterwards. */
   objects: Map<string, { size: number; mtimeMs: number }>;
 }
@@ -66,6 +68,8 @@ interface Hashed {
   size: number;
 }
 
+/** Copies of a file that changed while it was copied, before the last copy is kept as it is. */
+export const COPY_ATTEMPTS = 3;
 const HASH_CHUNK = 64 * 1024;
 /** Hashed chunks (4 MiB) between two turns of the event loop. */
 const HASH_SLICE = 64;
@@ -130,23 +134,23 @@ export class ObjectStore {
   /**
    * Copies a file in and returns the hash of what was copied, so the name always says what the object
    * holds even if the user's file changes meanwhile. Where the file system shares blocks (a reflink), the
-   * clone costs nothing and is hashed by reading it. Elsewhere the kernel copies the file on a libuv
-   * thread while the source is hashed; a stat before and after proves the source did not change
-   * in between (size, mtime, ctime, inode), and if it did, the file is copied again by reading it once and
-   * hashing exactly the bytes written.
+   * clone costs nothing and is hashed by reading it. Elsewhere the file is read once, each chunk hashed
+   * and written, between a stat before and after (size, mtime, ctime, inode): a file written meanwhile
+   * is copied again, up to `COPY_ATTEMPTS` times, and `settled` is false when it never held still. (Not
+   * the kernel's copyFile: libuv's copy spins forever on a file that shrinks while it is copied.)
    */
-  async add(file: string): Promise<{ hash: string; size: number }> {
+  async add(file: string): Promise<{ hash: string; size: number; settled: boolean }> {
     await mkdir(this.root, { recursive: true });
     const tmp = join(this.root, `.tmp-${randomBytes(6).toString('hex')}`);
     try {
-      const { digest, size } = await copyFile(file, tmp, constants.COPYFILE_FICLONE_FORCE).then(
-        () => hashFile(tmp),
-        () => copyWhileHashing(file, tmp)
+      const { digest, size, settled } = await copyFile(file, tmp, constants.COPYFILE_FICLONE_FORCE).then(
+        async () => ({ ...(await hashFile(tmp)), settled: true }),
+        () => copyWhileStill(file, tmp)
       );
       const target = this.path(digest);
       await mkdir(dirname(target), { recursive: true });
       await rename(tmp, target);
-      return { hash: digest, size };
+      return { hash: digest, size, settled };
     } finally {
       await rm(tmp, { force: true });
     }
@@ -158,11 +162,11 @@ export class ObjectStore {
 }
 
 /**
- * Hashes `path`; its digest and size. Reads are synchronous and small: from the page cache a 64 KiB read
- * stays in the CPU's cache for the hash that follows (reading a 10 MiB file whole and hashing it on libuv's
- * threads measured twice as slow), and a thread-pool round trip per chunk costs more than the read. The
- * event loop gets a turn every `HASH_SLICE` chunks so the server stays responsive while a large file is
- * hashed.
+ * Hashes `path` (a reflink clone); its digest and size. Reads are synchronous and small: from the page
+ * cache a 64 KiB read stays in the CPU's cache for the hash that follows (reading a 10 MiB file whole and
+ * hashing it on libuv's threads measured twice as slow), and a thread-pool round trip per chunk costs more
+ * than the read. The event loop gets a turn every `HASH_SLICE` chunks so the server stays responsive
+ * while a large file is hashed.
  */
 async function hashFile(path: string): Promise<Hashed> {
   const hash = createHash('sha256');
@@ -191,26 +195,18 @@ function sameFile(a: Stats, b: Stats): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
-/** Copies `from` to `to` and hashes what was copied; see `ObjectStore.add`. */
-async function copyWhileHashing(from: string, to: string): Promise<Hashed> {
-  const before = await stat(from);
-  const copying = copyFile(from, to);
-  let hashed: Hashed;
-  try {
-    hashed = await hashFile(from);
-  } finally {
-    // The copy ends before the temporary file can be removed, and a copy failing while the hash runs
-    // (a full disk) is awaited here rather than left an unhandled rejection.
-    await copying.catch(() => undefined);
+/** Copies `from` to `to` and hashes what was copied, again when `from` changed meanwhile (`ObjectStore.add`). */
+async function copyWhileStill(from: string, to: string): Promise<Hashed & { settled: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await stat(from);
+    const hash = createHash('sha256');
+    const size = await copyHashing(from, to, hash);
+    const after = await stat(from);
+    const settled = sameFile(before, after) && size === after.size;
+    if (settled || attempt === COPY_ATTEMPTS) {
+      return { digest: hash.digest('hex'), size, settled };
+    }
   }
-  await copying;
-  const after = await stat(from);
-  if (sameFile(before, after) && hashed.size === after.size) {
-    return hashed;
-  }
-  const hash = createHash('sha256');
-  const size = await copyHashing(from, to, hash);
-  return { digest: hash.digest('hex'), size };
 }
 
 /**
@@ -332,13 +328,27 @@ export async function takeSnapshot(
   }
   let copied = 0;
   let bytesCopied = 0;
+  const unsettled: string[] = [];
   let nextAdd = 0;
   const adder = async () => {
     while (nextAdd < toAdd.length) {
       const { key, path, s } = toAdd[nextAdd++];
-      const added = await store.add(path);
+      let added;
+      try {
+        added = await store.add(path);
+      } catch (err) {
+        // Removed since it was listed (an editor's swap file, Jupyter's temporary copy of a notebook it
+        // saves): the snapshot is of the folder without it, as if it had gone a moment earlier.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !statIfThere(path)) {
+          continue;
+        }
+        throw err;
+      }
       copied++;
       bytesCopied += added.size;
+      if (!added.settled) {
+        unsettled.push(key);
+      }
       next[key] = { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, hash: added.hash };
       place(key, added.hash, statSync(store.path(added.hash)));
     }
@@ -349,7 +359,13 @@ export async function takeSnapshot(
   for (const key of Object.keys(files).sort()) {
     all.update(`${key}\0${files[key]}\n`);
   }
-  return { manifest: { hash: all.digest('hex'), files }, copied, bytesCopied, objects };
+  return {
+    manifest: { hash: all.digest('hex'), files },
+    copied,
+    bytesCopied,
+    unsettled: unsettled.sort(),
+    objects
+  };
 }
 
 /**
