@@ -1,9 +1,12 @@
 """`cellpipe run` with the local engine: the pipeline computes what the notebook computes."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 
 import nbformat
 import pytest
@@ -258,6 +261,35 @@ def test_steps_run_on_the_python_of_the_notebook_kernel_spec(cellpipe_cli, tmp_p
 
     assert mark("marked") == "marked"
     assert mark("python3") == "none"  # the native kernel: the Python Jupyter runs on
+
+
+def test_a_file_written_all_through_the_snapshot_is_named_in_the_runs_warnings(cellpipe_cli, tmp_path):
+    """A training log appended to while Run is pressed: the run goes ahead, and says the steps may see part of
+    a write to it."""
+    log = tmp_path / "train.log"
+    log.write_bytes(os.urandom(64 << 20))
+    path = write_notebook(tmp_path / "live.ipynb", [("size = len(open('train.log', 'rb').read())", ["step:read"])])
+    stop = threading.Event()
+
+    def append():
+        while not stop.is_set():
+            with open(log, "a") as f:
+                f.write("epoch done\n")
+            time.sleep(0.002)
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    try:
+        result = run(cellpipe_cli, path, "--json", "--no-cache")
+    finally:
+        stop.set()
+        writer.join()
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    [warning] = [w for w in data["warnings"] if "train.log" in w]
+    assert warning.startswith("train.log was being written while the workspace was snapshotted")
+    record = json.loads((tmp_path / ".cellpipe" / "runs" / data["run"] / "run.json").read_text())
+    assert warning in record["warnings"]
 
 
 def test_steps_work_in_a_snapshot_and_cannot_clobber_the_users_files(cellpipe_cli, tmp_path):

@@ -148,6 +148,8 @@ export function runJson(record: RunRecord, timedOut = false): Record<string, unk
     ...(record.cluster ? { cluster: record.cluster } : {}),
     ...(record.snapshots ? { snapshots: record.snapshots } : {}),
     ...(record.processes ? { processes: record.processes } : {}),
+    // What the person reads on stderr without --json (a file written while it was snapshotted, ...).
+    ...(record.warnings?.length ? { warnings: record.warnings } : {}),
     steps: record.order.map(name => {
       const s = record.steps[name];
       return {
