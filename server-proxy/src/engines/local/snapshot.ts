@@ -11,18 +11,7 @@
  * from the store after the run (`dropChangedObjects`).
  */
 import { createHash, Hash, randomBytes } from 'crypto';
-import {
-  closeSync,
-  constants,
-  Dirent,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  Stats,
-  statSync
-} from 'fs';
+import { constants, Dirent, linkSync, mkdirSync, readdirSync, Stats, statSync } from 'fs';
 import { copyFile, FileHandle, mkdir, open, readFile, rename, rm, stat } from 'fs/promises';
 import { dirname, join, relative, sep } from 'path';
 import { setImmediate as nextTurn } from 'timers/promises';
@@ -63,16 +52,9 @@ interface IndexEntry {
   hash: string;
 }
 
-interface Hashed {
-  digest: string;
-  size: number;
-}
-
 /** Copies of a file that changed while it was copied, before the last copy is kept as it is. */
 export const COPY_ATTEMPTS = 3;
-const HASH_CHUNK = 64 * 1024;
-/** Hashed chunks (4 MiB) between two turns of the event loop. */
-const HASH_SLICE = 64;
+const CHUNK = 4 * 1024 * 1024;
 /** Smaller chunks for the copy, so that reading, hashing and writing overlap for most of a file. */
 const PIPELINED_CHUNK = 1024 * 1024;
 
@@ -161,32 +143,15 @@ export class ObjectStore {
   }
 }
 
-/**
- * Hashes `path` (a reflink clone); its digest and size. Reads are synchronous and small: from the page
- * cache a 64 KiB read stays in the CPU's cache for the hash that follows (reading a 10 MiB file whole and
- * hashing it on libuv's threads measured twice as slow), and a thread-pool round trip per chunk costs more
- * than the read. The event loop gets a turn every `HASH_SLICE` chunks so the server stays responsive
- * while a large file is hashed.
- */
-async function hashFile(path: string): Promise<Hashed> {
+/** The SHA-256 of `path` and its size. */
+async function hashFile(path: string): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
-  const input = openSync(path, 'r');
+  const input = await open(path, 'r');
   try {
-    const buffer = Buffer.allocUnsafe(HASH_CHUNK);
-    let size = 0;
-    for (let chunks = 1; ; chunks++) {
-      const bytesRead = readSync(input, buffer, 0, HASH_CHUNK, null);
-      if (bytesRead === 0) {
-        return { digest: hash.digest('hex'), size };
-      }
-      hash.update(buffer.subarray(0, bytesRead));
-      size += bytesRead;
-      if (chunks % HASH_SLICE === 0) {
-        await nextTurn();
-      }
-    }
+    const size = await eachChunk(input, chunk => hash.update(chunk));
+    return { digest: hash.digest('hex'), size };
   } finally {
-    closeSync(input);
+    await input.close();
   }
 }
 
@@ -196,7 +161,10 @@ function sameFile(a: Stats, b: Stats): boolean {
 }
 
 /** Copies `from` to `to` and hashes what was copied, again when `from` changed meanwhile (`ObjectStore.add`). */
-async function copyWhileStill(from: string, to: string): Promise<Hashed & { settled: boolean }> {
+async function copyWhileStill(
+  from: string,
+  to: string
+): Promise<{ digest: string; size: number; settled: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const before = await stat(from);
     const hash = createHash('sha256');
@@ -259,6 +227,20 @@ async function copyHashing(from: string, to: string, hash: Hash): Promise<number
 async function writeAll(output: FileHandle, chunk: Buffer): Promise<void> {
   for (let at = 0; at < chunk.length;) {
     at += (await output.write(chunk, at)).bytesWritten;
+  }
+}
+
+/** Calls `use` on each chunk of `input`, in order; the bytes read. */
+async function eachChunk(input: FileHandle, use: (chunk: Buffer) => unknown): Promise<number> {
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  let size = 0;
+  for (;;) {
+    const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
+    if (bytesRead === 0) {
+      return size;
+    }
+    size += bytesRead;
+    await use(buffer.subarray(0, bytesRead));
   }
 }
 
