@@ -2198,10 +2198,10 @@ class Handoff:
                 conn.sendall((json.dumps(message) + "\n").encode("utf-8"))
 
             send({"event": "values", "step": step, "pid": os.getpid(), "hazard": hazard})
-            if hazard is not None:
-                return
+            # Answered even when refused: the engine has then noted why before this step can end, and the
+            # steps below start from the files saying so (it asks for no fork).
             line = conn.makefile("rb").readline()
-            for request in json.loads(line).get("forks", []) if line else []:
+            for request in json.loads(line).get("forks", []) if line and hazard is None else []:
                 warm.fork_step(request, send, [conn.fileno()], (step, values, os.getpid()))
         except (OSError, ValueError) as err:
             sys.stderr.write("cellpipe: the steps below start from the saved files: {}\n".format(err))

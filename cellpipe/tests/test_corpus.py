@@ -48,3 +48,11 @@ def test_a_time_of_day_both_runs_printed_alike_is_not_a_difference_but_a_changed
     wrong = {0: {"stdout": "Time:  13:47:15\nR-squared: 0.91\n", "result": "", "images": 0}}
     assert corpus.differences(*runs, later) == ([], 0)
     assert [d[1] for d in corpus.differences(*runs, wrong)[0]] == ["stdout"]
+
+
+def test_an_output_drawn_at_random_is_compared_in_its_text_not_its_figures():
+    runs = [{0: {"stdout": f"R-squared: 0.980\nmean: {m}\n", "result": "", "images": 0}} for m in ("0.51", "-0.49")]
+    third = {0: {"stdout": "R-squared: 0.981\nmean:  0.50\n", "result": "", "images": 0}}
+    renamed = {0: {"stdout": "R-squared: 0.981\nmedian: 0.50\n", "result": "", "images": 0}}
+    assert corpus.differences(*runs, third) == ([], 1)
+    assert [d[1] for d in corpus.differences(*runs, renamed)[0]] == ["stdout"]
