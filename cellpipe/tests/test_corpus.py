@@ -55,4 +55,6 @@ def test_an_output_drawn_at_random_is_compared_in_its_text_not_its_figures():
     third = {0: {"stdout": "R-squared: 0.981\nmean:  0.50\n", "result": "", "images": 0}}
     renamed = {0: {"stdout": "R-squared: 0.981\nmedian: 0.50\n", "result": "", "images": 0}}
     assert corpus.differences(*runs, third) == ([], 1)
+    wrapped = [{0: {"stdout": "", "result": f"[{a} 2.25\n {b}]", "images": 0}} for a, b in (("1.5", "3.0"), ("1.4", "3.1"))]
+    assert corpus.differences(*wrapped, {0: {"stdout": "", "result": "[1.25 2.5 3.125]", "images": 0}}) == ([], 1)
     assert [d[1] for d in corpus.differences(*runs, renamed)[0]] == ["stdout"]

@@ -182,11 +182,10 @@ def run_pipeline(cli, nb, workdir, timeout=1800):
 
 
 def _noise_mask(a, b):
-    """Lines that differ between two runs (by position), or None when the texts differ in shape."""
-    la, lb = a.split("\n"), b.split("\n")
-    if len(la) != len(lb):
+    """Where two runs differ (positions of lines or words), or None when they differ in length."""
+    if len(a) != len(b):
         return None
-    return {i for i, (x, y) in enumerate(zip(la, lb)) if x != y}
+    return {i for i, (x, y) in enumerate(zip(a, b)) if x != y}
 
 
 # A time of day in an output (statsmodels' summary prints when the model was fitted): two top-to-bottom runs
@@ -194,16 +193,17 @@ def _noise_mask(a, b):
 CLOCK = re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b")
 
 
-# A number in an output, with the padding a table puts before it (its width follows its value).
-NUMBER = re.compile(r" *[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?")
-
-
-def _unnumbered(output):
-    return NUMBER.sub(" <n>", output)
-
-
 def _unclocked(output):
     return CLOCK.sub("<time of day>", output) if isinstance(output, str) else output
+
+
+# A number in an output (of any width: a table or an array pads and wraps by the widths of its figures);
+# not the digits inside a word (an address, 0x7fa0b4358d50, stays one word).
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?(?!\.?\w)")
+
+
+def _words(output):
+    return NUMBER.sub(" <n> ", output).split()
 
 
 def differences(first, second, pipeline):
@@ -223,14 +223,14 @@ def differences(first, second, pipeline):
             if aspect == "images":
                 continue
             # The notebook does not reproduce this output: its figures are drawn at random, and one that
-            # rounds alike in both runs (R-squared: 0.980) need not in a third. Its text is still compared.
-            want_text, again_text, have_text = (_unnumbered(v) for v in (want, again, have))
-            mask = _noise_mask(want_text, again_text)
+            # rounds alike in both runs (R-squared: 0.980) need not in a third, nor need an array printed
+            # from them break its lines alike. Its words are still compared, one by one.
+            want_words, again_words, have_words = (_words(v) for v in (want, again, have))
+            mask = _noise_mask(want_words, again_words)
             if mask is None:
                 continue  # the whole output varies between runs
-            lines = have_text.split("\n")
-            keep = [l for i, l in enumerate(want_text.split("\n")) if i not in mask]
-            if len(lines) != len(keep) + len(mask) or [l for i, l in enumerate(lines) if i not in mask] != keep:
+            if len(have_words) != len(want_words) or any(
+                    w != h for i, (w, h) in enumerate(zip(want_words, have_words)) if i not in mask):
                 found.append((cell, aspect, want, have))
     return found, noise
 
