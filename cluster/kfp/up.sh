@@ -2,8 +2,9 @@
 # Starts Kubeflow Pipelines 2.17.0 on the running lab (make cluster, then cluster/kfp/build.sh), single-user
 # in namespace kubeflow, and a second notebook server there (KFP's pods run in kubeflow, so only a PVC of
 # that namespace can be their workspace snapshot's source). Host processes: MariaDB (127.0.0.1:3306), the
-# MLMD service (:8080) and the api-server (gRPC :8887, REST :8888, on the bridge address 10.88.0.1 only,
-# which pods reach, so that JupyterLab's 8888 on localhost stays free for `make test`); pods: the persistence agent and the ScheduledWorkflow controller. A piece already running is
+# MLMD service (:8080) and the api-server (REST :8888 on the bridge address 10.88.0.1 only, which pods reach,
+# so that JupyterLab's 8888 on localhost stays free for `make test`; gRPC :8887 on every address: its REST
+# proxy dials "localhost" + the flag, so the flag must stay a bare port); pods: the persistence agent and the ScheduledWorkflow controller. A piece already running is
 # left as it is. KFP_SRC (the same tree as for build.sh) gives the CRDs and RBAC manifests.
 set -eu; . "$(dirname "$0")/lib.sh"; need_src; T0=$(date +%s)
 t() { echo "=== $* [$(( $(date +%s) - T0 ))s]"; }
@@ -80,7 +81,7 @@ ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_HOST=127.0.0.1 ML_PIPELINE_VISUALIZATION
 V2_DRIVER_IMAGE=localhost/kfp-driver:$KFP_VERSION V2_LAUNCHER_IMAGE=localhost/kfp-launcher:$KFP_VERSION \
 COMPILED_PIPELINE_SPEC_PATCH='{"hostAliases":[{"ip":"10.88.0.1","hostnames":['$hosts']}],"podSpecPatch":"'$psp'"}' \
   kstart apiserver $K/bin/apiserver --config=$K/config -logtostderr=true \
-    --httpPortFlag=10.88.0.1:8888 --rpcPortFlag=10.88.0.1:8887
+    --httpPortFlag=10.88.0.1:8888 --rpcPortFlag=:8887
 waitfor 120 curl -sf $KFP_API/apis/v2beta1/healthz
 
 t "persistence agent and ScheduledWorkflow controller (pods: each reads a projected token at a fixed path)"

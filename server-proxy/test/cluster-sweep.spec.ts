@@ -166,11 +166,11 @@ describe('cellpipe sweep --target argo', () => {
 });
 
 describe('cellpipe sweep --target kfp', () => {
-  it('submits a KFP run per trial, the first alone until the shared steps are done', async () => {
+  it('submits a KFP run per trial, none waiting for another: KFP shares no step across their volumes', async () => {
     const { code, stderr, record, folder } = await sweep({}, ['--target', 'kfp', '--endpoint', 'ENDPOINT']);
     expect({ code, stderr: code ? stderr : '' }).toEqual({ code: 0, stderr: '' });
     expect(fake!.kfpRuns.size).toBe(6);
-    expect(record).toMatchObject({ target: 'kfp', status: 'succeeded', shared: ['load', 'prep'] });
+    expect(record).toMatchObject({ target: 'kfp', status: 'succeeded', shared: [] });
     expect(runOf(folder, record!.trials[1].run!)).toMatchObject({ target: 'kfp', status: 'succeeded' });
   });
 });

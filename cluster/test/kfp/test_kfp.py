@@ -2,7 +2,8 @@
 notebook server in namespace kubeflow as a user would: a notebook submitted as a KFP run computes what its
 local run computes, its workspace snapshotted for the run and the snapshot gone after it; a recurring run
 that KFP's ScheduledWorkflow controller fires, its run recorded like a submitted one, paused (KFP starts
-nothing), resumed and deleted. KFP's own answers are read from its REST API."""
+nothing), resumed and deleted; a sweep whose trials are KFP runs, each with its metric, the best marked. KFP's
+own answers are read from its REST API."""
 
 import json
 import time
@@ -11,6 +12,7 @@ import urllib.request
 
 from lab import (ROOT, cellpipe, comparable, counting_notebook, exists, fresh, items, kubectl, listed, run_record,
                  seconds_past_the_minute, step_log, step_outputs, wait)
+from test_sweeps import best, five_steps, score
 
 API = "http://10.88.0.1:8888/apis/v2beta1"
 
@@ -165,3 +167,32 @@ def test_a_recurring_run_fires_on_kfp_its_run_is_recorded_and_it_is_paused_resum
             except urllib.error.HTTPError:
                 pass
         kubectl("delete", "volumesnapshots", "-l", f"cellpipe.dev/schedule={name}", check=False)
+
+
+def executor_pods(run_id):
+    """The executor pods (`system-container-impl`, one per step that ran) of a KFP run's Workflow."""
+    [workflow] = items("workflows", f"pipeline/runid={run_id}")
+    pods = items("pods", f"workflows.argoproj.io/workflow={workflow['metadata']['name']}")
+    return [p["metadata"]["name"] for p in pods if "-system-container-impl-" in p["metadata"]["name"]]
+
+
+def test_a_sweep_on_kfp_is_a_run_per_trial_with_its_metric_and_the_best_marked():
+    folder = "e2e/kfp-sweep"
+    fresh(folder, "nb.ipynb", five_steps())
+    done = cellpipe(folder, "sweep", "nb.ipynb", "--param", "a=1,2", "--objective", "score:max", "--target", "kfp",
+                    "--json", timeout=1800)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["status"] == "succeeded" and record["target"] == "kfp" and record["shared"] == []
+    runs = [run_record(folder, t["run"]) for t in record["trials"]]
+    for trial, run in zip(record["trials"], runs):
+        a = trial["parameters"]["a"]["value"]
+        assert run["status"] == "succeeded" and run["metrics"] == trial["metrics"] == {"score": score(a)}, run
+        assert kfp(f"/runs/{run['cluster']['id']}")["state"] == "SUCCEEDED"
+        assert "loaded 20" in step_log(folder, run["id"], "load")
+    assert record["best"] == best(record["trials"]) == 1
+    # Both ran all five steps, at once: KFP 2.17's cache key holds the names of the volumes a task mounts,
+    # and each trial restores the workspace snapshot into a volume of its own, so no trial waits for another.
+    assert [len(executor_pods(run["cluster"]["id"])) for run in runs] == [5, 5]
+    first, second = (kfp(f"/runs/{run['cluster']['id']}") for run in runs)
+    assert second["created_at"] < first["finished_at"]

@@ -53,8 +53,8 @@ export interface SweepOptions extends Pick<
   | 'pollMs'
 > {
   /**
-   * Where the trials run: `local` (default), `argo` (one Workflow, the shared steps once in it) or `kfp`
-   * (a KFP run per trial; KFP's cache gives the later trials the shared steps the first one ran).
+   * Where the trials run: `local` (default), `argo` (one Workflow, the shared steps once in it), `kfp` (a
+   * KFP run per trial, each running every step) or `katib`.
    */
   target?: 'local' | 'argo' | 'kfp' | 'katib';
   jupyterPython: string;
@@ -148,10 +148,15 @@ export async function startSweep(
       axes,
       random: options.random === undefined ? undefined : { trials: options.random, seed: options.seed ?? 0 },
       objective: options.objective ? parseObjective(options.objective) : undefined,
-      shared: sharedSteps(
-        runnableSteps(analysis, notebook),
-        axes.map(a => a.name)
-      ),
+      // On KFP nothing is shared, so no trial waits for another: KFP's cache key holds the names of the
+      // volumes a task mounts, and each trial's run restores the workspace snapshot into a volume of its own.
+      shared:
+        target === 'kfp'
+          ? []
+          : sharedSteps(
+              runnableSteps(analysis, notebook),
+              axes.map(a => a.name)
+            ),
       maxParallel,
       trials: trials.map(parameters => ({ label: trialLabel(parameters), parameters, status: 'queued' }))
     };
@@ -256,7 +261,7 @@ async function runTrials(
         const trial = rest[next++];
         try {
           // Later trials take the shared steps from the first one, even with --no-cache.
-          const { done } = await startTrial(options, trial, true);
+          const { done } = await startTrial(options, trial, record.shared.length > 0 || options.cache);
           await save();
           finish(trial, await done);
         } catch (err) {
