@@ -260,7 +260,7 @@ async function runTrials(
       while (next < rest.length && !options.signal?.aborted) {
         const trial = rest[next++];
         try {
-          // Later trials take the shared steps from the first one, even with --no-cache.
+          // Later trials take the shared steps (if any) from the first one, even with --no-cache.
           const { done } = await startTrial(options, trial, record.shared.length > 0 || options.cache);
           await save();
           finish(trial, await done);
